@@ -1,0 +1,313 @@
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { isMutableImageRef, parseImageRef } from "./build/imageRef";
+
+/** The config namespace: every key is `copilotos:<key>`. */
+export const NAMESPACE = "copilotos";
+
+/** Config keys whose values are secrets: they leave `loadConfig` as Pulumi secret outputs. */
+export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The smallest `secretLength` the project accepts. */
+export const MIN_SECRET_LENGTH = 32;
+
+// --- value parsers -------------------------------------------------------------------------------
+// Top-level values set with `pulumi config set` arrive as strings; nested ones (set with --path or
+// written in YAML) may arrive as numbers or booleans. Numbers and booleans accept both.
+
+const fromString = (parse: (s: string) => unknown) => (v: unknown) =>
+  typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v;
+const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));
+const toBoolean = fromString((s) => (s === "true" ? true : s === "false" ? false : s));
+
+const integer = (min: number, max: number, what: string) =>
+  z.preprocess(
+    toNumber,
+    z
+      .number({ error: `must be ${what}` })
+      .int({ error: `must be ${what}` })
+      .min(min, { error: `must be ${what}` })
+      .max(max, { error: `must be ${what}` }),
+  );
+const port = () => integer(1, 65535, "a whole number from 1 to 65535");
+const bool = () => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" }));
+const text = (what = "a non-empty string") =>
+  z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+
+const imageRef = (opts: { pinned: boolean }) =>
+  text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {
+    const parsed = parseImageRef(ref);
+    if (!parsed) {
+      ctx.addIssue({ code: "custom", message: `"${ref}" is not a valid image reference (name[:tag][@sha256:<digest>])` });
+    } else if (opts.pinned && isMutableImageRef(parsed)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${ref}" has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest`,
+      });
+    }
+  });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const envMap = z
+  .record(
+    z.string().regex(ENV_NAME, { error: "environment variable names must match [A-Za-z_][A-Za-z0-9_]*" }),
+    z.union([z.string(), z.number(), z.boolean()], { error: "must be a string" }).transform(String),
+  )
+  .default({});
+
+const resources = (memoryMb: number, cpus: number) =>
+  z
+    .strictObject({
+      memoryMb: integer(64, 1024 * 1024, "a whole number of MiB, at least 64").default(memoryMb),
+      cpus: z.preprocess(toNumber, z.number({ error: "must be a number of CPUs" }).positive({ error: "must be > 0" }).max(256)).default(cpus),
+    })
+    .prefault({});
+
+// --- the schema --------------------------------------------------------------------------------
+
+const localHost = z.strictObject({
+  kind: z.literal("local"),
+  /** Docker engine endpoint on the machine running Pulumi. */
+  socket: text().default("unix:///var/run/docker.sock"),
+});
+
+const HOST_KEY = /^(ssh-ed25519|ssh-rsa|rsa-sha2-256|rsa-sha2-512|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
+const sshHost = z.strictObject({
+  kind: z.literal("ssh"),
+  address: text("the host name or IP address of the Docker host"),
+  user: text("the SSH user on the Docker host"),
+  port: port().default(22),
+  hostKey: z
+    .string({ error: "is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)" })
+    .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" }),
+  privateKey: text("the SSH private key (PEM/OpenSSH text)").optional(),
+  connectTimeoutSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(10),
+});
+
+export const configSchema = z
+  .strictObject({
+    host: z.discriminatedUnion("kind", [localHost, sshHost], { error: 'must have kind "local" or "ssh"' }).prefault({ kind: "local" }),
+    images: z
+      .strictObject({
+        api: imageRef({ pinned: false }),
+        web: imageRef({ pinned: false }),
+        mongo: imageRef({ pinned: true }).default("mongo:7"),
+        redis: imageRef({ pinned: true }).default("redis:7-alpine"),
+      })
+      // Parsed even when absent, so the error names images.api / images.web, not images.
+      .prefault({} as { api: string; web: string }),
+    ports: z
+      .strictObject({
+        web: port().default(3000),
+        api: port().default(8001),
+        mongo: port().optional(),
+        redis: port().optional(),
+      })
+      .prefault({}),
+    secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`).default(32),
+    saptivaApiKey: z.string({ error: "is required: the API cannot start without it" }).min(1, { error: "must not be empty" }),
+    mongoPassword: text().optional(),
+    redisPassword: text().optional(),
+    jwtSecretKey: text().optional(),
+    secretKey: text().optional(),
+    mongo: z
+      .strictObject({
+        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos"),
+        database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos"),
+      })
+      .prefault({}),
+    api: z.strictObject({ env: envMap }).prefault({}),
+    web: z.strictObject({ env: envMap }).prefault({}),
+    resources: z
+      .strictObject({
+        mongo: resources(1024, 1),
+        redis: resources(512, 0.5),
+        api: resources(512, 0.5),
+        web: resources(512, 0.5),
+      })
+      .prefault({}),
+    healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600").default(120),
+    protectData: bool().default(false),
+  })
+  .superRefine((cfg, ctx) => {
+    for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
+      const value = cfg[key];
+      if (value !== undefined && value.length < cfg.secretLength) {
+        ctx.addIssue({ code: "custom", path: [key], message: `is shorter than secretLength (${cfg.secretLength} characters)` });
+      }
+    }
+  });
+
+export type ParsedConfig = z.output<typeof configSchema>;
+export type HostSettings = ParsedConfig["host"];
+
+// --- errors ------------------------------------------------------------------------------------
+
+export interface ConfigProblem {
+  /** Full key path, e.g. `copilotos:ports.web`. */
+  key: string;
+  message: string;
+  /** A command that fixes it. */
+  fix: string;
+}
+
+/** Thrown for invalid config; its message lists every bad key with a fix, and never a secret value. */
+export class ConfigError extends Error {
+  constructor(public readonly problems: ConfigProblem[]) {
+    super(
+      `Invalid ${NAMESPACE} config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const isSecretPath = (path: string) => (SECRET_KEYS as readonly string[]).includes(path) || path === "host.privateKey";
+
+/** The schema at a key path, or undefined when the path is not in the schema. */
+function schemaAt(path: (string | number)[]): z.ZodType | undefined {
+  let shape: z.ZodType | undefined = configSchema;
+  for (const part of path) {
+    const inner = unwrapSchema(shape);
+    if (inner instanceof z.ZodDiscriminatedUnion) {
+      shape = inner.options.map((o) => ((o as z.ZodObject).shape as Record<string, z.ZodType>)[String(part)]).find(Boolean);
+    } else if (inner instanceof z.ZodObject) {
+      shape = (inner.shape as Record<string, z.ZodType>)[String(part)];
+    } else {
+      return undefined;
+    }
+    if (!shape) return undefined;
+  }
+  return shape;
+}
+
+function hasDefault(path: string): boolean {
+  const s = schemaAt(path.split("."));
+  return s !== undefined && ["default", "prefault", "optional"].includes((s as unknown as { _zod: { def: { type: string } } })._zod.def.type);
+}
+
+function fixFor(path: string, missing: boolean): string {
+  if (path === "saptivaApiKey") return `pulumi config set --secret ${NAMESPACE}:saptivaApiKey <your-saptiva-api-key>`;
+  const setter = path.includes(".") ? "--path " : "";
+  if (isSecretPath(path)) return `pulumi config set ${setter}--secret ${NAMESPACE}:${path} <value>`;
+  return missing || !hasDefault(path)
+    ? `pulumi config set ${setter}${NAMESPACE}:${path} <value>`
+    : `pulumi config set ${setter}${NAMESPACE}:${path} <value> (or remove it to use the default: pulumi config rm ${setter}${NAMESPACE}:${path})`;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++)
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  return d[a.length][b.length];
+}
+
+/** The keys the schema knows at a path, for "did you mean" hints. */
+function knownKeysAt(path: (string | number)[]): string[] {
+  const s = schemaAt(path);
+  const inner = s && unwrapSchema(s);
+  if (inner instanceof z.ZodObject) return Object.keys(inner.shape);
+  if (inner instanceof z.ZodDiscriminatedUnion) return [...new Set(inner.options.flatMap((o) => Object.keys((o as z.ZodObject).shape)))];
+  return [];
+}
+
+function unwrapSchema(s: z.ZodType): z.ZodType {
+  let cur: z.ZodType = s;
+  for (;;) {
+    const def = (cur as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType; schema?: z.ZodType } } })._zod.def;
+    const next = def.innerType ?? def.in ?? def.schema;
+    if (!next || next === cur) return cur;
+    cur = next;
+  }
+}
+
+function toProblems(error: z.ZodError): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  for (const issue of error.issues) {
+    const parent = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        const path = [...parent, key].join(".");
+        const close = knownKeysAt(issue.path as string[]).filter((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
+        const hint = close.length ? ` (did you mean "${[...parent, close[0]].join(".")}"?)` : "";
+        problems.push({
+          key: `${NAMESPACE}:${path}`,
+          message: `unknown key${hint}; typos are not ignored`,
+          fix: `pulumi config rm ${parent.length ? "--path " : ""}${NAMESPACE}:${path}`,
+        });
+      }
+      continue;
+    }
+    const path = parent.join(".");
+    const missing = issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined;
+    const message = missing && !/required/.test(issue.message) ? `is required (${issue.message})` : issue.message;
+    problems.push({ key: `${NAMESPACE}:${path}`, message, fix: fixFor(path, missing) });
+  }
+  return problems;
+}
+
+// --- reading -----------------------------------------------------------------------------------
+
+/** Turns `pulumi.runtime.allConfig()`-shaped input into the object the schema reads. */
+export function rawFromAllConfig(all: Record<string, string>): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  const prefix = `${NAMESPACE}:`;
+  for (const [fullKey, value] of Object.entries(all)) {
+    if (!fullKey.startsWith(prefix)) continue;
+    const key = fullKey.slice(prefix.length);
+    const trimmed = value.trim();
+    // Structured values (set with --path or written as YAML maps) arrive as JSON text.
+    raw[key] = trimmed.startsWith("{") || trimmed.startsWith("[") ? safeJson(value) : value;
+  }
+  return raw;
+}
+
+function safeJson(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
+}
+
+/** Parses raw config; throws {@link ConfigError} naming every bad key. Pure. */
+export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(toProblems(result.error));
+  return result.data;
+}
+
+/** The typed config components are built from; every secret is a Pulumi secret output. */
+export type StackConfig = Omit<ParsedConfig, SecretKey | "host"> & {
+  project: string;
+  stack: string;
+  host: Exclude<HostSettings, { kind: "ssh" }> | (Omit<Extract<HostSettings, { kind: "ssh" }>, "privateKey"> & { privateKey?: pulumi.Output<string> });
+  saptivaApiKey: pulumi.Output<string>;
+} & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
+
+/** Wraps the secret fields of a parsed config as Pulumi secrets. */
+export function withSecrets(parsed: ParsedConfig, project: string, stack: string): StackConfig {
+  const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+  const host =
+    parsed.host.kind === "ssh" ? { ...parsed.host, privateKey: secret(parsed.host.privateKey) } : parsed.host;
+  return {
+    ...parsed,
+    project,
+    stack,
+    host,
+    saptivaApiKey: pulumi.secret(parsed.saptivaApiKey),
+    mongoPassword: secret(parsed.mongoPassword),
+    redisPassword: secret(parsed.redisPassword),
+    jwtSecretKey: secret(parsed.jwtSecretKey),
+    secretKey: secret(parsed.secretKey),
+  };
+}
+
+/** Reads, validates and types the whole `copilotos:` config of the running stack, once. */
+export function loadConfig(): StackConfig {
+  const parsed = parseConfig(rawFromAllConfig(pulumi.runtime.allConfig()));
+  return withSecrets(parsed, pulumi.getProject(), pulumi.getStack());
+}

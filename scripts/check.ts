@@ -1,0 +1,119 @@
+/**
+ * Offline dry run: `npm run check -- <stack> [--config k=v]... [--secret k=v]...`
+ *
+ * Runs the real program under the Pulumi mock runtime with the stack's config and prints every
+ * resource it would create. Needs no Pulumi CLI, engine, state backend or Docker host. Every secret
+ * (configured, placeholder or generated) is redacted by value from everything printed.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { describeResource, renderTable } from "./lib/describe";
+import { ProgramRun, redact, runProgram } from "./lib/harness";
+import { loadStackConfig } from "./lib/stackConfig";
+
+const PROJECT_DIR = path.resolve(__dirname, "..");
+/** Secrets the program cannot run without; a dry run fills them with an obvious placeholder. */
+const REQUIRED_SECRETS = ["copilotos:saptivaApiKey"];
+const placeholder = (key: string) => `dry-run-placeholder-for-${key.replace(/[^A-Za-z0-9]/g, "-")}`.padEnd(64, "x");
+
+export interface CheckResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  run?: ProgramRun;
+}
+
+/** The whole command, returning what it would print (tests call this in-process). */
+export async function check(argv: string[]): Promise<CheckResult> {
+  const out: string[] = [];
+  const err: string[] = [];
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: "string", multiple: true }, secret: { type: "string", multiple: true } },
+    });
+  } catch (e) {
+    return { exitCode: 2, stdout: "", stderr: `${(e as Error).message}\n${usage()}` };
+  }
+  const [stack] = args.positionals;
+  if (!stack || args.positionals.length > 1) return { exitCode: 2, stdout: "", stderr: usage() };
+
+  let input;
+  try {
+    input = loadStackConfig({ stack, dir: PROJECT_DIR, config: args.values.config, secrets: args.values.secret });
+  } catch (e) {
+    return { exitCode: 2, stdout: "", stderr: `check: ${(e as Error).message}\n` };
+  }
+  const knownSecrets = new Set<string>();
+  for (const arg of args.values.secret ?? []) knownSecrets.add(arg.slice(arg.indexOf("=") + 1));
+  for (const key of [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input.config)), ...input.encrypted])]) {
+    const value = placeholder(key);
+    setPlaceholder(input.config, key, value);
+    if (!input.secretKeys.includes(key.split(".")[0])) input.secretKeys.push(key.split(".")[0]);
+    err.push(`warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`);
+  }
+
+  // The program writes SSH client files under the temp dir; keep them in a private one, removed after.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-check-"));
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  let run: ProgramRun;
+  try {
+    run = await runProgram({ stack, config: input.config, secretKeys: input.secretKeys });
+  } catch (e) {
+    const message = e instanceof Error ? (e.name === "ConfigError" ? e.message : `${e.name}: ${e.message}`) : String(e);
+    return { exitCode: 1, stdout: "", stderr: [...err, redact(message, knownSecrets), ""].join("\n") };
+  } finally {
+    process.env.TMPDIR = savedTmp;
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  for (const s of knownSecrets) run.secretValues.add(s);
+
+  const rows = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(describeResource);
+  out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted)`, "");
+  out.push(renderTable(["TYPE", "NAME", "KEY INPUTS"], rows.map((r) => [r.type, r.name, r.summary])), "");
+  out.push("Outputs:");
+  for (const [name, o] of Object.entries(run.outputs)) out.push(`  ${name}: ${o.isSecret ? "[secret]" : JSON.stringify(o.value)}`);
+  return {
+    exitCode: 0,
+    stdout: redact(out.join("\n") + "\n", run.secretValues),
+    stderr: err.length ? redact(err.join("\n") + "\n", run.secretValues) : "",
+    run,
+  };
+}
+
+function setPlaceholder(config: Record<string, string>, key: string, value: string) {
+  const [top, ...rest] = key.split(".");
+  if (rest.length === 0) {
+    config[top] = value;
+    return;
+  }
+  const obj = config[top] ? (JSON.parse(config[top]) as Record<string, unknown>) : {};
+  let cur = obj;
+  for (const p of rest.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
+  cur[rest[rest.length - 1]] = value;
+  config[top] = JSON.stringify(obj);
+}
+
+function usage() {
+  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]...\n";
+}
+
+if (require.main === module) {
+  check(process.argv.slice(2)).then(
+    (r) => {
+      process.stdout.write(r.stdout);
+      process.stderr.write(r.stderr);
+      process.exitCode = r.exitCode;
+    },
+    (e) => {
+      process.stderr.write(`check failed: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

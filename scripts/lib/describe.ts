@@ -1,0 +1,65 @@
+/** Human-readable rows for recorded resources. Secret inputs render as `[secret]`. Pure. */
+import type { RecordedResource } from "./harness";
+
+export interface Row {
+  type: string;
+  name: string;
+  summary: string;
+}
+
+/** A copy of the inputs with every secret path replaced by "[secret]". */
+export function maskSecrets(r: RecordedResource): Record<string, unknown> {
+  const copy = JSON.parse(JSON.stringify(r.inputs)) as Record<string, unknown>;
+  for (const p of r.secretPaths) {
+    const parts = p.split(".");
+    let cur: Record<string, unknown> = copy;
+    for (const part of parts.slice(0, -1)) cur = cur[part] as Record<string, unknown>;
+    if (cur) cur[parts[parts.length - 1]] = "[secret]";
+  }
+  return copy;
+}
+
+type Ports = { ip: string; external: number; internal: number }[];
+type Uploads = { file: string; content: string }[];
+
+export function describeResource(r: RecordedResource): Row {
+  const i = maskSecrets(r);
+  const type = r.type.replace(/^([a-z-]+):[^:]*:/, "$1:");
+  const parts: string[] = [];
+  switch (r.type) {
+    case "docker:index/container:Container": {
+      parts.push(`name=${i.name}`, `image=${i.image}`);
+      const ports = (i.ports as Ports | undefined) ?? [];
+      parts.push(`ports=${ports.length ? ports.map((p) => `${p.ip}:${p.external}->${p.internal}`).join(",") : "none"}`);
+      if (Array.isArray(i.envs)) parts.push(`env=[${(i.envs as string[]).join(" ")}]`);
+      // File paths are not secret; contents are shown only as [secret] or (text).
+      const uploads = (r.inputs.uploads as Uploads | undefined) ?? [];
+      const secretContent = (n: number) => r.secretPaths.some((p) => p === "uploads" || p.startsWith(`uploads.${n}.`));
+      if (uploads.length) parts.push(`files=[${uploads.map((u, n) => `${u.file}=${secretContent(n) ? "[secret]" : "(text)"}`).join(" ")}]`);
+      parts.push(`memory=${i.memory}MiB`, `cpus=${i.cpus}`, `restart=${i.restart}`, `health=${i.healthcheck ? "yes" : "no"}`);
+      break;
+    }
+    case "docker:index/volume:Volume":
+    case "docker:index/network:Network":
+      parts.push(`name=${i.name}`);
+      if (r.opts.retainOnDelete) parts.push("retainOnDelete");
+      if (r.opts.protect) parts.push("protect");
+      break;
+    case "random:index/randomPassword:RandomPassword":
+      parts.push(`length=${i.length}`, `special=${JSON.stringify(i.overrideSpecial ?? "")}`, "result=[secret]");
+      break;
+    case "pulumi:providers:docker":
+      parts.push(`host=${i.host}`, ...(i.sshOpts ? ["sshOpts=[secret]"] : []));
+      break;
+    default:
+      parts.push(r.type.startsWith("copilotos:") ? "(component)" : "");
+  }
+  return { type, name: r.name, summary: parts.filter(Boolean).join(" ") };
+}
+
+/** A plain text table; the last column is not padded. */
+export function renderTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, c) => Math.max(h.length, ...rows.map((r) => (c < headers.length - 1 ? r[c].length : 0))));
+  const line = (cells: string[]) => cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c]) : cell)).join("  ");
+  return [line(headers), ...rows.map(line)].join("\n");
+}

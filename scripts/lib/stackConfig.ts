@@ -1,0 +1,102 @@
+/**
+ * Reads a stack's config the way the Pulumi CLI hands it to the program: `Pulumi.<stack>.yaml`
+ * plus `--config`/`--secret` overrides in `pulumi config set --path` syntax. Encrypted values
+ * (`secure:`) cannot be read without the stack's secrets provider; they are reported as such.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+export interface StackConfigInput {
+  /** `ns:key` -> value as the runtime passes it (structured values as JSON text). */
+  config: Record<string, string>;
+  /** Keys (top-level `ns:key`) that hold secrets. */
+  secretKeys: string[];
+  /** Full paths (`ns:key.sub`) of encrypted values that could not be read. */
+  encrypted: string[];
+}
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+
+/** Parses `Pulumi.<stack>.yaml` text into top-level config values (structured values kept as objects). */
+export function readStackYaml(text: string): { values: Record<string, Json>; encrypted: string[] } {
+  const doc = (parseYaml(text) ?? {}) as { config?: Record<string, Json> };
+  const values: Record<string, Json> = {};
+  const encrypted: string[] = [];
+  const strip = (v: Json, at: string): Json | undefined => {
+    if (v && typeof v === "object" && !Array.isArray(v)) {
+      if (Object.keys(v).length === 1 && "secure" in v) {
+        encrypted.push(at);
+        return undefined;
+      }
+      const out: Record<string, Json> = {};
+      for (const [k, inner] of Object.entries(v)) {
+        const kept = strip(inner, `${at}.${k}`);
+        if (kept !== undefined) out[k] = kept;
+      }
+      return out;
+    }
+    return v;
+  };
+  for (const [key, value] of Object.entries(doc.config ?? {})) {
+    const kept = strip(value, key);
+    if (kept !== undefined) values[key] = kept;
+  }
+  return { values, encrypted };
+}
+
+/** Sets `ns:a.b.c` = value inside `values`, creating maps on the way (like `pulumi config set --path`). */
+export function setPath(values: Record<string, Json>, fullKey: string, value: string): void {
+  const colon = fullKey.indexOf(":");
+  if (colon <= 0) throw new Error(`config key "${fullKey}" must be namespaced, e.g. copilotos:${fullKey}`);
+  const ns = fullKey.slice(0, colon);
+  const [top, ...rest] = fullKey.slice(colon + 1).split(".");
+  const topKey = `${ns}:${top}`;
+  if (rest.length === 0) {
+    values[topKey] = value;
+    return;
+  }
+  let cur = values[topKey];
+  if (!cur || typeof cur !== "object" || Array.isArray(cur)) cur = values[topKey] = {};
+  let obj = cur as Record<string, Json>;
+  for (const part of rest.slice(0, -1)) {
+    const next = obj[part];
+    obj = (next && typeof next === "object" && !Array.isArray(next) ? next : (obj[part] = {})) as Record<string, Json>;
+  }
+  obj[rest[rest.length - 1]] = value;
+}
+
+/** Splits `key=value` (the value may hold `=`). */
+export function splitAssignment(arg: string): [string, string] {
+  const eq = arg.indexOf("=");
+  if (eq <= 0) throw new Error(`expected key=value, got "${arg.split("=")[0]}"`);
+  return [arg.slice(0, eq), arg.slice(eq + 1)];
+}
+
+export interface LoadStackOptions {
+  stack: string;
+  /** Project directory holding Pulumi.<stack>.yaml. */
+  dir: string;
+  /** `ns:path=value` pairs. */
+  config?: string[];
+  /** `ns:path=value` pairs that are secret. */
+  secrets?: string[];
+}
+
+export function loadStackConfig(o: LoadStackOptions): StackConfigInput {
+  const file = path.join(o.dir, `Pulumi.${o.stack}.yaml`);
+  if (!fs.existsSync(file)) throw new Error(`no stack config file ${path.basename(file)} in ${o.dir}`);
+  const { values, encrypted } = readStackYaml(fs.readFileSync(file, "utf8"));
+  const secretKeys = new Set<string>();
+  for (const arg of o.config ?? []) setPath(values, ...splitAssignment(arg));
+  for (const arg of o.secrets ?? []) {
+    const [key, value] = splitAssignment(arg);
+    setPath(values, key, value);
+    secretKeys.add(key.split(".")[0]);
+  }
+  const given = new Set([...(o.config ?? []), ...(o.secrets ?? [])].map((a) => splitAssignment(a)[0]));
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(values)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const enc of encrypted) secretKeys.add(enc.split(".")[0]);
+  return { config, secretKeys: [...secretKeys], encrypted: encrypted.filter((e) => !given.has(e)) };
+}
