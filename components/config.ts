@@ -232,10 +232,13 @@ function toProblems(error: z.ZodError): ConfigProblem[] {
       for (const key of issue.keys) {
         const path = [...parent, key].join(".");
         const close = knownKeysAt(issue.path as string[]).filter((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-        const hint = close.length ? ` (did you mean "${[...parent, close[0]].join(".")}"?)` : "";
+        const message =
+          close[0] === key
+            ? "is not a key of this host kind; it belongs to another host.kind"
+            : `unknown key${close.length ? ` (did you mean "${[...parent, close[0]].join(".")}"?)` : ""}; typos are not ignored`;
         problems.push({
           key: `${NAMESPACE}:${path}`,
-          message: `unknown key${hint}; typos are not ignored`,
+          message,
           fix: `pulumi config rm ${parent.length ? "--path " : ""}${NAMESPACE}:${path}`,
         });
       }

@@ -5,15 +5,13 @@
  * resource it would create. Needs no Pulumi CLI, engine, state backend or Docker host. Every secret
  * (configured, placeholder or generated) is redacted by value from everything printed.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { describeResource, renderTable } from "./lib/describe";
 import { ProgramRun, redact, runProgram } from "./lib/harness";
+import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";
 
-const PROJECT_DIR = path.resolve(__dirname, "..");
+const PROJECT_DIR = projectRoot();
 /** Secrets the program cannot run without; a dry run fills them with an obvious placeholder. */
 const REQUIRED_SECRETS = ["copilotos:saptivaApiKey"];
 const placeholder = (key: string) => `dry-run-placeholder-for-${key.replace(/[^A-Za-z0-9]/g, "-")}`.padEnd(64, "x");
@@ -50,27 +48,21 @@ export async function check(argv: string[]): Promise<CheckResult> {
   }
   const knownSecrets = new Set<string>();
   for (const arg of args.values.secret ?? []) knownSecrets.add(arg.slice(arg.indexOf("=") + 1));
+  // Placeholders stand in for secrets the dry run cannot read; they are redacted like the real ones.
   for (const key of [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input.config)), ...input.encrypted])]) {
     const value = placeholder(key);
     setPlaceholder(input.config, key, value);
+    input.secretPaths.push(key);
     if (!input.secretKeys.includes(key.split(".")[0])) input.secretKeys.push(key.split(".")[0]);
     err.push(`warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`);
   }
 
-  // The program writes SSH client files under the temp dir; keep them in a private one, removed after.
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-check-"));
-  const savedTmp = process.env.TMPDIR;
-  process.env.TMPDIR = tmp;
   let run: ProgramRun;
   try {
-    run = await runProgram({ stack, config: input.config, secretKeys: input.secretKeys });
+    run = await runProgram({ stack, config: input.config, secretKeys: input.secretKeys, secretPaths: input.secretPaths });
   } catch (e) {
     const message = e instanceof Error ? (e.name === "ConfigError" ? e.message : `${e.name}: ${e.message}`) : String(e);
     return { exitCode: 1, stdout: "", stderr: [...err, redact(message, knownSecrets), ""].join("\n") };
-  } finally {
-    process.env.TMPDIR = savedTmp;
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    fs.rmSync(tmp, { recursive: true, force: true });
   }
   for (const s of knownSecrets) run.secretValues.add(s);
 
@@ -104,16 +96,10 @@ function usage() {
   return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]...\n";
 }
 
-if (require.main === module) {
-  check(process.argv.slice(2)).then(
-    (r) => {
-      process.stdout.write(r.stdout);
-      process.stderr.write(r.stderr);
-      process.exitCode = r.exitCode;
-    },
-    (e) => {
-      process.stderr.write(`check failed: ${(e as Error).message}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Entry point for scripts/run.js. */
+export async function main(argv: string[]): Promise<number> {
+  const r = await check(argv);
+  process.stdout.write(r.stdout);
+  process.stderr.write(r.stderr);
+  return r.exitCode;
 }

@@ -5,6 +5,8 @@
  * No engine, no CLI, no provider plugin, no host: this is the offline dry run.
  */
 import { randomInt } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 /** The marker the Pulumi runtime wraps secret values in when it serialises them. */
@@ -48,8 +50,10 @@ export interface RunOptions {
   stack: string;
   /** `copilotos:key` -> value, as `pulumi.runtime.allConfig()` returns it (structured values as JSON text). */
   config: Record<string, string>;
-  /** Config keys that hold secrets (their values are redacted like other secrets). */
+  /** Top-level config keys that hold secrets (as the runtime's PULUMI_CONFIG_SECRET_KEYS). */
   secretKeys?: string[];
+  /** Full paths (`ns:key.sub`) of secret config values: remembered for redaction. */
+  secretPaths?: string[];
   /** @default the project's index.ts */
   programPath?: string;
 }
@@ -87,11 +91,19 @@ const join = (a: string, b: string) => (a ? `${a}.${b}` : b);
 /** Runs the program once. Call after `jest.resetModules()` (tests) or in a fresh process (CLI). */
 export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   // Loaded here, not at the top, so the program and this harness share one fresh copy of the SDK.
+  // Config errors are reported before the SDK starts: a program that throws inside the stack's
+  // init rejects in several SDK promise chains at once, which a test runner reports as unhandled.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseConfig, rawFromAllConfig } = require("../../components/config") as typeof import("../../components/config");
+  parseConfig(rawFromAllConfig(opts.config));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
   const project = opts.project ?? "copilotos";
   const secretValues = new Set<string>();
-  for (const key of opts.secretKeys ?? []) if (opts.config[key]) collectStrings(opts.config[key], secretValues);
+  for (const p of opts.secretPaths ?? []) {
+    const value = configValueAt(opts.config, p);
+    if (value) secretValues.add(value);
+  }
 
   const recorded = new Map<string, RecordedResource>();
   const pendingOpts = new Map<string, RecordedOptions>();
@@ -129,59 +141,64 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   );
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
 
-  const programPath = opts.programPath ?? path.resolve(__dirname, "../../index.ts");
-  // A program that throws (e.g. a ConfigError) rejects here *and* in the SDK's own promise chains;
-  // the runner reports it once, so the SDK's copies are swallowed while the program runs.
-  const swallow = () => undefined;
-  process.on("unhandledRejection", swallow);
-  try {
-    return await runInStack();
-  } finally {
-    // Let the SDK's rejected chains settle before the handler goes.
-    await new Promise((r) => setImmediate(r));
-    process.off("unhandledRejection", swallow);
-  }
-
-  async function runInStack(): Promise<ProgramRun> {
-  const exported = await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      const o = args.opts as Record<string, unknown>;
-      const deps = Array.isArray(o.dependsOn) ? o.dependsOn : o.dependsOn ? [o.dependsOn] : [];
-      pendingOpts.set(keyOf(args.type, args.name), {
-        protect: o.protect === true,
-        retainOnDelete: o.retainOnDelete === true,
-        parent: (o.parent as { __name?: string } | undefined)?.__name,
-        dependsOn: deps.map((d) => (d as { __name?: string }).__name ?? "?"),
+  const programPath = opts.programPath ?? path.resolve(__dirname, "../../index");
+  const runInStack = async (): Promise<Record<string, StackOutput>> => {
+    const exported = await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        pendingOpts.set(keyOf(args.type, args.name), recordOptions(args.opts as Record<string, unknown>));
+        return undefined;
       });
-      return undefined;
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const program = require(programPath) as Record<string, unknown>;
+      const outputs: Record<string, StackOutput> = {};
+      for (const [name, value] of Object.entries(program)) {
+        const out = pulumi.output(value) as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
+        outputs[name] = { value: await out.promise(), isSecret: await out.isSecret };
+      }
+      return outputs;
     });
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require(programPath) as Record<string, unknown>;
-    const outputs: Record<string, StackOutput> = {};
-    for (const [name, value] of Object.entries(program)) {
-      const out = pulumi.output(value) as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
-      outputs[name] = { value: await out.promise(), isSecret: await out.isSecret };
-    }
-    return outputs;
-  });
-  // Components register after their children's transformations; wait for every registration.
-  await pulumi.runtime.disconnect();
-  for (const r of recorded.values()) r.opts = pendingOpts.get(keyOf(r.type, r.name)) ?? r.opts;
-  return { resources: [...recorded.values()], outputs: exported as Record<string, StackOutput>, secretValues };
+    // Wait for every outstanding registration before reading what was recorded.
+    await pulumi.runtime.disconnect();
+    return exported as Record<string, StackOutput>;
+  };
+
+  // The program writes SSH client files under the temp dir: keep them in a private one, removed after.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-run-"));
+  const savedTmp = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const outputs = await runInStack();
+    for (const r of recorded.values()) r.opts = pendingOpts.get(keyOf(r.type, r.name)) ?? r.opts;
+    return { resources: [...recorded.values()], outputs, secretValues };
+  } finally {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
 
-function collectStrings(raw: string, into: Set<string>) {
-  into.add(raw);
+function recordOptions(o: Record<string, unknown>): RecordedOptions {
+  const deps = Array.isArray(o.dependsOn) ? o.dependsOn : o.dependsOn ? [o.dependsOn] : [];
+  const nameOf = (r: unknown) => (r as { __name?: string } | undefined)?.__name;
+  return {
+    protect: o.protect === true,
+    retainOnDelete: o.retainOnDelete === true,
+    parent: nameOf(o.parent),
+    dependsOn: deps.map((d) => nameOf(d) ?? "?"),
+  };
+}
+
+/** The value at `ns:key.sub.path` of runtime config (structured values are JSON text). */
+export function configValueAt(config: Record<string, string>, fullPath: string): string | undefined {
+  const [top, ...rest] = fullPath.split(".");
+  const raw = config[top];
+  if (raw === undefined || rest.length === 0) return raw;
   try {
-    const parsed = JSON.parse(raw) as unknown;
-    const walk = (v: unknown): void => {
-      if (typeof v === "string" && v.length > 0) into.add(v);
-      else if (v && typeof v === "object") Object.values(v).forEach(walk);
-    };
-    walk(parsed);
+    let cur: unknown = JSON.parse(raw);
+    for (const part of rest) cur = (cur as Record<string, unknown> | undefined)?.[part];
+    return typeof cur === "string" ? cur : undefined;
   } catch {
-    /* a plain string */
+    return undefined;
   }
 }
 

@@ -12,6 +12,8 @@ export interface StackConfigInput {
   config: Record<string, string>;
   /** Keys (top-level `ns:key`) that hold secrets. */
   secretKeys: string[];
+  /** Full paths (`ns:key.sub`) of the secret values given with --secret. */
+  secretPaths: string[];
   /** Full paths (`ns:key.sub`) of encrypted values that could not be read. */
   encrypted: string[];
 }
@@ -98,5 +100,6 @@ export function loadStackConfig(o: LoadStackOptions): StackConfigInput {
   const config: Record<string, string> = {};
   for (const [k, v] of Object.entries(values)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
   for (const enc of encrypted) secretKeys.add(enc.split(".")[0]);
-  return { config, secretKeys: [...secretKeys], encrypted: encrypted.filter((e) => !given.has(e)) };
+  const secretPaths = (o.secrets ?? []).map((a) => splitAssignment(a)[0]);
+  return { config, secretKeys: [...secretKeys], secretPaths, encrypted: encrypted.filter((e) => !given.has(e)) };
 }

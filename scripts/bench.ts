@@ -1,0 +1,54 @@
+/**
+ * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
+ * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { projectRoot } from "./lib/project";
+
+const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
+
+function timeOnce(args: string[], cwd: string): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr.toString().slice(-500)}`);
+  return seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchCheck(runs: number, stack: string): Promise<string> {
+  const root = projectRoot();
+  const check = [path.join(root, "scripts", "run.js"), "check", stack];
+  timeOnce(check, root); // build if needed, warm the file cache
+  const ours: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(timeOnce(check, root));
+    bare.push(timeOnce(["-e", BARE], root));
+  }
+  const x = median(ours);
+  const y = median(bare);
+  console.log(`check ${stack}: runs=${runs} ours=[${ours.map((s) => s.toFixed(2)).join(" ")}] bare=[${bare.map((s) => s.toFixed(2)).join(" ")}]`);
+  return `check: seconds=${x.toFixed(3)} bare_load_seconds=${y.toFixed(3)} ratio=${(x / y).toFixed(2)}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { runs: { type: "string", default: "7" }, stack: { type: "string", default: "staging" } },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number >= 1");
+  switch (positionals[0]) {
+    case "check":
+      console.log(await benchCheck(runs, values.stack));
+      return 0;
+    default:
+      process.stderr.write("usage: npm run bench -- check [--runs N] [--stack NAME]\n");
+      return 2;
+  }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm run preview|up -- <stack> [pulumi args...]
+# Runs the pinned Pulumi CLI (the `pulumi` devDependency) for one stack. Without PULUMI_BACKEND_URL
+# the state lives in a local file backend inside the project (.pulumi-state/, git-ignored), so a
+# newcomer needs no account. Set PULUMI_BACKEND_URL (or `npx pulumi login <url>`) for a shared one.
+set -euo pipefail
+cmd=${1:?usage: scripts/pulumi.sh preview|up <stack> [pulumi args...]}
+shift
+stack=${1:?usage: npm run ${cmd} -- <stack> [pulumi args...]}
+shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+  mkdir -p "$root/.pulumi-state"
+  export PULUMI_BACKEND_URL="file://$root/.pulumi-state"
+fi
+policy=()
+if [ -f "$root/policies/PulumiPolicy.yaml" ]; then policy=(--policy-pack "$root/policies"); fi
+exec npx --no-install pulumi "$cmd" --cwd "$root" --stack "$stack" "${policy[@]}" "$@"

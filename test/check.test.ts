@@ -1,0 +1,64 @@
+import type { CheckResult } from "../scripts/check";
+import { SAPTIVA_KEY } from "./support/program";
+
+async function check(...argv: string[]): Promise<CheckResult> {
+  jest.resetModules();
+  const mod = await import("../scripts/check");
+  return mod.check(argv);
+}
+
+describe("npm run check", () => {
+  test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
+    const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain(`Stack ${stack}: 19 resources would be created`);
+    for (const name of ["mongo", "redis", "api", "web"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
+    expect(r.stdout).toContain("/run/secrets/mongodb_url=[secret]");
+    const printed = r.stdout + r.stderr;
+    expect(r.run!.secretValues.size).toBeGreaterThanOrEqual(6);
+    for (const secret of r.run!.secretValues) expect(printed.includes(secret) ? `leaked a ${secret.length}-char secret` : "clean").toBe("clean");
+    expect(printed).not.toContain(SAPTIVA_KEY);
+    expect(printed).not.toContain("PRIVATE-KEY-TEXT");
+    // Not redacted into uselessness: plain values stay readable.
+    expect(r.stdout).toContain("host=ssh://deploy@203.0.113.10:22");
+  });
+
+  test("a missing required secret gets a placeholder and a warning, never printed", async () => {
+    const r = await check("staging");
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain("warning: copilotos:saptivaApiKey is not set; using a placeholder");
+    expect(r.stdout).not.toContain("dry-run-placeholder");
+    expect(r.stdout).toContain("/run/secrets/saptiva_api_key=[secret]");
+  });
+
+  test("--config overrides use --path syntax", async () => {
+    const r = await check("staging", "--config", "copilotos:ports.web=3200", "--config", "copilotos:api.env.FEATURE_X=on");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("ports=0.0.0.0:3200->3000");
+    expect(r.stdout).toContain("FEATURE_X=on");
+  });
+
+  test.each([
+    [["--config", "copilotos:secretLength=16"], "copilotos:secretLength"],
+    [["--config", "copilotos:ports.web=70000"], "copilotos:ports.web"],
+    [["--config", "copilotos:images.mongo=mongo:latest"], "copilotos:images.mongo"],
+    [["--config", "copilotos:imagez.api=x:1"], "copilotos:imagez"],
+    [["--config", "copilotos:host.address="], "copilotos:host.address"],
+    [["--secret", "copilotos:mongoPassword=too-short-SECRET-VALUE"], "copilotos:mongoPassword"],
+  ])("broken config %j exits non-zero naming %s, and prints nothing as success", async (args, key) => {
+    const r = await check("staging", ...args);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.stderr).toContain(key);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).not.toContain("too-short-SECRET-VALUE");
+  });
+
+  test.each([[[]], [["staging", "prod"]], [["nosuchstack"]], [["staging", "--bogus"]], [["staging", "--config", "novalue"]]])(
+    "bad usage %j exits 2",
+    async (args) => {
+      const r = await check(...args);
+      expect(r.exitCode).toBe(2);
+      expect(r.stdout).toBe("");
+    },
+  );
+});

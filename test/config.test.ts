@@ -1,0 +1,154 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, parseConfig, rawFromAllConfig } from "../components/config";
+
+const SECRET = "k".repeat(40);
+const valid = () => ({
+  saptivaApiKey: SECRET,
+  images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" },
+});
+
+function problemsOf(raw: Record<string, unknown>) {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as ConfigError).problems;
+  }
+  throw new Error("expected the config to be rejected");
+}
+
+describe("parseConfig defaults", () => {
+  test("a minimal config gets the documented defaults", () => {
+    const c = parseConfig(valid());
+    expect(c.host).toEqual({ kind: "local", socket: "unix:///var/run/docker.sock" });
+    expect(c.images).toEqual({ api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3", mongo: "mongo:7", redis: "redis:7-alpine" });
+    expect(c.ports).toEqual({ web: 3000, api: 8001 });
+    expect(c.secretLength).toBe(32);
+    expect(c.mongo).toEqual({ user: "copilotos", database: "copilotos" });
+    expect(c.api.env).toEqual({});
+    expect(c.resources.mongo).toEqual({ memoryMb: 1024, cpus: 1 });
+    expect(c.protectData).toBe(false);
+  });
+
+  test("strings from `pulumi config set` are read as numbers and booleans", () => {
+    const c = parseConfig({ ...valid(), secretLength: "48", protectData: "true", ports: { web: "3100", api: 8101, mongo: "27018" } });
+    expect(c.secretLength).toBe(48);
+    expect(c.protectData).toBe(true);
+    expect(c.ports).toEqual({ web: 3100, api: 8101, mongo: 27018 });
+  });
+
+  test("an ssh host keeps its pinned key and gets port 22 and a dial timeout", () => {
+    const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
+    const c = parseConfig({ ...valid(), host: { kind: "ssh", address: "10.0.0.5", user: "deploy", hostKey } });
+    expect(c.host).toEqual({ kind: "ssh", address: "10.0.0.5", user: "deploy", hostKey, port: 22, connectTimeoutSeconds: 10 });
+  });
+
+  test("digests are accepted for every image", () => {
+    const digest = `@sha256:${"a".repeat(64)}`;
+    const c = parseConfig({ ...valid(), images: { api: `api${digest}`, web: `registry.local:5000/web:2${digest}`, mongo: `mongo${digest}` } });
+    expect(c.images.mongo).toBe(`mongo${digest}`);
+  });
+
+  test("rawFromAllConfig keeps this project's keys and parses structured values", () => {
+    expect(rawFromAllConfig({ "copilotos:ports": '{"web":3001}', "copilotos:secretLength": "40", "docker:host": "x" })).toEqual({
+      ports: { web: 3001 },
+      secretLength: "40",
+    });
+  });
+});
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
+const ssh = (h: Record<string, unknown>) => ({ ...valid(), host: { kind: "ssh", address: "h", user: "u", hostKey: HOST_KEY, ...h } });
+const without = <T extends Record<string, unknown>>(o: T, k: keyof T) => Object.fromEntries(Object.entries(o).filter(([key]) => key !== k));
+
+// [description, raw config, exact key path expected in the error]
+const BROKEN: [string, Record<string, unknown>, string][] = [
+  ["missing saptivaApiKey", without(valid(), "saptivaApiKey"), "copilotos:saptivaApiKey"],
+  ["empty saptivaApiKey", { ...valid(), saptivaApiKey: "" }, "copilotos:saptivaApiKey"],
+  ["secretLength 16", { ...valid(), secretLength: "16" }, "copilotos:secretLength"],
+  ["secretLength not a number", { ...valid(), secretLength: "long" }, "copilotos:secretLength"],
+  ["unknown top-level key", { ...valid(), mongoPasword: "x" }, "copilotos:mongoPasword"],
+  ["unknown nested key", { ...valid(), ports: { wbe: 3000 } }, "copilotos:ports.wbe"],
+  ["bad image reference", { ...valid(), images: { api: "Copilotos API!", web: "w:1" } }, "copilotos:images.api"],
+  ["latest tag for mongo", { ...valid(), images: { ...valid().images, mongo: "mongo:latest" } }, "copilotos:images.mongo"],
+  ["untagged redis", { ...valid(), images: { ...valid().images, redis: "redis" } }, "copilotos:images.redis"],
+  ["missing web image", { ...valid(), images: { api: "a:1" } }, "copilotos:images.web"],
+  ["port 0", { ...valid(), ports: { web: 0 } }, "copilotos:ports.web"],
+  ["port 70000", { ...valid(), ports: { api: 70000 } }, "copilotos:ports.api"],
+  ["fractional mongo port", { ...valid(), ports: { mongo: 27017.5 } }, "copilotos:ports.mongo"],
+  ["ssh host without address", ssh({ address: undefined }), "copilotos:host.address"],
+  ["ssh host without user", ssh({ user: undefined }), "copilotos:host.user"],
+  ["ssh host without a pinned host key", ssh({ hostKey: undefined }), "copilotos:host.hostKey"],
+  ["malformed host key", ssh({ hostKey: "not-a-key" }), "copilotos:host.hostKey"],
+  ["unknown host kind", { ...valid(), host: { kind: "kubernetes" } }, "copilotos:host.kind"],
+  ["key of the other host kind", { ...valid(), host: { kind: "local", address: "h" } }, "copilotos:host.address"],
+  ["mongo password shorter than secretLength", { ...valid(), mongoPassword: "short-password" }, "copilotos:mongoPassword"],
+  ["bad env variable name", { ...valid(), api: { env: { "BAD-NAME": "1" } } }, "copilotos:api.env.BAD-NAME"],
+  ["memory below 64 MiB", { ...valid(), resources: { api: { memoryMb: 16 } } }, "copilotos:resources.api.memoryMb"],
+  ["protectData not a boolean", { ...valid(), protectData: "yes" }, "copilotos:protectData"],
+];
+
+describe("parseConfig rejects broken configs, naming the key", () => {
+  test.each(BROKEN)("%s", (_name, raw, key) => {
+    const problems = problemsOf(raw);
+    expect(problems.map((p) => p.key)).toContain(key);
+    const problem = problems.find((p) => p.key === key)!;
+    expect(problem.fix).toMatch(/^pulumi config (set|rm) /);
+  });
+
+  test("missing saptivaApiKey says the exact command that fixes it", () => {
+    const [p] = problemsOf(without(valid(), "saptivaApiKey"));
+    expect(p.fix).toBe("pulumi config set --secret copilotos:saptivaApiKey <your-saptiva-api-key>");
+  });
+
+  test("a typo gets a did-you-mean and the rm command", () => {
+    const [p] = problemsOf({ ...valid(), ports: { wbe: 3000 } });
+    expect(p.message).toContain('did you mean "ports.web"');
+    expect(p.fix).toBe("pulumi config rm --path copilotos:ports.wbe");
+  });
+
+  test("every problem is in the error message, and no secret value is", () => {
+    const secret = "p@ss-word-that-must-never-be-printed";
+    try {
+      parseConfig({ ...valid(), saptivaApiKey: secret, mongoPassword: secret, secretLength: 40, ports: { web: 0 } });
+      throw new Error("expected a ConfigError");
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).toContain("copilotos:ports.web");
+      expect(msg).not.toContain(secret);
+      expect(msg).not.toContain(SECRET);
+    }
+  });
+});
+
+describe("Pulumi.yaml", () => {
+  const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+    name: string;
+    config: Record<string, { default?: unknown; type?: string; secret?: boolean }>;
+  };
+
+  test("names the project and declares saptivaApiKey as a required secret", () => {
+    expect(project.name).toBe("copilotos");
+    expect(project.config.saptivaApiKey).toMatchObject({ type: "string", secret: true });
+    expect(project.config.saptivaApiKey.default).toBeUndefined();
+  });
+
+  test("every declared default is what the schema itself defaults to", () => {
+    const parsedDefaults = parseConfig(valid()) as unknown as Record<string, unknown>;
+    const declared = Object.entries(project.config).filter(([, d]) => d.default !== undefined);
+    expect(declared.length).toBeGreaterThanOrEqual(8);
+    for (const [key, decl] of declared) {
+      const withDeclared = parseConfig({ ...valid(), [key]: decl.default }) as unknown as Record<string, unknown>;
+      expect([key, withDeclared[key]]).toEqual([key, parsedDefaults[key]]);
+    }
+  });
+
+  test("every declared key is a key of the schema", () => {
+    for (const key of Object.keys(project.config)) {
+      const raw = { ...valid(), [key]: project.config[key].default ?? (valid() as Record<string, unknown>)[key] };
+      expect(() => parseConfig(raw)).not.toThrow();
+    }
+  });
+});

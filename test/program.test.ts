@@ -1,0 +1,151 @@
+import * as path from "node:path";
+import { parseMongoUrl } from "../components/build/connection";
+import type { ProgramRun } from "../scripts/lib/harness";
+import { CONTAINER, containerOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf, VOLUME } from "./support/program";
+
+type Port = { ip: string; external: number };
+const envOf = (run: ProgramRun, service: string) => containerOf(run, service).inputs.envs as string[];
+
+describe.each(["staging", "prod"])("the %s stack", (stack) => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack(stack);
+  });
+
+  test("creates the four services, their volumes and one network", () => {
+    expect(ofType(run, CONTAINER).map((c) => c.inputs.name).sort()).toEqual(
+      ["api", "mongo", "redis", "web"].map((s) => `copilotos-${stack}-${s}`),
+    );
+    expect(ofType(run, VOLUME).map((v) => v.inputs.name).sort()).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-redis-data`]);
+    expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
+  });
+
+  test("Mongo's password file and the API's MONGODB_URL carry the same secret", () => {
+    const mongo = containerOf(run, "mongo");
+    const password = uploadOf(mongo, "/run/secrets/mongo_root_password");
+    const url = parseMongoUrl(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_url"))!;
+    expect(password.length).toBeGreaterThanOrEqual(32);
+    expect(url.password).toBe(password);
+    expect(`MONGO_INITDB_ROOT_USERNAME=${url.user}`).toBe(envOf(run, "mongo").find((e) => e.startsWith("MONGO_INITDB_ROOT_USERNAME=")));
+    expect(url.host).toBe("mongodb");
+    expect((mongo.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toContain(url.host);
+    // Both came in as secrets.
+    expect(mongo.secretPaths).toContain("uploads");
+    expect(containerOf(run, "api").secretPaths).toContain("uploads");
+  });
+
+  test("Redis's requirepass and the API's REDIS_URL carry the same secret; no password on a command line", () => {
+    const redis = containerOf(run, "redis");
+    const password = uploadOf(redis, "/run/secrets/redis_password");
+    expect(uploadOf(redis, "/usr/local/etc/redis/redis.conf")).toContain(`requirepass "${password}"`);
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/redis_url")).toBe(`redis://:${password}@redis:6379/0`);
+    expect(JSON.stringify(redis.inputs.command)).not.toContain(password);
+    expect(JSON.stringify(redis.inputs.healthcheck)).not.toContain(password);
+  });
+
+  test("no secret value is in any container's env (docker inspect shows env)", () => {
+    for (const c of ofType(run, CONTAINER)) {
+      const env = JSON.stringify(c.inputs.envs ?? []);
+      for (const secret of run.secretValues) expect(env.includes(secret) ? `${c.name} env holds a secret` : "ok").toBe("ok");
+      expect(env).not.toContain(SAPTIVA_KEY);
+    }
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/saptiva_api_key")).toBe(SAPTIVA_KEY);
+  });
+
+  test("every RandomPassword is at least 32 characters of URL-safe text", () => {
+    const passwords = ofType(run, PASSWORD);
+    expect(passwords).toHaveLength(4);
+    for (const p of passwords) {
+      expect(p.inputs.length).toBeGreaterThanOrEqual(32);
+      expect(p.inputs.overrideSpecial).toBe("-_");
+    }
+  });
+
+  test("no two containers publish the same host port; databases are not published", () => {
+    const bindings = ofType(run, CONTAINER).flatMap((c) => ((c.inputs.ports as Port[] | undefined) ?? []).map((p) => p.external));
+    expect(new Set(bindings).size).toBe(bindings.length);
+    expect(containerOf(run, "mongo").inputs.ports ?? []).toEqual([]);
+    expect(containerOf(run, "redis").inputs.ports ?? []).toEqual([]);
+  });
+
+  test("the stack name is in every container, volume and network name, and every one is labelled", () => {
+    for (const r of [...ofType(run, CONTAINER), ...ofType(run, VOLUME), ...ofType(run, NETWORK)]) {
+      expect(String(r.inputs.name)).toContain(`-${stack}`);
+      const labels = Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
+      expect(labels).toMatchObject({ "copilotos.project": "copilotos", "copilotos.stack": stack });
+    }
+  });
+
+  test("containers are hardened: health check, restart, limits, rotated logs, health gate", () => {
+    for (const c of ofType(run, CONTAINER)) {
+      expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: true, privileged: false });
+      expect((c.inputs.healthcheck as { tests: string[] }).tests[0]).toBe("CMD-SHELL");
+      expect(c.inputs.memory).toBeGreaterThanOrEqual(64);
+      expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+    }
+  });
+
+  test("data volumes are retained on delete (and protected in prod); the API waits for the databases", () => {
+    for (const v of ofType(run, VOLUME)) {
+      expect(v.opts.retainOnDelete).toBe(true);
+      expect(v.opts.protect).toBe(stack === "prod");
+    }
+    expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual(["copilotos-mongo", "copilotos-redis"]);
+    expect(containerOf(run, "web").opts.dependsOn).toEqual(["copilotos-api"]);
+  });
+
+  test("outputs: URLs and names in plaintext, no secret anywhere in them", () => {
+    expect(run.outputs.webUrl).toEqual({ value: `http://203.0.113.10:${stack === "prod" ? 3000 : 3100}`, isSecret: false });
+    expect(run.outputs.containers.value).toMatchObject({ mongo: `copilotos-${stack}-mongo` });
+    expect(run.outputs.images.value).toMatchObject({ mongo: "mongo:7.0" });
+    const text = JSON.stringify(run.outputs);
+    for (const secret of run.secretValues) expect(text.includes(secret)).toBe(false);
+  });
+});
+
+describe("config flows into the graph", () => {
+  test("an override password is used as given, and still reaches the API URL-encoded", async () => {
+    const password = "Over/ride@Pass:word-0123456789-abcdefghij";
+    const run = await runStack("staging", [], [`copilotos:mongoPassword=${password}`]);
+    expect(ofType(run, PASSWORD).map((p) => p.name)).not.toContain("copilotos-secrets-mongo-password");
+    expect(uploadOf(containerOf(run, "mongo"), "/run/secrets/mongo_root_password")).toBe(password);
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_url")).toContain(encodeURIComponent(password));
+  });
+
+  test("database ports, when set, are bound to 127.0.0.1 only", async () => {
+    const run = await runStack("staging", ["copilotos:ports.mongo=27018"]);
+    expect(containerOf(run, "mongo").inputs.ports).toEqual([{ internal: 27017, external: 27018, ip: "127.0.0.1", protocol: "tcp" }]);
+  });
+
+  test("secretLength sets every generated length", async () => {
+    const run = await runStack("staging", ["copilotos:secretLength=64"]);
+    expect(ofType(run, PASSWORD).map((p) => p.inputs.length)).toEqual([64, 64, 64, 64]);
+  });
+
+  test("the local host (the quickstart default) uses the local socket and localhost URLs", async () => {
+    const run = await runStack("dev", [], [], path.join(ROOT, "test", "fixtures"));
+    expect(ofType(run, "pulumi:providers:docker")[0].inputs.host).toBe("unix:///var/run/docker.sock");
+    expect(run.outputs.webUrl.value).toBe("http://localhost:3000");
+    expect(run.outputs.apiHealthUrl.value).toBe("http://localhost:8001/api/health");
+  });
+
+  test("an ssh host pins the host key for the Docker provider and keeps the private key secret", async () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\nfake-key-material-for-tests\n-----END OPENSSH PRIVATE KEY-----";
+    const run = await runStack("prod", [], [`copilotos:host.privateKey=${key}`]);
+    const provider = ofType(run, "pulumi:providers:docker")[0];
+    expect(provider.inputs.host).toBe("ssh://deploy@203.0.113.10:22");
+    // Provider config reaches the engine as JSON text.
+    const opts = JSON.parse(provider.inputs.sshOpts as string) as string[];
+    expect(opts).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "BatchMode=yes", "ConnectTimeout=10"]));
+    expect(provider.secretPaths).toContain("sshOpts");
+    expect(JSON.stringify(provider.inputs)).not.toContain("fake-key-material");
+    expect(opts[opts.indexOf("-i") + 1]).toMatch(/id_key$/);
+    expect(run.secretValues.has(key)).toBe(true);
+  });
+
+  test("a config error is thrown before anything is created, naming the key", async () => {
+    await expect(runStack("staging", ["copilotos:host.kind=local"])).rejects.toThrow(
+      "copilotos:host.address: is not a key of this host kind",
+    );
+  });
+});

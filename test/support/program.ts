@@ -1,0 +1,34 @@
+/** Runs the real program under the mock runtime for a committed stack, with extra config. */
+import * as path from "node:path";
+import type { ProgramRun, RecordedResource } from "../../scripts/lib/harness";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+/** A recognisable fake API key: tests assert it never appears where secrets must not. */
+export const SAPTIVA_KEY = "sk-test-saptiva-key-0123456789abcdefghijklmnop";
+
+export async function runStack(stack: string, config: string[] = [], secrets: string[] = [], dir = ROOT): Promise<ProgramRun> {
+  // A fresh SDK per run: the program is required again under new mocks.
+  jest.resetModules();
+  const { runProgram } = await import("../../scripts/lib/harness");
+  const { loadStackConfig } = await import("../../scripts/lib/stackConfig");
+  const input = loadStackConfig({ stack, dir, config, secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...secrets] });
+  return runProgram({ stack, config: input.config, secretKeys: input.secretKeys, secretPaths: input.secretPaths });
+}
+
+export const ofType = (run: ProgramRun, type: string): RecordedResource[] => run.resources.filter((r) => r.type === type);
+export const CONTAINER = "docker:index/container:Container";
+export const VOLUME = "docker:index/volume:Volume";
+export const NETWORK = "docker:index/network:Network";
+export const PASSWORD = "random:index/randomPassword:RandomPassword";
+
+export function containerOf(run: ProgramRun, service: string): RecordedResource {
+  const found = ofType(run, CONTAINER).find((c) => (c.inputs.labels as { label: string; value: string }[]).some((l) => l.label === "copilotos.service" && l.value === service));
+  if (!found) throw new Error(`no ${service} container`);
+  return found;
+}
+
+export function uploadOf(c: RecordedResource, file: string): string {
+  const u = (c.inputs.uploads as { file: string; content: string }[]).find((x) => x.file === file);
+  if (!u) throw new Error(`${c.name} has no upload ${file}`);
+  return u.content;
+}
