@@ -5,7 +5,12 @@
  * resource it would create. Needs no Pulumi CLI, engine, state backend or Docker host. Every secret
  * (configured, placeholder or generated) is redacted by value from everything printed.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { parseArgs } from "node:util";
+import type { PolicyPackConfig } from "@pulumi/policy";
+import { evaluate } from "../policies/evaluate";
+import { PACK_NAME } from "../policies/rules";
 import { describeResource, renderTable } from "./lib/describe";
 import { ProgramRun, redact, runProgram } from "./lib/harness";
 import { projectRoot } from "./lib/project";
@@ -32,7 +37,11 @@ export async function check(argv: string[]): Promise<CheckResult> {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { config: { type: "string", multiple: true }, secret: { type: "string", multiple: true } },
+      options: {
+        config: { type: "string", multiple: true },
+        secret: { type: "string", multiple: true },
+        "policy-config": { type: "string" },
+      },
     });
   } catch (e) {
     return { exitCode: 2, stdout: "", stderr: `${(e as Error).message}\n${usage()}` };
@@ -66,13 +75,32 @@ export async function check(argv: string[]): Promise<CheckResult> {
   }
   for (const s of knownSecrets) run.secretValues.add(s);
 
+  const policyFile = args.values["policy-config"] ?? path.join(PROJECT_DIR, "policies", `config.${stack}.json`);
+  let policyConfig: PolicyPackConfig = {};
+  if (args.values["policy-config"] !== undefined || fs.existsSync(policyFile)) {
+    try {
+      policyConfig = JSON.parse(fs.readFileSync(policyFile, "utf8")) as PolicyPackConfig;
+    } catch (e) {
+      return { exitCode: 2, stdout: "", stderr: `check: cannot read policy config ${policyFile}: ${(e as Error).message}\n` };
+    }
+  }
+  const violations = evaluate(
+    run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: r.opts })),
+    policyConfig,
+  );
+  const mandatory = violations.filter((v) => v.level === "mandatory");
+
   const rows = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(describeResource);
   out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted)`, "");
   out.push(renderTable(["TYPE", "NAME", "KEY INPUTS"], rows.map((r) => [r.type, r.name, r.summary])), "");
   out.push("Outputs:");
   for (const [name, o] of Object.entries(run.outputs)) out.push(`  ${name}: ${o.isSecret ? "[secret]" : JSON.stringify(o.value)}`);
+  out.push("", `Policies (${PACK_NAME}${fs.existsSync(policyFile) ? `, config ${path.relative(PROJECT_DIR, policyFile)}` : ""}):`);
+  if (violations.length === 0) out.push("  no violations");
+  else out.push(renderTable(["RULE", "RESOURCE", "LEVEL", "MESSAGE"], violations.map((v) => [v.rule, v.resource ?? "(stack)", v.level, v.message])));
+  out.push(`${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory violation(s)`);
   return {
-    exitCode: 0,
+    exitCode: mandatory.length > 0 ? 3 : 0,
     stdout: redact(out.join("\n") + "\n", run.secretValues),
     stderr: err.length ? redact(err.join("\n") + "\n", run.secretValues) : "",
     run,
@@ -93,7 +121,7 @@ function setPlaceholder(config: Record<string, string>, key: string, value: stri
 }
 
 function usage() {
-  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]...\n";
+  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--policy-config file.json]\n";
 }
 
 /** Entry point for scripts/run.js. */

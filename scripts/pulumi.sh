@@ -14,5 +14,8 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   export PULUMI_BACKEND_URL="file://$root/.pulumi-state"
 fi
 policy=()
-if [ -f "$root/policies/PulumiPolicy.yaml" ]; then policy=(--policy-pack "$root/policies"); fi
+if [ -f "$root/policies/PulumiPolicy.yaml" ]; then
+  policy=(--policy-pack "$root/policies")
+  if [ -f "$root/policies/config.$stack.json" ]; then policy+=(--policy-pack-config "$root/policies/config.$stack.json"); fi
+fi
 exec npx --no-install pulumi "$cmd" --cwd "$root" --stack "$stack" "${policy[@]}" "$@"

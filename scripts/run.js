@@ -9,7 +9,7 @@ const { execFileSync } = require("node:child_process");
 
 const root = path.resolve(__dirname, "..");
 const stamp = path.join(root, "bin", ".build-stamp");
-const SOURCES = ["index.ts", "components", "scripts", "tsconfig.json", "tsconfig.build.json"];
+const SOURCES = ["index.ts", "components", "scripts", "policies", "tsconfig.json", "tsconfig.build.json"];
 
 function newestMtime(p) {
   let st;

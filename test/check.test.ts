@@ -62,3 +62,29 @@ describe("npm run check", () => {
     },
   );
 });
+
+describe("npm run check with the policy pack", () => {
+  test("the committed stacks pass every rule", async () => {
+    for (const stack of ["staging", "prod"]) {
+      const r = await check(stack);
+      expect(r.stdout).toContain("no violations");
+      expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
+    }
+  });
+
+  test("a mandatory violation prints the table and exits non-zero; no secret in it", async () => {
+    const other = `mongodb://copilotos:${"Z".repeat(40)}@mongodb:27017/copilotos?authSource=admin`;
+    const r = await check("staging", "--config", `copilotos:api.env.MONGODB_URL=${other}`);
+    expect(r.exitCode).toBe(3);
+    expect(r.stdout).toMatch(/mongo-password-consistency\s+copilotos-api-container\s+mandatory/);
+    expect(r.stdout).not.toContain("Z".repeat(40));
+  });
+
+  test("advisory violations are listed but do not fail; --policy-config overrides the stack's file", async () => {
+    const r = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest");
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("0 mandatory, 1 advisory violation(s)");
+    const strict = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest", "--policy-config", require("node:path").join(__dirname, "..", "policies", "config.prod.json"));
+    expect(strict.exitCode).toBe(3);
+  });
+});

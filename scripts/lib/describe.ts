@@ -1,5 +1,13 @@
 /** Human-readable rows for recorded resources. Secret inputs render as `[secret]`. Pure. */
+import { hasUrlCredentials, isSecretName } from "../../policies/lib";
 import type { RecordedResource } from "./harness";
+
+function maskEnv(entry: string): string {
+  const eq = entry.indexOf("=");
+  const name = entry.slice(0, eq);
+  const value = entry.slice(eq + 1);
+  return value !== "[secret]" && (isSecretName(name) || hasUrlCredentials(value)) ? `${name}=[secret]` : entry;
+}
 
 export interface Row {
   type: string;
@@ -31,7 +39,8 @@ export function describeResource(r: RecordedResource): Row {
       parts.push(`name=${i.name}`, `image=${i.image}`);
       const ports = (i.ports as Ports | undefined) ?? [];
       parts.push(`ports=${ports.length ? ports.map((p) => `${p.ip}:${p.external}->${p.internal}`).join(",") : "none"}`);
-      if (Array.isArray(i.envs)) parts.push(`env=[${(i.envs as string[]).join(" ")}]`);
+      // Secret-looking env values are masked even when they were typed in plain config.
+      if (Array.isArray(i.envs)) parts.push(`env=[${(i.envs as string[]).map(maskEnv).join(" ")}]`);
       // File paths are not secret; contents are shown only as [secret] or (text).
       const uploads = (r.inputs.uploads as Uploads | undefined) ?? [];
       const secretContent = (n: number) => r.secretPaths.some((p) => p === "uploads" || p.startsWith(`uploads.${n}.`));

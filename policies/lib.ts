@@ -1,0 +1,91 @@
+/** Shared reading of Docker resource props for the rules. Pure. */
+
+export const CONTAINER = "docker:index/container:Container";
+export const VOLUME = "docker:index/volume:Volume";
+export const DOCKER_PROVIDER = "pulumi:providers:docker";
+export const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";
+
+export interface ContainerProps {
+  name?: string;
+  image?: string;
+  envs?: string[];
+  uploads?: { file: string; content?: string }[];
+  ports?: { internal: number; external?: number; ip?: string; protocol?: string }[];
+  labels?: { label: string; value: string }[];
+  networksAdvanced?: { name: string; aliases?: string[] }[];
+  healthcheck?: { tests?: string[] };
+  restart?: string;
+  memory?: number;
+  logDriver?: string;
+  logOpts?: Record<string, string>;
+  privileged?: boolean;
+  volumes?: { volumeName?: string; containerPath?: string; hostPath?: string }[];
+}
+
+export type Service = "mongo" | "redis" | "api" | "web";
+
+export function labelsOf(p: { labels?: { label: string; value: string }[] }): Record<string, string> {
+  return Object.fromEntries((p.labels ?? []).map((l) => [l.label, l.value]));
+}
+
+/** The service a container runs: its `copilotos.service` label, else guessed from the image. */
+export function serviceOf(p: ContainerProps): Service | undefined {
+  const label = labelsOf(p)["copilotos.service"];
+  if (label === "mongo" || label === "redis" || label === "api" || label === "web") return label;
+  const image = (p.image ?? "").split("/").pop() ?? "";
+  if (/^mongo(:|@|$)/.test(image)) return "mongo";
+  if (/^redis(:|@|$)/.test(image)) return "redis";
+  return undefined;
+}
+
+export function envOf(p: ContainerProps): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of p.envs ?? []) {
+    const eq = e.indexOf("=");
+    if (eq > 0) env[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return env;
+}
+
+export function uploadAt(p: ContainerProps, file: string | undefined): string | undefined {
+  return file === undefined ? undefined : p.uploads?.find((u) => u.file === file)?.content;
+}
+
+/** A value named by `NAME` or by `NAME_FILE` (then read from the uploaded file). */
+export function envOrFile(p: ContainerProps, name: string): { value: string; where: string }[] {
+  const env = envOf(p);
+  const found: { value: string; where: string }[] = [];
+  if (env[name] !== undefined) found.push({ value: env[name], where: `env ${name}` });
+  const file = env[`${name}_FILE`];
+  const content = uploadAt(p, file);
+  if (file !== undefined && content !== undefined) found.push({ value: content.trim(), where: `file ${file}` });
+  return found;
+}
+
+/** Env names that hold secrets. `*_FILE` names hold paths, not secrets. */
+export function isSecretName(name: string): boolean {
+  if (name.endsWith("_FILE")) return false;
+  return /PASSWORD|SECRET|TOKEN|(^|_)KEY$|_KEY_|PASSWD|CREDENTIAL/i.test(name);
+}
+
+/** `scheme://user:password@host`: a URL carrying credentials. */
+export function hasUrlCredentials(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i.test(value);
+}
+
+/** Secret files the stack delivers: uploads under /run/secrets. */
+export function secretUploads(p: ContainerProps) {
+  return (p.uploads ?? []).filter((u) => u.file.startsWith("/run/secrets/"));
+}
+
+/** Provider config may arrive as JSON text. */
+export function jsonish<T>(v: unknown): T | undefined {
+  if (typeof v === "string") {
+    try {
+      return JSON.parse(v) as T;
+    } catch {
+      return undefined;
+    }
+  }
+  return v as T | undefined;
+}

@@ -1,0 +1,25 @@
+/** Every rule of the pack, importable without starting the policy server. */
+import { Policies } from "@pulumi/policy";
+import { containersHardened } from "./rules/containersHardened";
+import { dataVolumesRetained } from "./rules/dataVolumesRetained";
+import { mongoPasswordConsistency } from "./rules/mongoPasswordConsistency";
+import { noMutableImageTags } from "./rules/noMutableImageTags";
+import { noPlaintextSecretsInEnv } from "./rules/noPlaintextSecretsInEnv";
+import { secretMinLength } from "./rules/secretMinLength";
+import { sshHostKeyPinned } from "./rules/sshHostKeyPinned";
+import { uniqueHostPorts } from "./rules/uniqueHostPorts";
+
+export const PACK_NAME = "copilotos-guard";
+/** The pack's one default; a rule may set its own (no-mutable-image-tags is advisory unless configured). */
+export const PACK_ENFORCEMENT = "mandatory" as const;
+
+export const rules: Policies = [
+  secretMinLength,
+  mongoPasswordConsistency,
+  uniqueHostPorts,
+  noMutableImageTags,
+  dataVolumesRetained,
+  containersHardened,
+  noPlaintextSecretsInEnv,
+  sshHostKeyPinned,
+];

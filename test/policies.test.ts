@@ -1,0 +1,186 @@
+import * as path from "node:path";
+import { evaluate, GraphResource, Violation } from "../policies/evaluate";
+import { rules } from "../policies/rules";
+import { api, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, volume } from "./support/policy";
+import { runStack } from "./support/program";
+
+const fired = (resources: GraphResource[], config = {}) => evaluate(resources, config);
+const rulesOf = (vs: Violation[]) => [...new Set(vs.map((v) => v.rule))].sort();
+const baseline = () => [mongo(), api(goodUrl()), volume("mongo-data", "mongo", { retainOnDelete: true })];
+
+test("the passing fixture passes every rule", () => {
+  expect(fired(baseline())).toEqual([]);
+});
+
+describe("secret-min-length", () => {
+  test("a RandomPassword of length 16 fails; 32 passes; minLength is configurable", () => {
+    expect(rulesOf(fired([randomPassword("pw", 16)]))).toEqual(["secret-min-length"]);
+    expect(fired([randomPassword("pw", 32)])).toEqual([]);
+    expect(rulesOf(fired([randomPassword("pw", 32)], { "secret-min-length": { minLength: 48 } }))).toEqual(["secret-min-length"]);
+  });
+  test("a short secret file fails; an empty SAPTIVA key fails", () => {
+    expect(rulesOf(fired([mongo({}, "short"), api(goodUrl("short"))]))).toEqual(["secret-min-length"]);
+    const emptyKey = api(goodUrl(), { uploads: [{ file: "/run/secrets/mongodb_url", content: goodUrl() }, { file: "/run/secrets/saptiva_api_key", content: "" }] });
+    expect(fired([mongo(), emptyKey]).map((v) => v.message)).toEqual([expect.stringContaining("SAPTIVA API key file")]);
+  });
+});
+
+describe("mongo-password-consistency", () => {
+  test.each([
+    ["another password", goodUrl("B".repeat(40)), "the password"],
+    ["another user", goodUrl(PASSWORD, "root"), "the user"],
+    ["a host that is not Mongo's alias", goodUrl(PASSWORD, "copilotos", "mongo.example"), 'names host "mongo.example"'],
+    ["not a mongodb URL", "postgres://x", "not a mongodb:// URL"],
+  ])("%s fires, naming both resources and never the password", (_n, url, part) => {
+    const vs = fired([mongo(), api(url), volume("mongo-data", "mongo", { retainOnDelete: true })]);
+    expect(vs).toHaveLength(1);
+    expect(vs[0]).toMatchObject({ rule: "mongo-password-consistency", level: "mandatory", resource: "api" });
+    expect(vs[0].message).toContain(part);
+    expect(vs[0].message).not.toContain(PASSWORD);
+    expect(vs[0].message).not.toContain("B".repeat(40));
+  });
+  test("a hand-typed MONGODB_URL env is checked too", () => {
+    const vs = fired([mongo(), api(goodUrl(), { envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url", `MONGODB_URL=${goodUrl("C".repeat(40))}`] })]);
+    expect(vs.filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([expect.stringContaining("(env MONGODB_URL)")]);
+  });
+  test("an API on another network than Mongo fires", () => {
+    const vs = fired([mongo(), api(goodUrl(), { networksAdvanced: [{ name: "other" }] })]);
+    expect(rulesOf(vs)).toEqual(["mongo-password-consistency"]);
+  });
+});
+
+describe("unique-host-ports", () => {
+  const web = (ip: string, external: number) => container("web", "web", { ports: [{ internal: 3000, external, ip, protocol: "tcp" }] });
+  test("same port twice fires; 0.0.0.0 clashes with any IP; distinct IPs do not clash", () => {
+    expect(rulesOf(fired([mongo(), api(goodUrl()), web("0.0.0.0", 8001)]))).toEqual(["unique-host-ports"]);
+    expect(rulesOf(fired([mongo(), api(goodUrl()), web("127.0.0.1", 8001)]))).toEqual(["unique-host-ports"]);
+    const a = container("a", "web", { ports: [{ internal: 1, external: 9000, ip: "127.0.0.1" }] });
+    const b = container("b", "web", { ports: [{ internal: 1, external: 9000, ip: "127.0.0.2" }] });
+    expect(fired([a, b])).toEqual([]);
+  });
+  test("reservedPorts clash", () => {
+    expect(rulesOf(fired(baseline(), { "unique-host-ports": { reservedPorts: [8001] } }))).toEqual(["unique-host-ports"]);
+  });
+});
+
+describe("no-mutable-image-tags", () => {
+  test("latest and untagged fire (advisory by default, mandatory when configured); tags and digests pass", () => {
+    const latest = container("w", "web", { image: "web:latest" });
+    expect(fired([latest])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "advisory" })]);
+    expect(fired([container("w", "web", { image: "web" })], { "no-mutable-image-tags": "mandatory" })).toEqual([expect.objectContaining({ level: "mandatory" })]);
+    expect(fired([container("w", "web", { image: `web@sha256:${"a".repeat(64)}` })])).toEqual([]);
+  });
+});
+
+describe("data-volumes-retained", () => {
+  test("an unretained, unprotected data volume fires; protect alone passes", () => {
+    expect(rulesOf(fired([mongo(), volume("mongo-data", "mongo", { retainOnDelete: false, protect: false })]))).toEqual(["data-volumes-retained"]);
+    expect(fired([mongo(), volume("mongo-data", "mongo", { retainOnDelete: false, protect: true })])).toEqual([]);
+  });
+  test("Mongo data on an anonymous or host mount fires", () => {
+    expect(rulesOf(fired([mongo({ volumes: [] })]))).toEqual(["data-volumes-retained"]);
+    expect(rulesOf(fired([mongo({ volumes: [{ hostPath: "/srv/db", containerPath: "/data/db" }] })]))).toEqual(["data-volumes-retained"]);
+  });
+});
+
+describe("containers-hardened", () => {
+  test.each([
+    ["no health check", { healthcheck: undefined }],
+    ["no restart policy", { restart: "no" }],
+    ["no memory limit", { memory: 0 }],
+    ["unbounded logs", { logOpts: {} }],
+    ["privileged", { privileged: true }],
+    ["Mongo on 0.0.0.0", { ports: [{ internal: 27017, external: 27017, ip: "0.0.0.0" }] }],
+  ])("%s fires", (_n, props) => {
+    expect(rulesOf(fired([mongo(props as object)]).filter((v) => v.rule !== "data-volumes-retained"))).toEqual(["containers-hardened"]);
+  });
+  test("Mongo on 127.0.0.1 passes", () => {
+    expect(fired([mongo({ ports: [{ internal: 27017, external: 27017, ip: "127.0.0.1" }] })])).toEqual([]);
+  });
+});
+
+describe("no-plaintext-secrets-in-env", () => {
+  test.each([["JWT_SECRET_KEY=" + "x".repeat(40)], ["DB_PASSWORD=" + "x".repeat(40)], ["GITHUB_TOKEN=" + "x".repeat(40)], [`CACHE_URL=redis://:${"x".repeat(40)}@redis:6379`]])("%s fires, without printing the value", (entry) => {
+    const vs = fired([mongo(), api(goodUrl(), { envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url", entry] })]);
+    expect(rulesOf(vs)).toEqual(["no-plaintext-secrets-in-env"]);
+    expect(vs[0].message).not.toContain("x".repeat(40));
+  });
+});
+
+describe("ssh-host-key-pinned", () => {
+  test("an ssh host without StrictHostKeyChecking=yes and a known_hosts file fires; pinned and local pass", () => {
+    expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22")]))).toEqual(["ssh-host-key-pinned"]);
+    expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=no"])]))).toEqual(["ssh-host-key-pinned"]);
+    expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null"])]))).toEqual(["ssh-host-key-pinned"]);
+    expect(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/k"])])).toEqual([]);
+    expect(fired([dockerProvider("p", "unix:///var/run/docker.sock")])).toEqual([]);
+  });
+});
+
+describe("the pack", () => {
+  test("has the eight rules, each with a description and a configSchema", () => {
+    expect(rules.map((r) => r.name)).toEqual([
+      "secret-min-length", "mongo-password-consistency", "unique-host-ports", "no-mutable-image-tags",
+      "data-volumes-retained", "containers-hardened", "no-plaintext-secrets-in-env", "ssh-host-key-pinned",
+    ]);
+    for (const r of rules) expect(r.configSchema).toBeDefined();
+  });
+
+  test("a rule can be turned advisory or disabled by policy config", () => {
+    const bad = [randomPassword("pw", 8)];
+    expect(fired(bad, { "secret-min-length": "advisory" })[0].level).toBe("advisory");
+    expect(fired(bad, { "secret-min-length": { enforcementLevel: "disabled" } })).toEqual([]);
+  });
+
+  test("policies/index.ts constructs the pack the way `pulumi preview --policy-pack` starts it", async () => {
+    // The engine runs the pack with the pack folder as cwd and the analyzer's port to serve on;
+    // constructing PolicyPack reads ./package.json's version and starts serving.
+    jest.resetModules();
+    jest.doMock("@pulumi/policy/server", () => ({ serve: jest.fn() }));
+    const cwd = process.cwd();
+    process.chdir(path.join(__dirname, "..", "policies"));
+    try {
+      await import("../policies/index");
+      const { serve } = jest.requireMock("@pulumi/policy/server") as { serve: jest.Mock };
+      expect(serve).toHaveBeenCalledTimes(1);
+      expect(serve.mock.calls[0].slice(0, 3)).toEqual(["copilotos-guard", "0.1.0", "mandatory"]);
+    } finally {
+      process.chdir(cwd);
+      jest.dontMock("@pulumi/policy/server");
+    }
+  });
+});
+
+describe("the pack over the real program's graph", () => {
+  const graph = async (stack: string, config: string[] = []) => {
+    const run = await runStack(stack, config);
+    const policyConfig = require(`../policies/config.${stack}.json`) as Record<string, never>;
+    const vs = evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: r.opts })), policyConfig);
+    const text = JSON.stringify(vs);
+    for (const s of run.secretValues) expect(text.includes(s) ? "a secret leaked into a message" : "clean").toBe("clean");
+    return vs;
+  };
+
+  test.each(["staging", "prod"])("%s passes cleanly", async (stack) => {
+    expect(await graph(stack)).toEqual([]);
+  });
+
+  test("api.env.MONGODB_URL with another password fires rule 2 (and rule 7: it is a plaintext credential)", async () => {
+    const vs = await graph("staging", [`copilotos:api.env.MONGODB_URL=${goodUrl("D".repeat(40))}`]);
+    expect(rulesOf(vs)).toEqual(["mongo-password-consistency", "no-plaintext-secrets-in-env"]);
+  });
+
+  test("ports.web=8001 fires exactly rule 3 in staging (prod's reserved port) and ports.web=8101 too", async () => {
+    expect(rulesOf(await graph("staging", ["copilotos:ports.web=8001"]))).toEqual(["unique-host-ports"]);
+    expect(rulesOf(await graph("staging", ["copilotos:ports.web=8101"]))).toEqual(["unique-host-ports"]);
+  });
+
+  test("images.api=...:latest fires exactly rule 4, mandatory in prod, advisory in staging", async () => {
+    expect(await graph("prod", ["copilotos:images.api=copilotos-api:latest"])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "mandatory" })]);
+    expect(await graph("staging", ["copilotos:images.api=copilotos-api:latest"])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "advisory" })]);
+  });
+
+  test("a plaintext secret in api.env fires exactly rule 7", async () => {
+    expect(rulesOf(await graph("staging", [`copilotos:api.env.SMTP_PASSWORD=${"e".repeat(40)}`]))).toEqual(["no-plaintext-secrets-in-env"]);
+  });
+});

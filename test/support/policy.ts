@@ -1,0 +1,53 @@
+/** Typed fake resources for policy tests (like awsguard's test util), with configSchema defaults applied by evaluate(). */
+import type { GraphResource } from "../../policies/evaluate";
+import type { ContainerProps } from "../../policies/lib";
+
+let counter = 0;
+function resource(type: string, name: string, props: object, opts: GraphResource["opts"] = {}): GraphResource {
+  return { type, name, urn: `urn:pulumi:test::copilotos::${type}::${name}-${counter++}`, props: props as Record<string, unknown>, opts };
+}
+
+const labels = (service: string) => [
+  { label: "copilotos.project", value: "copilotos" },
+  { label: "copilotos.service", value: service },
+  { label: "copilotos.stack", value: "test" },
+];
+
+export const PASSWORD = "A".repeat(20) + "b".repeat(20);
+const hardened = { restart: "unless-stopped", memory: 512, logDriver: "json-file", logOpts: { "max-size": "10m" }, healthcheck: { tests: ["CMD-SHELL", "true"] } };
+
+export function container(name: string, service: string, props: Partial<ContainerProps> = {}): GraphResource {
+  return resource("docker:index/container:Container", name, { name, image: `${service}:1.0`, labels: labels(service), networksAdvanced: [{ name: "net", aliases: [service === "mongo" ? "mongodb" : service] }], ...hardened, ...props });
+}
+
+export function mongo(props: Partial<ContainerProps> = {}, password = PASSWORD): GraphResource {
+  return container("mongo", "mongo", {
+    envs: ["MONGO_INITDB_ROOT_USERNAME=copilotos", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password"],
+    uploads: [{ file: "/run/secrets/mongo_root_password", content: password }],
+    volumes: [{ volumeName: "mongo-data", containerPath: "/data/db" }],
+    ...props,
+  });
+}
+
+export function api(url: string, props: Partial<ContainerProps> = {}): GraphResource {
+  return container("api", "api", {
+    envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url"],
+    uploads: [{ file: "/run/secrets/mongodb_url", content: url }, { file: "/run/secrets/saptiva_api_key", content: "key" }],
+    ports: [{ internal: 8001, external: 8001, ip: "0.0.0.0", protocol: "tcp" }],
+    ...props,
+  });
+}
+
+export const goodUrl = (password = PASSWORD, user = "copilotos", host = "mongodb") => `mongodb://${user}:${encodeURIComponent(password)}@${host}:27017/copilotos?authSource=admin`;
+
+export function volume(name: string, service: string, opts: GraphResource["opts"]): GraphResource {
+  return resource("docker:index/volume:Volume", name, { name, labels: labels(service) }, opts);
+}
+
+export function randomPassword(name: string, length: number): GraphResource {
+  return resource("random:index/randomPassword:RandomPassword", name, { length, special: true, overrideSpecial: "-_" });
+}
+
+export function dockerProvider(name: string, host: string, sshOpts?: string[]): GraphResource {
+  return resource("pulumi:providers:docker", name, { host, ...(sshOpts ? { sshOpts: JSON.stringify(sshOpts) } : {}) });
+}
