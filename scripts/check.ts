@@ -49,22 +49,22 @@ export async function check(argv: string[]): Promise<CheckResult> {
   const [stack] = args.positionals;
   if (!stack || args.positionals.length > 1) return { exitCode: 2, stdout: "", stderr: usage() };
 
+  const load = (secrets: string[]) => loadStackConfig({ stack, dir: PROJECT_DIR, config: args.values.config, secrets });
   let input;
   try {
-    input = loadStackConfig({ stack, dir: PROJECT_DIR, config: args.values.config, secrets: args.values.secret });
+    input = load(args.values.secret ?? []);
+    // Placeholders stand in for secrets the dry run cannot read; passed as --secret, they are
+    // redacted like the real ones.
+    const missing = [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input!.config)), ...input.encrypted])];
+    for (const key of missing) {
+      err.push(`warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`);
+    }
+    if (missing.length) input = load([...(args.values.secret ?? []), ...missing.map((k) => `${k}=${placeholder(k)}`)]);
   } catch (e) {
     return { exitCode: 2, stdout: "", stderr: `check: ${(e as Error).message}\n` };
   }
   const knownSecrets = new Set<string>();
   for (const arg of args.values.secret ?? []) knownSecrets.add(arg.slice(arg.indexOf("=") + 1));
-  // Placeholders stand in for secrets the dry run cannot read; they are redacted like the real ones.
-  for (const key of [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input.config)), ...input.encrypted])]) {
-    const value = placeholder(key);
-    setPlaceholder(input.config, key, value);
-    input.secretPaths.push(key);
-    if (!input.secretKeys.includes(key.split(".")[0])) input.secretKeys.push(key.split(".")[0]);
-    err.push(`warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`);
-  }
 
   let run: ProgramRun;
   try {
@@ -105,19 +105,6 @@ export async function check(argv: string[]): Promise<CheckResult> {
     stderr: err.length ? redact(err.join("\n") + "\n", run.secretValues) : "",
     run,
   };
-}
-
-function setPlaceholder(config: Record<string, string>, key: string, value: string) {
-  const [top, ...rest] = key.split(".");
-  if (rest.length === 0) {
-    config[top] = value;
-    return;
-  }
-  const obj = config[top] ? (JSON.parse(config[top]) as Record<string, unknown>) : {};
-  let cur = obj;
-  for (const p of rest.slice(0, -1)) cur = (cur[p] ??= {}) as Record<string, unknown>;
-  cur[rest[rest.length - 1]] = value;
-  config[top] = JSON.stringify(obj);
 }
 
 function usage() {

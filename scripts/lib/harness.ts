@@ -127,6 +127,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           urn: `urn:pulumi:${opts.stack}::${project}::${args.type}::${args.name}`,
           inputs,
           secretPaths,
+          // The stack transformation has run in the resource's constructor, before it registers.
           opts: pendingOpts.get(key) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
         });
         return { id: `${args.name}-id`, state };
@@ -168,7 +169,6 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   process.env.TMPDIR = tmp;
   try {
     const outputs = await runInStack();
-    for (const r of recorded.values()) r.opts = pendingOpts.get(keyOf(r.type, r.name)) ?? r.opts;
     return { resources: [...recorded.values()], outputs, secretValues };
   } finally {
     if (savedTmp === undefined) delete process.env.TMPDIR;
