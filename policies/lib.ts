@@ -1,3 +1,6 @@
+import * as docker from "@pulumi/docker";
+import { ReportViolation, ResourceValidation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
+
 /** Shared reading of Docker resource props for the rules. Pure. */
 
 export const CONTAINER = "docker:index/container:Container";
@@ -88,4 +91,9 @@ export function jsonish<T>(v: unknown): T | undefined {
     }
   }
   return v as T | undefined;
+}
+
+/** A validation of docker Containers that reads their props as {@link ContainerProps}. */
+export function validateContainer(check: (p: ContainerProps, args: ResourceValidationArgs, report: ReportViolation) => void): ResourceValidation {
+  return validateResourceOfType(docker.Container, (c, args, report) => check(c as unknown as ContainerProps, args, report));
 }

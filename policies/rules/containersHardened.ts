@@ -1,6 +1,5 @@
-import * as docker from "@pulumi/docker";
-import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { ContainerProps, serviceOf } from "../lib";
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { serviceOf, validateContainer } from "../lib";
 
 const RESTARTS = ["unless-stopped", "always", "on-failure"];
 const DB_PORTS: Record<string, number> = { mongo: 27017, redis: 6379 };
@@ -10,8 +9,7 @@ export const containersHardened: ResourceValidationPolicy = {
   name: "containers-hardened",
   description: "Containers have a health check, a restart policy, a memory limit and log rotation; none is privileged; database ports are not on 0.0.0.0.",
   configSchema: { properties: {} },
-  validateResource: validateResourceOfType(docker.Container, (c, args, report) => {
-    const p = c as unknown as ContainerProps;
+  validateResource: validateContainer((p, args, report) => {
     if (!p.healthcheck?.tests?.length || p.healthcheck.tests[0] === "NONE") report(`${args.name}: no health check.`);
     if (!p.restart || !RESTARTS.includes(p.restart)) report(`${args.name}: restart policy is "${p.restart ?? "no"}"; use unless-stopped.`);
     if (!p.memory || p.memory <= 0) report(`${args.name}: no memory limit.`);

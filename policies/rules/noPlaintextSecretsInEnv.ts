@@ -1,14 +1,12 @@
-import * as docker from "@pulumi/docker";
-import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { ContainerProps, envOf, hasUrlCredentials, isSecretName, secretUploads } from "../lib";
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { envOf, hasUrlCredentials, isSecretName, secretUploads, validateContainer } from "../lib";
 
 /** `docker inspect` prints env. Where the stack delivers secrets as files, none may sit in env. */
 export const noPlaintextSecretsInEnv: ResourceValidationPolicy = {
   name: "no-plaintext-secrets-in-env",
   description: "Secret-looking env entries (PASSWORD, SECRET, *_KEY, TOKEN, URLs with credentials) are delivered as files, not env values.",
   configSchema: { properties: {} },
-  validateResource: validateResourceOfType(docker.Container, (c, args, report) => {
-    const p = c as unknown as ContainerProps;
+  validateResource: validateContainer((p, args, report) => {
     const env = envOf(p);
     const deliversFiles = secretUploads(p).length > 0 || Object.keys(env).some((k) => k.endsWith("_FILE"));
     if (!deliversFiles) return;

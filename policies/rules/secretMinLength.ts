@@ -1,7 +1,6 @@
-import * as docker from "@pulumi/docker";
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
-import { ContainerProps, envOf, isSecretName, secretUploads } from "../lib";
+import { envOf, isSecretName, secretUploads, validateContainer } from "../lib";
 
 export interface SecretMinLengthConfig {
   minLength: number;
@@ -17,10 +16,9 @@ export const secretMinLength: ResourceValidationPolicy = {
       const { minLength } = args.getConfig<SecretMinLengthConfig>();
       if (pw.length < minLength) report(`RandomPassword ${args.name} has length ${pw.length}; the minimum is ${minLength}.`);
     }),
-    validateResourceOfType(docker.Container, (c, args, report) => {
+    validateContainer((p, args, report) => {
       const { minLength } = args.getConfig<SecretMinLengthConfig>();
-      const props = c as unknown as ContainerProps;
-      for (const u of secretUploads(props)) {
+      for (const u of secretUploads(p)) {
         if (u.content === undefined) continue;
         const base = u.file.split("/").pop() ?? "";
         if (base === "saptiva_api_key") {
@@ -29,7 +27,7 @@ export const secretMinLength: ResourceValidationPolicy = {
           report(`${args.name}: secret file ${u.file} holds ${u.content.length} characters; the minimum is ${minLength}.`);
         }
       }
-      for (const [name, value] of Object.entries(envOf(props))) {
+      for (const [name, value] of Object.entries(envOf(p))) {
         if (isSecretName(name) && !name.startsWith("SAPTIVA") && value.length < minLength) {
           report(`${args.name}: env ${name} holds ${value.length} characters; the minimum is ${minLength}.`);
         }
