@@ -1,0 +1,115 @@
+/**
+ * Mongo backup and restore scripts, run on the host. Pure.
+ *
+ * Method (the seed's, made safe): quiesce mongod with fsyncLock through `docker exec ... mongosh`
+ * (credentials from the container's own env and password file, never a command line), tar the data
+ * volume through a throwaway container of the same image, verify the archive (non-empty, holds
+ * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
+ */
+import { lines, shq, STRICT } from "./shell";
+
+export interface BackupSpec {
+  /** The Mongo container (may not exist yet). */
+  container: string;
+  /** Its data volume (no volume: nothing to back up). */
+  volume: string;
+  /** Backup folder on the host; `~/` means the SSH user's home. */
+  dir: string;
+  /** File prefix, e.g. `copilotos-staging-mongo`; retention only ever deletes `<prefix>-<time>.tar`. */
+  prefix: string;
+  /** Archives to keep. */
+  keep: number;
+  /** Image for the tar container when the Mongo container is gone. */
+  image: string;
+}
+
+/** `~/x` → `"$HOME"/x`, anything else quoted. */
+export function hostPath(dir: string): string {
+  return dir === "~" ? '"$HOME"' : dir.startsWith("~/") ? `"$HOME"/${shq(dir.slice(2))}` : shq(dir);
+}
+
+/** mongosh code run inside the container: authenticate from the container's env and secret file. */
+export function mongoAdminJs(call: string): string {
+  return (
+    "const a = db.getSiblingDB('admin'); " +
+    "a.auth(process.env.MONGO_INITDB_ROOT_USERNAME, require('fs').readFileSync(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim()); " +
+    `a.${call}()`
+  );
+}
+
+export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
+/** Backup file names this stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar`. */
+export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
+
+export function backupScript(b: BackupSpec): string {
+  const mongosh = (call: string) => `docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs(call))} >/dev/null`;
+  return lines(
+    STRICT,
+    `ctr=${shq(b.container)}; vol=${shq(b.volume)}; dir=${hostPath(b.dir)}; prefix=${shq(b.prefix)}`,
+    'if ! docker volume inspect "$vol" >/dev/null 2>&1; then echo "backup: no volume $vol yet; nothing to back up"; exit 0; fi',
+    'mkdir -p "$dir"',
+    'file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"',
+    'while [ -e "$file" ]; do sleep 1; file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"; done',
+    'tmp="$file.partial"',
+    `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(b.image)})`,
+    `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
+    "locked=no",
+    `cleanup() { rm -f "$tmp"; if [ "$locked" = yes ]; then ${mongosh("fsyncUnlock")} || echo "backup: fsyncUnlock failed on $ctr" >&2; fi; }`,
+    "trap cleanup EXIT",
+    'if [ "$running" = true ]; then',
+    `  ${mongosh("fsyncLock")}`,
+    "  locked=yes",
+    '  echo "backup: $ctr locked (fsyncLock) while its volume is copied"',
+    "fi",
+    'echo "backup: archiving volume $vol to $file"',
+    'docker run --rm --network none -v "$vol":/data:ro --entrypoint tar "$image" -C /data -cf - . > "$tmp"',
+    'if [ "$locked" = yes ]; then',
+    `  ${mongosh("fsyncUnlock")}`,
+    "  locked=no",
+    "fi",
+    'size=$(wc -c < "$tmp")',
+    'if [ "$size" -eq 0 ]; then echo "backup: verification failed: $tmp is empty" >&2; exit 1; fi',
+    `if ! tar -tf "$tmp" | grep -Eq ${shq(CATALOG_PATTERN)}; then echo "backup: verification failed: $tmp is unreadable or holds no _mdb_catalog.wt" >&2; exit 1; fi`,
+    'sum=$(sha256sum < "$tmp" | cut -d" " -f1)',
+    'mv "$tmp" "$file"',
+    'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
+    'echo "backup: verified $file ($size bytes, sha256 $sum)"',
+    `ls -1 "$dir" | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | tail -n +${b.keep + 1} | while read -r old; do`,
+    '  rm -f "$dir/$old" "$dir/$old.sha256"',
+    '  echo "backup: removed $old (keeping the newest ' + b.keep + ')"',
+    "done",
+  );
+}
+
+/** Lists this stack's verified backups, newest first. */
+export function listBackupsScript(b: Pick<BackupSpec, "dir" | "prefix">): string {
+  return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `ls -1 "$dir" | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
+}
+
+export interface RestoreSpec extends Omit<BackupSpec, "keep" | "prefix"> {
+  /** Backup file name inside `dir` (from {@link listBackupsScript}). */
+  file: string;
+}
+
+/**
+ * Restore: checks the sha256 and the catalog, stops Mongo, empties the volume, unpacks the archive,
+ * starts Mongo again if it was there. Refuses anything but a plain file name.
+ */
+export function restoreScript(r: RestoreSpec): string {
+  if (!/^[A-Za-z0-9._-]+\.tar$/.test(r.file)) throw new Error(`"${r.file}" is not a backup file name (<name>.tar)`);
+  return lines(
+    STRICT,
+    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
+    'f="$dir/$name"',
+    'if [ ! -f "$f" ]; then echo "restore: no backup $f" >&2; exit 1; fi',
+    'if ! (cd "$dir" && sha256sum -c "$name.sha256" >/dev/null 2>&1); then echo "restore: $name does not match $name.sha256; refusing" >&2; exit 1; fi',
+    `if ! tar -tf "$f" | grep -Eq ${shq(CATALOG_PATTERN)}; then echo "restore: $name holds no _mdb_catalog.wt; refusing" >&2; exit 1; fi`,
+    `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(r.image)})`,
+    `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
+    'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
+    'echo "restore: replacing the contents of volume $vol with $name"',
+    `docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c 'find /data -mindepth 1 -delete && tar -C /data -xf -' < "$f"`,
+    'if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; echo "restore: started $ctr"; fi',
+    'echo "restore: done"',
+  );
+}

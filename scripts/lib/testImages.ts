@@ -1,0 +1,59 @@
+/**
+ * Small images for tests and benches, made here without a registry: a busybox-static root file
+ * system plus the files a test needs, imported with `docker import`.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+export interface BusyboxImageSpec {
+  /** Extra files, path inside the image → content (mode 0755 for paths under /bin). */
+  files?: Record<string, string | Buffer>;
+  /** Image CMD. @default ["sleep", "1000000"] */
+  cmd?: string[];
+  /** Image ENV lines. */
+  env?: string[];
+}
+
+/** Imports a busybox image as `tag` into the engine `docker` reaches with `dockerArgs`; returns its ID. */
+export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxImageSpec = {}): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-rootfs-"));
+  try {
+    for (const dir of ["bin", "tmp", "etc", "www"]) fs.mkdirSync(path.join(root, dir), { recursive: true });
+    fs.chmodSync(path.join(root, "tmp"), 0o1777);
+    const busybox = execFileSync("sh", ["-c", "command -v busybox"]).toString().trim();
+    fs.copyFileSync(busybox, path.join(root, "bin", "busybox"));
+    fs.chmodSync(path.join(root, "bin", "busybox"), 0o755);
+    for (const applet of execFileSync(busybox, ["--list"]).toString().split("\n").filter(Boolean)) {
+      if (applet !== "busybox") fs.symlinkSync("busybox", path.join(root, "bin", applet));
+    }
+    fs.writeFileSync(path.join(root, "etc", "passwd"), "root:x:0:0:root:/:/bin/sh\n");
+    fs.writeFileSync(path.join(root, "etc", "group"), "root:x:0:\n");
+    for (const [p, content] of Object.entries(spec.files ?? {})) {
+      const dest = path.join(root, p);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.rmSync(dest, { force: true });
+      fs.writeFileSync(dest, content, { mode: p.startsWith("/bin/") ? 0o755 : 0o644 });
+    }
+    const changes = [
+      "-c", `ENV ${["PATH=/bin", ...(spec.env ?? [])].join(" ")}`,
+      "-c", `CMD ${JSON.stringify(spec.cmd ?? ["sleep", "1000000"])}`,
+    ];
+    const tarball = execFileSync("tar", ["-C", root, "-c", "."], { maxBuffer: 1 << 30 });
+    return execFileSync("docker", [...dockerArgs, "import", ...changes, "-", tag], { input: tarball }).toString().trim();
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** A stand-in for the mongo image: `mongosh` records each admin call it is asked to make. */
+export const FAKE_MONGOSH = `#!/bin/sh
+# Records fsyncLock/fsyncUnlock calls; fails like mongosh would when the credentials are unreadable.
+[ -n "$MONGO_INITDB_ROOT_USERNAME" ] && [ -r "$MONGO_INITDB_ROOT_PASSWORD_FILE" ] || { echo "auth failed" >&2; exit 1; }
+case "$*" in
+  *fsyncUnlock*) rm -f /tmp/locked; echo unlock >> /tmp/mongosh.log ;;
+  *fsyncLock*) touch /tmp/locked; echo lock >> /tmp/mongosh.log ;;
+  *) echo "unexpected: $*" >> /tmp/mongosh.log; exit 1 ;;
+esac
+`;

@@ -1,0 +1,141 @@
+/**
+ * Registry-less delivery against a real second Docker engine over real SSH (scripts/lib/testHost.ts).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { hostPruneScript } from "../../components/build/delivery";
+import { runHostStep } from "../../scripts/lib/hostExec";
+import { requireTestHost } from "../../scripts/lib/testHost";
+import { busyboxImage } from "../../scripts/lib/testImages";
+import { deliverImage, DeliveryError } from "../../scripts/lib/transfer";
+
+const host = requireTestHost();
+const quiet = { stdio: ["pipe", "pipe", "pipe"] as ("pipe")[] };
+const remote = (...args: string[]) => execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet).toString().trim();
+const remoteTry = (...args: string[]) => {
+  try {
+    return remote(...args);
+  } catch {
+    return undefined;
+  }
+};
+const local = (...args: string[]) => execFileSync("docker", args, { ...quiet, env: { ...process.env, DOCKER_BUILDKIT: "0" } }).toString().trim();
+const REPO = "copilotos-e2edeliver-api";
+
+/** Builds `cpt-e2e/app:<version>`: the shared base plus one small layer, like a code-only update. */
+function buildApp(version: string, extraBytes = 64 * 1024): string {
+  const ctx = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-ctx-"));
+  fs.writeFileSync(path.join(ctx, "code.bin"), Buffer.alloc(extraBytes, version));
+  fs.writeFileSync(path.join(ctx, "Dockerfile"), "FROM cpt-e2e/base:1\nCOPY code.bin /app/code.bin\n");
+  local("build", "-q", "-t", `cpt-e2e/app:${version}`, ctx);
+  fs.rmSync(ctx, { recursive: true });
+  return local("image", "inspect", "--format", "{{.Id}}", `cpt-e2e/app:${version}`);
+}
+
+beforeAll(() => {
+  busyboxImage([], "cpt-e2e/base:1", { files: { "/opt/base.bin": Buffer.alloc(8 * 1024 * 1024, 7) } });
+});
+
+afterAll(() => {
+  const tags = remoteTry("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", REPO);
+  if (tags) remote("image", "rm", "-f", ...tags.split("\n"));
+  local("image", "rm", "-f", ...local("image", "ls", "--format", "{{.Repository}}:{{.Tag}}", "cpt-e2e/*").split("\n").filter(Boolean));
+});
+
+describe("deliverImage over SSH", () => {
+  const progress: string[] = [];
+  const target = host.target;
+
+  test("first delivery sends the whole image and the host has the same image ID under the stack's tag", async () => {
+    const id = buildApp("v1");
+    const r = await deliverImage({ image: "cpt-e2e/app:v1", tag: `${REPO}:v1`, target, progress: (l) => progress.push(l) });
+    expect(r).toMatchObject({ imageId: id, mode: "full", omittedLayers: 0 });
+    expect(r.sentBytes).toBeGreaterThan(8 * 1024 * 1024);
+    expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v1`)).toBe(id);
+    expect(remoteTry("image", "inspect", "cpt-e2e/app:v1")).toBeUndefined(); // only the stack's tag
+    expect(progress.at(-1)).toMatch(new RegExp(`^deliver ${REPO}:v1: [0-9.]+ MB of ~[0-9.]+ MB sent \\(100%\\)$`));
+  });
+
+  test("a code-only update sends only the new layer", async () => {
+    const id = buildApp("v2");
+    const r = await deliverImage({ image: "cpt-e2e/app:v2", tag: `${REPO}:v2`, target });
+    expect(r).toMatchObject({ imageId: id, mode: "partial", omittedLayers: 1 });
+    expect(r.sentBytes).toBeLessThan(200 * 1024); // 64 KiB layer + config + tar headers, not the 8 MiB base
+    expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v2`)).toBe(id);
+    // The loaded image really works: its files are there.
+    expect(remote("run", "--rm", `${REPO}:v2`, "wc", "-c", "/app/code.bin", "/opt/base.bin")).toContain("8388608 /opt/base.bin");
+  });
+
+  test("an unchanged image sends nothing and re-points the tag", async () => {
+    const lines: string[] = [];
+    const r = await deliverImage({ image: "cpt-e2e/app:v2", tag: `${REPO}:v2-again`, target, progress: (l) => lines.push(l) });
+    expect(r).toMatchObject({ mode: "unchanged", sentBytes: 0 });
+    expect(lines).toEqual([expect.stringContaining("already has sha256:")]);
+    expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v2-again`)).toBe(r.imageId);
+  });
+
+  test("gzip on the wire loads the same image", async () => {
+    const id = buildApp("v3", 256 * 1024);
+    const r = await deliverImage({ image: "cpt-e2e/app:v3", tag: `${REPO}:v3`, target, compress: true });
+    expect(r).toMatchObject({ imageId: id, mode: "partial" });
+    expect(r.sentBytes).toBeLessThan(64 * 1024); // the layer is one repeated byte
+    expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v3`)).toBe(id);
+  });
+
+  test("a transfer cut in the middle leaves no image tagged, and the next run succeeds", async () => {
+    const id = buildApp("v4", 4 * 1024 * 1024);
+    const ctl = new AbortController();
+    await expect(
+      deliverImage({
+        image: "cpt-e2e/app:v4",
+        tag: `${REPO}:v4`,
+        target,
+        progressIntervalSeconds: 0,
+        signal: ctl.signal,
+        progress: (l) => {
+          if (/ [1-9][0-9.]* MB of/.test(l)) ctl.abort();
+        },
+      }),
+    ).rejects.toThrow(/aborted after \d+ bytes/);
+    expect(remoteTry("image", "inspect", `${REPO}:v4`)).toBeUndefined();
+    const r = await deliverImage({ image: "cpt-e2e/app:v4", tag: `${REPO}:v4`, target });
+    expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v4`)).toBe(id);
+    expect(r.mode).toBe("partial");
+  });
+
+  test("a missing image fails before anything is sent", async () => {
+    await expect(deliverImage({ image: "cpt-e2e/app:nope", tag: `${REPO}:nope`, target })).rejects.toThrow(
+      /image cpt-e2e\/app:nope is not in the local Docker engine/,
+    );
+    expect(remoteTry("image", "inspect", `${REPO}:nope`)).toBeUndefined();
+  });
+
+  test("an empty image (the post-mortem's 4 KB tar) is refused before sending", async () => {
+    execFileSync("docker", ["import", "-", "cpt-e2e/empty:1"], { input: execFileSync("tar", ["-c", "-T", "/dev/null"]) });
+    const err = await deliverImage({ image: "cpt-e2e/empty:1", tag: `${REPO}:empty`, target }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect((err as Error).message).toMatch(/^image cpt-e2e\/empty:1 is empty \(0 bytes, 1 layers\); refusing to send it$/);
+    expect(remoteTry("image", "inspect", `${REPO}:empty`)).toBeUndefined();
+  });
+
+  test("a rejected SSH key and a host key mismatch name the host and the step", async () => {
+    await expect(deliverImage({ image: "cpt-e2e/app:v1", tag: `${REPO}:x`, target: { ...target, identityFile: host.rejectedKeyFile } })).rejects.toThrow(
+      /^listing the images for copilotos-e2edeliver-api:x: cannot reach cptdeploy@10\.201\.0\.2:22 over SSH: .*Permission denied/,
+    );
+    await expect(deliverImage({ image: "cpt-e2e/app:v1", tag: `${REPO}:x`, target: { ...target, knownHostsFile: host.wrongKnownHostsFile } })).rejects.toThrow(
+      /cannot reach cptdeploy@10\.201\.0\.2:22 over SSH: Host key verification failed\./,
+    );
+  });
+
+  test("pruning keeps the newest K of the stack's images and never touches another repository", async () => {
+    remote("tag", `${REPO}:v1`, "copilotos-otherstack-api:v1");
+    const r = await runHostStep(target, "prune", hostPruneScript(REPO, 2));
+    const left = remote("image", "ls", "--format", "{{.Tag}}", REPO).split("\n").sort();
+    expect(left).toHaveLength(2);
+    expect(r.stdout).toMatch(/^pruned copilotos-e2edeliver-api:/m);
+    expect(remote("image", "inspect", "--format", "{{.Id}}", "copilotos-otherstack-api:v1")).toMatch(/^sha256:/);
+    remote("image", "rm", "copilotos-otherstack-api:v1");
+  });
+});
