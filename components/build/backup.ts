@@ -108,7 +108,7 @@ export function restoreScript(r: RestoreSpec): string {
     `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
     'echo "restore: replacing the contents of volume $vol with $name"',
-    `docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c 'find /data -mindepth 1 -delete && tar -C /data -xf -' < "$f"`,
+    `docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c 'cd /data && rm -rf -- ..?* .[!.]* * && tar -xf -' < "$f"`,
     'if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; echo "restore: started $ctr"; fi',
     'echo "restore: done"',
   );

@@ -1,0 +1,105 @@
+/**
+ * Mongo backup, verification, retention and restore against a real engine over SSH. mongod is not
+ * installable here (no Debian package, no registry), so the Mongo container is a busybox stand-in
+ * whose `mongosh` records the fsyncLock/fsyncUnlock calls the script makes; the files are real.
+ */
+import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/build/backup";
+import { runHostStep } from "../../scripts/lib/hostExec";
+import { busyboxImage, FAKE_MONGOSH } from "../../scripts/lib/testImages";
+import { host, remote, removeByPrefix } from "./support";
+
+const P = "copilotos-e2ebk";
+const IMAGE = "cpt-e2e/fake-mongo:1";
+const spec: BackupSpec = { container: `${P}-mongo`, volume: `${P}-mongo-data`, dir: "~/e2e-backups", prefix: `${P}-mongo`, keep: 2, image: IMAGE };
+const step = (name: string, script: string) => runHostStep(host.target, name, script);
+const onVolume = (cmd: string) => remote("run", "--rm", "-v", `${spec.volume}:/data/db`, IMAGE, "sh", "-c", cmd);
+/** Every path, and every file's sha256, in the volume. */
+const fingerprint = () => onVolume("cd /data/db && find . | sort && find . -type f | sort | xargs sha256sum");
+const mongoshLog = () => remote("exec", spec.container, "cat", "/tmp/mongosh.log").split("\n");
+
+function startMongo() {
+  remote("volume", "create", "--label", "copilotos.stack=e2ebk", spec.volume);
+  onVolume(
+    "mkdir -p /data/db/journal /data/db/diagnostic.data && echo catalog > /data/db/_mdb_catalog.wt && " +
+      "head -c 3000000 /dev/urandom > /data/db/collection-0-1.wt && head -c 70000 /dev/urandom > /data/db/journal/WiredTigerLog.1 && " +
+      "touch /data/db/.hidden /data/db/mongod.lock && chmod 600 /data/db/collection-0-1.wt",
+  );
+  remote(
+    "run", "-d", "--name", spec.container, "-v", `${spec.volume}:/data/db`,
+    "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE,
+  );
+}
+
+beforeAll(() =>
+  busyboxImage(["-H", `unix://${host.remoteSocket}`], IMAGE, {
+    files: { "/bin/mongosh": FAKE_MONGOSH, "/run/secrets/mongo_root_password": "not-a-real-password\n" },
+    // Stops on SIGTERM like mongod does (a bare sleep as PID 1 would ignore it).
+    cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+  }),
+);
+beforeEach(async () => {
+  removeByPrefix(P);
+  await step("clean", 'rm -rf "$HOME/e2e-backups"');
+});
+afterAll(async () => {
+  removeByPrefix(P);
+  await step("clean", 'rm -rf "$HOME/e2e-backups"');
+  remote("image", "rm", "-f", IMAGE);
+});
+
+test("no volume yet: nothing to back up, and that is not an error", async () => {
+  const r = await step("backup", backupScript(spec));
+  expect(r.stdout).toBe(`backup: no volume ${spec.volume} yet; nothing to back up\n`);
+});
+
+test("backup locks Mongo, archives, verifies, records the sha256, unlocks; restore brings back every byte", async () => {
+  startMongo();
+  const before = fingerprint();
+  const r = await step("backup", backupScript(spec));
+  const [, file, size, sum] = /backup: verified (\S+\/(copilotos-e2ebk-mongo-\d{8}T\d{6}Z\.tar)) \((\d+) bytes, sha256 ([0-9a-f]{64})\)/.exec(r.stdout)!.slice(1);
+  expect(r.stdout).toContain(`backup: ${spec.container} locked (fsyncLock) while its volume is copied\n`);
+  expect(mongoshLog()).toEqual(["lock", "unlock"]);
+  expect(Number(size)).toBeGreaterThan(3000000);
+  const listed = await step("list", listBackupsScript(spec));
+  expect(listed.stdout).toBe(`${file}\n`);
+  const recorded = await step("sum", `cd "$HOME/e2e-backups" && cat ${file}.sha256 && sha256sum ${file}`);
+  expect(recorded.stdout).toBe(`${sum}  ${file}\n${sum}  ${file}\n`);
+
+  // Wipe the data (the seeds' `down -v`), then restore.
+  onVolume("cd /data/db && rm -rf -- .[!.]* * && echo junk > junk");
+  expect(fingerprint()).not.toBe(before);
+  const restored = await step("restore", restoreScript({ ...spec, file }));
+  expect(restored.stdout).toBe(
+    `restore: stopping ${spec.container}\nrestore: replacing the contents of volume ${spec.volume} with ${file}\nrestore: started ${spec.container}\nrestore: done\n`,
+  );
+  expect(fingerprint()).toBe(before);
+  expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
+});
+
+test("a volume without _mdb_catalog.wt fails verification, leaves no archive, and still unlocks", async () => {
+  startMongo();
+  onVolume("rm /data/db/_mdb_catalog.wt");
+  const err = await step("backup", backupScript(spec)).catch((e: Error) => e.message);
+  expect(err).toMatch(/^backup failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nbackup: verification failed: \S+\.tar\.partial is unreadable or holds no _mdb_catalog\.wt$/);
+  expect(mongoshLog()).toEqual(["lock", "unlock"]);
+  expect((await step("ls", 'ls -A "$HOME/e2e-backups"')).stdout).toBe("");
+});
+
+test("retention keeps the newest N of this stack's archives and nothing else is touched", async () => {
+  startMongo();
+  await step("foreign", 'mkdir -p "$HOME/e2e-backups" && touch "$HOME/e2e-backups/copilotos-prod-mongo-20200101T000000Z.tar" "$HOME/e2e-backups/notes.txt"');
+  const made: string[] = [];
+  for (let i = 0; i < 3; i++) made.push(/verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1]);
+  const left = (await step("ls", 'ls -1 "$HOME/e2e-backups"')).stdout.trim().split("\n");
+  expect(left).toEqual(
+    ["copilotos-prod-mongo-20200101T000000Z.tar", made[1], `${made[1]}.sha256`, made[2], `${made[2]}.sha256`, "notes.txt"].sort(),
+  );
+});
+
+test("restore refuses an archive whose sha256 does not match, and leaves Mongo running", async () => {
+  startMongo();
+  const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
+  await step("tamper", `cd "$HOME/e2e-backups" && printf x >> ${file}`);
+  await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(`restore: ${file} does not match ${file}.sha256; refusing`);
+  expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
+});

@@ -1,0 +1,28 @@
+/** Helpers for tests against the real test host (scripts/lib/testHost.ts). */
+import { execFileSync } from "node:child_process";
+import { requireTestHost } from "../../scripts/lib/testHost";
+
+export const host = requireTestHost();
+const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };
+
+/** `docker` against the test host's engine, from the outside (for setup and assertions). */
+export const remote = (...args: string[]): string =>
+  execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet).toString().trim();
+
+export const remoteTry = (...args: string[]): string | undefined => {
+  try {
+    return remote(...args);
+  } catch {
+    return undefined;
+  }
+};
+
+/** Removes containers and volumes whose names start with `prefix` on the test host. */
+export function removeByPrefix(prefix: string): void {
+  const ctrs = remote("ps", "-aq", "--filter", `name=^/${prefix}`);
+  if (ctrs) remote("rm", "-f", "-v", ...ctrs.split("\n"));
+  const vols = remote("volume", "ls", "-q", "--filter", `name=^${prefix}`);
+  if (vols) remote("volume", "rm", "-f", ...vols.split("\n"));
+  const nets = remote("network", "ls", "-q", "--filter", `name=^${prefix}`);
+  if (nets) remote("network", "rm", ...nets.split("\n"));
+}
