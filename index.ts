@@ -16,5 +16,16 @@ export const containers = {
   web: app.web.containerName,
 };
 export const volumes = { mongo: app.mongo.volumeName, redis: app.redis.volumeName };
-/** Image refs of this update: stack history keeps them, so a rollback knows what ran. */
-export const images = config.images;
+/** Image refs of this update, as configured or built, and what each container runs (a digest or image ID): stack history keeps them, so a rollback knows what ran. */
+export const images = {
+  mongo: app.images.mongo.ref,
+  redis: app.images.redis.ref,
+  api: app.images.api.ref,
+  web: app.images.web.ref,
+};
+export const runningImages = {
+  mongo: app.images.mongo.image,
+  redis: app.images.redis.image,
+  api: app.images.api.image,
+  web: app.images.web.image,
+};

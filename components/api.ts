@@ -48,6 +48,7 @@ export interface ApiArgs {
 /** The FastAPI app. Its secrets are files under /run/secrets, named by `*_FILE` variables. */
 export class Api extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
   public readonly hostPort: number;
 
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -79,6 +80,7 @@ export class Api extends pulumi.ComponentResource {
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.containerName = container.name;
+    this.containerId = container.id;
     this.registerOutputs({ containerName: this.containerName, hostPort: this.hostPort });
   }
 }

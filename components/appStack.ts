@@ -1,10 +1,14 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./api";
-import { dockerLabels, labelMap, StackIdentity, stackPrefix } from "./build/names";
+import { AppImage } from "./appImage";
+import { containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./build/names";
 import type { StackConfig } from "./config";
+import { HealthGate } from "./healthGate";
 import { DockerHost } from "./host";
 import { Mongo } from "./mongo";
+import { MongoBackup } from "./mongoBackup";
+import { Preflight } from "./preflight";
 import { Redis } from "./redis";
 import { StackSecrets } from "./secrets";
 import { Web } from "./web";
@@ -17,7 +21,11 @@ export interface AppStackArgs {
    * @default `<os tmpdir>/copilotos-ssh-<name>-host`
    */
   sshDir?: string;
+  /** Folder build contexts are relative to. @default process.cwd() */
+  root?: string;
 }
+
+const SERVICES: Service[] = ["mongo", "redis", "api", "web"];
 
 /**
  * The whole copilotos stack on one Docker host: secrets, a private network, Mongo, Redis, the API
@@ -31,6 +39,9 @@ export class AppStack extends pulumi.ComponentResource {
   public readonly redis: Redis;
   public readonly api: Api;
   public readonly web: Web;
+  public readonly images: Record<Service, AppImage>;
+  public readonly preflight: Preflight;
+  public readonly backup?: MongoBackup;
   /** `http://<host>:<web port>` */
   public readonly webUrl: string;
   /** `http://<host>:<api port>/api/health` */
@@ -56,20 +67,64 @@ export class AppStack extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const onHost = { parent: this, providers: [this.host.provider] };
+    const host = this.host;
+    this.images = Object.fromEntries(
+      SERVICES.map((service) => [
+        service,
+        new AppImage(
+          `${name}-${service}-image`,
+          { host, identity, service, source: cfg.images[service], mode: cfg.delivery.mode, keep: cfg.delivery.keep, compress: cfg.delivery.compress, root: args.root },
+          { parent: this },
+        ),
+      ]),
+    ) as Record<Service, AppImage>;
+    const prefix = stackPrefix(identity);
+    const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis].filter((p): p is number => p !== undefined);
+    this.preflight = new Preflight(
+      `${name}-preflight`,
+      {
+        host,
+        spec: {
+          identity,
+          ports,
+          containers: SERVICES.map((s) => containerName(identity, s)),
+          volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis")],
+          networks: [prefix],
+          minFreeMb: cfg.preflight.minFreeDiskMb,
+        },
+        images: SERVICES.map((s) => this.images[s].image),
+      },
+      { parent: this },
+    );
+    const after = (...deps: pulumi.Resource[]) => ({ parent: this, providers: [host.provider], dependsOn: [this.preflight, ...deps] });
+    const imageOf = (s: Service) => ({ image: this.images[s].image, ready: this.images[s].ready });
+
     const network = new docker.Network(
       `${name}-network`,
-      { name: stackPrefix(identity), driver: "bridge", labels: dockerLabels(labelMap(identity)) },
-      { parent: this, provider: this.host.provider },
+      { name: prefix, driver: "bridge", labels: dockerLabels(labelMap(identity)) },
+      { parent: this, provider: host.provider, dependsOn: [this.preflight] },
     );
     this.networkName = network.name;
     const common = { identity, networkName: network.name, healthTimeoutSeconds: cfg.healthTimeoutSeconds };
 
+    if (cfg.backup.enabled) {
+      this.backup = new MongoBackup(
+        `${name}-mongo-backup`,
+        {
+          host,
+          spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), dir: cfg.backup.dir, prefix: `${prefix}-mongo`, keep: cfg.backup.keep, image: String(cfg.images.mongo) },
+          image: imageOf("mongo").image,
+          settings: { user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo },
+          password: this.secrets.mongoPassword,
+        },
+        { parent: this, dependsOn: [this.preflight] },
+      );
+    }
     this.mongo = new Mongo(
       `${name}-mongo`,
       {
         ...common,
-        image: cfg.images.mongo,
+        image: imageOf("mongo").image,
         user: cfg.mongo.user,
         database: cfg.mongo.database,
         password: this.secrets.mongoPassword,
@@ -77,25 +132,25 @@ export class AppStack extends pulumi.ComponentResource {
         limits: cfg.resources.mongo,
         protectData: cfg.protectData,
       },
-      onHost,
+      after(...imageOf("mongo").ready, ...(this.backup ? [this.backup] : [])),
     );
     this.redis = new Redis(
       `${name}-redis`,
       {
         ...common,
-        image: cfg.images.redis,
+        image: imageOf("redis").image,
         password: this.secrets.redisPassword,
         hostPort: cfg.ports.redis,
         limits: cfg.resources.redis,
         protectData: cfg.protectData,
       },
-      onHost,
+      after(...imageOf("redis").ready),
     );
     this.api = new Api(
       `${name}-api`,
       {
         ...common,
-        image: cfg.images.api,
+        image: imageOf("api").image,
         mongo: { ...this.mongoEndpoint(), password: this.secrets.mongoPassword },
         redis: { host: this.redis.host, port: this.redis.port, password: this.secrets.redisPassword },
         jwtSecretKey: this.secrets.jwtSecretKey,
@@ -105,13 +160,32 @@ export class AppStack extends pulumi.ComponentResource {
         hostPort: cfg.ports.api,
         limits: cfg.resources.api,
       },
-      { ...onHost, dependsOn: [this.mongo, this.redis] },
+      after(this.mongo, this.redis, ...imageOf("api").ready),
     );
+    const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
+    const gate = (service: "api" | "web", path: string, target: Api | Web, deps: pulumi.Resource[]) =>
+      new HealthGate(
+        `${name}-${service}-health`,
+        {
+          host,
+          spec: {
+            container: containerName(identity, service),
+            url: `http://127.0.0.1:${target.hostPort}${path}`,
+            timeoutSeconds: cfg.healthTimeoutSeconds,
+            intervalSeconds: cfg.health.intervalSeconds,
+          },
+          containerId: target.containerId,
+          secrets,
+        },
+        { parent: this, dependsOn: deps },
+      );
+    const apiHealth = gate("api", "/api/health", this.api, [this.api]);
     this.web = new Web(
       `${name}-web`,
-      { ...common, image: cfg.images.web, env: cfg.web.env, hostPort: cfg.ports.web, limits: cfg.resources.web },
-      { ...onHost, dependsOn: [this.api] },
+      { ...common, image: imageOf("web").image, env: cfg.web.env, hostPort: cfg.ports.web, limits: cfg.resources.web },
+      after(apiHealth, ...imageOf("web").ready),
     );
+    gate("web", "/", this.web, [this.web]);
 
     this.webUrl = `http://${this.host.publicAddress}:${this.web.hostPort}`;
     this.apiHealthUrl = `http://${this.host.publicAddress}:${this.api.hostPort}/api/health`;

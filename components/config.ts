@@ -85,18 +85,56 @@ const sshHost = z.strictObject({
   connectTimeoutSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(10),
 });
 
+/** An app image built from source by the program (instead of a reference). */
+const buildSpec = z.strictObject({
+  /** Build context folder, relative to the project. */
+  context: text("the build context folder"),
+  /** Dockerfile path inside the context. */
+  dockerfile: text().default("Dockerfile"),
+  target: text().optional(),
+  args: envMap,
+  /** Tag of the built image; unset: the short git SHA of the context. */
+  version: text().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be a valid image tag" }).optional(),
+  /** Repository of the built image (a registry path in registry mode). */
+  repository: text().optional(),
+});
+export type BuildSpec = z.output<typeof buildSpec>;
+const appImage = z.union([imageRef({ pinned: false }), buildSpec], {
+  error: "must be an image reference (name:tag) or a build spec ({ context, dockerfile, target, args, version })",
+});
+
 export const configSchema = z
   .strictObject({
     host: z.discriminatedUnion("kind", [localHost, sshHost], { error: 'must have kind "local" or "ssh"' }).prefault({ kind: "local" }),
     images: z
       .strictObject({
-        api: imageRef({ pinned: false }),
-        web: imageRef({ pinned: false }),
+        api: appImage,
+        web: appImage,
         mongo: imageRef({ pinned: true }).default("mongo:7"),
         redis: imageRef({ pinned: true }).default("redis:7-alpine"),
       })
       // Parsed even when absent, so the error names images.api / images.web, not images.
       .prefault({} as { api: string; web: string }),
+    delivery: z
+      .strictObject({
+        /** registry: the host pulls images by digest; transfer: images go from this machine over SSH. */
+        mode: z.enum(["registry", "transfer"], { error: 'must be "registry" or "transfer"' }).default("registry"),
+        /** Versions of each app image kept on the host (rollback without a registry). */
+        keep: integer(1, 100, "a whole number from 1 to 100").default(5),
+        /** gzip the transfer stream. */
+        compress: bool().default(false),
+      })
+      .prefault({}),
+    backup: z
+      .strictObject({
+        enabled: bool().default(true),
+        /** Folder on the host; `~/` is the SSH user's home. */
+        dir: text().default("~/copilotos-backups"),
+        keep: integer(1, 1000, "a whole number from 1 to 1000").default(7),
+      })
+      .prefault({}),
+    preflight: z.strictObject({ minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB").default(2048) }).prefault({}),
+    health: z.strictObject({ intervalSeconds: integer(1, 60, "a whole number of seconds from 1 to 60").default(2) }).prefault({}),
     ports: z
       .strictObject({
         web: port().default(3000),

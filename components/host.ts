@@ -19,6 +19,8 @@ export interface HostConnection {
   perDialTimeout: number;
   /** Dial attempts before giving up. */
   dialErrorLimit: number;
+  /** The pinned known_hosts file (and key file) the system ssh client uses, written before the provider dials. */
+  files: { knownHostsFile: string; identityFile?: string; connectTimeoutSeconds: number };
 }
 
 export interface DockerHostArgs {
@@ -68,6 +70,11 @@ export class DockerHost extends pulumi.ComponentResource {
         privateKey: host.privateKey,
         perDialTimeout: host.connectTimeoutSeconds,
         dialErrorLimit: 3,
+        files: {
+          knownHostsFile: path.join(dir, "known_hosts"),
+          identityFile: host.privateKey ? path.join(dir, "id_key") : undefined,
+          connectTimeoutSeconds: host.connectTimeoutSeconds,
+        },
       };
     }
     this.registerOutputs({ dockerHost: this.dockerHost, publicAddress: this.publicAddress });

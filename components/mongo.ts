@@ -29,6 +29,7 @@ export interface MongoArgs {
 /** MongoDB on a named, retained data volume; the root password arrives as a file. */
 export class Mongo extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
   public readonly volumeName: pulumi.Output<string>;
   /** Host name on the stack network. */
   public readonly host: string = ALIASES.mongo;
@@ -43,7 +44,7 @@ export class Mongo extends pulumi.ComponentResource {
     const volume = new docker.Volume(
       `${name}-data`,
       { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData ?? false },
+      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
     );
     const container = new docker.Container(
       `${name}-container`,
@@ -64,9 +65,11 @@ export class Mongo extends pulumi.ComponentResource {
         // Give mongod time to flush and shut down cleanly when the container is replaced.
         destroyGraceSeconds: 60,
       },
-      { parent: this },
+      // Waits for what the component waits for (pre-flight; for Mongo, the backup).
+      { parent: this, dependsOn: opts?.dependsOn },
     );
     this.containerName = container.name;
+    this.containerId = container.id;
     this.volumeName = volume.name;
     this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
   }

@@ -25,6 +25,7 @@ export interface RedisArgs {
 /** Redis with a password and append-only persistence on a named, retained volume. */
 export class Redis extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
   public readonly volumeName: pulumi.Output<string>;
   public readonly host: string = ALIASES.redis;
   public readonly port: number = SERVICE_PORTS.redis;
@@ -34,7 +35,7 @@ export class Redis extends pulumi.ComponentResource {
     const volume = new docker.Volume(
       `${name}-data`,
       { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData ?? false },
+      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
     );
     const password = pulumi.secret(args.password);
     const container = new docker.Container(
@@ -54,9 +55,11 @@ export class Redis extends pulumi.ComponentResource {
         ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
         removeVolumes: false,
       },
-      { parent: this },
+      // Waits for what the component waits for (pre-flight; for Mongo, the backup).
+      { parent: this, dependsOn: opts?.dependsOn },
     );
     this.containerName = container.name;
+    this.containerId = container.id;
     this.volumeName = volume.name;
     this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
   }

@@ -23,6 +23,7 @@ export interface WebArgs {
 /** The Next.js web app. It holds no secrets. */
 export class Web extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
   public readonly hostPort: number;
 
   constructor(name: string, args: WebArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -46,6 +47,7 @@ export class Web extends pulumi.ComponentResource {
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.containerName = container.name;
+    this.containerId = container.id;
     this.registerOutputs({ containerName: this.containerName, hostPort: this.hostPort });
   }
 }

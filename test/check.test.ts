@@ -11,7 +11,7 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 19 resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: 35 resources would be created`);
     for (const name of ["mongo", "redis", "api", "web"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     expect(r.stdout).toContain("/run/secrets/mongodb_url=[secret]");
     const printed = r.stdout + r.stderr;

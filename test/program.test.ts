@@ -90,8 +90,8 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
       expect(v.opts.retainOnDelete).toBe(true);
       expect(v.opts.protect).toBe(stack === "prod");
     }
-    expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual(["copilotos-mongo", "copilotos-redis"]);
-    expect(containerOf(run, "web").opts.dependsOn).toEqual(["copilotos-api"]);
+    expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual(["copilotos-api-image-pull", "copilotos-mongo", "copilotos-preflight", "copilotos-redis"]);
+    expect(containerOf(run, "web").opts.dependsOn.sort()).toEqual(["copilotos-api-health", "copilotos-preflight", "copilotos-web-image-pull"]);
   });
 
   test("outputs: URLs and names in plaintext, no secret anywhere in them", () => {

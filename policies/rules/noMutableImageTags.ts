@@ -1,18 +1,26 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
+import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isMutableImageRef, parseImageRef } from "../../components/build/imageRef";
-import { validateContainer } from "../lib";
+
+const CHECKED: Record<string, string> = {
+  // What a container runs, and what the program pulls (the container then gets the pulled digest).
+  "docker:index/container:Container": "image",
+  "docker:index/remoteImage:RemoteImage": "name",
+};
 
 /** `latest` (or no tag) makes a deploy unrepeatable and a rollback a guess (the seeds re-tagged by hand). */
 export const noMutableImageTags: ResourceValidationPolicy = {
   name: "no-mutable-image-tags",
-  description: "Container images carry a version tag or a digest, never `latest` or no tag.",
+  description: "Container images and pulled images carry a version tag or a digest, never `latest` or no tag.",
   enforcementLevel: "advisory",
   configSchema: { properties: {} },
-  validateResource: validateContainer((p, args, report) => {
-    const ref = parseImageRef(String(p.image));
+  validateResource: (args: ResourceValidationArgs, report) => {
+    const key = CHECKED[args.type];
+    if (!key) return;
+    const image = String((args.props as Record<string, unknown>)[key]);
     // An image ID (sha256:...) from a built or delivered image is immutable.
-    if (/^sha256:[a-f0-9]{64}$/.test(String(p.image))) return;
-    if (!ref) report(`${args.name}: image "${p.image}" is not a valid image reference.`);
-    else if (isMutableImageRef(ref)) report(`${args.name}: image "${p.image}" is mutable; pin a version tag or a digest.`);
-  }),
+    if (/^sha256:[a-f0-9]{64}$/.test(image)) return;
+    const ref = parseImageRef(image);
+    if (!ref) report(`${args.name}: image "${image}" is not a valid image reference.`);
+    else if (isMutableImageRef(ref)) report(`${args.name}: image "${image}" is mutable; pin a version tag or a digest.`);
+  },
 };

@@ -57,6 +57,20 @@ export function describeResource(r: RecordedResource): Row {
     case "random:index/randomPassword:RandomPassword":
       parts.push(`length=${i.length}`, `special=${JSON.stringify(i.overrideSpecial ?? "")}`, "result=[secret]");
       break;
+    case "docker:index/remoteImage:RemoteImage":
+      parts.push(`name=${i.name}`);
+      break;
+    case "docker:index/image:Image":
+      parts.push(`imageName=${i.imageName}`, `context=${(i.build as { context?: string } | undefined)?.context}`, `push=${i.skipPush ? "no" : "yes"}`);
+      break;
+    case "command:remote:Command":
+    case "command:local:Command": {
+      // The first line that says what the script does (scripts start with `set -eu`).
+      const what = String(i.create ?? "").split("\n").find((l) => l && l !== "set -eu") ?? "";
+      const conn = i.connection as { user?: string; host?: string; port?: number } | undefined;
+      parts.push(conn ? `on=${conn.user}@${conn.host}:${conn.port}` : "on=local", `runs="${what.length > 60 ? `${what.slice(0, 57)}...` : what}"`);
+      break;
+    }
     case "pulumi:providers:docker":
       parts.push(`host=${i.host}`, ...(i.sshOpts ? ["sshOpts=[secret]"] : []));
       break;

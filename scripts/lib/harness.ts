@@ -4,6 +4,7 @@
  * retainOnDelete, parent, dependsOn), and the stack outputs with their secretness.
  * No engine, no CLI, no provider plugin, no host: this is the offline dry run.
  */
+import { createHash } from "node:crypto";
 import { randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -120,6 +121,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           secretValues.add(result);
           state.result = result;
         }
+        Object.assign(state, fakeOutputs(args.type, args.name, inputs));
         const key = keyOf(args.type, args.name);
         recorded.set(key, {
           type: args.type,
@@ -143,14 +145,22 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
 
   const programPath = opts.programPath ?? path.resolve(__dirname, "../../index");
+  let programError: Error | undefined;
   const runInStack = async (): Promise<Record<string, StackOutput>> => {
     const exported = await pulumi.runtime.runInPulumiStack(async () => {
       pulumi.runtime.registerStackTransformation((args) => {
         pendingOpts.set(keyOf(args.type, args.name), recordOptions(args.opts as Record<string, unknown>));
         return undefined;
       });
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const program = require(programPath) as Record<string, unknown>;
+      let program: Record<string, unknown>;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        program = require(programPath) as Record<string, unknown>;
+      } catch (e) {
+        // Thrown inside the stack's own promise, it would surface as an unhandled rejection; report it here.
+        programError = e as Error;
+        return {};
+      }
       const outputs: Record<string, StackOutput> = {};
       for (const [name, value] of Object.entries(program)) {
         const out = pulumi.output(value) as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
@@ -160,6 +170,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     });
     // Wait for every outstanding registration before reading what was recorded.
     await pulumi.runtime.disconnect();
+    if (programError) throw programError;
     return exported as Record<string, StackOutput>;
   };
 
@@ -210,4 +221,20 @@ export function redact(text: string, secrets: Iterable<string>): string {
   let out = text;
   for (const s of sorted) out = out.split(s).join("[secret]");
   return out;
+}
+
+/** Outputs the real providers compute, made up deterministically (digests and IDs from the name). */
+function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const hex = createHash("sha256").update(name).digest("hex");
+  switch (type) {
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: `sha256:${hex}`, repoDigest: `${String(inputs.name).replace(/[:@].*$/, "")}@sha256:${hex}` };
+    case "docker:index/image:Image":
+      return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hex}` };
+    case "command:local:Command":
+    case "command:remote:Command":
+      return { stdout: "", stderr: "" };
+    default:
+      return {};
+  }
 }

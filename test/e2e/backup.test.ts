@@ -103,3 +103,56 @@ test("restore refuses an archive whose sha256 does not match, and leaves Mongo r
   await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(`restore: ${file} does not match ${file}.sha256; refusing`);
   expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
 });
+
+describe("npm run restore", () => {
+  // The staging stack's config, pointed at the test host.
+  const S = "copilotos-staging";
+  const stagingSpec: BackupSpec = { container: `${S}-mongo`, volume: `${S}-mongo-data`, dir: "~/e2e-backups", prefix: `${S}-mongo`, keep: 7, image: IMAGE };
+  const hostKey = () => require("node:fs").readFileSync(host.target.knownHostsFile, "utf8").trim().split(" ").slice(1).join(" ");
+  const config = () => [
+    `copilotos:host.address=${host.target.address}`,
+    `copilotos:host.user=${host.target.user}`,
+    `copilotos:host.hostKey=${hostKey()}`,
+    "copilotos:backup.dir=~/e2e-backups",
+  ].flatMap((c) => ["--config", c]);
+  const cli = async (args: string[], answer?: string) => {
+    const { restore } = await import("../../scripts/restore");
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await restore([...args, ...config(), "--identity", host.target.identityFile!], {
+      out: (s) => out.push(s),
+      err: (s) => err.push(s),
+      ask: answer === undefined ? undefined : async () => answer,
+    });
+    return { code, out: out.join(""), err: err.join("") };
+  };
+
+  afterEach(() => removeByPrefix(S));
+
+  test("lists, refuses without confirmation, then restores every byte after the stack name is typed", async () => {
+    remote("volume", "create", stagingSpec.volume);
+    remote("run", "--rm", "-v", `${stagingSpec.volume}:/data/db`, IMAGE, "sh", "-c", "echo catalog > /data/db/_mdb_catalog.wt && head -c 100000 /dev/urandom > /data/db/c.wt");
+    remote("run", "-d", "--name", stagingSpec.container, "-v", `${stagingSpec.volume}:/data/db`, "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE);
+    const print = () => remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "cd /d && find . | sort && find . -type f | sort | xargs sha256sum");
+    const before = print();
+    const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(stagingSpec))).stdout)![1];
+
+    expect(await cli(["staging"])).toEqual({ code: 0, out: `${file}\n`, err: "" });
+    remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "rm /d/c.wt");
+    expect(await cli(["staging", file])).toMatchObject({ code: 2, err: "restore: refusing without --yes: there is no terminal to confirm on\n" });
+    expect(await cli(["staging", file], "prod")).toMatchObject({ code: 2, err: "restore: not confirmed; nothing changed\n" });
+    expect(print()).not.toBe(before);
+    const done = await cli(["staging", file], "staging");
+    expect(done).toMatchObject({ code: 0, err: "" });
+    expect(done.out).toContain("restore: done\n");
+    expect(print()).toBe(before);
+  });
+
+  test("an unknown backup and a bad name fail clearly", async () => {
+    expect(await cli(["staging", "copilotos-staging-mongo-20990101T000000Z.tar", "--yes"])).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(/^restore: restore failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nrestore: no backup \S+\/e2e-backups\/copilotos-staging-mongo-20990101T000000Z\.tar\n$/),
+    });
+    expect(await cli(["staging", "../etc/passwd", "--yes"])).toMatchObject({ code: 1, err: 'restore: "../etc/passwd" is not a backup file name (<name>.tar)\n' });
+  });
+});

@@ -57,7 +57,7 @@ test("names owned by another project or with no labels are conflicts", async () 
   remote("run", "-d", "--name", `${P}-api`, "--label", "com.docker.compose.project=copilotos-prod", "cpt-e2e/box:1");
   remote("volume", "create", `${P}-mongo-data`);
   remote("network", "create", "--label", "copilotos.project=copilotos", "--label", "copilotos.stack=other", P);
-  const err = await run().catch((e: Error) => e.message);
+  const err = (await run().catch((e: Error) => e.message)) as string;
   expect(err.split("\n").slice(1)).toEqual([
     `preflight: container ${P}-api already exists (compose project copilotos-prod)`,
     `preflight: volume ${P}-mongo-data already exists (no copilotos labels)`,

@@ -1,0 +1,31 @@
+import * as pulumi from "@pulumi/pulumi";
+import { healthGateScript, HealthGateSpec } from "./build/health";
+import type { DockerHost } from "./host";
+import { hostCommand } from "./hostCommand";
+
+export interface HealthGateArgs {
+  host: DockerHost;
+  /** Container, URL on the host, timeout and interval (components/build/health.ts). */
+  spec: HealthGateSpec;
+  /** The container's ID: a new container re-runs the gate. */
+  containerId: pulumi.Input<string>;
+  /** Values masked in the logs printed on failure (sent on stdin). @default [] */
+  secrets?: pulumi.Input<string>[];
+}
+
+/** Waits until the app answers 200 through the host after its container is created or replaced. */
+export class HealthGate extends pulumi.ComponentResource {
+  public readonly stdout: pulumi.Output<string>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:app:HealthGate", name, {}, opts);
+    const stdin = pulumi.secret(pulumi.all(args.secrets ?? []).apply((values) => values.map((v) => `${v}\n`).join("")));
+    const cmd = hostCommand(
+      `${name}-wait`,
+      { host: args.host, script: healthGateScript(args.spec), triggers: [args.containerId], stdin },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.stdout = cmd.stdout;
+    this.registerOutputs({ stdout: this.stdout });
+  }
+}

@@ -1,0 +1,39 @@
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { backupScript, BackupSpec } from "./build/backup";
+import type { DockerHost } from "./host";
+import { hostCommand } from "./hostCommand";
+
+export interface MongoBackupArgs {
+  host: DockerHost;
+  /** Container, volume, folder, prefix, retention (components/build/backup.ts). */
+  spec: BackupSpec;
+  /** Mongo's image: a new one is a change to back up before. */
+  image: pulumi.Input<string>;
+  /** Mongo's settings (user, database, limits...): a change to back up before. */
+  settings: Record<string, unknown>;
+  /** Mongo's password: rotating it is a change to back up before (only its hash reaches the trigger). */
+  password: pulumi.Input<string>;
+}
+
+/**
+ * A verified archive of Mongo's volume, made on the host before every change to Mongo (image,
+ * settings, password). The Mongo container depends on it, so a failed backup stops the deploy
+ * before Mongo is touched.
+ */
+export class MongoBackup extends pulumi.ComponentResource {
+  /** What the backup printed (file, size, sha256). */
+  public readonly stdout: pulumi.Output<string>;
+
+  constructor(name: string, args: MongoBackupArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:db:MongoBackup", name, {}, opts);
+    const passwordHash = pulumi.secret(pulumi.output(args.password).apply((p) => createHash("sha256").update(p).digest("hex")));
+    const cmd = hostCommand(
+      `${name}-run`,
+      { host: args.host, script: backupScript(args.spec), triggers: [args.image, JSON.stringify(args.settings), passwordHash] },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.stdout = cmd.stdout;
+    this.registerOutputs({ stdout: this.stdout });
+  }
+}

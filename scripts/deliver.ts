@@ -1,0 +1,60 @@
+/**
+ * `node scripts/run.js deliver --image <ref> --tag <repo:version> --host user@address:port --known-hosts <file> [--identity <file>] [--keep N] [--compress]`
+ * Sends an image from this machine's engine to the host (scripts/lib/transfer.ts), prunes the stack's
+ * older versions there, prints `image <id> mode=<mode> sent=<bytes>`. Progress goes to stderr, which
+ * `pulumi up` shows while the local command runs.
+ */
+import { parseArgs } from "node:util";
+import { hostPruneScript } from "../components/build/delivery";
+import { runHostStep } from "./lib/hostExec";
+import { deliverImage } from "./lib/transfer";
+
+const USAGE = "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n";
+
+export async function main(argv: string[]): Promise<number> {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      options: {
+        image: { type: "string" },
+        tag: { type: "string" },
+        host: { type: "string" },
+        "known-hosts": { type: "string" },
+        identity: { type: "string" },
+        "connect-timeout": { type: "string", default: "10" },
+        keep: { type: "string", default: "5" },
+        compress: { type: "boolean", default: false },
+      },
+    }).values;
+  } catch (e) {
+    process.stderr.write(`deliver: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const m = /^([^@]+)@(.+):(\d+)$/.exec(v.host ?? "");
+  const keep = Number(v.keep);
+  if (!v.image || !v.tag || !m || !v["known-hosts"] || !(keep >= 1)) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  const target = {
+    kind: "ssh" as const,
+    user: m[1],
+    address: m[2].replace(/^\[(.*)\]$/, "$1"),
+    port: Number(m[3]),
+    knownHostsFile: v["known-hosts"],
+    identityFile: v.identity,
+    connectTimeoutSeconds: Number(v["connect-timeout"]),
+  };
+  try {
+    const r = await deliverImage({ image: v.image, tag: v.tag, target, compress: v.compress, progress: (l) => process.stderr.write(`${l}\n`) });
+    if (r.fallback) process.stderr.write(`deliver: ${r.fallback}\n`);
+    const pruned = await runHostStep(target, "pruning old images", hostPruneScript(v.tag.replace(/:[^:/]*$/, ""), keep));
+    if (pruned.stdout) process.stderr.write(pruned.stdout);
+    process.stdout.write(`image ${r.imageId} mode=${r.mode} sent=${r.sentBytes}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`deliver: ${(e as Error).message}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * `npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]...`
+ * Without a file: lists the stack's backups on its host, newest first. With one: after confirmation
+ * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
+ * archive and starts it again (components/build/backup.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { createInterface } from "node:readline/promises";
+import { parseArgs } from "node:util";
+import { listBackupsScript, restoreScript } from "../components/build/backup";
+import { containerName, stackPrefix, volumeName } from "../components/build/names";
+import { knownHostsLine } from "../components/build/ssh";
+import { parseConfig, rawFromAllConfig } from "../components/config";
+import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
+import { projectRoot } from "./lib/project";
+import { loadStackConfig } from "./lib/stackConfig";
+
+const USAGE = "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]...\n";
+
+export interface RestoreIo {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  /** Asks a question; undefined when there is no terminal to ask on. */
+  ask?: (q: string) => Promise<string>;
+}
+
+export async function restore(argv: string[], io: RestoreIo): Promise<number> {
+  let a;
+  try {
+    a = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { yes: { type: "boolean", default: false }, identity: { type: "string" }, config: { type: "string", multiple: true } },
+    });
+  } catch (e) {
+    io.err(`restore: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const [stack, file, ...extra] = a.positionals;
+  if (!stack || extra.length) {
+    io.err(USAGE);
+    return 2;
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
+  try {
+    // The API key is not needed to restore; a placeholder satisfies the schema.
+    const input = loadStackConfig({ stack, dir: projectRoot(), config: a.values.config, secrets: ["copilotos:saptivaApiKey=unused-by-restore"] });
+    const cfg = parseConfig(rawFromAllConfig(input.config));
+    let target: HostTarget = { kind: "local" };
+    if (cfg.host.kind === "ssh") {
+      const knownHostsFile = path.join(tmp, "known_hosts");
+      fs.writeFileSync(knownHostsFile, knownHostsLine(cfg.host.address, cfg.host.port, cfg.host.hostKey), { mode: 0o600 });
+      target = { kind: "ssh", address: cfg.host.address, port: cfg.host.port, user: cfg.host.user, knownHostsFile, identityFile: a.values.identity, connectTimeoutSeconds: cfg.host.connectTimeoutSeconds };
+    }
+    const id = { project: "copilotos", stack };
+    const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
+    if (!file) {
+      const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
+      io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
+      return 0;
+    }
+    const script = restoreScript({ container: containerName(id, "mongo"), volume: volumeName(id, "mongo"), dir: cfg.backup.dir, file, image: String(cfg.images.mongo) });
+    if (!a.values.yes) {
+      if (!io.ask) {
+        io.err("restore: refusing without --yes: there is no terminal to confirm on\n");
+        return 2;
+      }
+      const answer = await io.ask(
+        `Restore ${file} into ${volumeName(id, "mongo")} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.\nType the stack name (${stack}) to confirm: `,
+      );
+      if (answer.trim() !== stack) {
+        io.err("restore: not confirmed; nothing changed\n");
+        return 2;
+      }
+    }
+    const r = await runHostStep(target, "restore", script);
+    io.out(r.stdout);
+    return 0;
+  } catch (e) {
+    io.err(`restore: ${(e as Error).message}\n`);
+    return 1;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const tty = process.stdin.isTTY;
+  const rl = tty ? createInterface({ input: process.stdin, output: process.stderr }) : undefined;
+  try {
+    return await restore(argv, {
+      out: (s) => process.stdout.write(s),
+      err: (s) => process.stderr.write(s),
+      ask: rl ? (q) => rl.question(q) : undefined,
+    });
+  } finally {
+    rl?.close();
+  }
+}
