@@ -1,4 +1,5 @@
 /**
+ * `npm run bench -- delivery|backup`: scripts/benchHost.ts (real engine over SSH, needs root).
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -47,8 +48,14 @@ export async function main(argv: string[]): Promise<number> {
     case "check":
       console.log(await benchCheck(runs, values.stack));
       return 0;
+    case "delivery":
+      console.log(await (await import("./benchHost")).benchDelivery());
+      return 0;
+    case "backup":
+      console.log(await (await import("./benchHost")).benchBackup(Math.min(runs, 5)));
+      return 0;
     default:
-      process.stderr.write("usage: npm run bench -- check [--runs N] [--stack NAME]\n");
+      process.stderr.write("usage: npm run bench -- check|delivery|backup [--runs N] [--stack NAME]\n");
       return 2;
   }
 }
