@@ -90,8 +90,13 @@ export async function benchDelivery(): Promise<string> {
       return `delivery: update ratio=${(b1.seconds / b2.seconds).toFixed(3)} update_bytes=${b1.wire} unchanged_bytes=${c1.payload}`;
     } finally {
       fs.rmSync(ctx, { recursive: true, force: true });
-      const imgs = sh("docker", ["image", "ls", "-q", "--filter", "reference=cpt-bench/*"]);
-      if (imgs) sh("docker", ["image", "rm", "-f", ...new Set(imgs.split("\n"))]);
+      for (const tag of ["cpt-bench/app:v1", "cpt-bench/app:v2", "cpt-bench/base:1"]) {
+        try {
+          sh("docker", ["image", "rm", "-f", tag]);
+        } catch {
+          // already gone
+        }
+      }
     }
   });
 }

@@ -148,7 +148,7 @@ async function start(): Promise<TestHostState> {
     [
       `ListenAddress ${HOST_ADDRESS}:22`, `HostKey ${hostKey}`, `PidFile ${path.join(d, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, `SetEnv DOCKER_HOST=unix://${socket}`, "",
+      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, "Subsystem sftp internal-sftp", `SetEnv DOCKER_HOST=unix://${socket}`, "",
     ].join("\n"),
   );
   fs.mkdirSync("/run/sshd", { recursive: true });
