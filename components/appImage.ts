@@ -25,6 +25,8 @@ export interface AppImageArgs {
   root?: string;
   /** This machine's Docker engine (builds, and the source of transfers). @default "unix:///var/run/docker.sock" */
   localDocker?: string;
+  /** What must succeed before anything reaches the host (the pre-flight). @default [] */
+  after?: pulumi.Resource[];
 }
 
 /**
@@ -82,12 +84,12 @@ export class AppImage extends pulumi.ComponentResource {
           triggers: [source.imageId, tag],
         },
         // The provider writes the pinned known_hosts and key files the ssh client reads.
-        { parent: this, dependsOn: [args.host.provider] },
+        { parent: this, dependsOn: [args.host.provider, ...(args.after ?? [])] },
       );
       this.image = pulumi.all([source.imageId, send.stdout]).apply(([id]) => id);
       this.ready = [send];
     } else {
-      const onHost = new docker.RemoteImage(`${name}-pull`, { name: ref, keepLocally: true }, { parent: this, provider: args.host.provider, dependsOn: built ? [built] : [] });
+      const onHost = new docker.RemoteImage(`${name}-pull`, { name: ref, keepLocally: true }, { parent: this, provider: args.host.provider, dependsOn: [...(built ? [built] : []), ...(args.after ?? [])] });
       this.image = conn ? onHost.repoDigest : onHost.imageId;
       this.ready = [onHost];
     }

@@ -68,16 +68,6 @@ export class AppStack extends pulumi.ComponentResource {
     );
 
     const host = this.host;
-    this.images = Object.fromEntries(
-      SERVICES.map((service) => [
-        service,
-        new AppImage(
-          `${name}-${service}-image`,
-          { host, identity, service, source: cfg.images[service], mode: cfg.delivery.mode, keep: cfg.delivery.keep, compress: cfg.delivery.compress, root: args.root },
-          { parent: this },
-        ),
-      ]),
-    ) as Record<Service, AppImage>;
     const prefix = stackPrefix(identity);
     const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis].filter((p): p is number => p !== undefined);
     this.preflight = new Preflight(
@@ -92,10 +82,21 @@ export class AppStack extends pulumi.ComponentResource {
           networks: [prefix],
           minFreeMb: cfg.preflight.minFreeDiskMb,
         },
-        images: SERVICES.map((s) => this.images[s].image),
+        // The configured refs (or build specs): a new image re-runs the checks before it reaches the host.
+        images: SERVICES.map((s) => JSON.stringify(cfg.images[s])),
       },
       { parent: this },
     );
+    this.images = Object.fromEntries(
+      SERVICES.map((service) => [
+        service,
+        new AppImage(
+          `${name}-${service}-image`,
+          { host, identity, service, source: cfg.images[service], mode: cfg.delivery.mode, keep: cfg.delivery.keep, compress: cfg.delivery.compress, root: args.root, after: [this.preflight] },
+          { parent: this },
+        ),
+      ]),
+    ) as Record<Service, AppImage>;
     const after = (...deps: pulumi.Resource[]) => ({ parent: this, providers: [host.provider], dependsOn: [this.preflight, ...deps] });
     const imageOf = (s: Service) => ({ image: this.images[s].image, ready: this.images[s].ready });
 

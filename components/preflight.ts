@@ -7,7 +7,7 @@ export interface PreflightArgs {
   host: DockerHost;
   /** What the script checks: ports, names, free space (components/build/preflight.ts). */
   spec: PreflightSpec;
-  /** The images about to be deployed: a new image re-runs the checks. @default [] */
+  /** The images about to be deployed (refs or build specs): a new one re-runs the checks. @default [] */
   images?: pulumi.Input<string>[];
 }
 

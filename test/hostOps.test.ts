@@ -49,7 +49,9 @@ describe("staging (ssh host, registry mode)", () => {
     });
     const triggers = pf.inputs.triggers as string[];
     expect(triggers[0]).toBe(script);
-    expect(triggers.slice(1)).toEqual(ofType(run, "docker:index/remoteImage:RemoteImage").map((i) => expect.stringContaining(`${String(i.inputs.name).split(":")[0]}@sha256:`)));
+    expect(triggers.slice(1)).toEqual(['"mongo:7.0"', '"redis:7.2-alpine"', '"copilotos-api:0.9.4-rc.1"', '"copilotos-web:0.9.4-rc.1"']);
+    // Nothing reaches the host before the pre-flight passed: pulls wait for it.
+    for (const pull of ofType(run, "docker:index/remoteImage:RemoteImage")) expect(pull.opts.dependsOn).toContain("copilotos-preflight");
   });
 
   test("every container, volume and the network wait for the pre-flight", () => {
@@ -122,6 +124,7 @@ describe("transfer mode and build specs", () => {
     expect(send.inputs.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/), "copilotos-staging-api:0.9.4-rc.1"]);
     expect(containerOf(run, "api").inputs.image).toBe((send.inputs.triggers as string[])[0]);
     expect(containerOf(run, "api").opts.dependsOn).toContain("copilotos-api-image-send");
+    expect(send.opts.dependsOn).toEqual(["copilotos-host-docker", "copilotos-preflight"]);
     // The source is looked up in this machine's engine, not the host's.
     const providerOf = (r: RecordedResource) => run.resources.find((p) => p.type === "pulumi:providers:docker" && r.opts.parent === p.opts.parent);
     expect(source.opts.parent).toBe("copilotos-api-image");
