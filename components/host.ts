@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerSshUrl, knownHostsLine, sshClientOptions } from "./build/ssh";
+import { dockerSshUrl, knownHostsLine, sshClientOptions, SshOptionFiles } from "./build/ssh";
 import type { StackConfig } from "./config";
 
 export type HostArgs = StackConfig["host"];
@@ -20,7 +20,7 @@ export interface HostConnection {
   /** Dial attempts before giving up. */
   dialErrorLimit: number;
   /** The pinned known_hosts file (and key file) the system ssh client uses, written before the provider dials. */
-  files: { knownHostsFile: string; identityFile?: string; connectTimeoutSeconds: number };
+  files: SshOptionFiles;
 }
 
 export interface DockerHostArgs {

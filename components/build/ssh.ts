@@ -22,6 +22,13 @@ export interface SshOptionFiles {
   connectTimeoutSeconds: number;
 }
 
+/** Where and how the system ssh client reaches the host (the deliver and restore CLIs, the tests). */
+export interface SshTarget extends SshOptionFiles {
+  address: string;
+  port: number;
+  user: string;
+}
+
 /** Options for the ssh client: pinned host key, no prompts, bounded dial time. */
 export function sshClientOptions(f: SshOptionFiles): string[] {
   const opts = [

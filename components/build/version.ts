@@ -1,6 +1,7 @@
 /** Image versions and the stack's own tags for delivered images. Pure. */
 import { parseImageRef } from "./imageRef";
 import { shq as q } from "./shell";
+import type { SshTarget } from "./ssh";
 
 /** The tag part of a reference, or the first 12 hex digits of its digest: `api:1.2` → `1.2`. */
 export function versionOfRef(ref: string): string {
@@ -10,18 +11,7 @@ export function versionOfRef(ref: string): string {
 }
 
 /** The deliver CLI invocation a local command runs (cwd: the project). */
-export function deliverCommand(a: {
-  image: string;
-  tag: string;
-  address: string;
-  port: number;
-  user: string;
-  knownHostsFile: string;
-  identityFile?: string;
-  connectTimeoutSeconds: number;
-  keep: number;
-  compress: boolean;
-}): string {
+export function deliverCommand(a: SshTarget & { image: string; tag: string; keep: number; compress: boolean }): string {
   return [
     "node scripts/run.js deliver",
     `--image ${q(a.image)}`,

@@ -4,20 +4,9 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { sshClientOptions } from "../../components/build/ssh";
+import { sshClientOptions, SshTarget } from "../../components/build/ssh";
 
-export type HostTarget =
-  | { kind: "local" }
-  | {
-      kind: "ssh";
-      address: string;
-      port: number;
-      user: string;
-      knownHostsFile: string;
-      /** Without it, ssh uses the agent. */
-      identityFile?: string;
-      connectTimeoutSeconds: number;
-    };
+export type HostTarget = { kind: "local" } | ({ kind: "ssh" } & SshTarget);
 
 /** argv that runs `script` on the target. Pure. */
 export function hostArgv(target: HostTarget, script: string): [string, string[]] {
