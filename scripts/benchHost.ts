@@ -11,7 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backupScript } from "../components/build/backup";
-import { hostArgv, runHostStep } from "./lib/hostExec";
+import { sshClientOptions } from "../components/build/ssh";
+import { runHostStep } from "./lib/hostExec";
 import { setupTestHost, teardownTestHost, TestHostState } from "./lib/testHost";
 import { busyboxImage, FAKE_MONGOSH } from "./lib/testImages";
 import { deliverImage } from "./lib/transfer";
@@ -60,8 +61,7 @@ export async function benchDelivery(): Promise<string> {
       const seed = async (v: string) => {
         const file = path.join(ctx, `app-${v}.tar`);
         const b = txBytes();
-        const [, sshArgs] = hostArgv(t, "");
-        const opts = sshArgs.slice(0, sshArgs.indexOf("-p"));
+        const opts = sshClientOptions(t);
         const s = await time(() => {
           sh("docker", ["save", `cpt-bench/app:${v}`, "-o", file]);
           sh("scp", [...opts, "-P", String(t.port), file, `${t.user}@${t.address}:seed.tar`]);

@@ -41,6 +41,11 @@ export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
 /** Backup file names this stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar`. */
 export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
 
+/** Sets `$image`: the Mongo container's own image (already on the host), else `fallback`; it runs tar. */
+const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(fallback)})`;
+/** A condition: the archive `file` (a shell word) is readable and holds Mongo's catalog. */
+const holdsCatalog = (file: string) => `tar -tf ${file} | grep -Eq ${shq(CATALOG_PATTERN)}`;
+
 export function backupScript(b: BackupSpec): string {
   const mongosh = (call: string) => `docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs(call))} >/dev/null`;
   return lines(
@@ -51,7 +56,7 @@ export function backupScript(b: BackupSpec): string {
     'file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"',
     'while [ -e "$file" ]; do sleep 1; file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"; done',
     'tmp="$file.partial"',
-    `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(b.image)})`,
+    tarImage(b.image),
     `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
     "locked=no",
     `cleanup() { rm -f "$tmp"; if [ "$locked" = yes ]; then ${mongosh("fsyncUnlock")} || echo "backup: fsyncUnlock failed on $ctr" >&2; fi; }`,
@@ -69,7 +74,7 @@ export function backupScript(b: BackupSpec): string {
     "fi",
     'size=$(wc -c < "$tmp")',
     'if [ "$size" -eq 0 ]; then echo "backup: verification failed: $tmp is empty" >&2; exit 1; fi',
-    `if ! tar -tf "$tmp" | grep -Eq ${shq(CATALOG_PATTERN)}; then echo "backup: verification failed: $tmp is unreadable or holds no _mdb_catalog.wt" >&2; exit 1; fi`,
+    `if ! ${holdsCatalog('"$tmp"')}; then echo "backup: verification failed: $tmp is unreadable or holds no _mdb_catalog.wt" >&2; exit 1; fi`,
     'sum=$(sha256sum < "$tmp" | cut -d" " -f1)',
     'mv "$tmp" "$file"',
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
@@ -103,8 +108,8 @@ export function restoreScript(r: RestoreSpec): string {
     'f="$dir/$name"',
     'if [ ! -f "$f" ]; then echo "restore: no backup $f" >&2; exit 1; fi',
     'if ! (cd "$dir" && sha256sum -c "$name.sha256" >/dev/null 2>&1); then echo "restore: $name does not match $name.sha256; refusing" >&2; exit 1; fi',
-    `if ! tar -tf "$f" | grep -Eq ${shq(CATALOG_PATTERN)}; then echo "restore: $name holds no _mdb_catalog.wt; refusing" >&2; exit 1; fi`,
-    `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(r.image)})`,
+    `if ! ${holdsCatalog('"$f"')}; then echo "restore: $name holds no _mdb_catalog.wt; refusing" >&2; exit 1; fi`,
+    tarImage(r.image),
     `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
     'echo "restore: replacing the contents of volume $vol with $name"',
