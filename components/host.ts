@@ -1,10 +1,10 @@
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dockerSshUrl, knownHostsLine, sshClientOptions, SshOptionFiles } from "./build/ssh";
 import type { StackConfig } from "./config";
+import { sshFilesIn, writeSshFiles } from "./sshFiles";
 
 export type HostArgs = StackConfig["host"];
 
@@ -57,10 +57,10 @@ export class DockerHost extends pulumi.ComponentResource {
     } else {
       this.dockerHost = dockerSshUrl(host.user, host.address, host.port);
       this.publicAddress = host.address;
-      const dir = args.sshDir ?? path.join(os.tmpdir(), `copilotos-ssh-${name}`);
+      const files = sshFilesIn(args.sshDir ?? path.join(os.tmpdir(), `copilotos-ssh-${name}`), host.privateKey !== undefined, host.connectTimeoutSeconds);
       const sshOpts = pulumi
         .output(host.privateKey)
-        .apply((key) => sshClientOptions(writeSshFiles(dir, knownHostsLine(host.address, host.port, host.hostKey), key, host.connectTimeoutSeconds)));
+        .apply((key) => sshClientOptions(writeSshFiles(files, knownHostsLine(host.address, host.port, host.hostKey), key)));
       this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, { parent: this });
       this.connection = {
         host: host.address,
@@ -70,26 +70,9 @@ export class DockerHost extends pulumi.ComponentResource {
         privateKey: host.privateKey,
         perDialTimeout: host.connectTimeoutSeconds,
         dialErrorLimit: 3,
-        files: {
-          knownHostsFile: path.join(dir, "known_hosts"),
-          identityFile: host.privateKey ? path.join(dir, "id_key") : undefined,
-          connectTimeoutSeconds: host.connectTimeoutSeconds,
-        },
+        files,
       };
     }
     this.registerOutputs({ dockerHost: this.dockerHost, publicAddress: this.publicAddress });
   }
-}
-
-/** Writes the pinned known_hosts (and the key, if any) for the ssh client; returns what it wrote. */
-function writeSshFiles(dir: string, knownHosts: string, privateKey: string | undefined, connectTimeoutSeconds: number) {
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const knownHostsFile = path.join(dir, "known_hosts");
-  fs.writeFileSync(knownHostsFile, knownHosts, { mode: 0o600 });
-  let identityFile: string | undefined;
-  if (privateKey) {
-    identityFile = path.join(dir, "id_key");
-    fs.writeFileSync(identityFile, privateKey.endsWith("\n") ? privateKey : `${privateKey}\n`, { mode: 0o600 });
-  }
-  return { knownHostsFile, identityFile, connectTimeoutSeconds };
 }

@@ -13,6 +13,7 @@ import { listBackupsScript, restoreScript } from "../components/build/backup";
 import { containerName, stackPrefix, volumeName } from "../components/build/names";
 import { knownHostsLine } from "../components/build/ssh";
 import { parseConfig, rawFromAllConfig } from "../components/config";
+import { sshFilesIn, writeSshFiles } from "../components/sshFiles";
 import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
 import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";
@@ -50,9 +51,8 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     const cfg = parseConfig(rawFromAllConfig(input.config));
     let target: HostTarget = { kind: "local" };
     if (cfg.host.kind === "ssh") {
-      const knownHostsFile = path.join(tmp, "known_hosts");
-      fs.writeFileSync(knownHostsFile, knownHostsLine(cfg.host.address, cfg.host.port, cfg.host.hostKey), { mode: 0o600 });
-      target = { kind: "ssh", address: cfg.host.address, port: cfg.host.port, user: cfg.host.user, knownHostsFile, identityFile: a.values.identity, connectTimeoutSeconds: cfg.host.connectTimeoutSeconds };
+      const files = writeSshFiles(sshFilesIn(tmp, false, cfg.host.connectTimeoutSeconds), knownHostsLine(cfg.host.address, cfg.host.port, cfg.host.hostKey));
+      target = { kind: "ssh", address: cfg.host.address, port: cfg.host.port, user: cfg.host.user, ...files, identityFile: a.values.identity };
     }
     const id = { project: "copilotos", stack };
     const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
