@@ -14,6 +14,7 @@ export const containers = {
   redis: app.redis.containerName,
   api: app.api.containerName,
   web: app.web.containerName,
+  proxy: app.proxy.containerName,
 };
 export const volumes = { mongo: app.mongo.volumeName, redis: app.redis.volumeName };
 /** Image refs of this update, as configured or built, and what each container runs (a digest or image ID): stack history keeps them, so a rollback knows what ran. */
@@ -22,10 +23,12 @@ export const images = {
   redis: app.images.redis.ref,
   api: app.images.api.ref,
   web: app.images.web.ref,
+  proxy: app.images.proxy.ref,
 };
 export const runningImages = {
   mongo: app.images.mongo.image,
   redis: app.images.redis.image,
   api: app.images.api.image,
   web: app.images.web.image,
+  proxy: app.images.proxy.image,
 };

@@ -1,8 +1,8 @@
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { apiEnv, apiUploads, Limits, publicPort, SERVICE_PORTS, serviceContainer } from "./build/containers";
+import { apiEnv, apiUploads, Limits, serviceContainer } from "./build/containers";
 import { mongoUrl, redisUrl } from "./build/connection";
 import { StackIdentity } from "./build/names";
+import { appContainer } from "./appContainer";
 
 /** Where the API finds Mongo: the same secret output that set Mongo's root password. */
 export interface MongoEndpoint {
@@ -23,7 +23,7 @@ export interface RedisEndpoint {
 export interface ApiArgs {
   /** Project and stack: every name and label carries them. */
   identity: StackIdentity;
-  /** The stack's private network; the container joins it under the alias `api`. */
+  /** The stack's private network; the proxy reaches the container there by its name. */
   networkName: pulumi.Input<string>;
   /** Image reference of the FastAPI app. */
   image: pulumi.Input<string>;
@@ -37,8 +37,6 @@ export interface ApiArgs {
   saptivaApiKey: pulumi.Input<string>;
   /** Extra environment variables (config `api.env`); they override the managed ones. @default {} */
   env?: Record<string, string>;
-  /** Host port published for the API (container port 8001). @default 8001 */
-  hostPort?: number;
   /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
   limits?: Limits;
   /** Seconds to wait for `GET /api/health` to pass. @default 120 */
@@ -49,14 +47,14 @@ export interface ApiArgs {
 export class Api extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly containerId: pulumi.Output<string>;
-  public readonly hostPort: number;
 
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:Api", name, {}, opts);
-    this.hostPort = args.hostPort ?? SERVICE_PORTS.api;
     const { mongo, redis } = args;
-    const container = new docker.Container(
+    const container = appContainer(
       `${name}-container`,
+      args.identity,
+      "api",
       {
         ...serviceContainer({
           identity: args.identity,
@@ -74,13 +72,12 @@ export class Api extends pulumi.ComponentResource {
           secretKey: pulumi.secret(args.secretKey),
           saptivaApiKey: pulumi.secret(args.saptivaApiKey),
         }),
-        ports: publicPort(SERVICE_PORTS.api, this.hostPort),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.containerName = container.name;
     this.containerId = container.id;
-    this.registerOutputs({ containerName: this.containerName, hostPort: this.hostPort });
+    this.registerOutputs({ containerName: this.containerName, containerId: this.containerId });
   }
 }

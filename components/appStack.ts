@@ -2,13 +2,16 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./api";
 import { AppImage } from "./appImage";
-import { containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./build/names";
+import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./build/names";
 import type { StackConfig } from "./config";
 import { HealthGate } from "./healthGate";
 import { DockerHost } from "./host";
 import { Mongo } from "./mongo";
 import { MongoBackup } from "./mongoBackup";
+import { MongoRotation } from "./mongoRotation";
 import { Preflight } from "./preflight";
+import { Proxy } from "./proxy";
+import { ProxyRoute } from "./proxyRoute";
 import { Redis } from "./redis";
 import { StackSecrets } from "./secrets";
 import { Web } from "./web";
@@ -25,7 +28,9 @@ export interface AppStackArgs {
   root?: string;
 }
 
-const SERVICES: Service[] = ["mongo", "redis", "api", "web"];
+const SERVICES: Service[] = ["mongo", "redis", "api", "web", "proxy"];
+/** Services with one fixed-name container each (the apps' names carry a fingerprint). */
+const FIXED: Service[] = ["mongo", "redis", "proxy"];
 
 /**
  * The whole copilotos stack on one Docker host: secrets, a private network, Mongo, Redis, the API
@@ -42,6 +47,8 @@ export class AppStack extends pulumi.ComponentResource {
   public readonly images: Record<Service, AppImage>;
   public readonly preflight: Preflight;
   public readonly backup?: MongoBackup;
+  public readonly rotation: MongoRotation;
+  public readonly proxy: Proxy;
   /** `http://<host>:<web port>` */
   public readonly webUrl: string;
   /** `http://<host>:<api port>/api/health` */
@@ -63,6 +70,7 @@ export class AppStack extends pulumi.ComponentResource {
           jwtSecretKey: cfg.jwtSecretKey,
           secretKey: cfg.secretKey,
         },
+        rotate: { mongoPassword: cfg.mongo.rotate },
       },
       { parent: this },
     );
@@ -77,7 +85,7 @@ export class AppStack extends pulumi.ComponentResource {
         spec: {
           identity,
           ports,
-          containers: SERVICES.map((s) => containerName(identity, s)),
+          containers: FIXED.map((s) => containerName(identity, s)),
           volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis")],
           networks: [prefix],
           minFreeMb: cfg.preflight.minFreeDiskMb,
@@ -121,6 +129,12 @@ export class AppStack extends pulumi.ComponentResource {
         { parent: this, dependsOn: [this.preflight] },
       );
     }
+    // A new password is changed inside the running mongod before Mongo and the API get it.
+    this.rotation = new MongoRotation(
+      `${name}-mongo-rotation`,
+      { host, spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo") }, password: this.secrets.mongoPassword },
+      { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : [])] },
+    );
     this.mongo = new Mongo(
       `${name}-mongo`,
       {
@@ -133,7 +147,7 @@ export class AppStack extends pulumi.ComponentResource {
         limits: cfg.resources.mongo,
         protectData: cfg.protectData,
       },
-      after(...imageOf("mongo").ready, ...(this.backup ? [this.backup] : [])),
+      after(...imageOf("mongo").ready, this.rotation),
     );
     this.redis = new Redis(
       `${name}-redis`,
@@ -158,38 +172,51 @@ export class AppStack extends pulumi.ComponentResource {
         secretKey: this.secrets.secretKey,
         saptivaApiKey: cfg.saptivaApiKey,
         env: cfg.api.env,
-        hostPort: cfg.ports.api,
         limits: cfg.resources.api,
       },
       after(this.mongo, this.redis, ...imageOf("api").ready),
     );
+    this.proxy = new Proxy(
+      `${name}-proxy`,
+      {
+        ...common,
+        image: imageOf("proxy").image,
+        hostPorts: { api: cfg.ports.api, web: cfg.ports.web },
+        conf: { contentSecurityPolicy: cfg.proxy.contentSecurityPolicy, hsts: cfg.proxy.hsts, apiRateLimitPerSecond: cfg.proxy.apiRateLimitPerSecond },
+      },
+      after(...imageOf("proxy").ready),
+    );
     const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
-    const gate = (service: "api" | "web", path: string, target: Api | Web, deps: pulumi.Resource[]) =>
-      new HealthGate(
+    // Per app: new container (healthy) → proxy route switched to it → health through the proxy.
+    // Pulumi deletes the replaced container only at the end of the update, after all of this.
+    const route = (service: AppService, path: string, target: Api | Web) => {
+      const switched = new ProxyRoute(
+        `${name}-${service}-route`,
+        { host, proxyName: this.proxy.containerName, proxyId: this.proxy.containerId, service, container: target.containerName, drainSeconds: cfg.proxy.drainSeconds },
+        { parent: this, dependsOn: [target, this.proxy] },
+      );
+      return new HealthGate(
         `${name}-${service}-health`,
         {
           host,
-          spec: {
-            container: containerName(identity, service),
-            url: `http://127.0.0.1:${target.hostPort}${path}`,
-            timeoutSeconds: cfg.healthTimeoutSeconds,
-            intervalSeconds: cfg.health.intervalSeconds,
-          },
+          spec: { url: `http://127.0.0.1:${this.proxy.hostPorts[service]}${path}`, timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds },
+          container: target.containerName,
           containerId: target.containerId,
           secrets,
         },
-        { parent: this, dependsOn: deps },
+        { parent: this, dependsOn: [switched] },
       );
-    const apiHealth = gate("api", "/api/health", this.api, [this.api]);
+    };
+    const apiHealth = route("api", "/api/health", this.api);
     this.web = new Web(
       `${name}-web`,
-      { ...common, image: imageOf("web").image, env: cfg.web.env, hostPort: cfg.ports.web, limits: cfg.resources.web },
+      { ...common, image: imageOf("web").image, env: cfg.web.env, limits: cfg.resources.web },
       after(apiHealth, ...imageOf("web").ready),
     );
-    gate("web", "/", this.web, [this.web]);
+    route("web", "/", this.web);
 
-    this.webUrl = `http://${this.host.publicAddress}:${this.web.hostPort}`;
-    this.apiHealthUrl = `http://${this.host.publicAddress}:${this.api.hostPort}/api/health`;
+    this.webUrl = `http://${this.host.publicAddress}:${this.proxy.hostPorts.web}`;
+    this.apiHealthUrl = `http://${this.host.publicAddress}:${this.proxy.hostPorts.api}/api/health`;
     this.registerOutputs({ webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl, networkName: this.networkName });
   }
 

@@ -1,16 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { isMutableImageRef, parseImageRef } from "./build/imageRef";
+import { ConfigError, toProblems } from "./configErrors";
+import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./configKeys";
 
-/** The config namespace: every key is `copilotos:<key>`. */
-export const NAMESPACE = "copilotos";
-
-/** Config keys whose values are secrets: they leave `loadConfig` as Pulumi secret outputs. */
-export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
-
-/** The smallest `secretLength` the project accepts. */
-export const MIN_SECRET_LENGTH = 32;
+export { ConfigError, type ConfigProblem } from "./configErrors";
+export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./configKeys";
 
 // --- value parsers -------------------------------------------------------------------------------
 // Top-level values set with `pulumi config set` arrive as strings; nested ones (set with --path or
@@ -64,6 +59,11 @@ const resources = (memoryMb: number, cpus: number) =>
     })
     .prefault({});
 
+/** A policy a Next.js app runs under (its inline bootstrap scripts need 'unsafe-inline'). */
+export const DEFAULT_CSP =
+  "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; " +
+  "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
+
 // --- the schema --------------------------------------------------------------------------------
 
 const localHost = z.strictObject({
@@ -112,6 +112,8 @@ export const configSchema = z
         web: appImage,
         mongo: imageRef({ pinned: true }).default("mongo:7"),
         redis: imageRef({ pinned: true }).default("redis:7-alpine"),
+        /** The reverse proxy that owns the published ports (nginx). */
+        proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine"),
       })
       // Parsed even when absent, so the error names images.api / images.web, not images.
       .prefault({} as { api: string; web: string }),
@@ -131,6 +133,18 @@ export const configSchema = z
         /** Folder on the host; `~/` is the SSH user's home. */
         dir: text().default("~/copilotos-backups"),
         keep: integer(1, 1000, "a whole number from 1 to 1000").default(7),
+      })
+      .prefault({}),
+    proxy: z
+      .strictObject({
+        /** Content-Security-Policy sent with every response. */
+        contentSecurityPolicy: text().default(DEFAULT_CSP),
+        /** Send Strict-Transport-Security (browsers honour it once the site is served over HTTPS). */
+        hsts: bool().default(true),
+        /** Requests per second per client address on the API port; 0 turns rate limiting off. */
+        apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0),
+        /** Seconds a switch waits for the proxy's old workers to finish their requests. */
+        drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(15),
       })
       .prefault({}),
     preflight: z.strictObject({ minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB").default(2048) }).prefault({}),
@@ -153,6 +167,8 @@ export const configSchema = z
       .strictObject({
         user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos"),
         database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos"),
+        /** Any new value generates a new Mongo password and rotates it in place (no new volume). */
+        rotate: text().optional(),
       })
       .prefault({}),
     api: z.strictObject({ env: envMap }).prefault({}),
@@ -179,116 +195,6 @@ export const configSchema = z
 
 export type ParsedConfig = z.output<typeof configSchema>;
 export type HostSettings = ParsedConfig["host"];
-
-// --- errors ------------------------------------------------------------------------------------
-
-export interface ConfigProblem {
-  /** Full key path, e.g. `copilotos:ports.web`. */
-  key: string;
-  message: string;
-  /** A command that fixes it. */
-  fix: string;
-}
-
-/** Thrown for invalid config; its message lists every bad key with a fix, and never a secret value. */
-export class ConfigError extends Error {
-  constructor(public readonly problems: ConfigProblem[]) {
-    super(
-      `Invalid ${NAMESPACE} config (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-        problems.map((p) => `  - ${p.key}: ${p.message}\n    fix: ${p.fix}`).join("\n"),
-    );
-    this.name = "ConfigError";
-  }
-}
-
-const isSecretPath = (path: string) => (SECRET_KEYS as readonly string[]).includes(path) || path === "host.privateKey";
-
-/** The schema at a key path, or undefined when the path is not in the schema. */
-function schemaAt(path: (string | number)[]): z.ZodType | undefined {
-  let shape: z.ZodType | undefined = configSchema;
-  for (const part of path) {
-    const inner = unwrapSchema(shape);
-    if (inner instanceof z.ZodDiscriminatedUnion) {
-      shape = inner.options.map((o) => ((o as z.ZodObject).shape as Record<string, z.ZodType>)[String(part)]).find(Boolean);
-    } else if (inner instanceof z.ZodObject) {
-      shape = (inner.shape as Record<string, z.ZodType>)[String(part)];
-    } else {
-      return undefined;
-    }
-    if (!shape) return undefined;
-  }
-  return shape;
-}
-
-function hasDefault(path: string): boolean {
-  const s = schemaAt(path.split("."));
-  return s !== undefined && ["default", "prefault", "optional"].includes((s as unknown as { _zod: { def: { type: string } } })._zod.def.type);
-}
-
-function fixFor(path: string, missing: boolean): string {
-  if (path === "saptivaApiKey") return `pulumi config set --secret ${NAMESPACE}:saptivaApiKey <your-saptiva-api-key>`;
-  const setter = path.includes(".") ? "--path " : "";
-  if (isSecretPath(path)) return `pulumi config set ${setter}--secret ${NAMESPACE}:${path} <value>`;
-  return missing || !hasDefault(path)
-    ? `pulumi config set ${setter}${NAMESPACE}:${path} <value>`
-    : `pulumi config set ${setter}${NAMESPACE}:${path} <value> (or remove it to use the default: pulumi config rm ${setter}${NAMESPACE}:${path})`;
-}
-
-function editDistance(a: string, b: string): number {
-  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++)
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-  return d[a.length][b.length];
-}
-
-/** The keys the schema knows at a path, for "did you mean" hints. */
-function knownKeysAt(path: (string | number)[]): string[] {
-  const s = schemaAt(path);
-  const inner = s && unwrapSchema(s);
-  if (inner instanceof z.ZodObject) return Object.keys(inner.shape);
-  if (inner instanceof z.ZodDiscriminatedUnion) return [...new Set(inner.options.flatMap((o) => Object.keys((o as z.ZodObject).shape)))];
-  return [];
-}
-
-function unwrapSchema(s: z.ZodType): z.ZodType {
-  let cur: z.ZodType = s;
-  for (;;) {
-    const def = (cur as unknown as { _zod: { def: { innerType?: z.ZodType; in?: z.ZodType; schema?: z.ZodType } } })._zod.def;
-    const next = def.innerType ?? def.in ?? def.schema;
-    if (!next || next === cur) return cur;
-    cur = next;
-  }
-}
-
-function toProblems(error: z.ZodError): ConfigProblem[] {
-  const problems: ConfigProblem[] = [];
-  for (const issue of error.issues) {
-    const parent = issue.path.map(String);
-    if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) {
-        const path = [...parent, key].join(".");
-        const close = knownKeysAt(issue.path as string[]).filter((k) => editDistance(k.toLowerCase(), key.toLowerCase()) <= 2);
-        const message =
-          close[0] === key
-            ? "is not a key of this host kind; it belongs to another host.kind"
-            : `unknown key${close.length ? ` (did you mean "${[...parent, close[0]].join(".")}"?)` : ""}; typos are not ignored`;
-        problems.push({
-          key: `${NAMESPACE}:${path}`,
-          message,
-          fix: `pulumi config rm ${parent.length ? "--path " : ""}${NAMESPACE}:${path}`,
-        });
-      }
-      continue;
-    }
-    const path = parent.join(".");
-    const missing = issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined;
-    const message = missing && !/required/.test(issue.message) ? `is required (${issue.message})` : issue.message;
-    problems.push({ key: `${NAMESPACE}:${path}`, message, fix: fixFor(path, missing) });
-  }
-  return problems;
-}
 
 // --- reading -----------------------------------------------------------------------------------
 
@@ -317,7 +223,7 @@ function safeJson(value: string): unknown {
 /** Parses raw config; throws {@link ConfigError} naming every bad key. Pure. */
 export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(toProblems(result.error));
+  if (!result.success) throw new ConfigError(toProblems(configSchema, result.error));
   return result.data;
 }
 

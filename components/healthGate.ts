@@ -5,15 +5,17 @@ import { hostCommand } from "./hostCommand";
 
 export interface HealthGateArgs {
   host: DockerHost;
-  /** Container, URL on the host, timeout and interval (components/build/health.ts). */
-  spec: HealthGateSpec;
+  /** URL on the host, timeout and interval (components/build/health.ts). */
+  spec: Omit<HealthGateSpec, "container">;
+  /** The container whose logs are printed on failure. */
+  container: pulumi.Input<string>;
   /** The container's ID: a new container re-runs the gate. */
   containerId: pulumi.Input<string>;
   /** Values masked in the logs printed on failure (sent on stdin). @default [] */
   secrets?: pulumi.Input<string>[];
 }
 
-/** Waits until the app answers 200 through the host after its container is created or replaced. */
+/** Waits until the app answers 200 through the host (the proxy) after its route was switched to a new container. */
 export class HealthGate extends pulumi.ComponentResource {
   public readonly stdout: pulumi.Output<string>;
 
@@ -22,7 +24,7 @@ export class HealthGate extends pulumi.ComponentResource {
     const stdin = pulumi.secret(pulumi.all(args.secrets ?? []).apply((values) => values.map((v) => `${v}\n`).join("")));
     const cmd = hostCommand(
       `${name}-wait`,
-      { host: args.host, script: healthGateScript(args.spec), triggers: [args.containerId], stdin },
+      { host: args.host, script: pulumi.output(args.container).apply((container) => healthGateScript({ ...args.spec, container })), triggers: [args.containerId], stdin },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

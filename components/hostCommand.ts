@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "./host";
@@ -38,4 +39,9 @@ export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.Cu
     },
     opts,
   );
+}
+
+/** A secret's sha256 as a secret output: a trigger that changes with the secret and never shows it. */
+export function secretHash(value: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.secret(pulumi.output(value).apply((v) => createHash("sha256").update(v).digest("hex")));
 }

@@ -66,7 +66,8 @@ export class Mongo extends pulumi.ComponentResource {
         destroyGraceSeconds: 60,
       },
       // Waits for what the component waits for (pre-flight; for Mongo, the backup).
-      { parent: this, dependsOn: opts?.dependsOn },
+      // A fixed name and one data volume: the old container must stop before the new one starts.
+      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

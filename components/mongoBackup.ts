@@ -1,8 +1,7 @@
-import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { backupScript, BackupSpec } from "./build/backup";
 import type { DockerHost } from "./host";
-import { hostCommand } from "./hostCommand";
+import { hostCommand, secretHash } from "./hostCommand";
 
 export interface MongoBackupArgs {
   host: DockerHost;
@@ -27,10 +26,9 @@ export class MongoBackup extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:MongoBackup", name, {}, opts);
-    const passwordHash = pulumi.secret(pulumi.output(args.password).apply((p) => createHash("sha256").update(p).digest("hex")));
     const cmd = hostCommand(
       `${name}-run`,
-      { host: args.host, script: backupScript(args.spec), triggers: [args.image, JSON.stringify(args.settings), passwordHash] },
+      { host: args.host, script: backupScript(args.spec), triggers: [args.image, JSON.stringify(args.settings), secretHash(args.password)] },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

@@ -13,6 +13,11 @@ export interface StackSecretsArgs {
    * @default {} (all generated)
    */
   overrides?: Partial<Record<SecretName, pulumi.Input<string>>>;
+  /**
+   * Per secret, a value whose change generates a new secret (config `mongo.rotate`). Unset means
+   * no keeper, so existing stacks keep their secrets. @default {}
+   */
+  rotate?: Partial<Record<SecretName, string>>;
 }
 
 /**
@@ -34,7 +39,15 @@ export class StackSecrets extends pulumi.ComponentResource {
       if (override !== undefined) return pulumi.secret(override);
       const generated = new random.RandomPassword(
         `${name}-${suffix}`,
-        { length, special: true, overrideSpecial: "-_", minLower: 1, minUpper: 1, minNumeric: 1 },
+        {
+          length,
+          special: true,
+          overrideSpecial: "-_",
+          minLower: 1,
+          minUpper: 1,
+          minNumeric: 1,
+          ...(args.rotate?.[key] !== undefined ? { keepers: { rotate: args.rotate[key] } } : {}),
+        },
         { parent: this },
       );
       // `result` is secret in a real engine; wrapping keeps it secret everywhere (mocks included).

@@ -111,7 +111,8 @@ describe("container settings", () => {
       name: "copilotos-staging-api",
       image: "api:1",
       labels: dockerLabels(labelMap(id, "api")),
-      networksAdvanced: [{ name: "net", aliases: ["api"] }],
+      // No alias for an app: old and new containers run side by side during a swap.
+      networksAdvanced: [{ name: "net", aliases: [] }],
       healthcheck: b.HEALTHCHECKS.api,
       wait: true,
       waitTimeout: 90,

@@ -11,8 +11,11 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 35 resources would be created`);
-    for (const name of ["mongo", "redis", "api", "web"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
+    expect(r.stdout).toContain(`Stack ${stack}: 45 resources would be created`);
+    for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
+    for (const name of ["api", "web"]) expect(r.stdout).toMatch(new RegExp(`name=copilotos-${stack}-${name}-[0-9a-f]{8} `));
+    // Host scripts say where they run: user, host and port are shown, the key is not.
+    expect(r.stdout).toMatch(/copilotos-api-route-switch +on=deploy@203\.0\.113\.10:22 runs="proxy=copilotos-/);
     expect(r.stdout).toContain("/run/secrets/mongodb_url=[secret]");
     const printed = r.stdout + r.stderr;
     expect(r.run!.secretValues.size).toBeGreaterThanOrEqual(6);
@@ -34,7 +37,7 @@ describe("npm run check", () => {
   test("--config overrides use --path syntax", async () => {
     const r = await check("staging", "--config", "copilotos:ports.web=3200", "--config", "copilotos:api.env.FEATURE_X=on");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain("ports=0.0.0.0:3200->3000");
+    expect(r.stdout).toMatch(/copilotos-proxy-container +name=copilotos-staging-proxy .* ports=0\.0\.0\.0:8101->8001,0\.0\.0\.0:3200->3000 /);
     expect(r.stdout).toContain("FEATURE_X=on");
   });
 

@@ -33,7 +33,8 @@ describe("staging (ssh host, registry mode)", () => {
     const script = preflightScript({
       identity,
       ports: [3100, 8101],
-      containers: ["mongo", "redis", "api", "web"].map((s) => `copilotos-staging-${s}`),
+      // Fixed names only: the apps' names carry a fingerprint and never clash with a predecessor.
+      containers: ["mongo", "redis", "proxy"].map((s) => `copilotos-staging-${s}`),
       volumes: ["copilotos-staging-mongo-data", "copilotos-staging-redis-data"],
       networks: ["copilotos-staging"],
       minFreeMb: 2048,
@@ -49,7 +50,7 @@ describe("staging (ssh host, registry mode)", () => {
     });
     const triggers = pf.inputs.triggers as string[];
     expect(triggers[0]).toBe(script);
-    expect(triggers.slice(1)).toEqual(['"mongo:7.0"', '"redis:7.2-alpine"', '"copilotos-api:0.9.4-rc.1"', '"copilotos-web:0.9.4-rc.1"']);
+    expect(triggers.slice(1)).toEqual(['"mongo:7.0"', '"redis:7.2-alpine"', '"copilotos-api:0.9.4-rc.1"', '"copilotos-web:0.9.4-rc.1"', '"nginx:1.27-alpine"']);
     // Nothing reaches the host before the pre-flight passed: pulls wait for it.
     for (const pull of ofType(run, "docker:index/remoteImage:RemoteImage")) expect(pull.opts.dependsOn).toContain("copilotos-preflight");
   });
@@ -61,13 +62,13 @@ describe("staging (ssh host, registry mode)", () => {
   });
 
   test("registry mode: the host pulls each image and the container runs it by digest", () => {
-    for (const service of ["mongo", "redis", "api", "web"]) {
+    for (const service of ["mongo", "redis", "api", "web", "proxy"]) {
       const pull = byName(run, `copilotos-${service}-image-pull`);
       expect(pull.inputs).toMatchObject({ keepLocally: true });
       expect(containerOf(run, service).inputs.image).toMatch(new RegExp(`^${String(pull.inputs.name).split(":")[0]}@sha256:[0-9a-f]{64}$`));
       expect(containerOf(run, service).opts.dependsOn).toContain(`copilotos-${service}-image-pull`);
     }
-    expect(run.outputs.images.value).toEqual({ mongo: "mongo:7.0", redis: "redis:7.2-alpine", api: "copilotos-api:0.9.4-rc.1", web: "copilotos-web:0.9.4-rc.1" });
+    expect(run.outputs.images.value).toEqual({ mongo: "mongo:7.0", redis: "redis:7.2-alpine", api: "copilotos-api:0.9.4-rc.1", web: "copilotos-web:0.9.4-rc.1", proxy: "nginx:1.27-alpine" });
     expect(run.outputs.runningImages.isSecret).toBe(false);
   });
 
@@ -83,7 +84,9 @@ describe("staging (ssh host, registry mode)", () => {
         image: "mongo:7.0",
       }),
     );
-    expect(containerOf(run, "mongo").opts.dependsOn).toEqual(expect.arrayContaining(["copilotos-mongo-backup", "copilotos-preflight"]));
+    // backup → password rotation → Mongo container.
+    expect(byName(run, "copilotos-mongo-rotation").opts.dependsOn).toEqual(expect.arrayContaining(["copilotos-mongo-backup", "copilotos-preflight"]));
+    expect(containerOf(run, "mongo").opts.dependsOn).toEqual(expect.arrayContaining(["copilotos-mongo-rotation", "copilotos-preflight"]));
     const [image, settings, passwordHash] = backup.inputs.triggers as string[];
     expect(image).toBe(containerOf(run, "mongo").inputs.image);
     expect(JSON.parse(settings)).toEqual({ user: "copilotos", database: "copilotos", resources: { memoryMb: 512, cpus: 0.5 } });
@@ -93,17 +96,17 @@ describe("staging (ssh host, registry mode)", () => {
     expect(JSON.stringify(backup.inputs)).not.toContain(password);
   });
 
-  test("health gates: the API's before the web starts, the web's after; secrets only on stdin, as a secret", () => {
+  test("health gates through the proxy after each route switch: the API's before the web starts, the web's after; secrets only on stdin", () => {
     const api = byName(run, "copilotos-api-health-wait");
     expect(api.inputs.create).toBe(
-      healthGateScript({ container: "copilotos-staging-api", url: "http://127.0.0.1:8101/api/health", timeoutSeconds: 120, intervalSeconds: 2 }),
+      healthGateScript({ container: String(containerOf(run, "api").inputs.name), url: "http://127.0.0.1:8101/api/health", timeoutSeconds: 120, intervalSeconds: 2 }),
     );
-    expect(api.opts.dependsOn).toEqual(["copilotos-api"]);
+    expect(api.opts.dependsOn).toEqual(["copilotos-api-route"]);
     expect(api.inputs.triggers).toEqual([containerOf(run, "api").name + "-id"]);
     expect(containerOf(run, "web").opts.dependsOn).toContain("copilotos-api-health");
     const web = byName(run, "copilotos-web-health-wait");
     expect(web.inputs.create).toContain("url=http://127.0.0.1:3100/\n");
-    expect(web.opts.dependsOn).toEqual(["copilotos-web"]);
+    expect(web.opts.dependsOn).toEqual(["copilotos-web-route"]);
     const stdin = String(api.inputs.stdin).split("\n").filter(Boolean);
     expect(stdin).toHaveLength(5);
     expect(stdin).toContain(SAPTIVA_KEY);

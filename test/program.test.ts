@@ -12,9 +12,10 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     run = await runStack(stack);
   });
 
-  test("creates the four services, their volumes and one network", () => {
-    expect(ofType(run, CONTAINER).map((c) => c.inputs.name).sort()).toEqual(
-      ["api", "mongo", "redis", "web"].map((s) => `copilotos-${stack}-${s}`),
+  test("creates the four services and the proxy, their volumes and one network", () => {
+    const names = ofType(run, CONTAINER).map((c) => String(c.inputs.name)).sort();
+    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(
+      ["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`),
     );
     expect(ofType(run, VOLUME).map((v) => v.inputs.name).sort()).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-redis-data`]);
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);

@@ -5,6 +5,7 @@
  */
 
 import { containerName, dockerLabels, labelMap, Service, StackIdentity } from "./names";
+import { PROXY_HEALTH, PROXY_PORTS } from "./proxy";
 
 /** Where secret files are uploaded inside containers (the Docker secrets convention). */
 export const SECRETS_DIR = "/run/secrets";
@@ -15,8 +16,11 @@ export const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
 
 /** In-container ports of the services. */
 export const SERVICE_PORTS = { mongo: 27017, redis: 6379, api: 8001, web: 3000 } as const;
-/** Network aliases the services reach each other by (the seeds' compose service names). */
-export const ALIASES = { mongo: "mongodb", redis: "redis", api: "api", web: "web" } as const;
+/**
+ * Network aliases the services reach each other by (the seeds' compose service names). The apps
+ * have none: during a swap two containers of one app run, so they are reached through the proxy.
+ */
+export const ALIASES = { mongo: "mongodb", redis: "redis", proxy: "proxy" } as const;
 
 export function secretPath(name: string): string {
   return `${SECRETS_DIR}/${name}`;
@@ -101,6 +105,7 @@ export const HEALTHCHECKS = {
     `node -e "fetch('http://127.0.0.1:${SERVICE_PORTS.web}/').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"`,
     "40s",
   ),
+  proxy: healthcheck(PROXY_HEALTH, "5s"),
 } as const;
 
 export interface ServiceContainerParts<T> {
@@ -120,7 +125,7 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
     name: containerName(p.identity, p.service),
     image: p.image,
     labels: dockerLabels(labelMap(p.identity, p.service)),
-    networksAdvanced: [{ name: p.networkName, aliases: [ALIASES[p.service]] }],
+    networksAdvanced: [{ name: p.networkName, aliases: p.service in ALIASES ? [ALIASES[p.service as keyof typeof ALIASES]] : [] }],
     healthcheck: HEALTHCHECKS[p.service],
     wait: true,
     waitTimeout: p.healthTimeoutSeconds,
@@ -198,10 +203,10 @@ export function apiUploads<T>(s: ApiSecrets<T>): Upload<T>[] {
   ];
 }
 
-/** The web app's env: where the API is on the stack network; `extra` (config `web.env`) wins. */
+/** The web app's env: the API through the proxy on the stack network; `extra` (config `web.env`) wins. */
 export function webEnv(p: { extra: Record<string, string> }): string[] {
   return envList({
-    API_BASE_URL: `http://${ALIASES.api}:${SERVICE_PORTS.api}`,
+    API_BASE_URL: `http://${ALIASES.proxy}:${PROXY_PORTS.api}`,
     NODE_ENV: "production",
     PORT: String(SERVICE_PORTS.web),
     ...p.extra,

@@ -12,7 +12,11 @@ export interface StackIdentity {
   stack: string;
 }
 
-export type Service = "mongo" | "redis" | "api" | "web";
+import { createHash } from "node:crypto";
+
+export type Service = "mongo" | "redis" | "api" | "web" | "proxy";
+/** The app services: stateless, replaced create-before-delete behind the proxy. */
+export type AppService = "api" | "web";
 
 export const LABEL_PROJECT = "copilotos.project";
 export const LABEL_STACK = "copilotos.stack";
@@ -26,6 +30,32 @@ export function stackPrefix(id: StackIdentity): string {
 /** `copilotos-staging-mongo`. */
 export function containerName(id: StackIdentity, service: Service): string {
   return `${stackPrefix(id)}-${service}`;
+}
+
+/** JSON with object keys sorted at every level: equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** Length of the fingerprint in app container names. */
+export const FINGERPRINT_LENGTH = 8;
+
+/** First {@link FINGERPRINT_LENGTH} hex digits of the sha256 of a value's canonical JSON. */
+export function fingerprint(value: unknown): string {
+  return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, FINGERPRINT_LENGTH);
+}
+
+/**
+ * `copilotos-staging-api-1a2b3c4d`: an app container's name carries a fingerprint of its whole
+ * spec (image, env, files, limits), so a replacement never has its predecessor's name and can be
+ * created while the predecessor still serves.
+ */
+export function appContainerName(id: StackIdentity, service: AppService, spec: unknown): string {
+  return `${containerName(id, service)}-${fingerprint(spec)}`;
 }
 
 /** `copilotos-staging-mongo-data`. */

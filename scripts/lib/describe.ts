@@ -67,7 +67,8 @@ export function describeResource(r: RecordedResource): Row {
     case "command:local:Command": {
       // The first line that says what the script does (scripts start with `set -eu`).
       const what = String(i.create ?? "").split("\n").find((l) => l && l !== "set -eu") ?? "";
-      const conn = i.connection as { user?: string; host?: string; port?: number } | undefined;
+      // The connection is secret as a whole (it carries the key); user, host and port are not.
+      const conn = r.inputs.connection as { user?: string; host?: string; port?: number } | undefined;
       parts.push(conn ? `on=${conn.user}@${conn.host}:${conn.port}` : "on=local", `runs="${what.length > 60 ? `${what.slice(0, 57)}...` : what}"`);
       break;
     }

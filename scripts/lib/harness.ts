@@ -1,7 +1,7 @@
 /**
  * Runs the real Pulumi program (index.ts) under the Pulumi mock runtime and records every resource:
  * its resolved inputs (secrets unwrapped, their paths remembered), its options (protect,
- * retainOnDelete, parent, dependsOn), and the stack outputs with their secretness.
+ * retainOnDelete, deleteBeforeReplace, parent, dependsOn), and the stack outputs with their secretness.
  * No engine, no CLI, no provider plugin, no host: this is the offline dry run.
  */
 import { createHash } from "node:crypto";
@@ -17,6 +17,8 @@ export const SECRET_SIG_VALUE = "1b47061264138c4ac30d75fd1eb44270";
 export interface RecordedOptions {
   protect: boolean;
   retainOnDelete: boolean;
+  /** Delete the old resource before creating its replacement (fixed names and ports need it). */
+  deleteBeforeReplace?: boolean;
   /** Logical name of the parent resource. */
   parent?: string;
   /** Logical names of explicit dependencies. */
@@ -194,6 +196,7 @@ function recordOptions(o: Record<string, unknown>): RecordedOptions {
   return {
     protect: o.protect === true,
     retainOnDelete: o.retainOnDelete === true,
+    deleteBeforeReplace: o.deleteBeforeReplace === true,
     parent: nameOf(o.parent),
     dependsOn: deps.map((d) => nameOf(d) ?? "?"),
   };

@@ -1,0 +1,70 @@
+/**
+ * Mongo password rotation in place, run on the host before Mongo and the API get the new
+ * password. Pure.
+ *
+ * `MONGO_INITDB_ROOT_*` only act when mongod initialises an empty data directory; once the volume
+ * holds data, a new password in the container's env or files changes nothing in the database.
+ * So the user's password is changed inside the running mongod, with `db.changeUserPassword`,
+ * authenticated with the current password (the running container's own secret file). The new one
+ * arrives on stdin, lands in a mode-0600 file inside the container for the moment mongosh reads
+ * it, and is on no command line and in no log.
+ */
+import { lines, shq, STRICT } from "./shell";
+
+export interface RotationSpec {
+  /** The Mongo container (it may not exist yet). */
+  container: string;
+  /** Its data volume. */
+  volume: string;
+}
+
+/** Where the new password waits inside the container while mongosh runs. */
+export const NEXT_PASSWORD_FILE = "/tmp/.copilotos-next-password";
+
+/** Output markers the host script checks. */
+export const ROTATED = "rotate: changed";
+export const ALREADY_CURRENT = "rotate: already current";
+
+/** mongosh code: log in with the new password (done already) or the current one, then change it. */
+export function rotationJs(): string {
+  return [
+    'const fs = require("fs");',
+    "const user = process.env.MONGO_INITDB_ROOT_USERNAME;",
+    'const read = (f) => fs.readFileSync(f, "utf8").replace(/\\n+$/, "");',
+    `const next = read("${NEXT_PASSWORD_FILE}");`,
+    "const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE);",
+    'const admin = () => new Mongo("mongodb://127.0.0.1:27017/admin").getDB("admin");',
+    "const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } };",
+    `if (login(next)) { print("${ALREADY_CURRENT}: " + user); quit(0); }`,
+    'if (!login(current)) { print("rotate: neither the current nor the new password logs in as " + user); quit(2); }',
+    "const a = admin(); a.auth(user, current); a.changeUserPassword(user, next);",
+    'if (!login(next)) { print("rotate: the new password was not accepted for " + user); quit(3); }',
+    `print("${ROTATED} the password of " + user);`,
+  ].join(" ");
+}
+
+/** Runs inside the container: the new password from stdin into a private file, mongosh, cleanup. */
+const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > ${NEXT_PASSWORD_FILE}; mongosh --quiet --norc --eval "$1"`;
+
+/** The host script; stdin is the new password. */
+export function rotationScript(r: RotationSpec): string {
+  return lines(
+    STRICT,
+    `ctr=${shq(r.container)}; vol=${shq(r.volume)}`,
+    `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
+    'if [ "$running" != true ]; then',
+    "  cat >/dev/null",
+    '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
+    '    echo "rotate: $vol holds data but $ctr is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2',
+    "    exit 1",
+    "  fi",
+    '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+    "  exit 0",
+    "fi",
+    `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) || true`,
+    'printf \'%s\\n\' "$out"',
+    `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) exit 0 ;; esac`,
+    'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
+    "exit 1",
+  );
+}

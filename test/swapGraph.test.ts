@@ -1,0 +1,120 @@
+/**
+ * Zero-downtime updates and password rotation in the program's graph (mock runtime): who owns the
+ * ports, how app containers are named, which step waits for which, what is secret.
+ * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
+ */
+import { proxyConf, switchScript } from "../components/build/proxy";
+import { rotationScript } from "../components/build/rotation";
+import { DEFAULT_CSP } from "../components/config";
+import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import { CONTAINER, containerOf, ofType, PASSWORD, runStack, uploadOf } from "./support/program";
+
+const byName = (run: ProgramRun, name: string): RecordedResource => {
+  const r = run.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name}`);
+  return r;
+};
+const nameOf = (run: ProgramRun, service: string) => String(containerOf(run, service).inputs.name);
+
+describe("the proxy owns the ports; app containers are replaced side by side", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("staging");
+  });
+
+  test("only the proxy publishes the app ports; its config is the builder's; it is replaced delete-first", () => {
+    const proxy = containerOf(run, "proxy");
+    expect(proxy.inputs.name).toBe("copilotos-staging-proxy");
+    expect(proxy.inputs.ports).toEqual([
+      { internal: 8001, external: 8101, ip: "0.0.0.0", protocol: "tcp" },
+      { internal: 3000, external: 3100, ip: "0.0.0.0", protocol: "tcp" },
+    ]);
+    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0 }));
+    expect(uploadOf(proxy, "/etc/nginx/copilotos/api.upstream")).toBe("server 127.0.0.1:9 down;\n");
+    expect(proxy.opts.deleteBeforeReplace).toBe(true);
+    expect(run.outputs.webUrl.value).toBe("http://203.0.113.10:3100");
+    expect(run.outputs.apiHealthUrl.value).toBe("http://203.0.113.10:8101/api/health");
+  });
+
+  test("app containers publish nothing, carry a fingerprinted name and are created before the old one goes", () => {
+    for (const service of ["api", "web"]) {
+      const c = containerOf(run, service);
+      expect(c.inputs.ports).toEqual([]);
+      expect(String(c.inputs.name)).toMatch(new RegExp(`^copilotos-staging-${service}-[0-9a-f]{8}$`));
+      expect(c.opts.deleteBeforeReplace).toBe(false);
+      expect(c.inputs.wait).toBe(true);
+      expect(c.inputs.labels).toContainEqual({ label: "copilotos.stack", value: "staging" });
+    }
+    // The name is not secret although the spec it hashes holds secrets.
+    expect(run.outputs.containers.isSecret).toBe(false);
+    expect(containerOf(run, "web").inputs.envs).toContain("API_BASE_URL=http://proxy:8001");
+    // Stateful containers keep fixed names and stop before their replacement starts.
+    for (const service of ["mongo", "redis"]) expect(containerOf(run, service).opts.deleteBeforeReplace).toBe(true);
+  });
+
+  test("each route switches to the new container after it is healthy, then the gate checks through the proxy", () => {
+    for (const service of ["api", "web"] as const) {
+      const sw = byName(run, `copilotos-${service}-route-switch`);
+      expect(sw.inputs.create).toBe(switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), drainSeconds: 15 }));
+      expect(sw.inputs.update).toBe(sw.inputs.create);
+      expect(sw.inputs.triggers).toEqual([nameOf(run, service), "copilotos-proxy-container-id"]);
+      expect(byName(run, `copilotos-${service}-route`).opts.dependsOn).toEqual([`copilotos-${service}`, "copilotos-proxy"]);
+      expect(byName(run, `copilotos-${service}-health`).opts.dependsOn).toEqual([`copilotos-${service}-route`]);
+    }
+    expect(byName(run, "copilotos-web").opts.dependsOn).toContain("copilotos-api-health");
+  });
+
+  test("a changed app setting renames only that app's container, so only its route switches", async () => {
+    const changed = await runStack("staging", ["copilotos:api.env.FEATURE_X=on"]);
+    expect(nameOf(changed, "api")).not.toBe(nameOf(run, "api"));
+    expect(nameOf(changed, "web")).toBe(nameOf(run, "web"));
+    expect(byName(changed, "copilotos-web-route-switch").inputs.triggers).toEqual(byName(run, "copilotos-web-route-switch").inputs.triggers);
+    // The same config gives the same names: an unchanged stack replaces nothing.
+    const again = await runStack("staging");
+    expect(nameOf(again, "web")).toBe(nameOf(run, "web"));
+  });
+});
+
+describe("Mongo password rotation", () => {
+  const password = (p: string) => `${p}-0123456789abcdefghijklmnopqrstuvwxyz`;
+
+  test("backup → change inside mongod → Mongo container → API; the password only on stdin, as a secret", async () => {
+    const run = await runStack("staging", [], [`copilotos:mongoPassword=${password("first")}`]);
+    const change = byName(run, "copilotos-mongo-rotation-change");
+    expect(change.inputs.create).toBe(rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data" }));
+    expect(change.inputs.stdin).toBe(password("first"));
+    expect(change.secretPaths).toEqual(expect.arrayContaining(["stdin", "triggers"]));
+    expect(String(change.inputs.create)).not.toContain(password("first"));
+    expect((change.inputs.triggers as string[])[0]).toMatch(/^[0-9a-f]{64}$/);
+    expect(byName(run, "copilotos-mongo-rotation").opts.dependsOn).toContain("copilotos-mongo-backup");
+    expect(containerOf(run, "mongo").opts.dependsOn).toContain("copilotos-mongo-rotation");
+    expect(containerOf(run, "api").opts.dependsOn).toContain("copilotos-mongo");
+
+    // A new password: the change step re-runs, Mongo gets the new file, the API a new name and URL.
+    const rotated = await runStack("staging", [], [`copilotos:mongoPassword=${password("second")}`]);
+    const after = byName(rotated, "copilotos-mongo-rotation-change");
+    expect((after.inputs.triggers as string[])[0]).not.toBe((change.inputs.triggers as string[])[0]);
+    expect(uploadOf(containerOf(rotated, "mongo"), "/run/secrets/mongo_root_password")).toBe(password("second"));
+    expect(uploadOf(containerOf(rotated, "api"), "/run/secrets/mongodb_url")).toContain(`:${password("second")}@`);
+    expect(nameOf(rotated, "api")).not.toBe(nameOf(run, "api"));
+    // The volume is the same: no re-init, no data loss.
+    expect(ofType(rotated, "docker:index/volume:Volume").map((v) => v.inputs.name)).toEqual(ofType(run, "docker:index/volume:Volume").map((v) => v.inputs.name));
+  });
+
+  test("mongo.rotate is a keeper on the generated password only when set, so existing stacks keep theirs", async () => {
+    const plain = await runStack("staging");
+    const keepersOf = (r: ProgramRun) => ofType(r, PASSWORD).find((p) => p.name === "copilotos-secrets-mongo-password")!.inputs.keepers;
+    expect(keepersOf(plain)).toBeUndefined();
+    const rotated = await runStack("staging", ["copilotos:mongo.rotate=2026-11-23"]);
+    expect(keepersOf(rotated)).toEqual({ rotate: "2026-11-23" });
+    for (const other of ["redis-password", "jwt-secret-key", "secret-key"]) {
+      expect(ofType(rotated, PASSWORD).find((p) => p.name === `copilotos-secrets-${other}`)!.inputs.keepers).toBeUndefined();
+    }
+  });
+});
+
+test("app containers never hold a host port, whatever the config", async () => {
+  const run = await runStack("staging", ["copilotos:ports.web=3200"]);
+  const published = ofType(run, CONTAINER).filter((c) => (c.inputs.ports as unknown[]).length > 0).map((c) => c.inputs.name);
+  expect(published).toEqual(["copilotos-staging-proxy"]);
+});
