@@ -1,5 +1,6 @@
 /**
  * `npm run bench -- delivery|backup`: scripts/benchHost.ts (real engine over SSH, needs root).
+ * `npm run bench -- swap`: scripts/benchSwap.ts (real engine, needs root; --requests N, default 2000).
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { runs: { type: "string", default: "7" }, stack: { type: "string", default: "staging" } },
+    options: { runs: { type: "string", default: "7" }, stack: { type: "string", default: "staging" }, requests: { type: "string", default: "2000" } },
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number >= 1");
@@ -54,8 +55,14 @@ export async function main(argv: string[]): Promise<number> {
     case "backup":
       console.log(await (await import("./benchHost")).benchBackup(Math.min(runs, 5)));
       return 0;
+    case "swap": {
+      const requests = Number(values.requests);
+      if (!Number.isInteger(requests) || requests < 100) throw new Error("--requests must be a whole number >= 100");
+      console.log(await (await import("./benchSwap")).benchSwap(requests));
+      return 0;
+    }
     default:
-      process.stderr.write("usage: npm run bench -- check|delivery|backup [--runs N] [--stack NAME]\n");
+      process.stderr.write("usage: npm run bench -- check|delivery|backup|swap [--runs N] [--stack NAME] [--requests N]\n");
       return 2;
   }
 }

@@ -26,7 +26,7 @@ const time = async (f: () => Promise<unknown> | unknown) => {
 };
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function withHost<T>(f: (h: Required<TestHostState>) => Promise<T>): Promise<T> {
+export async function withHost<T>(f: (h: Required<TestHostState>) => Promise<T>): Promise<T> {
   const state = await setupTestHost();
   if (!state.ok) throw new Error(`test host unavailable: ${state.reason}`);
   try {

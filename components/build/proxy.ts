@@ -122,13 +122,14 @@ const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
  */
 export function switchScript(s: SwitchSpec): string {
   const exec = (script: string, ...args: string[]) => `docker exec "$proxy" sh -c ${shq(script)} sh ${args.join(" ")}`.trimEnd();
+  const execStdin = (script: string, ...args: string[]) => exec(script, ...args).replace("docker exec ", "docker exec -i ");
   return lines(
     STRICT,
     `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, PROXY_PORTS[s.service]))}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = "$want" ]; then echo "proxy: ${s.service} already routes to ${s.container}"; exit 0; fi`,
     `old=$(${exec(LIST_WORKERS)})`,
-    `printf '%s\\n' "$want" | ${exec('cat > "$1.next"', '"$file"')}`,
+    `printf '%s\\n' "$want" | ${execStdin('cat > "$1.next"', '"$file"')}`,
     `if ! ${exec('cp "$1" "$1.prev" && mv "$1.next" "$1" && nginx -t -q', '"$file"')}; then`,
     `  ${exec('mv "$1.prev" "$1"', '"$file"')} || true`,
     `  echo "proxy: nginx rejected the route to ${s.container}; ${s.service} still goes to its previous container" >&2`,

@@ -17,7 +17,7 @@ const VETH_IN = "cpte1";
 export const HOST_ADDRESS = "10.201.0.2";
 const OUT_ADDRESS = "10.201.0.1";
 const USER = "cptdeploy";
-const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc"];
+const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc", "nginx", "docker-compose"];
 
 export interface TestHostState {
   ok: boolean;

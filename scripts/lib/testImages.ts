@@ -14,6 +14,10 @@ export interface BusyboxImageSpec {
   cmd?: string[];
   /** Image ENV lines. */
   env?: string[];
+  /** Files of this machine copied to the same path (symlinks followed): binaries and their libraries. */
+  hostFiles?: string[];
+  /** Empty folders to create. */
+  dirs?: string[];
 }
 
 /** Imports a busybox image as `tag` into the engine `docker` reaches with `dockerArgs`; returns its ID. */
@@ -30,14 +34,20 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
     }
     fs.writeFileSync(path.join(root, "etc", "passwd"), "root:x:0:0:root:/:/bin/sh\n");
     fs.writeFileSync(path.join(root, "etc", "group"), "root:x:0:\n");
+    for (const dir of spec.dirs ?? []) fs.mkdirSync(path.join(root, dir), { recursive: true });
+    for (const file of spec.hostFiles ?? []) {
+      fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
+      fs.copyFileSync(fs.realpathSync(file), path.join(root, file));
+      fs.chmodSync(path.join(root, file), fs.statSync(file).mode & 0o777);
+    }
     for (const [p, content] of Object.entries(spec.files ?? {})) {
       const dest = path.join(root, p);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
       fs.rmSync(dest, { force: true });
-      fs.writeFileSync(dest, content, { mode: p.startsWith("/bin/") ? 0o755 : 0o644 });
+      fs.writeFileSync(dest, content, { mode: p.startsWith("/bin/") || p.includes("/cgi-bin/") ? 0o755 : 0o644 });
     }
     const changes = [
-      "-c", `ENV ${["PATH=/bin", ...(spec.env ?? [])].join(" ")}`,
+      "-c", `ENV ${[...(spec.env?.some((e) => e.startsWith("PATH=")) ? [] : ["PATH=/bin"]), ...(spec.env ?? [])].join(" ")}`,
       "-c", `CMD ${JSON.stringify(spec.cmd ?? ["sleep", "1000000"])}`,
     ];
     const tarball = execFileSync("tar", ["-C", root, "-c", "."], { maxBuffer: 1 << 30 });
