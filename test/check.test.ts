@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import type { CheckResult } from "../scripts/check";
 import { SAPTIVA_KEY } from "./support/program";
 
@@ -87,7 +88,7 @@ describe("npm run check with the policy pack", () => {
     const r = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("0 mandatory, 1 advisory violation(s)");
-    const strict = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest", "--policy-config", require("node:path").join(__dirname, "..", "policies", "config.prod.json"));
+    const strict = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest", "--policy-config", path.join(__dirname, "..", "policies", "config.prod.json"));
     expect(strict.exitCode).toBe(3);
   });
 });

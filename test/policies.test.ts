@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluate, GraphResource, Violation } from "../policies/evaluate";
 import { rules } from "../policies/rules";
@@ -154,7 +155,7 @@ describe("the pack", () => {
 describe("the pack over the real program's graph", () => {
   const graph = async (stack: string, config: string[] = []) => {
     const run = await runStack(stack, config);
-    const policyConfig = require(`../policies/config.${stack}.json`) as Record<string, never>;
+    const policyConfig = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", `config.${stack}.json`), "utf8")) as Record<string, never>;
     const vs = evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: r.opts })), policyConfig);
     const text = JSON.stringify(vs);
     for (const s of run.secretValues) expect(text.includes(s) ? "a secret leaked into a message" : "clean").toBe("clean");

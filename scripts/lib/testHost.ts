@@ -74,13 +74,33 @@ function daemon(cmd: string, args: string[], log: string): void {
   fs.closeSync(fd);
 }
 
+const LOCK = path.join(TEST_HOST_DIR, "lock");
+
+/** The PID of a live process holding the test host, if any. */
+function lockHolder(): number | undefined {
+  const pid = Number(fs.existsSync(LOCK) ? fs.readFileSync(LOCK, "utf8").trim() : NaN);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function setupTestHost(): Promise<TestHostState> {
   fs.mkdirSync(TEST_HOST_DIR, { recursive: true });
+  // One run at a time: a second run's teardown would stop the first run's host mid-test.
+  const holder = lockHolder();
+  if (holder !== undefined && holder !== process.pid) {
+    throw new Error(`another test run (pid ${holder}) is using the real-engine test host in ${TEST_HOST_DIR}; run one at a time`);
+  }
+  fs.writeFileSync(LOCK, `${process.pid}\n`);
   const missing = REQUIRED.filter((c) => !which(c));
   let state: TestHostState;
   if (process.getuid?.() !== 0) state = { ok: false, reason: "real-engine tests must run as root (they start dockerd and sshd)" };
   else if (missing.length)
-    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd)` };
+    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose)` };
   else {
     try {
       state = await start();
@@ -211,6 +231,8 @@ async function stopRemote(): Promise<void> {
 }
 
 export async function teardownTestHost(): Promise<void> {
+  const holder = lockHolder();
+  if (holder !== undefined && holder !== process.pid) return; // another run's host: not ours to stop
   const state = readTestHost();
   await stopRemote();
   if (state.createdUser) ok("userdel", [USER]);

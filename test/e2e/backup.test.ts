@@ -3,6 +3,7 @@
  * installable here (no Debian package, no registry), so the Mongo container is a busybox stand-in
  * whose `mongosh` records the fsyncLock/fsyncUnlock calls the script makes; the files are real.
  */
+import * as fs from "node:fs";
 import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/build/backup";
 import { runHostStep } from "../../scripts/lib/hostExec";
 import { busyboxImage, FAKE_MONGOSH } from "../../scripts/lib/testImages";
@@ -108,7 +109,7 @@ describe("npm run restore", () => {
   // The staging stack's config, pointed at the test host.
   const S = "copilotos-staging";
   const stagingSpec: BackupSpec = { container: `${S}-mongo`, volume: `${S}-mongo-data`, dir: "~/e2e-backups", prefix: `${S}-mongo`, keep: 7, image: IMAGE };
-  const hostKey = () => require("node:fs").readFileSync(host.target.knownHostsFile, "utf8").trim().split(" ").slice(1).join(" ");
+  const hostKey = () => fs.readFileSync(host.target.knownHostsFile, "utf8").trim().split(" ").slice(1).join(" ");
   const config = () => [
     `copilotos:host.address=${host.target.address}`,
     `copilotos:host.user=${host.target.user}`,

