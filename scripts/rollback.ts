@@ -10,7 +10,7 @@ import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { NAMESPACE } from "../components/configKeys";
 import { projectRoot } from "./lib/project";
-import { APP_KEYS, configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError, SECRET_KEYS } from "./lib/rollbackPlan";
+import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./lib/rollbackPlan";
 
 const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\n";
 
@@ -65,10 +65,10 @@ export async function rollback(argv: string[], backend: StackBackend, io: Rollba
     const current = JSON.parse(before[`${NAMESPACE}:images`]?.value ?? "{}") as Record<string, string>;
     io.out(describePlan(plan, current));
 
+    // The keys the plan replaces are the ones to put back.
     const restoreBefore = async () => {
-      const keys = [...APP_KEYS, ...(a.values.secrets ? SECRET_KEYS : [])];
-      await backend.removeConfig(stack, keys);
-      await backend.setConfig(stack, configPlan(before as Record<string, HistoryConfigValue>, keys).set);
+      await backend.removeConfig(stack, plan.remove);
+      await backend.setConfig(stack, configPlan(before as Record<string, HistoryConfigValue>, plan.remove).set);
     };
     await backend.removeConfig(stack, plan.remove);
     await backend.setConfig(stack, plan.set);

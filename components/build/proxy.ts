@@ -121,23 +121,24 @@ const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
  * rejects is put back and the script fails, so the proxy keeps serving the previous container.
  */
 export function switchScript(s: SwitchSpec): string {
-  const exec = (script: string, ...args: string[]) => `docker exec "$proxy" sh -c ${shq(script)} sh ${args.join(" ")}`.trimEnd();
-  const execStdin = (script: string, ...args: string[]) => exec(script, ...args).replace("docker exec ", "docker exec -i ");
+  /** `script` run by sh in the proxy with `args`; `stdin` passes the host script's stdin through. */
+  const exec = (script: string, args: string[] = [], stdin = false) =>
+    `docker exec${stdin ? " -i" : ""} "$proxy" sh -c ${shq(script)} sh ${args.join(" ")}`.trimEnd();
   return lines(
     STRICT,
     `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, PROXY_PORTS[s.service]))}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = "$want" ]; then echo "proxy: ${s.service} already routes to ${s.container}"; exit 0; fi`,
     `old=$(${exec(LIST_WORKERS)})`,
-    `printf '%s\\n' "$want" | ${execStdin('cat > "$1.next"', '"$file"')}`,
-    `if ! ${exec('cp "$1" "$1.prev" && mv "$1.next" "$1" && nginx -t -q', '"$file"')}; then`,
-    `  ${exec('mv "$1.prev" "$1"', '"$file"')} || true`,
+    `printf '%s\\n' "$want" | ${exec('cat > "$1.next"', ['"$file"'], true)}`,
+    `if ! ${exec('cp "$1" "$1.prev" && mv "$1.next" "$1" && nginx -t -q', ['"$file"'])}; then`,
+    `  ${exec('mv "$1.prev" "$1"', ['"$file"'])} || true`,
     `  echo "proxy: nginx rejected the route to ${s.container}; ${s.service} still goes to its previous container" >&2`,
     "  exit 1",
     "fi",
     `${exec("nginx -s reload")}`,
     `deadline=$(( $(date +%s) + ${s.drainSeconds} ))`,
-    `while [ -n "$old" ] && ${exec(ANY_ALIVE, "$old")}; do`,
+    `while [ -n "$old" ] && ${exec(ANY_ALIVE, ["$old"])}; do`,
     '  if [ "$(date +%s)" -ge "$deadline" ]; then',
     `    echo "proxy: the workers that served the old route of ${s.service} did not exit within ${s.drainSeconds}s" >&2`,
     "    exit 1",

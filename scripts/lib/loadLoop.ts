@@ -27,13 +27,22 @@ export interface LoadLoop {
   reached(n: number): Promise<void>;
 }
 
-function get(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+export interface Answer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  /** The body, trimmed. */
+  body: string;
+}
+
+/** One GET on its own connection (no keep-alive). */
+export function get(url: string, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Answer> {
+  const timeoutMs = opts.timeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { Connection: "close" }, timeout: timeoutMs }, (res) => {
+    const req = http.get(url, { agent: false, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: body.trim() }));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim() }));
       res.on("error", reject);
     });
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
@@ -58,7 +67,7 @@ export function startLoad(url: string, opts: { minRequests: number; clients?: nu
   const client = async () => {
     while (!stopping || result.requests < opts.minRequests) {
       try {
-        const r = await get(url, opts.timeoutMs ?? 5000);
+        const r = await get(url, { timeoutMs: opts.timeoutMs });
         if (r.status === 200) result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
         else fail(`HTTP ${r.status}`);
       } catch (e) {

@@ -5,7 +5,7 @@
  * check, switch the route, gate through the proxy, delete the old one at the end), while a request
  * loop hits the proxy. The seeds' baseline is `docker-compose down && up` of the same images.
  */
-import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,6 +13,7 @@ import { HEALTHCHECKS } from "../../components/build/containers";
 import { healthGateScript } from "../../components/build/health";
 import { appContainerName, StackIdentity, stackPrefix } from "../../components/build/names";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, proxyConf, routeFile, switchScript } from "../../components/build/proxy";
+import { runLocal } from "./hostExec";
 import { LoadResult, startLoad } from "./loadLoop";
 import { busyboxImage } from "./testImages";
 
@@ -24,14 +25,10 @@ export const SEED_PROJECT = "cptseed";
 
 const docker = (...args: string[]) => execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
 const tryDocker = (...args: string[]) => spawnSync("docker", args, { encoding: "utf8" });
-/** Async, so the request loop keeps running while a step runs. */
-function run(file: string, args: string[], input = ""): Promise<{ code: number; out: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(file, args, { encoding: "utf8", maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) || 1 : 0, out: `${stdout}${stderr}` }),
-    );
-    child.stdin?.end(input);
-  });
+/** Async (the request loop keeps running while a step runs); stdout and stderr together. */
+async function run(file: string, args: string[]): Promise<{ code: number; out: string }> {
+  const r = await runLocal(file, args);
+  return { code: r.code, out: `${r.stdout}${r.stderr}` };
 }
 async function dockerAsync(...args: string[]): Promise<string> {
   const r = await run("docker", args);
@@ -100,9 +97,7 @@ export async function waitHealthy(name: string, timeoutSeconds: number): Promise
   }
 }
 
-function sh(script: string): Promise<{ code: number; out: string }> {
-  return run("sh", ["-c", script]);
-}
+const sh = (script: string) => run("sh", ["-c", script]);
 
 export class SwapRig {
   readonly network = PREFIX;
@@ -201,14 +196,16 @@ export async function underLoad(url: string, minRequests: number, action: () => 
 export async function seedBaseline(images: SwapImages, minRequests: number): Promise<LoadResult> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-seed-"));
   const file = path.join(dir, "docker-compose.yml");
-  const compose = (image: string, ...args: string[]) =>
-    execFileSync("docker-compose", ["-p", SEED_PROJECT, "-f", file, ...args], { env: { ...process.env, APP_IMAGE: image }, stdio: "pipe" });
+  const compose = async (image: string, ...args: string[]) => {
+    const r = await run("env", [`APP_IMAGE=${image}`, "docker-compose", "-p", SEED_PROJECT, "-f", file, ...args]);
+    if (r.code !== 0) throw new Error(`docker-compose ${args[0]} failed: ${r.out.trim()}`);
+  };
   fs.writeFileSync(
     file,
     ['version: "3.7"', "services:", "  api:", "    image: ${APP_IMAGE}", "    ports:", `      - "127.0.0.1:${SEED_PORT}:8001"`, ""].join("\n"),
   );
   try {
-    compose(images.v1, "up", "-d");
+    await compose(images.v1, "up", "-d");
     const url = `http://127.0.0.1:${SEED_PORT}/api/health`;
     const deadline = Date.now() + 30000;
     while ((await sh(`curl -sf ${url}`)).code !== 0) {
@@ -216,15 +213,15 @@ export async function seedBaseline(images: SwapImages, minRequests: number): Pro
       await new Promise((r) => setTimeout(r, 200));
     }
     const { load, error } = await underLoad(url, minRequests, async () => {
-      await run("env", [`APP_IMAGE=${images.v1}`, "docker-compose", "-p", SEED_PROJECT, "-f", file, "down"]);
-      await run("env", [`APP_IMAGE=${images.v2}`, "docker-compose", "-p", SEED_PROJECT, "-f", file, "up", "-d"]);
+      await compose(images.v1, "down");
+      await compose(images.v2, "up", "-d");
       // The loop runs until the new version answers, as a user would keep retrying.
       while ((await sh(`curl -sf ${url}`)).out.trim() !== "v2") await new Promise((r) => setTimeout(r, 50));
     });
     if (error) throw error;
     return load;
   } finally {
-    spawnSync("docker-compose", ["-p", SEED_PROJECT, "-f", file, "down"], { env: { ...process.env, APP_IMAGE: images.v2 } });
+    await compose(images.v2, "down").catch(() => undefined);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

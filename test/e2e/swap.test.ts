@@ -3,8 +3,8 @@
  * switch script and health gate, run in the engine's order while a request loop hits the proxy.
  * The images are made here (nginx from this machine's package, a busybox httpd app).
  */
-import * as http from "node:http";
 import { execFileSync } from "node:child_process";
+import { get as fetchOnce } from "../../scripts/lib/loadLoop";
 import { buildSwapImages, seedBaseline, SWAP_PORT, SwapImages, SwapRig, underLoad, waitHealthy } from "../../scripts/lib/swap";
 import { host } from "./support";
 
@@ -15,17 +15,7 @@ let images: SwapImages;
 let rig: SwapRig;
 let current: string;
 
-function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(`http://127.0.0.1:${SWAP_PORT}${path}`, { agent: false, headers }, (res) => {
-        let body = "";
-        res.on("data", (c: Buffer) => (body += c.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim() }));
-      })
-      .on("error", reject);
-  });
-}
+const get = (path: string, headers: Record<string, string> = {}) => fetchOnce(`http://127.0.0.1:${SWAP_PORT}${path}`, { headers });
 
 beforeAll(async () => {
   expect(host.target).toBeDefined(); // fails with the missing tools/privileges if the real-engine setup could not run
