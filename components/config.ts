@@ -1,55 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { isMutableImageRef, parseImageRef } from "./build/imageRef";
 import { ConfigError, toProblems } from "./configErrors";
+import { hostSchema } from "./configHost";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./configKeys";
+import { bool, envMap, imageRef, integer, port, text, toNumber } from "./configValues";
 
 export { ConfigError, type ConfigProblem } from "./configErrors";
 export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./configKeys";
-
-// --- value parsers -------------------------------------------------------------------------------
-// Top-level values set with `pulumi config set` arrive as strings; nested ones (set with --path or
-// written in YAML) may arrive as numbers or booleans. Numbers and booleans accept both.
-
-const fromString = (parse: (s: string) => unknown) => (v: unknown) =>
-  typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v;
-const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));
-const toBoolean = fromString((s) => (s === "true" ? true : s === "false" ? false : s));
-
-const integer = (min: number, max: number, what: string) =>
-  z.preprocess(
-    toNumber,
-    z
-      .number({ error: `must be ${what}` })
-      .int({ error: `must be ${what}` })
-      .min(min, { error: `must be ${what}` })
-      .max(max, { error: `must be ${what}` }),
-  );
-const port = () => integer(1, 65535, "a whole number from 1 to 65535");
-const bool = () => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" }));
-const text = (what = "a non-empty string") =>
-  z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
-
-const imageRef = (opts: { pinned: boolean }) =>
-  text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {
-    const parsed = parseImageRef(ref);
-    if (!parsed) {
-      ctx.addIssue({ code: "custom", message: `"${ref}" is not a valid image reference (name[:tag][@sha256:<digest>])` });
-    } else if (opts.pinned && isMutableImageRef(parsed)) {
-      ctx.addIssue({
-        code: "custom",
-        message: `"${ref}" has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest`,
-      });
-    }
-  });
-
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const envMap = z
-  .record(
-    z.string().regex(ENV_NAME, { error: "environment variable names must match [A-Za-z_][A-Za-z0-9_]*" }),
-    z.union([z.string(), z.number(), z.boolean()], { error: "must be a string" }).transform(String),
-  )
-  .default({});
 
 const resources = (memoryMb: number, cpus: number) =>
   z
@@ -65,25 +22,6 @@ export const DEFAULT_CSP =
   "font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
 
 // --- the schema --------------------------------------------------------------------------------
-
-const localHost = z.strictObject({
-  kind: z.literal("local"),
-  /** Docker engine endpoint on the machine running Pulumi. */
-  socket: text().default("unix:///var/run/docker.sock"),
-});
-
-const HOST_KEY = /^(ssh-ed25519|ssh-rsa|rsa-sha2-256|rsa-sha2-512|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
-const sshHost = z.strictObject({
-  kind: z.literal("ssh"),
-  address: text("the host name or IP address of the Docker host"),
-  user: text("the SSH user on the Docker host"),
-  port: port().default(22),
-  hostKey: z
-    .string({ error: "is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)" })
-    .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" }),
-  privateKey: text("the SSH private key (PEM/OpenSSH text)").optional(),
-  connectTimeoutSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(10),
-});
 
 /** An app image built from source by the program (instead of a reference). */
 const buildSpec = z.strictObject({
@@ -105,7 +43,7 @@ const appImage = z.union([imageRef({ pinned: false }), buildSpec], {
 
 export const configSchema = z
   .strictObject({
-    host: z.discriminatedUnion("kind", [localHost, sshHost], { error: 'must have kind "local" or "ssh"' }).prefault({ kind: "local" }),
+    host: hostSchema,
     images: z
       .strictObject({
         api: appImage,
@@ -133,6 +71,8 @@ export const configSchema = z
         /** Folder on the host; `~/` is the SSH user's home. */
         dir: text().default("~/copilotos-backups"),
         keep: integer(1, 1000, "a whole number from 1 to 1000").default(7),
+        /** Also upload each verified backup to an S3 bucket the stack creates (aws hosts only). */
+        s3: bool().default(false),
       })
       .prefault({}),
     proxy: z
@@ -185,6 +125,9 @@ export const configSchema = z
     protectData: bool().default(false),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.backup.s3 && cfg.host.kind !== "aws") {
+      ctx.addIssue({ code: "custom", path: ["backup", "s3"], message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"` });
+    }
     for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
       const value = cfg[key];
       if (value !== undefined && value.length < cfg.secretLength) {
@@ -195,6 +138,9 @@ export const configSchema = z
 
 export type ParsedConfig = z.output<typeof configSchema>;
 export type HostSettings = ParsedConfig["host"];
+type RemoteHost = Extract<HostSettings, { kind: "ssh" | "aws" }>;
+/** A remote host's settings with its private key as a secret output. */
+type WithSecretKey<H> = H extends RemoteHost ? Omit<H, "privateKey"> & { privateKey?: pulumi.Output<string> } : H;
 
 // --- reading -----------------------------------------------------------------------------------
 
@@ -231,15 +177,15 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
 export type StackConfig = Omit<ParsedConfig, SecretKey | "host"> & {
   project: string;
   stack: string;
-  host: Exclude<HostSettings, { kind: "ssh" }> | (Omit<Extract<HostSettings, { kind: "ssh" }>, "privateKey"> & { privateKey?: pulumi.Output<string> });
+  host: WithSecretKey<HostSettings>;
   saptivaApiKey: pulumi.Output<string>;
 } & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
 
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
 export function withSecrets(parsed: ParsedConfig, project: string, stack: string): StackConfig {
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
-  const host =
-    parsed.host.kind === "ssh" ? { ...parsed.host, privateKey: secret(parsed.host.privateKey) } : parsed.host;
+  const host: WithSecretKey<HostSettings> =
+    parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
   return {
     ...parsed,
     project,

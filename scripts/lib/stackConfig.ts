@@ -47,25 +47,36 @@ export function readStackYaml(text: string): { values: Record<string, Json>; enc
   return { values, encrypted };
 }
 
-/** Sets `ns:a.b.c` = value inside `values`, creating maps on the way (like `pulumi config set --path`). */
+/** `a.b[0].c` → ["a", "b", 0, "c"] (the path syntax of `pulumi config set --path`). */
+export function pathSegments(keyPath: string): (string | number)[] {
+  const segments: (string | number)[] = [];
+  for (const part of keyPath.split(".")) {
+    const m = /^([^[\]]*)((?:\[\d+\])*)$/.exec(part);
+    if (!m || (m[1] === "" && segments.length === 0)) throw new Error(`config path "${keyPath}" is not valid (use a.b.c or a.list[0])`);
+    if (m[1] !== "") segments.push(m[1]);
+    for (const idx of m[2].match(/\d+/g) ?? []) segments.push(Number(idx));
+  }
+  return segments;
+}
+
+/** Sets `ns:a.b[0].c` = value inside `values`, creating maps and lists on the way (like `pulumi config set --path`). */
 export function setPath(values: Record<string, Json>, fullKey: string, value: string): void {
   const colon = fullKey.indexOf(":");
   if (colon <= 0) throw new Error(`config key "${fullKey}" must be namespaced, e.g. copilotos:${fullKey}`);
   const ns = fullKey.slice(0, colon);
-  const [top, ...rest] = fullKey.slice(colon + 1).split(".");
-  const topKey = `${ns}:${top}`;
-  if (rest.length === 0) {
-    values[topKey] = value;
-    return;
+  const [top, ...rest] = pathSegments(fullKey.slice(colon + 1));
+  const container = (next: string | number): Json => (typeof next === "number" ? [] : {});
+  let parent: Record<string, Json> | Json[] = values;
+  let key: string | number = `${ns}:${top}`;
+  for (const next of rest) {
+    const cur: Json | undefined = (parent as Record<string | number, Json>)[key];
+    const fits = typeof next === "number" ? Array.isArray(cur) : !!cur && typeof cur === "object" && !Array.isArray(cur);
+    const child: Json = fits ? (cur as Json) : container(next);
+    (parent as Record<string | number, Json>)[key] = child;
+    parent = child as Record<string, Json> | Json[];
+    key = next;
   }
-  let cur = values[topKey];
-  if (!cur || typeof cur !== "object" || Array.isArray(cur)) cur = values[topKey] = {};
-  let obj = cur as Record<string, Json>;
-  for (const part of rest.slice(0, -1)) {
-    const next = obj[part];
-    obj = (next && typeof next === "object" && !Array.isArray(next) ? next : (obj[part] = {})) as Record<string, Json>;
-  }
-  obj[rest[rest.length - 1]] = value;
+  (parent as Record<string | number, Json>)[key] = value;
 }
 
 /** Splits `key=value` (the value may hold `=`). */
