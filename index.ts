@@ -8,6 +8,10 @@ const app = new AppStack("copilotos", { config });
 export const webUrl = app.webUrl;
 export const apiHealthUrl = app.apiHealthUrl;
 export const dockerHost = app.host.dockerHost;
+/** How to reach the host over SSH (the restore and deliver CLIs need it for an aws host, whose address and host key the stack makes). */
+export const sshHost = app.host.connection
+  ? { address: app.host.connection.host, port: app.host.connection.port, user: app.host.connection.user, hostKey: app.host.connection.hostKey }
+  : undefined;
 export const network = app.networkName;
 export const containers = {
   mongo: app.mongo.containerName,

@@ -78,8 +78,8 @@ export class AppImage extends pulumi.ComponentResource {
       const send = new command.local.Command(
         `${name}-send`,
         {
-          create: pulumi.all([ref, tag]).apply(([image, t]) =>
-            deliverCommand({ image, tag: t, address: conn.host, port: conn.port, user: conn.user, ...conn.files, keep: args.keep ?? 5, compress: args.compress ?? false }),
+          create: pulumi.all([ref, tag, conn.host]).apply(([image, t, address]) =>
+            deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep ?? 5, compress: args.compress ?? false }),
           ),
           triggers: [source.imageId, tag],
         },

@@ -50,16 +50,20 @@ export class AppStack extends pulumi.ComponentResource {
   public readonly rotation: MongoRotation;
   public readonly proxy: Proxy;
   /** `http://<host>:<web port>` */
-  public readonly webUrl: string;
+  public readonly webUrl: pulumi.Output<string>;
   /** `http://<host>:<api port>/api/health` */
-  public readonly apiHealthUrl: string;
+  public readonly apiHealthUrl: pulumi.Output<string>;
 
   constructor(name: string, args: AppStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:stack:AppStack", name, {}, opts);
     const cfg = args.config;
     const identity: StackIdentity = { project: cfg.project, stack: cfg.stack };
 
-    this.host = new DockerHost(`${name}-host`, { host: cfg.host, sshDir: args.sshDir }, { parent: this });
+    this.host = new DockerHost(
+      `${name}-host`,
+      { host: cfg.host, sshDir: args.sshDir, appPorts: { web: cfg.ports.web, api: cfg.ports.api }, offsiteBackups: cfg.backup.s3 },
+      { parent: this },
+    );
     this.secrets = new StackSecrets(
       `${name}-secrets`,
       {
@@ -93,7 +97,7 @@ export class AppStack extends pulumi.ComponentResource {
         // The configured refs (or build specs): a new image re-runs the checks before it reaches the host.
         images: SERVICES.map((s) => JSON.stringify(cfg.images[s])),
       },
-      { parent: this },
+      { parent: this, dependsOn: this.host.ready },
     );
     this.images = Object.fromEntries(
       SERVICES.map((service) => [
@@ -125,6 +129,7 @@ export class AppStack extends pulumi.ComponentResource {
           image: imageOf("mongo").image,
           settings: { user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo },
           password: this.secrets.mongoPassword,
+          s3: host.s3,
         },
         { parent: this, dependsOn: [this.preflight] },
       );
@@ -215,8 +220,8 @@ export class AppStack extends pulumi.ComponentResource {
     );
     route("web", "/", this.web);
 
-    this.webUrl = `http://${this.host.publicAddress}:${this.proxy.hostPorts.web}`;
-    this.apiHealthUrl = `http://${this.host.publicAddress}:${this.proxy.hostPorts.api}/api/health`;
+    this.webUrl = pulumi.interpolate`http://${this.host.publicAddress}:${this.proxy.hostPorts.web}`;
+    this.apiHealthUrl = pulumi.interpolate`http://${this.host.publicAddress}:${this.proxy.hostPorts.api}/api/health`;
     this.registerOutputs({ webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl, networkName: this.networkName });
   }
 

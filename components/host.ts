@@ -2,6 +2,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { AwsHost } from "./awsHost";
 import { dockerSshUrl, knownHostsLine, sshClientOptions, SshOptionFiles } from "./build/ssh";
 import type { StackConfig } from "./config";
 import { sshFilesIn, writeSshFiles } from "./sshFiles";
@@ -10,10 +11,10 @@ export type HostArgs = StackConfig["host"];
 
 /** The SSH connection @pulumi/command resources use to run scripts on the host. */
 export interface HostConnection {
-  host: string;
+  host: pulumi.Input<string>;
   port: number;
   user: string;
-  hostKey: string;
+  hostKey: pulumi.Input<string>;
   privateKey?: pulumi.Output<string>;
   /** Seconds per dial attempt. */
   perDialTimeout: number;
@@ -24,49 +25,74 @@ export interface HostConnection {
 }
 
 export interface DockerHostArgs {
-  /** Which Docker engine to deploy to: the local socket, or a host reached over SSH. */
+  /** Which Docker engine to deploy to: the local socket, a host reached over SSH, or an EC2 instance the stack creates. */
   host: HostArgs;
   /**
    * Folder for the known_hosts and private key files the ssh client reads (created 0700, files 0600).
    * @default `<os tmpdir>/copilotos-ssh-<name>`
    */
   sshDir?: string;
+  /** Ports the stack publishes, by name (an aws host opens them in its security group). @default {} */
+  appPorts?: Record<string, number>;
+  /** Create an S3 bucket for off-host backups the host may write to (aws hosts only). @default false */
+  offsiteBackups?: boolean;
 }
 
 /**
- * The Docker host: a Docker provider for its engine and, for SSH hosts, the pinned connection
- * @pulumi/command uses. The private key is only ever a secret output or a 0600 file; never printed.
+ * The Docker host: a Docker provider for its engine and, for SSH and AWS hosts, the pinned
+ * connection @pulumi/command uses. An aws host is created first (components/awsHost.ts) and then
+ * used exactly like an ssh host. The private key is only ever a secret output or a 0600 file.
  */
 export class DockerHost extends pulumi.ComponentResource {
   /** The Docker provider every container, volume and network of the stack uses. */
   public readonly provider: docker.Provider;
   /** `unix:///var/run/docker.sock` or `ssh://user@host:port`. */
-  public readonly dockerHost: string;
+  public readonly dockerHost: pulumi.Output<string>;
   /** Host name the published ports are reached at. */
-  public readonly publicAddress: string;
+  public readonly publicAddress: pulumi.Output<string>;
   /** SSH connection for command resources; undefined for the local engine. */
   public readonly connection?: HostConnection;
+  /** What must succeed before anything runs on the host (an aws host's first boot). */
+  public readonly ready: pulumi.Resource[];
+  /** The EC2 instance, volume and bucket of an aws host. */
+  public readonly aws?: AwsHost;
+  /** Where verified backups are uploaded too (aws hosts with off-host backups). */
+  public readonly s3?: { bucket: pulumi.Output<string>; region: string };
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:DockerHost", name, {}, opts);
     const host = args.host;
     if (host.kind === "local") {
-      this.dockerHost = host.socket;
-      this.publicAddress = "localhost";
+      this.dockerHost = pulumi.output(host.socket);
+      this.publicAddress = pulumi.output("localhost");
       this.provider = new docker.Provider(`${name}-docker`, { host: host.socket }, { parent: this });
+      this.ready = [];
     } else {
-      this.dockerHost = dockerSshUrl(host.user, host.address, host.port);
-      this.publicAddress = host.address;
+      let target: { address: pulumi.Input<string>; port: number; hostKey: pulumi.Input<string> };
+      if (host.kind === "aws") {
+        const { privateKey, ...settings } = host;
+        this.aws = new AwsHost(`${name}-aws`, { settings, privateKey, appPorts: args.appPorts ?? {}, offsiteBackups: args.offsiteBackups }, { parent: this });
+        const bucket = this.aws.backupBucket;
+        if (bucket) this.s3 = { bucket: bucket.bucketName, region: host.region };
+        target = { address: this.aws.address, port: 22, hostKey: this.aws.hostKey };
+        this.ready = [this.aws.ready];
+      } else {
+        target = { address: host.address, port: host.port, hostKey: host.hostKey };
+        this.ready = [];
+      }
+      const address = pulumi.output(target.address);
+      this.dockerHost = address.apply((a) => dockerSshUrl(host.user, a, target.port));
+      this.publicAddress = address;
       const files = sshFilesIn(args.sshDir ?? path.join(os.tmpdir(), `copilotos-ssh-${name}`), host.privateKey !== undefined, host.connectTimeoutSeconds);
       const sshOpts = pulumi
-        .output(host.privateKey)
-        .apply((key) => sshClientOptions(writeSshFiles(files, knownHostsLine(host.address, host.port, host.hostKey), key)));
+        .all([address, target.hostKey, host.privateKey])
+        .apply(([a, hostKey, key]) => sshClientOptions(writeSshFiles(files, knownHostsLine(a, target.port, hostKey), key)));
       this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, { parent: this });
       this.connection = {
-        host: host.address,
-        port: host.port,
+        host: target.address,
+        port: target.port,
         user: host.user,
-        hostKey: host.hostKey,
+        hostKey: target.hostKey,
         privateKey: host.privateKey,
         perDialTimeout: host.connectTimeoutSeconds,
         dialErrorLimit: 3,

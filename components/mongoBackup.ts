@@ -13,6 +13,8 @@ export interface MongoBackupArgs {
   settings: Record<string, unknown>;
   /** Mongo's password: rotating it is a change to back up before (only its hash reaches the trigger). */
   password: pulumi.Input<string>;
+  /** Also upload each verified backup to this S3 bucket (aws hosts, with the instance role). @default no upload */
+  s3?: { bucket: pulumi.Input<string>; region: string };
 }
 
 /**
@@ -26,9 +28,11 @@ export class MongoBackup extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:MongoBackup", name, {}, opts);
+    const s3 = args.s3;
+    const script = s3 ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...args.spec, upload: { bucket, region: s3.region } })) : backupScript(args.spec);
     const cmd = hostCommand(
       `${name}-run`,
-      { host: args.host, script: backupScript(args.spec), triggers: [args.image, JSON.stringify(args.settings), secretHash(args.password)] },
+      { host: args.host, script, triggers: [args.image, JSON.stringify(args.settings), secretHash(args.password)] },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

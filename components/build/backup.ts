@@ -21,6 +21,30 @@ export interface BackupSpec {
   keep: number;
   /** Image for the tar container when the Mongo container is gone. */
   image: string;
+  /** Also upload each verified archive to this S3 bucket (with the host's instance role). */
+  upload?: S3Upload;
+}
+
+export interface S3Upload {
+  bucket: string;
+  region: string;
+}
+
+/**
+ * Uploads the verified `$file` (sha256 `$sum`) as `daily/<name>`, then copies it inside the bucket
+ * to this ISO week's `weekly/<prefix>-<YYYY-Www>.tar` and this month's `monthly/<prefix>-<YYYY-MM>.tar`
+ * (the latest backup of a week or month is the one kept; the bucket's lifecycle expires each tier).
+ */
+export function s3UploadLines(u: S3Upload): string[] {
+  const aws = `aws --region ${shq(u.region)} s3 cp --only-show-errors`;
+  return [
+    `bucket=${shq(u.bucket)}; name="\${file##*/}"; week=$(date -u +%G-W%V); month=$(date -u +%Y-%m)`,
+    'echo "backup: uploading $name to s3://$bucket/daily/"',
+    `${aws} --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`,
+    `${aws} "s3://$bucket/daily/$name" "s3://$bucket/weekly/$prefix-$week.tar"`,
+    `${aws} "s3://$bucket/daily/$name" "s3://$bucket/monthly/$prefix-$month.tar"`,
+    'echo "backup: uploaded daily/$name, weekly/$prefix-$week.tar, monthly/$prefix-$month.tar"',
+  ];
 }
 
 /** `~/x` → `"$HOME"/x`, anything else quoted. */
@@ -79,6 +103,7 @@ export function backupScript(b: BackupSpec): string {
     'mv "$tmp" "$file"',
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
+    ...(b.upload ? s3UploadLines(b.upload) : []),
     `ls -1 "$dir" | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | tail -n +${b.keep + 1} | while read -r old; do`,
     '  rm -f "$dir/$old" "$dir/$old.sha256"',
     '  echo "backup: removed $old (keeping the newest ' + b.keep + ')"',

@@ -4,11 +4,10 @@
  * retainOnDelete, deleteBeforeReplace, parent, dependsOn), and the stack outputs with their secretness.
  * No engine, no CLI, no provider plugin, no host: this is the offline dry run.
  */
-import { createHash } from "node:crypto";
-import { randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { fakeId, fakeInvoke, fakeOutputs, fakePassword } from "./mockValues";
 
 /** The marker the Pulumi runtime wraps secret values in when it serialises them. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -23,11 +22,15 @@ export interface RecordedOptions {
   parent?: string;
   /** Logical names of explicit dependencies. */
   dependsOn: string[];
+  /** Input changes that never update or replace the resource. */
+  ignoreChanges?: string[];
 }
 
 export interface RecordedResource {
   type: string;
   name: string;
+  /** The ID the mock provider gave it. */
+  id: string;
   urn: string;
   /** Inputs with every secret unwrapped to its plain value. */
   inputs: Record<string, unknown>;
@@ -41,8 +44,15 @@ export interface StackOutput {
   isSecret: boolean;
 }
 
+/** A data source the program looked up (`aws.ec2.getAmi`...), with its resolved arguments. */
+export interface RecordedInvoke {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface ProgramRun {
   resources: RecordedResource[];
+  invokes: RecordedInvoke[];
   outputs: Record<string, StackOutput>;
   /** Every secret value seen: secret inputs, secret config, generated passwords. For redaction. */
   secretValues: Set<string>;
@@ -59,15 +69,6 @@ export interface RunOptions {
   secretPaths?: string[];
   /** @default the project's index.ts */
   programPath?: string;
-}
-
-const PASSWORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-
-/** A stand-in for a RandomPassword result, of the requested length and character set. */
-function fakePassword(inputs: Record<string, unknown>): string {
-  const length = Number(inputs.length ?? 16);
-  const chars = PASSWORD_CHARS + (inputs.special ? String(inputs.overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?") : "");
-  return Array.from({ length }, () => chars[randomInt(chars.length)]).join("");
 }
 
 /**
@@ -109,6 +110,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   }
 
   const recorded = new Map<string, RecordedResource>();
+  const invokes: RecordedInvoke[] = [];
   const pendingOpts = new Map<string, RecordedOptions>();
   const keyOf = (type: string, name: string) => `${type}::${name}`;
 
@@ -123,21 +125,26 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           secretValues.add(result);
           state.result = result;
         }
-        Object.assign(state, fakeOutputs(args.type, args.name, inputs));
+        const outputs = fakeOutputs(args.type, args.name, inputs);
+        if (typeof outputs.privateKeyOpenssh === "string") secretValues.add(outputs.privateKeyOpenssh.trim());
+        Object.assign(state, outputs);
         const key = keyOf(args.type, args.name);
         recorded.set(key, {
           type: args.type,
           name: args.name,
+          id: fakeId(args.type, args.name),
           urn: `urn:pulumi:${opts.stack}::${project}::${args.type}::${args.name}`,
           inputs,
           secretPaths,
           // The stack transformation has run in the resource's constructor, before it registers.
           opts: pendingOpts.get(key) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
         });
-        return { id: `${args.name}-id`, state };
+        return { id: recorded.get(key)!.id, state };
       },
-      call() {
-        return {};
+      call(args) {
+        const inputs = unwrapSecrets(args.inputs, "", [], secretValues) as Record<string, unknown>;
+        invokes.push({ token: args.token, inputs });
+        return fakeInvoke(args.token, inputs);
       },
     },
     project,
@@ -182,7 +189,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   process.env.TMPDIR = tmp;
   try {
     const outputs = await runInStack();
-    return { resources: [...recorded.values()], outputs, secretValues };
+    return { resources: [...recorded.values()], invokes, outputs, secretValues };
   } finally {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
@@ -199,6 +206,7 @@ function recordOptions(o: Record<string, unknown>): RecordedOptions {
     deleteBeforeReplace: o.deleteBeforeReplace === true,
     parent: nameOf(o.parent),
     dependsOn: deps.map((d) => nameOf(d) ?? "?"),
+    ...(Array.isArray(o.ignoreChanges) && o.ignoreChanges.length ? { ignoreChanges: o.ignoreChanges as string[] } : {}),
   };
 }
 
@@ -224,20 +232,4 @@ export function redact(text: string, secrets: Iterable<string>): string {
   let out = text;
   for (const s of sorted) out = out.split(s).join("[secret]");
   return out;
-}
-
-/** Outputs the real providers compute, made up deterministically (digests and IDs from the name). */
-function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-  const hex = createHash("sha256").update(name).digest("hex");
-  switch (type) {
-    case "docker:index/remoteImage:RemoteImage":
-      return { imageId: `sha256:${hex}`, repoDigest: `${String(inputs.name).replace(/[:@].*$/, "")}@sha256:${hex}` };
-    case "docker:index/image:Image":
-      return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hex}` };
-    case "command:local:Command":
-    case "command:remote:Command":
-      return { stdout: "", stderr: "" };
-    default:
-      return {};
-  }
 }

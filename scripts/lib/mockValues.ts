@@ -1,0 +1,74 @@
+/**
+ * What the mock runtime answers for values only a real provider knows: generated passwords and
+ * keys, digests, IDs, addresses and data source results, made up deterministically from names.
+ */
+import { createHash, randomInt } from "node:crypto";
+
+const PASSWORD_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/** A stand-in for a RandomPassword result, of the requested length and character set. */
+export function fakePassword(inputs: Record<string, unknown>): string {
+  const length = Number(inputs.length ?? 16);
+  const chars = PASSWORD_CHARS + (inputs.special ? String(inputs.overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?") : "");
+  return Array.from({ length }, () => chars[randomInt(chars.length)]).join("");
+}
+
+const hexOf = (name: string) => createHash("sha256").update(name).digest("hex");
+
+/** IDs shaped like the real ones where a script reads them (an EBS volume's ID names its device). */
+export function fakeId(type: string, name: string): string {
+  const prefix: Record<string, string> = {
+    "aws:ebs/volume:Volume": "vol-0",
+    "aws:ec2/instance:Instance": "i-0",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-0",
+    "aws:ec2/eip:Eip": "eipalloc-0",
+  };
+  if (type === "aws:s3/bucket:Bucket") return fakeOutputs(type, name, {}).bucket as string;
+  return prefix[type] ? `${prefix[type]}${hexOf(name).slice(0, 16)}` : `${name}-id`;
+}
+
+/** Data sources, answered like the provider would (an AMI and a default subnet of the zone asked for). */
+export function fakeInvoke(token: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const hex = hexOf(JSON.stringify(inputs));
+  switch (token) {
+    case "aws:ec2/getAmi:getAmi":
+      return { id: `ami-0${hex.slice(0, 16)}`, name: "debian-12-amd64-20261101-2000", architecture: "x86_64" };
+    case "aws:ec2/getSubnet:getSubnet":
+      return { id: inputs.id ?? `subnet-0${hex.slice(0, 16)}`, vpcId: `vpc-0${hex.slice(16, 32)}`, availabilityZone: inputs.availabilityZone };
+    default:
+      return {};
+  }
+}
+
+/** Outputs the real providers compute, made up deterministically (digests and IDs from the name). */
+export function fakeOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+  const hex = hexOf(name);
+  switch (type) {
+    case "tls:index/privateKey:PrivateKey": {
+      const body = Buffer.from(hex).toString("base64");
+      return {
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${body.slice(0, 48)}\n`,
+        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+      };
+    }
+    case "aws:ec2/eip:Eip":
+      // TEST-NET-2: a documentation address, never a real host.
+      return { publicIp: `198.51.100.${parseInt(hex.slice(0, 2), 16) % 254 + 1}` };
+    case "aws:s3/bucket:Bucket":
+      return { bucket: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:s3:::${name}-${hex.slice(0, 8)}` };
+    case "aws:iam/role:Role":
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { name: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:iam::123456789012:role/${name}` };
+    case "aws:ec2/keyPair:KeyPair":
+      return { keyName: `${name}-${hex.slice(0, 8)}` };
+    case "docker:index/remoteImage:RemoteImage":
+      return { imageId: `sha256:${hex}`, repoDigest: `${String(inputs.name).replace(/[:@].*$/, "")}@sha256:${hex}` };
+    case "docker:index/image:Image":
+      return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hex}` };
+    case "command:local:Command":
+    case "command:remote:Command":
+      return { stdout: "", stderr: "" };
+    default:
+      return {};
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * host.kind "aws" in the program's graph (mock runtime, with the AMI and subnet lookups answered
+ * by the mocks): what is created, with which inputs and options, in which order, what is secret,
+ * and that the rest of the stack uses the instance exactly like an ssh host.
+ */
+import * as path from "node:path";
+import { backupScript } from "../components/build/backup";
+import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/build/aws";
+import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import { runStack } from "./support/program";
+
+const FIXTURES = path.join(__dirname, "fixtures");
+const named = (run: ProgramRun, name: string): RecordedResource => {
+  const r = run.resources.find((x) => x.name === name);
+  if (!r) throw new Error(`no resource ${name}`);
+  return r;
+};
+const HOST = "copilotos-host-aws";
+
+describe("an aws host with off-host backups", () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runStack("aws", [], [], FIXTURES);
+  });
+
+  test("the AMI is looked up by owner and name filter, the subnet as the zone's default", () => {
+    expect(run.invokes).toEqual(
+      expect.arrayContaining([
+        {
+          token: "aws:ec2/getAmi:getAmi",
+          inputs: {
+            mostRecent: true,
+            owners: ["136693071363"],
+            filters: [
+              { name: "name", values: ["debian-12-amd64-*"] },
+              { name: "architecture", values: ["x86_64"] },
+              { name: "virtualization-type", values: ["hvm"] },
+              { name: "root-device-type", values: ["ebs"] },
+            ],
+          },
+        },
+        { token: "aws:ec2/getSubnet:getSubnet", inputs: { availabilityZone: "eu-west-1b", defaultForAz: true } },
+      ]),
+    );
+    const instance = named(run, `${HOST}-instance`);
+    expect(instance.inputs.ami).toMatch(/^ami-0[0-9a-f]{16}$/);
+    expect(instance.inputs.subnetId).toMatch(/^subnet-0/);
+    expect(named(run, `${HOST}-sg`).inputs.vpcId).toMatch(/^vpc-0/);
+    expect(instance.opts.parent).toBe(HOST);
+  });
+
+  test("a configured subnet is looked up by ID in the zone", async () => {
+    const other = await runStack("aws", ["copilotos:host.subnetId=subnet-0abc123"], [], FIXTURES);
+    expect(other.invokes.filter((i) => i.token === "aws:ec2/getSubnet:getSubnet").map((i) => i.inputs)).toEqual([{ id: "subnet-0abc123", availabilityZone: "eu-west-1b" }]);
+    expect(named(other, `${HOST}-instance`).inputs.subnetId).toBe("subnet-0abc123");
+  });
+
+  test("the security group lets SSH in from sshCidrs and the app ports from appCidrs, and no database port", async () => {
+    const sg = named(run, `${HOST}-sg`);
+    expect(sg.inputs.ingress).toEqual(ingressRules({ sshCidrs: ["203.0.113.7/32"], appCidrs: ["0.0.0.0/0", "::/0"], appPorts: { web: 3000, api: 8001 } }));
+    expect((sg.inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001]);
+    // Publishing Mongo on the host (127.0.0.1) still opens nothing in the group.
+    const withMongo = await runStack("aws", ["copilotos:ports.mongo=27017"], [], FIXTURES);
+    expect((named(withMongo, `${HOST}-sg`).inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001]);
+  });
+
+  test("the instance: IMDSv2 with one hop, encrypted root disk, key pair, instance profile; a new AMI does not replace it", () => {
+    const instance = named(run, `${HOST}-instance`);
+    expect(instance.inputs).toMatchObject({
+      instanceType: "t3.small",
+      availabilityZone: "eu-west-1b",
+      keyName: expect.stringMatching(new RegExp(`^${HOST}-key-`)),
+      iamInstanceProfile: expect.stringMatching(new RegExp(`^${HOST}-profile-`)),
+      metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+      rootBlockDevice: { volumeSize: 20, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
+      userDataReplaceOnChange: true,
+    });
+    expect(instance.opts.ignoreChanges).toEqual(["ami"]);
+    expect(named(run, `${HOST}-key`).inputs.publicKey).toMatch(/^ssh-ed25519 AAAA\S+ deploy@ci$/);
+  });
+
+  test("user data installs the generated host key and the setup script for this data volume, and is secret", () => {
+    const instance = named(run, `${HOST}-instance`);
+    const volumeId = named(run, `${HOST}-data`).id;
+    const key = run.resources.find((r) => r.type === "tls:index/privateKey:PrivateKey")!;
+    expect(key.inputs).toEqual({ algorithm: "ED25519" });
+    expect(instance.secretPaths).toContain("userData");
+    const text = instance.inputs.userData as string;
+    const privateKey = [...run.secretValues].find((s) => s.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----"))!;
+    const publicKey = (named(run, `${HOST}-ready`).inputs.connection as { hostKey: string }).hostKey;
+    expect(text).toBe(userData({ hostKey: { privateKey, publicKey }, volumeId, user: "admin", awsCli: true, attachWaitSeconds: 600 }));
+    expect(text).toContain(`nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`);
+  });
+
+  test("the data volume is encrypted, protected and retained; its attachment is replaced delete-first", () => {
+    const volume = named(run, `${HOST}-data`);
+    expect(volume.inputs).toMatchObject({ availabilityZone: "eu-west-1b", size: 30, type: "gp3", encrypted: true });
+    expect(volume.opts).toMatchObject({ protect: true, retainOnDelete: true });
+    const attachment = named(run, `${HOST}-data-attachment`);
+    expect(attachment.inputs).toEqual({ deviceName: "/dev/sdf", volumeId: volume.id, instanceId: named(run, `${HOST}-instance`).id, stopInstanceBeforeDetaching: true });
+    expect(attachment.opts.deleteBeforeReplace).toBe(true);
+  });
+
+  test("the stack reaches the instance as an ssh host: Elastic IP, pinned generated host key, after the ready check", () => {
+    const ip = (run.outputs.dockerHost.value as string).replace(/^ssh:\/\/admin@(.*):22$/, "$1");
+    expect(ip).toMatch(/^198\.51\.100\.\d+$/);
+    const ready = named(run, `${HOST}-ready`);
+    expect(ready.inputs.create).toBe(readyScript());
+    const conn = ready.inputs.connection as Record<string, unknown>;
+    expect(conn).toMatchObject({ host: ip, port: 22, user: "admin", hostKey: expect.stringMatching(/^ssh-ed25519 \S+$/), perDialTimeout: 10, dialErrorLimit: 60 });
+    expect(ready.opts.dependsOn).toEqual([`${HOST}-data-attachment`, `${HOST}-ip`]);
+    const preflight = named(run, "copilotos-preflight-check");
+    expect(preflight.opts.dependsOn).toEqual([`${HOST}-ready`]);
+    expect(preflight.inputs.connection).toMatchObject({ host: ip, user: "admin", hostKey: conn.hostKey, dialErrorLimit: 3 });
+    const provider = run.resources.find((r) => r.type === "pulumi:providers:docker" && r.name === "copilotos-host-docker")!;
+    expect(provider.inputs.host).toBe(`ssh://admin@${ip}:22`);
+    expect(run.outputs.webUrl).toEqual({ value: `http://${ip}:3000`, isSecret: false });
+    expect(run.outputs.sshHost).toEqual({ value: { address: ip, port: 22, user: "admin", hostKey: conn.hostKey }, isSecret: false });
+  });
+
+  test("the backup bucket: private, encrypted, versioned, tiered lifecycle, retained; the role may only put and get its objects", () => {
+    const bucket = named(run, `${HOST}-backups-bucket`);
+    expect(bucket.opts.retainOnDelete).toBe(true);
+    expect(bucket.inputs.forceDestroy).toBe(false);
+    expect(named(run, `${HOST}-backups-public-access`).inputs).toEqual({ bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(named(run, `${HOST}-backups-versioning`).inputs).toEqual({ bucket: bucket.id, versioningConfiguration: { status: "Enabled" } });
+    const lifecycle = named(run, `${HOST}-backups-lifecycle`);
+    expect(lifecycle.inputs.rules).toEqual(lifecycleRules());
+    expect((lifecycle.inputs.rules as { expiration: { days: number } }[]).map((r) => r.expiration.days)).toEqual([30, 84, 365]);
+    expect(lifecycle.opts.dependsOn).toEqual([`${HOST}-backups-versioning`]);
+    expect(named(run, `${HOST}-backup-access`).inputs.policy).toBe(backupRolePolicy(`arn:aws:s3:::${bucket.id}`));
+  });
+
+  test("each verified backup is uploaded to that bucket in the host's region", () => {
+    const backup = named(run, "copilotos-mongo-backup-run");
+    const bucket = named(run, `${HOST}-backups-bucket`).id;
+    expect(backup.inputs.create).toBe(
+      backupScript({ container: "copilotos-aws-mongo", volume: "copilotos-aws-mongo-data", dir: "~/copilotos-backups", prefix: "copilotos-aws-mongo", keep: 7, image: "mongo:7.0", upload: { bucket, region: "eu-west-1" } }),
+    );
+    expect(backup.inputs.create).toContain(`aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`);
+  });
+
+  test("no output is secret or carries a secret; the host's private key appears only in the secret user data", () => {
+    const outputs = JSON.stringify(run.outputs);
+    for (const s of run.secretValues) expect(outputs.includes(s) ? "leak" : "clean").toBe("clean");
+    for (const [name, o] of Object.entries(run.outputs)) expect({ name, secret: o.isSecret }).toEqual({ name, secret: false });
+    const privateKey = [...run.secretValues].find((s) => s.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----"))!;
+    const carriers = run.resources.filter((r) => JSON.stringify(r.inputs).includes(privateKey.split("\n")[1]));
+    expect(carriers.map((r) => [r.name, r.secretPaths])).toEqual([[`${HOST}-instance`, ["userData"]]]);
+  });
+});
+
+test("without backup.s3 there is no bucket, role or AWS CLI, and the backup uploads nothing", async () => {
+  const run = await runStack("aws", ["copilotos:backup.s3=false"], [], FIXTURES);
+  expect(run.resources.filter((r) => /^aws:(s3|iam)\//.test(r.type))).toEqual([]);
+  expect(named(run, `${HOST}-instance`).inputs.iamInstanceProfile).toBeUndefined();
+  expect(named(run, `${HOST}-instance`).inputs.userData).not.toContain("awscli");
+  expect(named(run, "copilotos-mongo-backup-run").inputs.create).not.toContain("aws ");
+});
