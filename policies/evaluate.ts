@@ -19,6 +19,8 @@ export interface GraphResource {
   type: string;
   name: string;
   urn: string;
+  /** Its provider ID when known (companion resources such as bucket settings name their bucket by it). */
+  id?: string;
   props: Record<string, unknown>;
   opts?: { protect?: boolean; retainOnDelete?: boolean; parent?: string };
 }
@@ -60,7 +62,7 @@ function asPolicyResource(r: GraphResource): PolicyResource {
     type: r.type,
     name: r.name,
     urn: r.urn,
-    props: r.props,
+    props: r.id !== undefined && r.props.id === undefined ? { ...r.props, id: r.id } : r.props,
     opts: { protect: r.opts?.protect ?? false, retainOnDelete: r.opts?.retainOnDelete, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, parent: r.opts?.parent } as PolicyResource["opts"],
     dependencies: [],
     propertyDependencies: {},

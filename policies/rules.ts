@@ -1,5 +1,9 @@
 /** Every rule of the pack, importable without starting the policy server. */
 import { Policies } from "@pulumi/policy";
+import { awsHostHardened } from "./rules/awsHostHardened";
+import { awsNoDatabasePorts } from "./rules/awsNoDatabasePorts";
+import { awsSshRestricted } from "./rules/awsSshRestricted";
+import { backupBucketPrivate } from "./rules/backupBucketPrivate";
 import { containersHardened } from "./rules/containersHardened";
 import { dataVolumesRetained } from "./rules/dataVolumesRetained";
 import { mongoPasswordConsistency } from "./rules/mongoPasswordConsistency";
@@ -22,4 +26,8 @@ export const rules: Policies = [
   containersHardened,
   noPlaintextSecretsInEnv,
   sshHostKeyPinned,
+  awsSshRestricted,
+  awsNoDatabasePorts,
+  awsHostHardened,
+  backupBucketPrivate,
 ];

@@ -119,10 +119,11 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the eight rules, each with a description and a configSchema", () => {
+  test("has the twelve rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length", "mongo-password-consistency", "unique-host-ports", "no-mutable-image-tags",
       "data-volumes-retained", "containers-hardened", "no-plaintext-secrets-in-env", "ssh-host-key-pinned",
+      "aws-ssh-restricted", "aws-no-database-ports", "aws-host-hardened", "backup-bucket-private",
     ]);
     for (const r of rules) expect(r.configSchema).toBeDefined();
   });
@@ -156,7 +157,7 @@ describe("the pack over the real program's graph", () => {
   const graph = async (stack: string, config: string[] = []) => {
     const run = await runStack(stack, config);
     const policyConfig = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", `config.${stack}.json`), "utf8")) as Record<string, never>;
-    const vs = evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: r.opts })), policyConfig);
+    const vs = evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts })), policyConfig);
     const text = JSON.stringify(vs);
     for (const s of run.secretValues) expect(text.includes(s) ? "a secret leaked into a message" : "clean").toBe("clean");
     return vs;

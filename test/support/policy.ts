@@ -51,3 +51,51 @@ export function randomPassword(name: string, length: number): GraphResource {
 export function dockerProvider(name: string, host: string, sshOpts?: string[]): GraphResource {
   return resource("pulumi:providers:docker", name, { host, ...(sshOpts ? { sshOpts: JSON.stringify(sshOpts) } : {}) });
 }
+
+// --- AWS ---------------------------------------------------------------------------------------
+
+export interface IngressProps {
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  cidrBlocks?: string[];
+  ipv6CidrBlocks?: string[];
+}
+
+export const ssh = (cidrs: string[]): IngressProps => ({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: cidrs.filter((c) => !c.includes(":")), ipv6CidrBlocks: cidrs.filter((c) => c.includes(":")) });
+export const app = (port: number): IngressProps => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] });
+
+export function securityGroup(ingress: IngressProps[]): GraphResource {
+  return resource("aws:ec2/securityGroup:SecurityGroup", "sg", { ingress, egress: [] });
+}
+
+export interface InstanceProps {
+  metadataOptions: { httpTokens: string; httpPutResponseHopLimit: number };
+  rootBlockDevice: { encrypted: boolean };
+}
+
+export function instance(props: Partial<InstanceProps> = {}): GraphResource {
+  return resource("aws:ec2/instance:Instance", "host", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 }, rootBlockDevice: { encrypted: true }, ...props });
+}
+
+export function ebsVolume(props: { encrypted?: boolean } = { encrypted: true }, opts: GraphResource["opts"] = { protect: true, retainOnDelete: true }): GraphResource {
+  return resource("aws:ebs/volume:Volume", "data", props, opts);
+}
+
+export type BucketPart = "publicAccess" | "encryption" | "versioning" | "lifecycle";
+
+/** A backup bucket and its four settings resources, linked by the bucket's ID; `omit`/`change` make the mutations. */
+export function backupBucket(change: Partial<Record<BucketPart, Record<string, unknown> | null>> = {}): GraphResource[] {
+  const id = `backups-${counter}`;
+  const parts: Record<BucketPart, [string, Record<string, unknown>]> = {
+    publicAccess: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }],
+    encryption: ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }],
+    versioning: ["aws:s3/bucketVersioning:BucketVersioning", { versioningConfiguration: { status: "Enabled" } }],
+    lifecycle: ["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { rules: [{ id: "daily", status: "Enabled", expiration: { days: 30 } }] }],
+  };
+  const bucket = { ...resource("aws:s3/bucket:Bucket", "backups", { forceDestroy: false }, { retainOnDelete: true }), id };
+  const settings = (Object.keys(parts) as BucketPart[])
+    .filter((k) => change[k] !== null)
+    .map((k) => resource(parts[k][0], `backups-${k}`, { bucket: id, ...parts[k][1], ...(change[k] ?? {}) }));
+  return [bucket, ...settings];
+}
