@@ -41,6 +41,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
         config: { type: "string", multiple: true },
         secret: { type: "string", multiple: true },
         "policy-config": { type: "string" },
+        "stack-dir": { type: "string" },
       },
     });
   } catch (e) {
@@ -49,7 +50,8 @@ export async function check(argv: string[]): Promise<CheckResult> {
   const [stack] = args.positionals;
   if (!stack || args.positionals.length > 1) return { exitCode: 2, stdout: "", stderr: usage() };
 
-  const load = (secrets: string[]) => loadStackConfig({ stack, dir: PROJECT_DIR, config: args.values.config, secrets });
+  const stackDir = path.resolve(args.values["stack-dir"] ?? PROJECT_DIR);
+  const load = (secrets: string[]) => loadStackConfig({ stack, dir: stackDir, config: args.values.config, secrets });
   let input;
   try {
     input = load(args.values.secret ?? []);
@@ -85,7 +87,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
     }
   }
   const violations = evaluate(
-    run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, opts: r.opts })),
+    run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts })),
     policyConfig,
   );
   const mandatory = violations.filter((v) => v.level === "mandatory");
@@ -93,6 +95,11 @@ export async function check(argv: string[]): Promise<CheckResult> {
   const rows = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(describeResource);
   out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted)`, "");
   out.push(renderTable(["TYPE", "NAME", "KEY INPUTS"], rows.map((r) => [r.type, r.name, r.summary])), "");
+  if (run.invokes.length) {
+    out.push("Lookups (answered by the dry run's stand-ins; the real run asks the provider):");
+    for (const i of run.invokes) out.push(`  ${i.token.split(":")[1]}: ${JSON.stringify(i.inputs)}`);
+    out.push("");
+  }
   out.push("Outputs:");
   for (const [name, o] of Object.entries(run.outputs)) out.push(`  ${name}: ${o.isSecret ? "[secret]" : JSON.stringify(o.value)}`);
   out.push("", `Policies (${PACK_NAME}${fs.existsSync(policyFile) ? `, config ${path.relative(PROJECT_DIR, policyFile)}` : ""}):`);
@@ -108,7 +115,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
 }
 
 function usage() {
-  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--policy-config file.json]\n";
+  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n";
 }
 
 /** Entry point for scripts/run.js. */

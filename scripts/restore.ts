@@ -18,7 +18,9 @@ import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
 import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";
 
-const USAGE = "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]...\n";
+const USAGE =
+  "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
+  "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n";
 
 export interface RestoreIo {
   out: (s: string) => void;
@@ -33,7 +35,14 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { yes: { type: "boolean", default: false }, identity: { type: "string" }, config: { type: "string", multiple: true } },
+      options: {
+        yes: { type: "boolean", default: false },
+        identity: { type: "string" },
+        config: { type: "string", multiple: true },
+        "stack-dir": { type: "string" },
+        address: { type: "string" },
+        "host-key": { type: "string" },
+      },
     });
   } catch (e) {
     io.err(`restore: ${(e as Error).message}\n${USAGE}`);
@@ -47,12 +56,18 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
   try {
     // The API key is not needed to restore; a placeholder satisfies the schema.
-    const input = loadStackConfig({ stack, dir: projectRoot(), config: a.values.config, secrets: ["copilotos:saptivaApiKey=unused-by-restore"] });
+    const input = loadStackConfig({ stack, dir: path.resolve(a.values["stack-dir"] ?? projectRoot()), config: a.values.config, secrets: ["copilotos:saptivaApiKey=unused-by-restore"] });
     const cfg = parseConfig(rawFromAllConfig(input.config));
     let target: HostTarget = { kind: "local" };
-    if (cfg.host.kind === "ssh") {
-      const files = writeSshFiles(sshFilesIn(tmp, false, cfg.host.connectTimeoutSeconds), knownHostsLine(cfg.host.address, cfg.host.port, cfg.host.hostKey));
-      target = { kind: "ssh", address: cfg.host.address, port: cfg.host.port, user: cfg.host.user, ...files, identityFile: a.values.identity };
+    if (cfg.host.kind !== "local") {
+      // An aws host's address and host key are made by the stack: its `sshHost` output.
+      const ssh = cfg.host.kind === "ssh" ? cfg.host : { address: a.values.address, hostKey: a.values["host-key"], port: 22 };
+      if (!ssh.address || !ssh.hostKey) {
+        io.err(`restore: ${stack} runs on an aws host; pass --address and --host-key from \`pulumi stack output sshHost --stack ${stack}\`\n`);
+        return 2;
+      }
+      const files = writeSshFiles(sshFilesIn(tmp, false, cfg.host.connectTimeoutSeconds), knownHostsLine(ssh.address, ssh.port, ssh.hostKey));
+      target = { kind: "ssh", address: ssh.address, port: ssh.port, user: cfg.host.user, ...files, identityFile: a.values.identity };
     }
     const id = { project: "copilotos", stack };
     const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };

@@ -27,6 +27,20 @@ describe("npm run check", () => {
     expect(r.stdout).toContain("host=ssh://deploy@203.0.113.10:22");
   });
 
+  test("an aws stack: shows the AMI and subnet lookups, the policies pass, the host's private key is never printed", async () => {
+    const r = await check("aws", "--stack-dir", path.join(__dirname, "fixtures"), "--policy-config", path.join(__dirname, "..", "policies", "config.prod.json"));
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain('  ec2/getAmi: {"filters":[{"name":"name","values":["debian-12-amd64-*"]},');
+    expect(r.stdout).toContain('  ec2/getSubnet: {"availabilityZone":"eu-west-1b","defaultForAz":true}');
+    expect(r.stdout).toMatch(/aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=ami-0[0-9a-f]{16} zone=eu-west-1b imds=v2 userData=\[secret\]\n/);
+    expect(r.stdout).toMatch(/aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0\n/);
+    expect(r.stdout).toMatch(/aws:Volume +copilotos-host-aws-data +size=30GiB zone=eu-west-1b encrypted=true protect retainOnDelete\n/);
+    expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
+    expect(r.stdout).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+    const privateKey = [...r.run!.secretValues].find((v) => v.startsWith("-----BEGIN OPENSSH"))!;
+    expect(r.stdout).not.toContain(privateKey.split("\n")[1]);
+  });
+
   test("a missing required secret gets a placeholder and a warning, never printed", async () => {
     const r = await check("staging");
     expect(r.exitCode).toBe(0);

@@ -1,5 +1,6 @@
 /** Human-readable rows for recorded resources. Secret inputs render as `[secret]`. Pure. */
 import { hasUrlCredentials, isSecretName } from "../../policies/lib";
+import { describeAws } from "./describeAws";
 import type { RecordedResource } from "./harness";
 
 function maskEnv(entry: string): string {
@@ -76,7 +77,7 @@ export function describeResource(r: RecordedResource): Row {
       parts.push(`host=${i.host}`, ...(i.sshOpts ? ["sshOpts=[secret]"] : []));
       break;
     default:
-      parts.push(r.type.startsWith("copilotos:") ? "(component)" : "");
+      parts.push(...(describeAws(r, i) ?? [r.type.startsWith("copilotos:") ? "(component)" : ""]));
   }
   return { type, name: r.name, summary: parts.filter(Boolean).join(" ") };
 }

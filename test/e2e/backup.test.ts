@@ -4,6 +4,7 @@
  * whose `mongosh` records the fsyncLock/fsyncUnlock calls the script makes; the files are real.
  */
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/build/backup";
 import { runHostStep } from "../../scripts/lib/hostExec";
 import { busyboxImage, FAKE_MONGOSH } from "../../scripts/lib/testImages";
@@ -147,6 +148,27 @@ describe("npm run restore", () => {
     expect(done).toMatchObject({ code: 0, err: "" });
     expect(done.out).toContain("restore: done\n");
     expect(print()).toBe(before);
+  });
+
+  test("an aws stack: refused without --address and --host-key; with them (the sshHost output) it lists like an ssh host", async () => {
+    const { restore } = await import("../../scripts/restore");
+    const run = async (extra: string[]) => {
+      const out: string[] = [];
+      const err: string[] = [];
+      const base = ["aws", "--stack-dir", path.join(__dirname, "..", "fixtures"), "--config", `copilotos:host.user=${host.target.user}`, "--config", "copilotos:backup.dir=~/e2e-backups"];
+      const code = await restore([...base, ...extra, "--identity", host.target.identityFile!], { out: (s) => out.push(s), err: (s) => err.push(s) });
+      return { code, out: out.join(""), err: err.join("") };
+    };
+    expect(await run([])).toEqual({ code: 2, out: "", err: "restore: aws runs on an aws host; pass --address and --host-key from `pulumi stack output sshHost --stack aws`\n" });
+    expect(await run(["--address", host.target.address, "--host-key", hostKey()])).toEqual({
+      code: 0,
+      out: `no backups of aws in ~/e2e-backups on ${host.target.user}@${host.target.address}:22\n`,
+      err: "",
+    });
+    // A wrong host key is refused by the pinned known_hosts, not trusted.
+    const wrong = await run(["--address", host.target.address, "--host-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT"]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.err).toMatch(/host key/i);
   });
 
   test("an unknown backup and a bad name fail clearly", async () => {
