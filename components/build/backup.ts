@@ -6,7 +6,10 @@
  * volume through a throwaway container of the same image, verify the archive (non-empty, holds
  * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
  */
-import { lines, shq, STRICT } from "./shell";
+import { lines, shq, STRICT, waitWithProgress } from "./shell";
+
+/** How often a running backup reports the bytes archived so far. */
+export const BACKUP_PROGRESS_SECONDS = 10;
 
 export interface BackupSpec {
   /** The Mongo container (may not exist yet). */
@@ -91,7 +94,9 @@ export function backupScript(b: BackupSpec): string {
     '  echo "backup: $ctr locked (fsyncLock) while its volume is copied"',
     "fi",
     'echo "backup: archiving volume $vol to $file"',
-    'docker run --rm --network none -v "$vol":/data:ro --entrypoint tar "$image" -C /data -cf - . > "$tmp"',
+    'docker run --rm --network none -v "$vol":/data:ro --entrypoint tar "$image" -C /data -cf - . > "$tmp" &',
+    "pid=$!",
+    ...waitWithProgress('"$tmp"', "backup", BACKUP_PROGRESS_SECONDS),
     'if [ "$locked" = yes ]; then',
     `  ${mongosh("fsyncUnlock")}`,
     "  locked=no",

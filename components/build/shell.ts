@@ -16,3 +16,18 @@ export function lines(...parts: (string | undefined | false)[]): string {
 
 /** The first line of every host script: stop on errors and unset variables. */
 export const STRICT = "set -eu";
+
+/**
+ * Lines that wait for the background job `$pid`, printing `<label>: <bytes of file> bytes so far`
+ * every `everySeconds` while it runs (progress for `pulumi up`'s output), then take on its exit
+ * status (`wait`), so a failed job fails the script. `file` is a shell word.
+ */
+export function waitWithProgress(file: string, label: string, everySeconds: number): string[] {
+  return [
+    'ticks=0; while kill -0 "$pid" 2>/dev/null; do',
+    "  sleep 0.5; ticks=$((ticks + 1))",
+    `  if [ $((ticks % ${everySeconds * 2})) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then echo "${label}: $(wc -c < ${file}) bytes so far"; fi`,
+    "done",
+    'wait "$pid"',
+  ];
+}
