@@ -168,7 +168,9 @@ async function start(): Promise<TestHostState> {
     [
       `ListenAddress ${HOST_ADDRESS}:22`, `HostKey ${hostKey}`, `PidFile ${path.join(d, "sshd.pid")}`,
       `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, "Subsystem sftp internal-sftp", `SetEnv DOCKER_HOST=unix://${socket}`, "",
+      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, "Subsystem sftp internal-sftp", `SetEnv DOCKER_HOST=unix://${socket}`,
+      // Lets a test put a stand-in command first on the session's PATH (~/.ssh/environment); nothing else.
+      "PermitUserEnvironment PATH", "",
     ].join("\n"),
   );
   fs.mkdirSync("/run/sshd", { recursive: true });

@@ -105,6 +105,40 @@ describe("deliverImage over SSH", () => {
     expect(r.mode).toBe("partial");
   });
 
+  test("an engine that refuses a partial archive gets the full one, says so, and ends with the right image", async () => {
+    // Docker 20.10 accepts archives with known layers left out; an engine that does not (e.g. one on
+    // a containerd image store) is stood in for by a `docker` wrapper first on the SSH session's
+    // PATH, whose `load` fails like such an engine when the archive lacks a layer it names.
+    const realDocker = (await runHostStep(target, "which docker", "command -v docker")).stdout.trim();
+    const home = (await runHostStep(target, "home", 'echo "$HOME"')).stdout.trim();
+    const wrapper = [
+      "#!/bin/sh",
+      'if [ "$1" != load ]; then exec ' + realDocker + ' "$@"; fi',
+      'shift; tmp=$(mktemp -d); trap \'rm -rf "$tmp"\' EXIT',
+      'cat > "$tmp/a.tar"',
+      'tar -tf "$tmp/a.tar" > "$tmp/entries"',
+      `tar -xOf "$tmp/a.tar" manifest.json | sed -n 's/.*"Layers":\\[\\([^]]*\\)\\].*/\\1/p' | tr ',' '\\n' | tr -d '"' > "$tmp/layers"`,
+      'while read -r l; do grep -qxF "$l" "$tmp/entries" || { echo "open /var/lib/docker/tmp/docker-import-1/$l: no such file or directory" >&2; exit 1; }; done < "$tmp/layers"',
+      `${realDocker} load "$@" < "$tmp/a.tar"`,
+      "",
+    ].join("\n");
+    const setEnv = `mkdir -p "$HOME/.ssh" "$HOME/e2e-strict-bin" && cat > "$HOME/e2e-strict-bin/docker" <<'W'\n${wrapper}W\nchmod 755 "$HOME/e2e-strict-bin/docker" && echo "PATH=${home}/e2e-strict-bin:/usr/local/bin:/usr/bin:/bin" > "$HOME/.ssh/environment"`;
+    await runHostStep(target, "strict engine", setEnv);
+    try {
+      expect((await runHostStep(target, "which docker", "command -v docker")).stdout.trim()).toBe(`${home}/e2e-strict-bin/docker`);
+      const id = buildApp("v5", 32 * 1024);
+      const lines: string[] = [];
+      const r = await deliverImage({ image: "cpt-e2e/app:v5", tag: `${REPO}:v5`, target, progress: (l) => lines.push(l) });
+      expect(r).toMatchObject({ imageId: id, mode: "full", omittedLayers: 0, fallback: expect.stringMatching(/refused an archive with 1 layer\(s\) left out; sent the full archive$/) });
+      expect(r.sentBytes).toBeGreaterThan(8 * 1024 * 1024);
+      expect(lines).toContainEqual(`deliver ${REPO}:v5: ${r.fallback}`);
+      expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v5`)).toBe(id);
+    } finally {
+      await runHostStep(target, "normal engine", 'rm -rf "$HOME/.ssh/environment" "$HOME/e2e-strict-bin"');
+    }
+    expect((await runHostStep(target, "which docker", "command -v docker")).stdout.trim()).toBe(realDocker);
+  });
+
   test("a missing image fails before anything is sent", async () => {
     await expect(deliverImage({ image: "cpt-e2e/app:nope", tag: `${REPO}:nope`, target })).rejects.toThrow(
       /image cpt-e2e\/app:nope is not in the local Docker engine/,
