@@ -14,7 +14,7 @@ import { backupScript } from "../components/build/backup";
 import { sshClientOptions } from "../components/build/ssh";
 import { runHostStep } from "./lib/hostExec";
 import { setupTestHost, teardownTestHost, TestHostState } from "./lib/testHost";
-import { busyboxImage, FAKE_MONGOSH } from "./lib/testImages";
+import { busyboxImage, FAKE_MONGOSH, fakeMongoImage } from "./lib/testImages";
 import { deliverImage } from "./lib/transfer";
 
 const sh = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
@@ -105,10 +105,7 @@ export async function benchBackup(runs: number): Promise<string> {
   return withHost(async (h) => {
     const remote = (...a: string[]) => sh("docker", ["-H", `unix://${h.remoteSocket}`, ...a]);
     const img = "cpt-bench/fake-mongo:1";
-    busyboxImage(["-H", `unix://${h.remoteSocket}`], img, {
-      files: { "/bin/mongosh": FAKE_MONGOSH, "/run/secrets/mongo_root_password": "x\n" },
-      cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-    });
+    fakeMongoImage(["-H", `unix://${h.remoteSocket}`], img, FAKE_MONGOSH, "x\n");
     const spec = { container: "copilotos-bench-mongo", volume: "copilotos-bench-mongo-data", dir: "~/bench-backups", prefix: "copilotos-bench-mongo", keep: 1, image: img };
     remote("volume", "create", spec.volume);
     remote("run", "--rm", "-v", `${spec.volume}:/d`, img, "sh", "-c",

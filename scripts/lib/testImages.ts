@@ -67,3 +67,18 @@ case "$*" in
   *) echo "unexpected: $*" >> /tmp/mongosh.log; exit 1 ;;
 esac
 `;
+
+/** Builds the stand-in mongo image (FAKE_MONGOSH, a password file, stops on SIGTERM like mongod) in the engine `dockerArgs` name. */
+export function fakeMongoImage(dockerArgs: string[], tag: string, mongosh = FAKE_MONGOSH, password = "not-a-real-password\n"): string {
+  return busyboxImage(dockerArgs, tag, {
+    files: { "/bin/mongosh": mongosh, "/run/secrets/mongo_root_password": password },
+    // A bare sleep as PID 1 would ignore SIGTERM; mongod stops on it.
+    cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
+  });
+}
+
+/** `docker run` arguments that start the stand-in as the stack's Mongo container on `volume`. */
+export const fakeMongoRunArgs = (container: string, volume: string, image: string) => [
+  "run", "-d", "--name", container, "-v", `${volume}:/data/db`,
+  "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", image,
+];

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/build/backup";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { busyboxImage, FAKE_MONGOSH } from "../../scripts/lib/testImages";
+import { fakeMongoImage, fakeMongoRunArgs } from "../../scripts/lib/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2ebk";
@@ -26,19 +26,10 @@ function startMongo() {
       "head -c 3000000 /dev/urandom > /data/db/collection-0-1.wt && head -c 70000 /dev/urandom > /data/db/journal/WiredTigerLog.1 && " +
       "touch /data/db/.hidden /data/db/mongod.lock && chmod 600 /data/db/collection-0-1.wt",
   );
-  remote(
-    "run", "-d", "--name", spec.container, "-v", `${spec.volume}:/data/db`,
-    "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE,
-  );
+  remote(...fakeMongoRunArgs(spec.container, spec.volume, IMAGE));
 }
 
-beforeAll(() =>
-  busyboxImage(["-H", `unix://${host.remoteSocket}`], IMAGE, {
-    files: { "/bin/mongosh": FAKE_MONGOSH, "/run/secrets/mongo_root_password": "not-a-real-password\n" },
-    // Stops on SIGTERM like mongod does (a bare sleep as PID 1 would ignore it).
-    cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-  }),
-);
+beforeAll(() => fakeMongoImage(["-H", `unix://${host.remoteSocket}`], IMAGE));
 beforeEach(async () => {
   removeByPrefix(P);
   await step("clean", 'rm -rf "$HOME/e2e-backups"');
@@ -134,7 +125,7 @@ describe("npm run restore", () => {
   test("lists, refuses without confirmation, then restores every byte after the stack name is typed", async () => {
     remote("volume", "create", stagingSpec.volume);
     remote("run", "--rm", "-v", `${stagingSpec.volume}:/data/db`, IMAGE, "sh", "-c", "echo catalog > /data/db/_mdb_catalog.wt && head -c 100000 /dev/urandom > /data/db/c.wt");
-    remote("run", "-d", "--name", stagingSpec.container, "-v", `${stagingSpec.volume}:/data/db`, "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE);
+    remote(...fakeMongoRunArgs(stagingSpec.container, stagingSpec.volume, IMAGE));
     const print = () => remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "cd /d && find . | sort && find . -type f | sort | xargs sha256sum");
     const before = print();
     const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(stagingSpec))).stdout)![1];

@@ -5,7 +5,7 @@
  */
 import { backupScript, BackupSpec } from "../../components/build/backup";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { busyboxImage, FAKE_MONGOSH } from "../../scripts/lib/testImages";
+import { fakeMongoImage, fakeMongoRunArgs } from "../../scripts/lib/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2eup";
@@ -37,19 +37,14 @@ const withFakeAws = (script: string) => `export PATH="$HOME/e2e-bin:$PATH"\n${sc
 const step = (name: string, script: string) => runHostStep(host.target, name, withFakeAws(script));
 const clean = () => step("clean", 'rm -rf "$HOME/e2e-up-backups" "$HOME/e2e-s3" "$HOME/e2e-aws.log" "$HOME/e2e-aws.fail" "$HOME/e2e-bin"');
 
-beforeAll(() =>
-  busyboxImage(["-H", `unix://${host.remoteSocket}`], IMAGE, {
-    files: { "/bin/mongosh": FAKE_MONGOSH, "/run/secrets/mongo_root_password": "not-a-real-password\n" },
-    cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-  }),
-);
+beforeAll(() => fakeMongoImage(["-H", `unix://${host.remoteSocket}`], IMAGE));
 beforeEach(async () => {
   removeByPrefix(P);
   await clean();
   await step("fake aws", `mkdir -p "$HOME/e2e-bin" && cat > "$HOME/e2e-bin/aws" <<'AWS'\n${FAKE_AWS}AWS\nchmod 755 "$HOME/e2e-bin/aws"`);
   remote("volume", "create", spec.volume);
   remote("run", "--rm", "-v", `${spec.volume}:/data/db`, IMAGE, "sh", "-c", "echo catalog > /data/db/_mdb_catalog.wt && head -c 200000 /dev/urandom > /data/db/c.wt");
-  remote("run", "-d", "--name", spec.container, "-v", `${spec.volume}:/data/db`, "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE);
+  remote(...fakeMongoRunArgs(spec.container, spec.volume, IMAGE));
 });
 afterAll(async () => {
   removeByPrefix(P);

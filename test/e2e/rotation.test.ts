@@ -6,7 +6,7 @@
 import { spawnSync } from "node:child_process";
 import { NEXT_PASSWORD_FILE, rotationScript, RotationSpec } from "../../components/build/rotation";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { busyboxImage } from "../../scripts/lib/testImages";
+import { fakeMongoImage, fakeMongoRunArgs } from "../../scripts/lib/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2erot";
@@ -26,12 +26,7 @@ echo "rotate: changed the password of $MONGO_INITDB_ROOT_USERNAME"
 `;
 const inMongo = (cmd: string) => remote("exec", spec.container, "sh", "-c", cmd);
 
-beforeAll(() =>
-  busyboxImage(["-H", `unix://${host.remoteSocket}`], IMAGE, {
-    files: { "/bin/mongosh": FAKE_MONGOSH, "/run/secrets/mongo_root_password": CURRENT },
-    cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
-  }),
-);
+beforeAll(() => fakeMongoImage(["-H", `unix://${host.remoteSocket}`], IMAGE, FAKE_MONGOSH, CURRENT));
 beforeEach(() => removeByPrefix(P));
 afterAll(() => {
   removeByPrefix(P);
@@ -40,10 +35,7 @@ afterAll(() => {
 
 function startMongo() {
   remote("volume", "create", spec.volume);
-  remote(
-    "run", "-d", "--name", spec.container, "-v", `${spec.volume}:/data/db`,
-    "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", IMAGE,
-  );
+  remote(...fakeMongoRunArgs(spec.container, spec.volume, IMAGE));
 }
 
 test("the new password goes from stdin to a 0600 file inside the container, never a command line, and is gone afterwards", async () => {
