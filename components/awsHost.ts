@@ -92,7 +92,7 @@ export class AwsHost extends pulumi.ComponentResource {
     const boot = pulumi
       .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, volume.id])
       .apply(([privateKey, publicKey, volumeId]) =>
-        userData({ hostKey: { privateKey, publicKey }, volumeId, user: s.user, awsCli: args.offsiteBackups ?? false, attachWaitSeconds: 600 }),
+        userData({ hostKey: { privateKey, publicKey }, volumeId, user: s.user, awsCli: args.offsiteBackups ?? false, attachWaitSeconds: s.readyTimeoutSeconds }),
       );
     const instance = new aws.ec2.Instance(
       `${name}-instance`,

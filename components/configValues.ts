@@ -4,6 +4,7 @@
  * numbers and booleans accept both.
  */
 import { z } from "zod";
+import { IPV4_CIDR, IPV6_CIDR } from "./build/aws";
 import { isMutableImageRef, parseImageRef } from "./build/imageRef";
 
 const fromString = (parse: (s: string) => unknown) => (v: unknown) =>
@@ -46,9 +47,6 @@ export const envMap = z
   )
   .default({});
 
-/** An IPv4 or IPv6 CIDR block (`203.0.113.0/24`, `2001:db8::/32`). */
-export const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
-export const IPV6_CIDR = /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/([0-9]|[1-9]\d|1[01]\d|12[0-8])$/;
 export const cidrList = (what: string) =>
   z.array(
     z.string({ error: "must be a CIDR block such as 203.0.113.7/32" }).refine((s) => IPV4_CIDR.test(s) || IPV6_CIDR.test(s), {

@@ -3,8 +3,11 @@
  * readiness check, security group rules, the backup bucket's lifecycle and the IAM documents. Pure.
  */
 import { stringify } from "yaml";
-import { IPV4_CIDR } from "../configValues";
 import { lines, shq, STRICT } from "./shell";
+
+/** An IPv4 or IPv6 CIDR block (`203.0.113.0/24`, `2001:db8::/32`). */
+export const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
+export const IPV6_CIDR = /^[0-9a-fA-F:]+:[0-9a-fA-F:]*\/([0-9]|[1-9]\d|1[01]\d|12[0-8])$/;
 
 /** Where the data volume is mounted: every image, container and Docker volume lives on it. */
 export const DOCKER_ROOT = "/var/lib/docker";
