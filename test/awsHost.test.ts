@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { backupScript } from "../components/build/backup";
 import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/build/aws";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
 import { runStack } from "./support/program";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -86,7 +87,7 @@ describe("an aws host with off-host backups", () => {
     expect(key.inputs).toEqual({ algorithm: "ED25519" });
     expect(instance.secretPaths).toContain("userData");
     const text = instance.inputs.userData as string;
-    const privateKey = [...run.secretValues].find((s) => s.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----"))!;
+    const privateKey = [...run.secretValues].find((s) => s.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     const publicKey = (named(run, `${HOST}-ready`).inputs.connection as { hostKey: string }).hostKey;
     expect(text).toBe(userData({ hostKey: { privateKey, publicKey }, volumeId, user: "admin", awsCli: true, attachWaitSeconds: 600 }));
     expect(text).toContain(`nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`);
@@ -144,7 +145,7 @@ describe("an aws host with off-host backups", () => {
     const outputs = JSON.stringify(run.outputs);
     for (const s of run.secretValues) expect(outputs.includes(s) ? "leak" : "clean").toBe("clean");
     for (const [name, o] of Object.entries(run.outputs)) expect({ name, secret: o.isSecret }).toEqual({ name, secret: false });
-    const privateKey = [...run.secretValues].find((s) => s.startsWith("-----BEGIN OPENSSH PRIVATE KEY-----"))!;
+    const privateKey = [...run.secretValues].find((s) => s.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     const carriers = run.resources.filter((r) => JSON.stringify(r.inputs).includes(privateKey.split("\n")[1]));
     expect(carriers.map((r) => [r.name, r.secretPaths])).toEqual([[`${HOST}-instance`, ["userData"]]]);
   });

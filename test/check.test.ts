@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import type { CheckResult } from "../scripts/check";
+import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
 import { SAPTIVA_KEY } from "./support/program";
 
 async function check(...argv: string[]): Promise<CheckResult> {
@@ -36,8 +37,8 @@ describe("npm run check", () => {
     expect(r.stdout).toMatch(/aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0\n/);
     expect(r.stdout).toMatch(/aws:Volume +copilotos-host-aws-data +size=30GiB zone=eu-west-1b encrypted=true protect retainOnDelete\n/);
     expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
-    expect(r.stdout).not.toContain("BEGIN OPENSSH PRIVATE KEY");
-    const privateKey = [...r.run!.secretValues].find((v) => v.startsWith("-----BEGIN OPENSSH"))!;
+    expect(r.stdout).not.toContain(MOCK_PRIVATE_KEY_PREFIX);
+    const privateKey = [...r.run!.secretValues].find((v) => v.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     expect(r.stdout).not.toContain(privateKey.split("\n")[1]);
   });
 

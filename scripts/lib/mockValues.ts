@@ -13,6 +13,9 @@ export function fakePassword(inputs: Record<string, unknown>): string {
   return Array.from({ length }, () => chars[randomInt(chars.length)]).join("");
 }
 
+/** How the mock's stand-in for a generated private key begins (tests find it among the secrets by it). */
+export const MOCK_PRIVATE_KEY_PREFIX = "mock-private-key (not a key):";
+
 const hexOf = (name: string) => createHash("sha256").update(name).digest("hex");
 
 /** IDs shaped like the real ones where a script reads them (an EBS volume's ID names its device). */
@@ -48,7 +51,8 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
       const body = Buffer.from(hex).toString("base64");
       return {
         publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5${body.slice(0, 48)}\n`,
-        privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\n`,
+        // Plainly not key material: a marker plus text made from the name, on two lines like the real thing.
+        privateKeyOpenssh: `${MOCK_PRIVATE_KEY_PREFIX}\n${body}\n`,
       };
     }
     case "aws:ec2/eip:Eip":
