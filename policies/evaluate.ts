@@ -33,6 +33,11 @@ export interface Violation {
   message: string;
 }
 
+/** A recorded resource (scripts/lib/harness.ts) as the policies see it: its inputs are its props. */
+export function toGraph(resources: { type: string; name: string; urn: string; id?: string; inputs: Record<string, unknown>; opts?: GraphResource["opts"] }[]): GraphResource[] {
+  return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts }));
+}
+
 class NotApplicable extends Error {}
 const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason);

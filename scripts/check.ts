@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import { evaluate } from "../policies/evaluate";
+import { evaluate, toGraph } from "../policies/evaluate";
 import { PACK_NAME } from "../policies/rules";
 import { describeResource, renderTable } from "./lib/describe";
 import { ProgramRun, redact, runProgram } from "./lib/harness";
@@ -87,7 +87,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
     }
   }
   const violations = evaluate(
-    run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts })),
+    toGraph(run.resources),
     policyConfig,
   );
   const mandatory = violations.filter((v) => v.level === "mandatory");

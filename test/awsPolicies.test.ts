@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { evaluate, GraphResource, Violation } from "../policies/evaluate";
+import { evaluate, GraphResource, toGraph, Violation } from "../policies/evaluate";
 import { app, backupBucket, ebsVolume, instance, securityGroup, ssh } from "./support/policy";
 import { runStack } from "./support/program";
 
@@ -80,7 +80,7 @@ describe("backup-bucket-private", () => {
 describe("the pack over the real program's aws graph", () => {
   const graph = async (stack: "prod" | "staging", config: string[] = []) => {
     const run = await runStack("aws", config, [], path.join(__dirname, "fixtures"));
-    return evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts })), packConfig(stack));
+    return evaluate(toGraph(run.resources), packConfig(stack));
   };
   test("passes cleanly under prod's config", async () => {
     expect(await graph("prod")).toEqual([]);

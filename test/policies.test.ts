@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { evaluate, GraphResource, Violation } from "../policies/evaluate";
+import { evaluate, GraphResource, toGraph, Violation } from "../policies/evaluate";
 import { rules } from "../policies/rules";
 import { api, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, volume } from "./support/policy";
 import { runStack } from "./support/program";
@@ -157,7 +157,7 @@ describe("the pack over the real program's graph", () => {
   const graph = async (stack: string, config: string[] = []) => {
     const run = await runStack(stack, config);
     const policyConfig = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", `config.${stack}.json`), "utf8")) as Record<string, never>;
-    const vs = evaluate(run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts })), policyConfig);
+    const vs = evaluate(toGraph(run.resources), policyConfig);
     const text = JSON.stringify(vs);
     for (const s of run.secretValues) expect(text.includes(s) ? "a secret leaked into a message" : "clean").toBe("clean");
     return vs;

@@ -129,17 +129,18 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
         if (typeof outputs.privateKeyOpenssh === "string") secretValues.add(outputs.privateKeyOpenssh.trim());
         Object.assign(state, outputs);
         const key = keyOf(args.type, args.name);
+        const id = fakeId(args.type, args.name);
         recorded.set(key, {
           type: args.type,
           name: args.name,
-          id: fakeId(args.type, args.name),
+          id,
           urn: `urn:pulumi:${opts.stack}::${project}::${args.type}::${args.name}`,
           inputs,
           secretPaths,
           // The stack transformation has run in the resource's constructor, before it registers.
           opts: pendingOpts.get(key) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
         });
-        return { id: recorded.get(key)!.id, state };
+        return { id, state };
       },
       call(args) {
         const inputs = unwrapSecrets(args.inputs, "", [], secretValues) as Record<string, unknown>;

@@ -17,6 +17,8 @@ export function fakePassword(inputs: Record<string, unknown>): string {
 export const MOCK_PRIVATE_KEY_PREFIX = "mock-private-key (not a key):";
 
 const hexOf = (name: string) => createHash("sha256").update(name).digest("hex");
+/** A bucket's name is its ID. */
+const bucketName = (name: string) => `${name}-${hexOf(name).slice(0, 8)}`;
 
 /** IDs shaped like the real ones where a script reads them (an EBS volume's ID names its device). */
 export function fakeId(type: string, name: string): string {
@@ -26,7 +28,7 @@ export function fakeId(type: string, name: string): string {
     "aws:ec2/securityGroup:SecurityGroup": "sg-0",
     "aws:ec2/eip:Eip": "eipalloc-0",
   };
-  if (type === "aws:s3/bucket:Bucket") return fakeOutputs(type, name, {}).bucket as string;
+  if (type === "aws:s3/bucket:Bucket") return bucketName(name);
   return prefix[type] ? `${prefix[type]}${hexOf(name).slice(0, 16)}` : `${name}-id`;
 }
 
@@ -59,7 +61,7 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
       // TEST-NET-2: a documentation address, never a real host.
       return { publicIp: `198.51.100.${parseInt(hex.slice(0, 2), 16) % 254 + 1}` };
     case "aws:s3/bucket:Bucket":
-      return { bucket: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:s3:::${name}-${hex.slice(0, 8)}` };
+      return { bucket: bucketName(name), arn: `arn:aws:s3:::${bucketName(name)}` };
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
       return { name: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:iam::123456789012:role/${name}` };
