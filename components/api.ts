@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { apiEnv, apiUploads, Limits, serviceContainer } from "./build/containers";
-import { mongoUrl, redisUrl } from "./build/connection";
 import { StackIdentity } from "./build/names";
 import { appContainer } from "./appContainer";
 
@@ -39,11 +38,14 @@ export interface ApiArgs {
   env?: Record<string, string>;
   /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
   limits?: Limits;
-  /** Seconds to wait for `GET /api/health` to pass. @default 120 */
+  /** Seconds to wait for `GET /api/health/ready` to pass. @default 120 */
   healthTimeoutSeconds?: number;
 }
 
-/** The FastAPI app. Its secrets are files under /run/secrets, named by `*_FILE` variables. */
+/**
+ * The FastAPI app, fed the way its own loader reads (components/build/appContract.ts): secrets as
+ * files under /run/secrets with its names, connection parts as env; it builds its URLs itself.
+ */
 export class Api extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly containerId: pulumi.Output<string>;
@@ -64,10 +66,14 @@ export class Api extends pulumi.ComponentResource {
           limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
           healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
         }),
-        envs: apiEnv({ database: mongo.database, extra: args.env ?? {} }),
+        envs: apiEnv({
+          mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
+          redis: { host: redis.host, port: redis.port },
+          extra: args.env ?? {},
+        }),
         uploads: apiUploads({
-          mongodbUrl: pulumi.secret(pulumi.output(mongo.password).apply((password) => mongoUrl({ ...mongo, password }))),
-          redisUrl: pulumi.secret(pulumi.output(redis.password).apply((password) => redisUrl({ ...redis, password }))),
+          mongodbPassword: pulumi.secret(mongo.password),
+          redisPassword: pulumi.secret(redis.password),
           jwtSecretKey: pulumi.secret(args.jwtSecretKey),
           secretKey: pulumi.secret(args.secretKey),
           saptivaApiKey: pulumi.secret(args.saptivaApiKey),

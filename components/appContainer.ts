@@ -5,8 +5,9 @@ import { AppService, appContainerName, StackIdentity } from "./build/names";
 /**
  * An app container (API or web) that can be replaced without downtime: it publishes no host port
  * (the proxy owns them) and its name carries a fingerprint of its whole spec, so Pulumi creates
- * the replacement, waits for its health check, and deletes the old one only at the end of the
- * update. The fingerprint covers the secret files too; it is a truncated hash, so the name is
+ * the replacement beside the old one and deletes the old one only at the end of the update. Its
+ * health is awaited by a ContainerReady gate (which can say why it failed), not the provider's
+ * `wait`, before its route is switched. The fingerprint covers the secret files too; it is a truncated hash, so the name is
  * not secret.
  */
 export function appContainer(
@@ -19,5 +20,5 @@ export function appContainer(
   // The base name and any ports in `spec` are replaced: the name is derived from the rest.
   const { name: _base, ports: _ports, ...rest } = spec;
   const name = pulumi.unsecret(pulumi.output(rest).apply((resolved) => appContainerName(identity, service, resolved)));
-  return new docker.Container(resourceName, { ...rest, name, ports: [] }, { ...opts, deleteBeforeReplace: false });
+  return new docker.Container(resourceName, { ...rest, name, ports: [], wait: false }, { ...opts, deleteBeforeReplace: false });
 }

@@ -27,6 +27,8 @@ export interface AppImageArgs {
   localDocker?: string;
   /** What must succeed before anything reaches the host (the pre-flight). @default [] */
   after?: pulumi.Resource[];
+  /** Build args the stack knows (the web's public API URL); a build spec's own `args` win. @default {} */
+  buildArgs?: Record<string, pulumi.Input<string>>;
 }
 
 /**
@@ -61,7 +63,7 @@ export class AppImage extends pulumi.ComponentResource {
       built = new docker.Image(
         `${name}-build`,
         {
-          build: { context, dockerfile: path.join(context, spec.dockerfile), target: spec.target, args: spec.args },
+          build: { context, dockerfile: path.join(context, spec.dockerfile), target: spec.target, args: { ...args.buildArgs, ...spec.args } },
           imageName: `${spec.repository ?? `copilotos-${args.service}`}:${version}`,
           skipPush: mode !== "registry" || !conn,
         },

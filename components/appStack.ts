@@ -2,8 +2,10 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./api";
 import { AppImage } from "./appImage";
+import { API_READY_PATH, WEB_API_BASE_URL } from "./build/containers";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./build/names";
 import type { StackConfig } from "./config";
+import { ContainerReady } from "./containerReady";
 import { HealthGate } from "./healthGate";
 import { DockerHost } from "./host";
 import { Mongo } from "./mongo";
@@ -104,7 +106,19 @@ export class AppStack extends pulumi.ComponentResource {
         service,
         new AppImage(
           `${name}-${service}-image`,
-          { host, identity, service, source: cfg.images[service], mode: cfg.delivery.mode, keep: cfg.delivery.keep, compress: cfg.delivery.compress, root: args.root, after: [this.preflight] },
+          {
+            host,
+            identity,
+            service,
+            source: cfg.images[service],
+            mode: cfg.delivery.mode,
+            keep: cfg.delivery.keep,
+            compress: cfg.delivery.compress,
+            root: args.root,
+            after: [this.preflight],
+            // Next.js bakes these into the web bundle when it is built: a new API URL or port is a new build.
+            buildArgs: service === "web" ? { NEXT_PUBLIC_API_URL: pulumi.interpolate`http://${this.host.publicAddress}:${cfg.ports.api}`, API_BASE_URL: WEB_API_BASE_URL } : {},
+          },
           { parent: this },
         ),
       ]),
@@ -137,7 +151,7 @@ export class AppStack extends pulumi.ComponentResource {
     // A new password is changed inside the running mongod before Mongo and the API get it.
     this.rotation = new MongoRotation(
       `${name}-mongo-rotation`,
-      { host, spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo") }, password: this.secrets.mongoPassword },
+      { host, spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), user: cfg.mongo.user }, password: this.secrets.mongoPassword },
       { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : [])] },
     );
     this.mongo = new Mongo(
@@ -187,18 +201,30 @@ export class AppStack extends pulumi.ComponentResource {
         ...common,
         image: imageOf("proxy").image,
         hostPorts: { api: cfg.ports.api, web: cfg.ports.web },
-        conf: { contentSecurityPolicy: cfg.proxy.contentSecurityPolicy, hsts: cfg.proxy.hsts, apiRateLimitPerSecond: cfg.proxy.apiRateLimitPerSecond },
+        conf: {
+          contentSecurityPolicy: cfg.proxy.contentSecurityPolicy,
+          hsts: cfg.proxy.hsts,
+          apiRateLimitPerSecond: cfg.proxy.apiRateLimitPerSecond,
+          maxBodyMb: cfg.proxy.maxBodyMb,
+          apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
+        },
       },
       after(...imageOf("proxy").ready),
     );
     const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
-    // Per app: new container (healthy) → proxy route switched to it → health through the proxy.
-    // Pulumi deletes the replaced container only at the end of the update, after all of this.
+    // Per app: new container → ready (its own health check: the app's readiness) → proxy route
+    // switched to it → health through the proxy (on failure the route goes back). Pulumi deletes
+    // the replaced container only at the end of the update, after all of this.
     const route = (service: AppService, path: string, target: Api | Web) => {
+      const ready = new ContainerReady(
+        `${name}-${service}-ready`,
+        { host, spec: { timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds }, container: target.containerName, containerId: target.containerId, secrets },
+        { parent: this, dependsOn: [target] },
+      );
       const switched = new ProxyRoute(
         `${name}-${service}-route`,
         { host, proxyName: this.proxy.containerName, proxyId: this.proxy.containerId, service, container: target.containerName, drainSeconds: cfg.proxy.drainSeconds },
-        { parent: this, dependsOn: [target, this.proxy] },
+        { parent: this, dependsOn: [ready, this.proxy] },
       );
       return new HealthGate(
         `${name}-${service}-health`,
@@ -208,11 +234,12 @@ export class AppStack extends pulumi.ComponentResource {
           container: target.containerName,
           containerId: target.containerId,
           secrets,
+          revert: { proxy: this.proxy.containerName, service },
         },
         { parent: this, dependsOn: [switched] },
       );
     };
-    const apiHealth = route("api", "/api/health", this.api);
+    const apiHealth = route("api", API_READY_PATH, this.api);
     this.web = new Web(
       `${name}-web`,
       { ...common, image: imageOf("web").image, env: cfg.web.env, limits: cfg.resources.web },

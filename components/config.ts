@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { AppSecretName, appSecretProblem } from "./build/appContract";
 import { ConfigError, toProblems } from "./configErrors";
 import { hostSchema } from "./configHost";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./configKeys";
@@ -83,6 +84,10 @@ export const configSchema = z
         hsts: bool().default(true),
         /** Requests per second per client address on the API port; 0 turns rate limiting off. */
         apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0),
+        /** Largest request body (uploads) the proxy passes on, in MiB (seed 004: 100M). */
+        maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240").default(100),
+        /** Seconds an API response (an SSE chat stream) may stay silent before the proxy closes it. */
+        apiReadTimeoutSeconds: integer(10, 86400, "a whole number of seconds from 10 to 86400").default(3600),
         /** Seconds a switch waits for the proxy's old workers to finish their requests. */
         drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(15),
       })
@@ -105,7 +110,8 @@ export const configSchema = z
     secretKey: text().optional(),
     mongo: z
       .strictObject({
-        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos"),
+        /** Mongo's root user and the API's MONGODB_USER (one value; the app's and the seeds' default). */
+        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos_user"),
         database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos"),
         /** Any new value generates a new Mongo password and rotates it in place (no new volume). */
         rotate: text().optional(),
@@ -125,6 +131,12 @@ export const configSchema = z
     protectData: bool().default(false),
   })
   .superRefine((cfg, ctx) => {
+    // What the app itself would refuse at start (components/build/appContract.ts), named by key.
+    for (const [key, name] of Object.entries(APP_SECRET_OF_KEY) as [keyof typeof APP_SECRET_OF_KEY, AppSecretName][]) {
+      const value = cfg[key];
+      const problem = value === undefined ? undefined : appSecretProblem(name, value);
+      if (problem) ctx.addIssue({ code: "custom", path: [key], message: `is ${problem}` });
+    }
     if (cfg.backup.s3 && cfg.host.kind !== "aws") {
       ctx.addIssue({ code: "custom", path: ["backup", "s3"], message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"` });
     }
@@ -135,6 +147,15 @@ export const configSchema = z
       }
     }
   });
+
+/** Config keys of the secrets the API reads, and the name its loader reads each by. */
+const APP_SECRET_OF_KEY = {
+  saptivaApiKey: "SAPTIVA_API_KEY",
+  mongoPassword: "MONGODB_PASSWORD",
+  redisPassword: "REDIS_PASSWORD",
+  jwtSecretKey: "JWT_SECRET_KEY",
+  secretKey: "SECRET_KEY",
+} as const;
 
 export type ParsedConfig = z.output<typeof configSchema>;
 export type HostSettings = ParsedConfig["host"];

@@ -10,7 +10,7 @@ export interface MongoArgs {
   networkName: pulumi.Input<string>;
   /** Image reference, e.g. `mongo:7`. */
   image: pulumi.Input<string>;
-  /** Root user. @default "copilotos" (config `mongo.user`) */
+  /** Root user. @default "copilotos_user" (config `mongo.user`) */
   user?: string;
   /** Root password (a secret). Mongo applies it only when it initialises an empty volume. */
   password: pulumi.Input<string>;
@@ -39,7 +39,7 @@ export class Mongo extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:Mongo", name, {}, opts);
-    this.user = args.user ?? "copilotos";
+    this.user = args.user ?? "copilotos_user";
     this.database = args.database ?? "copilotos";
     const volume = new docker.Volume(
       `${name}-data`,

@@ -15,7 +15,7 @@ export interface MongoRotationArgs {
  * Changes the Mongo user's password inside the running mongod (`db.changeUserPassword`) when the
  * stack's Mongo password changes, so the data volume keeps its data and needs no re-init. The
  * Mongo container (with the new password file) and then the API depend on it: if the change
- * fails, neither is touched.
+ * fails, neither is touched. A changed `mongo.user` on existing data is refused here.
  */
 export class MongoRotation extends pulumi.ComponentResource {
   /** What the step printed (no secret: only the user name). */
@@ -25,7 +25,7 @@ export class MongoRotation extends pulumi.ComponentResource {
     super("copilotos:db:MongoRotation", name, {}, opts);
     const cmd = hostCommand(
       `${name}-change`,
-      { host: args.host, script: rotationScript(args.spec), triggers: [secretHash(args.password)], stdin: pulumi.secret(args.password) },
+      { host: args.host, script: rotationScript(args.spec), triggers: [secretHash(args.password), args.spec.user], stdin: pulumi.secret(args.password) },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

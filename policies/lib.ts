@@ -65,6 +65,23 @@ export function envOrFile(p: ContainerProps, name: string): { value: string; whe
   return found;
 }
 
+/**
+ * A secret as the app's loader finds it (components/build/appContract.ts): `/run/secrets/<NAME>`,
+ * `/run/secrets/<name>`, env `<NAME>`, then `/etc/copilotos/secrets/<name>`; the first non-empty wins.
+ */
+export function appSecretOf(p: ContainerProps, name: string): { value: string; where: string } | undefined {
+  const files = [`/run/secrets/${name}`, `/run/secrets/${name.toLowerCase()}`];
+  for (const file of files) {
+    const content = uploadAt(p, file)?.trim();
+    if (content) return { value: content, where: `file ${file}` };
+  }
+  const env = envOf(p)[name];
+  if (env) return { value: env, where: `env ${name}` };
+  const file = `/etc/copilotos/secrets/${name.toLowerCase()}`;
+  const content = uploadAt(p, file)?.trim();
+  return content ? { value: content, where: `file ${file}` } : undefined;
+}
+
 /** Env names that hold secrets. `*_FILE` names hold paths, not secrets. */
 export function isSecretName(name: string): boolean {
   if (name.endsWith("_FILE")) return false;

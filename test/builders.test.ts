@@ -1,5 +1,6 @@
 import * as b from "../components/build/containers";
-import { mongoUrl, parseMongoUrl, redisUrl } from "../components/build/connection";
+import { APP_SECRETS, appSecretFile, appSecretProblem } from "../components/build/appContract";
+import { parseMongoUrl } from "../components/build/connection";
 import { isMutableImageRef, parseImageRef } from "../components/build/imageRef";
 import { containerName, dockerLabels, labelMap, stackPrefix, volumeName } from "../components/build/names";
 import { dockerSshUrl, knownHostsLine, sshClientOptions } from "../components/build/ssh";
@@ -25,26 +26,46 @@ describe("names and labels", () => {
 });
 
 describe("connection strings", () => {
-  test("mongo URL with a plain password", () => {
-    expect(mongoUrl({ user: "copilotos", password: "abc", host: "mongodb", port: 27017, database: "copilotos" })).toBe(
-      "mongodb://copilotos:abc@mongodb:27017/copilotos?authSource=admin",
-    );
-  });
-
-  test("URL-special characters in the password are encoded, and read back exactly", () => {
-    const password = "p@ss:w/rd?#%&=+ $";
-    const url = mongoUrl({ user: "us:er", password, host: "mongodb", port: 27017, database: "copilotos" });
-    expect(url).toBe("mongodb://us%3Aer:p%40ss%3Aw%2Frd%3F%23%25%26%3D%2B%20%24@mongodb:27017/copilotos?authSource=admin");
-    expect(parseMongoUrl(url)).toEqual({ user: "us:er", password, host: "mongodb", port: 27017, database: "copilotos" });
-  });
-
-  test("redis URL encodes the password", () => {
-    expect(redisUrl({ password: "a@b/c", host: "redis", port: 6379 })).toBe("redis://:a%40b%2Fc@redis:6379/0");
+  test("a hand-typed URL is read back decoded", () => {
+    const url = "mongodb://us%3Aer:p%40ss%3Aw%2Frd@mongodb:27017/copilotos?authSource=admin";
+    expect(parseMongoUrl(url)).toEqual({ user: "us:er", password: "p@ss:w/rd", host: "mongodb", port: 27017, database: "copilotos" });
   });
 
   test("parseMongoUrl rejects what is not a mongodb URL and defaults the port", () => {
     expect(parseMongoUrl("postgres://u:p@h/db")).toBeUndefined();
     expect(parseMongoUrl("mongodb://u:p@h/db")).toMatchObject({ host: "h", port: 27017, database: "db" });
+  });
+});
+
+describe("the app's contract (apps/api/src/core/secrets.py)", () => {
+  test("what the app refuses at start, named without the value", () => {
+    expect(appSecretProblem("MONGODB_PASSWORD", "a".repeat(11))).toBe("too short for the app (it needs at least 12 characters for MONGODB_PASSWORD)");
+    expect(appSecretProblem("MONGODB_PASSWORD", "a".repeat(12))).toBeUndefined();
+    expect(appSecretProblem("JWT_SECRET_KEY", "k".repeat(31))).toBe("too short for the app (it needs at least 32 characters for JWT_SECRET_KEY)");
+    expect(appSecretProblem("REDIS_PASSWORD", "Password")).toBe("a weak default value the app refuses for REDIS_PASSWORD");
+    expect(appSecretProblem("SECRET_KEY", "   ")).toBe("empty; the app refuses an empty secret");
+  });
+
+  test("the Saptiva key: va-ai- or sk- prefix, or at least 32 characters", () => {
+    expect(appSecretProblem("SAPTIVA_API_KEY", "va-ai-12345")).toBeUndefined();
+    expect(appSecretProblem("SAPTIVA_API_KEY", "sk-12345678")).toBeUndefined();
+    expect(appSecretProblem("SAPTIVA_API_KEY", "x".repeat(32))).toBeUndefined();
+    expect(appSecretProblem("SAPTIVA_API_KEY", "x".repeat(31))).toBe(
+      "not in the app's API key format (it starts with va-ai- or sk-, or is at least 32 characters)",
+    );
+  });
+
+  test("passwords the app pastes unencoded into its URLs hold only unreserved characters", () => {
+    expect(appSecretProblem("MONGODB_PASSWORD", "abc-DEF_123.xyz~")).toBeUndefined();
+    for (const bad of ["p@ssword-long", "pass:word-long", "pass/word-long", "pass word-long", "pass%word-long"]) {
+      expect(appSecretProblem("MONGODB_PASSWORD", bad)).toMatch(/^holding characters the app would paste unencoded/);
+    }
+    // JWT and SECRET_KEY never go into a URL.
+    expect(appSecretProblem("JWT_SECRET_KEY", "@".repeat(40))).toBeUndefined();
+  });
+
+  test("the app's file names are its secret names in lower case", () => {
+    expect((Object.keys(APP_SECRETS) as (keyof typeof APP_SECRETS)[]).map(appSecretFile)).toEqual(["mongodb_password", "redis_password", "jwt_secret_key", "secret_key", "saptiva_api_key"]);
   });
 });
 
@@ -61,30 +82,34 @@ describe("container settings", () => {
     ]);
   });
 
-  test("the API env points at secret files; extra env is added and wins", () => {
-    expect(b.apiEnv({ database: "app", extra: { LOG_LEVEL: "debug", PORT: "9000" } })).toEqual([
-      "JWT_SECRET_KEY_FILE=/run/secrets/jwt_secret_key",
+  const conns = { mongo: { user: "copilotos_user", host: "mongodb", port: 27017, database: "app" }, redis: { host: "redis", port: 6379 } };
+
+  test("the API env holds the parts the app builds its URLs from, no secret and no *_FILE; extra env wins", () => {
+    expect(b.apiEnv({ ...conns, extra: { LOG_LEVEL: "debug", PORT: "9000" } })).toEqual([
       "LOG_LEVEL=debug",
+      "MONGODB_AUTH_SOURCE=admin",
       "MONGODB_DATABASE=app",
-      "MONGODB_URL_FILE=/run/secrets/mongodb_url",
+      "MONGODB_HOST=mongodb",
+      "MONGODB_PORT=27017",
+      "MONGODB_USER=copilotos_user",
+      "NODE_ENV=production",
       "PORT=9000",
-      "REDIS_URL_FILE=/run/secrets/redis_url",
-      "SAPTIVA_API_KEY_FILE=/run/secrets/saptiva_api_key",
-      "SECRET_KEY_FILE=/run/secrets/secret_key",
+      "REDIS_DB=0",
+      "REDIS_HOST=redis",
+      "REDIS_PORT=6379",
     ]);
   });
 
-  test("API uploads: one 0444 file per secret, named as the env says", () => {
-    const uploads = b.apiUploads({ mongodbUrl: "M", redisUrl: "R", jwtSecretKey: "J", secretKey: "S", saptivaApiKey: "K" });
+  test("API uploads: one 0444 file per secret, with the names the app's loader reads under /run/secrets", () => {
+    const uploads = b.apiUploads({ mongodbPassword: "M", redisPassword: "R", jwtSecretKey: "J", secretKey: "S", saptivaApiKey: "K" });
     expect(uploads).toEqual([
       { file: "/run/secrets/jwt_secret_key", content: "J", permissions: "0444" },
-      { file: "/run/secrets/mongodb_url", content: "M", permissions: "0444" },
-      { file: "/run/secrets/redis_url", content: "R", permissions: "0444" },
+      { file: "/run/secrets/mongodb_password", content: "M", permissions: "0444" },
+      { file: "/run/secrets/redis_password", content: "R", permissions: "0444" },
       { file: "/run/secrets/saptiva_api_key", content: "K", permissions: "0444" },
       { file: "/run/secrets/secret_key", content: "S", permissions: "0444" },
     ]);
-    const envFiles = b.apiEnv({ database: "d", extra: {} }).filter((e) => e.includes("_FILE=")).map((e) => e.split("=")[1]);
-    expect(uploads.map((u) => u.file).sort()).toEqual(envFiles.sort());
+    expect(uploads.map((u) => u.file.split("/").pop()!.toUpperCase()).sort()).toEqual(Object.keys(APP_SECRETS).sort());
   });
 
   test("redis.conf quotes the password and persists to /data", () => {
@@ -95,8 +120,9 @@ describe("container settings", () => {
 
   test("no health check carries a secret on its command line", () => {
     expect(b.HEALTHCHECKS.redis.tests).toEqual(["CMD-SHELL", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli ping | grep -q PONG']);
-    expect(b.HEALTHCHECKS.api.tests[1]).toContain("http://127.0.0.1:8001/api/health");
-    expect(b.HEALTHCHECKS.web.tests[1]).toContain("http://127.0.0.1:3000/");
+    // Readiness (503 while Mongo refuses the API), with the curl the app's image has; the web image's own wget check.
+    expect(b.HEALTHCHECKS.api.tests).toEqual(["CMD-SHELL", "curl -fsS -o /dev/null --max-time 4 http://127.0.0.1:8001/api/health/ready"]);
+    expect(b.HEALTHCHECKS.web.tests).toEqual(["CMD-SHELL", "wget -q --spider http://127.0.0.1:3000/"]);
   });
 
   test("ports: public on all interfaces, databases on loopback or not at all", () => {

@@ -13,12 +13,12 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 45 resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: 49 resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     for (const name of ["api", "web"]) expect(r.stdout).toMatch(new RegExp(`name=copilotos-${stack}-${name}-[0-9a-f]{8} `));
     // Host scripts say where they run: user, host and port are shown, the key is not.
     expect(r.stdout).toMatch(/copilotos-api-route-switch +on=deploy@203\.0\.113\.10:22 runs="proxy=copilotos-/);
-    expect(r.stdout).toContain("/run/secrets/mongodb_url=[secret]");
+    expect(r.stdout).toContain("/run/secrets/mongodb_password=[secret]");
     const printed = r.stdout + r.stderr;
     expect(r.run!.secretValues.size).toBeGreaterThanOrEqual(6);
     for (const secret of r.run!.secretValues) expect(printed.includes(secret) ? `leaked a ${secret.length}-char secret` : "clean").toBe("clean");

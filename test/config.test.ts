@@ -26,7 +26,7 @@ describe("parseConfig defaults", () => {
     expect(c.images).toEqual({ api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3", mongo: "mongo:7", redis: "redis:7-alpine", proxy: "nginx:1.27-alpine" });
     expect(c.ports).toEqual({ web: 3000, api: 8001 });
     expect(c.secretLength).toBe(32);
-    expect(c.mongo).toEqual({ user: "copilotos", database: "copilotos" });
+    expect(c.mongo).toEqual({ user: "copilotos_user", database: "copilotos" });
     expect(c.api.env).toEqual({});
     expect(c.resources.mongo).toEqual({ memoryMb: 1024, cpus: 1 });
     expect(c.protectData).toBe(false);
@@ -96,6 +96,22 @@ describe("parseConfig rejects broken configs, naming the key", () => {
     expect(problems.map((p) => p.key)).toContain(key);
     const problem = problems.find((p) => p.key === key)!;
     expect(problem.fix).toMatch(/^pulumi config (set|rm) /);
+  });
+
+  test.each([
+    ["a Saptiva key the app's format check refuses", { saptivaApiKey: "abcdefghij" }, "copilotos:saptivaApiKey", "is not in the app's API key format (it starts with va-ai- or sk-, or is at least 32 characters)"],
+    ["a weak Redis password", { redisPassword: "changeme" }, "copilotos:redisPassword", "is a weak default value the app refuses for REDIS_PASSWORD"],
+    ["a Mongo password the app pastes unencoded into its URL", { mongoPassword: "p@ss:" + "w".repeat(40) }, "copilotos:mongoPassword", "is holding characters the app would paste unencoded"],
+  ])("what the app itself would refuse at start: %s", (_n, extra, key, message) => {
+    const problems = problemsOf({ ...valid(), ...extra });
+    expect(problems.find((p) => p.key === key)?.message).toContain(message);
+    const value = Object.values(extra)[0];
+    expect(JSON.stringify(problems)).not.toContain(value);
+  });
+
+  test("valid app secrets pass: va-ai- and sk- keys, URL-safe passwords", () => {
+    expect(() => parseConfig({ ...valid(), saptivaApiKey: "va-ai-01234", mongoPassword: "A-b_c.d~" + "e".repeat(40) })).not.toThrow();
+    expect(() => parseConfig({ ...valid(), saptivaApiKey: "sk-01234567" })).not.toThrow();
   });
 
   test("missing saptivaApiKey says the exact command that fixes it", () => {

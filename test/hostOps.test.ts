@@ -89,7 +89,7 @@ describe("staging (ssh host, registry mode)", () => {
     expect(containerOf(run, "mongo").opts.dependsOn).toEqual(expect.arrayContaining(["copilotos-mongo-rotation", "copilotos-preflight"]));
     const [image, settings, passwordHash] = backup.inputs.triggers as string[];
     expect(image).toBe(containerOf(run, "mongo").inputs.image);
-    expect(JSON.parse(settings)).toEqual({ user: "copilotos", database: "copilotos", resources: { memoryMb: 512, cpus: 0.5 } });
+    expect(JSON.parse(settings)).toEqual({ user: "copilotos_user", database: "copilotos", resources: { memoryMb: 512, cpus: 0.5 } });
     expect(passwordHash).toMatch(/^[0-9a-f]{64}$/);
     expect(backup.secretPaths).toContain("triggers");
     const password = (containerOf(run, "mongo").inputs.uploads as { content: string }[])[0].content;
@@ -99,7 +99,13 @@ describe("staging (ssh host, registry mode)", () => {
   test("health gates through the proxy after each route switch: the API's before the web starts, the web's after; secrets only on stdin", () => {
     const api = byName(run, "copilotos-api-health-wait");
     expect(api.inputs.create).toBe(
-      healthGateScript({ container: String(containerOf(run, "api").inputs.name), url: "http://127.0.0.1:8101/api/health", timeoutSeconds: 120, intervalSeconds: 2 }),
+      healthGateScript({
+        container: String(containerOf(run, "api").inputs.name),
+        url: "http://127.0.0.1:8101/api/health/ready",
+        timeoutSeconds: 120,
+        intervalSeconds: 2,
+        revert: { proxy: "copilotos-staging-proxy", service: "api" },
+      }),
     );
     expect(api.opts.dependsOn).toEqual(["copilotos-api-route"]);
     expect(api.inputs.triggers).toEqual([containerOf(run, "api").name + "-id"]);

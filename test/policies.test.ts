@@ -2,12 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluate, GraphResource, toGraph, Violation } from "../policies/evaluate";
 import { rules } from "../policies/rules";
-import { api, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, volume } from "./support/policy";
+import { api, apiEnvs, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, SAPTIVA, volume } from "./support/policy";
 import { runStack } from "./support/program";
 
 const fired = (resources: GraphResource[], config = {}) => evaluate(resources, config);
 const rulesOf = (vs: Violation[]) => [...new Set(vs.map((v) => v.rule))].sort();
-const baseline = () => [mongo(), api(goodUrl()), volume("mongo-data", "mongo", { retainOnDelete: true })];
+const baseline = () => [mongo(), api(), volume("mongo-data", "mongo", { retainOnDelete: true })];
 
 test("the passing fixture passes every rule", () => {
   expect(fired(baseline())).toEqual([]);
@@ -19,33 +19,64 @@ describe("secret-min-length", () => {
     expect(fired([randomPassword("pw", 32)])).toEqual([]);
     expect(rulesOf(fired([randomPassword("pw", 32)], { "secret-min-length": { minLength: 48 } }))).toEqual(["secret-min-length"]);
   });
-  test("a short secret file fails; an empty SAPTIVA key fails", () => {
-    expect(rulesOf(fired([mongo({}, "short"), api(goodUrl("short"))]))).toEqual(["secret-min-length"]);
-    const emptyKey = api(goodUrl(), { uploads: [{ file: "/run/secrets/mongodb_url", content: goodUrl() }, { file: "/run/secrets/saptiva_api_key", content: "" }] });
-    expect(fired([mongo(), emptyKey]).map((v) => v.message)).toEqual([expect.stringContaining("SAPTIVA API key file")]);
+  test("a short secret file fails, for Mongo and for the API (where the app's own minimum is named too)", () => {
+    const short = "shortpass12345";
+    const vs = fired([mongo({}, short), api({ password: short })]);
+    expect(rulesOf(vs)).toEqual(["secret-min-length"]);
+    expect(vs.map((v) => `${v.resource}: ${v.message.replace(/^\w+: /, "")}`)).toEqual([
+      "mongo: secret file /run/secrets/mongo_root_password holds 14 characters; the minimum is 32.",
+      "api: secret file /run/secrets/mongodb_password holds 14 characters; the minimum is 32.",
+    ]);
+  });
+  const withKey = (key: string) => api({}, { uploads: [{ file: "/run/secrets/mongodb_password", content: PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: key }] });
+  test.each([
+    ["an empty SAPTIVA key", "", "SAPTIVA_API_KEY is empty or missing in every source the app reads."],
+    ["a key the app's format check refuses", "abcdefghij", "SAPTIVA_API_KEY (file /run/secrets/saptiva_api_key) is not in the app's API key format"],
+    ["a weak value", "changeme", "SAPTIVA_API_KEY (file /run/secrets/saptiva_api_key) is a weak default value the app refuses"],
+  ])("%s fails, as the app would refuse it at start", (_n, key, message) => {
+    const vs = fired([mongo(), withKey(key)]);
+    expect(vs.map((v) => v.message)).toEqual([expect.stringContaining(message)]);
+    if (key) expect(vs[0].message).not.toContain(key);
+  });
+  test("a Mongo password the app would paste unencoded into its URL fails", () => {
+    const odd = "p@ss/" + "w".repeat(40);
+    const vs = fired([mongo({}, odd), api({ password: odd })]);
+    expect(vs.map((v) => v.message)).toEqual([expect.stringContaining("MONGODB_PASSWORD (file /run/secrets/mongodb_password) is holding characters the app would paste unencoded")]);
+    expect(vs[0].message).not.toContain(odd);
   });
 });
 
 describe("mongo-password-consistency", () => {
   test.each([
-    ["another password", goodUrl("B".repeat(40)), "the password"],
-    ["another user", goodUrl(PASSWORD, "root"), "the user"],
-    ["a host that is not Mongo's alias", goodUrl(PASSWORD, "copilotos", "mongo.example"), 'names host "mongo.example"'],
-    ["not a mongodb URL", "postgres://x", "not a mongodb:// URL"],
-  ])("%s fires, naming both resources and never the password", (_n, url, part) => {
-    const vs = fired([mongo(), api(url), volume("mongo-data", "mongo", { retainOnDelete: true })]);
+    ["another password", { password: "B".repeat(40) }, "the password in MONGODB_USER/MONGODB_HOST env and the MONGODB_PASSWORD secret (file /run/secrets/mongodb_password) differs"],
+    ["another user", { user: "root" }, "the user in"],
+    ["a host that is not Mongo's alias", { host: "mongo.example" }, 'name host "mongo.example"'],
+    ["another authSource", { authSource: "copilotos" }, 'authenticate against "copilotos", but Mongo\'s root user lives in "admin"'],
+  ])("%s fires, naming both resources and never the password", (_n, creds, part) => {
+    const vs = fired([mongo(), api(creds), volume("mongo-data", "mongo", { retainOnDelete: true })]);
     expect(vs).toHaveLength(1);
     expect(vs[0]).toMatchObject({ rule: "mongo-password-consistency", level: "mandatory", resource: "api" });
     expect(vs[0].message).toContain(part);
     expect(vs[0].message).not.toContain(PASSWORD);
     expect(vs[0].message).not.toContain("B".repeat(40));
   });
-  test("a hand-typed MONGODB_URL env is checked too", () => {
-    const vs = fired([mongo(), api(goodUrl(), { envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url", `MONGODB_URL=${goodUrl("C".repeat(40))}`] })]);
-    expect(vs.filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([expect.stringContaining("(env MONGODB_URL)")]);
+  test("the app's loader order: /run/secrets/MONGODB_PASSWORD wins over the lower-case file and env", () => {
+    const upper = api({}, { uploads: [{ file: "/run/secrets/MONGODB_PASSWORD", content: "C".repeat(40) }, { file: "/run/secrets/mongodb_password", content: PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: SAPTIVA }] });
+    expect(fired([mongo(), upper]).map((v) => v.message)).toEqual([expect.stringContaining("(file /run/secrets/MONGODB_PASSWORD) differs")]);
+  });
+  test("no password in any source the app reads fires", () => {
+    const none = api({}, { uploads: [{ file: "/run/secrets/saptiva_api_key", content: SAPTIVA }] });
+    expect(fired([mongo(), none]).map((v) => v.message)).toEqual(["api has no MONGODB_PASSWORD: the app finds none in /run/secrets, env or /etc/copilotos/secrets, and refuses to start."]);
+  });
+  test("a hand-typed MONGODB_URL env (which the app prefers) is checked instead of the parts", () => {
+    const vs = fired([mongo(), api({}, { envs: apiEnvs({}, [`MONGODB_URL=${goodUrl("C".repeat(40))}`]) })]);
+    expect(vs.filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([expect.stringContaining("the password in env MONGODB_URL differs")]);
+    expect(fired([mongo(), api({}, { envs: apiEnvs({}, ["MONGODB_URL=postgres://x"]) })]).filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([
+      "api: MONGODB_URL (env MONGODB_URL) is not a mongodb:// URL.",
+    ]);
   });
   test("an API on another network than Mongo fires", () => {
-    const vs = fired([mongo(), api(goodUrl(), { networksAdvanced: [{ name: "other" }] })]);
+    const vs = fired([mongo(), api({}, { networksAdvanced: [{ name: "other" }] })]);
     expect(rulesOf(vs)).toEqual(["mongo-password-consistency"]);
   });
 });
@@ -53,8 +84,8 @@ describe("mongo-password-consistency", () => {
 describe("unique-host-ports", () => {
   const web = (ip: string, external: number) => container("web", "web", { ports: [{ internal: 3000, external, ip, protocol: "tcp" }] });
   test("same port twice fires; 0.0.0.0 clashes with any IP; distinct IPs do not clash", () => {
-    expect(rulesOf(fired([mongo(), api(goodUrl()), web("0.0.0.0", 8001)]))).toEqual(["unique-host-ports"]);
-    expect(rulesOf(fired([mongo(), api(goodUrl()), web("127.0.0.1", 8001)]))).toEqual(["unique-host-ports"]);
+    expect(rulesOf(fired([mongo(), api(), web("0.0.0.0", 8001)]))).toEqual(["unique-host-ports"]);
+    expect(rulesOf(fired([mongo(), api(), web("127.0.0.1", 8001)]))).toEqual(["unique-host-ports"]);
     const a = container("a", "web", { ports: [{ internal: 1, external: 9000, ip: "127.0.0.1" }] });
     const b = container("b", "web", { ports: [{ internal: 1, external: 9000, ip: "127.0.0.2" }] });
     expect(fired([a, b])).toEqual([]);
@@ -102,7 +133,7 @@ describe("containers-hardened", () => {
 
 describe("no-plaintext-secrets-in-env", () => {
   test.each([["JWT_SECRET_KEY=" + "x".repeat(40)], ["DB_PASSWORD=" + "x".repeat(40)], ["GITHUB_TOKEN=" + "x".repeat(40)], [`CACHE_URL=redis://:${"x".repeat(40)}@redis:6379`]])("%s fires, without printing the value", (entry) => {
-    const vs = fired([mongo(), api(goodUrl(), { envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url", entry] })]);
+    const vs = fired([mongo(), api({}, { envs: apiEnvs({}, [entry]) })]);
     expect(rulesOf(vs)).toEqual(["no-plaintext-secrets-in-env"]);
     expect(vs[0].message).not.toContain("x".repeat(40));
   });

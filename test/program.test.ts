@@ -1,5 +1,4 @@
 import * as path from "node:path";
-import { parseMongoUrl } from "../components/build/connection";
 import type { ProgramRun } from "../scripts/lib/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf, VOLUME } from "./support/program";
 
@@ -21,25 +20,28 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
   });
 
-  test("Mongo's password file and the API's MONGODB_URL carry the same secret", () => {
+  test("Mongo's password file and the API's mongodb_password secret are one value; user and host are the app's env parts", () => {
     const mongo = containerOf(run, "mongo");
     const password = uploadOf(mongo, "/run/secrets/mongo_root_password");
-    const url = parseMongoUrl(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_url"))!;
     expect(password.length).toBeGreaterThanOrEqual(32);
-    expect(url.password).toBe(password);
-    expect(`MONGO_INITDB_ROOT_USERNAME=${url.user}`).toBe(envOf(run, "mongo").find((e) => e.startsWith("MONGO_INITDB_ROOT_USERNAME=")));
-    expect(url.host).toBe("mongodb");
-    expect((mongo.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toContain(url.host);
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
+    const apiEnv = envOf(run, "api");
+    expect(envOf(run, "mongo")).toContain("MONGO_INITDB_ROOT_USERNAME=copilotos_user");
+    expect(apiEnv).toEqual(expect.arrayContaining(["MONGODB_USER=copilotos_user", "MONGODB_HOST=mongodb", "MONGODB_PORT=27017", "MONGODB_AUTH_SOURCE=admin", "NODE_ENV=production"]));
+    expect((mongo.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toContain("mongodb");
+    // No URL or *_FILE: the app builds its URL itself and reads no *_FILE variable.
+    expect(apiEnv.filter((e) => /_URL=|_FILE=/.test(e))).toEqual([]);
     // Both came in as secrets.
     expect(mongo.secretPaths).toContain("uploads");
     expect(containerOf(run, "api").secretPaths).toContain("uploads");
   });
 
-  test("Redis's requirepass and the API's REDIS_URL carry the same secret; no password on a command line", () => {
+  test("Redis's requirepass and the API's redis_password secret are one value; no password on a command line", () => {
     const redis = containerOf(run, "redis");
     const password = uploadOf(redis, "/run/secrets/redis_password");
     expect(uploadOf(redis, "/usr/local/etc/redis/redis.conf")).toContain(`requirepass "${password}"`);
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/redis_url")).toBe(`redis://:${password}@redis:6379/0`);
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/redis_password")).toBe(password);
+    expect(envOf(run, "api")).toEqual(expect.arrayContaining(["REDIS_HOST=redis", "REDIS_PORT=6379", "REDIS_DB=0"]));
     expect(JSON.stringify(redis.inputs.command)).not.toContain(password);
     expect(JSON.stringify(redis.inputs.healthcheck)).not.toContain(password);
   });
@@ -77,9 +79,10 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     }
   });
 
-  test("containers are hardened: health check, restart, limits, rotated logs, health gate", () => {
+  test("containers are hardened: health check, restart, limits, rotated logs; apps are awaited by a ready gate", () => {
     for (const c of ofType(run, CONTAINER)) {
-      expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: true, privileged: false });
+      const app = ["api", "web"].some((s) => String(c.inputs.name).includes(`-${s}-`));
+      expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: !app, privileged: false });
       expect((c.inputs.healthcheck as { tests: string[] }).tests[0]).toBe("CMD-SHELL");
       expect(c.inputs.memory).toBeGreaterThanOrEqual(64);
       expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
@@ -105,12 +108,12 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 });
 
 describe("config flows into the graph", () => {
-  test("an override password is used as given, and still reaches the API URL-encoded", async () => {
-    const password = "Over/ride@Pass:word-0123456789-abcdefghij";
+  test("an override password is used as given, for Mongo and the API alike", async () => {
+    const password = "Over.ride-Pass_word~0123456789-abcdefghij";
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password}`]);
     expect(ofType(run, PASSWORD).map((p) => p.name)).not.toContain("copilotos-secrets-mongo-password");
     expect(uploadOf(containerOf(run, "mongo"), "/run/secrets/mongo_root_password")).toBe(password);
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_url")).toContain(encodeURIComponent(password));
+    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
   });
 
   test("database ports, when set, are bound to 127.0.0.1 only", async () => {

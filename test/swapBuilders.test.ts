@@ -30,7 +30,7 @@ describe("app container names", () => {
 
 describe("proxy config", () => {
   test("exact nginx.conf: routes included per app, security headers, real client address, rate limit", () => {
-    expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20 })).toBe(
+    expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
       text([
         "# Written by copilotos (components/build/proxy.ts); routes are switched in /etc/nginx/copilotos.",
         "worker_processes auto;",
@@ -51,6 +51,7 @@ describe("proxy config", () => {
         "  upstream copilotos_web { include /etc/nginx/copilotos/web.upstream; keepalive 16; }",
         "  server {",
         "    listen 8001;",
+        "    client_max_body_size 100m;",
         "    add_header X-Content-Type-Options \"nosniff\" always;",
         "    add_header X-Frame-Options \"DENY\" always;",
         "    add_header Referrer-Policy \"strict-origin-when-cross-origin\" always;",
@@ -70,10 +71,15 @@ describe("proxy config", () => {
         "      proxy_set_header Upgrade $http_upgrade;",
         "      proxy_set_header Connection $connection_upgrade;",
         "      proxy_hide_header X-Powered-By;",
+        "      proxy_buffering off;",
+        "      proxy_cache off;",
+        "      proxy_read_timeout 3600s;",
+        "      proxy_send_timeout 3600s;",
         "    }",
         "  }",
         "  server {",
         "    listen 3000;",
+        "    client_max_body_size 100m;",
         "    add_header X-Content-Type-Options \"nosniff\" always;",
         "    add_header X-Frame-Options \"DENY\" always;",
         "    add_header Referrer-Policy \"strict-origin-when-cross-origin\" always;",
@@ -99,11 +105,13 @@ describe("proxy config", () => {
   });
 
   test("no HSTS and no rate limit when turned off; quotes in a policy are escaped", () => {
-    const conf = proxyConf({ contentSecurityPolicy: 'default-src "self"', hsts: false, apiRateLimitPerSecond: 0 });
+    const conf = proxyConf({ contentSecurityPolicy: 'default-src "self"', hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 });
     expect(conf).not.toContain("Strict-Transport-Security");
     expect(conf).not.toContain("limit_req");
     expect(conf).toContain('add_header Content-Security-Policy "default-src \\"self\\"" always;');
-    expect(securityHeaders({ contentSecurityPolicy: "x", hsts: false, apiRateLimitPerSecond: 0 })).toHaveLength(5);
+    expect(securityHeaders({ contentSecurityPolicy: "x", hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 })).toHaveLength(5);
+    expect(conf.match(/client_max_body_size 1m;/g)).toHaveLength(2);
+    expect(conf).toContain("proxy_read_timeout 60s;");
   });
 
   test("route lines", () => {
@@ -142,11 +150,11 @@ describe("proxy config", () => {
 
 describe("Mongo password rotation", () => {
   test("exact host script: new password on stdin, into a private file, never on a command line", () => {
-    const script = rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data" });
+    const script = rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" });
     expect(script).toBe(
       text([
         "set -eu",
-        "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data",
+        "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data; want_user=copilotos_user",
         "running=$(docker inspect --format '{{.State.Running}}' \"$ctr\" 2>/dev/null || echo false)",
         "if [ \"$running\" != true ]; then",
         "  cat >/dev/null",
@@ -156,6 +164,12 @@ describe("Mongo password rotation", () => {
         "  fi",
         "  echo \"rotate: no Mongo data yet; mongod sets the password when it initialises $vol\"",
         "  exit 0",
+        "fi",
+        "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')",
+        "if [ -n \"$user\" ] && [ \"$user\" != \"$want_user\" ]; then",
+        "  cat >/dev/null",
+        "  echo \"rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user\" >&2",
+        "  exit 1",
         "fi",
         "out=$(docker exec -i \"$ctr\" sh -c 'umask 077; trap \"rm -f /tmp/.copilotos-next-password\" EXIT; cat > /tmp/.copilotos-next-password; mongosh --quiet --norc --eval \"$1\"' sh 'const fs = require(\"fs\"); const user = process.env.MONGO_INITDB_ROOT_USERNAME; const read = (f) => fs.readFileSync(f, \"utf8\").replace(/\\n+$/, \"\"); const next = read(\"/tmp/.copilotos-next-password\"); const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE); const admin = () => new Mongo(\"mongodb://127.0.0.1:27017/admin\").getDB(\"admin\"); const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } }; if (login(next)) { print(\"rotate: already current: \" + user); quit(0); } if (!login(current)) { print(\"rotate: neither the current nor the new password logs in as \" + user); quit(2); } const a = admin(); a.auth(user, current); a.changeUserPassword(user, next); if (!login(next)) { print(\"rotate: the new password was not accepted for \" + user); quit(3); } print(\"rotate: changed the password of \" + user);' 2>&1) || true",
         "case \"$out\" in *'rotate: changed'*|*'rotate: already current'*) printf '%s\\n' \"$out\"; exit 0 ;; esac",

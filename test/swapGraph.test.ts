@@ -3,6 +3,7 @@
  * ports, how app containers are named, which step waits for which, what is secret.
  * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
  */
+import { healthGateScript, readyGateScript } from "../components/build/health";
 import { proxyConf, switchScript } from "../components/build/proxy";
 import { rotationScript } from "../components/build/rotation";
 import { DEFAULT_CSP } from "../components/config";
@@ -29,7 +30,7 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
       { internal: 8001, external: 8101, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 3000, external: 3100, ip: "0.0.0.0", protocol: "tcp" },
     ]);
-    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0 }));
+    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }));
     expect(uploadOf(proxy, "/etc/nginx/copilotos/api.upstream")).toBe("server 127.0.0.1:9 down;\n");
     expect(proxy.opts.deleteBeforeReplace).toBe(true);
     expect(run.outputs.webUrl.value).toBe("http://203.0.113.10:3100");
@@ -42,7 +43,8 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
       expect(c.inputs.ports).toEqual([]);
       expect(String(c.inputs.name)).toMatch(new RegExp(`^copilotos-staging-${service}-[0-9a-f]{8}$`));
       expect(c.opts.deleteBeforeReplace).toBe(false);
-      expect(c.inputs.wait).toBe(true);
+      // Awaited by the ready gate (which names the cause on failure), not the provider's wait.
+      expect(c.inputs.wait).toBe(false);
       expect(c.inputs.labels).toContainEqual({ label: "copilotos.stack", value: "staging" });
     }
     // The name is not secret although the spec it hashes holds secrets.
@@ -52,13 +54,28 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     for (const service of ["mongo", "redis"]) expect(containerOf(run, service).opts.deleteBeforeReplace).toBe(true);
   });
 
-  test("each route switches to the new container after it is healthy, then the gate checks through the proxy", () => {
+  test("each route switches to the new container after it is ready, then the gate checks through the proxy and can switch back", () => {
     for (const service of ["api", "web"] as const) {
+      const ready = byName(run, `copilotos-${service}-ready-wait`);
+      expect(ready.inputs.create).toBe(readyGateScript({ container: nameOf(run, service), timeoutSeconds: 120, intervalSeconds: 2 }));
+      expect(ready.inputs.triggers).toEqual([`${containerOf(run, service).name}-id`]);
+      expect(ready.secretPaths).toContain("stdin");
+      expect(byName(run, `copilotos-${service}-ready`).opts.dependsOn).toEqual([`copilotos-${service}`]);
+      const gate = byName(run, `copilotos-${service}-health-wait`);
+      expect(gate.inputs.create).toBe(
+        healthGateScript({
+          container: nameOf(run, service),
+          url: service === "api" ? "http://127.0.0.1:8101/api/health/ready" : "http://127.0.0.1:3100/",
+          timeoutSeconds: 120,
+          intervalSeconds: 2,
+          revert: { proxy: "copilotos-staging-proxy", service },
+        }),
+      );
       const sw = byName(run, `copilotos-${service}-route-switch`);
       expect(sw.inputs.create).toBe(switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), drainSeconds: 15 }));
       expect(sw.inputs.update).toBe(sw.inputs.create);
       expect(sw.inputs.triggers).toEqual([nameOf(run, service), "copilotos-proxy-container-id"]);
-      expect(byName(run, `copilotos-${service}-route`).opts.dependsOn).toEqual([`copilotos-${service}`, "copilotos-proxy"]);
+      expect(byName(run, `copilotos-${service}-route`).opts.dependsOn).toEqual([`copilotos-${service}-ready`, "copilotos-proxy"]);
       expect(byName(run, `copilotos-${service}-health`).opts.dependsOn).toEqual([`copilotos-${service}-route`]);
     }
     expect(byName(run, "copilotos-web").opts.dependsOn).toContain("copilotos-api-health");
@@ -81,7 +98,7 @@ describe("Mongo password rotation", () => {
   test("backup → change inside mongod → Mongo container → API; the password only on stdin, as a secret", async () => {
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password("first")}`]);
     const change = byName(run, "copilotos-mongo-rotation-change");
-    expect(change.inputs.create).toBe(rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data" }));
+    expect(change.inputs.create).toBe(rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" }));
     expect(change.inputs.stdin).toBe(password("first"));
     expect(change.secretPaths).toEqual(expect.arrayContaining(["stdin", "triggers"]));
     expect(String(change.inputs.create)).not.toContain(password("first"));
@@ -95,7 +112,7 @@ describe("Mongo password rotation", () => {
     const after = byName(rotated, "copilotos-mongo-rotation-change");
     expect((after.inputs.triggers as string[])[0]).not.toBe((change.inputs.triggers as string[])[0]);
     expect(uploadOf(containerOf(rotated, "mongo"), "/run/secrets/mongo_root_password")).toBe(password("second"));
-    expect(uploadOf(containerOf(rotated, "api"), "/run/secrets/mongodb_url")).toContain(`:${password("second")}@`);
+    expect(uploadOf(containerOf(rotated, "api"), "/run/secrets/mongodb_password")).toBe(password("second"));
     expect(nameOf(rotated, "api")).not.toBe(nameOf(run, "api"));
     // The volume is the same: no re-init, no data loss.
     expect(ofType(rotated, "docker:index/volume:Volume").map((v) => v.inputs.name)).toEqual(ofType(run, "docker:index/volume:Volume").map((v) => v.inputs.name));

@@ -1,37 +1,8 @@
 /**
- * Connection strings. Pure. The user name and password are URL-encoded, so a password holding
- * `@ : / ? # %` cannot break the URL (or silently point it elsewhere).
+ * Mongo connection strings, read back. Pure. The API builds its own URL from its env parts and its
+ * password file (components/build/appContract.ts); only a hand-typed `MONGODB_URL` (which it
+ * prefers) needs reading, so the policy pack can compare it with Mongo's root credentials.
  */
-
-export interface MongoUrlParts {
-  user: string;
-  password: string;
-  /** Host name on the stack network: the Mongo container's alias. */
-  host: string;
-  port: number;
-  database: string;
-  /** @default "admin" (the root user lives in the admin database) */
-  authSource?: string;
-}
-
-/** `mongodb://user:pass@host:27017/db?authSource=admin`. */
-export function mongoUrl(p: MongoUrlParts): string {
-  const auth = `${encodeURIComponent(p.user)}:${encodeURIComponent(p.password)}`;
-  return `mongodb://${auth}@${p.host}:${p.port}/${encodeURIComponent(p.database)}?authSource=${encodeURIComponent(p.authSource ?? "admin")}`;
-}
-
-export interface RedisUrlParts {
-  password: string;
-  host: string;
-  port: number;
-  /** @default 0 */
-  db?: number;
-}
-
-/** `redis://:pass@host:6379/0`. */
-export function redisUrl(p: RedisUrlParts): string {
-  return `redis://:${encodeURIComponent(p.password)}@${p.host}:${p.port}/${p.db ?? 0}`;
-}
 
 export interface ParsedMongoUrl {
   user: string;

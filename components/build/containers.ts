@@ -5,6 +5,7 @@
  */
 
 import { containerName, dockerLabels, labelMap, Service, StackIdentity } from "./names";
+import { appSecretFile } from "./appContract";
 import { PROXY_HEALTH, PROXY_PORTS } from "./proxy";
 
 /** Where secret files are uploaded inside containers (the Docker secrets convention). */
@@ -21,6 +22,11 @@ export const SERVICE_PORTS = { mongo: 27017, redis: 6379, api: 8001, web: 3000 }
  * have none: during a swap two containers of one app run, so they are reached through the proxy.
  */
 export const ALIASES = { mongo: "mongodb", redis: "redis", proxy: "proxy" } as const;
+
+/** The API's readiness: 200 once it can reach and authenticate to Mongo, else 503 (routers/health.py). */
+export const API_READY_PATH = "/api/health/ready";
+/** Where the web's server side reaches the API: through the stack's proxy (two APIs may run during a swap). */
+export const WEB_API_BASE_URL = `http://${ALIASES.proxy}:${PROXY_PORTS.api}`;
 
 export function secretPath(name: string): string {
   return `${SECRETS_DIR}/${name}`;
@@ -97,14 +103,13 @@ export const HEALTHCHECKS = {
   mongo: healthcheck(`mongosh --quiet --eval "db.adminCommand('ping').ok" | grep -q 1`, "30s"),
   /** The password goes from its secret file into REDISCLI_AUTH: never on a command line. */
   redis: healthcheck(`REDISCLI_AUTH="$(cat ${SECRETS_DIR}/redis_password)" redis-cli ping | grep -q PONG`, "10s"),
-  api: healthcheck(
-    `python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${SERVICE_PORTS.api}/api/health', timeout=4)"`,
-    "40s",
-  ),
-  web: healthcheck(
-    `node -e "fetch('http://127.0.0.1:${SERVICE_PORTS.web}/').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"`,
-    "40s",
-  ),
+  /**
+   * Readiness, not liveness: `/api/health` answers 200 "degraded" while Mongo refuses the API;
+   * `/api/health/ready` answers 503 then. curl is in the app's image (its own check uses it).
+   */
+  api: healthcheck(`curl -fsS -o /dev/null --max-time 4 http://127.0.0.1:${SERVICE_PORTS.api}${API_READY_PATH}`, "40s"),
+  /** The web image's own check (busybox wget in node:alpine). */
+  web: healthcheck(`wget -q --spider http://127.0.0.1:${SERVICE_PORTS.web}/`, "40s"),
   proxy: healthcheck(PROXY_HEALTH, "5s"),
 } as const;
 
@@ -135,15 +140,17 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
 
 // --- per service --------------------------------------------------------------------------------
 
-/** Secret file names. */
+/**
+ * Secret file names under /run/secrets. The API's are the names its loader reads
+ * (components/build/appContract.ts); Mongo's is the official image's `*_FILE` convention.
+ */
 export const SECRET_FILES = {
   mongoRootPassword: "mongo_root_password",
-  mongodbUrl: "mongodb_url",
-  redisPassword: "redis_password",
-  redisUrl: "redis_url",
-  jwtSecretKey: "jwt_secret_key",
-  secretKey: "secret_key",
-  saptivaApiKey: "saptiva_api_key",
+  mongodbPassword: appSecretFile("MONGODB_PASSWORD"),
+  redisPassword: appSecretFile("REDIS_PASSWORD"),
+  jwtSecretKey: appSecretFile("JWT_SECRET_KEY"),
+  secretKey: appSecretFile("SECRET_KEY"),
+  saptivaApiKey: appSecretFile("SAPTIVA_API_KEY"),
 } as const;
 
 /** Mongo's env: the official image reads `MONGO_INITDB_ROOT_PASSWORD_FILE` (only when the volume is empty). */
@@ -168,36 +175,51 @@ export function redisUploads<T>(conf: T, password: T): Upload<T>[] {
   return [{ file: REDIS_CONF, content: conf, permissions: SECRET_FILE_MODE }, secretUpload(SECRET_FILES.redisPassword, password)];
 }
 
+/** Where the API finds Mongo and Redis: plain parts; the passwords are secret files. */
+export interface ApiConnections {
+  mongo: { user: string; host: string; port: number; database: string };
+  redis: { host: string; port: number };
+}
+
+/** The database the root user is defined in (mongod's root users live in `admin`). */
+export const MONGO_AUTH_SOURCE = "admin";
+
 /**
- * The API's env: every secret is a `*_FILE` path; `extra` (config `api.env`) comes last and wins,
- * so a hand-typed value is visible to the policy pack, which checks it against Mongo.
+ * The API's env, as its loader reads it: connection parts as plain values (it builds
+ * `MONGODB_URL` and `REDIS_URL` from them and the secret files), `NODE_ENV=production` (it then
+ * refuses to start without its critical secrets). `extra` (config `api.env`) comes last and wins,
+ * so a hand-typed `MONGODB_URL` (which the app prefers) is visible to the policy pack.
  */
-export function apiEnv(p: { database: string; extra: Record<string, string> }): string[] {
+export function apiEnv(p: ApiConnections & { extra: Record<string, string> }): string[] {
   return envList({
-    JWT_SECRET_KEY_FILE: secretPath(SECRET_FILES.jwtSecretKey),
-    MONGODB_DATABASE: p.database,
-    MONGODB_URL_FILE: secretPath(SECRET_FILES.mongodbUrl),
+    MONGODB_AUTH_SOURCE: MONGO_AUTH_SOURCE,
+    MONGODB_DATABASE: p.mongo.database,
+    MONGODB_HOST: p.mongo.host,
+    MONGODB_PORT: String(p.mongo.port),
+    MONGODB_USER: p.mongo.user,
+    NODE_ENV: "production",
     PORT: String(SERVICE_PORTS.api),
-    REDIS_URL_FILE: secretPath(SECRET_FILES.redisUrl),
-    SAPTIVA_API_KEY_FILE: secretPath(SECRET_FILES.saptivaApiKey),
-    SECRET_KEY_FILE: secretPath(SECRET_FILES.secretKey),
+    REDIS_DB: "0",
+    REDIS_HOST: p.redis.host,
+    REDIS_PORT: String(p.redis.port),
     ...p.extra,
   });
 }
 
 export interface ApiSecrets<T> {
-  mongodbUrl: T;
-  redisUrl: T;
+  mongodbPassword: T;
+  redisPassword: T;
   jwtSecretKey: T;
   secretKey: T;
   saptivaApiKey: T;
 }
 
+/** The API's secrets as Docker-secret files with the names its loader reads. */
 export function apiUploads<T>(s: ApiSecrets<T>): Upload<T>[] {
   return [
     secretUpload(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
-    secretUpload(SECRET_FILES.mongodbUrl, s.mongodbUrl),
-    secretUpload(SECRET_FILES.redisUrl, s.redisUrl),
+    secretUpload(SECRET_FILES.mongodbPassword, s.mongodbPassword),
+    secretUpload(SECRET_FILES.redisPassword, s.redisPassword),
     secretUpload(SECRET_FILES.saptivaApiKey, s.saptivaApiKey),
     secretUpload(SECRET_FILES.secretKey, s.secretKey),
   ];
@@ -206,7 +228,7 @@ export function apiUploads<T>(s: ApiSecrets<T>): Upload<T>[] {
 /** The web app's env: the API through the proxy on the stack network; `extra` (config `web.env`) wins. */
 export function webEnv(p: { extra: Record<string, string> }): string[] {
   return envList({
-    API_BASE_URL: `http://${ALIASES.proxy}:${PROXY_PORTS.api}`,
+    API_BASE_URL: WEB_API_BASE_URL,
     NODE_ENV: "production",
     PORT: String(SERVICE_PORTS.web),
     ...p.extra,

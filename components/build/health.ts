@@ -3,6 +3,8 @@
  * It polls the app through the host's published port; on timeout it prints the container's last
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
+import { routeFile } from "./proxy";
+import type { AppService } from "./names";
 import { lines, shq, STRICT } from "./shell";
 
 export interface HealthGateSpec {
@@ -14,12 +16,21 @@ export interface HealthGateSpec {
   intervalSeconds: number;
   /** Log lines shown on failure. @default 50 */
   tailLines?: number;
+  /**
+   * The route this gate checks: on failure it goes back to the container it led to before the
+   * switch (kept in `<route file>.prev`), if that container still runs.
+   */
+  revert?: { proxy: string; service: AppService };
 }
 
-/** awk program replacing every literal secret (from $SECRETS, newline-separated) with [secret]. */
+/**
+ * awk program replacing every literal secret (from $SECRETS, newline-separated) with [secret]. It
+ * searches only the text after each replacement, so a secret that occurs in "[secret]" ends too.
+ */
 export const REDACT_AWK =
   'BEGIN { n = split(ENVIRON["SECRETS"], s, "\\n") } ' +
-  '{ for (i = 1; i <= n; i++) if (length(s[i]) > 0) while ((p = index($0, s[i])) > 0) $0 = substr($0, 1, p - 1) "[secret]" substr($0, p + length(s[i])); print }';
+  '{ for (i = 1; i <= n; i++) if (length(s[i]) > 0) { out = ""; rest = $0; ' +
+  'while ((p = index(rest, s[i])) > 0) { out = out substr(rest, 1, p - 1) "[secret]"; rest = substr(rest, p + length(s[i])) } $0 = out rest } print }';
 
 export function healthGateScript(h: HealthGateSpec): string {
   return lines(
@@ -36,12 +47,106 @@ export function healthGateScript(h: HealthGateSpec): string {
     '  echo "health: waiting for $url (last status ${code:-none}; $((deadline - now))s left)"',
     `  sleep ${h.intervalSeconds}`,
     "done",
-    `echo "health: $url did not answer 200 within ${h.timeoutSeconds}s (last status \${code:-none}); last log lines of $ctr:" >&2`,
+    `echo "health: $url did not answer 200 within ${h.timeoutSeconds}s (last status \${code:-none})" >&2`,
+    ...(h.revert ? revertLines(h.revert.proxy, h.revert.service) : []),
+    'echo "health: last log lines of $ctr:" >&2',
+    ...containerReport(h.tailLines ?? 50),
+    "exit 1",
+  );
+}
+
+/** The last log lines and Docker health log of the container `$ctr`, secrets masked, on stderr. */
+function containerReport(tail: number): string[] {
+  return [
     "{",
-    `  docker logs --tail ${h.tailLines ?? 50} "$ctr" 2>&1 || true`,
-    `  echo "health log of $ctr:"`,
+    `  docker logs --tail ${tail} "$ctr" 2>&1 || true`,
+    '  echo "health log of $ctr:"',
     `  docker inspect --format '{{range .State.Health.Log}}{{.End}} exit={{.ExitCode}} {{.Output}}{{end}}' "$ctr" 2>&1 || true`,
     `} | awk ${shq(REDACT_AWK)} >&2`,
+  ];
+}
+
+/**
+ * Puts the route back to the container it led to before the last switch, when that container
+ * still runs; says what it did either way.
+ */
+function revertLines(proxy: string, service: AppService): string[] {
+  const file = routeFile(service);
+  return [
+    `proxy=${shq(proxy)}; file=${shq(file)}`,
+    'prev=$(docker exec "$proxy" cat "$file.prev" 2>/dev/null || true)',
+    'prevctr=${prev#server }; prevctr=${prevctr%%:*}',
+    `if [ -n "$prev" ] && [ "$prevctr" != "$ctr" ] && [ "$(docker inspect --format '{{.State.Running}}' "$prevctr" 2>/dev/null || true)" = true ] &&`,
+    `  docker exec "$proxy" sh -c 'cp "$1.prev" "$1" && nginx -t -q && nginx -s reload' sh "$file"; then`,
+    `  echo "health: the ${service} route is back on $prevctr, which keeps serving; $ctr gets no traffic" >&2`,
+    "else",
+    `  echo "health: no running previous container to put the ${service} route back on; it still leads to $ctr" >&2`,
+    "fi",
+  ];
+}
+
+export interface ReadySpec {
+  /** The new app container. */
+  container: string;
+  timeoutSeconds: number;
+  intervalSeconds: number;
+  /** Log lines shown on failure. @default 50 */
+  tailLines?: number;
+}
+
+/**
+ * Causes told from the container's log (the app's own messages, and its drivers'), each with the
+ * fix. Mongo's `MONGO_INITDB_*` apply only to an empty volume: the seeds' incident.
+ */
+export const READY_CAUSES: { pattern: string; cause: string }[] = [
+  {
+    pattern: "*Authentication?failed*",
+    cause:
+      "Mongo refused the API's credentials (Authentication failed): the Mongo volume keeps the user and password it was initialised with " +
+      "(MONGO_INITDB_* apply only to an empty volume), and they differ from the stack's mongo.user/mongoPassword. Fix: set copilotos:mongoPassword " +
+      "(and mongo.user) back to what the volume was initialised with, or change it in place with copilotos:mongo.rotate while Mongo runs with its " +
+      "current password. Never delete the volume (docker compose down -v): that deletes the data.",
+  },
+  {
+    pattern: "*Required?secret*not?found*",
+    cause: "the API found a required secret in none of its sources (/run/secrets/<name>, env, /etc/copilotos/secrets): check the stack's secret files.",
+  },
+  {
+    pattern: "*WRONGPASS*|*NOAUTH*|*invalid?username-password?pair*",
+    cause: "Redis refused the API's password: the API's redis_password file and Redis's requirepass differ; run pulumi up again to give both the stack's redisPassword.",
+  },
+];
+
+/**
+ * Waits until a new app container reports healthy (its Docker health check is the app's
+ * readiness) before any traffic is switched to it. On timeout, or if it exits, it prints the
+ * cause it can tell from the log and the fix, then the masked log, and fails: the update stops
+ * with the route untouched. Secrets arrive on stdin (one per line), for masking only.
+ */
+export function readyGateScript(r: ReadySpec): string {
+  return lines(
+    STRICT,
+    "SECRETS=$(cat); export SECRETS",
+    `ctr=${shq(r.container)}`,
+    `deadline=$(( $(date +%s) + ${r.timeoutSeconds} ))`,
+    "while :; do",
+    `  state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$ctr" 2>&1) || { echo "ready: cannot inspect $ctr: $state" >&2; exit 1; }`,
+    '  case "$state" in',
+    '    "running healthy"|"running none") echo "ready: $ctr is healthy"; exit 0 ;;',
+    "    exited*|dead*) break ;;",
+    "  esac",
+    "  now=$(date +%s)",
+    '  [ "$now" -lt "$deadline" ] || break',
+    '  echo "ready: waiting for $ctr ($state; $((deadline - now))s left)"',
+    `  sleep ${r.intervalSeconds}`,
+    "done",
+    `logs=$(docker logs --tail ${r.tailLines ?? 50} "$ctr" 2>&1 || true)`,
+    `echo "ready: $ctr did not become healthy within ${r.timeoutSeconds}s (state: $state); no traffic was switched to it" >&2`,
+    'case "$logs" in',
+    ...READY_CAUSES.map((c) => `  ${c.pattern}) echo ${shq(`ready: cause: ${c.cause}`)} >&2 ;;`),
+    "esac",
+    'echo "ready: last log lines of $ctr:" >&2',
+    ...containerReport(r.tailLines ?? 50),
     "exit 1",
   );
 }

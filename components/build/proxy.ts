@@ -31,6 +31,10 @@ export interface ProxyConfSpec {
   hsts: boolean;
   /** Requests per second per client address on the API port; 0: no limit. */
   apiRateLimitPerSecond: number;
+  /** Largest request body (uploads), in MiB; nginx's default is 1. */
+  maxBodyMb: number;
+  /** Seconds the API may stay silent on an open response (SSE chat streams) before nginx closes it. */
+  apiReadTimeoutSeconds: number;
 }
 
 /** Security headers (seed 003's checklist) on every response, errors included. */
@@ -59,15 +63,28 @@ export const FORWARDED_HEADERS = [
   "proxy_hide_header X-Powered-By;",
 ];
 
+/**
+ * The API streams chat over SSE: responses go to the client as they come (no buffering), and a
+ * quiet stream stays open for `apiReadTimeoutSeconds` (nginx's default cuts it at 60 s).
+ */
+export const streamingLines = (p: ProxyConfSpec) => [
+  "proxy_buffering off;",
+  "proxy_cache off;",
+  `proxy_read_timeout ${p.apiReadTimeoutSeconds}s;`,
+  `proxy_send_timeout ${p.apiReadTimeoutSeconds}s;`,
+];
+
 function server(service: AppService, p: ProxyConfSpec): string[] {
   const limit = service === "api" && p.apiRateLimitPerSecond > 0 ? [`limit_req zone=api burst=${p.apiRateLimitPerSecond * 2} nodelay;`, "limit_req_status 429;"] : [];
   return [
     "  server {",
     `    listen ${PROXY_PORTS[service]};`,
+    `    client_max_body_size ${p.maxBodyMb}m;`,
     ...[...securityHeaders(p), ...limit].map((l) => `    ${l}`),
     "    location / {",
     `      proxy_pass http://copilotos_${service};`,
     ...FORWARDED_HEADERS.map((l) => `      ${l}`),
+    ...(service === "api" ? streamingLines(p).map((l) => `      ${l}`) : []),
     "    }",
     "  }",
   ];

@@ -16,6 +16,8 @@ export interface RotationSpec {
   container: string;
   /** Its data volume. */
   volume: string;
+  /** The root user the stack configures (config `mongo.user`). */
+  user: string;
 }
 
 /** Where the new password waits inside the container while mongosh runs. */
@@ -50,7 +52,7 @@ const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > 
 export function rotationScript(r: RotationSpec): string {
   return lines(
     STRICT,
-    `ctr=${shq(r.container)}; vol=${shq(r.volume)}`,
+    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
     `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
     'if [ "$running" != true ]; then',
     "  cat >/dev/null",
@@ -60,6 +62,14 @@ export function rotationScript(r: RotationSpec): string {
     "  fi",
     '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
     "  exit 0",
+    "fi",
+    // MONGO_INITDB_ROOT_USERNAME, like the password, acts only on an empty volume: a new user name
+    // on existing data would not exist in the database, and the API could not log in.
+    `user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')`,
+    'if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
+    "  cat >/dev/null",
+    '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
+    "  exit 1",
     "fi",
     `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) || true`,
     `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) printf '%s\\n' "$out"; exit 0 ;; esac`,

@@ -1,6 +1,6 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { parseMongoUrl } from "../../components/build/connection";
-import { CONTAINER, ContainerProps, envOf, envOrFile, serviceOf, uploadAt } from "../lib";
+import { appSecretOf, CONTAINER, ContainerProps, envOf, serviceOf, uploadAt } from "../lib";
 
 interface MongoSide {
   resource: PolicyResource;
@@ -19,23 +19,58 @@ function mongoSide(r: PolicyResource): MongoSide {
   return { resource: r, user: env.MONGO_INITDB_ROOT_USERNAME, password, namesByNetwork };
 }
 
+/** What the API connects with: a hand-typed MONGODB_URL (the app prefers it), else the parts it builds one from. */
+interface ApiSide {
+  where: string;
+  user: string;
+  password?: string;
+  host: string;
+  authSource: string;
+}
+
+/** The app's defaults when a part is unset (apps/api/src/core/secrets.py, get_database_url). */
+const APP_DEFAULTS = { MONGODB_USER: "copilotos_user", MONGODB_HOST: "mongodb", MONGODB_AUTH_SOURCE: "admin" };
+
+function apiSide(p: ContainerProps): ApiSide | string {
+  const env = envOf(p);
+  if (env.MONGODB_URL !== undefined) {
+    const url = parseMongoUrl(env.MONGODB_URL);
+    if (!url) return "MONGODB_URL (env MONGODB_URL) is not a mongodb:// URL.";
+    const authSource = /[?&]authSource=([^&]*)/.exec(env.MONGODB_URL)?.[1] ?? url.database ?? "admin";
+    return { where: "env MONGODB_URL", user: url.user, password: url.password, host: url.host, authSource: decodeURIComponent(authSource || "admin") };
+  }
+  const secret = appSecretOf(p, "MONGODB_PASSWORD");
+  return {
+    where: `MONGODB_USER/MONGODB_HOST env and the MONGODB_PASSWORD secret${secret ? ` (${secret.where})` : ""}`,
+    user: env.MONGODB_USER ?? APP_DEFAULTS.MONGODB_USER,
+    password: secret?.value,
+    host: env.MONGODB_HOST ?? APP_DEFAULTS.MONGODB_HOST,
+    authSource: env.MONGODB_AUTH_SOURCE ?? APP_DEFAULTS.MONGODB_AUTH_SOURCE,
+  };
+}
+
 /**
- * The seeds' main incident: the API's MONGODB_URL and Mongo's root password drifted apart.
- * Every Mongo URL an API container gets (env or file) must carry Mongo's root user and password
- * and name the Mongo container on a network both are on. Messages never carry the values.
+ * The seeds' main incident: the API's Mongo credentials and Mongo's root password drifted apart.
+ * What the API connects with (the parts it builds its URL from, or a hand-typed `MONGODB_URL`)
+ * must carry Mongo's root user and password, authenticate against `admin`, and name the Mongo
+ * container on a network both are on. Messages never carry the values.
  */
 export const mongoPasswordConsistency: StackValidationPolicy = {
   name: "mongo-password-consistency",
-  description: "Each API's MongoDB connection string matches the Mongo container's root user, password and network name.",
+  description: "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name.",
   configSchema: { properties: {} },
   validateStack: (args, report) => {
     const containers = args.resources.filter((r) => r.type === CONTAINER);
     const mongos = containers.filter((r) => serviceOf(r.props as ContainerProps) === "mongo").map(mongoSide);
     for (const api of containers.filter((r) => serviceOf(r.props as ContainerProps) === "api")) {
       const props = api.props as ContainerProps;
-      const urls = envOrFile(props, "MONGODB_URL");
-      if (urls.length === 0) {
-        report(`${api.name} has no MONGODB_URL (env or file).`, api.urn);
+      const side = apiSide(props);
+      if (typeof side === "string") {
+        report(`${api.name}: ${side}`, api.urn);
+        continue;
+      }
+      if (side.password === undefined) {
+        report(`${api.name} has no MONGODB_PASSWORD: the app finds none in /run/secrets, env or /etc/copilotos/secrets, and refuses to start.`, api.urn);
         continue;
       }
       if (mongos.length === 0) {
@@ -43,24 +78,20 @@ export const mongoPasswordConsistency: StackValidationPolicy = {
         continue;
       }
       const apiNetworks = new Set((props.networksAdvanced ?? []).map((n) => n.name));
-      for (const { value, where } of urls) {
-        const url = parseMongoUrl(value);
-        if (!url) {
-          report(`${api.name}: MONGODB_URL (${where}) is not a mongodb:// URL.`, api.urn);
-          continue;
-        }
-        const target = mongos.find((m) => [...m.namesByNetwork].some(([net, names]) => apiNetworks.has(net) && names.has(url.host)));
-        if (!target) {
-          report(`${api.name}: MONGODB_URL (${where}) names host "${url.host}", which is no Mongo container's name or alias on a network ${api.name} is attached to.`, api.urn);
-          continue;
-        }
-        const parts: string[] = [];
-        if (target.user !== undefined && url.user !== target.user) parts.push("user");
-        if (target.password === undefined) parts.push("password (Mongo's root password could not be read)");
-        else if (url.password !== target.password) parts.push("password");
-        if (parts.length) {
-          report(`${api.name}: the ${parts.join(" and ")} in MONGODB_URL (${where}) differ${parts.length === 1 ? "s" : ""} from the root credentials of ${target.resource.name}.`, api.urn);
-        }
+      const target = mongos.find((m) => [...m.namesByNetwork].some(([net, names]) => apiNetworks.has(net) && names.has(side.host)));
+      if (!target) {
+        report(`${api.name}: ${side.where} name host "${side.host}", which is no Mongo container's name or alias on a network ${api.name} is attached to.`, api.urn);
+        continue;
+      }
+      const parts: string[] = [];
+      if (target.user !== undefined && side.user !== target.user) parts.push("user");
+      if (target.password === undefined) parts.push("password (Mongo's root password could not be read)");
+      else if (side.password !== target.password) parts.push("password");
+      if (parts.length) {
+        report(`${api.name}: the ${parts.join(" and ")} in ${side.where} differ${parts.length === 1 ? "s" : ""} from the root credentials of ${target.resource.name}.`, api.urn);
+      }
+      if (side.authSource !== "admin") {
+        report(`${api.name}: ${side.where} authenticate against "${side.authSource}", but Mongo's root user lives in "admin".`, api.urn);
       }
     }
   },

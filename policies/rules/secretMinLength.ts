@@ -1,15 +1,22 @@
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
-import { envOf, isSecretName, secretUploads, validateContainer } from "../lib";
+import { APP_SECRETS, AppSecretName, appSecretProblem } from "../../components/build/appContract";
+import { appSecretOf, envOf, isSecretName, secretUploads, serviceOf, validateContainer } from "../lib";
 
 export interface SecretMinLengthConfig {
   minLength: number;
 }
 
-/** Secrets shorter than the minimum are guessable; the seeds' `openssl rand` lengths varied by hand. */
+const APP_NAMES = Object.keys(APP_SECRETS) as AppSecretName[];
+
+/**
+ * Secrets shorter than the minimum are guessable; the seeds' `openssl rand` lengths varied by hand.
+ * An API's secrets must also pass the app's own checks (length, weak values, API key format, URL-safe
+ * passwords: components/build/appContract.ts), or it refuses to start in production.
+ */
 export const secretMinLength: ResourceValidationPolicy = {
   name: "secret-min-length",
-  description: "Generated and delivered secrets are at least minLength characters; the SAPTIVA API key is not empty.",
+  description: "Generated and delivered secrets are at least minLength characters; the API's secrets pass the app's own checks at start.",
   configSchema: { properties: { minLength: { type: "integer", minimum: 1, default: 32 } } },
   validateResource: [
     validateResourceOfType(random.RandomPassword, (pw, args, report) => {
@@ -18,20 +25,23 @@ export const secretMinLength: ResourceValidationPolicy = {
     }),
     validateContainer((p, args, report) => {
       const { minLength } = args.getConfig<SecretMinLengthConfig>();
-      for (const u of secretUploads(p)) {
-        if (u.content === undefined) continue;
-        const base = u.file.split("/").pop() ?? "";
-        if (base === "saptiva_api_key") {
-          if (u.content.trim() === "") report(`${args.name}: the SAPTIVA API key file ${u.file} is empty.`);
-        } else if (!base.endsWith("_url") && u.content.length < minLength) {
-          report(`${args.name}: secret file ${u.file} holds ${u.content.length} characters; the minimum is ${minLength}.`);
+      if (serviceOf(p) === "api") {
+        for (const name of APP_NAMES) {
+          const found = appSecretOf(p, name);
+          const problem = found && appSecretProblem(name, found.value);
+          if (problem) report(`${args.name}: ${name} (${found.where}) is ${problem}.`);
+          // The app starts without it, but every call to Saptiva fails.
+          else if (!found && name === "SAPTIVA_API_KEY") report(`${args.name}: SAPTIVA_API_KEY is empty or missing in every source the app reads.`);
         }
+      }
+      for (const u of secretUploads(p)) {
+        if (u.content === undefined || u.file.endsWith("saptiva_api_key")) continue;
+        if (u.content.length < minLength) report(`${args.name}: secret file ${u.file} holds ${u.content.length} characters; the minimum is ${minLength}.`);
       }
       for (const [name, value] of Object.entries(envOf(p))) {
         if (isSecretName(name) && !name.startsWith("SAPTIVA") && value.length < minLength) {
           report(`${args.name}: env ${name} holds ${value.length} characters; the minimum is ${minLength}.`);
         }
-        if (name === "SAPTIVA_API_KEY" && value.trim() === "") report(`${args.name}: env SAPTIVA_API_KEY is empty.`);
       }
     }),
   ],

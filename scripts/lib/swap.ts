@@ -114,7 +114,7 @@ export class SwapRig {
         fs.writeFileSync(path.join(dir, "f"), content);
         docker("cp", path.join(dir, "f"), `${this.proxy}:${file}`);
       };
-      put(PROXY_CONF, proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 0 }));
+      put(PROXY_CONF, proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }));
       put(routeFile("api"), `${PLACEHOLDER_ROUTE}\n`);
       put(routeFile("web"), `${PLACEHOLDER_ROUTE}\n`);
     } finally {

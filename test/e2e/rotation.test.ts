@@ -11,7 +11,7 @@ import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2erot";
 const IMAGE = "cpt-e2e/fake-mongo-rotate:1";
-const spec: RotationSpec = { container: `${P}-mongo`, volume: `${P}-mongo-data` };
+const spec: RotationSpec = { container: `${P}-mongo`, volume: `${P}-mongo-data`, user: "copilotos" };
 const NEW = "n3w-Password_0123456789abcdefghijklmnop";
 const CURRENT = "current-Password_0123456789abcdefghijk";
 
@@ -68,6 +68,15 @@ test("data but no running Mongo: refuses rather than let a new password meet old
   await expect(runHostStep(host.target, "rotate", rotationScript(spec), NEW)).rejects.toThrow(
     `rotate: ${spec.volume} holds data but ${spec.container} is not running, so the password cannot be changed in place`,
   );
+});
+
+test("a changed mongo.user on existing data is refused before anything changes (the new user does not exist in the database)", async () => {
+  startMongo();
+  await expect(runHostStep(host.target, "rotate", rotationScript({ ...spec, user: "copilotos_user" }), NEW)).rejects.toThrow(
+    `rotate: mongo.user is copilotos_user, but the data in ${spec.volume} was initialised for copilotos`,
+  );
+  // mongosh never ran: no password change was attempted.
+  expect(inMongo("[ -e /tmp/mongosh.args ] && echo ran || echo not-run")).toBe("not-run");
 });
 
 test("against a real mongod: not run here, and the output says why", () => {

@@ -29,10 +29,30 @@ export function mongo(props: Partial<ContainerProps> = {}, password = PASSWORD):
   });
 }
 
-export function api(url: string, props: Partial<ContainerProps> = {}): GraphResource {
+/** What the API connects to Mongo with: the parts the app builds its URL from. */
+export interface ApiCreds {
+  password?: string;
+  user?: string;
+  host?: string;
+  authSource?: string;
+}
+
+/** The API's env as the program sets it (components/build/containers.ts apiEnv), plus `extra` entries. */
+export const apiEnvs = (c: ApiCreds = {}, extra: string[] = []) => [
+  `MONGODB_AUTH_SOURCE=${c.authSource ?? "admin"}`,
+  `MONGODB_HOST=${c.host ?? "mongodb"}`,
+  `MONGODB_USER=${c.user ?? "copilotos"}`,
+  "NODE_ENV=production",
+  ...extra,
+];
+
+export const SAPTIVA = "sk-test-saptiva-key";
+
+/** An API container fed the way the app reads: parts in env, the password as /run/secrets/mongodb_password. */
+export function api(c: ApiCreds = {}, props: Partial<ContainerProps> = {}): GraphResource {
   return container("api", "api", {
-    envs: ["MONGODB_URL_FILE=/run/secrets/mongodb_url"],
-    uploads: [{ file: "/run/secrets/mongodb_url", content: url }, { file: "/run/secrets/saptiva_api_key", content: "key" }],
+    envs: apiEnvs(c),
+    uploads: [{ file: "/run/secrets/mongodb_password", content: c.password ?? PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: SAPTIVA }],
     ports: [{ internal: 8001, external: 8001, ip: "0.0.0.0", protocol: "tcp" }],
     ...props,
   });
