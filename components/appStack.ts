@@ -63,7 +63,7 @@ export class AppStack extends pulumi.ComponentResource {
 
     this.host = new DockerHost(
       `${name}-host`,
-      { host: cfg.host, sshDir: args.sshDir, appPorts: { web: cfg.ports.web, api: cfg.ports.api }, offsiteBackups: cfg.backup.s3 },
+      { host: cfg.host, sshDir: args.sshDir, appPorts: { web: cfg.ports.web, api: cfg.ports.api }, offsiteBackups: cfg.backup.s3, registry: cfg.registry },
       { parent: this },
     );
     this.secrets = new StackSecrets(

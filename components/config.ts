@@ -127,6 +127,14 @@ export const configSchema = z
         web: resources(512, 0.5),
       })
       .prefault({}),
+    /** Credentials for a private registry the host pulls from (registry mode), e.g. ghcr.io. */
+    registry: z
+      .strictObject({
+        address: text("the registry host, e.g. ghcr.io").regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { error: "must be a registry host name (and port), e.g. ghcr.io" }),
+        username: text("the registry user"),
+        password: text("the registry password or token"),
+      })
+      .optional(),
     healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600").default(120),
     protectData: bool().default(false),
   })
@@ -195,10 +203,11 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
 }
 
 /** The typed config components are built from; every secret is a Pulumi secret output. */
-export type StackConfig = Omit<ParsedConfig, SecretKey | "host"> & {
+export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry"> & {
   project: string;
   stack: string;
   host: WithSecretKey<HostSettings>;
+  registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
   saptivaApiKey: pulumi.Output<string>;
 } & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
 
@@ -212,6 +221,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     project,
     stack,
     host,
+    registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
     saptivaApiKey: pulumi.secret(parsed.saptivaApiKey),
     mongoPassword: secret(parsed.mongoPassword),
     redisPassword: secret(parsed.redisPassword),

@@ -3,7 +3,7 @@
  * schema (components/config.ts passes its own) and never prints a secret value.
  */
 import { z } from "zod";
-import { NAMESPACE, SECRET_KEYS } from "./configKeys";
+import { isSecretPath, NAMESPACE } from "./configKeys";
 
 // --- errors ------------------------------------------------------------------------------------
 
@@ -26,7 +26,6 @@ export class ConfigError extends Error {
   }
 }
 
-const isSecretPath = (path: string) => (SECRET_KEYS as readonly string[]).includes(path) || path === "host.privateKey";
 
 /** The schema at a key path, or undefined when the path is not in the schema. */
 function schemaAt(schema: z.ZodType, path: (string | number)[]): z.ZodType | undefined {

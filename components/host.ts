@@ -36,6 +36,8 @@ export interface DockerHostArgs {
   appPorts?: Record<string, number>;
   /** Create an S3 bucket for off-host backups the host may write to (aws hosts only). @default false */
   offsiteBackups?: boolean;
+  /** Credentials of a private registry the engine pulls from (registry mode). @default none (public images) */
+  registry?: { address: string; username: string; password: pulumi.Input<string> };
 }
 
 /**
@@ -65,7 +67,7 @@ export class DockerHost extends pulumi.ComponentResource {
     if (host.kind === "local") {
       this.dockerHost = pulumi.output(host.socket);
       this.publicAddress = pulumi.output("localhost");
-      this.provider = new docker.Provider(`${name}-docker`, { host: host.socket }, { parent: this });
+      this.provider = new docker.Provider(`${name}-docker`, { host: host.socket, registryAuth: registryAuth(args.registry) }, { parent: this });
       this.ready = [];
     } else {
       let target: { address: pulumi.Input<string>; port: number; hostKey: pulumi.Input<string> };
@@ -87,7 +89,7 @@ export class DockerHost extends pulumi.ComponentResource {
       const sshOpts = pulumi
         .all([address, target.hostKey, host.privateKey])
         .apply(([a, hostKey, key]) => sshClientOptions(writeSshFiles(files, knownHostsLine(a, target.port, hostKey), key)));
-      this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts }, { parent: this });
+      this.provider = new docker.Provider(`${name}-docker`, { host: this.dockerHost, sshOpts, registryAuth: registryAuth(args.registry) }, { parent: this });
       this.connection = {
         host: target.address,
         port: target.port,
@@ -101,4 +103,9 @@ export class DockerHost extends pulumi.ComponentResource {
     }
     this.registerOutputs({ dockerHost: this.dockerHost, publicAddress: this.publicAddress });
   }
+}
+
+/** The provider's registry login: the password stays a secret input, never in a command line. */
+function registryAuth(r: DockerHostArgs["registry"]) {
+  return r ? [{ address: r.address, username: r.username, password: pulumi.secret(r.password) }] : undefined;
 }

@@ -21,7 +21,7 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     "host.region@aws", "host.availabilityZone@aws", "host.publicKey@aws", "host.sshCidrs@aws",
     "images.api", "images.web", "saptivaApiKey",
   ]);
-  expect(rows.filter((r) => r.secret).map((r) => r.key)).toEqual(["host.privateKey", "host.privateKey", "saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"]);
+  expect(rows.filter((r) => r.secret).map((r) => r.key)).toEqual(["host.privateKey", "host.privateKey", "saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey", "registry.password"]);
   expect(rows.find((r) => r.key === "host.kind")).toEqual({ key: "host.kind", type: "`local` \\| `ssh` \\| `aws`", default: '"local"', required: false, secret: false });
   expect(rows.find((r) => r.key === "backup.keep")).toEqual({ key: "backup.keep", type: "integer", default: "7", required: false, secret: false });
   expect(rows.find((r) => r.key === "resources.api.cpus")).toMatchObject({ type: "number", default: "0.5" });

@@ -71,6 +71,9 @@ export const CONFIG_DOCS: Record<string, string> = {
   "resources.api.cpus": "API CPU limit",
   "resources.web.memoryMb": "web memory limit (MiB)",
   "resources.web.cpus": "web CPU limit",
+  "registry.address": "private registry the host pulls app images from (registry mode), e.g. `ghcr.io`; unset: public images only",
+  "registry.username": "registry user",
+  "registry.password": "registry password or token, given to the Docker provider as a secret",
   healthTimeoutSeconds: "how long `up` waits for each container to be healthy",
   protectData: "also `protect` the data volumes (prod sets `true`)",
 };

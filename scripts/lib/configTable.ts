@@ -4,7 +4,7 @@
  * what a key is for comes from {@link CONFIG_DOCS}. Pure.
  */
 import type { z } from "zod";
-import { SECRET_KEYS } from "../../components/configKeys";
+import { isSecretPath } from "../../components/configKeys";
 import { CONFIG_DOCS } from "./configDocs";
 
 interface Def {
@@ -86,7 +86,7 @@ export function configRows(schema: z.ZodType): ConfigRow[] {
     const p = peel(s);
     const d = defOf(p.node);
     const key = path.join(".");
-    const secret = (SECRET_KEYS as readonly string[]).includes(key) || key === "host.privateKey";
+    const secret = isSecretPath(key);
     if (d.type === "object") {
       for (const [k, child] of Object.entries(d.shape!)) visit(child, [...path, k], kind, parentOptional || p.optional);
       return;
