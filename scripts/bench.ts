@@ -1,13 +1,17 @@
 /**
  * `npm run bench -- delivery|backup`: scripts/benchHost.ts (real engine over SSH, needs root).
  * `npm run bench -- swap`: scripts/benchSwap.ts (real engine, needs root; --requests N, default 2000).
+ * `npm run bench -- stack`: staging and prod from the program's own graph on the test host, the seeds'
+ * incident under load (runs test/e2e/stack.test.ts, root). Ends with `stack: stacks=2 containers=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "./lib/project";
+
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -61,8 +65,20 @@ export async function main(argv: string[]): Promise<number> {
       console.log(await (await import("./benchSwap")).benchSwap(requests));
       return 0;
     }
+    case "stack":
+      // The stack bench is the real-engine test itself (it needs jest's test host): it ends with the `stack:` line.
+      return runJest("test/e2e/stack.test.ts");
     default:
-      process.stderr.write("usage: npm run bench -- check|delivery|backup|swap [--runs N] [--stack NAME] [--requests N]\n");
+      process.stderr.write(USAGE);
       return 2;
   }
+}
+
+/** Runs one jest test file with this project's config, output passed through; its exit code. */
+function runJest(file: string): Promise<number> {
+  const jest = path.join(projectRoot(), "node_modules", "jest", "bin", "jest.js");
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [jest, "--runTestsByPath", file], { cwd: projectRoot(), stdio: "inherit" });
+    child.on("close", (code) => resolve(code ?? 1));
+  });
 }

@@ -114,6 +114,8 @@ export async function check(argv: string[]): Promise<CheckResult> {
   };
 }
 
+export const USAGE = usage();
+
 function usage() {
   return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n";
 }

@@ -9,6 +9,8 @@ import { configSchema } from "../components/config";
 import { configTable, withTable } from "./lib/configTable";
 import { projectRoot } from "./lib/project";
 
+export const USAGE = "usage: npm run docs:config [-- --check]\n";
+
 export function docsConfig(argv: string[], readmePath = path.join(projectRoot(), "README.md")): { code: number; message: string } {
   const { values } = parseArgs({ args: argv, options: { check: { type: "boolean", default: false } } });
   const current = fs.readFileSync(readmePath, "utf8");
@@ -25,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     (r.code === 0 ? process.stdout : process.stderr).write(r.message);
     return r.code;
   } catch (e) {
-    process.stderr.write(`docs:config: ${(e as Error).message}\n`);
+    process.stderr.write(`docs:config: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
 }

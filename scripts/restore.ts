@@ -18,7 +18,7 @@ import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
 import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";
 
-const USAGE =
+export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n";
 

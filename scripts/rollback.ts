@@ -12,7 +12,7 @@ import { NAMESPACE } from "../components/configKeys";
 import { projectRoot } from "./lib/project";
 import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./lib/rollbackPlan";
 
-const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\n";
+export const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\n";
 
 /** The Pulumi operations a rollback needs, for one stack. */
 export interface StackBackend {
@@ -34,7 +34,8 @@ export interface RollbackIo {
   ask?: (q: string) => Promise<string>;
 }
 
-export async function rollback(argv: string[], backend: StackBackend, io: RollbackIo): Promise<number> {
+/** `backend` may be a factory, so a usage error is reported before the Pulumi CLI is looked for. */
+export async function rollback(argv: string[], backendOrFactory: StackBackend | (() => Promise<StackBackend>), io: RollbackIo): Promise<number> {
   let a;
   try {
     a = parseArgs({ args: argv, allowPositionals: true, options: { to: { type: "string" }, yes: { type: "boolean", default: false }, secrets: { type: "boolean", default: false } } });
@@ -47,6 +48,7 @@ export async function rollback(argv: string[], backend: StackBackend, io: Rollba
     io.err(USAGE);
     return 2;
   }
+  const backend = typeof backendOrFactory === "function" ? await backendOrFactory() : backendOrFactory;
   const to = a.values.to === undefined ? undefined : Number(a.values.to);
   if (to !== undefined && (!Number.isInteger(to) || to < 1)) {
     io.err(`rollback: --to must be an update number (a whole number >= 1), not "${a.values.to}"\n${USAGE}`);
@@ -117,7 +119,7 @@ export async function automationBackend(): Promise<StackBackend> {
 export async function main(argv: string[]): Promise<number> {
   const rl = process.stdin.isTTY ? createInterface({ input: process.stdin, output: process.stdout }) : undefined;
   try {
-    return await rollback(argv, await automationBackend(), {
+    return await rollback(argv, automationBackend, {
       out: (s) => process.stdout.write(s),
       err: (s) => process.stderr.write(s),
       ask: rl ? (q) => rl.question(q) : undefined,

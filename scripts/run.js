@@ -39,13 +39,25 @@ if (!script || !/^[a-z-]+$/.test(script)) {
   process.exit(2);
 }
 ensureBuilt();
-require(path.join(root, "bin", "scripts", `${script}.js`))
+const cli = require(path.join(root, "bin", "scripts", `${script}.js`));
+// Every CLI answers --help with its usage (exit 0) before it parses or runs anything.
+if (args.includes("--help") || args.includes("-h")) {
+  process.stdout.write(cli.USAGE || `usage: npm run ${script}\n`);
+  process.exit(0);
+}
+cli
   .main(args)
   .then(
     (code) => {
       process.exitCode = code;
     },
     (e) => {
+      // A wrong option: say so with the usage (exit 2), like the CLIs that parse their own.
+      if (e && typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS")) {
+        process.stderr.write(`${e.message}\n${cli.USAGE || ""}`);
+        process.exitCode = 2;
+        return;
+      }
       process.stderr.write(`${script} failed: ${e && e.message ? e.message : e}\n`);
       process.exitCode = 1;
     },
