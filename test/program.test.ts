@@ -108,6 +108,20 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 });
 
 describe("config flows into the graph", () => {
+  test("private registry credentials reach the host's Docker provider as a secret, and nothing else", async () => {
+    const token = "ghp_registry-token-0123456789abcdefghij";
+    const run = await runStack("prod", ["copilotos:registry.address=ghcr.io", "copilotos:registry.username=deploy-bot"], [`copilotos:registry.password=${token}`]);
+    const provider = run.resources.find((r) => r.type === "pulumi:providers:docker" && r.name === "copilotos-host-docker")!;
+    // Provider inputs reach the engine as JSON text.
+    expect(JSON.parse(String(provider.inputs.registryAuth))).toEqual([{ address: "ghcr.io", username: "deploy-bot", password: token }]);
+    expect(provider.secretPaths.some((p) => p.startsWith("registryAuth"))).toBe(true);
+    const elsewhere = run.resources.filter((r) => r !== provider).map((r) => JSON.stringify(r.inputs)).join("") + JSON.stringify(run.outputs);
+    expect(elsewhere).not.toContain(token);
+    // Without it, no registry login is configured.
+    const plain = await runStack("prod");
+    expect(plain.resources.find((r) => r.name === "copilotos-host-docker")!.inputs.registryAuth).toBeUndefined();
+  });
+
   test("an override password is used as given, for Mongo and the API alike", async () => {
     const password = "Over.ride-Pass_word~0123456789-abcdefghij";
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password}`]);

@@ -56,6 +56,8 @@ export interface ProgramRun {
   outputs: Record<string, StackOutput>;
   /** Every secret value seen: secret inputs, secret config, generated passwords. For redaction. */
   secretValues: Set<string>;
+  /** What each RandomPassword generated, by resource name, with its inputs (a later run's `priorPasswords`). */
+  passwords: Record<string, { inputs: string; result: string }>;
 }
 
 export interface RunOptions {
@@ -69,6 +71,11 @@ export interface RunOptions {
   secretPaths?: string[];
   /** @default the project's index.ts */
   programPath?: string;
+  /**
+   * Results of an earlier run's RandomPasswords, by name: kept when the inputs are unchanged, as
+   * the stack state keeps them (a keeper change still makes a new one). @default {} (all new)
+   */
+  priorPasswords?: Record<string, { inputs: string; result: string }>;
 }
 
 /**
@@ -104,6 +111,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
   const project = opts.project ?? "copilotos";
   const secretValues = new Set<string>();
+  const passwords: Record<string, { inputs: string; result: string }> = {};
   for (const p of opts.secretPaths ?? []) {
     const value = configValueAt(opts.config, p);
     if (value) secretValues.add(value);
@@ -121,7 +129,9 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
         const inputs = unwrapSecrets(args.inputs, "", secretPaths, secretValues) as Record<string, unknown>;
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === "random:index/randomPassword:RandomPassword") {
-          const result = fakePassword(inputs);
+          const prior = opts.priorPasswords?.[args.name];
+          const result = prior && prior.inputs === JSON.stringify(inputs) ? prior.result : fakePassword(inputs);
+          passwords[args.name] = { inputs: JSON.stringify(inputs), result };
           secretValues.add(result);
           state.result = result;
         }
@@ -190,7 +200,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   process.env.TMPDIR = tmp;
   try {
     const outputs = await runInStack();
-    return { resources: [...recorded.values()], invokes, outputs, secretValues };
+    return { resources: [...recorded.values()], invokes, outputs, secretValues, passwords };
   } finally {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;

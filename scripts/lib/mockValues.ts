@@ -67,10 +67,13 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
       return { name: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:iam::123456789012:role/${name}` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-${hex.slice(0, 8)}` };
-    case "docker:index/remoteImage:RemoteImage":
-      return { imageId: `sha256:${hex}`, repoDigest: `${String(inputs.name).replace(/[:@].*$/, "")}@sha256:${hex}` };
+    // A digest changes with the image asked for, as a real one does: a new tag is a new container.
+    case "docker:index/remoteImage:RemoteImage": {
+      const digest = hexOf(`${name}|${String(inputs.name)}`);
+      return { imageId: `sha256:${digest}`, repoDigest: `${String(inputs.name).replace(/[:@].*$/, "")}@sha256:${digest}` };
+    }
     case "docker:index/image:Image":
-      return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hex}` };
+      return { repoDigest: `${String(inputs.imageName).replace(/:[^:/]*$/, "")}@sha256:${hexOf(`${name}|${String(inputs.imageName)}`)}` };
     case "command:local:Command":
     case "command:remote:Command":
       return { stdout: "", stderr: "" };

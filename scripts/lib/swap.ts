@@ -15,7 +15,7 @@ import { appContainerName, StackIdentity, stackPrefix } from "../../components/b
 import { PLACEHOLDER_ROUTE, PROXY_CONF, proxyConf, routeFile, switchScript } from "../../components/build/proxy";
 import { runLocal } from "./hostExec";
 import { LoadResult, startLoad } from "./loadLoop";
-import { busyboxImage } from "./testImages";
+import { busyboxImage, nginxImage } from "./testImages";
 
 export const SWAP_ID: StackIdentity = { project: "cpt", stack: "swap" };
 const PREFIX = stackPrefix(SWAP_ID);
@@ -34,16 +34,6 @@ async function dockerAsync(...args: string[]): Promise<string> {
   const r = await run("docker", args);
   if (r.code !== 0) throw new Error(`docker ${args[0]} failed: ${r.out.trim()}`);
   return r.out.trim();
-}
-
-/** Files of nginx and the shared libraries it links, for an image built from this machine's nginx. */
-function nginxFiles(): string[] {
-  const nginx = execFileSync("sh", ["-c", "command -v nginx"], { encoding: "utf8" }).trim();
-  const libs = execFileSync("ldd", [nginx], { encoding: "utf8" })
-    .split("\n")
-    .map((l) => /(\/\S+) \(0x/.exec(l)?.[1])
-    .filter((f): f is string => Boolean(f));
-  return [nginx, ...libs];
 }
 
 export interface SwapImages {
@@ -68,14 +58,7 @@ function appImage(tag: string, version: string, healthy: boolean): string {
 }
 
 export function buildSwapImages(): SwapImages {
-  const passwd = "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
-  busyboxImage([], `${PREFIX}-nginx:test`, {
-    hostFiles: nginxFiles(),
-    dirs: ["/var/log/nginx", "/var/lib/nginx", "/etc/nginx/copilotos", "/run"],
-    files: { "/etc/passwd": passwd, "/etc/group": "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n" },
-    env: ["PATH=/bin:/usr/sbin"],
-    cmd: ["nginx", "-g", "daemon off;"],
-  });
+  nginxImage([], `${PREFIX}-nginx:test`);
   appImage(`${PREFIX}-app:v1`, "v1", true);
   appImage(`${PREFIX}-app:v2`, "v2", true);
   appImage(`${PREFIX}-app:bad`, "bad", false);

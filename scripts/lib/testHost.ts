@@ -17,7 +17,7 @@ const VETH_IN = "cpte1";
 export const HOST_ADDRESS = "10.201.0.2";
 const OUT_ADDRESS = "10.201.0.1";
 const USER = "cptdeploy";
-const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc", "nginx", "docker-compose"];
+const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc", "nginx", "docker-compose", "redis-server", "redis-cli"];
 
 export interface TestHostState {
   ok: boolean;
@@ -100,7 +100,7 @@ export async function setupTestHost(): Promise<TestHostState> {
   let state: TestHostState;
   if (process.getuid?.() !== 0) state = { ok: false, reason: "real-engine tests must run as root (they start dockerd and sshd)" };
   else if (missing.length)
-    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose)` };
+    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server)` };
   else {
     try {
       state = await start();

@@ -18,6 +18,22 @@ export interface BusyboxImageSpec {
   hostFiles?: string[];
   /** Empty folders to create. */
   dirs?: string[];
+  /** Folders of this machine copied whole to the same path (a runtime's library), tests and caches left out. */
+  hostDirs?: string[];
+}
+
+/** This machine's binaries by command name (or absolute path), with the shared libraries they link (for `hostFiles`). */
+export function binaryFiles(...commands: string[]): string[] {
+  const files = new Set<string>();
+  for (const c of commands) {
+    const bin = c.startsWith("/") ? c : execFileSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).trim();
+    files.add(bin);
+    for (const l of execFileSync("ldd", [bin], { encoding: "utf8" }).split("\n")) {
+      const lib = /(\/\S+) \(0x/.exec(l)?.[1];
+      if (lib) files.add(lib);
+    }
+  }
+  return [...files];
 }
 
 /** Imports a busybox image as `tag` into the engine `docker` reaches with `dockerArgs`; returns its ID. */
@@ -35,6 +51,9 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
     fs.writeFileSync(path.join(root, "etc", "passwd"), "root:x:0:0:root:/:/bin/sh\n");
     fs.writeFileSync(path.join(root, "etc", "group"), "root:x:0:\n");
     for (const dir of spec.dirs ?? []) fs.mkdirSync(path.join(root, dir), { recursive: true });
+    for (const dir of spec.hostDirs ?? []) {
+      fs.cpSync(dir, path.join(root, dir), { recursive: true, filter: (src) => !/\/(test|tests|__pycache__|idlelib|tkinter|ensurepip|lib2to3)(\/|$)/.test(src.slice(dir.length)) });
+    }
     for (const file of spec.hostFiles ?? []) {
       fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
       fs.copyFileSync(fs.realpathSync(file), path.join(root, file));
@@ -55,6 +74,17 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** An nginx image from this machine's nginx (the stack's proxy image stand-in), in the engine `dockerArgs` name. */
+export function nginxImage(dockerArgs: string[], tag: string): string {
+  return busyboxImage(dockerArgs, tag, {
+    hostFiles: binaryFiles("nginx"),
+    dirs: ["/var/log/nginx", "/var/lib/nginx", "/etc/nginx/copilotos", "/run"],
+    files: { "/etc/passwd": "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n", "/etc/group": "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n" },
+    env: ["PATH=/bin:/usr/sbin"],
+    cmd: ["nginx", "-g", "daemon off;"],
+  });
 }
 
 /** A stand-in for the mongo image: `mongosh` records each admin call it is asked to make. */

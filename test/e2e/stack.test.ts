@@ -1,0 +1,162 @@
+/**
+ * The program's own containers on a real engine: staging and prod, from their committed stack files,
+ * applied side by side on the test host by the test executor (test/support/executor.ts) with
+ * stand-ins that keep the app's contract (test/support/standins.ts). Then the seeds' incident (Mongo
+ * refuses the API's credentials) under a request loop, a gate that fails after its route switch,
+ * and what the proxy must carry: a 2 MB upload and a server-sent event stream.
+ * Ends with the bench line `stack: stacks=2 containers=… healthy=… incident_halted=… incident_failed_requests=…`.
+ */
+import * as http from "node:http";
+import { routeFile } from "../../components/build/proxy";
+import { get, startLoad } from "../../scripts/lib/loadLoop";
+import { ApplyError } from "../support/executor";
+import { StackRig } from "../support/stackRig";
+import { apiVersion, buildStandins } from "../support/standins";
+import { host, remote } from "./support";
+
+jest.setTimeout(600_000);
+const ADDRESS = host.target.address;
+const PORTS = { staging: { web: 3100, api: 8101 }, prod: { web: 3000, api: 8001 } } as const;
+const rigs = { staging: new StackRig("staging"), prod: new StackRig("prod") };
+const V2 = "cpt-standin/api:2";
+const report = { containers: 0, healthy: 0, incidentHalted: false, incidentFailed: -1 };
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+function cleanup(): void {
+  for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
+    const [cmd, ...rest] = kind.split(" ");
+    const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");
+    if (ids) remote(...(cmd === "ps" ? ["rm", "-f", "-v"] : [cmd, "rm"]), ...ids.split("\n"));
+  }
+}
+
+beforeAll(() => {
+  cleanup();
+  buildStandins(["-H", `unix://${host.remoteSocket}`]);
+  apiVersion(["-H", `unix://${host.remoteSocket}`], V2, "2");
+});
+afterAll(() => {
+  cleanup();
+  process.stdout.write(
+    `stack: stacks=2 containers=${report.containers} healthy=${report.healthy} incident_halted=${report.incidentHalted ? "yes" : "no"} incident_failed_requests=${report.incidentFailed}\n`,
+  );
+});
+
+const stackContainers = (stack: string) => remote("ps", "-a", "--filter", `label=copilotos.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
+const health = (name: string) => remote("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", name);
+const route = (stack: string, service: "api" | "web") => remote("exec", `copilotos-${stack}-proxy`, "cat", routeFile(service));
+
+test("staging and prod come up side by side from the program's own graph; every container healthy", async () => {
+  for (const stack of ["staging", "prod"] as const) {
+    const steps = await rigs[stack].deploy([], log);
+    expect(steps.filter((s) => s.action === "create").map((s) => s.name)).toEqual(expect.arrayContaining([`copilotos-api-ready-wait`, `copilotos-api-route-switch`, `copilotos-web-health-wait`]));
+  }
+  for (const stack of ["staging", "prod"] as const) {
+    const names = stackContainers(stack);
+    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`));
+    for (const n of names) expect(`${n}: ${health(n)}`).toBe(`${n}: running healthy`);
+    report.containers += names.length;
+    report.healthy += names.filter((n) => health(n) === "running healthy").length;
+  }
+});
+
+test.each(["staging", "prod"] as const)("%s: web and API answer through the stack's proxy; the API logged in to Mongo and Redis with the stack's secrets", async (stack) => {
+  const web = await get(`http://${ADDRESS}:${PORTS[stack].web}/`);
+  expect(web).toMatchObject({ status: 200, body: "<h1>copilotos web stand-in</h1>" });
+  expect(web.headers["x-frame-options"]).toBe("DENY");
+  expect(await get(`http://${ADDRESS}:${PORTS[stack].api}/api/health/ready`)).toMatchObject({ status: 200, body: '{"status":"ready"}' });
+  expect(JSON.parse((await get(`http://${ADDRESS}:${PORTS[stack].api}/api/standin/auth`)).body)).toEqual({ mongo: "ok", redis: "ok", version: "1" });
+  // The app read its secrets from files: none is in the container's env.
+  const env = remote("inspect", "--format", "{{json .Config.Env}}", route(stack, "api").replace(/^server (.*):8001;$/, "$1"));
+  for (const s of rigs[stack].lastRun!.secretValues) expect(env.includes(s)).toBe(false);
+  expect(env).toContain('"NODE_ENV=production"');
+});
+
+test("the two stacks keep their own secrets, networks and volumes", () => {
+  const file = (stack: string) => remote("exec", `copilotos-${stack}-mongo`, "cat", "/data/db/.users");
+  expect(file("staging")).not.toBe(file("prod"));
+  expect(remote("volume", "ls", "--format", "{{.Name}}", "--filter", "label=copilotos.project=copilotos").split("\n").sort()).toEqual([
+    "copilotos-prod-mongo-data", "copilotos-prod-redis-data", "copilotos-staging-mongo-data", "copilotos-staging-redis-data",
+  ]);
+});
+
+test("the proxy carries a 2 MB upload to the API, and server-sent events one by one", async () => {
+  const body = Buffer.alloc(2 * 1024 * 1024, 97);
+  const upload = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = http.request(`http://${ADDRESS}:${PORTS.staging.api}/api/upload`, { method: "POST", headers: { "Content-Length": body.length } }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+  expect(upload).toEqual({ status: 200, body: `{"bytes":${body.length}}` });
+
+  const arrivals = await new Promise<number[]>((resolve, reject) => {
+    const t0 = Date.now();
+    const times: number[] = [];
+    http.get(`http://${ADDRESS}:${PORTS.staging.api}/api/stream`, (res) => {
+      expect(res.headers["content-type"]).toBe("text/event-stream");
+      res.on("data", (c: Buffer) => c.toString().split("\n\n").filter((e) => e.startsWith("data:")).forEach(() => times.push(Date.now() - t0)));
+      res.on("end", () => resolve(times));
+    }).on("error", reject);
+  });
+  expect(arrivals).toHaveLength(5);
+  // Unbuffered: the first event arrives seconds before the last (the stand-in sends one a second).
+  expect(arrivals[4] - arrivals[0]).toBeGreaterThan(3000);
+  expect(arrivals[0]).toBeLessThan(1500);
+});
+
+test("the seeds' incident: Mongo refuses the new API's credentials; the update stops at the API gate naming the cause, the old API keeps serving, no volume is touched", async () => {
+  const rig = rigs.staging;
+  const oldApi = route("staging", "api");
+  const apis = stackContainers("staging").filter((n) => n.includes("-api-"));
+  const volumes = remote("volume", "ls", "-q", "--filter", "label=copilotos.stack=staging");
+  // The volume's credentials change out of band, as restoring a backup taken before a rotation does.
+  const users = remote("exec", "copilotos-staging-mongo", "cat", "/data/db/.users");
+  remote("exec", "copilotos-staging-mongo", "sh", "-c", "echo copilotos_user:another-password-0123456789 > /data/db/.users");
+  const loop = startLoad(`http://${ADDRESS}:${PORTS.staging.api}/api/health/live`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  let error: unknown;
+  try {
+    await rig.deploy([`copilotos:images.api=${V2}`], log);
+  } catch (e) {
+    error = e;
+  }
+  loop.stop();
+  const load = await loop.done;
+  remote("exec", "copilotos-staging-mongo", "sh", "-c", `printf '%s\\n' '${users}' > /data/db/.users`);
+  expect(error).toBeInstanceOf(ApplyError);
+  const message = (error as Error).message;
+  expect(message).toMatch(/^copilotos-api-ready-wait: command failed/);
+  expect(message).toContain("ready: cause: Mongo refused the API's credentials (Authentication failed)");
+  expect(message).toContain("Fix: set copilotos:mongoPassword");
+  for (const s of rig.lastRun!.secretValues) expect(message.includes(s)).toBe(false);
+  expect(route("staging", "api")).toBe(oldApi);
+  // The new API was created beside the old one (a new image is a new fingerprinted name), not in its place.
+  expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toEqual(expect.arrayContaining(apis));
+  expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toHaveLength(2);
+  process.stdout.write(`incident: ${load.requests} requests through the proxy while the update halted, ${load.failed} failed ${JSON.stringify(load.samples)}\n`);
+  expect(load.requests).toBeGreaterThan(0);
+  expect(load.failed).toBe(0);
+  expect(remote("volume", "ls", "-q", "--filter", "label=copilotos.stack=staging")).toBe(volumes);
+  report.incidentHalted = true;
+  report.incidentFailed = load.failed;
+});
+
+test("a gate that fails after its route switch puts the route back on the previous API, which keeps serving", async () => {
+  const oldApi = route("staging", "api");
+  const error = await rigs.staging.deploy(["copilotos:api.env.STANDIN_FAIL_PROXIED=1"], log).catch((e: Error) => e);
+  expect(error).toBeInstanceOf(ApplyError);
+  expect((error as Error).message).toMatch(/^copilotos-api-health-wait: command failed/);
+  expect((error as Error).message).toContain(`health: the api route is back on ${oldApi.replace(/^server (.*):8001;$/, "$1")}, which keeps serving`);
+  expect(route("staging", "api")).toBe(oldApi);
+  expect(await get(`http://${ADDRESS}:${PORTS.staging.api}/api/health/ready`)).toMatchObject({ status: 200 });
+});
+
+test("the fixed config converges: the next update replaces the API and deletes the failed and old containers at its end", async () => {
+  const steps = await rigs.staging.deploy([`copilotos:images.api=${V2}`], log);
+  expect(steps.filter((s) => s.action === "delete").length).toBeGreaterThanOrEqual(1);
+  expect(JSON.parse((await get(`http://${ADDRESS}:${PORTS.staging.api}/api/standin/auth`)).body)).toEqual({ mongo: "ok", redis: "ok", version: "2" });
+  expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toHaveLength(1);
+});

@@ -1,0 +1,225 @@
+/**
+ * Stand-in images for the stack's services that keep the app's contract (the real images cannot be
+ * pulled or built here: no registry, no MongoDB package, no network for pip/pnpm):
+ * - api (Python, like the app): loads its secrets by copilotos-bridge's rules (apps/api/src/core/secrets.py: /run/secrets/<NAME>
+ *   or <name>, then env, then /etc/copilotos/secrets/<name>); with NODE_ENV=production it stops at
+ *   start without MONGODB_PASSWORD/JWT_SECRET_KEY/SECRET_KEY; builds its Mongo and Redis logins from
+ *   MONGODB_USER/HOST/PORT and REDIS_HOST/PORT plus the secrets; `/api/health/ready` answers 503
+ *   while Mongo refuses it (logging "Authentication failed.", as pymongo does), `/api/health` 200
+ *   "degraded". It has curl (the app's image does) for its health check; it logs in to real Redis.
+ * - mongo: credentials fixed at first init in its volume from MONGO_INITDB_* (as mongod's are); a
+ *   `mongosh` that answers ping, fsyncLock/Unlock and changeUserPassword against those credentials.
+ * - redis: Debian's real redis-server on the uploaded config.
+ * - proxy: Debian's real nginx.  - web: busybox httpd on :3000.
+ */
+import { binaryFiles, busyboxImage, nginxImage } from "../../scripts/lib/testImages";
+
+export const STANDIN_TAGS = { api: "cpt-standin/api:1", web: "cpt-standin/web:1", mongo: "cpt-standin/mongo:1", redis: "cpt-standin/redis:1", proxy: "cpt-standin/nginx:1" } as const;
+
+const PASSWD = "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+/** PID 1 that runs `$@` in the background and exits on SIGTERM, as the real servers do. */
+const SERVE = (cmd: string) => ["sh", "-c", `${cmd} & pid=$!; trap 'kill $pid; exit 0' TERM; wait $pid`];
+
+/**
+ * The API stand-in, in Python like the app: its secret loader and readiness rules, a threaded HTTP
+ * server on :8001, and test endpoints (auth report, upload, server-sent events).
+ */
+const API_PY = String.raw`import json, os, socket, sys, threading, time, urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+def log(msg):
+    print(msg, flush=True)
+
+def secret(name):  # apps/api/src/core/secrets.py: docker secret (NAME, name), env, /etc/copilotos/secrets/name
+    for f in ("/run/secrets/" + name, "/run/secrets/" + name.lower()):
+        if os.path.exists(f):
+            v = open(f).read().strip()
+            if v:
+                return v
+    if os.environ.get(name):
+        return os.environ[name]
+    f = "/etc/copilotos/secrets/" + name.lower()
+    if os.path.exists(f) and not (os.stat(f).st_mode & 0o077):
+        return open(f).read().strip()
+    return None
+
+WEAK = {"password", "123456", "admin", "secret", "test", "demo", "change_me", "changeme", "default", "temp", "temporary"}
+for name, minimum in (("MONGODB_PASSWORD", 12), ("JWT_SECRET_KEY", 32), ("SECRET_KEY", 32)):
+    v = secret(name)
+    problem = None
+    if not v:
+        problem = "Required secret '%s' not found in any source" % name
+    elif len(v) < minimum:
+        problem = "Secret '%s' too short (minimum %d characters)" % (name, minimum)
+    elif v.lower() in WEAK:
+        problem = "Secret '%s' uses a weak/default value" % name
+    if problem:
+        log("Critical secret validation failed: " + problem)
+        if os.environ.get("NODE_ENV") == "production":
+            sys.exit(1)
+
+MONGO = (os.environ.get("MONGODB_USER", "copilotos_user"), secret("MONGODB_PASSWORD") or "",
+         os.environ.get("MONGODB_HOST", "mongodb"), os.environ.get("MONGODB_PORT", "27017"))
+REDIS = (secret("REDIS_PASSWORD") or "", os.environ.get("REDIS_HOST", "redis"), int(os.environ.get("REDIS_PORT", "6379")))
+VERSION = os.environ.get("STANDIN_VERSION", "1")
+
+def mongo_ok():
+    user, password, host, port = MONGO
+    try:
+        body = ("%s:%s" % (user, password)).encode()
+        with urllib.request.urlopen("http://%s:%s/cgi-bin/auth" % (host, port), data=body, timeout=3) as r:
+            return r.read().decode().strip() == "ok"
+    except Exception:
+        return False
+
+def redis_ok():
+    password, host, port = REDIS
+    try:
+        with socket.create_connection((host, port), timeout=3) as s:
+            s.sendall(("*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n*1\r\n$4\r\nPING\r\n" % (len(password), password)).encode())
+            data = b""
+            while data.count(b"\r\n") < 2:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            return data.startswith(b"+OK") and b"+PONG" in data
+    except Exception:
+        return False
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, obj):
+        body = json.dumps(obj, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        path = self.path.split("?")[0]
+        if path == "/api/health/live":
+            return self.reply(200, {"status": "alive"})
+        if path == "/api/health/ready":
+            if os.environ.get("STANDIN_FAIL_PROXIED") and self.headers.get("X-Real-IP"):
+                return self.reply(503, {"detail": "failing on purpose"})  # a test switch: fails only through the proxy
+            if mongo_ok():
+                return self.reply(200, {"status": "ready"})
+            log("Readiness check failed error='Authentication failed.'")
+            return self.reply(503, {"detail": "Service not ready"})
+        if path == "/api/health":
+            return self.reply(200, {"status": "healthy" if mongo_ok() else "degraded"})
+        if path == "/api/standin/auth":
+            return self.reply(200, {"mongo": "ok" if mongo_ok() else "refused", "redis": "ok" if redis_ok() else "refused", "version": VERSION})
+        if path == "/api/stream":
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for i in range(1, 6):
+                self.wfile.write(('data: {"event":%d}\n\n' % i).encode())
+                self.wfile.flush()
+                time.sleep(1)
+            self.close_connection = True
+            return
+        return self.reply(404, {"detail": "Not Found"})
+
+    def do_POST(self):
+        if self.path == "/api/upload":
+            left, n = int(self.headers.get("Content-Length", "0")), 0
+            while left > 0:
+                chunk = self.rfile.read(min(left, 65536))
+                if not chunk:
+                    break
+                n += len(chunk)
+                left -= len(chunk)
+            return self.reply(200, {"bytes": n})
+        return self.reply(404, {"detail": "Not Found"})
+
+log("api stand-in: secrets loaded; listening on :8001 (version %s)" % VERSION)
+server = ThreadingHTTPServer(("0.0.0.0", 8001), Handler)
+server.daemon_threads = True
+threading.Thread(target=server.serve_forever, daemon=True).start()
+import signal
+signal.sigwait([signal.SIGTERM, signal.SIGINT])
+`;
+
+/** Files of the API stand-in image: Python from this machine, curl for the app's health check. */
+const apiImageSpec = (version: string) => ({
+  files: { "/app/api.py": API_PY, "/etc/passwd": PASSWD },
+  hostFiles: binaryFiles("/usr/bin/python3.11", "curl"),
+  hostDirs: ["/usr/lib/python3.11"],
+  env: ["PATH=/bin:/usr/bin", `STANDIN_VERSION=${version}`, "PYTHONDONTWRITEBYTECODE=1"],
+  cmd: ["/usr/bin/python3.11", "/app/api.py"],
+});
+
+const MONGO_START = String.raw`#!/bin/sh
+db=/data/db
+if [ ! -f "$db/.users" ]; then
+  # Like mongod: MONGO_INITDB_* act only when the data directory is empty.
+  printf '%s:%s\n' "$MONGO_INITDB_ROOT_USERNAME" "$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")" > "$db/.users"
+  : > "$db/_mdb_catalog.wt"
+  echo "mongo stand-in: initialised $db for $MONGO_INITDB_ROOT_USERNAME"
+fi
+echo "mongo stand-in: listening on :27017"
+exec httpd -f -p 27017 -h /mongo
+`;
+
+/** `user:password` in the POST body → ok, or denied (and a log line, as mongod logs a failed auth). */
+const MONGO_AUTH = String.raw`#!/bin/sh
+body=$(head -c "${"$"}{CONTENT_LENGTH:-0}")
+printf 'Content-Type: text/plain\r\n\r\n'
+if grep -qxF -- "$body" /data/db/.users; then echo ok; else echo "Authentication failed: ${"$"}{body%%:*}" >&2; echo denied; fi
+`;
+
+/** Enough of mongosh for the stack's scripts: ping, fsyncLock/Unlock (backup), changeUserPassword (rotation). */
+const MONGOSH = String.raw`#!/bin/sh
+users=/data/db/.users; user=$MONGO_INITDB_ROOT_USERNAME
+stored=$(sed -n "s/^$user://p" "$users" 2>/dev/null)
+case "$*" in
+  *ping*) echo 1 ;;
+  *fsyncUnlock*) rm -f /tmp/locked; echo unlock >> /tmp/mongosh.log ;;
+  *fsyncLock*) [ "$stored" = "$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")" ] || { echo "MongoServerError: Authentication failed." >&2; exit 1; }
+    touch /tmp/locked; echo lock >> /tmp/mongosh.log ;;
+  *changeUserPassword*)
+    next=$(cat /tmp/.copilotos-next-password); current=$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")
+    if [ "$stored" = "$next" ]; then echo "rotate: already current: $user"
+    elif [ "$stored" = "$current" ]; then printf '%s:%s\n' "$user" "$next" > "$users"; echo "rotate: changed the password of $user"
+    else echo "rotate: neither the current nor the new password logs in as $user"; exit 2; fi ;;
+  *) echo "mongosh stand-in: unsupported: $*" >&2; exit 1 ;;
+esac
+`;
+
+/** Builds every stand-in in the engine `dockerArgs` name (`["-H", "unix://…"]`). */
+export function buildStandins(dockerArgs: string[]): typeof STANDIN_TAGS {
+  busyboxImage(dockerArgs, STANDIN_TAGS.api, apiImageSpec("1"));
+  busyboxImage(dockerArgs, STANDIN_TAGS.mongo, {
+    files: { "/bin/mongod-start": MONGO_START, "/mongo/cgi-bin/auth": MONGO_AUTH, "/bin/mongosh": MONGOSH },
+    dirs: ["/data/db"],
+    cmd: SERVE("/bin/mongod-start"),
+  });
+  busyboxImage(dockerArgs, STANDIN_TAGS.redis, {
+    hostFiles: binaryFiles("redis-server", "redis-cli"),
+    dirs: ["/data", "/usr/local/etc/redis"],
+    files: { "/etc/passwd": PASSWD },
+    env: ["PATH=/bin:/usr/bin"],
+    cmd: ["redis-server"],
+  });
+  busyboxImage(dockerArgs, STANDIN_TAGS.web, {
+    files: { "/www/index.html": "<h1>copilotos web stand-in</h1>\n" },
+    cmd: SERVE("httpd -f -p 3000 -h /www"),
+  });
+  nginxImage(dockerArgs, STANDIN_TAGS.proxy);
+  return STANDIN_TAGS;
+}
+
+/** A second API version: the same stand-in reporting another version (a new image ID, so a replacement). */
+export function apiVersion(dockerArgs: string[], tag: string, version: string): string {
+  return busyboxImage(dockerArgs, tag, apiImageSpec(version));
+}
