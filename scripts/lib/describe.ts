@@ -62,7 +62,12 @@ export function describeResource(r: RecordedResource): Row {
       parts.push(`name=${i.name}`);
       break;
     case "docker:index/image:Image":
-      parts.push(`imageName=${i.imageName}`, `context=${(i.build as { context?: string } | undefined)?.context}`, `push=${i.skipPush ? "no" : "yes"}`);
+      {
+        const b = i.build as { context?: string; target?: string; args?: Record<string, string> } | undefined;
+        // Build args are shown: Next.js bakes NEXT_PUBLIC_API_URL into the web bundle, so a new URL is a visible rebuild.
+        const args = Object.entries(b?.args ?? {}).map(([k, v]) => `${k}=${v}`);
+        parts.push(`imageName=${i.imageName}`, `context=${b?.context}`, ...(b?.target ? [`target=${b.target}`] : []), ...(args.length ? [`args=[${args.join(" ")}]`] : []), `push=${i.skipPush ? "no" : "yes"}`);
+      }
       break;
     case "command:remote:Command":
     case "command:local:Command": {

@@ -6,12 +6,13 @@
  * and what the proxy must carry: a 2 MB upload and a server-sent event stream.
  * Ends with the bench line `stack: stacks=2 containers=… healthy=… incident_halted=… incident_failed_requests=…`.
  */
+import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { routeFile } from "../../components/build/proxy";
 import { get, startLoad } from "../../scripts/lib/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
-import { apiVersion, buildStandins } from "../support/standins";
+import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
 import { host, remote } from "./support";
 
 jest.setTimeout(600_000);
@@ -45,6 +46,12 @@ afterAll(() => {
 const stackContainers = (stack: string) => remote("ps", "-a", "--filter", `label=copilotos.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
 const health = (name: string) => remote("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", name);
 const route = (stack: string, service: "api" | "web") => remote("exec", `copilotos-${stack}-proxy`, "cat", routeFile(service));
+
+test("the API stand-in keeps the app's rule: with NODE_ENV=production it refuses to start without its secrets", () => {
+  const r = spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "run", "--rm", "-e", "NODE_ENV=production", "-e", "JWT_SECRET_KEY=short", STANDIN_TAGS.api], { encoding: "utf8" });
+  expect(r.status).toBe(1);
+  expect(r.stdout).toBe("Critical secret validation failed: Required secret 'MONGODB_PASSWORD' not found in any source\n");
+});
 
 test("staging and prod come up side by side from the program's own graph; every container healthy", async () => {
   for (const stack of ["staging", "prod"] as const) {
