@@ -56,7 +56,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
   try {
     // The API key is not needed to restore; a placeholder satisfies the schema.
-    const input = loadStackConfig({ stack, dir: path.resolve(a.values["stack-dir"] ?? projectRoot()), config: a.values.config, secrets: ["copilotos:saptivaApiKey=unused-by-restore"] });
+    const input = loadStackConfig({ stack, dir: path.resolve(a.values["stack-dir"] ?? projectRoot()), config: a.values.config, secrets: ["copilotos:saptivaApiKey=sk-unused-by-restore"] });
     const cfg = parseConfig(rawFromAllConfig(input.config));
     let target: HostTarget = { kind: "local" };
     if (cfg.host.kind !== "local") {
