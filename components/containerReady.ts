@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { readyGateScript, ReadySpec } from "./build/health";
 import type { DockerHost } from "./host";
-import { hostCommand } from "./hostCommand";
+import { hostCommand, maskingStdin } from "./hostCommand";
 
 export interface ContainerReadyArgs {
   host: DockerHost;
@@ -25,7 +25,7 @@ export class ContainerReady extends pulumi.ComponentResource {
 
   constructor(name: string, args: ContainerReadyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:ContainerReady", name, {}, opts);
-    const stdin = pulumi.secret(pulumi.all(args.secrets ?? []).apply((values) => values.map((v) => `${v}\n`).join("")));
+    const stdin = maskingStdin(args.secrets ?? []);
     const cmd = hostCommand(
       `${name}-wait`,
       { host: args.host, script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container })), triggers: [args.containerId], stdin },

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { healthGateScript, HealthGateSpec } from "./build/health";
 import type { AppService } from "./build/names";
 import type { DockerHost } from "./host";
-import { hostCommand } from "./hostCommand";
+import { hostCommand, maskingStdin } from "./hostCommand";
 
 export interface HealthGateArgs {
   host: DockerHost;
@@ -27,7 +27,7 @@ export class HealthGate extends pulumi.ComponentResource {
 
   constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:HealthGate", name, {}, opts);
-    const stdin = pulumi.secret(pulumi.all(args.secrets ?? []).apply((values) => values.map((v) => `${v}\n`).join("")));
+    const stdin = maskingStdin(args.secrets ?? []);
     const cmd = hostCommand(
       `${name}-wait`,
       {

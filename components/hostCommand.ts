@@ -45,3 +45,8 @@ export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.Cu
 export function secretHash(value: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.secret(pulumi.output(value).apply((v) => createHash("sha256").update(v).digest("hex")));
 }
+
+/** Secrets, one per line, as a secret stdin: what a gate masks in the logs it prints, on no command line. */
+export function maskingStdin(secrets: pulumi.Input<string>[]): pulumi.Output<string> {
+  return pulumi.secret(pulumi.all(secrets).apply((values) => values.map((v) => `${v}\n`).join("")));
+}

@@ -34,6 +34,8 @@ interface Applied {
   id?: string;
   /** mock value → real value, replayed into later inputs. */
   real: Record<string, string>;
+  /** What a Command printed. */
+  output?: string;
 }
 
 /** What the executor remembers between applies: the stack's state, in effect. */
@@ -95,7 +97,7 @@ export async function applyGraph(run: ProgramRun, engine: Engine, state: ExecSta
       applied.hash = hash;
       state.resources.set(key, applied);
       for (const [k, v] of Object.entries(applied.real)) real.set(k, v);
-      step(before ? "replace" : "create", applied.real.__output);
+      step(before ? "replace" : "create", applied.output);
     } catch (e) {
       step(before ? "replace" : "create", (e as Error).message);
       state.pendingDeletes.push(...retired);
@@ -161,7 +163,7 @@ async function applyOne(res: RecordedResource, p: Record<string, unknown>, befor
       const stdin = typeof p.stdin === "string" ? p.stdin : "";
       const r = res.type === "command:local:Command" ? await runLocal("sh", ["-c", script], stdin) : await runOnHost(engine.ssh, script, stdin);
       if (r.code !== 0) throw new Error(`command failed (exit ${r.code}):\n${r.stdout}${r.stderr}`.trimEnd());
-      return { type: res.type, hash: "", real: { __output: r.stdout } };
+      return { type: res.type, hash: "", real: {}, output: r.stdout };
     }
     case "pulumi:providers:docker":
     case "pulumi:providers:command":
@@ -177,7 +179,7 @@ async function applyOne(res: RecordedResource, p: Record<string, unknown>, befor
 function substitute(value: unknown, real: Map<string, string>): unknown {
   if (typeof value === "string") {
     let s = value;
-    const fakes = [...real.keys()].filter((f) => !f.startsWith("__")).sort((a, b) => b.length - a.length);
+    const fakes = [...real.keys()].sort((a, b) => b.length - a.length);
     for (const fake of fakes) if (s.includes(fake)) s = s.split(fake).join(real.get(fake)!);
     return s;
   }
