@@ -1,11 +1,22 @@
 /** @type {import('jest').Config} */
+const common = { testEnvironment: "node", transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] } };
+
 module.exports = {
-  testEnvironment: "node",
-  transform: { "^.+\\.ts$": ["ts-jest", { diagnostics: false }] },
-  testMatch: ["<rootDir>/test/**/*.test.ts"],
   reporters: ["default", "<rootDir>/test/support/summaryReporter.js"],
   testTimeout: 60000,
-  // The real-engine test host (a second dockerd reached over SSH), started once per run.
-  globalSetup: "<rootDir>/test/support/globalSetup.ts",
-  globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+  projects: [
+    // Unit tests: pure renderers, the program under the mock runtime, policies in-process, CLIs
+    // offline. No root, no Docker, no test host: `npm run test:unit` runs them on any machine.
+    { ...common, displayName: "unit", testMatch: ["<rootDir>/test/*.test.ts"] },
+    // Real-engine tests: the test host (a second dockerd behind sshd in a network namespace) is
+    // started once for them, and only when one of them runs. They need root and the Debian
+    // packages .ci/run installs.
+    {
+      ...common,
+      displayName: "e2e",
+      testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+  ],
 };

@@ -1,25 +1,25 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Api } from "./api";
-import { AppImage } from "./appImage";
-import { API_READY_PATH, WEB_API_BASE_URL } from "./build/containers";
-import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./build/names";
+import { Api } from "./services/api";
+import { AppImage } from "./services/appImage";
+import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
+import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
-import { ContainerReady } from "./containerReady";
-import { HealthGate } from "./healthGate";
-import { DockerHost } from "./host";
-import { Mongo } from "./mongo";
-import { MongoBackup } from "./mongoBackup";
-import { MongoRotation } from "./mongoRotation";
-import { Preflight } from "./preflight";
-import { Proxy } from "./proxy";
-import { ProxyRoute } from "./proxyRoute";
-import { Redis } from "./redis";
+import { ContainerReady } from "./operations/containerReady";
+import { HealthGate } from "./operations/healthGate";
+import { DockerHost } from "./hosts/dockerHost";
+import { Mongo } from "./services/mongo";
+import { MongoBackup } from "./operations/mongoBackup";
+import { MongoRotation } from "./operations/mongoRotation";
+import { Preflight } from "./operations/preflight";
+import { Proxy } from "./services/proxy";
+import { ProxyRoute } from "./services/proxyRoute";
+import { Redis } from "./services/redis";
 import { StackSecrets } from "./secrets";
-import { Web } from "./web";
+import { Web } from "./services/web";
 
 export interface AppStackArgs {
-  /** The parsed, typed stack config (components/config.ts); nothing here reads pulumi.Config. */
+  /** The parsed, typed stack config (components/config/index.ts); nothing here reads pulumi.Config. */
   config: StackConfig;
   /**
    * Folder for the SSH client's known_hosts and key files (SSH hosts only).

@@ -5,7 +5,7 @@
  * `pulumi up` shows while the local command runs.
  */
 import { parseArgs } from "node:util";
-import { hostPruneScript } from "../components/build/delivery";
+import { hostPruneScript } from "../components/renderers/delivery";
 import { runHostStep } from "./lib/hostExec";
 import { deliverImage } from "./lib/transfer";
 

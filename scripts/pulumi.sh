@@ -13,6 +13,8 @@ if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p "$root/.pulumi-state"
   export PULUMI_BACKEND_URL="file://$root/.pulumi-state"
 fi
+# Compile the CLIs the deploy runs (image delivery) now, so nothing compiles half-way through it.
+node "$root/scripts/run.js" --build
 policy=()
 if [ -f "$root/policies/PulumiPolicy.yaml" ]; then
   policy=(--policy-pack "$root/policies")

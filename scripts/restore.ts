@@ -2,18 +2,18 @@
  * `npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]...`
  * Without a file: lists the stack's backups on its host, newest first. With one: after confirmation
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
- * archive and starts it again (components/build/backup.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ * archive and starts it again (components/renderers/backup.ts). Exit 0 done, 1 failed, 2 usage/refused.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { listBackupsScript, restoreScript } from "../components/build/backup";
-import { containerName, stackPrefix, volumeName } from "../components/build/names";
-import { knownHostsLine } from "../components/build/ssh";
+import { listBackupsScript, restoreScript } from "../components/renderers/backup";
+import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
+import { knownHostsLine } from "../components/renderers/ssh";
 import { parseConfig, rawFromAllConfig } from "../components/config";
-import { sshFilesIn, writeSshFiles } from "../components/sshFiles";
+import { sshFilesIn, writeSshFiles } from "../components/hosts/sshFiles";
 import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
 import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";

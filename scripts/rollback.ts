@@ -8,7 +8,7 @@
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { NAMESPACE } from "../components/configKeys";
+import { NAMESPACE } from "../components/config/keys";
 import { projectRoot } from "./lib/project";
 import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./lib/rollbackPlan";
 

@@ -4,8 +4,8 @@
  * and that the rest of the stack uses the instance exactly like an ssh host.
  */
 import * as path from "node:path";
-import { backupScript } from "../components/build/backup";
-import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/build/aws";
+import { backupScript } from "../components/renderers/backup";
+import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/renderers/aws";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
 import { runStack } from "./support/program";

@@ -1,5 +1,7 @@
 /** Every CLI answers --help with its usage (exit 0, nothing run) and a wrong option with the usage (exit 2). */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -16,5 +18,35 @@ describe.each(["check", "deliver", "restore", "rollback", "bench", "docs"])("npm
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--no-such-option");
     expect(r.stderr).toContain("usage: ");
+  });
+});
+
+describe("scripts/run.js --prebuilt (what a deploy's image delivery runs)", () => {
+  // A copy of run.js in an empty project: its compiled CLIs are older than a source.
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-runjs-"));
+    fs.mkdirSync(path.join(dir, "scripts"));
+    fs.mkdirSync(path.join(dir, "bin", "cli", "scripts"), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, "scripts", "run.js"), path.join(dir, "scripts", "run.js"));
+    fs.writeFileSync(path.join(dir, "bin", "cli", "scripts", "deliver.js"), 'exports.main = async () => { console.log("delivered"); return 0; };\n');
+    const stamp = path.join(dir, "bin", "cli", ".build-stamp");
+    fs.writeFileSync(stamp, "then\n");
+    fs.utimesSync(stamp, new Date(Date.now() - 60000), new Date(Date.now() - 60000));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = (...args: string[]) => spawnSync(process.execPath, [path.join(dir, "scripts", "run.js"), ...args], { cwd: dir, encoding: "utf8" });
+
+  test("refuses to compile when a source is newer than bin/, names the fix, and leaves bin/ as it was", () => {
+    fs.writeFileSync(path.join(dir, "index.ts"), "export {};\n");
+    const r = run("--prebuilt", "deliver");
+    expect({ status: r.status, stdout: r.stdout }).toEqual({ status: 1, stdout: "" });
+    expect(r.stderr).toBe("deliver: the compiled CLIs in bin/ are older than the sources; run `npm run build` (npm run up does) and deploy again\n");
+    expect(fs.readdirSync(path.join(dir, "bin", "cli", "scripts"))).toEqual(["deliver.js"]);
+  });
+
+  test("runs the compiled CLI when bin/ is fresh", () => {
+    const r = run("--prebuilt", "deliver");
+    expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "delivered\n", stderr: "" });
   });
 });

@@ -6,9 +6,9 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { backupScript } from "../components/build/backup";
-import { healthGateScript } from "../components/build/health";
-import { preflightScript } from "../components/build/preflight";
+import { backupScript } from "../components/renderers/backup";
+import { healthGateScript } from "../components/renderers/health";
+import { preflightScript } from "../components/renderers/preflight";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, runStack, SAPTIVA_KEY, VOLUME } from "./support/program";
 
@@ -127,7 +127,7 @@ describe("transfer mode and build specs", () => {
     const send = byName(run, "copilotos-api-image-send");
     expect(send.type).toBe(LOCAL);
     expect(send.inputs.create).toMatch(
-      /^node scripts\/run\.js deliver --image copilotos-api:0\.9\.4-rc\.1 --tag copilotos-staging-api:0\.9\.4-rc\.1 --host deploy@203\.0\.113\.10:22 --known-hosts \S+\/known_hosts --connect-timeout 10 --keep 3 --compress$/,
+      /^node scripts\/run\.js --prebuilt deliver --image copilotos-api:0\.9\.4-rc\.1 --tag copilotos-staging-api:0\.9\.4-rc\.1 --host deploy@203\.0\.113\.10:22 --known-hosts \S+\/known_hosts --connect-timeout 10 --keep 3 --compress$/,
     );
     const source = byName(run, "copilotos-api-image-source");
     expect(send.inputs.triggers).toEqual([expect.stringMatching(/^sha256:[0-9a-f]{64}$/), "copilotos-staging-api:0.9.4-rc.1"]);

@@ -173,7 +173,7 @@ describe("the pack", () => {
     const cwd = process.cwd();
     process.chdir(path.join(__dirname, "..", "policies"));
     try {
-      await import("../policies/index");
+      await import("../policies");
       const { serve } = jest.requireMock("@pulumi/policy/server") as { serve: jest.Mock };
       expect(serve).toHaveBeenCalledTimes(1);
       expect(serve.mock.calls[0].slice(0, 3)).toEqual(["copilotos-guard", "0.1.0", "mandatory"]);

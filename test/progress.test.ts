@@ -1,10 +1,10 @@
-/** Progress lines of long host steps: the builder's output is run by the local sh against a slow job. */
+/** Progress lines of long host steps: the renderer's output is run by the local sh against a slow job. */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { backupScript } from "../components/build/backup";
-import { lines, shq, STRICT, waitWithProgress } from "../components/build/shell";
+import { backupScript } from "../components/renderers/backup";
+import { lines, shq, STRICT, waitWithProgress } from "../components/renderers/shell";
 
 describe("waitWithProgress (run by sh here)", () => {
   const run = (job: string) => {

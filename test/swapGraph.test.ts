@@ -3,9 +3,9 @@
  * ports, how app containers are named, which step waits for which, what is secret.
  * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
  */
-import { healthGateScript, readyGateScript } from "../components/build/health";
-import { proxyConf, switchScript } from "../components/build/proxy";
-import { rotationScript } from "../components/build/rotation";
+import { healthGateScript, readyGateScript } from "../components/renderers/health";
+import { proxyConf, switchScript } from "../components/renderers/proxy";
+import { rotationScript } from "../components/renderers/rotation";
 import { DEFAULT_CSP } from "../components/config";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { CONTAINER, containerOf, ofType, PASSWORD, runStack, uploadOf } from "./support/program";
@@ -23,7 +23,7 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     run = await runStack("staging");
   });
 
-  test("only the proxy publishes the app ports; its config is the builder's; it is replaced delete-first", () => {
+  test("only the proxy publishes the app ports; its config is the renderer's; it is replaced delete-first", () => {
     const proxy = containerOf(run, "proxy");
     expect(proxy.inputs.name).toBe("copilotos-staging-proxy");
     expect(proxy.inputs.ports).toEqual([

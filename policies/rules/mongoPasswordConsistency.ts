@@ -1,5 +1,5 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { parseMongoUrl } from "../../components/build/connection";
+import { parseMongoUrl } from "../../components/renderers/connection";
 import { appSecretOf, CONTAINER, ContainerProps, envOf, serviceOf, uploadAt } from "../lib";
 
 interface MongoSide {

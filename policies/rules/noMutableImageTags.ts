@@ -1,5 +1,5 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { isMutableImageRef, parseImageRef } from "../../components/build/imageRef";
+import { isMutableImageRef, parseImageRef } from "../../components/renderers/imageRef";
 
 const CHECKED: Record<string, string> = {
   // What a container runs, and what the program pulls (the container then gets the pulled digest).

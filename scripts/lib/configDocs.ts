@@ -40,7 +40,7 @@ export const CONFIG_DOCS: Record<string, string> = {
   "backup.dir": "backup folder on the host (`~/` is the SSH user's home)",
   "backup.keep": "newest archives of this stack kept on the host",
   "backup.s3": "also upload each verified backup to an S3 bucket the stack creates (aws hosts only)",
-  "proxy.contentSecurityPolicy": "`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config.ts`)",
+  "proxy.contentSecurityPolicy": "`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)",
   "proxy.hsts": "send `Strict-Transport-Security`",
   "proxy.apiRateLimitPerSecond": "per-client request rate on the API port (`0`: off)",
   "proxy.maxBodyMb": "largest request body (uploads) the proxy passes on, in MiB (nginx's own default is 1)",

@@ -4,7 +4,7 @@
  * what a key is for comes from {@link CONFIG_DOCS}. Pure.
  */
 import type { z } from "zod";
-import { isSecretPath } from "../../components/configKeys";
+import { isSecretPath } from "../../components/config/keys";
 import { CONFIG_DOCS } from "./configDocs";
 
 interface Def {

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
-import { sshClientOptions, SshTarget } from "../../components/build/ssh";
+import { sshClientOptions, SshTarget } from "../../components/renderers/ssh";
 
 export type HostTarget = { kind: "local" } | ({ kind: "ssh" } & SshTarget);
 

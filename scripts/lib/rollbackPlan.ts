@@ -6,7 +6,7 @@
  * health settings) as stack config. Secrets, host, ports, delivery and backup settings stay as
  * they are; with `secrets`, the secret keys and the Mongo rotation keeper roll back too.
  */
-import { NAMESPACE } from "../../components/configKeys";
+import { NAMESPACE } from "../../components/config/keys";
 
 /** A config value as history records it: `{ value, secret }`, or a bare string (older CLIs). */
 export type HistoryConfigValue = string | { value: string; secret?: boolean };

@@ -1,7 +1,7 @@
 /**
  * Registry-less image delivery, the I/O half: `docker save` on the deploy machine, streamed over
  * SSH into `docker load` on the host, with the layers the host already has left out. No temporary
- * file on either side. The pure half (chain IDs, scripts) is components/build/delivery.ts.
+ * file on either side. The pure half (chain IDs, scripts) is components/renderers/delivery.ts.
  */
 import { spawn } from "node:child_process";
 import { Readable, Transform } from "node:stream";
@@ -17,7 +17,7 @@ import {
   PARTIAL_REFUSED_EXIT,
   retagManifest,
   SaveManifestEntry,
-} from "../../components/build/delivery";
+} from "../../components/renderers/delivery";
 import { describeTarget, HostTarget, runHostStep, runLocal, spawnOnHost } from "./hostExec";
 
 export interface DeliverOptions {

@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/build/backup";
+import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/renderers/backup";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { fakeMongoImage, fakeMongoRunArgs } from "../../scripts/lib/testImages";
+import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2ebk";

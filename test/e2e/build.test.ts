@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { busyboxImage } from "../../scripts/lib/testImages";
+import { busyboxImage } from "../support/testImages";
 import { deliverImage } from "../../scripts/lib/transfer";
 import { runStack } from "../support/program";
 import { host, remote, remoteTry } from "./support";

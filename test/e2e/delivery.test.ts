@@ -1,14 +1,14 @@
 /**
- * Registry-less delivery against a real second Docker engine over real SSH (scripts/lib/testHost.ts).
+ * Registry-less delivery against a real second Docker engine over real SSH (test/support/testHost.ts).
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { hostPruneScript } from "../../components/build/delivery";
+import { hostPruneScript } from "../../components/renderers/delivery";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { requireTestHost } from "../../scripts/lib/testHost";
-import { busyboxImage } from "../../scripts/lib/testImages";
+import { requireTestHost } from "../support/testHost";
+import { busyboxImage } from "../support/testImages";
 import { deliverImage, DeliveryError } from "../../scripts/lib/transfer";
 
 const host = requireTestHost();

@@ -1,7 +1,7 @@
 /** The health gate against a real engine over SSH: a healthy app passes; one that never is fails with redacted logs. */
-import { healthGateScript, readyGateScript } from "../../components/build/health";
+import { healthGateScript, readyGateScript } from "../../components/renderers/health";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { busyboxImage } from "../../scripts/lib/testImages";
+import { busyboxImage } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2ehg";

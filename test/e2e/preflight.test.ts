@@ -1,8 +1,8 @@
 /** The pre-flight script against a real engine over SSH: each check's success and failure. */
 import * as net from "node:net";
-import { preflightScript, PreflightSpec } from "../../components/build/preflight";
+import { preflightScript, PreflightSpec } from "../../components/renderers/preflight";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { busyboxImage } from "../../scripts/lib/testImages";
+import { busyboxImage } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2epf";

@@ -1,12 +1,12 @@
 /**
  * The Mongo password rotation script against a real engine over SSH. mongod cannot run here, so
  * the Mongo container is a busybox stand-in whose `mongosh` records how it was called and what it
- * could read; the mongosh code itself runs against a fake server in test/swapBuilders.test.ts.
+ * could read; the mongosh code itself runs against a fake server in test/swapRenderers.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { NEXT_PASSWORD_FILE, rotationScript, RotationSpec } from "../../components/build/rotation";
+import { NEXT_PASSWORD_FILE, rotationScript, RotationSpec } from "../../components/renderers/rotation";
 import { runHostStep } from "../../scripts/lib/hostExec";
-import { fakeMongoImage, fakeMongoRunArgs } from "../../scripts/lib/testImages";
+import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2erot";
@@ -83,7 +83,7 @@ test("against a real mongod: not run here, and the output says why", () => {
   const mongod = spawnSync("sh", ["-c", "command -v mongod"]).status === 0;
   const why =
     "rotation against a real mongod is not run here: this machine has no mongod (Debian 12 ships no MongoDB package) " +
-    "and no registry to pull mongo:7 from; the mongosh code runs against a fake server in test/swapBuilders.test.ts " +
+    "and no registry to pull mongo:7 from; the mongosh code runs against a fake server in test/swapRenderers.test.ts " +
     "and the host script against this stand-in";
   process.stdout.write(`${why}\n`);
   // If a mongod appears, this fails so that the real test gets written rather than silently skipped.

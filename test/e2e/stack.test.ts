@@ -8,8 +8,8 @@
  */
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
-import { routeFile } from "../../components/build/proxy";
-import { get, startLoad } from "../../scripts/lib/loadLoop";
+import { routeFile } from "../../components/renderers/proxy";
+import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
 import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";

@@ -1,6 +1,6 @@
-/** Helpers for tests against the real test host (scripts/lib/testHost.ts). */
+/** Helpers for tests against the real test host (test/support/testHost.ts). */
 import { execFileSync } from "node:child_process";
-import { requireTestHost } from "../../scripts/lib/testHost";
+import { requireTestHost } from "../support/testHost";
 
 export const host = requireTestHost();
 const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };

@@ -4,8 +4,8 @@
  * The images are made here (nginx from this machine's package, a busybox httpd app).
  */
 import { execFileSync } from "node:child_process";
-import { get as fetchOnce } from "../../scripts/lib/loadLoop";
-import { buildSwapImages, seedBaseline, SWAP_PORT, SwapImages, SwapRig, underLoad, waitHealthy } from "../../scripts/lib/swap";
+import { get as fetchOnce } from "../support/loadLoop";
+import { buildSwapImages, seedBaseline, SWAP_PORT, SwapImages, SwapRig, underLoad, waitHealthy } from "../support/swap";
 import { host } from "./support";
 
 jest.setTimeout(180000);

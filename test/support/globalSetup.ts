@@ -1,4 +1,4 @@
-import { setupTestHost } from "../../scripts/lib/testHost";
+import { setupTestHost } from "./testHost";
 
 /** Starts the real-engine test host once per run; tests that need it fail with its reason if it is missing. */
 export default async function globalSetup(): Promise<void> {

@@ -1,4 +1,4 @@
-import { teardownTestHost } from "../../scripts/lib/testHost";
+import { teardownTestHost } from "./testHost";
 
 export default async function globalTeardown(): Promise<void> {
   await teardownTestHost();

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProgramRun } from "../../scripts/lib/harness";
-import { requireTestHost, TEST_HOST_DIR } from "../../scripts/lib/testHost";
+import { requireTestHost, TEST_HOST_DIR } from "./testHost";
 import { applyGraph, ApplyStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";

@@ -12,7 +12,7 @@
  * - redis: Debian's real redis-server on the uploaded config.
  * - proxy: Debian's real nginx.  - web: busybox httpd on :3000.
  */
-import { binaryFiles, busyboxImage, nginxImage } from "../../scripts/lib/testImages";
+import { binaryFiles, busyboxImage, nginxImage } from "./testImages";
 
 export const STANDIN_TAGS = { api: "cpt-standin/api:1", web: "cpt-standin/web:1", mongo: "cpt-standin/mongo:1", redis: "cpt-standin/redis:1", proxy: "cpt-standin/nginx:1" } as const;
 

@@ -1,0 +1,84 @@
+/**
+ * `npm run bench -- delivery|backup`: bench/host.ts (real engine over SSH, needs root).
+ * `npm run bench -- swap`: bench/swap.ts (real engine, needs root; --requests N, default 2000).
+ * `npm run bench -- stack`: staging and prod from the program's own graph on the test host, the seeds'
+ * incident under load (runs test/e2e/stack.test.ts, root). Ends with `stack: stacks=2 containers=…`.
+ * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
+ * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
+ */
+import { spawn, spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { projectRoot } from "../scripts/lib/project";
+
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack [--runs N] [--stack NAME] [--requests N]\n";
+
+const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
+
+function timeOnce(args: string[], cwd: string): number {
+  const start = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (r.status !== 0) throw new Error(`${args.join(" ")} exited ${r.status}: ${r.stderr.toString().slice(-500)}`);
+  return seconds;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export async function benchCheck(runs: number, stack: string): Promise<string> {
+  const root = projectRoot();
+  const check = [path.join(root, "scripts", "run.js"), "check", stack];
+  timeOnce(check, root); // build if needed, warm the file cache
+  const ours: number[] = [];
+  const bare: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    ours.push(timeOnce(check, root));
+    bare.push(timeOnce(["-e", BARE], root));
+  }
+  const x = median(ours);
+  const y = median(bare);
+  console.log(`check ${stack}: runs=${runs} ours=[${ours.map((s) => s.toFixed(2)).join(" ")}] bare=[${bare.map((s) => s.toFixed(2)).join(" ")}]`);
+  return `check: seconds=${x.toFixed(3)} bare_load_seconds=${y.toFixed(3)} ratio=${(x / y).toFixed(2)}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { runs: { type: "string", default: "7" }, stack: { type: "string", default: "staging" }, requests: { type: "string", default: "2000" } },
+  });
+  const runs = Number(values.runs);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number >= 1");
+  switch (positionals[0]) {
+    case "check":
+      console.log(await benchCheck(runs, values.stack));
+      return 0;
+    case "delivery":
+      console.log(await (await import("./host")).benchDelivery());
+      return 0;
+    case "backup":
+      console.log(await (await import("./host")).benchBackup(Math.min(runs, 5)));
+      return 0;
+    case "swap": {
+      const requests = Number(values.requests);
+      if (!Number.isInteger(requests) || requests < 100) throw new Error("--requests must be a whole number >= 100");
+      console.log(await (await import("./swap")).benchSwap(requests));
+      return 0;
+    }
+    case "stack":
+      // The stack bench is the real-engine test itself (it needs jest's test host): it ends with the `stack:` line.
+      return runJest("test/e2e/stack.test.ts");
+    default:
+      process.stderr.write(USAGE);
+      return 2;
+  }
+}
+
+/** Runs one jest test file with this project's config, output passed through; its exit code. */
+function runJest(file: string): Promise<number> {
+  const jest = path.join(projectRoot(), "node_modules", "jest", "bin", "jest.js");
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [jest, "--runTestsByPath", file], { cwd: projectRoot(), stdio: "inherit" });
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * Value schemas the config is built from. Top-level values set with `pulumi config set` arrive as
+ * strings; nested ones (set with --path or written in YAML) may arrive as numbers or booleans, so
+ * numbers and booleans accept both.
+ */
+import { z } from "zod";
+import { IPV4_CIDR, IPV6_CIDR } from "../renderers/aws";
+import { isMutableImageRef, parseImageRef } from "../renderers/imageRef";
+
+const fromString = (parse: (s: string) => unknown) => (v: unknown) =>
+  typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v;
+export const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));
+const toBoolean = fromString((s) => (s === "true" ? true : s === "false" ? false : s));
+
+export const integer = (min: number, max: number, what: string) =>
+  z.preprocess(
+    toNumber,
+    z
+      .number({ error: `must be ${what}` })
+      .int({ error: `must be ${what}` })
+      .min(min, { error: `must be ${what}` })
+      .max(max, { error: `must be ${what}` }),
+  );
+export const port = () => integer(1, 65535, "a whole number from 1 to 65535");
+export const bool = () => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" }));
+export const text = (what = "a non-empty string") =>
+  z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+
+export const imageRef = (opts: { pinned: boolean }) =>
+  text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {
+    const parsed = parseImageRef(ref);
+    if (!parsed) {
+      ctx.addIssue({ code: "custom", message: `"${ref}" is not a valid image reference (name[:tag][@sha256:<digest>])` });
+    } else if (opts.pinned && isMutableImageRef(parsed)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${ref}" has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest`,
+      });
+    }
+  });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+export const envMap = z
+  .record(
+    z.string().regex(ENV_NAME, { error: "environment variable names must match [A-Za-z_][A-Za-z0-9_]*" }),
+    z.union([z.string(), z.number(), z.boolean()], { error: "must be a string" }).transform(String),
+  )
+  .default({});
+
+export const cidrList = (what: string) =>
+  z.array(
+    z.string({ error: "must be a CIDR block such as 203.0.113.7/32" }).refine((s) => IPV4_CIDR.test(s) || IPV6_CIDR.test(s), {
+      error: "must be a CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
+    }),
+    { error: `must be a list of CIDR blocks ${what}` },
+  );

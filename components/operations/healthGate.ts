@@ -1,0 +1,46 @@
+import * as pulumi from "@pulumi/pulumi";
+import { healthGateScript, HealthGateSpec } from "../renderers/health";
+import type { AppService } from "../renderers/names";
+import type { DockerHost } from "../hosts/dockerHost";
+import { hostCommand, maskingStdin } from "./hostCommand";
+
+export interface HealthGateArgs {
+  host: DockerHost;
+  /** URL on the host, timeout and interval (components/renderers/health.ts). */
+  spec: Omit<HealthGateSpec, "container" | "revert">;
+  /** The container whose logs are printed on failure. */
+  container: pulumi.Input<string>;
+  /** The container's ID: a new container re-runs the gate. */
+  containerId: pulumi.Input<string>;
+  /** Values masked in the logs printed on failure (sent on stdin). @default [] */
+  secrets?: pulumi.Input<string>[];
+  /** The route this gate checks: on failure it goes back to the previous container. @default none (no revert) */
+  revert?: { proxy: pulumi.Input<string>; service: AppService };
+}
+
+/**
+ * Waits until the app answers 200 through the host (the proxy) after its route was switched to a
+ * new container; if it never does, the route goes back to the previous container and the update fails.
+ */
+export class HealthGate extends pulumi.ComponentResource {
+  public readonly stdout: pulumi.Output<string>;
+
+  constructor(name: string, args: HealthGateArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:app:HealthGate", name, {}, opts);
+    const stdin = maskingStdin(args.secrets ?? []);
+    const cmd = hostCommand(
+      `${name}-wait`,
+      {
+        host: args.host,
+        script: pulumi
+          .all([args.container, args.revert?.proxy])
+          .apply(([container, proxy]) => healthGateScript({ ...args.spec, container, ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}) })),
+        triggers: [args.containerId],
+        stdin,
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.stdout = cmd.stdout;
+    this.registerOutputs({ stdout: this.stdout });
+  }
+}

@@ -1,0 +1,52 @@
+import { createHash } from "node:crypto";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import type { DockerHost } from "../hosts/dockerHost";
+
+export interface HostCommandArgs {
+  /** Where the script runs: over the host's pinned SSH connection, or locally for the local engine. */
+  host: DockerHost;
+  /** The host-side script (from components/renderers/*): runs on create and whenever a trigger changes. */
+  script: pulumi.Input<string>;
+  /** Values whose change re-runs the script. */
+  triggers: pulumi.Input<unknown>[];
+  /** Fed to the script's stdin; for secrets, which then appear on no command line. @default "" */
+  stdin?: pulumi.Input<string>;
+}
+
+/**
+ * A host-side script as a @pulumi/command resource: `remote.Command` over the host's SSH connection
+ * (pinned host key, bounded dials), or `local.Command` when the engine is local. The script runs on
+ * create and on any trigger change; deleting the resource runs nothing on the host.
+ */
+export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command | command.local.Command {
+  const common = { create: args.script, update: args.script, triggers: args.triggers, stdin: args.stdin ?? "" };
+  const conn = args.host.connection;
+  if (!conn) return new command.local.Command(name, { ...common, interpreter: ["/bin/sh", "-c"] }, opts);
+  return new command.remote.Command(
+    name,
+    {
+      ...common,
+      connection: {
+        host: conn.host,
+        port: conn.port,
+        user: conn.user,
+        hostKey: conn.hostKey,
+        privateKey: conn.privateKey,
+        perDialTimeout: conn.perDialTimeout,
+        dialErrorLimit: conn.dialErrorLimit,
+      },
+    },
+    opts,
+  );
+}
+
+/** A secret's sha256 as a secret output: a trigger that changes with the secret and never shows it. */
+export function secretHash(value: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.secret(pulumi.output(value).apply((v) => createHash("sha256").update(v).digest("hex")));
+}
+
+/** Secrets, one per line, as a secret stdin: what a gate masks in the logs it prints, on no command line. */
+export function maskingStdin(secrets: pulumi.Input<string>[]): pulumi.Output<string> {
+  return pulumi.secret(pulumi.all(secrets).apply((values) => values.map((v) => `${v}\n`).join("")));
+}

@@ -1,0 +1,167 @@
+/**
+ * The stack's reverse proxy (nginx): its config and the script that switches a service's route to
+ * a new container. Pure: exact text, no I/O.
+ *
+ * The proxy owns the published ports; the app containers publish none. A route lives in its own
+ * file (`/etc/nginx/copilotos/<service>.upstream`), so switching one service rewrites one line,
+ * checks the whole config with `nginx -t`, and reloads gracefully: workers that hold requests to
+ * the old container finish them before they exit, and the script waits for that.
+ */
+import type { AppService } from "./names";
+import { lines, shq, STRICT } from "./shell";
+
+/** In-container ports the proxy listens on: the apps' own ports, published as the stack's host ports. */
+export const PROXY_PORTS = { api: 8001, web: 3000 } as const;
+export const PROXY_CONF = "/etc/nginx/nginx.conf";
+export const PROXY_PID = "/tmp/nginx.pid";
+export const ROUTES_DIR = "/etc/nginx/copilotos";
+/** A route until the first switch: nginx answers 502, nothing is forwarded. */
+export const PLACEHOLDER_ROUTE = "server 127.0.0.1:9 down;";
+/** Seconds nginx gives an old worker's open connections after a reload before closing them. */
+export const WORKER_SHUTDOWN_SECONDS = 10;
+
+export const routeFile = (service: AppService) => `${ROUTES_DIR}/${service}.upstream`;
+/** The one line of a route file: `server copilotos-staging-api-1a2b3c4d:8001;`. */
+export const routeLine = (container: string, port: number) => `server ${container}:${port};`;
+
+export interface ProxyConfSpec {
+  /** Content-Security-Policy header value. */
+  contentSecurityPolicy: string;
+  /** Send Strict-Transport-Security. */
+  hsts: boolean;
+  /** Requests per second per client address on the API port; 0: no limit. */
+  apiRateLimitPerSecond: number;
+  /** Largest request body (uploads), in MiB; nginx's default is 1. */
+  maxBodyMb: number;
+  /** Seconds the API may stay silent on an open response (SSE chat streams) before nginx closes it. */
+  apiReadTimeoutSeconds: number;
+}
+
+/** Security headers (seed 003's checklist) on every response, errors included. */
+export function securityHeaders(p: ProxyConfSpec): string[] {
+  const header = (name: string, value: string) => `add_header ${name} "${value.replace(/["\\]/g, "\\$&")}" always;`;
+  return [
+    header("X-Content-Type-Options", "nosniff"),
+    header("X-Frame-Options", "DENY"),
+    header("Referrer-Policy", "strict-origin-when-cross-origin"),
+    header("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    header("Content-Security-Policy", p.contentSecurityPolicy),
+    ...(p.hsts ? [header("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] : []),
+  ];
+}
+
+/** What the apps learn about the client: its real address, the original host and scheme. */
+export const FORWARDED_HEADERS = [
+  "proxy_set_header Host $host;",
+  "proxy_set_header X-Real-IP $remote_addr;",
+  "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+  "proxy_set_header X-Forwarded-Proto $scheme;",
+  "proxy_set_header X-Forwarded-Host $host;",
+  "proxy_http_version 1.1;",
+  "proxy_set_header Upgrade $http_upgrade;",
+  "proxy_set_header Connection $connection_upgrade;",
+  "proxy_hide_header X-Powered-By;",
+];
+
+/**
+ * The API streams chat over SSE: responses go to the client as they come (no buffering), and a
+ * quiet stream stays open for `apiReadTimeoutSeconds` (nginx's default cuts it at 60 s).
+ */
+export const streamingLines = (p: ProxyConfSpec) => [
+  "proxy_buffering off;",
+  "proxy_cache off;",
+  `proxy_read_timeout ${p.apiReadTimeoutSeconds}s;`,
+  `proxy_send_timeout ${p.apiReadTimeoutSeconds}s;`,
+];
+
+function server(service: AppService, p: ProxyConfSpec): string[] {
+  const limit = service === "api" && p.apiRateLimitPerSecond > 0 ? [`limit_req zone=api burst=${p.apiRateLimitPerSecond * 2} nodelay;`, "limit_req_status 429;"] : [];
+  return [
+    "  server {",
+    `    listen ${PROXY_PORTS[service]};`,
+    `    client_max_body_size ${p.maxBodyMb}m;`,
+    ...[...securityHeaders(p), ...limit].map((l) => `    ${l}`),
+    "    location / {",
+    `      proxy_pass http://copilotos_${service};`,
+    ...FORWARDED_HEADERS.map((l) => `      ${l}`),
+    ...(service === "api" ? streamingLines(p).map((l) => `      ${l}`) : []),
+    "    }",
+    "  }",
+  ];
+}
+
+/** The proxy's whole nginx.conf; routes are included from {@link ROUTES_DIR}. */
+export function proxyConf(p: ProxyConfSpec): string {
+  return lines(
+    "# Written by copilotos (components/renderers/proxy.ts); routes are switched in " + ROUTES_DIR + ".",
+    "worker_processes auto;",
+    `worker_shutdown_timeout ${WORKER_SHUTDOWN_SECONDS}s;`,
+    `pid ${PROXY_PID};`,
+    "error_log /dev/stderr warn;",
+    "events { worker_connections 1024; }",
+    "http {",
+    "  server_tokens off;",
+    "  default_type application/octet-stream;",
+    '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr\';',
+    "  access_log /dev/stdout main;",
+    "  client_body_temp_path /tmp/nginx-client-body;",
+    "  proxy_temp_path /tmp/nginx-proxy;",
+    "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }",
+    p.apiRateLimitPerSecond > 0 && `  limit_req_zone $binary_remote_addr zone=api:10m rate=${p.apiRateLimitPerSecond}r/s;`,
+    ...(["api", "web"] as const).flatMap((s) => [`  upstream copilotos_${s} { include ${routeFile(s)}; keepalive 16; }`]),
+    ...server("api", p),
+    ...server("web", p),
+    "}",
+  );
+}
+
+/** Docker health check of the proxy: its config parses and its master process is alive. */
+export const PROXY_HEALTH = `nginx -t -q && kill -0 "$(cat ${PROXY_PID})"`;
+
+export interface SwitchSpec {
+  /** The proxy container. */
+  proxy: string;
+  service: AppService;
+  /** The container the route must lead to. */
+  container: string;
+  /** Seconds to wait for the old workers to finish their requests. */
+  drainSeconds: number;
+}
+
+/** Lists the PIDs of the proxy's worker processes (run inside the proxy with sh). */
+const LIST_WORKERS = 'for p in /proc/[0-9]*; do grep -q "worker process" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"; done; true';
+/** Exits 0 while any PID given as an argument is alive. */
+const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
+
+/**
+ * Routes `service` to `container`. Idempotent: an unchanged route is left alone. A route nginx
+ * rejects is put back and the script fails, so the proxy keeps serving the previous container.
+ */
+export function switchScript(s: SwitchSpec): string {
+  /** `script` run by sh in the proxy with `args`; `stdin` passes the host script's stdin through. */
+  const exec = (script: string, args: string[] = [], stdin = false) =>
+    `docker exec${stdin ? " -i" : ""} "$proxy" sh -c ${shq(script)} sh ${args.join(" ")}`.trimEnd();
+  return lines(
+    STRICT,
+    `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, PROXY_PORTS[s.service]))}`,
+    'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
+    `if [ "$current" = "$want" ]; then echo "proxy: ${s.service} already routes to ${s.container}"; exit 0; fi`,
+    `old=$(${exec(LIST_WORKERS)})`,
+    `printf '%s\\n' "$want" | ${exec('cat > "$1.next"', ['"$file"'], true)}`,
+    `if ! ${exec('cp "$1" "$1.prev" && mv "$1.next" "$1" && nginx -t -q', ['"$file"'])}; then`,
+    `  ${exec('mv "$1.prev" "$1"', ['"$file"'])} || true`,
+    `  echo "proxy: nginx rejected the route to ${s.container}; ${s.service} still goes to its previous container" >&2`,
+    "  exit 1",
+    "fi",
+    `${exec("nginx -s reload")}`,
+    `deadline=$(( $(date +%s) + ${s.drainSeconds} ))`,
+    `while [ -n "$old" ] && ${exec(ANY_ALIVE, ["$old"])}; do`,
+    '  if [ "$(date +%s)" -ge "$deadline" ]; then',
+    `    echo "proxy: the workers that served the old route of ${s.service} did not exit within ${s.drainSeconds}s" >&2`,
+    "    exit 1",
+    "  fi",
+    "  sleep 0.2",
+    "done",
+    `echo "proxy: ${s.service} now routes to ${s.container} (was: \${current:-nothing})"`,
+  );
+}

@@ -1,0 +1,89 @@
+import * as pulumi from "@pulumi/pulumi";
+import { apiEnv, apiUploads, Limits, serviceContainer } from "../renderers/containers";
+import { StackIdentity } from "../renderers/names";
+import { appContainer } from "./appContainer";
+
+/** Where the API finds Mongo: the same secret output that set Mongo's root password. */
+export interface MongoEndpoint {
+  host: string;
+  port: number;
+  user: string;
+  database: string;
+  password: pulumi.Input<string>;
+}
+
+/** Where the API finds Redis: the same secret output Redis's `requirepass` was made from. */
+export interface RedisEndpoint {
+  host: string;
+  port: number;
+  password: pulumi.Input<string>;
+}
+
+export interface ApiArgs {
+  /** Project and stack: every name and label carries them. */
+  identity: StackIdentity;
+  /** The stack's private network; the proxy reaches the container there by its name. */
+  networkName: pulumi.Input<string>;
+  /** Image reference of the FastAPI app. */
+  image: pulumi.Input<string>;
+  mongo: MongoEndpoint;
+  redis: RedisEndpoint;
+  /** JWT signing key (secret). */
+  jwtSecretKey: pulumi.Input<string>;
+  /** App SECRET_KEY (secret). */
+  secretKey: pulumi.Input<string>;
+  /** SAPTIVA API key (secret). */
+  saptivaApiKey: pulumi.Input<string>;
+  /** Extra environment variables (config `api.env`); they override the managed ones. @default {} */
+  env?: Record<string, string>;
+  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
+  limits?: Limits;
+  /** Seconds to wait for `GET /api/health/ready` to pass. @default 120 */
+  healthTimeoutSeconds?: number;
+}
+
+/**
+ * The FastAPI app, fed the way its own loader reads (components/renderers/appContract.ts): secrets as
+ * files under /run/secrets with its names, connection parts as env; it builds its URLs itself.
+ */
+export class Api extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+
+  constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:app:Api", name, {}, opts);
+    const { mongo, redis } = args;
+    const container = appContainer(
+      `${name}-container`,
+      args.identity,
+      "api",
+      {
+        ...serviceContainer({
+          identity: args.identity,
+          service: "api",
+          image: args.image,
+          networkName: args.networkName,
+          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
+          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+        }),
+        envs: apiEnv({
+          mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
+          redis: { host: redis.host, port: redis.port },
+          extra: args.env ?? {},
+        }),
+        uploads: apiUploads({
+          mongodbPassword: pulumi.secret(mongo.password),
+          redisPassword: pulumi.secret(redis.password),
+          jwtSecretKey: pulumi.secret(args.jwtSecretKey),
+          secretKey: pulumi.secret(args.secretKey),
+          saptivaApiKey: pulumi.secret(args.saptivaApiKey),
+        }),
+      },
+      // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.containerName = container.name;
+    this.containerId = container.id;
+    this.registerOutputs({ containerName: this.containerName, containerId: this.containerId });
+  }
+}

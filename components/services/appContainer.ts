@@ -1,0 +1,24 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { AppService, appContainerName, StackIdentity } from "../renderers/names";
+
+/**
+ * An app container (API or web) that can be replaced without downtime: it publishes no host port
+ * (the proxy owns them) and its name carries a fingerprint of its whole spec, so Pulumi creates
+ * the replacement beside the old one and deletes the old one only at the end of the update. Its
+ * health is awaited by a ContainerReady gate (which can say why it failed), not the provider's
+ * `wait`, before its route is switched. The fingerprint covers the secret files too; it is a truncated hash, so the name is
+ * not secret.
+ */
+export function appContainer(
+  resourceName: string,
+  identity: StackIdentity,
+  service: AppService,
+  spec: docker.ContainerArgs,
+  opts: pulumi.CustomResourceOptions,
+): docker.Container {
+  // The base name and any ports in `spec` are replaced: the name is derived from the rest.
+  const { name: _base, ports: _ports, ...rest } = spec;
+  const name = pulumi.unsecret(pulumi.output(rest).apply((resolved) => appContainerName(identity, service, resolved)));
+  return new docker.Container(resourceName, { ...rest, name, ports: [], wait: false }, { ...opts, deleteBeforeReplace: false });
+}

@@ -1,0 +1,111 @@
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { deliveredRepository } from "../renderers/delivery";
+import { Service, StackIdentity, stackPrefix } from "../renderers/names";
+import { deliverCommand, versionOfRef } from "../renderers/version";
+import type { BuildSpec } from "../config";
+import type { DockerHost } from "../hosts/dockerHost";
+
+export interface AppImageArgs {
+  host: DockerHost;
+  identity: StackIdentity;
+  service: Service;
+  /** An image reference, or a build spec the program builds on this machine. */
+  source: string | BuildSpec;
+  /** registry: the host pulls by digest. transfer: this machine sends the image over SSH. @default "registry" */
+  mode?: "registry" | "transfer";
+  /** Versions kept on the host in transfer mode. @default 5 */
+  keep?: number;
+  /** gzip the transfer. @default false */
+  compress?: boolean;
+  /** Folder build contexts are relative to. @default process.cwd() */
+  root?: string;
+  /** This machine's Docker engine (builds, and the source of transfers). @default "unix:///var/run/docker.sock" */
+  localDocker?: string;
+  /** What must succeed before anything reaches the host (the pre-flight). @default [] */
+  after?: pulumi.Resource[];
+  /** Build args the stack knows (the web's public API URL); a build spec's own `args` win. @default {} */
+  buildArgs?: Record<string, pulumi.Input<string>>;
+}
+
+/**
+ * The image an app container runs, present on the host: built from source when asked, then pulled
+ * by digest (registry mode) or sent over SSH layer by layer (transfer mode). `image` changes when
+ * the content does (a digest or an image ID), so a new image is a visible replacement in the preview.
+ */
+export class AppImage extends pulumi.ComponentResource {
+  /** What the container's `image` is set to: `repo@sha256:…` (registry) or `sha256:…` (transfer/local). */
+  public readonly image: pulumi.Output<string>;
+  /** The reference as configured or built, for the stack's outputs and rollback. */
+  public readonly ref: pulumi.Output<string>;
+  /** Resources the container must wait for. */
+  public readonly ready: pulumi.Resource[];
+
+  constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:app:AppImage", name, {}, opts);
+    const mode = args.mode ?? "registry";
+    const conn = args.host.connection;
+    let local: docker.Provider | undefined;
+    const localProvider = () =>
+      (local ??= new docker.Provider(`${name}-local-docker`, { host: args.localDocker ?? "unix:///var/run/docker.sock" }, { parent: this }));
+
+    let ref: pulumi.Output<string>;
+    let built: docker.Image | undefined;
+    if (typeof args.source === "string") {
+      ref = pulumi.output(args.source);
+    } else {
+      const spec = args.source;
+      const context = path.resolve(args.root ?? process.cwd(), spec.context);
+      const version = spec.version ?? gitVersion(context, args.service);
+      built = new docker.Image(
+        `${name}-build`,
+        {
+          build: { context, dockerfile: path.join(context, spec.dockerfile), target: spec.target, args: { ...args.buildArgs, ...spec.args } },
+          imageName: `${spec.repository ?? `copilotos-${args.service}`}:${version}`,
+          skipPush: mode !== "registry" || !conn,
+        },
+        // Built on this machine: with the host's engine when it is local, else this machine's.
+        { parent: this, provider: conn ? localProvider() : args.host.provider },
+      );
+      ref = mode === "registry" && conn ? built.repoDigest : built.imageName;
+    }
+    this.ref = ref;
+
+    if (conn && mode === "transfer") {
+      const source = new docker.RemoteImage(`${name}-source`, { name: ref, keepLocally: true }, { parent: this, provider: localProvider(), dependsOn: built ? [built] : [] });
+      const tag = pulumi.interpolate`${deliveredRepository(stackPrefix(args.identity), args.service)}:${ref.apply(versionOfRef)}`;
+      const send = new command.local.Command(
+        `${name}-send`,
+        {
+          create: pulumi.all([ref, tag, conn.host]).apply(([image, t, address]) =>
+            deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep ?? 5, compress: args.compress ?? false }),
+          ),
+          triggers: [source.imageId, tag],
+        },
+        // The provider writes the pinned known_hosts and key files the ssh client reads.
+        { parent: this, dependsOn: [args.host.provider, ...(args.after ?? [])] },
+      );
+      this.image = pulumi.all([source.imageId, send.stdout]).apply(([id]) => id);
+      this.ready = [send];
+    } else {
+      const onHost = new docker.RemoteImage(`${name}-pull`, { name: ref, keepLocally: true }, { parent: this, provider: args.host.provider, dependsOn: [...(built ? [built] : []), ...(args.after ?? [])] });
+      this.image = conn ? onHost.repoDigest : onHost.imageId;
+      this.ready = [onHost];
+    }
+    this.registerOutputs({ image: this.image, ref: this.ref });
+  }
+}
+
+/** The short git SHA of the build context (`-dirty` with uncommitted changes); a clear error without git. */
+function gitVersion(context: string, service: string): string {
+  try {
+    const sha = execFileSync("git", ["-C", context, "rev-parse", "--short=12", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const dirty = execFileSync("git", ["-C", context, "status", "--porcelain", "--", "."], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    return dirty ? `${sha}-dirty` : sha;
+  } catch {
+    throw new Error(`images.${service}.version is not set and ${context} is not in a git checkout; set it: pulumi config set --path copilotos:images.${service}.version <tag>`);
+  }
+}

@@ -1,0 +1,77 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ALIASES, Limits, loopbackPort, mongoEnv, SECRET_FILES, secretUpload, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
+import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
+
+export interface MongoArgs {
+  /** Project and stack: every name and label carries them. */
+  identity: StackIdentity;
+  /** The stack's private network; the container joins it under the alias `mongodb`. */
+  networkName: pulumi.Input<string>;
+  /** Image reference, e.g. `mongo:7`. */
+  image: pulumi.Input<string>;
+  /** Root user. @default "copilotos_user" (config `mongo.user`) */
+  user?: string;
+  /** Root password (a secret). Mongo applies it only when it initialises an empty volume. */
+  password: pulumi.Input<string>;
+  /** Database the API uses. @default "copilotos" (config `mongo.database`) */
+  database?: string;
+  /** Host port bound on 127.0.0.1; unset, Mongo is reachable on the stack network only. @default undefined */
+  hostPort?: number;
+  /** Memory and CPU limits. @default { memoryMb: 1024, cpus: 1 } */
+  limits?: Limits;
+  /** Also `protect` the data volume (it is always `retainOnDelete`). @default false */
+  protectData?: boolean;
+  /** Seconds to wait for a healthy container. @default 120 */
+  healthTimeoutSeconds?: number;
+}
+
+/** MongoDB on a named, retained data volume; the root password arrives as a file. */
+export class Mongo extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+  public readonly volumeName: pulumi.Output<string>;
+  /** Host name on the stack network. */
+  public readonly host: string = ALIASES.mongo;
+  public readonly port: number = SERVICE_PORTS.mongo;
+  public readonly user: string;
+  public readonly database: string;
+
+  constructor(name: string, args: MongoArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:db:Mongo", name, {}, opts);
+    this.user = args.user ?? "copilotos_user";
+    this.database = args.database ?? "copilotos";
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
+      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
+    );
+    const container = new docker.Container(
+      `${name}-container`,
+      {
+        ...serviceContainer({
+          identity: args.identity,
+          service: "mongo",
+          image: args.image,
+          networkName: args.networkName,
+          limits: args.limits ?? { memoryMb: 1024, cpus: 1 },
+          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+        }),
+        envs: mongoEnv({ user: this.user, database: this.database }),
+        uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],
+        volumes: [{ volumeName: volume.name, containerPath: "/data/db" }],
+        ports: loopbackPort(SERVICE_PORTS.mongo, args.hostPort),
+        removeVolumes: false,
+        // Give mongod time to flush and shut down cleanly when the container is replaced.
+        destroyGraceSeconds: 60,
+      },
+      // Waits for what the component waits for (pre-flight; for Mongo, the backup).
+      // A fixed name and one data volume: the old container must stop before the new one starts.
+      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+    );
+    this.containerName = container.name;
+    this.containerId = container.id;
+    this.volumeName = volume.name;
+    this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+  }
+}

@@ -1,0 +1,62 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { Limits, publicPort, serviceContainer } from "../renderers/containers";
+import { StackIdentity } from "../renderers/names";
+import { PLACEHOLDER_ROUTE, PROXY_CONF, PROXY_PORTS, proxyConf, ProxyConfSpec, routeFile } from "../renderers/proxy";
+
+export interface ProxyArgs {
+  /** Project and stack: every name and label carries them. */
+  identity: StackIdentity;
+  /** The stack's private network; the apps are reached there by container name. */
+  networkName: pulumi.Input<string>;
+  /** nginx image reference. @default config `images.proxy` ("nginx:1.27-alpine") */
+  image: pulumi.Input<string>;
+  /** Host ports published for the API (proxy port 8001) and the web app (proxy port 3000). */
+  hostPorts: { api: number; web: number };
+  /** Security headers and rate limit (components/renderers/proxy.ts). */
+  conf: ProxyConfSpec;
+  /** Memory and CPU limits. @default { memoryMb: 128, cpus: 0.25 } */
+  limits?: Limits;
+  /** Seconds to wait for a healthy proxy. @default 120 */
+  healthTimeoutSeconds?: number;
+}
+
+/**
+ * The stack's reverse proxy: the only container publishing the app ports, so app containers can
+ * be replaced side by side. It starts with routes that answer 502; ProxyRoute switches them.
+ * Replacing the proxy itself (new image or config) needs its ports, so it is deleted first: a
+ * short outage, the one change that has one.
+ */
+export class Proxy extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+  public readonly hostPorts: { api: number; web: number };
+
+  constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:proxy:Proxy", name, {}, opts);
+    this.hostPorts = args.hostPorts;
+    const container = new docker.Container(
+      `${name}-container`,
+      {
+        ...serviceContainer({
+          identity: args.identity,
+          service: "proxy",
+          image: args.image,
+          networkName: args.networkName,
+          limits: args.limits ?? { memoryMb: 128, cpus: 0.25 },
+          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+        }),
+        uploads: [
+          { file: PROXY_CONF, content: proxyConf(args.conf) },
+          { file: routeFile("api"), content: `${PLACEHOLDER_ROUTE}\n` },
+          { file: routeFile("web"), content: `${PLACEHOLDER_ROUTE}\n` },
+        ],
+        ports: [...publicPort(PROXY_PORTS.api, args.hostPorts.api), ...publicPort(PROXY_PORTS.web, args.hostPorts.web)],
+      },
+      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+    );
+    this.containerName = container.name;
+    this.containerId = container.id;
+    this.registerOutputs({ containerName: this.containerName, containerId: this.containerId });
+  }
+}

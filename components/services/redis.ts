@@ -1,0 +1,67 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { ALIASES, Limits, loopbackPort, REDIS_COMMAND, redisConf, redisUploads, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
+import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
+
+export interface RedisArgs {
+  /** Project and stack: every name and label carries them. */
+  identity: StackIdentity;
+  /** The stack's private network; the container joins it under the alias `redis`. */
+  networkName: pulumi.Input<string>;
+  /** Image reference, e.g. `redis:7-alpine`. */
+  image: pulumi.Input<string>;
+  /** `requirepass` (a secret), delivered in an uploaded config file, never on the command line. */
+  password: pulumi.Input<string>;
+  /** Host port bound on 127.0.0.1; unset, Redis is reachable on the stack network only. @default undefined */
+  hostPort?: number;
+  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
+  limits?: Limits;
+  /** Also `protect` the data volume (it is always `retainOnDelete`). @default false */
+  protectData?: boolean;
+  /** Seconds to wait for a healthy container. @default 120 */
+  healthTimeoutSeconds?: number;
+}
+
+/** Redis with a password and append-only persistence on a named, retained volume. */
+export class Redis extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+  public readonly volumeName: pulumi.Output<string>;
+  public readonly host: string = ALIASES.redis;
+  public readonly port: number = SERVICE_PORTS.redis;
+
+  constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:db:Redis", name, {}, opts);
+    const volume = new docker.Volume(
+      `${name}-data`,
+      { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
+      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
+    );
+    const password = pulumi.secret(args.password);
+    const container = new docker.Container(
+      `${name}-container`,
+      {
+        ...serviceContainer({
+          identity: args.identity,
+          service: "redis",
+          image: args.image,
+          networkName: args.networkName,
+          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
+          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+        }),
+        command: REDIS_COMMAND,
+        uploads: redisUploads(password.apply(redisConf), password),
+        volumes: [{ volumeName: volume.name, containerPath: "/data" }],
+        ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
+        removeVolumes: false,
+      },
+      // Waits for what the component waits for (pre-flight; for Mongo, the backup).
+      // A fixed name and one data volume: the old container must stop before the new one starts.
+      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+    );
+    this.containerName = container.name;
+    this.containerId = container.id;
+    this.volumeName = volume.name;
+    this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
+  }
+}

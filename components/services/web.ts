@@ -1,0 +1,50 @@
+import * as pulumi from "@pulumi/pulumi";
+import { Limits, serviceContainer, webEnv } from "../renderers/containers";
+import { StackIdentity } from "../renderers/names";
+import { appContainer } from "./appContainer";
+
+export interface WebArgs {
+  /** Project and stack: every name and label carries them. */
+  identity: StackIdentity;
+  /** The stack's private network; the proxy reaches the container there by its name. */
+  networkName: pulumi.Input<string>;
+  /** Image reference of the Next.js app. */
+  image: pulumi.Input<string>;
+  /** Extra environment variables (config `web.env`); they override the managed ones. @default {} */
+  env?: Record<string, string>;
+  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
+  limits?: Limits;
+  /** Seconds to wait for `GET /` to pass. @default 120 */
+  healthTimeoutSeconds?: number;
+}
+
+/** The Next.js web app. It holds no secrets. */
+export class Web extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  public readonly containerId: pulumi.Output<string>;
+
+  constructor(name: string, args: WebArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:app:Web", name, {}, opts);
+    const container = appContainer(
+      `${name}-container`,
+      args.identity,
+      "web",
+      {
+        ...serviceContainer({
+          identity: args.identity,
+          service: "web",
+          image: args.image,
+          networkName: args.networkName,
+          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
+          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+        }),
+        envs: webEnv({ extra: args.env ?? {} }),
+      },
+      // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.containerName = container.name;
+    this.containerId = container.id;
+    this.registerOutputs({ containerName: this.containerName, containerId: this.containerId });
+  }
+}

@@ -1,0 +1,98 @@
+/** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
+import { backupNamePattern, hostPath, mongoAdminJs, restoreScript } from "../components/renderers/backup";
+import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/delivery";
+import { lines, shq } from "../components/renderers/shell";
+import { deliverCommand, versionOfRef } from "../components/renderers/version";
+import { hostArgv } from "../scripts/lib/hostExec";
+
+const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
+
+test("shq quotes only what needs it", () => {
+  expect(shq("copilotos-staging-api:1.2")).toBe("copilotos-staging-api:1.2");
+  expect(shq("it's here")).toBe("'it'\\''s here'");
+  expect(shq("")).toBe("''");
+  expect(lines("a", undefined, false, "b")).toBe("a\nb\n");
+});
+
+test("chain IDs follow the image spec: the first is the diff ID, then sha256(parent + ' ' + diff)", () => {
+  const [a, b] = chainIds([D(1), D(2)]);
+  expect(a).toBe(D(1));
+  // sha256("sha256:111…1 sha256:222…2"), computed independently with sha256sum.
+  expect(b).toBe("sha256:9932074217c35353d2e03a3f5a86549f7c67bfeb0ba53e23d69f4d4c8f7958f5");
+  expect(chainIds([D(3), D(2)])[1]).not.toBe(b); // same diff on another parent is another layer
+});
+
+test("layersToOmit leaves out exactly the layers whose chain the host has", () => {
+  const manifest = { Config: "c.json", RepoTags: ["a:1"], Layers: ["l1/layer.tar", "l2/layer.tar", "l3/layer.tar"] };
+  const host = new Set(chainIds([D(1), D(2)]));
+  expect(layersToOmit(manifest, [D(1), D(2), D(3)], host)).toEqual(["l1/layer.tar", "l2/layer.tar"]);
+  expect(layersToOmit(manifest, [D(1), D(2), D(3)], new Set())).toEqual([]);
+  // The host has diff 2 only on another parent: it must still be sent.
+  expect(layersToOmit(manifest, [D(1), D(2), D(3)], new Set(chainIds([D(9), D(2)])))).toEqual([]);
+  expect(() => layersToOmit(manifest, [D(1)], host)).toThrow("the archive lists 3 layers but the image has 1");
+  expect(retagManifest([manifest], "copilotos-staging-api:1")).toEqual([{ ...manifest, RepoTags: ["copilotos-staging-api:1"] }]);
+  expect(() => retagManifest([manifest, manifest], "x:1")).toThrow("expected one image in the archive, found 2");
+});
+
+test("parseInventory reads presence, driver and every image's chains", () => {
+  expect(parseInventory("present yes\n")).toEqual({ present: true, chains: new Set() });
+  const inv = parseInventory(`present no\ndriver overlay2\nlayers ["${D(1)}","${D(2)}"]\nlayers null\n`);
+  expect(inv.present).toBe(false);
+  expect(inv.driver).toBe("overlay2");
+  expect([...inv.chains]).toEqual(chainIds([D(1), D(2)]));
+});
+
+test("load and prune scripts are exact", () => {
+  expect(hostLoadScript("copilotos-staging-api:1", D(4))).toBe(
+    [
+      "set -eu",
+      "if ! err=$(docker load -q 2>&1 >/dev/null); then",
+      '  case "$err" in',
+      `    *"no such file or directory"*) printf 'copilotos: the engine refused a partial archive: %s\\n' "$err" >&2; exit 3 ;;`,
+      "  esac",
+      `  printf 'copilotos: docker load failed: %s\\n' "$err" >&2`,
+      "  exit 1",
+      "fi",
+      "id=$(docker image inspect --format '{{.Id}}' copilotos-staging-api:1)",
+      `if [ "$id" != ${D(4)} ]; then`,
+      `  printf 'copilotos: %s is %s after load, expected %s\\n' copilotos-staging-api:1 "$id" ${D(4)} >&2`,
+      "  exit 1",
+      "fi",
+      'echo "loaded copilotos-staging-api:1 $id"',
+      "",
+    ].join("\n"),
+  );
+  expect(hostPruneScript("copilotos-staging-api", 5)).toContain("grep -v ':<none>$' | tail -n +6 | while read -r ref; do");
+});
+
+test("backup helpers: home-relative folders, credentials from the container, only this stack's names", () => {
+  expect(hostPath("~/copilotos-backups")).toBe('"$HOME"/copilotos-backups');
+  expect(hostPath("/srv/backups dir")).toBe("'/srv/backups dir'");
+  expect(mongoAdminJs("fsyncLock")).toBe(
+    "const a = db.getSiblingDB('admin'); a.auth(process.env.MONGO_INITDB_ROOT_USERNAME, require('fs').readFileSync(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim()); a.fsyncLock()",
+  );
+  const re = new RegExp(backupNamePattern("copilotos-staging-mongo"));
+  expect(re.test("copilotos-staging-mongo-20261123T170000Z.tar")).toBe(true);
+  expect(re.test("copilotos-prod-mongo-20261123T170000Z.tar")).toBe(false);
+  expect(re.test("copilotos-staging-mongo-20261123T170000Z.tar.sha256")).toBe(false);
+  expect(() => restoreScript({ container: "c", volume: "v", dir: "~/b", image: "mongo:7", file: "../x.tar" })).toThrow('"../x.tar" is not a backup file name');
+});
+
+test("versions and the deliver command line", () => {
+  expect(versionOfRef("copilotos-api:0.9.4-rc.1")).toBe("0.9.4-rc.1");
+  expect(versionOfRef(`ghcr.io/acme/api@${D(5)}`)).toBe("555555555555");
+  expect(versionOfRef("api")).toBe("latest");
+  expect(
+    deliverCommand({ image: "copilotos-api:1", tag: "copilotos-staging-api:1", address: "203.0.113.10", port: 2222, user: "deploy", knownHostsFile: "/tmp/k h/known_hosts", connectTimeoutSeconds: 10, keep: 5, compress: false }),
+  ).toBe("node scripts/run.js --prebuilt deliver --image copilotos-api:1 --tag copilotos-staging-api:1 --host deploy@203.0.113.10:2222 --known-hosts '/tmp/k h/known_hosts' --connect-timeout 10 --keep 5");
+});
+
+test("host argv: pinned ssh options, or sh -c for the local engine", () => {
+  expect(hostArgv({ kind: "local" }, "docker info")).toEqual(["sh", ["-c", "docker info"]]);
+  const [cmd, args] = hostArgv({ kind: "ssh", address: "h", port: 2222, user: "u", knownHostsFile: "/k", identityFile: "/i", connectTimeoutSeconds: 7 }, "true");
+  expect(cmd).toBe("ssh");
+  expect(args).toEqual([
+    "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/k", "-o", "BatchMode=yes", "-o", "ConnectTimeout=7", "-o", "ServerAliveInterval=15",
+    "-o", "IdentitiesOnly=yes", "-i", "/i", "-p", "2222", "u@h", "--", "true",
+  ]);
+});

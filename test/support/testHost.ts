@@ -1,0 +1,244 @@
+/**
+ * A real Docker host for tests and benches, on this machine: a second dockerd (own data root, exec
+ * root, pidfile and socket) in its own network namespace, reached over real SSH (sshd in that
+ * namespace, keys made here) as an unprivileged deploy user whose shell sees only that engine.
+ * Also makes sure the deploy machine's own engine (the default socket) runs.
+ * Needs root; everything it starts, teardownTestHost stops and removes.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { HostTarget } from "../../scripts/lib/hostExec";
+
+export const TEST_HOST_DIR = "/tmp/copilotos-e2e";
+const NETNS = "cpt-e2e";
+const VETH_OUT = "cpte0";
+const VETH_IN = "cpte1";
+export const HOST_ADDRESS = "10.201.0.2";
+const OUT_ADDRESS = "10.201.0.1";
+const USER = "cptdeploy";
+const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc", "nginx", "docker-compose", "redis-server", "redis-cli"];
+
+export interface TestHostState {
+  ok: boolean;
+  /** Why the test host could not be made (what is missing and how to get it). */
+  reason?: string;
+  target?: Extract<HostTarget, { kind: "ssh" }>;
+  /** The host engine's socket, for assertions from the outside. */
+  remoteSocket?: string;
+  /** A client key the host does not accept. */
+  rejectedKeyFile?: string;
+  /** known_hosts pinning a key the host does not have. */
+  wrongKnownHostsFile?: string;
+  /** The host side of the link, for rate limits (tc) and byte counters. */
+  linkDevice?: string;
+  startedLocalEngine?: boolean;
+  createdUser?: boolean;
+}
+
+const stateFile = path.join(TEST_HOST_DIR, "state.json");
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+const ok = (cmd: string, args: string[]) => {
+  try {
+    sh(cmd, args);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const which = (cmd: string) => ok("sh", ["-c", `command -v ${cmd}`]);
+
+export function readTestHost(): TestHostState {
+  if (!fs.existsSync(stateFile)) return { ok: false, reason: `no test host state in ${stateFile}: jest's globalSetup (test/support/globalSetup.ts) did not run` };
+  return JSON.parse(fs.readFileSync(stateFile, "utf8")) as TestHostState;
+}
+
+/** The ready test host, or an error saying exactly what is missing (tests never skip silently). */
+export function requireTestHost(): Required<Pick<TestHostState, "target" | "remoteSocket" | "rejectedKeyFile" | "wrongKnownHostsFile" | "linkDevice">> {
+  const s = readTestHost();
+  if (!s.ok || !s.target) throw new Error(`real-engine test host unavailable: ${s.reason}`);
+  return s as Required<TestHostState>;
+}
+
+async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what} did not come up within ${seconds}s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function daemon(cmd: string, args: string[], log: string): void {
+  const fd = fs.openSync(log, "a");
+  spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd] }).unref();
+  fs.closeSync(fd);
+}
+
+const LOCK = path.join(TEST_HOST_DIR, "lock");
+
+/** The PID of a live process holding the test host, if any. */
+function lockHolder(): number | undefined {
+  const pid = Number(fs.existsSync(LOCK) ? fs.readFileSync(LOCK, "utf8").trim() : NaN);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function setupTestHost(): Promise<TestHostState> {
+  fs.mkdirSync(TEST_HOST_DIR, { recursive: true });
+  // One run at a time: a second run's teardown would stop the first run's host mid-test.
+  const holder = lockHolder();
+  if (holder !== undefined && holder !== process.pid) {
+    throw new Error(`another test run (pid ${holder}) is using the real-engine test host in ${TEST_HOST_DIR}; run one at a time`);
+  }
+  fs.writeFileSync(LOCK, `${process.pid}\n`);
+  const missing = REQUIRED.filter((c) => !which(c));
+  let state: TestHostState;
+  if (process.getuid?.() !== 0) state = { ok: false, reason: "real-engine tests must run as root (they start dockerd and sshd)" };
+  else if (missing.length)
+    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server)` };
+  else {
+    try {
+      state = await start();
+    } catch (e) {
+      await stopRemote();
+      state = { ok: false, reason: `could not start the test host: ${(e as Error).message} (logs in ${TEST_HOST_DIR})` };
+    }
+  }
+  fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+  return state;
+}
+
+async function start(): Promise<TestHostState> {
+  const d = TEST_HOST_DIR;
+  await stopRemote(); // a previous run that died
+  const state: TestHostState = { ok: false };
+  if (!ok("docker", ["info"])) {
+    daemon("dockerd", ["--storage-driver=overlay2", "--pidfile", path.join(d, "local-dockerd.pid")], path.join(d, "local-dockerd.log"));
+    state.startedLocalEngine = true;
+    await waitFor("the local dockerd", () => ok("docker", ["info"]), 60);
+  }
+  sh("ip", ["netns", "add", NETNS]);
+  sh("ip", ["link", "add", VETH_OUT, "type", "veth", "peer", "name", VETH_IN]);
+  sh("ip", ["link", "set", VETH_IN, "netns", NETNS]);
+  sh("ip", ["addr", "add", `${OUT_ADDRESS}/30`, "dev", VETH_OUT]);
+  sh("ip", ["link", "set", VETH_OUT, "up"]);
+  for (const args of [["addr", "add", `${HOST_ADDRESS}/30`, "dev", VETH_IN], ["link", "set", VETH_IN, "up"], ["link", "set", "lo", "up"]])
+    sh("ip", ["netns", "exec", NETNS, "ip", ...args]);
+
+  const home = path.join(d, "home");
+  fs.mkdirSync(home, { recursive: true });
+  if (!ok("id", [USER])) {
+    sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
+    state.createdUser = true;
+  }
+  // No password, but not locked: sshd (without PAM) refuses locked accounts even with a key.
+  sh("usermod", ["-p", "*", USER]);
+  sh("chown", [`${USER}:${USER}`, home]);
+
+  // nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup mounts dockerd needs.
+  const inNs = ["--net=/var/run/netns/" + NETNS];
+  const remote = path.join(d, "remote");
+  const socket = path.join(remote, "docker.sock");
+  fs.mkdirSync(remote, { recursive: true });
+  daemon(
+    "nsenter",
+    [...inNs, "dockerd", "--data-root", path.join(remote, "data"), "--exec-root", path.join(remote, "exec"), "--pidfile", path.join(remote, "docker.pid"),
+      "-H", `unix://${socket}`, "-G", USER, "--storage-driver=overlay2"],
+    path.join(remote, "dockerd.log"),
+  );
+  await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
+
+  const key = (name: string) => {
+    const f = path.join(d, name);
+    if (!fs.existsSync(f)) sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", f]);
+    return f;
+  };
+  const hostKey = key("host_key");
+  const clientKey = key("client_key");
+  const rejectedKey = key("rejected_key");
+  const otherHostKey = key("other_host_key");
+  fs.copyFileSync(`${clientKey}.pub`, path.join(d, "authorized_keys"));
+  fs.writeFileSync(
+    path.join(d, "sshd_config"),
+    [
+      `ListenAddress ${HOST_ADDRESS}:22`, `HostKey ${hostKey}`, `PidFile ${path.join(d, "sshd.pid")}`,
+      `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
+      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, "Subsystem sftp internal-sftp", `SetEnv DOCKER_HOST=unix://${socket}`,
+      // Lets a test put a stand-in command first on the session's PATH (~/.ssh/environment); nothing else.
+      "PermitUserEnvironment PATH", "",
+    ].join("\n"),
+  );
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  sh("nsenter", [...inNs, "/usr/sbin/sshd", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "sshd.log")]);
+  const pub = (f: string) => fs.readFileSync(`${f}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+  fs.writeFileSync(path.join(d, "known_hosts"), `${HOST_ADDRESS} ${pub(hostKey)}\n`);
+  fs.writeFileSync(path.join(d, "wrong_known_hosts"), `${HOST_ADDRESS} ${pub(otherHostKey)}\n`);
+  for (const f of [clientKey, rejectedKey]) fs.chmodSync(f, 0o600);
+
+  const target = {
+    kind: "ssh" as const,
+    address: HOST_ADDRESS,
+    port: 22,
+    user: USER,
+    knownHostsFile: path.join(d, "known_hosts"),
+    identityFile: clientKey,
+    connectTimeoutSeconds: 5,
+  };
+  await waitFor("sshd on the test host", () => ok("ssh", ["-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${target.knownHostsFile}`, "-i", clientKey, `${USER}@${HOST_ADDRESS}`, "docker info"]), 30);
+  return {
+    ...state,
+    ok: true,
+    target,
+    remoteSocket: socket,
+    rejectedKeyFile: rejectedKey,
+    wrongKnownHostsFile: path.join(d, "wrong_known_hosts"),
+    linkDevice: VETH_OUT,
+  };
+}
+
+function killPidFile(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    process.kill(pid, "SIGTERM");
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+async function waitGone(pid: number | undefined, seconds: number): Promise<void> {
+  if (pid === undefined) return;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(`process ${pid} to exit`, () => !alive(), seconds).catch(() => process.kill(pid, "SIGKILL"));
+}
+
+async function stopRemote(): Promise<void> {
+  const d = TEST_HOST_DIR;
+  await waitGone(killPidFile(path.join(d, "sshd.pid")), 10);
+  await waitGone(killPidFile(path.join(d, "remote", "docker.pid")), 30);
+  if (ok("ip", ["netns", "pids", NETNS])) sh("ip", ["netns", "del", NETNS]);
+  ok("ip", ["link", "del", VETH_OUT]);
+}
+
+export async function teardownTestHost(): Promise<void> {
+  const holder = lockHolder();
+  if (holder !== undefined && holder !== process.pid) return; // another run's host: not ours to stop
+  const state = readTestHost();
+  await stopRemote();
+  if (state.createdUser) ok("userdel", [USER]);
+  if (state.startedLocalEngine) await waitGone(killPidFile(path.join(TEST_HOST_DIR, "local-dockerd.pid")), 30);
+  // Overlay mounts are gone once dockerd stopped; anything left is a bug worth seeing, not hiding.
+  fs.rmSync(TEST_HOST_DIR, { recursive: true, force: true });
+}

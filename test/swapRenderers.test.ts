@@ -1,0 +1,245 @@
+/**
+ * The zero-downtime and rotation renderers (components/renderers/{names,proxy,rotation}.ts): exact
+ * text, no I/O. The proxy config and switch script run for real in test/e2e/swap.test.ts.
+ */
+import * as vm from "node:vm";
+import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
+import { PLACEHOLDER_ROUTE, proxyConf, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
+import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/rotation";
+
+const id = { project: "copilotos", stack: "staging" };
+const text = (linesOf: string[]) => linesOf.join("\n") + "\n";
+
+describe("app container names", () => {
+  test("canonical JSON sorts keys at every level and keeps array order", () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
+  });
+
+  test("the name is stack + service + 8 hex digits of the spec; key order does not matter, any value does", () => {
+    const spec = { image: "api@sha256:aa", envs: ["A=1"], uploads: [{ file: "/run/secrets/x", content: "s3cret" }] };
+    const name = appContainerName(id, "api", spec);
+    expect(name).toMatch(/^copilotos-staging-api-[0-9a-f]{8}$/);
+    expect(name).toBe(`copilotos-staging-api-${fingerprint(spec)}`);
+    expect(appContainerName(id, "api", { uploads: spec.uploads, envs: spec.envs, image: spec.image })).toBe(name);
+    expect(appContainerName(id, "api", { ...spec, image: "api@sha256:bb" })).not.toBe(name);
+    expect(appContainerName(id, "api", { ...spec, uploads: [{ file: "/run/secrets/x", content: "rotated" }] })).not.toBe(name);
+    expect(appContainerName(id, "web", spec)).toBe(`copilotos-staging-web-${fingerprint(spec)}`);
+    expect(name).not.toContain("s3cret");
+  });
+});
+
+describe("proxy config", () => {
+  test("exact nginx.conf: routes included per app, security headers, real client address, rate limit", () => {
+    expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
+      text([
+        "# Written by copilotos (components/renderers/proxy.ts); routes are switched in /etc/nginx/copilotos.",
+        "worker_processes auto;",
+        "worker_shutdown_timeout 10s;",
+        "pid /tmp/nginx.pid;",
+        "error_log /dev/stderr warn;",
+        "events { worker_connections 1024; }",
+        "http {",
+        "  server_tokens off;",
+        "  default_type application/octet-stream;",
+        "  log_format main '$remote_addr \"$http_x_forwarded_for\" [$time_local] \"$request\" $status $body_bytes_sent $request_time $upstream_addr';",
+        "  access_log /dev/stdout main;",
+        "  client_body_temp_path /tmp/nginx-client-body;",
+        "  proxy_temp_path /tmp/nginx-proxy;",
+        "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }",
+        "  limit_req_zone $binary_remote_addr zone=api:10m rate=20r/s;",
+        "  upstream copilotos_api { include /etc/nginx/copilotos/api.upstream; keepalive 16; }",
+        "  upstream copilotos_web { include /etc/nginx/copilotos/web.upstream; keepalive 16; }",
+        "  server {",
+        "    listen 8001;",
+        "    client_max_body_size 100m;",
+        "    add_header X-Content-Type-Options \"nosniff\" always;",
+        "    add_header X-Frame-Options \"DENY\" always;",
+        "    add_header Referrer-Policy \"strict-origin-when-cross-origin\" always;",
+        "    add_header Permissions-Policy \"camera=(), microphone=(), geolocation=()\" always;",
+        "    add_header Content-Security-Policy \"default-src 'self'\" always;",
+        "    add_header Strict-Transport-Security \"max-age=31536000; includeSubDomains\" always;",
+        "    limit_req zone=api burst=40 nodelay;",
+        "    limit_req_status 429;",
+        "    location / {",
+        "      proxy_pass http://copilotos_api;",
+        "      proxy_set_header Host $host;",
+        "      proxy_set_header X-Real-IP $remote_addr;",
+        "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "      proxy_set_header X-Forwarded-Proto $scheme;",
+        "      proxy_set_header X-Forwarded-Host $host;",
+        "      proxy_http_version 1.1;",
+        "      proxy_set_header Upgrade $http_upgrade;",
+        "      proxy_set_header Connection $connection_upgrade;",
+        "      proxy_hide_header X-Powered-By;",
+        "      proxy_buffering off;",
+        "      proxy_cache off;",
+        "      proxy_read_timeout 3600s;",
+        "      proxy_send_timeout 3600s;",
+        "    }",
+        "  }",
+        "  server {",
+        "    listen 3000;",
+        "    client_max_body_size 100m;",
+        "    add_header X-Content-Type-Options \"nosniff\" always;",
+        "    add_header X-Frame-Options \"DENY\" always;",
+        "    add_header Referrer-Policy \"strict-origin-when-cross-origin\" always;",
+        "    add_header Permissions-Policy \"camera=(), microphone=(), geolocation=()\" always;",
+        "    add_header Content-Security-Policy \"default-src 'self'\" always;",
+        "    add_header Strict-Transport-Security \"max-age=31536000; includeSubDomains\" always;",
+        "    location / {",
+        "      proxy_pass http://copilotos_web;",
+        "      proxy_set_header Host $host;",
+        "      proxy_set_header X-Real-IP $remote_addr;",
+        "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
+        "      proxy_set_header X-Forwarded-Proto $scheme;",
+        "      proxy_set_header X-Forwarded-Host $host;",
+        "      proxy_http_version 1.1;",
+        "      proxy_set_header Upgrade $http_upgrade;",
+        "      proxy_set_header Connection $connection_upgrade;",
+        "      proxy_hide_header X-Powered-By;",
+        "    }",
+        "  }",
+        "}",
+      ]),
+    );
+  });
+
+  test("no HSTS and no rate limit when turned off; quotes in a policy are escaped", () => {
+    const conf = proxyConf({ contentSecurityPolicy: 'default-src "self"', hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 });
+    expect(conf).not.toContain("Strict-Transport-Security");
+    expect(conf).not.toContain("limit_req");
+    expect(conf).toContain('add_header Content-Security-Policy "default-src \\"self\\"" always;');
+    expect(securityHeaders({ contentSecurityPolicy: "x", hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 })).toHaveLength(5);
+    expect(conf.match(/client_max_body_size 1m;/g)).toHaveLength(2);
+    expect(conf).toContain("proxy_read_timeout 60s;");
+  });
+
+  test("route lines", () => {
+    expect(routeLine("copilotos-staging-web-0a1b2c3d", 3000)).toBe("server copilotos-staging-web-0a1b2c3d:3000;");
+    expect(PLACEHOLDER_ROUTE).toBe("server 127.0.0.1:9 down;");
+  });
+
+  test("exact switch script: unchanged route left alone, rejected route put back, old workers drained", () => {
+    expect(switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: "copilotos-staging-api-1a2b3c4d", drainSeconds: 15 })).toBe(
+      text([
+        "set -eu",
+        "proxy=copilotos-staging-proxy; file=/etc/nginx/copilotos/api.upstream; want='server copilotos-staging-api-1a2b3c4d:8001;'",
+        "current=$(docker exec \"$proxy\" cat \"$file\" 2>/dev/null || true)",
+        "if [ \"$current\" = \"$want\" ]; then echo \"proxy: api already routes to copilotos-staging-api-1a2b3c4d\"; exit 0; fi",
+        "old=$(docker exec \"$proxy\" sh -c 'for p in /proc/[0-9]*; do grep -q \"worker process\" \"$p/cmdline\" 2>/dev/null && echo \"${p#/proc/}\"; done; true' sh)",
+        "printf '%s\\n' \"$want\" | docker exec -i \"$proxy\" sh -c 'cat > \"$1.next\"' sh \"$file\"",
+        "if ! docker exec \"$proxy\" sh -c 'cp \"$1\" \"$1.prev\" && mv \"$1.next\" \"$1\" && nginx -t -q' sh \"$file\"; then",
+        "  docker exec \"$proxy\" sh -c 'mv \"$1.prev\" \"$1\"' sh \"$file\" || true",
+        "  echo \"proxy: nginx rejected the route to copilotos-staging-api-1a2b3c4d; api still goes to its previous container\" >&2",
+        "  exit 1",
+        "fi",
+        "docker exec \"$proxy\" sh -c 'nginx -s reload' sh",
+        "deadline=$(( $(date +%s) + 15 ))",
+        "while [ -n \"$old\" ] && docker exec \"$proxy\" sh -c 'for p; do [ -d \"/proc/$p\" ] && exit 0; done; exit 1' sh $old; do",
+        "  if [ \"$(date +%s)\" -ge \"$deadline\" ]; then",
+        "    echo \"proxy: the workers that served the old route of api did not exit within 15s\" >&2",
+        "    exit 1",
+        "  fi",
+        "  sleep 0.2",
+        "done",
+        "echo \"proxy: api now routes to copilotos-staging-api-1a2b3c4d (was: ${current:-nothing})\"",
+      ]),
+    );
+  });
+});
+
+describe("Mongo password rotation", () => {
+  test("exact host script: new password on stdin, into a private file, never on a command line", () => {
+    const script = rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" });
+    expect(script).toBe(
+      text([
+        "set -eu",
+        "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data; want_user=copilotos_user",
+        "running=$(docker inspect --format '{{.State.Running}}' \"$ctr\" 2>/dev/null || echo false)",
+        "if [ \"$running\" != true ]; then",
+        "  cat >/dev/null",
+        "  if docker volume inspect \"$vol\" >/dev/null 2>&1; then",
+        "    echo \"rotate: $vol holds data but $ctr is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate\" >&2",
+        "    exit 1",
+        "  fi",
+        "  echo \"rotate: no Mongo data yet; mongod sets the password when it initialises $vol\"",
+        "  exit 0",
+        "fi",
+        "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')",
+        "if [ -n \"$user\" ] && [ \"$user\" != \"$want_user\" ]; then",
+        "  cat >/dev/null",
+        "  echo \"rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user\" >&2",
+        "  exit 1",
+        "fi",
+        "out=$(docker exec -i \"$ctr\" sh -c 'umask 077; trap \"rm -f /tmp/.copilotos-next-password\" EXIT; cat > /tmp/.copilotos-next-password; mongosh --quiet --norc --eval \"$1\"' sh 'const fs = require(\"fs\"); const user = process.env.MONGO_INITDB_ROOT_USERNAME; const read = (f) => fs.readFileSync(f, \"utf8\").replace(/\\n+$/, \"\"); const next = read(\"/tmp/.copilotos-next-password\"); const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE); const admin = () => new Mongo(\"mongodb://127.0.0.1:27017/admin\").getDB(\"admin\"); const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } }; if (login(next)) { print(\"rotate: already current: \" + user); quit(0); } if (!login(current)) { print(\"rotate: neither the current nor the new password logs in as \" + user); quit(2); } const a = admin(); a.auth(user, current); a.changeUserPassword(user, next); if (!login(next)) { print(\"rotate: the new password was not accepted for \" + user); quit(3); } print(\"rotate: changed the password of \" + user);' 2>&1) || true",
+        "case \"$out\" in *'rotate: changed'*|*'rotate: already current'*) printf '%s\\n' \"$out\"; exit 0 ;; esac",
+        "printf '%s\\n' \"$out\" >&2",
+        "echo \"rotate: the password of Mongo in $ctr was not changed; nothing else was\" >&2",
+        "exit 1",
+      ]),
+    );
+  });
+
+  /** Runs the mongosh code against a fake server holding `stored` as the user's password. */
+  function runJs(stored: string, current: string, next: string, opts: { rejectChange?: boolean } = {}) {
+    const state = { stored, printed: [] as string[], code: undefined as number | undefined, changes: 0 };
+    class Quit extends Error {}
+    const files: Record<string, string> = { [NEXT_PASSWORD_FILE]: `${next}\n`, "/run/secrets/mongo_root_password": current };
+    class Mongo {
+      getDB() {
+        let authed = false;
+        return {
+          auth: (user: string, pw: string) => {
+            if (user !== "copilotos" || pw !== state.stored) throw new Error("Authentication failed.");
+            authed = true;
+            return { ok: 1 };
+          },
+          changeUserPassword: (_user: string, pw: string) => {
+            if (!authed) throw new Error("unauthorized");
+            state.changes++;
+            if (!opts.rejectChange) state.stored = pw;
+          },
+        };
+      }
+    }
+    const sandbox = {
+      require: (m: string) => (m === "fs" ? { readFileSync: (f: string) => files[f] } : undefined),
+      process: { env: { MONGO_INITDB_ROOT_USERNAME: "copilotos", MONGO_INITDB_ROOT_PASSWORD_FILE: "/run/secrets/mongo_root_password" } },
+      Mongo,
+      print: (s: string) => state.printed.push(s),
+      quit: (code: number) => {
+        state.code = code;
+        throw new Quit();
+      },
+    };
+    try {
+      vm.runInNewContext(rotationJs(), sandbox);
+    } catch (e) {
+      if (!(e instanceof Quit)) throw e;
+    }
+    return state;
+  }
+
+  test("changes the password when the current one logs in", () => {
+    const r = runJs("old-password", "old-password", "new-password");
+    expect(r).toMatchObject({ stored: "new-password", changes: 1, code: undefined });
+    expect(r.printed).toEqual([`${ROTATED} the password of copilotos`]);
+  });
+
+  test("is idempotent: a second run finds the new password current and changes nothing", () => {
+    const r = runJs("new-password", "old-password", "new-password");
+    expect(r).toMatchObject({ stored: "new-password", changes: 0, code: 0 });
+    expect(r.printed).toEqual([`${ALREADY_CURRENT}: copilotos`]);
+  });
+
+  test("fails without changing anything when neither password logs in", () => {
+    const r = runJs("someone-elses", "old-password", "new-password");
+    expect(r).toMatchObject({ stored: "someone-elses", changes: 0, code: 2 });
+    expect(r.printed.join("")).not.toContain("password-");
+  });
+
+  test("fails when the server did not take the new password", () => {
+    const r = runJs("old-password", "old-password", "new-password", { rejectChange: true });
+    expect(r).toMatchObject({ stored: "old-password", changes: 1, code: 3 });
+  });
+});
