@@ -50,3 +50,23 @@ describe("scripts/run.js --prebuilt (what a deploy's image delivery runs)", () =
     expect({ status: r.status, stdout: r.stdout, stderr: r.stderr }).toEqual({ status: 0, stdout: "delivered\n", stderr: "" });
   });
 });
+
+describe("what a dry run loads", () => {
+  // check in a child process; at exit it reports which of the AWS SDKs ended up loaded.
+  const loaded = (...args: string[]) => {
+    const probe = [
+      `process.argv = [process.argv[0], "run.js", ${args.map((a) => JSON.stringify(a)).join(", ")}];`,
+      'process.on("exit", () => { const k = Object.keys(require.cache); console.error("SDK " + ["aws", "tls"].filter((s) => k.some((f) => f.includes(`/node_modules/@pulumi/${s}/`))).join(",")); });',
+      `require(${JSON.stringify(path.join(ROOT, "scripts", "run.js"))});`,
+    ].join("\n");
+    const r = spawnSync(process.execPath, ["-e", probe], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    return /^SDK (.*)$/m.exec(r.stderr)?.[1];
+  };
+  test("a staging (ssh) stack never loads @pulumi/aws or @pulumi/tls", () => {
+    expect(loaded("check", "staging")).toBe("");
+  });
+  test("an aws stack does", () => {
+    expect(loaded("check", "aws", "--stack-dir", path.join(ROOT, "test", "fixtures"))).toBe("aws,tls");
+  });
+});
