@@ -13,6 +13,7 @@ import { evaluate, toGraph } from "../policies/evaluate";
 import { PACK_NAME } from "../policies/rules";
 import { describeResource, renderTable } from "./lib/describe";
 import { ProgramRun, redact, runProgram } from "./lib/harness";
+import { markUnknowns, UNKNOWN } from "./lib/mockValues";
 import { projectRoot } from "./lib/project";
 import { loadStackConfig } from "./lib/stackConfig";
 
@@ -93,7 +94,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
   const mandatory = violations.filter((v) => v.level === "mandatory");
 
   const rows = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(describeResource);
-  out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted)`, "");
+  out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted; ${UNKNOWN}: a digest, ID or address only the deploy learns)`, "");
   out.push(renderTable(["TYPE", "NAME", "KEY INPUTS"], rows.map((r) => [r.type, r.name, r.summary])), "");
   if (run.invokes.length) {
     out.push("Lookups (answered by the dry run's stand-ins; the real run asks the provider):");
@@ -108,7 +109,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
   out.push(`${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory violation(s)`);
   return {
     exitCode: mandatory.length > 0 ? 3 : 0,
-    stdout: redact(out.join("\n") + "\n", run.secretValues),
+    stdout: redact(markUnknowns(out.join("\n") + "\n", run.unknowns), run.secretValues),
     stderr: err.length ? redact(err.join("\n") + "\n", run.secretValues) : "",
     run,
   };

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import type { CheckResult } from "../scripts/check";
-import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
+import { markUnknowns, MOCK_PRIVATE_KEY_PREFIX, UNKNOWN, unknownsOf } from "../scripts/lib/mockValues";
 import { SAPTIVA_KEY } from "./support/program";
 
 async function check(...argv: string[]): Promise<CheckResult> {
@@ -15,7 +15,12 @@ describe("npm run check", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain(`Stack ${stack}: 49 resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
-    for (const name of ["api", "web"]) expect(r.stdout).toMatch(new RegExp(`name=copilotos-${stack}-${name}-[0-9a-f]{8} `));
+    // An app container's name carries a fingerprint of its image digest, which only the deploy learns.
+    for (const name of ["api", "web"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name}-[known after deploy] image=copilotos-${name}@[known after deploy] `);
+    expect(r.stdout).toContain("image=nginx@[known after deploy] ");
+    // No made-up digest is printed as if it were real.
+    expect(r.stdout).not.toMatch(/sha256:[0-9a-f]|-[0-9a-f]{8}[ "]/);
+    expect(r.stdout).toContain(`runningImages: {"mongo":"mongo@[known after deploy]",`);
     // Host scripts say where they run: user, host and port are shown, the key is not.
     expect(r.stdout).toMatch(/copilotos-api-route-switch +on=deploy@203\.0\.113\.10:22 runs="proxy=copilotos-/);
     expect(r.stdout).toContain("/run/secrets/mongodb_password=[secret]");
@@ -33,10 +38,13 @@ describe("npm run check", () => {
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('  ec2/getAmi: {"filters":[{"name":"name","values":["debian-12-amd64-*"]},');
     expect(r.stdout).toContain('  ec2/getSubnet: {"availabilityZone":"eu-west-1b","defaultForAz":true}');
-    expect(r.stdout).toMatch(/aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=ami-0[0-9a-f]{16} zone=eu-west-1b imds=v2 userData=\[secret\]\n/);
+    expect(r.stdout).toMatch(/aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=\[known after deploy\] zone=eu-west-1b imds=v2 userData=\[secret\]\n/);
     expect(r.stdout).toMatch(/aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0\n/);
     expect(r.stdout).toMatch(/aws:Volume +copilotos-host-aws-data +size=30GiB zone=eu-west-1b encrypted=true protect retainOnDelete\n/);
     expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
+    // The instance's address and the IDs are made up offline: shown as unknown, never as real-looking values.
+    expect(r.stdout).toContain('dockerHost: "ssh://admin@[known after deploy]:22"');
+    expect(r.stdout).not.toMatch(/198\.51\.100\.|\b(ami|vol|i|sg|eipalloc)-0[0-9a-f]{16}/);
     expect(r.stdout).not.toContain(MOCK_PRIVATE_KEY_PREFIX);
     const privateKey = [...r.run!.secretValues].find((v) => v.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     expect(r.stdout).not.toContain(privateKey.split("\n")[1]);
@@ -105,5 +113,15 @@ describe("npm run check with the policy pack", () => {
     expect(r.stdout).toContain("0 mandatory, 1 advisory violation(s)");
     const strict = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest", "--policy-config", path.join(__dirname, "..", "policies", "config.prod.json"));
     expect(strict.exitCode).toBe(3);
+  });
+});
+
+describe("made-up values in a dry run", () => {
+  const digest = `sha256:${"ab".repeat(32)}`;
+  test("a digest keeps its repository, an app container's fingerprinted name its base, a configured value stays", () => {
+    const known = new Map(unknownsOf("docker:index/remoteImage:RemoteImage", "img-id", {}, { repoDigest: `copilotos-api@${digest}`, imageId: digest }, new Map()));
+    for (const [v, s] of unknownsOf("docker:index/container:Container", "c-id", { name: "copilotos-prod-api-1a2b3c4d", image: `copilotos-api@${digest}` }, {}, known)) known.set(v, s);
+    const text = `name=copilotos-prod-api-1a2b3c4d image=copilotos-api@${digest} configured=mongo@sha256:${"cd".repeat(32)} id=img-id`;
+    expect(markUnknowns(text, known)).toBe(`name=copilotos-prod-api-${UNKNOWN} image=copilotos-api@${UNKNOWN} configured=mongo@sha256:${"cd".repeat(32)} id=${UNKNOWN}`);
   });
 });

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fakeId, fakeInvoke, fakeOutputs, fakePassword } from "./mockValues";
+import { fakeId, fakeInvoke, fakeOutputs, fakePassword, unknownsOf, unknownsOfLookup } from "./mockValues";
 
 /** The marker the Pulumi runtime wraps secret values in when it serialises them. */
 export const SECRET_SIG = "4dabf18193072939515e22adb298388d";
@@ -58,6 +58,8 @@ export interface ProgramRun {
   secretValues: Set<string>;
   /** What each RandomPassword generated, by resource name, with its inputs (a later run's `priorPasswords`). */
   passwords: Record<string, { inputs: string; result: string }>;
+  /** Values the mocks made up (digests, IDs, addresses), each with what a dry run prints instead. */
+  unknowns: Map<string, string>;
 }
 
 export interface RunOptions {
@@ -112,6 +114,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   const project = opts.project ?? "copilotos";
   const secretValues = new Set<string>();
   const passwords: Record<string, { inputs: string; result: string }> = {};
+  const unknowns = new Map<string, string>();
   for (const p of opts.secretPaths ?? []) {
     const value = configValueAt(opts.config, p);
     if (value) secretValues.add(value);
@@ -140,6 +143,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
         Object.assign(state, outputs);
         const key = keyOf(args.type, args.name);
         const id = fakeId(args.type, args.name);
+        for (const [value, shown] of unknownsOf(args.type, id, inputs, outputs, unknowns)) unknowns.set(value, shown);
         recorded.set(key, {
           type: args.type,
           name: args.name,
@@ -155,7 +159,9 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
       call(args) {
         const inputs = unwrapSecrets(args.inputs, "", [], secretValues) as Record<string, unknown>;
         invokes.push({ token: args.token, inputs });
-        return fakeInvoke(args.token, inputs);
+        const result = fakeInvoke(args.token, inputs);
+        for (const [value, shown] of unknownsOfLookup(inputs, result)) unknowns.set(value, shown);
+        return result;
       },
     },
     project,
@@ -200,7 +206,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   process.env.TMPDIR = tmp;
   try {
     const outputs = await runInStack();
-    return { resources: [...recorded.values()], invokes, outputs, secretValues, passwords };
+    return { resources: [...recorded.values()], invokes, outputs, secretValues, passwords, unknowns };
   } finally {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;

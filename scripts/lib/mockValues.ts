@@ -81,3 +81,43 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
       return {};
   }
 }
+
+/** How the dry run shows a value only a real provider knows (a digest, an ID, an address). */
+export const UNKNOWN = "[known after deploy]";
+const DIGEST = /sha256:[0-9a-f]{64}/g;
+
+/**
+ * The made-up values of one resource, each with what the dry run prints instead: digests (the
+ * repository before `@` stays), IDs and the other computed outputs, and an app container's name,
+ * whose fingerprint covers its image digest.
+ */
+export function unknownsOf(type: string, id: string, inputs: Record<string, unknown>, outputs: Record<string, unknown>, known: Map<string, string>): [string, string][] {
+  const found: [string, string][] = [[id, UNKNOWN]];
+  for (const [key, value] of Object.entries(outputs)) {
+    if (typeof value !== "string" || value === "" || key === "privateKeyOpenssh") continue;
+    const digests = value.match(DIGEST);
+    if (digests) found.push(...digests.map((d): [string, string] => [d, UNKNOWN]));
+    else found.push([value.trim(), UNKNOWN]);
+  }
+  const image = inputs.image;
+  const name = inputs.name;
+  if (type === "docker:index/container:Container" && typeof image === "string" && typeof name === "string" && /-[0-9a-f]{8}$/.test(name)) {
+    if ([...known.keys()].some((v) => image.includes(v))) found.push([name, name.replace(/[0-9a-f]{8}$/, UNKNOWN)]);
+  }
+  return found;
+}
+
+/** `text` with every made-up value replaced by what the dry run prints instead (longest first). */
+export function markUnknowns(text: string, unknowns: Map<string, string>): string {
+  let out = text;
+  for (const value of [...unknowns.keys()].sort((a, b) => b.length - a.length)) out = out.split(value).join(unknowns.get(value)!);
+  return out;
+}
+
+/** The IDs a data source stand-in made up (an AMI, a default subnet's VPC); what the config named stays. */
+export function unknownsOfLookup(inputs: Record<string, unknown>, result: Record<string, unknown>): [string, string][] {
+  const asked = new Set(Object.values(inputs));
+  return Object.values(result)
+    .filter((v): v is string => typeof v === "string" && /^[a-z]+-0[0-9a-f]{16}$/.test(v) && !asked.has(v))
+    .map((v) => [v, UNKNOWN]);
+}
