@@ -6,8 +6,8 @@ export type SecretName = "mongoPassword" | "redisPassword" | "jwtSecretKey" | "s
 export const SECRET_NAMES: readonly SecretName[] = ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"];
 
 export interface StackSecretsArgs {
-  /** Length of every generated secret (config `secretLength`, at least 32). @default 32 */
-  length?: number;
+  /** Length of every generated secret (config `secretLength`, at least 32). */
+  length: number;
   /**
    * Values to use instead of generating them (config `mongoPassword`, ...).
    * @default {} (all generated)
@@ -33,7 +33,7 @@ export class StackSecrets extends pulumi.ComponentResource {
 
   constructor(name: string, args: StackSecretsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:secrets:StackSecrets", name, {}, opts);
-    const length = args.length ?? 32;
+    const length = args.length;
     const make = (key: SecretName, suffix: string): pulumi.Output<string> => {
       const override = args.overrides?.[key];
       if (override !== undefined) return pulumi.secret(override);

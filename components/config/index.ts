@@ -9,11 +9,14 @@ import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values"
 export { ConfigError, type ConfigProblem } from "./errors";
 export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./keys";
 
-const resources = (memoryMb: number, cpus: number) =>
+const resources = (what: string, memoryMb: number, cpus: number) =>
   z
     .strictObject({
-      memoryMb: integer(64, 1024 * 1024, "a whole number of MiB, at least 64").default(memoryMb),
-      cpus: z.preprocess(toNumber, z.number({ error: "must be a number of CPUs" }).positive({ error: "must be > 0" }).max(256)).default(cpus),
+      memoryMb: integer(64, 1024 * 1024, "a whole number of MiB, at least 64").default(memoryMb).describe(`${what} memory limit (MiB)`),
+      cpus: z
+        .preprocess(toNumber, z.number({ error: "must be a number of CPUs" }).positive({ error: "must be > 0" }).max(256))
+        .default(cpus)
+        .describe(`${what} CPU limit`),
     })
     .prefault({});
 
@@ -47,96 +50,82 @@ export const configSchema = z
     host: hostSchema,
     images: z
       .strictObject({
-        api: appImage,
-        web: appImage,
-        mongo: imageRef({ pinned: true }).default("mongo:7"),
-        redis: imageRef({ pinned: true }).default("redis:7-alpine"),
-        /** The reverse proxy that owns the published ports (nginx). */
-        proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine"),
+        api: appImage.describe("an image ref (`name:tag`, `name@sha256:…`) or a build spec `{ context, dockerfile, target, args, version, repository }`"),
+        web: appImage.describe("same as `images.api`, for the web app"),
+        mongo: imageRef({ pinned: true }).default("mongo:7").describe("Mongo image; a version tag or digest, never `latest`"),
+        redis: imageRef({ pinned: true }).default("redis:7-alpine").describe("Redis image; a version tag or digest, never `latest`"),
+        proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine").describe("the stack's reverse proxy (nginx), which owns the web and API ports"),
       })
       // Parsed even when absent, so the error names images.api / images.web, not images.
       .prefault({} as { api: string; web: string }),
     delivery: z
       .strictObject({
-        /** registry: the host pulls images by digest; transfer: images go from this machine over SSH. */
-        mode: z.enum(["registry", "transfer"], { error: 'must be "registry" or "transfer"' }).default("registry"),
-        /** Versions of each app image kept on the host (rollback without a registry). */
-        keep: integer(1, 100, "a whole number from 1 to 100").default(5),
-        /** gzip the transfer stream. */
-        compress: bool().default(false),
+        mode: z.enum(["registry", "transfer"], { error: 'must be "registry" or "transfer"' }).default("registry").describe("`registry`: the host pulls, containers run the digest; `transfer`: images go from this machine over SSH"),
+        keep: integer(1, 100, "a whole number from 1 to 100").default(5).describe("(transfer) versions of each app image kept on the host, for rollbacks without a registry"),
+        compress: bool().default(false).describe("(transfer) gzip the stream"),
       })
       .prefault({}),
     backup: z
       .strictObject({
-        enabled: bool().default(true),
-        /** Folder on the host; `~/` is the SSH user's home. */
-        dir: text().default("~/copilotos-backups"),
-        keep: integer(1, 1000, "a whole number from 1 to 1000").default(7),
-        /** Also upload each verified backup to an S3 bucket the stack creates (aws hosts only). */
-        s3: bool().default(false),
+        enabled: bool().default(true).describe("back Mongo up before every change to Mongo"),
+        dir: text().default("~/copilotos-backups").describe("backup folder on the host (`~/` is the SSH user's home)"),
+        keep: integer(1, 1000, "a whole number from 1 to 1000").default(7).describe("newest archives of this stack kept on the host"),
+        s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
       })
       .prefault({}),
     proxy: z
       .strictObject({
-        /** Content-Security-Policy sent with every response. */
-        contentSecurityPolicy: text().default(DEFAULT_CSP),
-        /** Send Strict-Transport-Security (browsers honour it once the site is served over HTTPS). */
-        hsts: bool().default(true),
-        /** Requests per second per client address on the API port; 0 turns rate limiting off. */
-        apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0),
-        /** Largest request body (uploads) the proxy passes on, in MiB (seed 004: 100M). */
-        maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240").default(100),
-        /** Seconds an API response (an SSE chat stream) may stay silent before the proxy closes it. */
-        apiReadTimeoutSeconds: integer(10, 86400, "a whole number of seconds from 10 to 86400").default(3600),
-        /** Seconds a switch waits for the proxy's old workers to finish their requests. */
-        drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(15),
+        contentSecurityPolicy: text().default(DEFAULT_CSP).describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
+        hsts: bool().default(true).describe("send `Strict-Transport-Security`"),
+        apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0).describe("per-client request rate on the API port (`0`: off)"),
+        maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240").default(100).describe("largest request body (uploads) the proxy passes on, in MiB (nginx's own default is 1)"),
+        apiReadTimeoutSeconds: integer(10, 86400, "a whole number of seconds from 10 to 86400").default(3600).describe("how long an API response (an SSE chat stream) may stay silent before the proxy closes it; API responses are not buffered"),
+        drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(15).describe("how long a route switch waits for the old workers' requests"),
       })
       .prefault({}),
-    preflight: z.strictObject({ minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB").default(2048) }).prefault({}),
-    health: z.strictObject({ intervalSeconds: integer(1, 60, "a whole number of seconds from 1 to 60").default(2) }).prefault({}),
+    preflight: z.strictObject({ minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB").default(2048) .describe("free space (MiB) the Docker root must have")}).prefault({}),
+    health: z.strictObject({ intervalSeconds: integer(1, 60, "a whole number of seconds from 1 to 60").default(2) .describe("poll interval of the health gates (their timeout is `healthTimeoutSeconds`)")}).prefault({}),
     ports: z
       .strictObject({
-        web: port().default(3000),
-        api: port().default(8001),
-        mongo: port().optional(),
-        redis: port().optional(),
+        web: port().default(3000).describe("host port of the web app (published by the proxy on all interfaces)"),
+        api: port().default(8001).describe("host port of the API (published by the proxy on all interfaces)"),
+        mongo: port().optional().describe("unset: Mongo is not published; set: bound to 127.0.0.1 only"),
+        redis: port().optional().describe("unset: Redis is not published; set: bound to 127.0.0.1 only"),
       })
       .prefault({}),
-    secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`).default(32),
-    saptivaApiKey: z.string({ error: "is required: the API cannot start without it" }).min(1, { error: "must not be empty" }),
-    mongoPassword: text().optional(),
-    redisPassword: text().optional(),
-    jwtSecretKey: text().optional(),
-    secretKey: text().optional(),
+    secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`).default(32).describe("length of every generated secret; below 32 is rejected"),
+    saptivaApiKey: z.string({ error: "is required: the API cannot start without it" }).min(1, { error: "must not be empty" }).describe("the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check)"),
+    mongoPassword: text().optional().describe("override of the generated Mongo root password (letters, digits, `- _ . ~`: the app puts it into its URL unencoded)"),
+    redisPassword: text().optional().describe("override of the generated Redis password (letters, digits, `- _ . ~`, as above)"),
+    jwtSecretKey: text().optional().describe("override of the generated JWT signing key"),
+    secretKey: text().optional().describe("override of the generated app secret key"),
     mongo: z
       .strictObject({
-        /** Mongo's root user and the API's MONGODB_USER (one value; the app's and the seeds' default). */
-        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos_user"),
-        database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos"),
-        /** Any new value generates a new Mongo password and rotates it in place (no new volume). */
-        rotate: text().optional(),
+        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos_user").describe("Mongo root user and the API's `MONGODB_USER` (one value); changing it on existing data is refused"),
+        database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos").describe("the API's database"),
+        rotate: text().optional().describe("any new value rotates the generated Mongo password in place"),
       })
       .prefault({}),
-    api: z.strictObject({ env: envMap }).prefault({}),
-    web: z.strictObject({ env: envMap }).prefault({}),
+    api: z.strictObject({ env: envMap .describe("extra env for the API container (overrides managed variables)")}).prefault({}),
+    web: z.strictObject({ env: envMap .describe("extra env for the web container (overrides managed variables)")}).prefault({}),
     resources: z
       .strictObject({
-        mongo: resources(1024, 1),
-        redis: resources(512, 0.5),
-        api: resources(512, 0.5),
-        web: resources(512, 0.5),
+        mongo: resources("Mongo", 1024, 1),
+        redis: resources("Redis", 512, 0.5),
+        api: resources("API", 512, 0.5),
+        web: resources("web", 512, 0.5),
       })
       .prefault({}),
     /** Credentials for a private registry the host pulls from (registry mode), e.g. ghcr.io. */
     registry: z
       .strictObject({
-        address: text("the registry host, e.g. ghcr.io").regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { error: "must be a registry host name (and port), e.g. ghcr.io" }),
-        username: text("the registry user"),
-        password: text("the registry password or token"),
+        address: text("the registry host, e.g. ghcr.io").regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { error: "must be a registry host name (and port), e.g. ghcr.io" }).describe("private registry the host pulls app images from (registry mode), e.g. `ghcr.io`; unset: public images only"),
+        username: text("the registry user").describe("registry user"),
+        password: text("the registry password or token").describe("registry password or token, given to the Docker provider as a secret"),
       })
       .optional(),
-    healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600").default(120),
-    protectData: bool().default(false),
+    healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600").default(120).describe("how long `up` waits for each container to be healthy"),
+    protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
   })
   .superRefine((cfg, ctx) => {
     // What the app itself would refuse at start (components/renderers/appContract.ts), named by key.

@@ -34,12 +34,12 @@ export interface ApiArgs {
   secretKey: pulumi.Input<string>;
   /** SAPTIVA API key (secret). */
   saptivaApiKey: pulumi.Input<string>;
-  /** Extra environment variables (config `api.env`); they override the managed ones. @default {} */
-  env?: Record<string, string>;
-  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
-  limits?: Limits;
-  /** Seconds to wait for `GET /api/health/ready` to pass. @default 120 */
-  healthTimeoutSeconds?: number;
+  /** Extra environment variables (config `api.env`); they override the managed ones. */
+  env: Record<string, string>;
+  /** Memory and CPU limits (config `resources.api`). */
+  limits: Limits;
+  /** Seconds to wait for `GET /api/health/ready` to pass (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /**
@@ -63,13 +63,13 @@ export class Api extends pulumi.ComponentResource {
           service: "api",
           image: args.image,
           networkName: args.networkName,
-          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
-          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+          limits: args.limits,
+          healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
         envs: apiEnv({
           mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
           redis: { host: redis.host, port: redis.port },
-          extra: args.env ?? {},
+          extra: args.env,
         }),
         uploads: apiUploads({
           mongodbPassword: pulumi.secret(mongo.password),

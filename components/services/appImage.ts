@@ -15,12 +15,12 @@ export interface AppImageArgs {
   service: Service;
   /** An image reference, or a build spec the program builds on this machine. */
   source: string | BuildSpec;
-  /** registry: the host pulls by digest. transfer: this machine sends the image over SSH. @default "registry" */
-  mode?: "registry" | "transfer";
-  /** Versions kept on the host in transfer mode. @default 5 */
-  keep?: number;
-  /** gzip the transfer. @default false */
-  compress?: boolean;
+  /** registry: the host pulls by digest. transfer: this machine sends the image over SSH (config `delivery.mode`). */
+  mode: "registry" | "transfer";
+  /** Versions kept on the host in transfer mode (config `delivery.keep`). */
+  keep: number;
+  /** gzip the transfer (config `delivery.compress`). */
+  compress: boolean;
   /** Folder build contexts are relative to. @default process.cwd() */
   root?: string;
   /** This machine's Docker engine (builds, and the source of transfers). @default "unix:///var/run/docker.sock" */
@@ -46,7 +46,7 @@ export class AppImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: AppImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:AppImage", name, {}, opts);
-    const mode = args.mode ?? "registry";
+    const mode = args.mode;
     const conn = args.host.connection;
     let local: docker.Provider | undefined;
     const localProvider = () =>
@@ -81,7 +81,7 @@ export class AppImage extends pulumi.ComponentResource {
         `${name}-send`,
         {
           create: pulumi.all([ref, tag, conn.host]).apply(([image, t, address]) =>
-            deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep ?? 5, compress: args.compress ?? false }),
+            deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep, compress: args.compress }),
           ),
           triggers: [source.imageId, tag],
         },

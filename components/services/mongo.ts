@@ -10,20 +10,20 @@ export interface MongoArgs {
   networkName: pulumi.Input<string>;
   /** Image reference, e.g. `mongo:7`. */
   image: pulumi.Input<string>;
-  /** Root user. @default "copilotos_user" (config `mongo.user`) */
-  user?: string;
+  /** Root user (config `mongo.user`). */
+  user: string;
   /** Root password (a secret). Mongo applies it only when it initialises an empty volume. */
   password: pulumi.Input<string>;
-  /** Database the API uses. @default "copilotos" (config `mongo.database`) */
-  database?: string;
+  /** Database the API uses (config `mongo.database`). */
+  database: string;
   /** Host port bound on 127.0.0.1; unset, Mongo is reachable on the stack network only. @default undefined */
   hostPort?: number;
-  /** Memory and CPU limits. @default { memoryMb: 1024, cpus: 1 } */
-  limits?: Limits;
-  /** Also `protect` the data volume (it is always `retainOnDelete`). @default false */
-  protectData?: boolean;
-  /** Seconds to wait for a healthy container. @default 120 */
-  healthTimeoutSeconds?: number;
+  /** Memory and CPU limits (config `resources.mongo`). */
+  limits: Limits;
+  /** Also `protect` the data volume (it is always `retainOnDelete`; config `protectData`). */
+  protectData: boolean;
+  /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /** MongoDB on a named, retained data volume; the root password arrives as a file. */
@@ -39,12 +39,12 @@ export class Mongo extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:Mongo", name, {}, opts);
-    this.user = args.user ?? "copilotos_user";
-    this.database = args.database ?? "copilotos";
+    this.user = args.user;
+    this.database = args.database;
     const volume = new docker.Volume(
       `${name}-data`,
       { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
+      { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
     );
     const container = new docker.Container(
       `${name}-container`,
@@ -54,8 +54,8 @@ export class Mongo extends pulumi.ComponentResource {
           service: "mongo",
           image: args.image,
           networkName: args.networkName,
-          limits: args.limits ?? { memoryMb: 1024, cpus: 1 },
-          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+          limits: args.limits,
+          healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
         envs: mongoEnv({ user: this.user, database: this.database }),
         uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],

@@ -17,8 +17,8 @@ export interface ProxyArgs {
   conf: ProxyConfSpec;
   /** Memory and CPU limits. @default { memoryMb: 128, cpus: 0.25 } */
   limits?: Limits;
-  /** Seconds to wait for a healthy proxy. @default 120 */
-  healthTimeoutSeconds?: number;
+  /** Seconds to wait for a healthy proxy (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /**
@@ -44,7 +44,7 @@ export class Proxy extends pulumi.ComponentResource {
           image: args.image,
           networkName: args.networkName,
           limits: args.limits ?? { memoryMb: 128, cpus: 0.25 },
-          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+          healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
         uploads: [
           { file: PROXY_CONF, content: proxyConf(args.conf) },

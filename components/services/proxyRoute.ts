@@ -13,8 +13,8 @@ export interface ProxyRouteArgs {
   service: AppService;
   /** The (healthy) app container the route must lead to. */
   container: pulumi.Input<string>;
-  /** Seconds to wait for the proxy's old workers to finish their requests. @default 15 */
-  drainSeconds?: number;
+  /** Seconds to wait for the proxy's old workers to finish their requests (config `proxy.drainSeconds`). */
+  drainSeconds: number;
 }
 
 /**
@@ -30,7 +30,7 @@ export class ProxyRoute extends pulumi.ComponentResource {
     super("copilotos:proxy:ProxyRoute", name, {}, opts);
     const script = pulumi
       .all([args.proxyName, args.container])
-      .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, drainSeconds: args.drainSeconds ?? 15 }));
+      .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, drainSeconds: args.drainSeconds }));
     const cmd = hostCommand(`${name}-switch`, { host: args.host, script, triggers: [args.container, args.proxyId] }, { parent: this, dependsOn: opts?.dependsOn });
     this.stdout = cmd.stdout;
     this.registerOutputs({ stdout: this.stdout });

@@ -14,12 +14,12 @@ export interface RedisArgs {
   password: pulumi.Input<string>;
   /** Host port bound on 127.0.0.1; unset, Redis is reachable on the stack network only. @default undefined */
   hostPort?: number;
-  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
-  limits?: Limits;
-  /** Also `protect` the data volume (it is always `retainOnDelete`). @default false */
-  protectData?: boolean;
-  /** Seconds to wait for a healthy container. @default 120 */
-  healthTimeoutSeconds?: number;
+  /** Memory and CPU limits (config `resources.redis`). */
+  limits: Limits;
+  /** Also `protect` the data volume (it is always `retainOnDelete`; config `protectData`). */
+  protectData: boolean;
+  /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /** Redis with a password and append-only persistence on a named, retained volume. */
@@ -35,7 +35,7 @@ export class Redis extends pulumi.ComponentResource {
     const volume = new docker.Volume(
       `${name}-data`,
       { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData ?? false, dependsOn: opts?.dependsOn },
+      { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
     );
     const password = pulumi.secret(args.password);
     const container = new docker.Container(
@@ -46,8 +46,8 @@ export class Redis extends pulumi.ComponentResource {
           service: "redis",
           image: args.image,
           networkName: args.networkName,
-          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
-          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+          limits: args.limits,
+          healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
         command: REDIS_COMMAND,
         uploads: redisUploads(password.apply(redisConf), password),

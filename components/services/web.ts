@@ -10,12 +10,12 @@ export interface WebArgs {
   networkName: pulumi.Input<string>;
   /** Image reference of the Next.js app. */
   image: pulumi.Input<string>;
-  /** Extra environment variables (config `web.env`); they override the managed ones. @default {} */
-  env?: Record<string, string>;
-  /** Memory and CPU limits. @default { memoryMb: 512, cpus: 0.5 } */
-  limits?: Limits;
-  /** Seconds to wait for `GET /` to pass. @default 120 */
-  healthTimeoutSeconds?: number;
+  /** Extra environment variables (config `web.env`); they override the managed ones. */
+  env: Record<string, string>;
+  /** Memory and CPU limits (config `resources.web`). */
+  limits: Limits;
+  /** Seconds to wait for `GET /` to pass (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /** The Next.js web app. It holds no secrets. */
@@ -35,10 +35,10 @@ export class Web extends pulumi.ComponentResource {
           service: "web",
           image: args.image,
           networkName: args.networkName,
-          limits: args.limits ?? { memoryMb: 512, cpus: 0.5 },
-          healthTimeoutSeconds: args.healthTimeoutSeconds ?? 120,
+          limits: args.limits,
+          healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
-        envs: webEnv({ extra: args.env ?? {} }),
+        envs: webEnv({ extra: args.env }),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
       { parent: this, dependsOn: opts?.dependsOn },

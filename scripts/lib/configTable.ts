@@ -1,11 +1,9 @@
 /**
- * The README's config reference, generated from the zod schema: every key path, its type, its
- * default and whether it is required or secret come from the schema; only the sentence saying
- * what a key is for comes from {@link CONFIG_DOCS}. Pure.
+ * The config reference, generated from the zod schema: every key path, its type, its default,
+ * whether it is required or secret, and what it is for (the schema's `.describe()`). Pure.
  */
 import type { z } from "zod";
 import { isSecretPath } from "../../components/config/keys";
-import { CONFIG_DOCS } from "./configDocs";
 
 interface Def {
   type: string;
@@ -32,15 +30,19 @@ export interface ConfigRow {
   default?: string;
   required: boolean;
   secret: boolean;
+  /** What the key is for, from the schema; undefined when the schema has none (an error for the docs). */
+  description?: string;
 }
 
 /** Peels defaults, optionals and preprocessing off a schema. */
-function peel(s: z.ZodType): { node: z.ZodType; default?: unknown; optional: boolean; prefault?: unknown } {
+function peel(s: z.ZodType): { node: z.ZodType; default?: unknown; optional: boolean; prefault?: unknown; description?: string } {
   let node = s;
   let dflt: unknown;
   let optional = false;
   let prefault: unknown;
+  let description: string | undefined;
   for (;;) {
+    description ??= node.description;
     const d = defOf(node);
     if (d.type === "default") dflt ??= d.defaultValue;
     else if (d.type === "prefault") prefault ??= d.defaultValue;
@@ -48,7 +50,7 @@ function peel(s: z.ZodType): { node: z.ZodType; default?: unknown; optional: boo
     else if (d.type === "pipe") {
       node = defOf(d.in!).type === "transform" ? d.out! : d.in!;
       continue;
-    } else return { node, default: dflt, optional, prefault };
+    } else return { node, default: dflt, optional, prefault, description };
     node = d.innerType!;
   }
 }
@@ -96,13 +98,13 @@ export function configRows(schema: z.ZodType): ConfigRow[] {
       const shapes = d.options!.map((o) => defOf(peel(o).node).shape!);
       const kinds = shapes.map((shape) => String(defOf(shape[disc]).values![0]));
       const chosen = (p.prefault as Record<string, unknown> | undefined)?.[disc];
-      rows.push({ key: [...path, disc].join("."), type: kinds.map((k) => `\`${k}\``).join(" \\| "), default: chosen === undefined ? undefined : JSON.stringify(chosen), required: chosen === undefined, secret: false });
+      rows.push({ key: [...path, disc].join("."), type: kinds.map((k) => `\`${k}\``).join(" \\| "), default: chosen === undefined ? undefined : JSON.stringify(chosen), required: chosen === undefined, secret: false, description: p.description });
       shapes.forEach((shape, i) => {
         for (const [k, child] of Object.entries(shape)) if (k !== disc) visit(child, [...path, k], kinds[i], false);
       });
       return;
     }
-    const row: ConfigRow = { key, type: typeName(p.node), required: p.default === undefined && !p.optional && !parentOptional, secret };
+    const row: ConfigRow = { key, type: typeName(p.node), required: p.default === undefined && !p.optional && !parentOptional, secret, description: p.description };
     if (kind) row.kind = kind;
     if (p.default !== undefined) row.default = JSON.stringify(p.default);
     rows.push(row);
@@ -111,37 +113,53 @@ export function configRows(schema: z.ZodType): ConfigRow[] {
   return rows;
 }
 
-const docKey = (r: ConfigRow) => (r.kind ? `${r.key}@${r.kind}` : r.key);
+const keyName = (r: ConfigRow) => (r.kind ? `${r.key} (${r.kind} host)` : r.key);
 
-/** The markdown table; throws naming every key without a description, or a description without a key. */
-export function configTable(schema: z.ZodType, docs: Record<string, string> = CONFIG_DOCS): string {
+/** The markdown table; throws naming every key whose schema has no `.describe()`. */
+export function configTable(schema: z.ZodType): string {
   const rows = configRows(schema);
-  const missing = rows.map(docKey).filter((k) => docs[k] === undefined);
-  const stale = Object.keys(docs).filter((k) => !rows.some((r) => docKey(r) === k));
-  if (missing.length || stale.length) {
-    throw new Error(
-      [missing.length ? `config keys without a description in scripts/lib/configDocs.ts: ${missing.join(", ")}` : "", stale.length ? `descriptions of keys the schema does not have: ${stale.join(", ")}` : ""]
-        .filter(Boolean)
-        .join("; "),
-    );
-  }
+  const missing = rows.filter((r) => !r.description).map(keyName);
+  if (missing.length) throw new Error(`config keys without a description (add .describe() in components/config/): ${missing.join(", ")}`);
   const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
   const defaultOf = (r: ConfigRow) => (r.default === undefined ? (r.required ? "**required**" : "unset") : r.default.length > 40 ? "see below" : `\`${cell(r.default.replace(/^"(.*)"$/, "$1"))}\``);
   const lines = ["| Key | Type | Default | Meaning |", "|---|---|---|---|"];
   for (const r of rows) {
     const flags = [r.kind ? `${r.kind} host` : "", r.secret ? "secret" : ""].filter(Boolean).join(", ");
-    lines.push(`| \`${r.key}\` | ${r.type} | ${defaultOf(r)} | ${flags ? `(${flags}) ` : ""}${cell(docs[docKey(r)])} |`);
+    lines.push(`| \`${r.key}\` | ${r.type} | ${defaultOf(r)} | ${flags ? `(${flags}) ` : ""}${cell(r.description!)} |`);
   }
   return lines.join("\n");
 }
 
 export const TABLE_START = "<!-- config-table:start (npm run docs:config) -->";
 export const TABLE_END = "<!-- config-table:end -->";
+export const PULUMI_START = "# config:start (npm run docs:config)";
+export const PULUMI_END = "# config:end";
 
-/** The README with its table replaced; throws when the markers are missing. */
-export function withTable(readme: string, table: string): string {
-  const a = readme.indexOf(TABLE_START);
-  const b = readme.indexOf(TABLE_END);
-  if (a < 0 || b < a) throw new Error(`README.md has no ${TABLE_START} … ${TABLE_END} markers`);
-  return `${readme.slice(0, a + TABLE_START.length)}\n${table}\n${readme.slice(b)}`;
+/** `text` with what lies between the markers replaced by `block`; throws naming `file` when they are missing. */
+export function withBlock(text: string, block: string, markers: { start: string; end: string; file: string }): string {
+  const a = text.indexOf(markers.start);
+  const b = text.indexOf(markers.end);
+  if (a < 0 || b < a) throw new Error(`${markers.file} has no ${markers.start} … ${markers.end} markers`);
+  return `${text.slice(0, a + markers.start.length)}\n${block}\n${text.slice(b)}`;
+}
+
+/**
+ * Pulumi.yaml's `config:` declarations: only the keys the program cannot run without, so the Pulumi
+ * CLI asks for them before it starts. An optional key is not declared there (a declaration without
+ * a default makes the CLI require it, and its default lives in the schema).
+ */
+export function pulumiConfigBlock(schema: z.ZodType): string {
+  const required = configRows(schema).filter((r) => r.required && !r.kind);
+  const tops = [...new Set(required.map((r) => r.key.split(".")[0]))];
+  const lines = ["config:"];
+  for (const top of tops) {
+    const rows = required.filter((r) => r.key === top || r.key.startsWith(`${top}.`));
+    const leaf = rows.length === 1 && rows[0].key === top ? rows[0] : undefined;
+    lines.push(`  ${top}:`);
+    if (leaf?.type === "string") lines.push("    type: string");
+    if (leaf?.secret) lines.push("    secret: true");
+    const about = leaf ? leaf.description! : rows.map((r) => `${r.key}: ${r.description}`).join("; ");
+    lines.push(`    description: ${JSON.stringify(about)}`);
+  }
+  return lines.join("\n");
 }
