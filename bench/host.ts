@@ -18,7 +18,9 @@ import { busyboxImage, FAKE_MONGOSH, fakeMongoImage } from "../test/support/test
 import { deliverImage } from "../scripts/lib/transfer";
 
 const sh = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
-  execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, maxBuffer: 1 << 26 }).toString().trim();
+  execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, maxBuffer: 1 << 26 })
+    .toString()
+    .trim();
 const time = async (f: () => Promise<unknown> | unknown) => {
   const t = process.hrtime.bigint();
   await f();
@@ -106,11 +108,38 @@ export async function benchBackup(runs: number): Promise<string> {
     const remote = (...a: string[]) => sh("docker", ["-H", `unix://${h.remoteSocket}`, ...a]);
     const img = "cpt-bench/fake-mongo:1";
     fakeMongoImage(["-H", `unix://${h.remoteSocket}`], img, FAKE_MONGOSH, "x\n");
-    const spec = { container: "copilotos-bench-mongo", volume: "copilotos-bench-mongo-data", dir: "~/bench-backups", prefix: "copilotos-bench-mongo", keep: 1, image: img };
+    const spec = {
+      container: "copilotos-bench-mongo",
+      volume: "copilotos-bench-mongo-data",
+      dir: "~/bench-backups",
+      prefix: "copilotos-bench-mongo",
+      keep: 1,
+      image: img,
+    };
     remote("volume", "create", spec.volume);
-    remote("run", "--rm", "-v", `${spec.volume}:/d`, img, "sh", "-c",
-      "echo c > /d/_mdb_catalog.wt && for i in 1 2 3 4 5 6 7 8; do head -c 60000000 /dev/urandom > /d/collection-$i.wt; done");
-    remote("run", "-d", "--name", spec.container, "-v", `${spec.volume}:/data/db`, "-e", "MONGO_INITDB_ROOT_USERNAME=u", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", img);
+    remote(
+      "run",
+      "--rm",
+      "-v",
+      `${spec.volume}:/d`,
+      img,
+      "sh",
+      "-c",
+      "echo c > /d/_mdb_catalog.wt && for i in 1 2 3 4 5 6 7 8; do head -c 60000000 /dev/urandom > /d/collection-$i.wt; done",
+    );
+    remote(
+      "run",
+      "-d",
+      "--name",
+      spec.container,
+      "-v",
+      `${spec.volume}:/data/db`,
+      "-e",
+      "MONGO_INITDB_ROOT_USERNAME=u",
+      "-e",
+      "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password",
+      img,
+    );
     const bare = `docker run --rm --network none -v ${spec.volume}:/data:ro --entrypoint tar ${img} -C /data -cf - . > "$HOME/bare.tar"; rm "$HOME/bare.tar"`;
     const ours: number[] = [];
     const plain: number[] = [];

@@ -117,7 +117,10 @@ export class AppStack extends pulumi.ComponentResource {
             root: args.root,
             after: [this.preflight],
             // Next.js bakes these into the web bundle when it is built: a new API URL or port is a new build.
-            buildArgs: service === "web" ? { NEXT_PUBLIC_API_URL: pulumi.interpolate`http://${this.host.publicAddress}:${cfg.ports.api}`, API_BASE_URL: WEB_API_BASE_URL } : {},
+            buildArgs:
+              service === "web"
+                ? { NEXT_PUBLIC_API_URL: pulumi.interpolate`http://${this.host.publicAddress}:${cfg.ports.api}`, API_BASE_URL: WEB_API_BASE_URL }
+                : {},
           },
           { parent: this },
         ),
@@ -139,7 +142,14 @@ export class AppStack extends pulumi.ComponentResource {
         `${name}-mongo-backup`,
         {
           host,
-          spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), dir: cfg.backup.dir, prefix: `${prefix}-mongo`, keep: cfg.backup.keep, image: String(cfg.images.mongo) },
+          spec: {
+            container: containerName(identity, "mongo"),
+            volume: volumeName(identity, "mongo"),
+            dir: cfg.backup.dir,
+            prefix: `${prefix}-mongo`,
+            keep: cfg.backup.keep,
+            image: String(cfg.images.mongo),
+          },
           image: imageOf("mongo").image,
           settings: { user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo },
           password: this.secrets.mongoPassword,
@@ -151,7 +161,11 @@ export class AppStack extends pulumi.ComponentResource {
     // A new password is changed inside the running mongod before Mongo and the API get it.
     this.rotation = new MongoRotation(
       `${name}-mongo-rotation`,
-      { host, spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), user: cfg.mongo.user }, password: this.secrets.mongoPassword },
+      {
+        host,
+        spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), user: cfg.mongo.user },
+        password: this.secrets.mongoPassword,
+      },
       { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : [])] },
     );
     this.mongo = new Mongo(
@@ -218,19 +232,36 @@ export class AppStack extends pulumi.ComponentResource {
     const route = (service: AppService, path: string, target: Api | Web) => {
       const ready = new ContainerReady(
         `${name}-${service}-ready`,
-        { host, spec: { timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds }, container: target.containerName, containerId: target.containerId, secrets },
+        {
+          host,
+          spec: { timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds },
+          container: target.containerName,
+          containerId: target.containerId,
+          secrets,
+        },
         { parent: this, dependsOn: [target] },
       );
       const switched = new ProxyRoute(
         `${name}-${service}-route`,
-        { host, proxyName: this.proxy.containerName, proxyId: this.proxy.containerId, service, container: target.containerName, drainSeconds: cfg.proxy.drainSeconds },
+        {
+          host,
+          proxyName: this.proxy.containerName,
+          proxyId: this.proxy.containerId,
+          service,
+          container: target.containerName,
+          drainSeconds: cfg.proxy.drainSeconds,
+        },
         { parent: this, dependsOn: [ready, this.proxy] },
       );
       return new HealthGate(
         `${name}-${service}-health`,
         {
           host,
-          spec: { url: `http://127.0.0.1:${this.proxy.hostPorts[service]}${path}`, timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds },
+          spec: {
+            url: `http://127.0.0.1:${this.proxy.hostPorts[service]}${path}`,
+            timeoutSeconds: cfg.healthTimeoutSeconds,
+            intervalSeconds: cfg.health.intervalSeconds,
+          },
           container: target.containerName,
           containerId: target.containerId,
           secrets,

@@ -45,4 +45,5 @@ export function ingressOf(type: string, props: Props): Ingress[] {
 }
 
 /** `ports 22` / `ports 0-65535` for messages. */
-export const portsOf = (i: Ingress) => (i.protocol === "-1" || i.protocol === "all" ? "every port" : i.fromPort === i.toPort ? `port ${i.fromPort}` : `ports ${i.fromPort}-${i.toPort}`);
+export const portsOf = (i: Ingress) =>
+  i.protocol === "-1" || i.protocol === "all" ? "every port" : i.fromPort === i.toPort ? `port ${i.fromPort}` : `ports ${i.fromPort}-${i.toPort}`;

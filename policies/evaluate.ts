@@ -34,7 +34,9 @@ export interface Violation {
 }
 
 /** A recorded resource (scripts/lib/harness.ts) as the policies see it: its inputs are its props. */
-export function toGraph(resources: { type: string; name: string; urn: string; id?: string; inputs: Record<string, unknown>; opts?: GraphResource["opts"] }[]): GraphResource[] {
+export function toGraph(
+  resources: { type: string; name: string; urn: string; id?: string; inputs: Record<string, unknown>; opts?: GraphResource["opts"] }[],
+): GraphResource[] {
   return resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, id: r.id, props: r.inputs, opts: r.opts }));
 }
 
@@ -53,7 +55,10 @@ export function levelOf(policy: { name: string; enforcementLevel?: EnforcementLe
 }
 
 /** configSchema defaults, overlaid with the policy config's properties. */
-export function configOf(policy: { name: string; configSchema?: { properties: Record<string, { default?: unknown }> } }, config: PolicyPackConfig): Record<string, unknown> {
+export function configOf(
+  policy: { name: string; configSchema?: { properties: Record<string, { default?: unknown }> } },
+  config: PolicyPackConfig,
+): Record<string, unknown> {
   const merged: Record<string, unknown> = {};
   for (const [k, schema] of Object.entries(policy.configSchema?.properties ?? {})) if (schema.default !== undefined) merged[k] = schema.default;
   const entry = config[policy.name];
@@ -68,7 +73,15 @@ function asPolicyResource(r: GraphResource): PolicyResource {
     name: r.name,
     urn: r.urn,
     props: r.id !== undefined && r.props.id === undefined ? { ...r.props, id: r.id } : r.props,
-    opts: { protect: r.opts?.protect ?? false, retainOnDelete: r.opts?.retainOnDelete, ignoreChanges: [], aliases: [], additionalSecretOutputs: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, parent: r.opts?.parent } as PolicyResource["opts"],
+    opts: {
+      protect: r.opts?.protect ?? false,
+      retainOnDelete: r.opts?.retainOnDelete,
+      ignoreChanges: [],
+      aliases: [],
+      additionalSecretOutputs: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      parent: r.opts?.parent,
+    } as PolicyResource["opts"],
     dependencies: [],
     propertyDependencies: {},
     isType: isType as PolicyResource["isType"],
@@ -88,9 +101,8 @@ export function evaluate(resources: GraphResource[], config: PolicyPackConfig = 
     if ("validateStack" in policy) {
       const stackPolicy = policy as StackValidationPolicy;
       try {
-        void stackPolicy.validateStack(
-          { resources: resources.map(asPolicyResource), getConfig, stackTags: new Map(), notApplicable },
-          (message, urn) => push(message, urn ? byUrn.get(urn) ?? urn : undefined),
+        void stackPolicy.validateStack({ resources: resources.map(asPolicyResource), getConfig, stackTags: new Map(), notApplicable }, (message, urn) =>
+          push(message, urn ? (byUrn.get(urn) ?? urn) : undefined),
         );
       } catch (e) {
         if (!(e instanceof NotApplicable)) throw e;

@@ -60,7 +60,9 @@ export async function check(argv: string[]): Promise<CheckResult> {
     // redacted like the real ones.
     const missing = [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input!.config)), ...input.encrypted])];
     for (const key of missing) {
-      err.push(`warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`);
+      err.push(
+        `warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`,
+      );
     }
     if (missing.length) input = load([...(args.values.secret ?? []), ...missing.map((k) => `${k}=${placeholder(k)}`)]);
   } catch (e) {
@@ -87,15 +89,21 @@ export async function check(argv: string[]): Promise<CheckResult> {
       return { exitCode: 2, stdout: "", stderr: `check: cannot read policy config ${policyFile}: ${(e as Error).message}\n` };
     }
   }
-  const violations = evaluate(
-    toGraph(run.resources),
-    policyConfig,
-  );
+  const violations = evaluate(toGraph(run.resources), policyConfig);
   const mandatory = violations.filter((v) => v.level === "mandatory");
 
   const rows = run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack").map(describeResource);
-  out.push(`Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted; ${UNKNOWN}: a digest, ID or address only the deploy learns)`, "");
-  out.push(renderTable(["TYPE", "NAME", "KEY INPUTS"], rows.map((r) => [r.type, r.name, r.summary])), "");
+  out.push(
+    `Stack ${stack}: ${rows.length} resources would be created (offline dry run, no host contacted; ${UNKNOWN}: a digest, ID or address only the deploy learns)`,
+    "",
+  );
+  out.push(
+    renderTable(
+      ["TYPE", "NAME", "KEY INPUTS"],
+      rows.map((r) => [r.type, r.name, r.summary]),
+    ),
+    "",
+  );
   if (run.invokes.length) {
     out.push("Lookups (answered by the dry run's stand-ins; the real run asks the provider):");
     for (const i of run.invokes) out.push(`  ${i.token.split(":")[1]}: ${JSON.stringify(i.inputs)}`);
@@ -105,7 +113,13 @@ export async function check(argv: string[]): Promise<CheckResult> {
   for (const [name, o] of Object.entries(run.outputs)) out.push(`  ${name}: ${o.isSecret ? "[secret]" : JSON.stringify(o.value)}`);
   out.push("", `Policies (${PACK_NAME}${fs.existsSync(policyFile) ? `, config ${path.relative(PROJECT_DIR, policyFile)}` : ""}):`);
   if (violations.length === 0) out.push("  no violations");
-  else out.push(renderTable(["RULE", "RESOURCE", "LEVEL", "MESSAGE"], violations.map((v) => [v.rule, v.resource ?? "(stack)", v.level, v.message])));
+  else
+    out.push(
+      renderTable(
+        ["RULE", "RESOURCE", "LEVEL", "MESSAGE"],
+        violations.map((v) => [v.rule, v.resource ?? "(stack)", v.level, v.message]),
+      ),
+    );
   out.push(`${mandatory.length} mandatory, ${violations.length - mandatory.length} advisory violation(s)`);
   return {
     exitCode: mandatory.length > 0 ? 3 : 0,

@@ -9,7 +9,8 @@ import { hostPruneScript } from "../components/renderers/delivery";
 import { runHostStep } from "./lib/hostExec";
 import { deliverImage } from "./lib/transfer";
 
-export const USAGE = "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n";
+export const USAGE =
+  "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n";
 
 export async function main(argv: string[]): Promise<number> {
   let v;

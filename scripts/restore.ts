@@ -56,7 +56,12 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
   try {
     // The API key is not needed to restore; a placeholder satisfies the schema.
-    const input = loadStackConfig({ stack, dir: path.resolve(a.values["stack-dir"] ?? projectRoot()), config: a.values.config, secrets: ["copilotos:saptivaApiKey=sk-unused-by-restore"] });
+    const input = loadStackConfig({
+      stack,
+      dir: path.resolve(a.values["stack-dir"] ?? projectRoot()),
+      config: a.values.config,
+      secrets: ["copilotos:saptivaApiKey=sk-unused-by-restore"],
+    });
     const cfg = parseConfig(rawFromAllConfig(input.config));
     let target: HostTarget = { kind: "local" };
     if (cfg.host.kind !== "local") {
@@ -76,7 +81,13 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
       io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
       return 0;
     }
-    const script = restoreScript({ container: containerName(id, "mongo"), volume: volumeName(id, "mongo"), dir: cfg.backup.dir, file, image: String(cfg.images.mongo) });
+    const script = restoreScript({
+      container: containerName(id, "mongo"),
+      volume: volumeName(id, "mongo"),
+      dir: cfg.backup.dir,
+      file,
+      image: String(cfg.images.mongo),
+    });
     if (!a.values.yes) {
       if (!io.ask) {
         io.err("restore: refusing without --yes: there is no terminal to confirm on\n");

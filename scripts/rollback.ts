@@ -38,7 +38,11 @@ export interface RollbackIo {
 export async function rollback(argv: string[], backendOrFactory: StackBackend | (() => Promise<StackBackend>), io: RollbackIo): Promise<number> {
   let a;
   try {
-    a = parseArgs({ args: argv, allowPositionals: true, options: { to: { type: "string" }, yes: { type: "boolean", default: false }, secrets: { type: "boolean", default: false } } });
+    a = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { to: { type: "string" }, yes: { type: "boolean", default: false }, secrets: { type: "boolean", default: false } },
+    });
   } catch (e) {
     io.err(`rollback: ${(e as Error).message}\n${USAGE}`);
     return 2;

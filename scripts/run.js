@@ -100,20 +100,18 @@ if (args.includes("--help") || args.includes("-h")) {
   process.stdout.write(cli.USAGE || `usage: npm run ${script}\n`);
   process.exit(0);
 }
-cli
-  .main(args)
-  .then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e) => {
-      // A wrong option: say so with the usage (exit 2), like the CLIs that parse their own.
-      if (e && typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS")) {
-        process.stderr.write(`${e.message}\n${cli.USAGE || ""}`);
-        process.exitCode = 2;
-        return;
-      }
-      process.stderr.write(`${script} failed: ${e && e.message ? e.message : e}\n`);
-      process.exitCode = 1;
-    },
-  );
+cli.main(args).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e) => {
+    // A wrong option: say so with the usage (exit 2), like the CLIs that parse their own.
+    if (e && typeof e.code === "string" && e.code.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`${e.message}\n${cli.USAGE || ""}`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`${script} failed: ${e && e.message ? e.message : e}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -52,7 +52,9 @@ describe("an aws host with off-host backups", () => {
 
   test("a configured subnet is looked up by ID in the zone", async () => {
     const other = await runStack("aws", ["copilotos:host.subnetId=subnet-0abc123"], [], FIXTURES);
-    expect(other.invokes.filter((i) => i.token === "aws:ec2/getSubnet:getSubnet").map((i) => i.inputs)).toEqual([{ id: "subnet-0abc123", availabilityZone: "eu-west-1b" }]);
+    expect(other.invokes.filter((i) => i.token === "aws:ec2/getSubnet:getSubnet").map((i) => i.inputs)).toEqual([
+      { id: "subnet-0abc123", availabilityZone: "eu-west-1b" },
+    ]);
     expect(named(other, `${HOST}-instance`).inputs.subnetId).toBe("subnet-0abc123");
   });
 
@@ -98,7 +100,12 @@ describe("an aws host with off-host backups", () => {
     expect(volume.inputs).toMatchObject({ availabilityZone: "eu-west-1b", size: 30, type: "gp3", encrypted: true });
     expect(volume.opts).toMatchObject({ protect: true, retainOnDelete: true });
     const attachment = named(run, `${HOST}-data-attachment`);
-    expect(attachment.inputs).toEqual({ deviceName: "/dev/sdf", volumeId: volume.id, instanceId: named(run, `${HOST}-instance`).id, stopInstanceBeforeDetaching: true });
+    expect(attachment.inputs).toEqual({
+      deviceName: "/dev/sdf",
+      volumeId: volume.id,
+      instanceId: named(run, `${HOST}-instance`).id,
+      stopInstanceBeforeDetaching: true,
+    });
     expect(attachment.opts.deleteBeforeReplace).toBe(true);
   });
 
@@ -108,7 +115,14 @@ describe("an aws host with off-host backups", () => {
     const ready = named(run, `${HOST}-ready`);
     expect(ready.inputs.create).toBe(readyScript());
     const conn = ready.inputs.connection as Record<string, unknown>;
-    expect(conn).toMatchObject({ host: ip, port: 22, user: "admin", hostKey: expect.stringMatching(/^ssh-ed25519 \S+$/), perDialTimeout: 10, dialErrorLimit: 60 });
+    expect(conn).toMatchObject({
+      host: ip,
+      port: 22,
+      user: "admin",
+      hostKey: expect.stringMatching(/^ssh-ed25519 \S+$/),
+      perDialTimeout: 10,
+      dialErrorLimit: 60,
+    });
     expect(ready.opts.dependsOn).toEqual([`${HOST}-data-attachment`, `${HOST}-ip`]);
     const preflight = named(run, "copilotos-preflight-check");
     expect(preflight.opts.dependsOn).toEqual([`${HOST}-ready`]);
@@ -123,7 +137,13 @@ describe("an aws host with off-host backups", () => {
     const bucket = named(run, `${HOST}-backups-bucket`);
     expect(bucket.opts.retainOnDelete).toBe(true);
     expect(bucket.inputs.forceDestroy).toBe(false);
-    expect(named(run, `${HOST}-backups-public-access`).inputs).toEqual({ bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+    expect(named(run, `${HOST}-backups-public-access`).inputs).toEqual({
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
     expect(named(run, `${HOST}-backups-versioning`).inputs).toEqual({ bucket: bucket.id, versioningConfiguration: { status: "Enabled" } });
     const lifecycle = named(run, `${HOST}-backups-lifecycle`);
     expect(lifecycle.inputs.rules).toEqual(lifecycleRules());
@@ -136,7 +156,15 @@ describe("an aws host with off-host backups", () => {
     const backup = named(run, "copilotos-mongo-backup-run");
     const bucket = named(run, `${HOST}-backups-bucket`).id;
     expect(backup.inputs.create).toBe(
-      backupScript({ container: "copilotos-aws-mongo", volume: "copilotos-aws-mongo-data", dir: "~/copilotos-backups", prefix: "copilotos-aws-mongo", keep: 7, image: "mongo:7.0", upload: { bucket, region: "eu-west-1" } }),
+      backupScript({
+        container: "copilotos-aws-mongo",
+        volume: "copilotos-aws-mongo-data",
+        dir: "~/copilotos-backups",
+        prefix: "copilotos-aws-mongo",
+        keep: 7,
+        image: "mongo:7.0",
+        upload: { bucket, region: "eu-west-1" },
+      }),
     );
     expect(backup.inputs.create).toContain(`aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`);
   });

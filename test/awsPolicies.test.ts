@@ -5,7 +5,8 @@ import { app, backupBucket, ebsVolume, instance, securityGroup, ssh } from "./su
 import { runStack } from "./support/program";
 
 const rulesOf = (vs: Violation[]) => [...new Set(vs.map((v) => v.rule))].sort();
-const packConfig = (stack: string) => JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", `config.${stack}.json`), "utf8")) as Record<string, never>;
+const packConfig = (stack: string) =>
+  JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", `config.${stack}.json`), "utf8")) as Record<string, never>;
 const awsFixture = (): GraphResource[] => [securityGroup([ssh(["203.0.113.7/32"]), app(3000), app(8001)]), instance(), ebsVolume(), ...backupBucket()];
 
 test("the passing AWS fixture passes every rule", () => {
@@ -20,12 +21,25 @@ describe("aws-ssh-restricted", () => {
   });
   test("a port range or an all-traffic rule that includes 22 from anywhere fires; 2222 does not", () => {
     expect(rulesOf(evaluate([securityGroup([{ protocol: "tcp", fromPort: 20, toPort: 30, cidrBlocks: ["0.0.0.0/0"] }])]))).toEqual(["aws-ssh-restricted"]);
-    expect(rulesOf(evaluate([securityGroup([{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }])]))).toEqual(["aws-no-database-ports", "aws-ssh-restricted"]);
+    expect(rulesOf(evaluate([securityGroup([{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }])]))).toEqual([
+      "aws-no-database-ports",
+      "aws-ssh-restricted",
+    ]);
     expect(evaluate([securityGroup([{ protocol: "tcp", fromPort: 2222, toPort: 2222, cidrBlocks: ["0.0.0.0/0"] }])])).toEqual([]);
   });
   test("a separate SecurityGroupRule or vpc ingress rule is read too", () => {
-    const rule = { type: "aws:ec2/securityGroupRule:SecurityGroupRule", name: "r", urn: "urn:r", props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] } };
-    const vpcRule = { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name: "v", urn: "urn:v", props: { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv6: "::/0" } };
+    const rule = {
+      type: "aws:ec2/securityGroupRule:SecurityGroupRule",
+      name: "r",
+      urn: "urn:r",
+      props: { type: "ingress", protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] },
+    };
+    const vpcRule = {
+      type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      name: "v",
+      urn: "urn:v",
+      props: { ipProtocol: "tcp", fromPort: 22, toPort: 22, cidrIpv6: "::/0" },
+    };
     expect(evaluate([rule, vpcRule]).map((v) => v.resource)).toEqual(["r", "v"]);
   });
   test("mandatory with prod's policy config, advisory with staging's", () => {

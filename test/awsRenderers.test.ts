@@ -80,11 +80,16 @@ test("IAM and bucket policies: put/get on this bucket's objects only; TLS requir
     Version: "2012-10-17",
     Statement: [{ Sid: "CopilotosBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: "arn:aws:s3:::b/*" }],
   });
-  expect(JSON.parse(tlsOnlyBucketPolicy("arn:aws:s3:::b")).Statement[0]).toMatchObject({ Effect: "Deny", Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], Condition: { Bool: { "aws:SecureTransport": "false" } } });
+  expect(JSON.parse(tlsOnlyBucketPolicy("arn:aws:s3:::b")).Statement[0]).toMatchObject({
+    Effect: "Deny",
+    Resource: ["arn:aws:s3:::b", "arn:aws:s3:::b/*"],
+    Condition: { Bool: { "aws:SecureTransport": "false" } },
+  });
 });
 
 test("the upload lines, and where they sit in the backup script: after verification, before retention", () => {
-  expect(s3UploadLines({ bucket: "b-1", region: "eu-west-1" }).join("\n")).toBe(`bucket=b-1; name="\${file##*/}"; week=$(date -u +%G-W%V); month=$(date -u +%Y-%m)
+  expect(s3UploadLines({ bucket: "b-1", region: "eu-west-1" }).join("\n"))
+    .toBe(`bucket=b-1; name="\${file##*/}"; week=$(date -u +%G-W%V); month=$(date -u +%Y-%m)
 echo "backup: uploading $name to s3://$bucket/daily/"
 aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"
 aws --region eu-west-1 s3 cp --only-show-errors "s3://$bucket/daily/$name" "s3://$bucket/weekly/$prefix-$week.tar"
@@ -117,10 +122,19 @@ describe("aws host config", () => {
 
   test("defaults: Debian 12 AMI, t3.small, admin, open app ports, 20 + 30 GiB, 600 s to become ready", () => {
     expect(parseConfig(aws()).host).toEqual({
-      kind: "aws", region: "eu-west-1", availabilityZone: "eu-west-1a", instanceType: "t3.small",
+      kind: "aws",
+      region: "eu-west-1",
+      availabilityZone: "eu-west-1a",
+      instanceType: "t3.small",
       ami: { owner: "136693071363", name: "debian-12-amd64-*", architecture: "x86_64" },
-      user: "admin", publicKey: "ssh-ed25519 AAAAC3Nz deploy", sshCidrs: ["203.0.113.7/32"], appCidrs: ["0.0.0.0/0", "::/0"],
-      rootVolumeGb: 20, dataVolumeGb: 30, connectTimeoutSeconds: 10, readyTimeoutSeconds: 600,
+      user: "admin",
+      publicKey: "ssh-ed25519 AAAAC3Nz deploy",
+      sshCidrs: ["203.0.113.7/32"],
+      appCidrs: ["0.0.0.0/0", "::/0"],
+      rootVolumeGb: 20,
+      dataVolumeGb: 30,
+      connectTimeoutSeconds: 10,
+      readyTimeoutSeconds: 600,
     });
   });
 
@@ -133,7 +147,11 @@ describe("aws host config", () => {
     ["a private key as public key", aws({ publicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }), "copilotos:host.publicKey: must be one OpenSSH public key line"],
     ["a bad region", aws({ region: "Ireland", availabilityZone: "Irelanda" }), "copilotos:host.region: must be an AWS region"],
     ["an ssh key on an aws host", aws({ address: "h" }), "copilotos:host.address: is not a key of this host kind"],
-    ["S3 backups on an ssh host", { ...aws(), host: { kind: "ssh", address: "h", user: "u", hostKey: "ssh-ed25519 AAAA" }, backup: { s3: true } }, 'copilotos:backup.s3: needs host.kind "aws"'],
+    [
+      "S3 backups on an ssh host",
+      { ...aws(), host: { kind: "ssh", address: "h", user: "u", hostKey: "ssh-ed25519 AAAA" }, backup: { s3: true } },
+      'copilotos:backup.s3: needs host.kind "aws"',
+    ],
   ])("%s is rejected, naming the key", (_n, raw, problem) => {
     expect(keysOf(raw).join("\n")).toContain(problem);
   });

@@ -16,7 +16,8 @@ describe("npm run check", () => {
     expect(r.stdout).toContain(`Stack ${stack}: 49 resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     // An app container's name carries a fingerprint of its image digest, which only the deploy learns.
-    for (const name of ["api", "web"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name}-[known after deploy] image=copilotos-${name}@[known after deploy] `);
+    for (const name of ["api", "web"])
+      expect(r.stdout).toContain(`name=copilotos-${stack}-${name}-[known after deploy] image=copilotos-${name}@[known after deploy] `);
     expect(r.stdout).toContain("image=nginx@[known after deploy] ");
     // No made-up digest is printed as if it were real.
     expect(r.stdout).not.toMatch(/sha256:[0-9a-f]|-[0-9a-f]{8}[ "]/);
@@ -34,11 +35,19 @@ describe("npm run check", () => {
   });
 
   test("an aws stack: shows the AMI and subnet lookups, the policies pass, the host's private key is never printed", async () => {
-    const r = await check("aws", "--stack-dir", path.join(__dirname, "fixtures"), "--policy-config", path.join(__dirname, "..", "policies", "config.prod.json"));
+    const r = await check(
+      "aws",
+      "--stack-dir",
+      path.join(__dirname, "fixtures"),
+      "--policy-config",
+      path.join(__dirname, "..", "policies", "config.prod.json"),
+    );
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain('  ec2/getAmi: {"filters":[{"name":"name","values":["debian-12-amd64-*"]},');
     expect(r.stdout).toContain('  ec2/getSubnet: {"availabilityZone":"eu-west-1b","defaultForAz":true}');
-    expect(r.stdout).toMatch(/aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=\[known after deploy\] zone=eu-west-1b imds=v2 userData=\[secret\]\n/);
+    expect(r.stdout).toMatch(
+      /aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=\[known after deploy\] zone=eu-west-1b imds=v2 userData=\[secret\]\n/,
+    );
     expect(r.stdout).toMatch(/aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0\n/);
     expect(r.stdout).toMatch(/aws:Volume +copilotos-host-aws-data +size=30GiB zone=eu-west-1b encrypted=true protect retainOnDelete\n/);
     expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
@@ -111,7 +120,13 @@ describe("npm run check with the policy pack", () => {
     const r = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest");
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toContain("0 mandatory, 1 advisory violation(s)");
-    const strict = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest", "--policy-config", path.join(__dirname, "..", "policies", "config.prod.json"));
+    const strict = await check(
+      "staging",
+      "--config",
+      "copilotos:images.web=copilotos-web:latest",
+      "--policy-config",
+      path.join(__dirname, "..", "policies", "config.prod.json"),
+    );
     expect(strict.exitCode).toBe(3);
   });
 });
@@ -119,9 +134,20 @@ describe("npm run check with the policy pack", () => {
 describe("made-up values in a dry run", () => {
   const digest = `sha256:${"ab".repeat(32)}`;
   test("a digest keeps its repository, an app container's fingerprinted name its base, a configured value stays", () => {
-    const known = new Map(unknownsOf("docker:index/remoteImage:RemoteImage", "img-id", {}, { repoDigest: `copilotos-api@${digest}`, imageId: digest }, new Map()));
-    for (const [v, s] of unknownsOf("docker:index/container:Container", "c-id", { name: "copilotos-prod-api-1a2b3c4d", image: `copilotos-api@${digest}` }, {}, known)) known.set(v, s);
+    const known = new Map(
+      unknownsOf("docker:index/remoteImage:RemoteImage", "img-id", {}, { repoDigest: `copilotos-api@${digest}`, imageId: digest }, new Map()),
+    );
+    for (const [v, s] of unknownsOf(
+      "docker:index/container:Container",
+      "c-id",
+      { name: "copilotos-prod-api-1a2b3c4d", image: `copilotos-api@${digest}` },
+      {},
+      known,
+    ))
+      known.set(v, s);
     const text = `name=copilotos-prod-api-1a2b3c4d image=copilotos-api@${digest} configured=mongo@sha256:${"cd".repeat(32)} id=img-id`;
-    expect(markUnknowns(text, known)).toBe(`name=copilotos-prod-api-${UNKNOWN} image=copilotos-api@${UNKNOWN} configured=mongo@sha256:${"cd".repeat(32)} id=${UNKNOWN}`);
+    expect(markUnknowns(text, known)).toBe(
+      `name=copilotos-prod-api-${UNKNOWN} image=copilotos-api@${UNKNOWN} configured=mongo@sha256:${"cd".repeat(32)} id=${UNKNOWN}`,
+    );
   });
 });

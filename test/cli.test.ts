@@ -5,7 +5,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 
 const ROOT = path.resolve(__dirname, "..");
-const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(ROOT, "scripts", "run.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: "/usr/bin:/bin" } });
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [path.join(ROOT, "scripts", "run.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: "/usr/bin:/bin" } });
 
 describe.each(["check", "deliver", "restore", "rollback", "bench", "docs"])("npm run %s", (name) => {
   test("--help prints the usage and exits 0 without running anything", () => {

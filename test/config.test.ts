@@ -99,9 +99,19 @@ describe("parseConfig rejects broken configs, naming the key", () => {
   });
 
   test.each([
-    ["a Saptiva key the app's format check refuses", { saptivaApiKey: "abcdefghij" }, "copilotos:saptivaApiKey", "is not in the app's API key format (it starts with va-ai- or sk-, or is at least 32 characters)"],
+    [
+      "a Saptiva key the app's format check refuses",
+      { saptivaApiKey: "abcdefghij" },
+      "copilotos:saptivaApiKey",
+      "is not in the app's API key format (it starts with va-ai- or sk-, or is at least 32 characters)",
+    ],
     ["a weak Redis password", { redisPassword: "changeme" }, "copilotos:redisPassword", "is a weak default value the app refuses for REDIS_PASSWORD"],
-    ["a Mongo password the app pastes unencoded into its URL", { mongoPassword: "p@ss:" + "w".repeat(40) }, "copilotos:mongoPassword", "is holding characters the app would paste unencoded"],
+    [
+      "a Mongo password the app pastes unencoded into its URL",
+      { mongoPassword: "p@ss:" + "w".repeat(40) },
+      "copilotos:mongoPassword",
+      "is holding characters the app would paste unencoded",
+    ],
   ])("what the app itself would refuse at start: %s", (_n, extra, key, message) => {
     const problems = problemsOf({ ...valid(), ...extra });
     expect(problems.find((p) => p.key === key)?.message).toContain(message);

@@ -16,16 +16,43 @@ test("docs/configuration.md and Pulumi.yaml are what the schema generates (run n
 test("rows come from the schema: required keys, defaults, host kinds and secrets", () => {
   const rows = configRows(configSchema);
   expect(rows.filter((r) => r.required).map((r) => (r.kind ? `${r.key}@${r.kind}` : r.key))).toEqual([
-    "host.address@ssh", "host.user@ssh", "host.hostKey@ssh",
-    "host.region@aws", "host.availabilityZone@aws", "host.publicKey@aws", "host.sshCidrs@aws",
-    "images.api", "images.web", "saptivaApiKey",
+    "host.address@ssh",
+    "host.user@ssh",
+    "host.hostKey@ssh",
+    "host.region@aws",
+    "host.availabilityZone@aws",
+    "host.publicKey@aws",
+    "host.sshCidrs@aws",
+    "images.api",
+    "images.web",
+    "saptivaApiKey",
   ]);
-  expect(rows.filter((r) => r.secret).map((r) => r.key)).toEqual(["host.privateKey", "host.privateKey", "saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey", "registry.password"]);
+  expect(rows.filter((r) => r.secret).map((r) => r.key)).toEqual([
+    "host.privateKey",
+    "host.privateKey",
+    "saptivaApiKey",
+    "mongoPassword",
+    "redisPassword",
+    "jwtSecretKey",
+    "secretKey",
+    "registry.password",
+  ]);
   expect(rows.find((r) => r.key === "host.kind")).toEqual({
-    key: "host.kind", type: "`local` \\| `ssh` \\| `aws`", default: '"local"', required: false, secret: false,
+    key: "host.kind",
+    type: "`local` \\| `ssh` \\| `aws`",
+    default: '"local"',
+    required: false,
+    secret: false,
     description: "`local`: the Docker engine of the machine running Pulumi; `ssh`: a host you run; `aws`: an EC2 instance the stack creates",
   });
-  expect(rows.find((r) => r.key === "backup.keep")).toEqual({ key: "backup.keep", type: "integer", default: "7", required: false, secret: false, description: "newest archives of this stack kept on the host" });
+  expect(rows.find((r) => r.key === "backup.keep")).toEqual({
+    key: "backup.keep",
+    type: "integer",
+    default: "7",
+    required: false,
+    secret: false,
+    description: "newest archives of this stack kept on the host",
+  });
   expect(rows.find((r) => r.key === "host.user" && r.kind === "aws")).toMatchObject({ default: '"admin"', description: "login user of the AMI" });
   expect(rows.find((r) => r.key === "resources.api.cpus")).toMatchObject({ type: "number", default: "0.5" });
 });
@@ -45,7 +72,10 @@ test("--check reports stale files without touching them; without --check they ar
     const table = path.join(dir, "docs", "configuration.md");
     const project = path.join(dir, "Pulumi.yaml");
     const fresh = { table: fs.readFileSync(table, "utf8"), project: fs.readFileSync(project, "utf8") };
-    const stale = { table: fresh.table.replace("| `backup.keep` | integer | `7` |", "| `backup.keep` | integer | `5` |"), project: fresh.project.replace("    secret: true\n", "") };
+    const stale = {
+      table: fresh.table.replace("| `backup.keep` | integer | `7` |", "| `backup.keep` | integer | `5` |"),
+      project: fresh.project.replace("    secret: true\n", ""),
+    };
     expect(stale.table).not.toBe(fresh.table);
     expect(stale.project).not.toBe(fresh.project);
     fs.writeFileSync(table, stale.table);

@@ -68,7 +68,13 @@ describe("staging (ssh host, registry mode)", () => {
       expect(containerOf(run, service).inputs.image).toMatch(new RegExp(`^${String(pull.inputs.name).split(":")[0]}@sha256:[0-9a-f]{64}$`));
       expect(containerOf(run, service).opts.dependsOn).toContain(`copilotos-${service}-image-pull`);
     }
-    expect(run.outputs.images.value).toEqual({ mongo: "mongo:7.0", redis: "redis:7.2-alpine", api: "copilotos-api:0.9.4-rc.1", web: "copilotos-web:0.9.4-rc.1", proxy: "nginx:1.27-alpine" });
+    expect(run.outputs.images.value).toEqual({
+      mongo: "mongo:7.0",
+      redis: "redis:7.2-alpine",
+      api: "copilotos-api:0.9.4-rc.1",
+      web: "copilotos-web:0.9.4-rc.1",
+      proxy: "nginx:1.27-alpine",
+    });
     expect(run.outputs.runningImages.isSecret).toBe(false);
   });
 
@@ -154,26 +160,43 @@ describe("transfer mode and build specs", () => {
     expect(build.inputs).toMatchObject({
       imageName: "copilotos-api:2026.11.1",
       skipPush: true,
-      build: { dockerfile: expect.stringMatching(/\/app\/api\/Dockerfile\.prod$/), target: "runtime", args: { PYTHON: "3.12" }, context: expect.stringMatching(/\/app\/api$/) },
+      build: {
+        dockerfile: expect.stringMatching(/\/app\/api\/Dockerfile\.prod$/),
+        target: "runtime",
+        args: { PYTHON: "3.12" },
+        context: expect.stringMatching(/\/app\/api$/),
+      },
     });
     expect(byName(run, "copilotos-api-image-send").inputs.create).toContain("--image copilotos-api:2026.11.1 --tag copilotos-staging-api:2026.11.1");
   });
 
   test("the web's build from the app's Dockerfile bakes the stack's public API URL in: a new API port is a new build, shown by check", async () => {
-    const spec = ["copilotos:images.web.context=.", "copilotos:images.web.dockerfile=apps/web/Dockerfile", "copilotos:images.web.target=runner", "copilotos:images.web.version=1.4.0"];
+    const spec = [
+      "copilotos:images.web.context=.",
+      "copilotos:images.web.dockerfile=apps/web/Dockerfile",
+      "copilotos:images.web.target=runner",
+      "copilotos:images.web.version=1.4.0",
+    ];
     const run = await runStack("staging", spec);
     expect(byName(run, "copilotos-web-image-build").inputs.build).toMatchObject({
       target: "runner",
       args: { NEXT_PUBLIC_API_URL: "http://203.0.113.10:8101", API_BASE_URL: "http://proxy:8001" },
     });
     const moved = await runStack("staging", [...spec, "copilotos:ports.api=8201"]);
-    expect((byName(moved, "copilotos-web-image-build").inputs.build as { args: Record<string, string> }).args.NEXT_PUBLIC_API_URL).toBe("http://203.0.113.10:8201");
+    expect((byName(moved, "copilotos-web-image-build").inputs.build as { args: Record<string, string> }).args.NEXT_PUBLIC_API_URL).toBe(
+      "http://203.0.113.10:8201",
+    );
     // The API's build gets no web args; a spec's own args win over the stack's.
-    expect(byName(await runStack("staging", [...spec, "copilotos:images.web.args.NEXT_PUBLIC_API_URL=https://api.example.com"]), "copilotos-web-image-build").inputs.build).toMatchObject({
+    expect(
+      byName(await runStack("staging", [...spec, "copilotos:images.web.args.NEXT_PUBLIC_API_URL=https://api.example.com"]), "copilotos-web-image-build").inputs
+        .build,
+    ).toMatchObject({
       args: { NEXT_PUBLIC_API_URL: "https://api.example.com" },
     });
     const { describeResource } = await import("../scripts/lib/describe");
-    expect(JSON.stringify(describeResource(byName(moved, "copilotos-web-image-build")))).toContain("target=runner args=[API_BASE_URL=http://proxy:8001 NEXT_PUBLIC_API_URL=http://203.0.113.10:8201]");
+    expect(JSON.stringify(describeResource(byName(moved, "copilotos-web-image-build")))).toContain(
+      "target=runner args=[API_BASE_URL=http://proxy:8001 NEXT_PUBLIC_API_URL=http://203.0.113.10:8201]",
+    );
   });
 
   test("a build spec without a version outside git says which key to set", async () => {

@@ -83,16 +83,48 @@ test("versions and the deliver command line", () => {
   expect(versionOfRef(`ghcr.io/acme/api@${D(5)}`)).toBe("555555555555");
   expect(versionOfRef("api")).toBe("latest");
   expect(
-    deliverCommand({ image: "copilotos-api:1", tag: "copilotos-staging-api:1", address: "203.0.113.10", port: 2222, user: "deploy", knownHostsFile: "/tmp/k h/known_hosts", connectTimeoutSeconds: 10, keep: 5, compress: false }),
-  ).toBe("node scripts/run.js --prebuilt deliver --image copilotos-api:1 --tag copilotos-staging-api:1 --host deploy@203.0.113.10:2222 --known-hosts '/tmp/k h/known_hosts' --connect-timeout 10 --keep 5");
+    deliverCommand({
+      image: "copilotos-api:1",
+      tag: "copilotos-staging-api:1",
+      address: "203.0.113.10",
+      port: 2222,
+      user: "deploy",
+      knownHostsFile: "/tmp/k h/known_hosts",
+      connectTimeoutSeconds: 10,
+      keep: 5,
+      compress: false,
+    }),
+  ).toBe(
+    "node scripts/run.js --prebuilt deliver --image copilotos-api:1 --tag copilotos-staging-api:1 --host deploy@203.0.113.10:2222 --known-hosts '/tmp/k h/known_hosts' --connect-timeout 10 --keep 5",
+  );
 });
 
 test("host argv: pinned ssh options, or sh -c for the local engine", () => {
   expect(hostArgv({ kind: "local" }, "docker info")).toEqual(["sh", ["-c", "docker info"]]);
-  const [cmd, args] = hostArgv({ kind: "ssh", address: "h", port: 2222, user: "u", knownHostsFile: "/k", identityFile: "/i", connectTimeoutSeconds: 7 }, "true");
+  const [cmd, args] = hostArgv(
+    { kind: "ssh", address: "h", port: 2222, user: "u", knownHostsFile: "/k", identityFile: "/i", connectTimeoutSeconds: 7 },
+    "true",
+  );
   expect(cmd).toBe("ssh");
   expect(args).toEqual([
-    "-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/k", "-o", "BatchMode=yes", "-o", "ConnectTimeout=7", "-o", "ServerAliveInterval=15",
-    "-o", "IdentitiesOnly=yes", "-i", "/i", "-p", "2222", "u@h", "--", "true",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "UserKnownHostsFile=/k",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=7",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "IdentitiesOnly=yes",
+    "-i",
+    "/i",
+    "-p",
+    "2222",
+    "u@h",
+    "--",
+    "true",
   ]);
 });

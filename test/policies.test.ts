@@ -28,7 +28,16 @@ describe("secret-min-length", () => {
       "api: secret file /run/secrets/mongodb_password holds 14 characters; the minimum is 32.",
     ]);
   });
-  const withKey = (key: string) => api({}, { uploads: [{ file: "/run/secrets/mongodb_password", content: PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: key }] });
+  const withKey = (key: string) =>
+    api(
+      {},
+      {
+        uploads: [
+          { file: "/run/secrets/mongodb_password", content: PASSWORD },
+          { file: "/run/secrets/saptiva_api_key", content: key },
+        ],
+      },
+    );
   test.each([
     ["an empty SAPTIVA key", "", "SAPTIVA_API_KEY is empty or missing in every source the app reads."],
     ["a key the app's format check refuses", "abcdefghij", "SAPTIVA_API_KEY (file /run/secrets/saptiva_api_key) is not in the app's API key format"],
@@ -41,14 +50,20 @@ describe("secret-min-length", () => {
   test("a Mongo password the app would paste unencoded into its URL fails", () => {
     const odd = "p@ss/" + "w".repeat(40);
     const vs = fired([mongo({}, odd), api({ password: odd })]);
-    expect(vs.map((v) => v.message)).toEqual([expect.stringContaining("MONGODB_PASSWORD (file /run/secrets/mongodb_password) is holding characters the app would paste unencoded")]);
+    expect(vs.map((v) => v.message)).toEqual([
+      expect.stringContaining("MONGODB_PASSWORD (file /run/secrets/mongodb_password) is holding characters the app would paste unencoded"),
+    ]);
     expect(vs[0].message).not.toContain(odd);
   });
 });
 
 describe("mongo-password-consistency", () => {
   test.each([
-    ["another password", { password: "B".repeat(40) }, "the password in MONGODB_USER/MONGODB_HOST env and the MONGODB_PASSWORD secret (file /run/secrets/mongodb_password) differs"],
+    [
+      "another password",
+      { password: "B".repeat(40) },
+      "the password in MONGODB_USER/MONGODB_HOST env and the MONGODB_PASSWORD secret (file /run/secrets/mongodb_password) differs",
+    ],
     ["another user", { user: "root" }, "the user in"],
     ["a host that is not Mongo's alias", { host: "mongo.example" }, 'name host "mongo.example"'],
     ["another authSource", { authSource: "copilotos" }, 'authenticate against "copilotos", but Mongo\'s root user lives in "admin"'],
@@ -61,19 +76,34 @@ describe("mongo-password-consistency", () => {
     expect(vs[0].message).not.toContain("B".repeat(40));
   });
   test("the app's loader order: /run/secrets/MONGODB_PASSWORD wins over the lower-case file and env", () => {
-    const upper = api({}, { uploads: [{ file: "/run/secrets/MONGODB_PASSWORD", content: "C".repeat(40) }, { file: "/run/secrets/mongodb_password", content: PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: SAPTIVA }] });
+    const upper = api(
+      {},
+      {
+        uploads: [
+          { file: "/run/secrets/MONGODB_PASSWORD", content: "C".repeat(40) },
+          { file: "/run/secrets/mongodb_password", content: PASSWORD },
+          { file: "/run/secrets/saptiva_api_key", content: SAPTIVA },
+        ],
+      },
+    );
     expect(fired([mongo(), upper]).map((v) => v.message)).toEqual([expect.stringContaining("(file /run/secrets/MONGODB_PASSWORD) differs")]);
   });
   test("no password in any source the app reads fires", () => {
     const none = api({}, { uploads: [{ file: "/run/secrets/saptiva_api_key", content: SAPTIVA }] });
-    expect(fired([mongo(), none]).map((v) => v.message)).toEqual(["api has no MONGODB_PASSWORD: the app finds none in /run/secrets, env or /etc/copilotos/secrets, and refuses to start."]);
+    expect(fired([mongo(), none]).map((v) => v.message)).toEqual([
+      "api has no MONGODB_PASSWORD: the app finds none in /run/secrets, env or /etc/copilotos/secrets, and refuses to start.",
+    ]);
   });
   test("a hand-typed MONGODB_URL env (which the app prefers) is checked instead of the parts", () => {
     const vs = fired([mongo(), api({}, { envs: apiEnvs({}, [`MONGODB_URL=${goodUrl("C".repeat(40))}`]) })]);
-    expect(vs.filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([expect.stringContaining("the password in env MONGODB_URL differs")]);
-    expect(fired([mongo(), api({}, { envs: apiEnvs({}, ["MONGODB_URL=postgres://x"]) })]).filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([
-      "api: MONGODB_URL (env MONGODB_URL) is not a mongodb:// URL.",
+    expect(vs.filter((v) => v.rule === "mongo-password-consistency").map((v) => v.message)).toEqual([
+      expect.stringContaining("the password in env MONGODB_URL differs"),
     ]);
+    expect(
+      fired([mongo(), api({}, { envs: apiEnvs({}, ["MONGODB_URL=postgres://x"]) })])
+        .filter((v) => v.rule === "mongo-password-consistency")
+        .map((v) => v.message),
+    ).toEqual(["api: MONGODB_URL (env MONGODB_URL) is not a mongodb:// URL."]);
   });
   test("an API on another network than Mongo fires", () => {
     const vs = fired([mongo(), api({}, { networksAdvanced: [{ name: "other" }] })]);
@@ -99,7 +129,9 @@ describe("no-mutable-image-tags", () => {
   test("latest and untagged fire (advisory by default, mandatory when configured); tags and digests pass", () => {
     const latest = container("w", "web", { image: "web:latest" });
     expect(fired([latest])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "advisory" })]);
-    expect(fired([container("w", "web", { image: "web" })], { "no-mutable-image-tags": "mandatory" })).toEqual([expect.objectContaining({ level: "mandatory" })]);
+    expect(fired([container("w", "web", { image: "web" })], { "no-mutable-image-tags": "mandatory" })).toEqual([
+      expect.objectContaining({ level: "mandatory" }),
+    ]);
     expect(fired([container("w", "web", { image: `web@sha256:${"a".repeat(64)}` })])).toEqual([]);
   });
 });
@@ -132,7 +164,12 @@ describe("containers-hardened", () => {
 });
 
 describe("no-plaintext-secrets-in-env", () => {
-  test.each([["JWT_SECRET_KEY=" + "x".repeat(40)], ["DB_PASSWORD=" + "x".repeat(40)], ["GITHUB_TOKEN=" + "x".repeat(40)], [`CACHE_URL=redis://:${"x".repeat(40)}@redis:6379`]])("%s fires, without printing the value", (entry) => {
+  test.each([
+    ["JWT_SECRET_KEY=" + "x".repeat(40)],
+    ["DB_PASSWORD=" + "x".repeat(40)],
+    ["GITHUB_TOKEN=" + "x".repeat(40)],
+    [`CACHE_URL=redis://:${"x".repeat(40)}@redis:6379`],
+  ])("%s fires, without printing the value", (entry) => {
     const vs = fired([mongo(), api({}, { envs: apiEnvs({}, [entry]) })]);
     expect(rulesOf(vs)).toEqual(["no-plaintext-secrets-in-env"]);
     expect(vs[0].message).not.toContain("x".repeat(40));
@@ -143,7 +180,9 @@ describe("ssh-host-key-pinned", () => {
   test("an ssh host without StrictHostKeyChecking=yes and a known_hosts file fires; pinned and local pass", () => {
     expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22")]))).toEqual(["ssh-host-key-pinned"]);
     expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=no"])]))).toEqual(["ssh-host-key-pinned"]);
-    expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null"])]))).toEqual(["ssh-host-key-pinned"]);
+    expect(rulesOf(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/dev/null"])]))).toEqual([
+      "ssh-host-key-pinned",
+    ]);
     expect(fired([dockerProvider("p", "ssh://u@h:22", ["-o", "StrictHostKeyChecking=yes", "-o", "UserKnownHostsFile=/k"])])).toEqual([]);
     expect(fired([dockerProvider("p", "unix:///var/run/docker.sock")])).toEqual([]);
   });
@@ -152,9 +191,18 @@ describe("ssh-host-key-pinned", () => {
 describe("the pack", () => {
   test("has the twelve rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
-      "secret-min-length", "mongo-password-consistency", "unique-host-ports", "no-mutable-image-tags",
-      "data-volumes-retained", "containers-hardened", "no-plaintext-secrets-in-env", "ssh-host-key-pinned",
-      "aws-ssh-restricted", "aws-no-database-ports", "aws-host-hardened", "backup-bucket-private",
+      "secret-min-length",
+      "mongo-password-consistency",
+      "unique-host-ports",
+      "no-mutable-image-tags",
+      "data-volumes-retained",
+      "containers-hardened",
+      "no-plaintext-secrets-in-env",
+      "ssh-host-key-pinned",
+      "aws-ssh-restricted",
+      "aws-no-database-ports",
+      "aws-host-hardened",
+      "backup-bucket-private",
     ]);
     for (const r of rules) expect(r.configSchema).toBeDefined();
   });
@@ -209,11 +257,36 @@ describe("the pack over the real program's graph", () => {
   });
 
   test("images.api=...:latest fires exactly rule 4, mandatory in prod, advisory in staging", async () => {
-    expect(await graph("prod", ["copilotos:images.api=copilotos-api:latest"])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "mandatory" })]);
-    expect(await graph("staging", ["copilotos:images.api=copilotos-api:latest"])).toEqual([expect.objectContaining({ rule: "no-mutable-image-tags", level: "advisory" })]);
+    expect(await graph("prod", ["copilotos:images.api=copilotos-api:latest"])).toEqual([
+      expect.objectContaining({ rule: "no-mutable-image-tags", level: "mandatory" }),
+    ]);
+    expect(await graph("staging", ["copilotos:images.api=copilotos-api:latest"])).toEqual([
+      expect.objectContaining({ rule: "no-mutable-image-tags", level: "advisory" }),
+    ]);
   });
 
   test("a plaintext secret in api.env fires exactly rule 7", async () => {
     expect(rulesOf(await graph("staging", [`copilotos:api.env.SMTP_PASSWORD=${"e".repeat(40)}`]))).toEqual(["no-plaintext-secrets-in-env"]);
   });
+});
+
+test("policies/package.json lists every package the pack imports, also through the renderers it shares", () => {
+  const root = path.join(__dirname, "..");
+  const seen = new Set<string>();
+  const packages = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const source = fs.readFileSync(file, "utf8");
+    for (const [, spec] of source.matchAll(/(?:from|import|require\()\s*"([^"]+)"/g)) {
+      if (spec.startsWith(".")) visit(require.resolve(path.resolve(path.dirname(file), spec)));
+      else if (!spec.startsWith("node:")) packages.add(spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+    }
+  };
+  const pack = path.join(root, "policies");
+  for (const dir of [pack, path.join(pack, "rules")]) for (const f of fs.readdirSync(dir)) if (f.endsWith(".ts")) visit(path.join(dir, f));
+  const declared = Object.keys((JSON.parse(fs.readFileSync(path.join(pack, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
+  expect([...seen].some((f) => f.includes(`${path.sep}renderers${path.sep}`))).toBe(true);
+  expect([...packages].sort()).toEqual(expect.arrayContaining(["@pulumi/docker", "@pulumi/policy", "@pulumi/random"]));
+  expect([...packages].filter((p) => !declared.includes(p))).toEqual([]);
 });

@@ -12,11 +12,17 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("creates the four services and the proxy, their volumes and one network", () => {
-    const names = ofType(run, CONTAINER).map((c) => String(c.inputs.name)).sort();
+    const names = ofType(run, CONTAINER)
+      .map((c) => String(c.inputs.name))
+      .sort();
     expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(
       ["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`),
     );
-    expect(ofType(run, VOLUME).map((v) => v.inputs.name).sort()).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-redis-data`]);
+    expect(
+      ofType(run, VOLUME)
+        .map((v) => v.inputs.name)
+        .sort(),
+    ).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-redis-data`]);
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
   });
 
@@ -27,7 +33,9 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
     const apiEnv = envOf(run, "api");
     expect(envOf(run, "mongo")).toContain("MONGO_INITDB_ROOT_USERNAME=copilotos_user");
-    expect(apiEnv).toEqual(expect.arrayContaining(["MONGODB_USER=copilotos_user", "MONGODB_HOST=mongodb", "MONGODB_PORT=27017", "MONGODB_AUTH_SOURCE=admin", "NODE_ENV=production"]));
+    expect(apiEnv).toEqual(
+      expect.arrayContaining(["MONGODB_USER=copilotos_user", "MONGODB_HOST=mongodb", "MONGODB_PORT=27017", "MONGODB_AUTH_SOURCE=admin", "NODE_ENV=production"]),
+    );
     expect((mongo.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toContain("mongodb");
     // No URL or *_FILE: the app builds its URL itself and reads no *_FILE variable.
     expect(apiEnv.filter((e) => /_URL=|_FILE=/.test(e))).toEqual([]);
@@ -110,12 +118,20 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 describe("config flows into the graph", () => {
   test("private registry credentials reach the host's Docker provider as a secret, and nothing else", async () => {
     const token = "ghp_registry-token-0123456789abcdefghij";
-    const run = await runStack("prod", ["copilotos:registry.address=ghcr.io", "copilotos:registry.username=deploy-bot"], [`copilotos:registry.password=${token}`]);
+    const run = await runStack(
+      "prod",
+      ["copilotos:registry.address=ghcr.io", "copilotos:registry.username=deploy-bot"],
+      [`copilotos:registry.password=${token}`],
+    );
     const provider = run.resources.find((r) => r.type === "pulumi:providers:docker" && r.name === "copilotos-host-docker")!;
     // Provider inputs reach the engine as JSON text.
     expect(JSON.parse(String(provider.inputs.registryAuth))).toEqual([{ address: "ghcr.io", username: "deploy-bot", password: token }]);
     expect(provider.secretPaths.some((p) => p.startsWith("registryAuth"))).toBe(true);
-    const elsewhere = run.resources.filter((r) => r !== provider).map((r) => JSON.stringify(r.inputs)).join("") + JSON.stringify(run.outputs);
+    const elsewhere =
+      run.resources
+        .filter((r) => r !== provider)
+        .map((r) => JSON.stringify(r.inputs))
+        .join("") + JSON.stringify(run.outputs);
     expect(elsewhere).not.toContain(token);
     // Without it, no registry login is configured.
     const plain = await runStack("prod");
@@ -162,8 +178,6 @@ describe("config flows into the graph", () => {
   });
 
   test("a config error is thrown before anything is created, naming the key", async () => {
-    await expect(runStack("staging", ["copilotos:host.kind=local"])).rejects.toThrow(
-      "copilotos:host.address: is not a key of this host kind",
-    );
+    await expect(runStack("staging", ["copilotos:host.kind=local"])).rejects.toThrow("copilotos:host.address: is not a key of this host kind");
   });
 });

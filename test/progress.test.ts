@@ -9,7 +9,14 @@ import { lines, shq, STRICT, waitWithProgress } from "../components/renderers/sh
 describe("waitWithProgress (run by sh here)", () => {
   const run = (job: string) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "progress-"));
-    const script = lines(STRICT, `f=${shq(path.join(dir, "out"))}`, `${job} > "$f" &`, "pid=$!", ...waitWithProgress('"$f"', "backup", 1), 'echo "done $(wc -c < "$f")"');
+    const script = lines(
+      STRICT,
+      `f=${shq(path.join(dir, "out"))}`,
+      `${job} > "$f" &`,
+      "pid=$!",
+      ...waitWithProgress('"$f"', "backup", 1),
+      'echo "done $(wc -c < "$f")"',
+    );
     const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
     fs.rmSync(dir, { recursive: true, force: true });
     return { code: r.status, out: r.stdout.trim().split("\n") };

@@ -65,7 +65,13 @@ describe("the app's contract (apps/api/src/core/secrets.py)", () => {
   });
 
   test("the app's file names are its secret names in lower case", () => {
-    expect((Object.keys(APP_SECRETS) as (keyof typeof APP_SECRETS)[]).map(appSecretFile)).toEqual(["mongodb_password", "redis_password", "jwt_secret_key", "secret_key", "saptiva_api_key"]);
+    expect((Object.keys(APP_SECRETS) as (keyof typeof APP_SECRETS)[]).map(appSecretFile)).toEqual([
+      "mongodb_password",
+      "redis_password",
+      "jwt_secret_key",
+      "secret_key",
+      "saptiva_api_key",
+    ]);
   });
 });
 
@@ -132,7 +138,14 @@ describe("container settings", () => {
   });
 
   test("every service container: name, labels, alias, health gate, hardening", () => {
-    const c = b.serviceContainer({ identity: id, service: "api", image: "api:1", networkName: "net", limits: { memoryMb: 256, cpus: 0.5 }, healthTimeoutSeconds: 90 });
+    const c = b.serviceContainer({
+      identity: id,
+      service: "api",
+      image: "api:1",
+      networkName: "net",
+      limits: { memoryMb: 256, cpus: 0.5 },
+      healthTimeoutSeconds: 90,
+    });
     expect(c).toEqual({
       name: "copilotos-staging-api",
       image: "api:1",
@@ -185,13 +198,20 @@ describe("ssh", () => {
 
   test("client options pin the host key and bound the dial", () => {
     expect(sshClientOptions({ knownHostsFile: "/k", identityFile: "/i", connectTimeoutSeconds: 7 })).toEqual([
-      "-o", "StrictHostKeyChecking=yes",
-      "-o", "UserKnownHostsFile=/k",
-      "-o", "BatchMode=yes",
-      "-o", "ConnectTimeout=7",
-      "-o", "ServerAliveInterval=15",
-      "-o", "IdentitiesOnly=yes",
-      "-i", "/i",
+      "-o",
+      "StrictHostKeyChecking=yes",
+      "-o",
+      "UserKnownHostsFile=/k",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=7",
+      "-o",
+      "ServerAliveInterval=15",
+      "-o",
+      "IdentitiesOnly=yes",
+      "-i",
+      "/i",
     ]);
     expect(sshClientOptions({ knownHostsFile: "/k", connectTimeoutSeconds: 7 })).not.toContain("-i");
   });

@@ -49,7 +49,9 @@ describe("the plan", () => {
     expect(() => planRollback("staging", HISTORY, 3, { secrets: true })).toThrow(
       "the value of copilotos:saptivaApiKey in that update cannot be read ([secret]); run with access to the stack's secrets provider",
     );
-    const readable = HISTORY.map((h) => (h.version === 3 ? { ...h, config: { ...h.config, "copilotos:saptivaApiKey": { value: "sk-old", secret: true } } } : h));
+    const readable = HISTORY.map((h) =>
+      h.version === 3 ? { ...h, config: { ...h.config, "copilotos:saptivaApiKey": { value: "sk-old", secret: true } } } : h,
+    );
     expect(planRollback("staging", readable, 3, { secrets: true }).set).toContainEqual({ key: "copilotos:saptivaApiKey", value: "sk-old", secret: true });
   });
 
@@ -66,7 +68,10 @@ describe("the plan", () => {
       ].join("\n"),
     );
     const plan = planRollback("staging", HISTORY, 3);
-    const text = describePlan({ ...plan, set: [...plan.set, { key: "copilotos:secretKey", value: "very-secret", secret: true }] }, { api: "copilotos-api:0.9.5", mongo: "mongo:7.0" });
+    const text = describePlan(
+      { ...plan, set: [...plan.set, { key: "copilotos:secretKey", value: "very-secret", secret: true }] },
+      { api: "copilotos-api:0.9.5", mongo: "mongo:7.0" },
+    );
     expect(text).toContain("  images.api: copilotos-api:0.9.5 -> copilotos-api:0.9.4\n");
     expect(text).toContain("  images.mongo: mongo:7.0 (unchanged)\n");
     expect(text).toContain("    copilotos:secretKey = [secret]\n");
@@ -115,7 +120,11 @@ function fakeBackend(opts: { exists?: boolean; previewFails?: boolean } = {}) {
 const io = (answer?: string) => {
   const out: string[] = [];
   const err: string[] = [];
-  return { out, err, io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s), ask: answer === undefined ? undefined : async () => answer } };
+  return {
+    out,
+    err,
+    io: { out: (s: string) => void out.push(s), err: (s: string) => void err.push(s), ask: answer === undefined ? undefined : async () => answer },
+  };
 };
 
 describe("npm run rollback", () => {

@@ -30,7 +30,9 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
       { internal: 8001, external: 8101, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 3000, external: 3100, ip: "0.0.0.0", protocol: "tcp" },
     ]);
-    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }));
+    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(
+      proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }),
+    );
     expect(uploadOf(proxy, "/etc/nginx/copilotos/api.upstream")).toBe("server 127.0.0.1:9 down;\n");
     expect(proxy.opts.deleteBeforeReplace).toBe(true);
     expect(run.outputs.webUrl.value).toBe("http://203.0.113.10:3100");
@@ -115,7 +117,9 @@ describe("Mongo password rotation", () => {
     expect(uploadOf(containerOf(rotated, "api"), "/run/secrets/mongodb_password")).toBe(password("second"));
     expect(nameOf(rotated, "api")).not.toBe(nameOf(run, "api"));
     // The volume is the same: no re-init, no data loss.
-    expect(ofType(rotated, "docker:index/volume:Volume").map((v) => v.inputs.name)).toEqual(ofType(run, "docker:index/volume:Volume").map((v) => v.inputs.name));
+    expect(ofType(rotated, "docker:index/volume:Volume").map((v) => v.inputs.name)).toEqual(
+      ofType(run, "docker:index/volume:Volume").map((v) => v.inputs.name),
+    );
   });
 
   test("mongo.rotate is a keeper on the generated password only when set, so existing stacks keep theirs", async () => {
@@ -132,6 +136,8 @@ describe("Mongo password rotation", () => {
 
 test("app containers never hold a host port, whatever the config", async () => {
   const run = await runStack("staging", ["copilotos:ports.web=3200"]);
-  const published = ofType(run, CONTAINER).filter((c) => (c.inputs.ports as unknown[]).length > 0).map((c) => c.inputs.name);
+  const published = ofType(run, CONTAINER)
+    .filter((c) => (c.inputs.ports as unknown[]).length > 0)
+    .map((c) => c.inputs.name);
   expect(published).toEqual(["copilotos-staging-proxy"]);
 });

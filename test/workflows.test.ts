@@ -9,7 +9,14 @@ import { parse } from "yaml";
 
 const ROOT = path.resolve(__dirname, "..");
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string; name?: string };
-type Job = { needs?: string | string[]; if?: string; environment?: string; permissions?: Record<string, string>; strategy?: { matrix: { stack: string[] } }; steps: Step[] };
+type Job = {
+  needs?: string | string[];
+  if?: string;
+  environment?: string;
+  permissions?: Record<string, string>;
+  strategy?: { matrix: { stack: string[] } };
+  steps: Step[];
+};
 type Workflow = { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> };
 const load = (file: string) => parse(fs.readFileSync(path.join(ROOT, file), "utf8")) as Workflow;
 const pr = load(".github/workflows/pr.yml");
@@ -53,7 +60,12 @@ test("merges to main: staging up, then prod behind the production environment's 
   expect(deploy.on).toEqual({ push: { branches: ["main"] } });
   expect(deploy.permissions).toEqual({ contents: "read" });
   expect(deploy.jobs.staging.environment).toBe("staging");
-  expect(pulumiStep(deploy.jobs.staging).with).toMatchObject({ command: "up", "stack-name": "staging", policyPacks: "policies", policyPackConfigs: "policies/config.staging.json" });
+  expect(pulumiStep(deploy.jobs.staging).with).toMatchObject({
+    command: "up",
+    "stack-name": "staging",
+    policyPacks: "policies",
+    policyPackConfigs: "policies/config.staging.json",
+  });
   expect(deploy.jobs.prod.needs).toBe("staging");
   expect(deploy.jobs.prod.environment).toBe("production");
   expect(pulumiStep(deploy.jobs.prod).with).toMatchObject({ command: "up", "stack-name": "prod", policyPackConfigs: "policies/config.prod.json" });
@@ -64,7 +76,10 @@ test("secrets reach steps only as env or inputs, never a run line; the pinned CL
     for (const s of steps) expect({ run: s.run ?? "", secret: /\$\{\{\s*(secrets|inputs)\./.test(s.run ?? "") }).toEqual({ run: s.run ?? "", secret: false });
   }
   for (const job of [pr.jobs.preview, deploy.jobs.staging, deploy.jobs.prod]) {
-    expect(pulumiStep(job).env).toEqual({ PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}", PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}" });
+    expect(pulumiStep(job).env).toEqual({
+      PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}",
+      PULUMI_CONFIG_PASSPHRASE: "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}",
+    });
     expect(job.steps.find((s) => s.uses === "./.github/actions/setup")!.with).toEqual({ "deploy-key": "${{ secrets.DEPLOY_SSH_KEY }}" });
   }
   const pinned = fs.readFileSync(path.join(ROOT, ".pulumi-version"), "utf8").trim();

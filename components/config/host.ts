@@ -19,7 +19,8 @@ export const sshHost = z.strictObject({
   port: port().default(22).describe("SSH port"),
   hostKey: z
     .string({ error: "is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)" })
-    .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" }).describe("the pinned public host key, `ssh-ed25519 AAAA…` (`ssh-keyscan -t ed25519 <address>`)"),
+    .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" })
+    .describe("the pinned public host key, `ssh-ed25519 AAAA…` (`ssh-keyscan -t ed25519 <address>`)"),
   privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
   connectTimeoutSeconds: connectTimeoutSeconds().describe("dial timeout per attempt"),
 });
@@ -32,29 +33,46 @@ export const DEBIAN_AMI_NAME = "debian-12-amd64-*";
 export const awsHost = z
   .strictObject({
     kind: z.literal("aws"),
-    region: text("an AWS region such as eu-west-1").regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region such as eu-west-1" }).describe("AWS region of every AWS resource of the stack"),
+    region: text("an AWS region such as eu-west-1")
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region such as eu-west-1" })
+      .describe("AWS region of every AWS resource of the stack"),
     availabilityZone: text("an availability zone such as eu-west-1a").describe("zone of the instance and its data volume (a volume never leaves its zone)"),
-    subnetId: text().regex(/^subnet-[0-9a-f]+$/, { error: "must be a subnet ID (subnet-...)" }).optional().describe("subnet in that zone; unset: the default VPC's default subnet of the zone"),
+    subnetId: text()
+      .regex(/^subnet-[0-9a-f]+$/, { error: "must be a subnet ID (subnet-...)" })
+      .optional()
+      .describe("subnet in that zone; unset: the default VPC's default subnet of the zone"),
     instanceType: text().default("t3.small").describe("EC2 instance type"),
     /** How the AMI is found: the newest image of `owner` whose name matches `name`. */
     ami: z
       .strictObject({
         owner: text().default(DEBIAN_AMI_OWNER).describe("AMI owner account (default: Debian's)"),
         name: text().default(DEBIAN_AMI_NAME).describe("AMI name pattern; the newest match is used when the instance is created"),
-        architecture: z.enum(["x86_64", "arm64"], { error: 'must be "x86_64" or "arm64"' }).default("x86_64").describe("AMI architecture (match the instance type)"),
+        architecture: z
+          .enum(["x86_64", "arm64"], { error: 'must be "x86_64" or "arm64"' })
+          .default("x86_64")
+          .describe("AMI architecture (match the instance type)"),
       })
       .prefault({}),
     user: text().default("admin").describe("login user of the AMI"),
     publicKey: z
       .string({ error: "is required for an aws host: the deploy key's public half (ssh-ed25519 AAAA...)" })
-      .regex(PUBLIC_KEY, { error: "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment)" }).describe("the deploy key's public half, installed as the instance's key pair"),
+      .regex(PUBLIC_KEY, { error: "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment)" })
+      .describe("the deploy key's public half, installed as the instance's key pair"),
     privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
-    sshCidrs: cidrList("allowed to reach SSH").min(1, { error: "must name at least one CIDR block allowed to reach SSH" }).describe("CIDR blocks allowed to reach SSH (port 22); 0.0.0.0/0 fails the prod policies"),
+    sshCidrs: cidrList("allowed to reach SSH")
+      .min(1, { error: "must name at least one CIDR block allowed to reach SSH" })
+      .describe("CIDR blocks allowed to reach SSH (port 22); 0.0.0.0/0 fails the prod policies"),
     appCidrs: cidrList("allowed to reach the web and API ports").default(["0.0.0.0/0", "::/0"]).describe("CIDR blocks allowed to reach the web and API ports"),
-    rootVolumeGb: integer(8, 16384, "a whole number of GiB from 8 to 16384").default(20).describe("root disk size (GiB, encrypted, replaced with the instance)"),
-    dataVolumeGb: integer(1, 16384, "a whole number of GiB from 1 to 16384").default(30).describe("data volume size (GiB): /var/lib/docker, encrypted, protected and retained"),
+    rootVolumeGb: integer(8, 16384, "a whole number of GiB from 8 to 16384")
+      .default(20)
+      .describe("root disk size (GiB, encrypted, replaced with the instance)"),
+    dataVolumeGb: integer(1, 16384, "a whole number of GiB from 1 to 16384")
+      .default(30)
+      .describe("data volume size (GiB): /var/lib/docker, encrypted, protected and retained"),
     connectTimeoutSeconds: connectTimeoutSeconds().describe("dial timeout per attempt"),
-    readyTimeoutSeconds: integer(60, 3600, "a whole number of seconds from 60 to 3600").default(600).describe("how long the first connection waits for a new instance to boot and install Docker"),
+    readyTimeoutSeconds: integer(60, 3600, "a whole number of seconds from 60 to 3600")
+      .default(600)
+      .describe("how long the first connection waits for a new instance to boot and install Docker"),
   })
   .superRefine((h, ctx) => {
     if (!h.availabilityZone.startsWith(h.region)) {

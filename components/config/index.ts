@@ -12,7 +12,9 @@ export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./key
 const resources = (what: string, memoryMb: number, cpus: number) =>
   z
     .strictObject({
-      memoryMb: integer(64, 1024 * 1024, "a whole number of MiB, at least 64").default(memoryMb).describe(`${what} memory limit (MiB)`),
+      memoryMb: integer(64, 1024 * 1024, "a whole number of MiB, at least 64")
+        .default(memoryMb)
+        .describe(`${what} memory limit (MiB)`),
       cpus: z
         .preprocess(toNumber, z.number({ error: "must be a number of CPUs" }).positive({ error: "must be > 0" }).max(256))
         .default(cpus)
@@ -36,7 +38,9 @@ const buildSpec = z.strictObject({
   target: text().optional(),
   args: envMap,
   /** Tag of the built image; unset: the short git SHA of the context. */
-  version: text().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be a valid image tag" }).optional(),
+  version: text()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be a valid image tag" })
+    .optional(),
   /** Repository of the built image (a registry path in registry mode). */
   repository: text().optional(),
 });
@@ -60,8 +64,13 @@ export const configSchema = z
       .prefault({} as { api: string; web: string }),
     delivery: z
       .strictObject({
-        mode: z.enum(["registry", "transfer"], { error: 'must be "registry" or "transfer"' }).default("registry").describe("`registry`: the host pulls, containers run the digest; `transfer`: images go from this machine over SSH"),
-        keep: integer(1, 100, "a whole number from 1 to 100").default(5).describe("(transfer) versions of each app image kept on the host, for rollbacks without a registry"),
+        mode: z
+          .enum(["registry", "transfer"], { error: 'must be "registry" or "transfer"' })
+          .default("registry")
+          .describe("`registry`: the host pulls, containers run the digest; `transfer`: images go from this machine over SSH"),
+        keep: integer(1, 100, "a whole number from 1 to 100")
+          .default(5)
+          .describe("(transfer) versions of each app image kept on the host, for rollbacks without a registry"),
         compress: bool().default(false).describe("(transfer) gzip the stream"),
       })
       .prefault({}),
@@ -75,16 +84,36 @@ export const configSchema = z
       .prefault({}),
     proxy: z
       .strictObject({
-        contentSecurityPolicy: text().default(DEFAULT_CSP).describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
+        contentSecurityPolicy: text()
+          .default(DEFAULT_CSP)
+          .describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
         hsts: bool().default(true).describe("send `Strict-Transport-Security`"),
         apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0).describe("per-client request rate on the API port (`0`: off)"),
-        maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240").default(100).describe("largest request body (uploads) the proxy passes on, in MiB (nginx's own default is 1)"),
-        apiReadTimeoutSeconds: integer(10, 86400, "a whole number of seconds from 10 to 86400").default(3600).describe("how long an API response (an SSE chat stream) may stay silent before the proxy closes it; API responses are not buffered"),
-        drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600").default(15).describe("how long a route switch waits for the old workers' requests"),
+        maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240")
+          .default(100)
+          .describe("largest request body (uploads) the proxy passes on, in MiB (nginx's own default is 1)"),
+        apiReadTimeoutSeconds: integer(10, 86400, "a whole number of seconds from 10 to 86400")
+          .default(3600)
+          .describe("how long an API response (an SSE chat stream) may stay silent before the proxy closes it; API responses are not buffered"),
+        drainSeconds: integer(1, 600, "a whole number of seconds from 1 to 600")
+          .default(15)
+          .describe("how long a route switch waits for the old workers' requests"),
       })
       .prefault({}),
-    preflight: z.strictObject({ minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB").default(2048) .describe("free space (MiB) the Docker root must have")}).prefault({}),
-    health: z.strictObject({ intervalSeconds: integer(1, 60, "a whole number of seconds from 1 to 60").default(2) .describe("poll interval of the health gates (their timeout is `healthTimeoutSeconds`)")}).prefault({}),
+    preflight: z
+      .strictObject({
+        minFreeDiskMb: integer(0, 1 << 30, "a whole number of MiB")
+          .default(2048)
+          .describe("free space (MiB) the Docker root must have"),
+      })
+      .prefault({}),
+    health: z
+      .strictObject({
+        intervalSeconds: integer(1, 60, "a whole number of seconds from 1 to 60")
+          .default(2)
+          .describe("poll interval of the health gates (their timeout is `healthTimeoutSeconds`)"),
+      })
+      .prefault({}),
     ports: z
       .strictObject({
         web: port().default(3000).describe("host port of the web app (published by the proxy on all interfaces)"),
@@ -93,21 +122,34 @@ export const configSchema = z
         redis: port().optional().describe("unset: Redis is not published; set: bound to 127.0.0.1 only"),
       })
       .prefault({}),
-    secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`).default(32).describe("length of every generated secret; below 32 is rejected"),
-    saptivaApiKey: z.string({ error: "is required: the API cannot start without it" }).min(1, { error: "must not be empty" }).describe("the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check)"),
-    mongoPassword: text().optional().describe("override of the generated Mongo root password (letters, digits, `- _ . ~`: the app puts it into its URL unencoded)"),
+    secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`)
+      .default(32)
+      .describe("length of every generated secret; below 32 is rejected"),
+    saptivaApiKey: z
+      .string({ error: "is required: the API cannot start without it" })
+      .min(1, { error: "must not be empty" })
+      .describe("the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check)"),
+    mongoPassword: text()
+      .optional()
+      .describe("override of the generated Mongo root password (letters, digits, `- _ . ~`: the app puts it into its URL unencoded)"),
     redisPassword: text().optional().describe("override of the generated Redis password (letters, digits, `- _ . ~`, as above)"),
     jwtSecretKey: text().optional().describe("override of the generated JWT signing key"),
     secretKey: text().optional().describe("override of the generated app secret key"),
     mongo: z
       .strictObject({
-        user: text().regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" }).default("copilotos_user").describe("Mongo root user and the API's `MONGODB_USER` (one value); changing it on existing data is refused"),
-        database: text().regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" }).default("copilotos").describe("the API's database"),
+        user: text()
+          .regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" })
+          .default("copilotos_user")
+          .describe("Mongo root user and the API's `MONGODB_USER` (one value); changing it on existing data is refused"),
+        database: text()
+          .regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" })
+          .default("copilotos")
+          .describe("the API's database"),
         rotate: text().optional().describe("any new value rotates the generated Mongo password in place"),
       })
       .prefault({}),
-    api: z.strictObject({ env: envMap .describe("extra env for the API container (overrides managed variables)")}).prefault({}),
-    web: z.strictObject({ env: envMap .describe("extra env for the web container (overrides managed variables)")}).prefault({}),
+    api: z.strictObject({ env: envMap.describe("extra env for the API container (overrides managed variables)") }).prefault({}),
+    web: z.strictObject({ env: envMap.describe("extra env for the web container (overrides managed variables)") }).prefault({}),
     resources: z
       .strictObject({
         mongo: resources("Mongo", 1024, 1),
@@ -119,12 +161,16 @@ export const configSchema = z
     /** Credentials for a private registry the host pulls from (registry mode), e.g. ghcr.io. */
     registry: z
       .strictObject({
-        address: text("the registry host, e.g. ghcr.io").regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { error: "must be a registry host name (and port), e.g. ghcr.io" }).describe("private registry the host pulls app images from (registry mode), e.g. `ghcr.io`; unset: public images only"),
+        address: text("the registry host, e.g. ghcr.io")
+          .regex(/^[A-Za-z0-9.-]+(:\d+)?$/, { error: "must be a registry host name (and port), e.g. ghcr.io" })
+          .describe("private registry the host pulls app images from (registry mode), e.g. `ghcr.io`; unset: public images only"),
         username: text("the registry user").describe("registry user"),
         password: text("the registry password or token").describe("registry password or token, given to the Docker provider as a secret"),
       })
       .optional(),
-    healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600").default(120).describe("how long `up` waits for each container to be healthy"),
+    healthTimeoutSeconds: integer(5, 3600, "a whole number of seconds from 5 to 3600")
+      .default(120)
+      .describe("how long `up` waits for each container to be healthy"),
     protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
   })
   .superRefine((cfg, ctx) => {
@@ -135,7 +181,11 @@ export const configSchema = z
       if (problem) ctx.addIssue({ code: "custom", path: [key], message: `is ${problem}` });
     }
     if (cfg.backup.s3 && cfg.host.kind !== "aws") {
-      ctx.addIssue({ code: "custom", path: ["backup", "s3"], message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["backup", "s3"],
+        message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"`,
+      });
     }
     for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
       const value = cfg[key];
@@ -203,8 +253,7 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry"> & 
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
 export function withSecrets(parsed: ParsedConfig, project: string, stack: string): StackConfig {
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
-  const host: WithSecretKey<HostSettings> =
-    parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
+  const host: WithSecretKey<HostSettings> = parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
   return {
     ...parsed,
     project,

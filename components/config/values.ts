@@ -7,8 +7,7 @@ import { z } from "zod";
 import { IPV4_CIDR, IPV6_CIDR } from "../renderers/aws";
 import { isMutableImageRef, parseImageRef } from "../renderers/imageRef";
 
-const fromString = (parse: (s: string) => unknown) => (v: unknown) =>
-  typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v;
+const fromString = (parse: (s: string) => unknown) => (v: unknown) => (typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v);
 export const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));
 const toBoolean = fromString((s) => (s === "true" ? true : s === "false" ? false : s));
 
@@ -23,8 +22,7 @@ export const integer = (min: number, max: number, what: string) =>
   );
 export const port = () => integer(1, 65535, "a whole number from 1 to 65535");
 export const bool = () => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" }));
-export const text = (what = "a non-empty string") =>
-  z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
+export const text = (what = "a non-empty string") => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
 
 export const imageRef = (opts: { pinned: boolean }) =>
   text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {

@@ -60,7 +60,10 @@ export class AwsHost extends pulumi.ComponentResource {
       },
       child,
     );
-    const subnet = aws.ec2.getSubnetOutput(s.subnetId ? { id: s.subnetId, availabilityZone: s.availabilityZone } : { availabilityZone: s.availabilityZone, defaultForAz: true }, child);
+    const subnet = aws.ec2.getSubnetOutput(
+      s.subnetId ? { id: s.subnetId, availabilityZone: s.availabilityZone } : { availabilityZone: s.availabilityZone, defaultForAz: true },
+      child,
+    );
 
     const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
     const keyPair = new aws.ec2.KeyPair(`${name}-key`, { publicKey: s.publicKey, tags }, child);
@@ -89,11 +92,15 @@ export class AwsHost extends pulumi.ComponentResource {
       instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, child);
     }
 
-    const boot = pulumi
-      .all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, volume.id])
-      .apply(([privateKey, publicKey, volumeId]) =>
-        userData({ hostKey: { privateKey, publicKey }, volumeId, user: s.user, awsCli: args.offsiteBackups ?? false, attachWaitSeconds: s.readyTimeoutSeconds }),
-      );
+    const boot = pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, volume.id]).apply(([privateKey, publicKey, volumeId]) =>
+      userData({
+        hostKey: { privateKey, publicKey },
+        volumeId,
+        user: s.user,
+        awsCli: args.offsiteBackups ?? false,
+        attachWaitSeconds: s.readyTimeoutSeconds,
+      }),
+    );
     const instance = new aws.ec2.Instance(
       `${name}-instance`,
       {

@@ -28,7 +28,12 @@ export class ContainerReady extends pulumi.ComponentResource {
     const stdin = maskingStdin(args.secrets ?? []);
     const cmd = hostCommand(
       `${name}-wait`,
-      { host: args.host, script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container })), triggers: [args.containerId], stdin },
+      {
+        host: args.host,
+        script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container })),
+        triggers: [args.containerId],
+        stdin,
+      },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

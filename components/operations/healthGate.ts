@@ -34,7 +34,9 @@ export class HealthGate extends pulumi.ComponentResource {
         host: args.host,
         script: pulumi
           .all([args.container, args.revert?.proxy])
-          .apply(([container, proxy]) => healthGateScript({ ...args.spec, container, ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}) })),
+          .apply(([container, proxy]) =>
+            healthGateScript({ ...args.spec, container, ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}) }),
+          ),
         triggers: [args.containerId],
         stdin,
       },

@@ -29,7 +29,9 @@ export class MongoBackup extends pulumi.ComponentResource {
   constructor(name: string, args: MongoBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:MongoBackup", name, {}, opts);
     const s3 = args.s3;
-    const script = s3 ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...args.spec, upload: { bucket, region: s3.region } })) : backupScript(args.spec);
+    const script = s3
+      ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...args.spec, upload: { bucket, region: s3.region } }))
+      : backupScript(args.spec);
     const cmd = hostCommand(
       `${name}-run`,
       { host: args.host, script, triggers: [args.image, JSON.stringify(args.settings), secretHash(args.password)] },

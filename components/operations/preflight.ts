@@ -23,7 +23,11 @@ export class Preflight extends pulumi.ComponentResource {
   constructor(name: string, args: PreflightArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:Preflight", name, {}, opts);
     const script = preflightScript(args.spec);
-    const cmd = hostCommand(`${name}-check`, { host: args.host, script, triggers: [script, ...(args.images ?? [])] }, { parent: this, dependsOn: opts?.dependsOn });
+    const cmd = hostCommand(
+      `${name}-check`,
+      { host: args.host, script, triggers: [script, ...(args.images ?? [])] },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     this.stdout = cmd.stdout;
     this.registerOutputs({ stdout: this.stdout });
   }

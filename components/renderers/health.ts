@@ -75,7 +75,7 @@ function revertLines(proxy: string, service: AppService): string[] {
   return [
     `proxy=${shq(proxy)}; file=${shq(file)}`,
     'prev=$(docker exec "$proxy" cat "$file.prev" 2>/dev/null || true)',
-    'prevctr=${prev#server }; prevctr=${prevctr%%:*}',
+    "prevctr=${prev#server }; prevctr=${prevctr%%:*}",
     `if [ -n "$prev" ] && [ "$prevctr" != "$ctr" ] && [ "$(docker inspect --format '{{.State.Running}}' "$prevctr" 2>/dev/null || true)" = true ] &&`,
     `  docker exec "$proxy" sh -c 'cp "$1.prev" "$1" && nginx -t -q && nginx -s reload' sh "$file"; then`,
     `  echo "health: the ${service} route is back on $prevctr, which keeps serving; $ctr gets no traffic" >&2`,
@@ -113,7 +113,8 @@ export const READY_CAUSES: { pattern: string; cause: string }[] = [
   },
   {
     pattern: "*WRONGPASS*|*NOAUTH*|*invalid?username-password?pair*",
-    cause: "Redis refused the API's password: the API's redis_password file and Redis's requirepass differ; run pulumi up again to give both the stack's redisPassword.",
+    cause:
+      "Redis refused the API's password: the API's redis_password file and Redis's requirepass differ; run pulumi up again to give both the stack's redisPassword.",
   },
 ];
 

@@ -33,7 +33,7 @@ export function preflightScript(p: PreflightSpec): string {
     STRICT,
     "fail=0",
     "problem() { printf 'preflight: %s\\n' \"$*\" >&2; fail=1; }",
-    "describe() { if [ -n \"$2\" ]; then echo \"compose project $2\"; elif [ \"$1\" = / ]; then echo 'no copilotos labels'; else echo \"stack $1\"; fi; }",
+    'describe() { if [ -n "$2" ]; then echo "compose project $2"; elif [ "$1" = / ]; then echo \'no copilotos labels\'; else echo "stack $1"; fi; }',
     `if ! ver=$(docker version --format '{{.Server.Version}}' 2>&1); then printf 'preflight: docker does not answer on %s: %s\\n' "$(hostname)" "$(echo $ver)" >&2; exit 1; fi`,
     `echo "preflight: docker $ver on $(hostname)"`,
     ...(p.tools ?? ["curl", "tar", "sha256sum"]).map((t) => `command -v ${shq(t)} >/dev/null 2>&1 || problem ${shq(`${t} is not installed on the host`)}`),

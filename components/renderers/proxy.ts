@@ -75,7 +75,8 @@ export const streamingLines = (p: ProxyConfSpec) => [
 ];
 
 function server(service: AppService, p: ProxyConfSpec): string[] {
-  const limit = service === "api" && p.apiRateLimitPerSecond > 0 ? [`limit_req zone=api burst=${p.apiRateLimitPerSecond * 2} nodelay;`, "limit_req_status 429;"] : [];
+  const limit =
+    service === "api" && p.apiRateLimitPerSecond > 0 ? [`limit_req zone=api burst=${p.apiRateLimitPerSecond * 2} nodelay;`, "limit_req_status 429;"] : [];
   return [
     "  server {",
     `    listen ${PROXY_PORTS[service]};`,

@@ -73,7 +73,7 @@ export function rotationScript(r: RotationSpec): string {
     "fi",
     `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) || true`,
     `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) printf '%s\\n' "$out"; exit 0 ;; esac`,
-    'printf \'%s\\n\' "$out" >&2',
+    "printf '%s\\n' \"$out\" >&2",
     'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
     "exit 1",
   );

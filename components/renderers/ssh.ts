@@ -32,11 +32,16 @@ export interface SshTarget extends SshOptionFiles {
 /** Options for the ssh client: pinned host key, no prompts, bounded dial time. */
 export function sshClientOptions(f: SshOptionFiles): string[] {
   const opts = [
-    "-o", "StrictHostKeyChecking=yes",
-    "-o", `UserKnownHostsFile=${f.knownHostsFile}`,
-    "-o", "BatchMode=yes",
-    "-o", `ConnectTimeout=${f.connectTimeoutSeconds}`,
-    "-o", "ServerAliveInterval=15",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    `UserKnownHostsFile=${f.knownHostsFile}`,
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    `ConnectTimeout=${f.connectTimeoutSeconds}`,
+    "-o",
+    "ServerAliveInterval=15",
   ];
   return f.identityFile ? [...opts, "-o", "IdentitiesOnly=yes", "-i", f.identityFile] : opts;
 }

@@ -75,14 +75,20 @@ export class AppImage extends pulumi.ComponentResource {
     this.ref = ref;
 
     if (conn && mode === "transfer") {
-      const source = new docker.RemoteImage(`${name}-source`, { name: ref, keepLocally: true }, { parent: this, provider: localProvider(), dependsOn: built ? [built] : [] });
+      const source = new docker.RemoteImage(
+        `${name}-source`,
+        { name: ref, keepLocally: true },
+        { parent: this, provider: localProvider(), dependsOn: built ? [built] : [] },
+      );
       const tag = pulumi.interpolate`${deliveredRepository(stackPrefix(args.identity), args.service)}:${ref.apply(versionOfRef)}`;
       const send = new command.local.Command(
         `${name}-send`,
         {
-          create: pulumi.all([ref, tag, conn.host]).apply(([image, t, address]) =>
-            deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep, compress: args.compress }),
-          ),
+          create: pulumi
+            .all([ref, tag, conn.host])
+            .apply(([image, t, address]) =>
+              deliverCommand({ image, tag: t, address, port: conn.port, user: conn.user, ...conn.files, keep: args.keep, compress: args.compress }),
+            ),
           triggers: [source.imageId, tag],
         },
         // The provider writes the pinned known_hosts and key files the ssh client reads.
@@ -91,7 +97,11 @@ export class AppImage extends pulumi.ComponentResource {
       this.image = pulumi.all([source.imageId, send.stdout]).apply(([id]) => id);
       this.ready = [send];
     } else {
-      const onHost = new docker.RemoteImage(`${name}-pull`, { name: ref, keepLocally: true }, { parent: this, provider: args.host.provider, dependsOn: [...(built ? [built] : []), ...(args.after ?? [])] });
+      const onHost = new docker.RemoteImage(
+        `${name}-pull`,
+        { name: ref, keepLocally: true },
+        { parent: this, provider: args.host.provider, dependsOn: [...(built ? [built] : []), ...(args.after ?? [])] },
+      );
       this.image = conn ? onHost.repoDigest : onHost.imageId;
       this.ready = [onHost];
     }
@@ -102,10 +112,16 @@ export class AppImage extends pulumi.ComponentResource {
 /** The short git SHA of the build context (`-dirty` with uncommitted changes); a clear error without git. */
 function gitVersion(context: string, service: string): string {
   try {
-    const sha = execFileSync("git", ["-C", context, "rev-parse", "--short=12", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-    const dirty = execFileSync("git", ["-C", context, "status", "--porcelain", "--", "."], { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
+    const sha = execFileSync("git", ["-C", context, "rev-parse", "--short=12", "HEAD"], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
+    const dirty = execFileSync("git", ["-C", context, "status", "--porcelain", "--", "."], { stdio: ["ignore", "pipe", "ignore"] })
+      .toString()
+      .trim();
     return dirty ? `${sha}-dirty` : sha;
   } catch {
-    throw new Error(`images.${service}.version is not set and ${context} is not in a git checkout; set it: pulumi config set --path copilotos:images.${service}.version <tag>`);
+    throw new Error(
+      `images.${service}.version is not set and ${context} is not in a git checkout; set it: pulumi config set --path copilotos:images.${service}.version <tag>`,
+    );
   }
 }

@@ -31,7 +31,11 @@ export class ProxyRoute extends pulumi.ComponentResource {
     const script = pulumi
       .all([args.proxyName, args.container])
       .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, drainSeconds: args.drainSeconds }));
-    const cmd = hostCommand(`${name}-switch`, { host: args.host, script, triggers: [args.container, args.proxyId] }, { parent: this, dependsOn: opts?.dependsOn });
+    const cmd = hostCommand(
+      `${name}-switch`,
+      { host: args.host, script, triggers: [args.container, args.proxyId] },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     this.stdout = cmd.stdout;
     this.registerOutputs({ stdout: this.stdout });
   }

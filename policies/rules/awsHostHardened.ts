@@ -18,7 +18,8 @@ export const awsHostHardened: ResourceValidationPolicy = {
     if (args.type === INSTANCE) {
       const p = args.props as InstanceProps;
       if (p.metadataOptions?.httpTokens !== "required") report(`${args.name}: the metadata service accepts IMDSv1; set metadataOptions.httpTokens "required".`);
-      if ((p.metadataOptions?.httpPutResponseHopLimit ?? 1) > 1) report(`${args.name}: metadata hop limit ${p.metadataOptions?.httpPutResponseHopLimit} lets containers reach the instance role's credentials; use 1.`);
+      if ((p.metadataOptions?.httpPutResponseHopLimit ?? 1) > 1)
+        report(`${args.name}: metadata hop limit ${p.metadataOptions?.httpPutResponseHopLimit} lets containers reach the instance role's credentials; use 1.`);
       if (p.rootBlockDevice?.encrypted !== true) report(`${args.name}: the root disk is not encrypted.`);
     }
     if (args.type === EBS_VOLUME) {

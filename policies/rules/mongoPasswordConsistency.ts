@@ -57,7 +57,8 @@ function apiSide(p: ContainerProps): ApiSide | string {
  */
 export const mongoPasswordConsistency: StackValidationPolicy = {
   name: "mongo-password-consistency",
-  description: "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name.",
+  description:
+    "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name.",
   configSchema: { properties: {} },
   validateStack: (args, report) => {
     const containers = args.resources.filter((r) => r.type === CONTAINER);
@@ -80,7 +81,10 @@ export const mongoPasswordConsistency: StackValidationPolicy = {
       const apiNetworks = new Set((props.networksAdvanced ?? []).map((n) => n.name));
       const target = mongos.find((m) => [...m.namesByNetwork].some(([net, names]) => apiNetworks.has(net) && names.has(side.host)));
       if (!target) {
-        report(`${api.name}: ${side.where} name host "${side.host}", which is no Mongo container's name or alias on a network ${api.name} is attached to.`, api.urn);
+        report(
+          `${api.name}: ${side.where} name host "${side.host}", which is no Mongo container's name or alias on a network ${api.name} is attached to.`,
+          api.urn,
+        );
         continue;
       }
       const parts: string[] = [];
@@ -88,7 +92,10 @@ export const mongoPasswordConsistency: StackValidationPolicy = {
       if (target.password === undefined) parts.push("password (Mongo's root password could not be read)");
       else if (side.password !== target.password) parts.push("password");
       if (parts.length) {
-        report(`${api.name}: the ${parts.join(" and ")} in ${side.where} differ${parts.length === 1 ? "s" : ""} from the root credentials of ${target.resource.name}.`, api.urn);
+        report(
+          `${api.name}: the ${parts.join(" and ")} in ${side.where} differ${parts.length === 1 ? "s" : ""} from the root credentials of ${target.resource.name}.`,
+          api.urn,
+        );
       }
       if (side.authSource !== "admin") {
         report(`${api.name}: ${side.where} authenticate against "${side.authSource}", but Mongo's root user lives in "admin".`, api.urn);

@@ -4,7 +4,8 @@ import { DOCKER_PROVIDER, jsonish } from "../lib";
 /** Peers' tools ignore host keys by default; a spoofed host would then receive every secret. */
 export const sshHostKeyPinned: ResourceValidationPolicy = {
   name: "ssh-host-key-pinned",
-  description: "A Docker host reached over SSH is verified against a pinned host key (StrictHostKeyChecking=yes with a known_hosts file); command connections carry a hostKey.",
+  description:
+    "A Docker host reached over SSH is verified against a pinned host key (StrictHostKeyChecking=yes with a known_hosts file); command connections carry a hostKey.",
   configSchema: { properties: {} },
   validateResource: (args, report) => {
     if (args.type === DOCKER_PROVIDER) {

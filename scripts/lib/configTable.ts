@@ -65,7 +65,9 @@ function typeName(s: z.ZodType): string {
     case "boolean":
       return "boolean";
     case "enum":
-      return Object.values(d.entries!).map((v) => `\`${v}\``).join(" \\| ");
+      return Object.values(d.entries!)
+        .map((v) => `\`${v}\``)
+        .join(" \\| ");
     case "literal":
       return d.values!.map((v) => `\`${String(v)}\``).join(" \\| ");
     case "array":
@@ -98,13 +100,26 @@ export function configRows(schema: z.ZodType): ConfigRow[] {
       const shapes = d.options!.map((o) => defOf(peel(o).node).shape!);
       const kinds = shapes.map((shape) => String(defOf(shape[disc]).values![0]));
       const chosen = (p.prefault as Record<string, unknown> | undefined)?.[disc];
-      rows.push({ key: [...path, disc].join("."), type: kinds.map((k) => `\`${k}\``).join(" \\| "), default: chosen === undefined ? undefined : JSON.stringify(chosen), required: chosen === undefined, secret: false, description: p.description });
+      rows.push({
+        key: [...path, disc].join("."),
+        type: kinds.map((k) => `\`${k}\``).join(" \\| "),
+        default: chosen === undefined ? undefined : JSON.stringify(chosen),
+        required: chosen === undefined,
+        secret: false,
+        description: p.description,
+      });
       shapes.forEach((shape, i) => {
         for (const [k, child] of Object.entries(shape)) if (k !== disc) visit(child, [...path, k], kinds[i], false);
       });
       return;
     }
-    const row: ConfigRow = { key, type: typeName(p.node), required: p.default === undefined && !p.optional && !parentOptional, secret, description: p.description };
+    const row: ConfigRow = {
+      key,
+      type: typeName(p.node),
+      required: p.default === undefined && !p.optional && !parentOptional,
+      secret,
+      description: p.description,
+    };
     if (kind) row.kind = kind;
     if (p.default !== undefined) row.default = JSON.stringify(p.default);
     rows.push(row);
@@ -121,7 +136,14 @@ export function configTable(schema: z.ZodType): string {
   const missing = rows.filter((r) => !r.description).map(keyName);
   if (missing.length) throw new Error(`config keys without a description (add .describe() in components/config/): ${missing.join(", ")}`);
   const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
-  const defaultOf = (r: ConfigRow) => (r.default === undefined ? (r.required ? "**required**" : "unset") : r.default.length > 40 ? "see below" : `\`${cell(r.default.replace(/^"(.*)"$/, "$1"))}\``);
+  const defaultOf = (r: ConfigRow) =>
+    r.default === undefined
+      ? r.required
+        ? "**required**"
+        : "unset"
+      : r.default.length > 40
+        ? "see below"
+        : `\`${cell(r.default.replace(/^"(.*)"$/, "$1"))}\``;
   const lines = ["| Key | Type | Default | Meaning |", "|---|---|---|---|"];
   for (const r of rows) {
     const flags = [r.kind ? `${r.kind} host` : "", r.secret ? "secret" : ""].filter(Boolean).join(", ");

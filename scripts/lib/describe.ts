@@ -66,13 +66,22 @@ export function describeResource(r: RecordedResource): Row {
         const b = i.build as { context?: string; target?: string; args?: Record<string, string> } | undefined;
         // Build args are shown: Next.js bakes NEXT_PUBLIC_API_URL into the web bundle, so a new URL is a visible rebuild.
         const args = Object.entries(b?.args ?? {}).map(([k, v]) => `${k}=${v}`);
-        parts.push(`imageName=${i.imageName}`, `context=${b?.context}`, ...(b?.target ? [`target=${b.target}`] : []), ...(args.length ? [`args=[${args.join(" ")}]`] : []), `push=${i.skipPush ? "no" : "yes"}`);
+        parts.push(
+          `imageName=${i.imageName}`,
+          `context=${b?.context}`,
+          ...(b?.target ? [`target=${b.target}`] : []),
+          ...(args.length ? [`args=[${args.join(" ")}]`] : []),
+          `push=${i.skipPush ? "no" : "yes"}`,
+        );
       }
       break;
     case "command:remote:Command":
     case "command:local:Command": {
       // The first line that says what the script does (scripts start with `set -eu`).
-      const what = String(i.create ?? "").split("\n").find((l) => l && l !== "set -eu") ?? "";
+      const what =
+        String(i.create ?? "")
+          .split("\n")
+          .find((l) => l && l !== "set -eu") ?? "";
       // The connection is secret as a whole (it carries the key); user, host and port are not.
       const conn = r.inputs.connection as { user?: string; host?: string; port?: number } | undefined;
       parts.push(conn ? `on=${conn.user}@${conn.host}:${conn.port}` : "on=local", `runs="${what.length > 60 ? `${what.slice(0, 57)}...` : what}"`);

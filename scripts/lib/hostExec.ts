@@ -51,16 +51,17 @@ function collect(child: HostProcess, input?: string): Promise<RunResult> {
   child.stdin.end(input ?? "");
   return new Promise((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) =>
-      resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
-    );
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
   });
 }
 
 /** A host step that failed; the message names the step, the host and what went wrong. */
 export class HostStepError extends Error {
   override name = "HostStepError";
-  constructor(message: string, public readonly result: RunResult) {
+  constructor(
+    message: string,
+    public readonly result: RunResult,
+  ) {
     super(message);
   }
 }

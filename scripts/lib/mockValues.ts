@@ -59,7 +59,7 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
     }
     case "aws:ec2/eip:Eip":
       // TEST-NET-2: a documentation address, never a real host.
-      return { publicIp: `198.51.100.${parseInt(hex.slice(0, 2), 16) % 254 + 1}` };
+      return { publicIp: `198.51.100.${(parseInt(hex.slice(0, 2), 16) % 254) + 1}` };
     case "aws:s3/bucket:Bucket":
       return { bucket: bucketName(name), arn: `arn:aws:s3:::${bucketName(name)}` };
     case "aws:iam/role:Role":
@@ -91,7 +91,13 @@ const DIGEST = /sha256:[0-9a-f]{64}/g;
  * repository before `@` stays), IDs and the other computed outputs, and an app container's name,
  * whose fingerprint covers its image digest.
  */
-export function unknownsOf(type: string, id: string, inputs: Record<string, unknown>, outputs: Record<string, unknown>, known: Map<string, string>): [string, string][] {
+export function unknownsOf(
+  type: string,
+  id: string,
+  inputs: Record<string, unknown>,
+  outputs: Record<string, unknown>,
+  known: Map<string, string>,
+): [string, string][] {
   const found: [string, string][] = [[id, UNKNOWN]];
   for (const [key, value] of Object.entries(outputs)) {
     if (typeof value !== "string" || value === "" || key === "privateKeyOpenssh") continue;

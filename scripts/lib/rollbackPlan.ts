@@ -123,7 +123,9 @@ export function planRollback(stack: string, history: HistoryEntry[], to: number,
   const entry = history.find((h) => h.version === to);
   if (!entry) {
     const known = history.map((h) => h.version).filter((v): v is number => v !== undefined);
-    throw new RollbackError(`stack ${stack} has no update ${to}${known.length ? ` (its updates: ${Math.min(...known)}–${Math.max(...known)})` : " (it has no history)"}`);
+    throw new RollbackError(
+      `stack ${stack} has no update ${to}${known.length ? ` (its updates: ${Math.min(...known)}–${Math.max(...known)})` : " (it has no history)"}`,
+    );
   }
   if (entry.kind !== "update" || entry.result !== "succeeded") {
     throw new RollbackError(`update ${to} of ${stack} is a ${entry.result} ${entry.kind}, not a succeeded update; choose a succeeded update`);
@@ -146,7 +148,9 @@ export function formatHistory(stack: string, history: HistoryEntry[]): string {
       let refs: string;
       try {
         const r = imageRefs(h);
-        refs = SERVICES.filter((s) => r[s]).map((s) => `${s}=${r[s]}`).join(" ");
+        refs = SERVICES.filter((s) => r[s])
+          .map((s) => `${s}=${r[s]}`)
+          .join(" ");
       } catch {
         refs = "(no image refs)";
       }

@@ -63,7 +63,10 @@ export async function inspectLocal(image: string): Promise<LocalImage> {
   if (r.code !== 0) {
     throw new DeliveryError(`image ${image} is not in the local Docker engine (build or load it first): ${r.stderr.trim()}`);
   }
-  const [id, size, layers] = r.stdout.trim().split(" ").map((s) => JSON.parse(s) as unknown);
+  const [id, size, layers] = r.stdout
+    .trim()
+    .split(" ")
+    .map((s) => JSON.parse(s) as unknown);
   const diffIds = (layers as string[] | null) ?? [];
   if (!(Number(size) > 0) || diffIds.length === 0) {
     throw new DeliveryError(`image ${image} is empty (${Number(size)} bytes, ${diffIds.length} layers); refusing to send it`);

@@ -49,7 +49,9 @@ test("backup locks Mongo, archives, verifies, records the sha256, unlocks; resto
   startMongo();
   const before = fingerprint();
   const r = await step("backup", backupScript(spec));
-  const [, file, size, sum] = /backup: verified (\S+\/(copilotos-e2ebk-mongo-\d{8}T\d{6}Z\.tar)) \((\d+) bytes, sha256 ([0-9a-f]{64})\)/.exec(r.stdout)!.slice(1);
+  const [, file, size, sum] = /backup: verified (\S+\/(copilotos-e2ebk-mongo-\d{8}T\d{6}Z\.tar)) \((\d+) bytes, sha256 ([0-9a-f]{64})\)/
+    .exec(r.stdout)!
+    .slice(1);
   expect(r.stdout).toContain(`backup: ${spec.container} locked (fsyncLock) while its volume is copied\n`);
   expect(mongoshLog()).toEqual(["lock", "unlock"]);
   expect(Number(size)).toBeGreaterThan(3000000);
@@ -73,7 +75,9 @@ test("a volume without _mdb_catalog.wt fails verification, leaves no archive, an
   startMongo();
   onVolume("rm /data/db/_mdb_catalog.wt");
   const err = await step("backup", backupScript(spec)).catch((e: Error) => e.message);
-  expect(err).toMatch(/^backup failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nbackup: verification failed: \S+\.tar\.partial is unreadable or holds no _mdb_catalog\.wt$/);
+  expect(err).toMatch(
+    /^backup failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nbackup: verification failed: \S+\.tar\.partial is unreadable or holds no _mdb_catalog\.wt$/,
+  );
   expect(mongoshLog()).toEqual(["lock", "unlock"]);
   expect((await step("ls", 'ls -A "$HOME/e2e-backups"')).stdout).toBe("");
 });
@@ -84,9 +88,7 @@ test("retention keeps the newest N of this stack's archives and nothing else is 
   const made: string[] = [];
   for (let i = 0; i < 3; i++) made.push(/verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1]);
   const left = (await step("ls", 'ls -1 "$HOME/e2e-backups"')).stdout.trim().split("\n");
-  expect(left).toEqual(
-    ["copilotos-prod-mongo-20200101T000000Z.tar", made[1], `${made[1]}.sha256`, made[2], `${made[2]}.sha256`, "notes.txt"].sort(),
-  );
+  expect(left).toEqual(["copilotos-prod-mongo-20200101T000000Z.tar", made[1], `${made[1]}.sha256`, made[2], `${made[2]}.sha256`, "notes.txt"].sort());
 });
 
 test("restore refuses an archive whose sha256 does not match, and leaves Mongo running", async () => {
@@ -102,12 +104,13 @@ describe("npm run restore", () => {
   const S = "copilotos-staging";
   const stagingSpec: BackupSpec = { container: `${S}-mongo`, volume: `${S}-mongo-data`, dir: "~/e2e-backups", prefix: `${S}-mongo`, keep: 7, image: IMAGE };
   const hostKey = () => fs.readFileSync(host.target.knownHostsFile, "utf8").trim().split(" ").slice(1).join(" ");
-  const config = () => [
-    `copilotos:host.address=${host.target.address}`,
-    `copilotos:host.user=${host.target.user}`,
-    `copilotos:host.hostKey=${hostKey()}`,
-    "copilotos:backup.dir=~/e2e-backups",
-  ].flatMap((c) => ["--config", c]);
+  const config = () =>
+    [
+      `copilotos:host.address=${host.target.address}`,
+      `copilotos:host.user=${host.target.user}`,
+      `copilotos:host.hostKey=${hostKey()}`,
+      "copilotos:backup.dir=~/e2e-backups",
+    ].flatMap((c) => ["--config", c]);
   const cli = async (args: string[], answer?: string) => {
     const { restore } = await import("../../scripts/restore");
     const out: string[] = [];
@@ -124,9 +127,19 @@ describe("npm run restore", () => {
 
   test("lists, refuses without confirmation, then restores every byte after the stack name is typed", async () => {
     remote("volume", "create", stagingSpec.volume);
-    remote("run", "--rm", "-v", `${stagingSpec.volume}:/data/db`, IMAGE, "sh", "-c", "echo catalog > /data/db/_mdb_catalog.wt && head -c 100000 /dev/urandom > /data/db/c.wt");
+    remote(
+      "run",
+      "--rm",
+      "-v",
+      `${stagingSpec.volume}:/data/db`,
+      IMAGE,
+      "sh",
+      "-c",
+      "echo catalog > /data/db/_mdb_catalog.wt && head -c 100000 /dev/urandom > /data/db/c.wt",
+    );
     remote(...fakeMongoRunArgs(stagingSpec.container, stagingSpec.volume, IMAGE));
-    const print = () => remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "cd /d && find . | sort && find . -type f | sort | xargs sha256sum");
+    const print = () =>
+      remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "cd /d && find . | sort && find . -type f | sort | xargs sha256sum");
     const before = print();
     const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(stagingSpec))).stdout)![1];
 
@@ -146,18 +159,35 @@ describe("npm run restore", () => {
     const run = async (extra: string[]) => {
       const out: string[] = [];
       const err: string[] = [];
-      const base = ["aws", "--stack-dir", path.join(__dirname, "..", "fixtures"), "--config", `copilotos:host.user=${host.target.user}`, "--config", "copilotos:backup.dir=~/e2e-backups"];
+      const base = [
+        "aws",
+        "--stack-dir",
+        path.join(__dirname, "..", "fixtures"),
+        "--config",
+        `copilotos:host.user=${host.target.user}`,
+        "--config",
+        "copilotos:backup.dir=~/e2e-backups",
+      ];
       const code = await restore([...base, ...extra, "--identity", host.target.identityFile!], { out: (s) => out.push(s), err: (s) => err.push(s) });
       return { code, out: out.join(""), err: err.join("") };
     };
-    expect(await run([])).toEqual({ code: 2, out: "", err: "restore: aws runs on an aws host; pass --address and --host-key from `pulumi stack output sshHost --stack aws`\n" });
+    expect(await run([])).toEqual({
+      code: 2,
+      out: "",
+      err: "restore: aws runs on an aws host; pass --address and --host-key from `pulumi stack output sshHost --stack aws`\n",
+    });
     expect(await run(["--address", host.target.address, "--host-key", hostKey()])).toEqual({
       code: 0,
       out: `no backups of aws in ~/e2e-backups on ${host.target.user}@${host.target.address}:22\n`,
       err: "",
     });
     // A wrong host key is refused by the pinned known_hosts, not trusted.
-    const wrong = await run(["--address", host.target.address, "--host-key", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT"]);
+    const wrong = await run([
+      "--address",
+      host.target.address,
+      "--host-key",
+      "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT",
+    ]);
     expect(wrong.code).toBe(1);
     expect(wrong.err).toMatch(/host key/i);
   });
@@ -165,8 +195,13 @@ describe("npm run restore", () => {
   test("an unknown backup and a bad name fail clearly", async () => {
     expect(await cli(["staging", "copilotos-staging-mongo-20990101T000000Z.tar", "--yes"])).toMatchObject({
       code: 1,
-      err: expect.stringMatching(/^restore: restore failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nrestore: no backup \S+\/e2e-backups\/copilotos-staging-mongo-20990101T000000Z\.tar\n$/),
+      err: expect.stringMatching(
+        /^restore: restore failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\nrestore: no backup \S+\/e2e-backups\/copilotos-staging-mongo-20990101T000000Z\.tar\n$/,
+      ),
     });
-    expect(await cli(["staging", "../etc/passwd", "--yes"])).toMatchObject({ code: 1, err: 'restore: "../etc/passwd" is not a backup file name (<name>.tar)\n' });
+    expect(await cli(["staging", "../etc/passwd", "--yes"])).toMatchObject({
+      code: 1,
+      err: 'restore: "../etc/passwd" is not a backup file name (<name>.tar)\n',
+    });
   });
 });

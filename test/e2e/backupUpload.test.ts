@@ -10,7 +10,15 @@ import { host, remote, removeByPrefix } from "./support";
 
 const P = "copilotos-e2eup";
 const IMAGE = "cpt-e2e/fake-mongo-up:1";
-const spec: BackupSpec = { container: `${P}-mongo`, volume: `${P}-mongo-data`, dir: "~/e2e-up-backups", prefix: `${P}-mongo`, keep: 3, image: IMAGE, upload: { bucket: "cpt-backups", region: "eu-west-1" } };
+const spec: BackupSpec = {
+  container: `${P}-mongo`,
+  volume: `${P}-mongo-data`,
+  dir: "~/e2e-up-backups",
+  prefix: `${P}-mongo`,
+  keep: 3,
+  image: IMAGE,
+  upload: { bucket: "cpt-backups", region: "eu-west-1" },
+};
 
 /** `aws [--region R] s3 cp [--only-show-errors] [--metadata k=v] SRC DST`; AWS_FAIL=1 in ~/e2e-aws.env makes it fail. */
 const FAKE_AWS = `#!/bin/sh
@@ -43,7 +51,16 @@ beforeEach(async () => {
   await clean();
   await step("fake aws", `mkdir -p "$HOME/e2e-bin" && cat > "$HOME/e2e-bin/aws" <<'AWS'\n${FAKE_AWS}AWS\nchmod 755 "$HOME/e2e-bin/aws"`);
   remote("volume", "create", spec.volume);
-  remote("run", "--rm", "-v", `${spec.volume}:/data/db`, IMAGE, "sh", "-c", "echo catalog > /data/db/_mdb_catalog.wt && head -c 200000 /dev/urandom > /data/db/c.wt");
+  remote(
+    "run",
+    "--rm",
+    "-v",
+    `${spec.volume}:/data/db`,
+    IMAGE,
+    "sh",
+    "-c",
+    "echo catalog > /data/db/_mdb_catalog.wt && head -c 200000 /dev/urandom > /data/db/c.wt",
+  );
   remote(...fakeMongoRunArgs(spec.container, spec.volume, IMAGE));
 });
 afterAll(async () => {
@@ -58,16 +75,27 @@ test("a verified backup is uploaded as daily/<name> with its sha256, and copied 
   const when = await step("date", "date -u +%G-W%V; date -u +%Y-%m");
   const [week, month] = when.stdout.trim().split("\n");
   expect(r.stdout).toContain(`backup: uploaded daily/${file}, weekly/${P}-mongo-${week}.tar, monthly/${P}-mongo-${month}.tar\n`);
-  const objects = await step("objects", 'cd "$HOME/e2e-s3/cpt-backups" && find . -type f | sort && sha256sum daily/*.tar weekly/*.tar monthly/*.tar && cat daily/*.meta monthly/*.meta');
+  const objects = await step(
+    "objects",
+    'cd "$HOME/e2e-s3/cpt-backups" && find . -type f | sort && sha256sum daily/*.tar weekly/*.tar monthly/*.tar && cat daily/*.meta monthly/*.meta',
+  );
   expect(objects.stdout.trim().split("\n")).toEqual([
-    `./daily/${file}`, `./daily/${file}.meta`,
-    `./monthly/${P}-mongo-${month}.tar`, `./monthly/${P}-mongo-${month}.tar.meta`,
-    `./weekly/${P}-mongo-${week}.tar`, `./weekly/${P}-mongo-${week}.tar.meta`,
-    `${sum}  daily/${file}`, `${sum}  weekly/${P}-mongo-${week}.tar`, `${sum}  monthly/${P}-mongo-${month}.tar`,
-    `sha256=${sum}`, `sha256=${sum}`,
+    `./daily/${file}`,
+    `./daily/${file}.meta`,
+    `./monthly/${P}-mongo-${month}.tar`,
+    `./monthly/${P}-mongo-${month}.tar.meta`,
+    `./weekly/${P}-mongo-${week}.tar`,
+    `./weekly/${P}-mongo-${week}.tar.meta`,
+    `${sum}  daily/${file}`,
+    `${sum}  weekly/${P}-mongo-${week}.tar`,
+    `${sum}  monthly/${P}-mongo-${month}.tar`,
+    `sha256=${sum}`,
+    `sha256=${sum}`,
   ]);
   const log = await step("log", 'cat "$HOME/e2e-aws.log"');
-  expect(log.stdout.split("\n")[0]).toMatch(new RegExp(`^--region eu-west-1 s3 cp --only-show-errors --metadata sha256=${sum} \\S+/e2e-up-backups/${file} s3://cpt-backups/daily/${file}$`));
+  expect(log.stdout.split("\n")[0]).toMatch(
+    new RegExp(`^--region eu-west-1 s3 cp --only-show-errors --metadata sha256=${sum} \\S+/e2e-up-backups/${file} s3://cpt-backups/daily/${file}$`),
+  );
 });
 
 test("a failed upload fails the backup step (the deploy stops before Mongo changes); the local verified archive stays", async () => {

@@ -15,7 +15,10 @@ import { runStack } from "../support/program";
 import { host, remote, remoteTry } from "./support";
 
 const BASE = "cpt-e2e/build-base:1";
-const local = (...args: string[]) => execFileSync("docker", args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, DOCKER_BUILDKIT: "0" } }).toString().trim();
+const local = (...args: string[]) =>
+  execFileSync("docker", args, { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, DOCKER_BUILDKIT: "0" } })
+    .toString()
+    .trim();
 
 interface BuildInputs {
   imageName: string;
@@ -24,10 +27,15 @@ interface BuildInputs {
 
 /** The docker CLI call for a docker.Image's inputs, as the provider would build them. */
 const buildArgv = (i: BuildInputs) => [
-  "build", "-q", "-f", i.build.dockerfile,
+  "build",
+  "-q",
+  "-f",
+  i.build.dockerfile,
   ...(i.build.target ? ["--target", i.build.target] : []),
   ...Object.entries(i.build.args ?? {}).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
-  "-t", i.imageName, i.build.context,
+  "-t",
+  i.imageName,
+  i.build.context,
 ];
 
 let ctx: string;

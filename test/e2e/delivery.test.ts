@@ -12,8 +12,11 @@ import { busyboxImage } from "../support/testImages";
 import { deliverImage, DeliveryError } from "../../scripts/lib/transfer";
 
 const host = requireTestHost();
-const quiet = { stdio: ["pipe", "pipe", "pipe"] as ("pipe")[] };
-const remote = (...args: string[]) => execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet).toString().trim();
+const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };
+const remote = (...args: string[]) =>
+  execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet)
+    .toString()
+    .trim();
 const remoteTry = (...args: string[]) => {
   try {
     return remote(...args);
@@ -21,7 +24,10 @@ const remoteTry = (...args: string[]) => {
     return undefined;
   }
 };
-const local = (...args: string[]) => execFileSync("docker", args, { ...quiet, env: { ...process.env, DOCKER_BUILDKIT: "0" } }).toString().trim();
+const local = (...args: string[]) =>
+  execFileSync("docker", args, { ...quiet, env: { ...process.env, DOCKER_BUILDKIT: "0" } })
+    .toString()
+    .trim();
 const REPO = "copilotos-e2edeliver-api";
 
 /** Builds `cpt-e2e/app:<version>`: the shared base plus one small layer, like a code-only update. */
@@ -114,7 +120,7 @@ describe("deliverImage over SSH", () => {
     const wrapper = [
       "#!/bin/sh",
       'if [ "$1" != load ]; then exec ' + realDocker + ' "$@"; fi',
-      'shift; tmp=$(mktemp -d); trap \'rm -rf "$tmp"\' EXIT',
+      "shift; tmp=$(mktemp -d); trap 'rm -rf \"$tmp\"' EXIT",
       'cat > "$tmp/a.tar"',
       'tar -tf "$tmp/a.tar" > "$tmp/entries"',
       `tar -xOf "$tmp/a.tar" manifest.json | sed -n 's/.*"Layers":\\[\\([^]]*\\)\\].*/\\1/p' | tr ',' '\\n' | tr -d '"' > "$tmp/layers"`,
@@ -129,7 +135,12 @@ describe("deliverImage over SSH", () => {
       const id = buildApp("v5", 32 * 1024);
       const lines: string[] = [];
       const r = await deliverImage({ image: "cpt-e2e/app:v5", tag: `${REPO}:v5`, target, progress: (l) => lines.push(l) });
-      expect(r).toMatchObject({ imageId: id, mode: "full", omittedLayers: 0, fallback: expect.stringMatching(/refused an archive with 1 layer\(s\) left out; sent the full archive$/) });
+      expect(r).toMatchObject({
+        imageId: id,
+        mode: "full",
+        omittedLayers: 0,
+        fallback: expect.stringMatching(/refused an archive with 1 layer\(s\) left out; sent the full archive$/),
+      });
       expect(r.sentBytes).toBeGreaterThan(8 * 1024 * 1024);
       expect(lines).toContainEqual(`deliver ${REPO}:v5: ${r.fallback}`);
       expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v5`)).toBe(id);

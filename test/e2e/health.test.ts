@@ -49,7 +49,7 @@ test("an app that never answers 200 fails after the timeout with its logs, secre
   expect(message).not.toContain(SECRET);
 });
 
-test("masking ends when a secret occurs in its own mask (a secret that is the word \"secret\")", async () => {
+test('masking ends when a secret occurs in its own mask (a secret that is the word "secret")', async () => {
   remote("run", "-d", "--name", `${P}-mask`, "-p", "127.0.0.1:38203:8080", IMAGE, "sh", "-c", "echo 'a secret here, and secret again'; sleep 600");
   const err = await runHostStep(
     host.target,
@@ -63,7 +63,22 @@ test("masking ends when a secret occurs in its own mask (a secret that is the wo
 describe("the ready gate before a route switch", () => {
   /** A container whose health check fails, and whose log says what a real API's says when Mongo refuses it. */
   const start = (name: string, log: string) =>
-    remote("run", "-d", "--name", name, "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1", IMAGE, "sh", "-c", `echo ${JSON.stringify(log)}; sleep 600`);
+    remote(
+      "run",
+      "-d",
+      "--name",
+      name,
+      "--health-cmd",
+      "false",
+      "--health-interval",
+      "1s",
+      "--health-retries",
+      "1",
+      IMAGE,
+      "sh",
+      "-c",
+      `echo ${JSON.stringify(log)}; sleep 600`,
+    );
 
   test("a healthy container passes at once", async () => {
     remote("run", "-d", "--name", `${P}-ok`, "--health-cmd", "true", "--health-interval", "1s", IMAGE, "sleep", "600");
@@ -73,7 +88,12 @@ describe("the ready gate before a route switch", () => {
 
   test("Mongo refusing the API's credentials is named, with the fix, and the password is masked", async () => {
     start(`${P}-auth`, `Readiness check failed error='Authentication failed.' full_error={'errmsg': 'Authentication failed.'} pw=${SECRET}`);
-    const err = await runHostStep(host.target, "ready", readyGateScript({ container: `${P}-auth`, timeoutSeconds: 4, intervalSeconds: 1 }), `${SECRET}\n`).catch((e: { message: string }) => e);
+    const err = await runHostStep(
+      host.target,
+      "ready",
+      readyGateScript({ container: `${P}-auth`, timeoutSeconds: 4, intervalSeconds: 1 }),
+      `${SECRET}\n`,
+    ).catch((e: { message: string }) => e);
     const message = (err as { message: string }).message;
     expect(message).toContain(`ready: ${P}-auth did not become healthy within 4s (state: running unhealthy); no traffic was switched to it`);
     expect(message).toContain("ready: cause: Mongo refused the API's credentials (Authentication failed)");
@@ -85,7 +105,9 @@ describe("the ready gate before a route switch", () => {
   test("a missing secret is named; a container that exits does not wait for the timeout", async () => {
     remote("run", "-d", "--name", `${P}-nosecret`, IMAGE, "sh", "-c", "echo \"Required secret 'MONGODB_PASSWORD' not found in any source\"; exit 1");
     const t = Date.now();
-    const err = await runHostStep(host.target, "ready", readyGateScript({ container: `${P}-nosecret`, timeoutSeconds: 60, intervalSeconds: 1 }), "").catch((e: { message: string }) => e);
+    const err = await runHostStep(host.target, "ready", readyGateScript({ container: `${P}-nosecret`, timeoutSeconds: 60, intervalSeconds: 1 }), "").catch(
+      (e: { message: string }) => e,
+    );
     expect(Date.now() - t).toBeLessThan(20000);
     expect((err as { message: string }).message).toContain("ready: cause: the API found a required secret in none of its sources");
   });

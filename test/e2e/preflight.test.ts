@@ -29,7 +29,19 @@ test("a clean host passes and says which engine answered", async () => {
 });
 
 test("a port held by a container of this stack is fine; one held by a compose project is named with its owner", async () => {
-  remote("run", "-d", "--name", `${P}-web`, "--label", "copilotos.project=copilotos", "--label", "copilotos.stack=e2epf", "-p", "127.0.0.1:38100:8080", "cpt-e2e/box:1");
+  remote(
+    "run",
+    "-d",
+    "--name",
+    `${P}-web`,
+    "--label",
+    "copilotos.project=copilotos",
+    "--label",
+    "copilotos.stack=e2epf",
+    "-p",
+    "127.0.0.1:38100:8080",
+    "cpt-e2e/box:1",
+  );
   await expect(run()).resolves.toMatchObject({ code: 0 });
   remote("run", "-d", "--name", "e2epf-foreign-api", "--label", "com.docker.compose.project=infra", "-p", "38101:8080", "cpt-e2e/box:1");
   const err = await run().catch((e: Error) => e.message);
@@ -41,7 +53,19 @@ test("a port held by a container of this stack is fine; one held by a compose pr
 });
 
 test("a port held by another stack and a process outside Docker are both listed", async () => {
-  remote("run", "-d", "--name", "e2epf-foreign-prod", "--label", "copilotos.project=copilotos", "--label", "copilotos.stack=prod", "-p", "38100:8080", "cpt-e2e/box:1");
+  remote(
+    "run",
+    "-d",
+    "--name",
+    "e2epf-foreign-prod",
+    "--label",
+    "copilotos.project=copilotos",
+    "--label",
+    "copilotos.stack=prod",
+    "-p",
+    "38100:8080",
+    "cpt-e2e/box:1",
+  );
   // A listener outside Docker on the host: busybox httpd started through the same SSH login.
   await runHostStep(host.target, "listener", 'nohup busybox httpd -f -p 127.0.0.1:38101 -h /tmp >/dev/null 2>&1 & echo $! > "$HOME/listener.pid"');
   try {
@@ -75,7 +99,9 @@ test("a missing tool and an engine that does not answer are named", async () => 
   const err = await run({ ...spec, tools: ["curl", "no-such-tool"] }).catch((e: Error) => e.message);
   expect(err).toContain("preflight: no-such-tool is not installed on the host\n");
   const down = await run(spec, "export DOCKER_HOST=unix:///nonexistent.sock\n").catch((e: Error) => e.message);
-  expect(down).toMatch(/^preflight failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\npreflight: docker does not answer on \S+: Cannot connect to the Docker daemon at unix:\/\/\/nonexistent\.sock\. Is the docker daemon running\?$/);
+  expect(down).toMatch(
+    /^preflight failed on cptdeploy@10\.201\.0\.2:22 \(exit 1\):\npreflight: docker does not answer on \S+: Cannot connect to the Docker daemon at unix:\/\/\/nonexistent\.sock\. Is the docker daemon running\?$/,
+  );
 });
 
 test("a rejected key and a changed host key fail before any check runs, naming the host", async () => {

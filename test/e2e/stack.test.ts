@@ -43,12 +43,17 @@ afterAll(() => {
   );
 });
 
-const stackContainers = (stack: string) => remote("ps", "-a", "--filter", `label=copilotos.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
+const stackContainers = (stack: string) =>
+  remote("ps", "-a", "--filter", `label=copilotos.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
 const health = (name: string) => remote("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", name);
 const route = (stack: string, service: "api" | "web") => remote("exec", `copilotos-${stack}-proxy`, "cat", routeFile(service));
 
 test("the API stand-in keeps the app's rule: with NODE_ENV=production it refuses to start without its secrets", () => {
-  const r = spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "run", "--rm", "-e", "NODE_ENV=production", "-e", "JWT_SECRET_KEY=short", STANDIN_TAGS.api], { encoding: "utf8" });
+  const r = spawnSync(
+    "docker",
+    ["-H", `unix://${host.remoteSocket}`, "run", "--rm", "-e", "NODE_ENV=production", "-e", "JWT_SECRET_KEY=short", STANDIN_TAGS.api],
+    { encoding: "utf8" },
+  );
   expect(r.status).toBe(1);
   expect(r.stdout).toBe("Critical secret validation failed: Required secret 'MONGODB_PASSWORD' not found in any source\n");
 });
@@ -56,34 +61,44 @@ test("the API stand-in keeps the app's rule: with NODE_ENV=production it refuses
 test("staging and prod come up side by side from the program's own graph; every container healthy", async () => {
   for (const stack of ["staging", "prod"] as const) {
     const steps = await rigs[stack].deploy([], log);
-    expect(steps.filter((s) => s.action === "create").map((s) => s.name)).toEqual(expect.arrayContaining([`copilotos-api-ready-wait`, `copilotos-api-route-switch`, `copilotos-web-health-wait`]));
+    expect(steps.filter((s) => s.action === "create").map((s) => s.name)).toEqual(
+      expect.arrayContaining([`copilotos-api-ready-wait`, `copilotos-api-route-switch`, `copilotos-web-health-wait`]),
+    );
   }
   for (const stack of ["staging", "prod"] as const) {
     const names = stackContainers(stack);
-    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`));
+    expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(
+      ["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`),
+    );
     for (const n of names) expect(`${n}: ${health(n)}`).toBe(`${n}: running healthy`);
     report.containers += names.length;
     report.healthy += names.filter((n) => health(n) === "running healthy").length;
   }
 });
 
-test.each(["staging", "prod"] as const)("%s: web and API answer through the stack's proxy; the API logged in to Mongo and Redis with the stack's secrets", async (stack) => {
-  const web = await get(`http://${ADDRESS}:${PORTS[stack].web}/`);
-  expect(web).toMatchObject({ status: 200, body: "<h1>copilotos web stand-in</h1>" });
-  expect(web.headers["x-frame-options"]).toBe("DENY");
-  expect(await get(`http://${ADDRESS}:${PORTS[stack].api}/api/health/ready`)).toMatchObject({ status: 200, body: '{"status":"ready"}' });
-  expect(JSON.parse((await get(`http://${ADDRESS}:${PORTS[stack].api}/api/standin/auth`)).body)).toEqual({ mongo: "ok", redis: "ok", version: "1" });
-  // The app read its secrets from files: none is in the container's env.
-  const env = remote("inspect", "--format", "{{json .Config.Env}}", route(stack, "api").replace(/^server (.*):8001;$/, "$1"));
-  for (const s of rigs[stack].lastRun!.secretValues) expect(env.includes(s)).toBe(false);
-  expect(env).toContain('"NODE_ENV=production"');
-});
+test.each(["staging", "prod"] as const)(
+  "%s: web and API answer through the stack's proxy; the API logged in to Mongo and Redis with the stack's secrets",
+  async (stack) => {
+    const web = await get(`http://${ADDRESS}:${PORTS[stack].web}/`);
+    expect(web).toMatchObject({ status: 200, body: "<h1>copilotos web stand-in</h1>" });
+    expect(web.headers["x-frame-options"]).toBe("DENY");
+    expect(await get(`http://${ADDRESS}:${PORTS[stack].api}/api/health/ready`)).toMatchObject({ status: 200, body: '{"status":"ready"}' });
+    expect(JSON.parse((await get(`http://${ADDRESS}:${PORTS[stack].api}/api/standin/auth`)).body)).toEqual({ mongo: "ok", redis: "ok", version: "1" });
+    // The app read its secrets from files: none is in the container's env.
+    const env = remote("inspect", "--format", "{{json .Config.Env}}", route(stack, "api").replace(/^server (.*):8001;$/, "$1"));
+    for (const s of rigs[stack].lastRun!.secretValues) expect(env.includes(s)).toBe(false);
+    expect(env).toContain('"NODE_ENV=production"');
+  },
+);
 
 test("the two stacks keep their own secrets, networks and volumes", () => {
   const file = (stack: string) => remote("exec", `copilotos-${stack}-mongo`, "cat", "/data/db/.users");
   expect(file("staging")).not.toBe(file("prod"));
   expect(remote("volume", "ls", "--format", "{{.Name}}", "--filter", "label=copilotos.project=copilotos").split("\n").sort()).toEqual([
-    "copilotos-prod-mongo-data", "copilotos-prod-redis-data", "copilotos-staging-mongo-data", "copilotos-staging-redis-data",
+    "copilotos-prod-mongo-data",
+    "copilotos-prod-redis-data",
+    "copilotos-staging-mongo-data",
+    "copilotos-staging-redis-data",
   ]);
 });
 
@@ -103,11 +118,19 @@ test("the proxy carries a 2 MB upload to the API, and server-sent events one by 
   const arrivals = await new Promise<number[]>((resolve, reject) => {
     const t0 = Date.now();
     const times: number[] = [];
-    http.get(`http://${ADDRESS}:${PORTS.staging.api}/api/stream`, (res) => {
-      expect(res.headers["content-type"]).toBe("text/event-stream");
-      res.on("data", (c: Buffer) => c.toString().split("\n\n").filter((e) => e.startsWith("data:")).forEach(() => times.push(Date.now() - t0)));
-      res.on("end", () => resolve(times));
-    }).on("error", reject);
+    http
+      .get(`http://${ADDRESS}:${PORTS.staging.api}/api/stream`, (res) => {
+        expect(res.headers["content-type"]).toBe("text/event-stream");
+        res.on("data", (c: Buffer) =>
+          c
+            .toString()
+            .split("\n\n")
+            .filter((e) => e.startsWith("data:"))
+            .forEach(() => times.push(Date.now() - t0)),
+        );
+        res.on("end", () => resolve(times));
+      })
+      .on("error", reject);
   });
   expect(arrivals).toHaveLength(5);
   // Unbuffered: the first event arrives seconds before the last (the stand-in sends one a second).
@@ -143,7 +166,9 @@ test("the seeds' incident: Mongo refuses the new API's credentials; the update s
   // The new API was created beside the old one (a new image is a new fingerprinted name), not in its place.
   expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toEqual(expect.arrayContaining(apis));
   expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toHaveLength(2);
-  process.stdout.write(`incident: ${load.requests} requests through the proxy while the update halted, ${load.failed} failed ${JSON.stringify(load.samples)}\n`);
+  process.stdout.write(
+    `incident: ${load.requests} requests through the proxy while the update halted, ${load.failed} failed ${JSON.stringify(load.samples)}\n`,
+  );
   expect(load.requests).toBeGreaterThan(0);
   expect(load.failed).toBe(0);
   expect(remote("volume", "ls", "-q", "--filter", "label=copilotos.stack=staging")).toBe(volumes);

@@ -7,7 +7,9 @@ const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };
 
 /** `docker` against the test host's engine, from the outside (for setup and assertions). */
 export const remote = (...args: string[]): string =>
-  execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet).toString().trim();
+  execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], quiet)
+    .toString()
+    .trim();
 
 export const remoteTry = (...args: string[]): string | undefined => {
   try {

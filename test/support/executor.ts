@@ -55,7 +55,10 @@ export interface ApplyStep {
 
 export class ApplyError extends Error {
   override name = "ApplyError";
-  constructor(message: string, readonly steps: ApplyStep[]) {
+  constructor(
+    message: string,
+    readonly steps: ApplyStep[],
+  ) {
     super(message);
   }
 }
@@ -122,11 +125,19 @@ export async function applyGraph(run: ProgramRun, engine: Engine, state: ExecSta
 
 type Docker = (...args: string[]) => Promise<string>;
 
-async function applyOne(res: RecordedResource, p: Record<string, unknown>, before: Applied | undefined, docker: Docker, engine: Engine, retired: Applied[]): Promise<Applied | undefined> {
+async function applyOne(
+  res: RecordedResource,
+  p: Record<string, unknown>,
+  before: Applied | undefined,
+  docker: Docker,
+  engine: Engine,
+  retired: Applied[],
+): Promise<Applied | undefined> {
   switch (res.type) {
     case "docker:index/network:Network": {
       const name = String(p.name);
-      if (!(await docker("network", "ls", "-q", "--filter", `name=^${name}$`))) await docker("network", "create", "--driver", String(p.driver ?? "bridge"), ...labelArgs(p), name);
+      if (!(await docker("network", "ls", "-q", "--filter", `name=^${name}$`)))
+        await docker("network", "create", "--driver", String(p.driver ?? "bridge"), ...labelArgs(p), name);
       return { type: res.type, hash: "", real: {} };
     }
     case "docker:index/volume:Volume": {
@@ -146,7 +157,8 @@ async function applyOne(res: RecordedResource, p: Record<string, unknown>, befor
     }
     case "docker:index/container:Container": {
       const name = String(p.name);
-      if (before?.name === name) await docker("rm", "-f", name); // fixed name: delete-before-replace
+      if (before?.name === name)
+        await docker("rm", "-f", name); // fixed name: delete-before-replace
       else if (before) retired.push(before); // renamed: the old one goes at the end of the update
       await docker("rm", "-f", name).catch(() => undefined); // a leftover of a failed update by that name
       await docker("create", ...containerArgs(p));
@@ -188,7 +200,8 @@ function substitute(value: unknown, real: Map<string, string>): unknown {
   return value;
 }
 
-const labelArgs = (p: Record<string, unknown>) => ((p.labels as { label: string; value: string }[] | undefined) ?? []).flatMap((l) => ["--label", `${l.label}=${l.value}`]);
+const labelArgs = (p: Record<string, unknown>) =>
+  ((p.labels as { label: string; value: string }[] | undefined) ?? []).flatMap((l) => ["--label", `${l.label}=${l.value}`]);
 
 /** `docker create` arguments for the docker provider's Container inputs the program uses. */
 export function containerArgs(p: Record<string, unknown>): string[] {

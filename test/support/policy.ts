@@ -14,10 +14,23 @@ const labels = (service: string) => [
 ];
 
 export const PASSWORD = "A".repeat(20) + "b".repeat(20);
-const hardened = { restart: "unless-stopped", memory: 512, logDriver: "json-file", logOpts: { "max-size": "10m" }, healthcheck: { tests: ["CMD-SHELL", "true"] } };
+const hardened = {
+  restart: "unless-stopped",
+  memory: 512,
+  logDriver: "json-file",
+  logOpts: { "max-size": "10m" },
+  healthcheck: { tests: ["CMD-SHELL", "true"] },
+};
 
 export function container(name: string, service: string, props: Partial<ContainerProps> = {}): GraphResource {
-  return resource("docker:index/container:Container", name, { name, image: `${service}:1.0`, labels: labels(service), networksAdvanced: [{ name: "net", aliases: [service === "mongo" ? "mongodb" : service] }], ...hardened, ...props });
+  return resource("docker:index/container:Container", name, {
+    name,
+    image: `${service}:1.0`,
+    labels: labels(service),
+    networksAdvanced: [{ name: "net", aliases: [service === "mongo" ? "mongodb" : service] }],
+    ...hardened,
+    ...props,
+  });
 }
 
 export function mongo(props: Partial<ContainerProps> = {}, password = PASSWORD): GraphResource {
@@ -52,13 +65,17 @@ export const SAPTIVA = "sk-test-saptiva-key";
 export function api(c: ApiCreds = {}, props: Partial<ContainerProps> = {}): GraphResource {
   return container("api", "api", {
     envs: apiEnvs(c),
-    uploads: [{ file: "/run/secrets/mongodb_password", content: c.password ?? PASSWORD }, { file: "/run/secrets/saptiva_api_key", content: SAPTIVA }],
+    uploads: [
+      { file: "/run/secrets/mongodb_password", content: c.password ?? PASSWORD },
+      { file: "/run/secrets/saptiva_api_key", content: SAPTIVA },
+    ],
     ports: [{ internal: 8001, external: 8001, ip: "0.0.0.0", protocol: "tcp" }],
     ...props,
   });
 }
 
-export const goodUrl = (password = PASSWORD, user = "copilotos", host = "mongodb") => `mongodb://${user}:${encodeURIComponent(password)}@${host}:27017/copilotos?authSource=admin`;
+export const goodUrl = (password = PASSWORD, user = "copilotos", host = "mongodb") =>
+  `mongodb://${user}:${encodeURIComponent(password)}@${host}:27017/copilotos?authSource=admin`;
 
 export function volume(name: string, service: string, opts: GraphResource["opts"]): GraphResource {
   return resource("docker:index/volume:Volume", name, { name, labels: labels(service) }, opts);
@@ -82,7 +99,13 @@ export interface IngressProps {
   ipv6CidrBlocks?: string[];
 }
 
-export const ssh = (cidrs: string[]): IngressProps => ({ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: cidrs.filter((c) => !c.includes(":")), ipv6CidrBlocks: cidrs.filter((c) => c.includes(":")) });
+export const ssh = (cidrs: string[]): IngressProps => ({
+  protocol: "tcp",
+  fromPort: 22,
+  toPort: 22,
+  cidrBlocks: cidrs.filter((c) => !c.includes(":")),
+  ipv6CidrBlocks: cidrs.filter((c) => c.includes(":")),
+});
 export const app = (port: number): IngressProps => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] });
 
 export function securityGroup(ingress: IngressProps[]): GraphResource {
@@ -95,10 +118,17 @@ export interface InstanceProps {
 }
 
 export function instance(props: Partial<InstanceProps> = {}): GraphResource {
-  return resource("aws:ec2/instance:Instance", "host", { metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 }, rootBlockDevice: { encrypted: true }, ...props });
+  return resource("aws:ec2/instance:Instance", "host", {
+    metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 },
+    rootBlockDevice: { encrypted: true },
+    ...props,
+  });
 }
 
-export function ebsVolume(props: { encrypted?: boolean } = { encrypted: true }, opts: GraphResource["opts"] = { protect: true, retainOnDelete: true }): GraphResource {
+export function ebsVolume(
+  props: { encrypted?: boolean } = { encrypted: true },
+  opts: GraphResource["opts"] = { protect: true, retainOnDelete: true },
+): GraphResource {
   return resource("aws:ebs/volume:Volume", "data", props, opts);
 }
 
@@ -108,8 +138,14 @@ export type BucketPart = "publicAccess" | "encryption" | "versioning" | "lifecyc
 export function backupBucket(change: Partial<Record<BucketPart, Record<string, unknown> | null>> = {}): GraphResource[] {
   const id = `backups-${counter}`;
   const parts: Record<BucketPart, [string, Record<string, unknown>]> = {
-    publicAccess: ["aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }],
-    encryption: ["aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }],
+    publicAccess: [
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+    ],
+    encryption: [
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      { rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+    ],
     versioning: ["aws:s3/bucketVersioning:BucketVersioning", { versioningConfiguration: { status: "Enabled" } }],
     lifecycle: ["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { rules: [{ id: "daily", status: "Enabled", expiration: { days: 30 } }] }],
   };

@@ -22,7 +22,9 @@ export const NETWORK = "docker:index/network:Network";
 export const PASSWORD = "random:index/randomPassword:RandomPassword";
 
 export function containerOf(run: ProgramRun, service: string): RecordedResource {
-  const found = ofType(run, CONTAINER).find((c) => (c.inputs.labels as { label: string; value: string }[]).some((l) => l.label === "copilotos.service" && l.value === service));
+  const found = ofType(run, CONTAINER).find((c) =>
+    (c.inputs.labels as { label: string; value: string }[]).some((l) => l.label === "copilotos.service" && l.value === service),
+  );
   if (!found) throw new Error(`no ${service} container`);
   return found;
 }

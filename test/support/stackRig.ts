@@ -52,7 +52,13 @@ export class StackRig {
       config: [...base.config, ...config],
       secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...base.secrets],
     });
-    const run = await runProgram({ stack: this.stack, config: input.config, secretKeys: input.secretKeys, secretPaths: input.secretPaths, priorPasswords: this.passwords });
+    const run = await runProgram({
+      stack: this.stack,
+      config: input.config,
+      secretKeys: input.secretKeys,
+      secretPaths: input.secretPaths,
+      priorPasswords: this.passwords,
+    });
     this.passwords = run.passwords;
     this.lastRun = run;
     return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log);

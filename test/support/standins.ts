@@ -14,7 +14,13 @@
  */
 import { binaryFiles, busyboxImage, nginxImage } from "./testImages";
 
-export const STANDIN_TAGS = { api: "cpt-standin/api:1", web: "cpt-standin/web:1", mongo: "cpt-standin/mongo:1", redis: "cpt-standin/redis:1", proxy: "cpt-standin/nginx:1" } as const;
+export const STANDIN_TAGS = {
+  api: "cpt-standin/api:1",
+  web: "cpt-standin/web:1",
+  mongo: "cpt-standin/mongo:1",
+  redis: "cpt-standin/redis:1",
+  proxy: "cpt-standin/nginx:1",
+} as const;
 
 const PASSWD = "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 /** PID 1 that runs `$@` in the background and exits on SIGTERM, as the real servers do. */

@@ -50,7 +50,8 @@ function appImage(tag: string, version: string, healthy: boolean): string {
     files: {
       ...(healthy ? { "/www/api/health": `${version}\n` } : {}),
       "/www/index.html": `${version}\n`,
-      "/www/cgi-bin/headers": '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "real_ip=$HTTP_X_REAL_IP"\necho "forwarded_for=$HTTP_X_FORWARDED_FOR"\n',
+      "/www/cgi-bin/headers":
+        '#!/bin/sh\nprintf "Content-Type: text/plain\\r\\n\\r\\n"\necho "real_ip=$HTTP_X_REAL_IP"\necho "forwarded_for=$HTTP_X_FORWARDED_FOR"\n',
     },
     // httpd in the background and a shell that exits on SIGTERM, as a real app does (PID 1 ignores it by default).
     cmd: ["sh", "-c", "httpd -p 8001 -h /www; trap 'exit 0' TERM; while :; do sleep 1; done"],
@@ -90,14 +91,27 @@ export class SwapRig {
   /** The proxy container with the project's nginx.conf and placeholder routes, as the Proxy component makes it. */
   async startProxy(): Promise<void> {
     docker("network", "create", "--label", "copilotos.stack=swap", this.network);
-    docker("create", "--name", this.proxy, "--network", this.network, "-p", `127.0.0.1:${SWAP_PORT}:8001`, ...health(HEALTHCHECKS.proxy.tests[1]), this.images.proxy);
+    docker(
+      "create",
+      "--name",
+      this.proxy,
+      "--network",
+      this.network,
+      "-p",
+      `127.0.0.1:${SWAP_PORT}:8001`,
+      ...health(HEALTHCHECKS.proxy.tests[1]),
+      this.images.proxy,
+    );
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-proxy-"));
     try {
       const put = (file: string, content: string) => {
         fs.writeFileSync(path.join(dir, "f"), content);
         docker("cp", path.join(dir, "f"), `${this.proxy}:${file}`);
       };
-      put(PROXY_CONF, proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }));
+      put(
+        PROXY_CONF,
+        proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }),
+      );
       put(routeFile("api"), `${PLACEHOLDER_ROUTE}\n`);
       put(routeFile("web"), `${PLACEHOLDER_ROUTE}\n`);
     } finally {

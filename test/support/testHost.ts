@@ -17,7 +17,24 @@ const VETH_IN = "cpte1";
 export const HOST_ADDRESS = "10.201.0.2";
 const OUT_ADDRESS = "10.201.0.1";
 const USER = "cptdeploy";
-const REQUIRED = ["dockerd", "docker", "sshd", "ssh", "ssh-keygen", "ip", "nsenter", "busybox", "tar", "curl", "useradd", "tc", "nginx", "docker-compose", "redis-server", "redis-cli"];
+const REQUIRED = [
+  "dockerd",
+  "docker",
+  "sshd",
+  "ssh",
+  "ssh-keygen",
+  "ip",
+  "nsenter",
+  "busybox",
+  "tar",
+  "curl",
+  "useradd",
+  "tc",
+  "nginx",
+  "docker-compose",
+  "redis-server",
+  "redis-cli",
+];
 
 export interface TestHostState {
   ok: boolean;
@@ -49,7 +66,8 @@ const ok = (cmd: string, args: string[]) => {
 const which = (cmd: string) => ok("sh", ["-c", `command -v ${cmd}`]);
 
 export function readTestHost(): TestHostState {
-  if (!fs.existsSync(stateFile)) return { ok: false, reason: `no test host state in ${stateFile}: jest's globalSetup (test/support/globalSetup.ts) did not run` };
+  if (!fs.existsSync(stateFile))
+    return { ok: false, reason: `no test host state in ${stateFile}: jest's globalSetup (test/support/globalSetup.ts) did not run` };
   return JSON.parse(fs.readFileSync(stateFile, "utf8")) as TestHostState;
 }
 
@@ -100,7 +118,10 @@ export async function setupTestHost(): Promise<TestHostState> {
   let state: TestHostState;
   if (process.getuid?.() !== 0) state = { ok: false, reason: "real-engine tests must run as root (they start dockerd and sshd)" };
   else if (missing.length)
-    state = { ok: false, reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server)` };
+    state = {
+      ok: false,
+      reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server)`,
+    };
   else {
     try {
       state = await start();
@@ -127,7 +148,11 @@ async function start(): Promise<TestHostState> {
   sh("ip", ["link", "set", VETH_IN, "netns", NETNS]);
   sh("ip", ["addr", "add", `${OUT_ADDRESS}/30`, "dev", VETH_OUT]);
   sh("ip", ["link", "set", VETH_OUT, "up"]);
-  for (const args of [["addr", "add", `${HOST_ADDRESS}/30`, "dev", VETH_IN], ["link", "set", VETH_IN, "up"], ["link", "set", "lo", "up"]])
+  for (const args of [
+    ["addr", "add", `${HOST_ADDRESS}/30`, "dev", VETH_IN],
+    ["link", "set", VETH_IN, "up"],
+    ["link", "set", "lo", "up"],
+  ])
     sh("ip", ["netns", "exec", NETNS, "ip", ...args]);
 
   const home = path.join(d, "home");
@@ -147,8 +172,21 @@ async function start(): Promise<TestHostState> {
   fs.mkdirSync(remote, { recursive: true });
   daemon(
     "nsenter",
-    [...inNs, "dockerd", "--data-root", path.join(remote, "data"), "--exec-root", path.join(remote, "exec"), "--pidfile", path.join(remote, "docker.pid"),
-      "-H", `unix://${socket}`, "-G", USER, "--storage-driver=overlay2"],
+    [
+      ...inNs,
+      "dockerd",
+      "--data-root",
+      path.join(remote, "data"),
+      "--exec-root",
+      path.join(remote, "exec"),
+      "--pidfile",
+      path.join(remote, "docker.pid"),
+      "-H",
+      `unix://${socket}`,
+      "-G",
+      USER,
+      "--storage-driver=overlay2",
+    ],
     path.join(remote, "dockerd.log"),
   );
   await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
@@ -166,11 +204,20 @@ async function start(): Promise<TestHostState> {
   fs.writeFileSync(
     path.join(d, "sshd_config"),
     [
-      `ListenAddress ${HOST_ADDRESS}:22`, `HostKey ${hostKey}`, `PidFile ${path.join(d, "sshd.pid")}`,
-      `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`, "PasswordAuthentication no", "KbdInteractiveAuthentication no",
-      "UsePAM no", "StrictModes no", `AllowUsers ${USER}`, "Subsystem sftp internal-sftp", `SetEnv DOCKER_HOST=unix://${socket}`,
+      `ListenAddress ${HOST_ADDRESS}:22`,
+      `HostKey ${hostKey}`,
+      `PidFile ${path.join(d, "sshd.pid")}`,
+      `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      `AllowUsers ${USER}`,
+      "Subsystem sftp internal-sftp",
+      `SetEnv DOCKER_HOST=unix://${socket}`,
       // Lets a test put a stand-in command first on the session's PATH (~/.ssh/environment); nothing else.
-      "PermitUserEnvironment PATH", "",
+      "PermitUserEnvironment PATH",
+      "",
     ].join("\n"),
   );
   fs.mkdirSync("/run/sshd", { recursive: true });
@@ -189,7 +236,11 @@ async function start(): Promise<TestHostState> {
     identityFile: clientKey,
     connectTimeoutSeconds: 5,
   };
-  await waitFor("sshd on the test host", () => ok("ssh", ["-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${target.knownHostsFile}`, "-i", clientKey, `${USER}@${HOST_ADDRESS}`, "docker info"]), 30);
+  await waitFor(
+    "sshd on the test host",
+    () => ok("ssh", ["-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${target.knownHostsFile}`, "-i", clientKey, `${USER}@${HOST_ADDRESS}`, "docker info"]),
+    30,
+  );
   return {
     ...state,
     ok: true,

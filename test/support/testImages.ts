@@ -52,7 +52,10 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
     fs.writeFileSync(path.join(root, "etc", "group"), "root:x:0:\n");
     for (const dir of spec.dirs ?? []) fs.mkdirSync(path.join(root, dir), { recursive: true });
     for (const dir of spec.hostDirs ?? []) {
-      fs.cpSync(dir, path.join(root, dir), { recursive: true, filter: (src) => !/\/(test|tests|__pycache__|idlelib|tkinter|ensurepip|lib2to3)(\/|$)/.test(src.slice(dir.length)) });
+      fs.cpSync(dir, path.join(root, dir), {
+        recursive: true,
+        filter: (src) => !/\/(test|tests|__pycache__|idlelib|tkinter|ensurepip|lib2to3)(\/|$)/.test(src.slice(dir.length)),
+      });
     }
     for (const file of spec.hostFiles ?? []) {
       fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true });
@@ -66,11 +69,15 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
       fs.writeFileSync(dest, content, { mode: p.startsWith("/bin/") || p.includes("/cgi-bin/") ? 0o755 : 0o644 });
     }
     const changes = [
-      "-c", `ENV ${[...(spec.env?.some((e) => e.startsWith("PATH=")) ? [] : ["PATH=/bin"]), ...(spec.env ?? [])].join(" ")}`,
-      "-c", `CMD ${JSON.stringify(spec.cmd ?? ["sleep", "1000000"])}`,
+      "-c",
+      `ENV ${[...(spec.env?.some((e) => e.startsWith("PATH=")) ? [] : ["PATH=/bin"]), ...(spec.env ?? [])].join(" ")}`,
+      "-c",
+      `CMD ${JSON.stringify(spec.cmd ?? ["sleep", "1000000"])}`,
     ];
     const tarball = execFileSync("tar", ["-C", root, "-c", "."], { maxBuffer: 1 << 30 });
-    return execFileSync("docker", [...dockerArgs, "import", ...changes, "-", tag], { input: tarball }).toString().trim();
+    return execFileSync("docker", [...dockerArgs, "import", ...changes, "-", tag], { input: tarball })
+      .toString()
+      .trim();
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -81,7 +88,10 @@ export function nginxImage(dockerArgs: string[], tag: string): string {
   return busyboxImage(dockerArgs, tag, {
     hostFiles: binaryFiles("nginx"),
     dirs: ["/var/log/nginx", "/var/lib/nginx", "/etc/nginx/copilotos", "/run"],
-    files: { "/etc/passwd": "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n", "/etc/group": "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n" },
+    files: {
+      "/etc/passwd": "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+      "/etc/group": "root:x:0:\nnogroup:x:65534:\nnobody:x:65534:\n",
+    },
     env: ["PATH=/bin:/usr/sbin"],
     cmd: ["nginx", "-g", "daemon off;"],
   });
@@ -109,6 +119,15 @@ export function fakeMongoImage(dockerArgs: string[], tag: string, mongosh = FAKE
 
 /** `docker run` arguments that start the stand-in as the stack's Mongo container on `volume`. */
 export const fakeMongoRunArgs = (container: string, volume: string, image: string) => [
-  "run", "-d", "--name", container, "-v", `${volume}:/data/db`,
-  "-e", "MONGO_INITDB_ROOT_USERNAME=copilotos", "-e", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password", image,
+  "run",
+  "-d",
+  "--name",
+  container,
+  "-v",
+  `${volume}:/data/db`,
+  "-e",
+  "MONGO_INITDB_ROOT_USERNAME=copilotos",
+  "-e",
+  "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password",
+  image,
 ];
