@@ -280,7 +280,13 @@ test("policies/package.json lists every package the pack imports, also through t
     const source = fs.readFileSync(file, "utf8");
     for (const [, spec] of source.matchAll(/(?:from|import|require\()\s*"([^"]+)"/g)) {
       if (spec.startsWith(".")) visit(require.resolve(path.resolve(path.dirname(file), spec)));
-      else if (!spec.startsWith("node:")) packages.add(spec.split("/").slice(0, spec.startsWith("@") ? 2 : 1).join("/"));
+      else if (!spec.startsWith("node:"))
+        packages.add(
+          spec
+            .split("/")
+            .slice(0, spec.startsWith("@") ? 2 : 1)
+            .join("/"),
+        );
     }
   };
   const pack = path.join(root, "policies");

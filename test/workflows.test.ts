@@ -27,7 +27,12 @@ const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulum
 test("pull requests: npm ci, the test suite through .ci/run, and the dry run of both stacks", () => {
   expect(pr.on).toEqual({ pull_request: { branches: ["main"] } });
   expect(pr.permissions).toEqual({ contents: "read" });
-  expect(setup.runs.steps.map((s) => s.run ?? s.uses)).toEqual(["actions/setup-node@v4", "npm ci --no-audit --no-fund", expect.stringContaining("ssh-agent")]);
+  expect(setup.runs.steps.map((s) => s.run ?? s.uses)).toEqual([
+    "actions/setup-node@v4",
+    "npm ci --no-audit --no-fund",
+    "npm run build",
+    expect.stringContaining("ssh-agent"),
+  ]);
   expect(setup.runs.steps[0].with).toMatchObject({ "node-version": 22 });
   expect(pr.jobs.test.steps.map((s) => s.run ?? s.uses)).toEqual(["actions/checkout@v4", "./.github/actions/setup", "sudo --preserve-env=PATH .ci/run"]);
   expect(fs.readFileSync(path.join(ROOT, ".ci/run"), "utf8")).toMatch(/npm run lint[\s\S]*npm test/);
