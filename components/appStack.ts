@@ -12,6 +12,7 @@ import { Mongo } from "./services/mongo";
 import { MongoBackup } from "./operations/mongoBackup";
 import { MongoRotation } from "./operations/mongoRotation";
 import { Preflight } from "./operations/preflight";
+import { defaultSshDir } from "./hosts/sshFiles";
 import { Proxy } from "./services/proxy";
 import { ProxyRoute } from "./services/proxyRoute";
 import { Redis } from "./services/redis";
@@ -23,7 +24,7 @@ export interface AppStackArgs {
   config: StackConfig;
   /**
    * Folder for the SSH client's known_hosts and key files (SSH hosts only).
-   * @default `<os tmpdir>/copilotos-ssh-<name>-host`
+   * @default `~/.copilotos/ssh/<project>-<stack>` (see hosts/sshFiles.ts defaultSshDir)
    */
   sshDir?: string;
   /** Folder build contexts are relative to. @default process.cwd() */
@@ -63,7 +64,13 @@ export class AppStack extends pulumi.ComponentResource {
 
     this.host = new DockerHost(
       `${name}-host`,
-      { host: cfg.host, sshDir: args.sshDir, appPorts: { web: cfg.ports.web, api: cfg.ports.api }, offsiteBackups: cfg.backup.s3, registry: cfg.registry },
+      {
+        host: cfg.host,
+        sshDir: args.sshDir ?? defaultSshDir(cfg.project, cfg.stack),
+        appPorts: { web: cfg.ports.web, api: cfg.ports.api },
+        offsiteBackups: cfg.backup.s3,
+        registry: cfg.registry,
+      },
       { parent: this },
     );
     this.secrets = new StackSecrets(

@@ -112,6 +112,8 @@ test("host argv: pinned ssh options, or sh -c for the local engine", () => {
     "-o",
     "UserKnownHostsFile=/k",
     "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
     "BatchMode=yes",
     "-o",
     "ConnectTimeout=7",

@@ -196,12 +196,14 @@ describe("ssh", () => {
     expect(knownHostsLine("h", 2222, "ssh-ed25519 AAAA")).toBe("[h]:2222 ssh-ed25519 AAAA\n");
   });
 
-  test("client options pin the host key and bound the dial", () => {
+  test("client options pin the host key (and only it) and bound the dial", () => {
     expect(sshClientOptions({ knownHostsFile: "/k", identityFile: "/i", connectTimeoutSeconds: 7 })).toEqual([
       "-o",
       "StrictHostKeyChecking=yes",
       "-o",
       "UserKnownHostsFile=/k",
+      "-o",
+      "GlobalKnownHostsFile=/dev/null",
       "-o",
       "BatchMode=yes",
       "-o",

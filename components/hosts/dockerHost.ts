@@ -1,5 +1,3 @@
-import * as os from "node:os";
-import * as path from "node:path";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsHost } from "./awsHost";
@@ -27,11 +25,8 @@ export interface HostConnection {
 export interface DockerHostArgs {
   /** Which Docker engine to deploy to: the local socket, a host reached over SSH, or an EC2 instance the stack creates. */
   host: HostArgs;
-  /**
-   * Folder for the known_hosts and private key files the ssh client reads (created 0700, files 0600).
-   * @default `<os tmpdir>/copilotos-ssh-<name>`
-   */
-  sshDir?: string;
+  /** Folder for the known_hosts and private key files the ssh client reads (private: 0700, files 0600). */
+  sshDir: string;
   /** Ports the stack publishes, by name (an aws host opens them in its security group). @default {} */
   appPorts?: Record<string, number>;
   /** Create an S3 bucket for off-host backups the host may write to (aws hosts only). @default false */
@@ -88,7 +83,7 @@ export class DockerHost extends pulumi.ComponentResource {
       const address = pulumi.output(target.address);
       this.dockerHost = address.apply((a) => dockerSshUrl(host.user, a, target.port));
       this.publicAddress = address;
-      const files = sshFilesIn(args.sshDir ?? path.join(os.tmpdir(), `copilotos-ssh-${name}`), host.privateKey !== undefined, host.connectTimeoutSeconds);
+      const files = sshFilesIn(args.sshDir, host.privateKey !== undefined, host.connectTimeoutSeconds);
       const sshOpts = pulumi
         .all([address, target.hostKey, host.privateKey])
         .apply(([a, hostKey, key]) => sshClientOptions(writeSshFiles(files, knownHostsLine(a, target.port, hostKey), key)));

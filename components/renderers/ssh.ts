@@ -37,6 +37,9 @@ export function sshClientOptions(f: SshOptionFiles): string[] {
     "-o",
     `UserKnownHostsFile=${f.knownHostsFile}`,
     "-o",
+    // Only the pin counts: no host key from the system-wide known_hosts is accepted instead.
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
     "BatchMode=yes",
     "-o",
     `ConnectTimeout=${f.connectTimeoutSeconds}`,

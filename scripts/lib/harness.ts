@@ -203,13 +203,20 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   // The program writes SSH client files under the temp dir: keep them in a private one, removed after.
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-run-"));
   const savedTmp = process.env.TMPDIR;
+  const savedState = process.env.COPILOTOS_STATE_DIR;
   process.env.TMPDIR = tmp;
+  process.env.COPILOTOS_STATE_DIR = tmp;
   try {
     const outputs = await runInStack();
     return { resources: [...recorded.values()], invokes, outputs, secretValues, passwords, unknowns };
   } finally {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
+    for (const [key, saved] of [
+      ["TMPDIR", savedTmp],
+      ["COPILOTOS_STATE_DIR", savedState],
+    ] as const) {
+      if (saved === undefined) delete process.env[key];
+      else process.env[key] = saved;
+    }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
