@@ -75,8 +75,12 @@ export async function check(argv: string[]): Promise<CheckResult> {
   try {
     run = await runProgram({ stack, config: input.config, secretKeys: input.secretKeys, secretPaths: input.secretPaths });
   } catch (e) {
-    const message = e instanceof Error ? (e.name === "ConfigError" ? e.message : `${e.name}: ${e.message}`) : String(e);
-    return { exitCode: 1, stdout: "", stderr: [...err, redact(message, knownSecrets), ""].join("\n") };
+    // A config error is built from key paths, fixed text and validated non-secret values (a region, a
+    // host kind), never from a secret or free text: redacting it by value
+    // could only cut words apart (a secret "short" inside "shorter") and show the secret by the gap.
+    const message =
+      e instanceof Error && e.name === "ConfigError" ? e.message : redact(e instanceof Error ? `${e.name}: ${e.message}` : String(e), knownSecrets);
+    return { exitCode: 1, stdout: "", stderr: [...err, message, ""].join("\n") };
   }
   for (const s of knownSecrets) run.secretValues.add(s);
 

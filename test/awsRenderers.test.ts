@@ -108,7 +108,14 @@ describe("aws host config", () => {
   const aws = (h: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
     saptivaApiKey: "k".repeat(40),
     images: { api: "a:1", web: "w:1" },
-    host: { kind: "aws", region: "eu-west-1", availabilityZone: "eu-west-1a", publicKey: "ssh-ed25519 AAAAC3Nz deploy", sshCidrs: ["203.0.113.7/32"], ...h },
+    host: {
+      kind: "aws",
+      region: "eu-west-1",
+      availabilityZone: "eu-west-1a",
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy",
+      sshCidrs: ["203.0.113.7/32"],
+      ...h,
+    },
     ...extra,
   });
   const keysOf = (raw: Record<string, unknown>) => {
@@ -128,7 +135,7 @@ describe("aws host config", () => {
       instanceType: "t3.small",
       ami: { owner: "136693071363", name: "debian-12-amd64-*", architecture: "x86_64" },
       user: "admin",
-      publicKey: "ssh-ed25519 AAAAC3Nz deploy",
+      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy",
       sshCidrs: ["203.0.113.7/32"],
       appCidrs: ["0.0.0.0/0", "::/0"],
       rootVolumeGb: 20,
@@ -149,7 +156,11 @@ describe("aws host config", () => {
     ["an ssh key on an aws host", aws({ address: "h" }), "copilotos:host.address: is not a key of this host kind"],
     [
       "S3 backups on an ssh host",
-      { ...aws(), host: { kind: "ssh", address: "h", user: "u", hostKey: "ssh-ed25519 AAAA" }, backup: { s3: true } },
+      {
+        ...aws(),
+        host: { kind: "ssh", address: "h", user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T" },
+        backup: { s3: true },
+      },
       'copilotos:backup.s3: needs host.kind "aws"',
     ],
   ])("%s is rejected, naming the key", (_n, raw, problem) => {

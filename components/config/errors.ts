@@ -84,8 +84,18 @@ function unwrapSchema(s: z.ZodType): z.ZodType {
   }
 }
 
+/** The value at `path` in raw config, or undefined; own properties only (a key named __proto__ is just a key). */
+function valueAt(raw: unknown, path: PropertyKey[]): unknown {
+  let cur = raw;
+  for (const part of path) {
+    if (cur === null || typeof cur !== "object" || !Object.prototype.hasOwnProperty.call(cur, part)) return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[part];
+  }
+  return cur;
+}
+
 /** One problem per zod issue (one per unknown key), each with its full key and a fix. */
-export function toProblems(schema: z.ZodType, error: z.ZodError): ConfigProblem[] {
+export function toProblems(schema: z.ZodType, error: z.ZodError, raw: unknown): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   for (const issue of error.issues) {
     const parent = issue.path.map(String);
@@ -106,7 +116,8 @@ export function toProblems(schema: z.ZodType, error: z.ZodError): ConfigProblem[
       continue;
     }
     const path = parent.join(".");
-    const missing = issue.code === "invalid_type" && (issue as { input?: unknown }).input === undefined;
+    // Missing means absent from what was given; a value of the wrong type is not "required".
+    const missing = issue.code === "invalid_type" && valueAt(raw, issue.path) === undefined;
     const message = missing && !/required/.test(issue.message) ? `is required (${issue.message})` : issue.message;
     problems.push({ key: `${NAMESPACE}:${path}`, message, fix: fixFor(schema, path, missing) });
   }

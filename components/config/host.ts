@@ -1,10 +1,11 @@
 /** Where the stack's Docker engine runs: `host.kind` local, ssh or aws. */
 import { z } from "zod";
-import { cidrList, integer, port, text } from "./values";
+import { dockerSocket, hostAddress, isKeyLine, sshUser } from "./syntax";
+import { cidrList, integer, port, requiredString, text } from "./values";
 
 export const localHost = z.strictObject({
   kind: z.literal("local"),
-  socket: text().default("unix:///var/run/docker.sock").describe("engine endpoint"),
+  socket: dockerSocket().default("unix:///var/run/docker.sock").describe("engine endpoint"),
 });
 
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|rsa-sha2-256|rsa-sha2-512|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
@@ -14,12 +15,12 @@ const connectTimeoutSeconds = () => integer(1, 600, "a whole number of seconds f
 
 export const sshHost = z.strictObject({
   kind: z.literal("ssh"),
-  address: text("the host name or IP address of the Docker host").describe("host name or IP address"),
-  user: text("the SSH user on the Docker host").describe("SSH user (in the host's docker group)"),
+  address: hostAddress("the host name or IP address of the Docker host").describe("host name or IP address"),
+  user: sshUser("the SSH user on the Docker host").describe("SSH user (in the host's docker group)"),
   port: port().default(22).describe("SSH port"),
-  hostKey: z
-    .string({ error: "is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)" })
+  hostKey: requiredString("is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)", "one public host key line")
     .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" })
+    .refine((l) => !HOST_KEY.test(l) || isKeyLine(l), { error: "must be a real host key: its base64 does not decode to a key of the type it names" })
     .describe("the pinned public host key, `ssh-ed25519 AAAA…` (`ssh-keyscan -t ed25519 <address>`)"),
   privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
   connectTimeoutSeconds: connectTimeoutSeconds().describe("dial timeout per attempt"),
@@ -36,7 +37,9 @@ export const awsHost = z
     region: text("an AWS region such as eu-west-1")
       .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region such as eu-west-1" })
       .describe("AWS region of every AWS resource of the stack"),
-    availabilityZone: text("an availability zone such as eu-west-1a").describe("zone of the instance and its data volume (a volume never leaves its zone)"),
+    availabilityZone: text("an availability zone such as eu-west-1a")
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be an availability zone such as eu-west-1a" })
+      .describe("zone of the instance and its data volume (a volume never leaves its zone)"),
     subnetId: text()
       .regex(/^subnet-[0-9a-f]+$/, { error: "must be a subnet ID (subnet-...)" })
       .optional()
@@ -53,10 +56,12 @@ export const awsHost = z
           .describe("AMI architecture (match the instance type)"),
       })
       .prefault({}),
-    user: text().default("admin").describe("login user of the AMI"),
-    publicKey: z
-      .string({ error: "is required for an aws host: the deploy key's public half (ssh-ed25519 AAAA...)" })
+    user: sshUser("the AMI's login user").default("admin").describe("login user of the AMI"),
+    publicKey: requiredString("is required for an aws host: the deploy key's public half (ssh-ed25519 AAAA...)", "one OpenSSH public key line")
       .regex(PUBLIC_KEY, { error: "must be one OpenSSH public key line (ssh-ed25519 AAAA... comment)" })
+      .refine((l) => !PUBLIC_KEY.test(l) || isKeyLine(l.split(" ").slice(0, 2).join(" ")), {
+        error: "must be a real public key: its base64 does not decode to a key of the type it names",
+      })
       .describe("the deploy key's public half, installed as the instance's key pair"),
     privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
     sshCidrs: cidrList("allowed to reach SSH")

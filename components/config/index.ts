@@ -4,7 +4,8 @@ import { AppSecretName, appSecretProblem } from "../renderers/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { hostSchema } from "./host";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./keys";
-import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
+import { headerValue, hostPath } from "./syntax";
+import { bool, envMap, imageRef, integer, port, requiredString, text, toNumber } from "./values";
 
 export { ConfigError, type ConfigProblem } from "./errors";
 export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./keys";
@@ -77,14 +78,14 @@ export const configSchema = z
     backup: z
       .strictObject({
         enabled: bool().default(true).describe("back Mongo up before every change to Mongo"),
-        dir: text().default("~/copilotos-backups").describe("backup folder on the host (`~/` is the SSH user's home)"),
+        dir: hostPath().default("~/copilotos-backups").describe("backup folder on the host (`~/` is the SSH user's home)"),
         keep: integer(1, 1000, "a whole number from 1 to 1000").default(7).describe("newest archives of this stack kept on the host"),
         s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
       })
       .prefault({}),
     proxy: z
       .strictObject({
-        contentSecurityPolicy: text()
+        contentSecurityPolicy: headerValue()
           .default(DEFAULT_CSP)
           .describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
         hsts: bool().default(true).describe("send `Strict-Transport-Security`"),
@@ -125,8 +126,7 @@ export const configSchema = z
     secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`)
       .default(32)
       .describe("length of every generated secret; below 32 is rejected"),
-    saptivaApiKey: z
-      .string({ error: "is required: the API cannot start without it" })
+    saptivaApiKey: requiredString("is required: the API cannot start without it", "a string")
       .min(1, { error: "must not be empty" })
       .describe("the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check)"),
     mongoPassword: text()
@@ -237,7 +237,7 @@ function safeJson(value: string): unknown {
 /** Parses raw config; throws {@link ConfigError} naming every bad key. Pure. */
 export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
   const result = configSchema.safeParse(raw);
-  if (!result.success) throw new ConfigError(toProblems(configSchema, result.error));
+  if (!result.success) throw new ConfigError(toProblems(configSchema, result.error, raw));
   return result.data;
 }
 

@@ -22,17 +22,20 @@ export const integer = (min: number, max: number, what: string) =>
   );
 export const port = () => integer(1, 65535, "a whole number from 1 to 65535");
 export const bool = () => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" }));
+/** A string whose absence and whose wrong type are told apart: "is required …" only when nothing was given. */
+export const requiredString = (required: string, what: string) => z.string({ error: (issue) => (issue.input === undefined ? required : `must be ${what}`) });
+
 export const text = (what = "a non-empty string") => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
 
 export const imageRef = (opts: { pinned: boolean }) =>
   text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {
     const parsed = parseImageRef(ref);
     if (!parsed) {
-      ctx.addIssue({ code: "custom", message: `"${ref}" is not a valid image reference (name[:tag][@sha256:<digest>])` });
+      ctx.addIssue({ code: "custom", message: "is not a valid image reference (name[:tag][@sha256:<digest>])" });
     } else if (opts.pinned && isMutableImageRef(parsed)) {
       ctx.addIssue({
         code: "custom",
-        message: `"${ref}" has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest`,
+        message: "has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest",
       });
     }
   });

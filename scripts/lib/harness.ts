@@ -248,12 +248,36 @@ export function configValueAt(config: Record<string, string>, fullPath: string):
   }
 }
 
-/** Replaces every known secret value in `text` by `[secret]` (longest first, so no fragment leaks). */
+/** Characters that continue a token: a secret found inside a longer run of them takes the whole run with it. */
+const TOKEN_CHAR = /[A-Za-z0-9_.~+/=%-]/;
+/** Shorter values are never searched for: they would cut words apart and show by the gap what they are. */
+export const MIN_REDACTED_LENGTH = 8;
+
+/**
+ * Replaces every whole token that contains a known secret by `[secret]` (longest secrets first):
+ * nothing around a secret is left to show by its shape what was cut out, and no fragment of a longer
+ * token that carries one (a URL's user:password@, a JSON string) survives. Secrets shorter than
+ * {@link MIN_REDACTED_LENGTH} are not searched for: every secret the stack generates or the app takes
+ * is longer (the config check refuses shorter ones by key, without their value), and a secret env
+ * value is shown by path as `[secret]` whatever its length. Linear in the text per secret.
+ */
 export function redact(text: string, secrets: Iterable<string>): string {
   // Each secret also in the forms it takes inside JSON text and inside URLs.
   const forms = [...secrets].flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]);
-  const sorted = [...new Set(forms)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  const sorted = [...new Set(forms)].filter((s) => s.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
   let out = text;
-  for (const s of sorted) out = out.split(s).join("[secret]");
+  for (const s of sorted) {
+    const parts: string[] = [];
+    let from = 0;
+    for (let at = out.indexOf(s); at >= 0; at = out.indexOf(s, from)) {
+      let start = at;
+      while (start > from && TOKEN_CHAR.test(out[start - 1])) start--;
+      let end = at + s.length;
+      while (end < out.length && TOKEN_CHAR.test(out[end])) end++;
+      parts.push(out.slice(from, start), "[secret]");
+      from = end;
+    }
+    if (parts.length) out = parts.join("") + out.slice(from);
+  }
   return out;
 }

@@ -69,20 +69,27 @@ export function setPath(values: Record<string, Json>, fullKey: string, value: st
   let parent: Record<string, Json> | Json[] = values;
   let key: string | number = `${ns}:${top}`;
   for (const next of rest) {
-    const cur: Json | undefined = (parent as Record<string | number, Json>)[key];
+    // Own properties only: `ports.__proto__.x` is a key named __proto__ (refused by the schema as
+    // unknown), never a way into Object.prototype.
+    const cur: Json | undefined = Object.hasOwn(parent, key) ? (parent as Record<string | number, Json>)[key] : undefined;
     const fits = typeof next === "number" ? Array.isArray(cur) : !!cur && typeof cur === "object" && !Array.isArray(cur);
     const child: Json = fits ? (cur as Json) : container(next);
-    (parent as Record<string | number, Json>)[key] = child;
+    setOwn(parent, key, child);
     parent = child as Record<string, Json> | Json[];
     key = next;
   }
-  (parent as Record<string | number, Json>)[key] = value;
+  setOwn(parent, key, value);
+}
+
+function setOwn(target: Record<string, Json> | Json[], key: string | number, value: Json): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** Splits `key=value` (the value may hold `=`). */
 export function splitAssignment(arg: string): [string, string] {
   const eq = arg.indexOf("=");
-  if (eq <= 0) throw new Error(`expected key=value, got "${arg.split("=")[0]}"`);
+  // The argument is not echoed: without "=" it may be a secret value given without its key.
+  if (eq <= 0) throw new Error('expected ns:key=value (e.g. copilotos:ports.web=3001); an argument without "=" or without a key is not shown');
   return [arg.slice(0, eq), arg.slice(eq + 1)];
 }
 

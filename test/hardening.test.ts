@@ -1,0 +1,125 @@
+/**
+ * Defects found by trying the dry run as a new user and by a security review (issue: hardening):
+ * each test failed before its fix.
+ */
+import { generateKeyPairSync } from "node:crypto";
+import { ConfigError, parseConfig } from "../components/config";
+import { isKeyLine } from "../components/config/syntax";
+import type { CheckResult } from "../scripts/check";
+import { redact } from "../scripts/lib/harness";
+import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
+import { SAPTIVA_KEY } from "./support/program";
+
+async function check(...argv: string[]): Promise<CheckResult> {
+  jest.resetModules();
+  return (await import("../scripts/check")).check(argv);
+}
+
+const base = () => ({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } });
+/** `ssh-ed25519 <base64 blob>` of a fresh key: the blob is the type string and the 32-byte key, each length-prefixed. */
+function ed25519Line(type = "ssh-ed25519"): string {
+  const der = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" });
+  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
+  return `${type} ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(der.subarray(-32))]).toString("base64")}`;
+}
+const problems = (raw: Record<string, unknown>) => {
+  try {
+    parseConfig(raw);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems.map((p) => `${p.key}: ${p.message}`);
+    throw e;
+  }
+  return [];
+};
+const ssh = (host: Record<string, unknown>) => ({ ...base(), host: { kind: "ssh", address: "203.0.113.10", user: "deploy", hostKey: ed25519Line(), ...host } });
+
+describe("redaction never shows a secret by what it cuts out", () => {
+  test("a too-short secret: the config error is printed whole, naming the key, with no cut-apart word", async () => {
+    const r = await check("staging", "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:mongoPassword=short");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("copilotos:mongoPassword: is shorter than secretLength (32 characters)");
+    expect(r.stderr).toContain("copilotos:mongoPassword: is too short for the app");
+    expect(r.stderr).not.toContain("[secret]");
+  });
+
+  test("whole tokens: a secret inside a longer token takes the token with it; short values are never searched for", () => {
+    const s = "Pw-0123456789";
+    expect(redact(`mongodb://u:${s}@mongo:27017 x${s}y "${s}" ${encodeURIComponent(s)}`, [s])).toBe(
+      'mongodb://u:[secret]@mongo:27017 [secret] "[secret]" [secret]',
+    );
+    expect(redact("is shorter than secretLength", ["short", "secretLe"])).toBe("is shorter than [secret]");
+    expect(redact("is shorter than secretLength", ["short"])).toBe("is shorter than secretLength");
+  });
+
+  test("a 100 kB value is redacted in linear time", () => {
+    const s = "S3cret-value-0123";
+    const text = `${"a".repeat(100_000)}${s}${"b".repeat(100_000)} tail`;
+    const start = Date.now();
+    expect(redact(text, [s, "x".repeat(40), "a".repeat(50)])).toBe("[secret] tail");
+    expect(Date.now() - start).toBeLessThan(1000);
+  });
+
+  test("an argument without key=value is refused without being echoed (it may be a secret given without its key)", async () => {
+    const r = await check("staging", "--secret", "sk-this-is-the-real-key-0123456789");
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).not.toContain("sk-this-is-the-real-key");
+    expect(() => splitAssignment("va-ai-secret")).toThrow(
+      'expected ns:key=value (e.g. copilotos:ports.web=3001); an argument without "=" or without a key is not shown',
+    );
+  });
+});
+
+describe("values that name something on the host have a precise syntax", () => {
+  test.each([
+    ["host.user", { user: "root;id" }],
+    ["host.user", { user: "-oProxyCommand=touch /tmp/x" }],
+    ["host.user", { user: "deploy\nx" }],
+    ["host.user", { user: "$(id)" }],
+    ["host.address", { address: "h\nx" }],
+    ["host.address", { address: "deploy@host" }],
+    ["host.address", { address: "host:22" }],
+    ["host.address", { address: "-oProxyCommand=x" }],
+    ["host.hostKey", { hostKey: "ssh-ed25519 AAAA" }],
+    ["host.hostKey", { hostKey: ed25519Line("ssh-rsa") }],
+    ["host.hostKey", { hostKey: `${ed25519Line()}\n[evil]:22 ssh-ed25519 AAAA` }],
+  ])("%s %j is refused, naming the key", (key, host) => {
+    expect(problems(ssh(host))).toEqual([expect.stringMatching(new RegExp(`^copilotos:${key.replace(".", "\\.")}: must be`))]);
+  });
+
+  test("a real host key, a host name, an IPv6 address and a dotted user pass", () => {
+    expect(isKeyLine(ed25519Line())).toBe(true);
+    expect(problems(ssh({ address: "docker-1.example.com", user: "ops.deploy" }))).toEqual([]);
+    expect(problems(ssh({ address: "2001:db8::10" }))).toEqual([]);
+  });
+
+  test.each([
+    ["proxy.contentSecurityPolicy", { proxy: { contentSecurityPolicy: "default-src 'self'\r\nSet-Cookie: session=x" } }],
+    ["proxy.contentSecurityPolicy", { proxy: { contentSecurityPolicy: "default-src $host" } }],
+    ["proxy.contentSecurityPolicy", { proxy: { contentSecurityPolicy: 'default-src "self"' } }],
+    ["backup.dir", { backup: { dir: "~/../../etc" } }],
+    ["backup.dir", { backup: { dir: "backups; rm -rf /" } }],
+    ["backup.dir", { backup: { dir: "~/b\nx" } }],
+    ["host.socket", { host: { kind: "local", socket: "unix:///var/run/docker.sock; id" } }],
+  ])("%s %j is refused, naming the key", (key, extra) => {
+    expect(problems({ ...base(), ...extra })).toEqual([expect.stringMatching(new RegExp(`^copilotos:${key.replace(".", "\\.")}: must`))]);
+  });
+});
+
+describe("messages say what is wrong", () => {
+  test("a value of the wrong type is not reported as missing", () => {
+    expect(problems({ ...base(), saptivaApiKey: 12345 })).toEqual(["copilotos:saptivaApiKey: must be a string"]);
+    expect(problems({ images: base().images })).toEqual(["copilotos:saptivaApiKey: is required: the API cannot start without it"]);
+    expect(problems(ssh({ hostKey: 7 }))).toEqual(["copilotos:host.hostKey: must be one public host key line"]);
+  });
+
+  test("`ports.__proto__.x` is a key named __proto__, refused as unknown; Object.prototype stays clean", async () => {
+    const values: Record<string, never> = {};
+    setPath(values, "copilotos:ports.__proto__.x", "1");
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(Object.keys((values as Record<string, Record<string, unknown>>)["copilotos:ports"])).toEqual(["__proto__"]);
+    const r = await check("staging", "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--config", "copilotos:ports.__proto__.x=1");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("copilotos:ports.__proto__: unknown key; typos are not ignored");
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});
