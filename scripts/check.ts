@@ -5,6 +5,8 @@
  * resource it would create. Needs no Pulumi CLI, engine, state backend or Docker host. Every secret
  * (configured, placeholder or generated) is redacted by value from everything printed.
  */
+// First: stand-ins for the SDK's closure serializer dependencies, before anything loads the SDK (see the module).
+import "./lib/dryRunStubs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";

@@ -53,21 +53,34 @@ describe("scripts/run.js --prebuilt (what a deploy's image delivery runs)", () =
 });
 
 describe("what a dry run loads", () => {
-  // check in a child process; at exit it reports which of the AWS SDKs ended up loaded.
+  // check in a child process; at exit it reports which of the AWS SDKs and the closure serializer's
+  // dependencies ended up loaded from disk.
   const loaded = (...args: string[]) => {
     const probe = [
       `process.argv = [process.argv[0], "run.js", ${args.map((a) => JSON.stringify(a)).join(", ")}];`,
-      'process.on("exit", () => { const k = Object.keys(require.cache); console.error("SDK " + ["aws", "tls"].filter((s) => k.some((f) => f.includes(`/node_modules/@pulumi/${s}/`))).join(",")); });',
+      // A stand-in has no keys; the real module has many.
+      "const has = (s) => Object.entries(require.cache).some(([f, m]) => f.includes(`/node_modules/${s}/`) && Object.keys(m.exports ?? {}).length > 0);",
+      'process.on("exit", () => console.error("SDK " + ["@pulumi/aws", "@pulumi/tls", "typescript", "@npmcli/arborist"].filter(has).join(",")));',
       `require(${JSON.stringify(path.join(ROOT, "scripts", "run.js"))});`,
     ].join("\n");
     const r = spawnSync(process.execPath, ["-e", probe], { cwd: ROOT, encoding: "utf8" });
     expect(r.status).toBe(0);
     return /^SDK (.*)$/m.exec(r.stderr)?.[1];
   };
-  test("a staging (ssh) stack never loads @pulumi/aws or @pulumi/tls", () => {
+  test("a staging (ssh) stack loads neither @pulumi/aws nor @pulumi/tls, nor the TypeScript compiler or arborist", () => {
     expect(loaded("check", "staging")).toBe("");
   });
-  test("an aws stack does", () => {
-    expect(loaded("check", "aws", "--stack-dir", path.join(ROOT, "test", "fixtures"))).toBe("aws,tls");
+  test("an aws stack loads the AWS SDKs", () => {
+    expect(loaded("check", "aws", "--stack-dir", path.join(ROOT, "test", "fixtures"))).toBe("@pulumi/aws,@pulumi/tls");
   });
+});
+
+test("the dry run's stand-ins load like modules and refuse every use, naming it", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { refusingExports } = require("../scripts/lib/dryRunStubs") as typeof import("../scripts/lib/dryRunStubs");
+  const ts = refusingExports("typescript") as Record<string, unknown>;
+  expect([ts.__esModule, ts.default, Object.keys(ts)]).toEqual([undefined, undefined, []]);
+  expect(() => ts.createSourceFile).toThrow(
+    "the offline dry run does not serialize functions, yet typescript.createSourceFile was used (scripts/lib/dryRunStubs.ts)",
+  );
 });
