@@ -84,7 +84,8 @@ export function appSecretOf(p: ContainerProps, name: string): { value: string; w
 
 /** Env names that hold secrets. `*_FILE` names hold paths, not secrets. */
 export function isSecretName(name: string): boolean {
-  if (name.endsWith("_FILE")) return false;
+  // A file path, or a value Next.js bakes into the bundle every browser downloads: public by definition.
+  if (name.endsWith("_FILE") || name.startsWith("NEXT_PUBLIC_")) return false;
   return /PASSWORD|SECRET|TOKEN|(^|_)KEY$|_KEY_|PASSWD|CREDENTIAL/i.test(name);
 }
 

@@ -174,6 +174,36 @@ describe("no-plaintext-secrets-in-env", () => {
     expect(rulesOf(vs)).toEqual(["no-plaintext-secrets-in-env"]);
     expect(vs[0].message).not.toContain("x".repeat(40));
   });
+
+  test.each(["SECRET_KEY", "NEXTAUTH_SECRET", "STRIPE_API_KEY", "ANALYTICS_TOKEN", "SMTP_PASSWORD"])(
+    "the web's env %s fires too (no secret files there)",
+    (name) => {
+      const web = container("copilotos-staging-web", "web", { envs: ["NODE_ENV=production", `${name}=${"w".repeat(36)}`] });
+      const vs = fired([web]);
+      expect(vs.map((v) => [v.rule, v.level, v.message])).toEqual([
+        [
+          "no-plaintext-secrets-in-env",
+          "mandatory",
+          `copilotos-staging-web: env ${name} carries a secret value; deliver it as a file, or list ${name} in allowNames if it is not a secret.`,
+        ],
+      ]);
+    },
+  );
+
+  test("a name listed in allowNames is a known non-secret and passes; others still fire", () => {
+    const web = container("copilotos-staging-web", "web", {
+      envs: ["RECAPTCHA_SITE_KEY=6Lc-public", "NEXT_PUBLIC_MAPS_KEY=AIza-public", `SECRET_KEY=${"w".repeat(36)}`],
+    });
+    const allow = { allowNames: ["RECAPTCHA_SITE_KEY"] };
+    const config = { "no-plaintext-secrets-in-env": allow, "secret-min-length": allow };
+    expect(evaluate([web], config).map((v) => v.message)).toEqual([
+      "copilotos-staging-web: env SECRET_KEY carries a secret value; deliver it as a file, or list SECRET_KEY in allowNames if it is not a secret.",
+    ]);
+    expect(evaluate([container("copilotos-staging-web", "web", { envs: ["RECAPTCHA_SITE_KEY=6Lc-public"] })], config)).toEqual([]);
+    // Without the list, the same name fires both rules; a NEXT_PUBLIC_ name is public by definition.
+    expect(rulesOf(evaluate([web], {}))).toEqual(["no-plaintext-secrets-in-env", "secret-min-length"]);
+    expect(evaluate([web], {}).filter((v) => v.message.includes("NEXT_PUBLIC_"))).toEqual([]);
+  });
 });
 
 describe("ssh-host-key-pinned", () => {
@@ -267,6 +297,9 @@ describe("the pack over the real program's graph", () => {
 
   test("a plaintext secret in api.env fires exactly rule 7", async () => {
     expect(rulesOf(await graph("staging", [`copilotos:api.env.SMTP_PASSWORD=${"e".repeat(40)}`]))).toEqual(["no-plaintext-secrets-in-env"]);
+  });
+  test("web.env.SECRET_KEY set as a literal in a stack is a violation of the dry run too", async () => {
+    expect(rulesOf(await graph("staging", [`copilotos:web.env.SECRET_KEY=${"s".repeat(36)}`]))).toEqual(["no-plaintext-secrets-in-env"]);
   });
 });
 

@@ -5,6 +5,8 @@ import { appSecretOf, envOf, isSecretName, secretUploads, serviceOf, validateCon
 
 export interface SecretMinLengthConfig {
   minLength: number;
+  /** Env names that look secret but are known not to be (as in no-plaintext-secrets-in-env). */
+  allowNames: string[];
 }
 
 const APP_NAMES = Object.keys(APP_SECRETS) as AppSecretName[];
@@ -17,14 +19,16 @@ const APP_NAMES = Object.keys(APP_SECRETS) as AppSecretName[];
 export const secretMinLength: ResourceValidationPolicy = {
   name: "secret-min-length",
   description: "Generated and delivered secrets are at least minLength characters; the API's secrets pass the app's own checks at start.",
-  configSchema: { properties: { minLength: { type: "integer", minimum: 1, default: 32 } } },
+  configSchema: {
+    properties: { minLength: { type: "integer", minimum: 1, default: 32 }, allowNames: { type: "array", items: { type: "string" }, default: [] } },
+  },
   validateResource: [
     validateResourceOfType(random.RandomPassword, (pw, args, report) => {
       const { minLength } = args.getConfig<SecretMinLengthConfig>();
       if (pw.length < minLength) report(`RandomPassword ${args.name} has length ${pw.length}; the minimum is ${minLength}.`);
     }),
     validateContainer((p, args, report) => {
-      const { minLength } = args.getConfig<SecretMinLengthConfig>();
+      const { minLength, allowNames } = args.getConfig<SecretMinLengthConfig>();
       if (serviceOf(p) === "api") {
         for (const name of APP_NAMES) {
           const found = appSecretOf(p, name);
@@ -39,7 +43,7 @@ export const secretMinLength: ResourceValidationPolicy = {
         if (u.content.length < minLength) report(`${args.name}: secret file ${u.file} holds ${u.content.length} characters; the minimum is ${minLength}.`);
       }
       for (const [name, value] of Object.entries(envOf(p))) {
-        if (isSecretName(name) && !name.startsWith("SAPTIVA") && value.length < minLength) {
+        if (isSecretName(name) && !allowNames.includes(name) && !name.startsWith("SAPTIVA") && value.length < minLength) {
           report(`${args.name}: env ${name} holds ${value.length} characters; the minimum is ${minLength}.`);
         }
       }
