@@ -212,6 +212,7 @@ export class AppStack extends pulumi.ComponentResource {
         secretKey: this.secrets.secretKey,
         saptivaApiKey: cfg.saptivaApiKey,
         env: cfg.api.env,
+        envIsSecret: cfg.secretEnv.api,
         limits: cfg.resources.api,
       },
       after(this.mongo, this.redis, ...imageOf("api").ready),
@@ -280,7 +281,7 @@ export class AppStack extends pulumi.ComponentResource {
     const apiHealth = route("api", API_READY_PATH, this.api);
     this.web = new Web(
       `${name}-web`,
-      { ...common, image: imageOf("web").image, env: cfg.web.env, limits: cfg.resources.web },
+      { ...common, image: imageOf("web").image, env: cfg.web.env, envIsSecret: cfg.secretEnv.web, limits: cfg.resources.web },
       after(apiHealth, ...imageOf("web").ready),
     );
     route("web", "/", this.web);

@@ -8,7 +8,7 @@ import { isKeyLine } from "../components/config/syntax";
 import type { CheckResult } from "../scripts/check";
 import { redact } from "../scripts/lib/harness";
 import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
-import { SAPTIVA_KEY } from "./support/program";
+import { containerOf, runStack, SAPTIVA_KEY } from "./support/program";
 
 async function check(...argv: string[]): Promise<CheckResult> {
   jest.resetModules();
@@ -121,5 +121,25 @@ describe("messages say what is wrong", () => {
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain("copilotos:ports.__proto__: unknown key; typos are not ignored");
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});
+
+describe("a secret given for an app's env stays a secret", () => {
+  const VALUE = "smtp-secret-value-0123456789";
+  test("--secret copilotos:api.env.X: the API's env is a secret input (encrypted in the state), the value never printed", async () => {
+    const run = await runStack("staging", [], [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:api.env.SMTP_RELAY_AUTH=${VALUE}`]);
+    const apiC = containerOf(run, "api");
+    expect(apiC.secretPaths).toContain("envs");
+    expect(apiC.inputs.envs).toContain(`SMTP_RELAY_AUTH=${VALUE}`);
+    expect(containerOf(run, "web").secretPaths).not.toContain("envs");
+    const r = await check("staging", "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", `copilotos:web.env.SMTP_RELAY_AUTH=${VALUE}`);
+    expect(r.stdout + r.stderr).not.toContain(VALUE);
+    expect(r.run!.resources.find((x) => x.name === "copilotos-web-container")!.secretPaths).toContain("envs");
+  });
+
+  test("the same entry set with --config stays plain (and readable in the dry run)", async () => {
+    const run = await runStack("staging", [`copilotos:api.env.SMTP_RELAY_HOST=mail.example.com`], [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`]);
+    expect(containerOf(run, "api").secretPaths).not.toContain("envs");
+    expect(containerOf(run, "api").inputs.envs).toContain("SMTP_RELAY_HOST=mail.example.com");
   });
 });

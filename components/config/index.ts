@@ -248,10 +248,12 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry"> & 
   host: WithSecretKey<HostSettings>;
   registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
   saptivaApiKey: pulumi.Output<string>;
+  /** Whether `api.env` / `web.env` hold a value set with `--secret` (the container's env is then a secret input). */
+  secretEnv: { api: boolean; web: boolean };
 } & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
 
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
-export function withSecrets(parsed: ParsedConfig, project: string, stack: string): StackConfig {
+export function withSecrets(parsed: ParsedConfig, project: string, stack: string, isSecretKey: (key: string) => boolean): StackConfig {
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
   const host: WithSecretKey<HostSettings> = parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
   return {
@@ -261,6 +263,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     host,
     registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
     saptivaApiKey: pulumi.secret(parsed.saptivaApiKey),
+    secretEnv: { api: isSecretKey("api"), web: isSecretKey("web") },
     mongoPassword: secret(parsed.mongoPassword),
     redisPassword: secret(parsed.redisPassword),
     jwtSecretKey: secret(parsed.jwtSecretKey),
@@ -271,5 +274,15 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
 /** Reads, validates and types the whole `copilotos:` config of the running stack, once. */
 export function loadConfig(): StackConfig {
   const parsed = parseConfig(rawFromAllConfig(pulumi.runtime.allConfig()));
-  return withSecrets(parsed, pulumi.getProject(), pulumi.getStack());
+  return withSecrets(parsed, pulumi.getProject(), pulumi.getStack(), isRuntimeSecret);
+}
+
+/**
+ * Whether a top-level key holds a secret (`pulumi config set --path --secret copilotos:api.env.X`
+ * marks all of `copilotos:api` secret). The SDK's own check, which its Config class uses; should a
+ * later SDK not have it, every such key counts as secret: encrypted state is the safe side.
+ */
+function isRuntimeSecret(key: string): boolean {
+  const check = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+  return check ? check(`${NAMESPACE}:${key}`) : true;
 }

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { apiEnv, apiUploads, Limits, serviceContainer } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
-import { appContainer } from "./appContainer";
+import { appContainer, secretIf } from "./appContainer";
 
 /** Where the API finds Mongo: the same secret output that set Mongo's root password. */
 export interface MongoEndpoint {
@@ -36,6 +36,8 @@ export interface ApiArgs {
   saptivaApiKey: pulumi.Input<string>;
   /** Extra environment variables (config `api.env`); they override the managed ones. */
   env: Record<string, string>;
+  /** `api.env` holds a value set with `--secret`: the container's env is a secret input (encrypted in the state). */
+  envIsSecret: boolean;
   /** Memory and CPU limits (config `resources.api`). */
   limits: Limits;
   /** Seconds to wait for `GET /api/health/ready` to pass (config `healthTimeoutSeconds`). */
@@ -66,11 +68,14 @@ export class Api extends pulumi.ComponentResource {
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
-        envs: apiEnv({
-          mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
-          redis: { host: redis.host, port: redis.port },
-          extra: args.env,
-        }),
+        envs: secretIf(
+          args.envIsSecret,
+          apiEnv({
+            mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
+            redis: { host: redis.host, port: redis.port },
+            extra: args.env,
+          }),
+        ),
         uploads: apiUploads({
           mongodbPassword: pulumi.secret(mongo.password),
           redisPassword: pulumi.secret(redis.password),

@@ -22,3 +22,8 @@ export function appContainer(
   const name = pulumi.unsecret(pulumi.output(rest).apply((resolved) => appContainerName(identity, service, resolved)));
   return new docker.Container(resourceName, { ...rest, name, ports: [], wait: false }, { ...opts, deleteBeforeReplace: false });
 }
+
+/** `value` as a secret input when `secret`: Pulumi encrypts it in the state and masks it in diffs. */
+export function secretIf(secret: boolean, value: string[]): pulumi.Input<string[]> {
+  return secret ? pulumi.secret(value) : value;
+}

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Limits, serviceContainer, webEnv } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
-import { appContainer } from "./appContainer";
+import { appContainer, secretIf } from "./appContainer";
 
 export interface WebArgs {
   /** Project and stack: every name and label carries them. */
@@ -12,6 +12,8 @@ export interface WebArgs {
   image: pulumi.Input<string>;
   /** Extra environment variables (config `web.env`); they override the managed ones. */
   env: Record<string, string>;
+  /** `web.env` holds a value set with `--secret`: the container's env is a secret input (encrypted in the state). */
+  envIsSecret: boolean;
   /** Memory and CPU limits (config `resources.web`). */
   limits: Limits;
   /** Seconds to wait for `GET /` to pass (config `healthTimeoutSeconds`). */
@@ -38,7 +40,7 @@ export class Web extends pulumi.ComponentResource {
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
         }),
-        envs: webEnv({ extra: args.env }),
+        envs: secretIf(args.envIsSecret, webEnv({ extra: args.env })),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
       { parent: this, dependsOn: opts?.dependsOn },
