@@ -2,9 +2,11 @@
  * Defects found by trying the dry run as a new user and by a security review (issue: hardening):
  * each test failed before its fix.
  */
+import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, parseConfig } from "../components/config";
 import { isKeyLine } from "../components/config/syntax";
+import { maskLines, REDACT_AWK } from "../components/renderers/health";
 import type { CheckResult } from "../scripts/check";
 import { redact } from "../scripts/lib/harness";
 import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
@@ -141,5 +143,19 @@ describe("a secret given for an app's env stays a secret", () => {
     const run = await runStack("staging", [`copilotos:api.env.SMTP_RELAY_HOST=mail.example.com`], [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`]);
     expect(containerOf(run, "api").secretPaths).not.toContain("envs");
     expect(containerOf(run, "api").inputs.envs).toContain("SMTP_RELAY_HOST=mail.example.com");
+  });
+});
+
+describe("the gates mask secrets in the forms a log shows them", () => {
+  test("each secret as is, URL-encoded and JSON-escaped, longest first", () => {
+    expect(maskLines(['p@ss/w"rd-0123', ""])).toBe('p%40ss%2Fw%22rd-0123\np@ss/w\\"rd-0123\np@ss/w"rd-0123\n');
+    expect(maskLines(["plain-0123456789"])).toBe("plain-0123456789\n");
+  });
+
+  test("the gates' awk masks a password printed inside a connection string, encoded", () => {
+    const secret = "p@ss/w:rd 0123";
+    const log = `MongoServerError: mongodb://copilotos_user:${encodeURIComponent(secret)}@mongodb:27017 refused; raw ${secret}\n`;
+    const r = spawnSync("awk", [REDACT_AWK], { input: log, encoding: "utf8", env: { SECRETS: maskLines([secret]) } });
+    expect(r.stdout).toBe("MongoServerError: mongodb://copilotos_user:[secret]@mongodb:27017 refused; raw [secret]\n");
   });
 });

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
+import { maskLines } from "../renderers/health";
 
 export interface HostCommandArgs {
   /** Where the script runs: over the host's pinned SSH connection, or locally for the local engine. */
@@ -46,7 +47,7 @@ export function secretHash(value: pulumi.Input<string>): pulumi.Output<string> {
   return pulumi.secret(pulumi.output(value).apply((v) => createHash("sha256").update(v).digest("hex")));
 }
 
-/** Secrets, one per line, as a secret stdin: what a gate masks in the logs it prints, on no command line. */
+/** Secrets, one per line and in the forms a log shows them ({@link maskLines}), as a secret stdin: what a gate masks in the logs it prints, on no command line. */
 export function maskingStdin(secrets: pulumi.Input<string>[]): pulumi.Output<string> {
-  return pulumi.secret(pulumi.all(secrets).apply((values) => values.map((v) => `${v}\n`).join("")));
+  return pulumi.secret(pulumi.all(secrets).apply(maskLines));
 }

@@ -32,6 +32,19 @@ export const REDACT_AWK =
   '{ for (i = 1; i <= n; i++) if (length(s[i]) > 0) { out = ""; rest = $0; ' +
   'while ((p = index(rest, s[i])) > 0) { out = out substr(rest, 1, p - 1) "[secret]"; rest = substr(rest, p + length(s[i])) } $0 = out rest } print }';
 
+/**
+ * What the gates mask, one per line for their stdin: each secret as it is, URL-encoded (as in a
+ * connection string a log prints) and JSON-escaped, longest first so no fragment of a longer form
+ * is left behind.
+ */
+export function maskLines(secrets: string[]): string {
+  const forms = secrets.filter((v) => v.length > 0).flatMap((v) => [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]);
+  return [...new Set(forms)]
+    .sort((a, b) => b.length - a.length)
+    .map((f) => `${f}\n`)
+    .join("");
+}
+
 export function healthGateScript(h: HealthGateSpec): string {
   return lines(
     STRICT,
