@@ -49,6 +49,8 @@ test("pull requests: a preview of both stacks with the policy pack, commented on
   expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
   expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   expect(job.strategy!.matrix.stack).toEqual(["staging", "prod"]);
+  // Pull-request code gets prod's deploy key only after the production environment's approval.
+  expect(job.environment).toBe("${{ matrix.stack == 'prod' && 'production' || 'staging' }}");
   expect(pulumiStep(job).uses).toBe("pulumi/actions@v6");
   expect(pulumiStep(job).with).toMatchObject({
     command: "preview",
