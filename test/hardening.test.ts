@@ -159,3 +159,14 @@ describe("the gates mask secrets in the forms a log shows them", () => {
     expect(r.stdout).toBe("MongoServerError: mongodb://copilotos_user:[secret]@mongodb:27017 refused; raw [secret]\n");
   });
 });
+
+test("a local engine on a non-default socket: every host step talks to that engine (DOCKER_HOST), not docker's default", async () => {
+  const fixtures = `${__dirname}/fixtures`;
+  const socket = "unix:///run/user/1000/docker.sock";
+  const run = await runStack("dev", ["copilotos:host.kind=local", `copilotos:host.socket=${socket}`], [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`], fixtures);
+  const local = run.resources.filter((r) => r.type === "command:local:Command");
+  expect(local.map((r) => r.name)).toEqual(expect.arrayContaining(["copilotos-mongo-backup-run", "copilotos-preflight-check", "copilotos-api-ready-wait"]));
+  for (const r of local) expect([r.name, r.inputs.environment]).toEqual([r.name, { DOCKER_HOST: socket }]);
+  const provider = run.resources.find((r) => r.type === "pulumi:providers:docker")!;
+  expect(provider.inputs.host).toBe(socket);
+});

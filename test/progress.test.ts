@@ -42,3 +42,61 @@ test("the backup archives in the background and reports progress every 10 s", ()
   const script = backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", keep: 7, image: "mongo:7" });
   expect(script).toContain(`--entrypoint tar "$image" -C /data -cf - . > "$tmp" &\npid=$!\n${waitWithProgress('"$tmp"', "backup", 10).join("\n")}\n`);
 });
+
+describe("the backup script against a stand-in docker (run by the local sh, which is dash here)", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "backup-sh-"));
+    fs.mkdirSync(path.join(dir, "bin"));
+    // Records every call; `run` (the tar) is slow, so the script can be killed half-way.
+    fs.writeFileSync(
+      path.join(dir, "bin", "docker"),
+      [
+        "#!/bin/sh",
+        'echo "$*" >> "$LOG"',
+        'case "$1" in',
+        '  version) [ -z "${ENGINE_DOWN:-}" ] || { echo "Cannot connect to the Docker daemon" >&2; exit 1; }; echo 20.10 ;;',
+        "  inspect) echo true ;;",
+        "  run) sleep 3 ;;",
+        "esac",
+        "",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const env = (extra: Record<string, string> = {}) => ({ PATH: `${path.join(dir, "bin")}:/usr/bin:/bin`, HOME: dir, LOG: path.join(dir, "log"), ...extra });
+  const script = backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", keep: 7, image: "mongo:7" });
+  const calls = () => (fs.existsSync(path.join(dir, "log")) ? fs.readFileSync(path.join(dir, "log"), "utf8") : "");
+
+  test("an engine that does not answer fails the backup; it is never read as nothing to back up", () => {
+    const r = spawnSync("sh", ["-c", script], { encoding: "utf8", env: env({ ENGINE_DOWN: "1" }) });
+    expect(r.status).toBe(1);
+    expect(r.stdout).not.toContain("nothing to back up");
+    expect(r.stderr).toBe(
+      "backup: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it\n",
+    );
+    expect(calls()).toBe("version --format {{.Server.Version}}\n");
+  });
+
+  test("killed mid-copy (TERM, HUP), the backup still unlocks mongod and leaves no partial archive", async () => {
+    for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+      fs.rmSync(path.join(dir, "log"), { force: true });
+      const { spawn } = await import("node:child_process");
+      const child = spawn("sh", ["-c", script], { env: env(), stdio: "ignore" });
+      const deadline = Date.now() + 5000;
+      while (!calls().includes("\nrun ") && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      child.kill(signal);
+      const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+      expect([signal, code]).toEqual([signal, signal === "SIGTERM" ? 143 : 129]);
+      const execs = calls()
+        .split("\n")
+        .filter((l) => l.startsWith("exec "))
+        .map((l) => (l.includes("fsyncUnlock") ? "fsyncUnlock" : l.includes("fsyncLock") ? "fsyncLock" : l));
+      expect(execs).toEqual(["fsyncLock", "fsyncUnlock"]);
+      expect(fs.readdirSync(path.join(dir, "b")).filter((f) => f.endsWith(".partial"))).toEqual([]);
+    }
+    // The stand-in tar (sleep 3) outlives the killed script: wait it out so nothing is left running.
+    await new Promise((r) => setTimeout(r, 3200));
+  }, 20000);
+});

@@ -154,6 +154,7 @@ describe("Mongo password rotation", () => {
     expect(script).toBe(
       text([
         "set -eu",
+        "docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo 'rotate: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it' >&2; exit 1; }",
         "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data; want_user=copilotos_user",
         "running=$(docker inspect --format '{{.State.Running}}' \"$ctr\" 2>/dev/null || echo false)",
         'if [ "$running" != true ]; then',

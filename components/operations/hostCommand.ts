@@ -23,7 +23,8 @@ export interface HostCommandArgs {
 export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command | command.local.Command {
   const common = { create: args.script, update: args.script, triggers: args.triggers, stdin: args.stdin ?? "" };
   const conn = args.host.connection;
-  if (!conn) return new command.local.Command(name, { ...common, interpreter: ["/bin/sh", "-c"] }, opts);
+  // The local engine is the one the stack names (host.socket), not whatever `docker` defaults to.
+  if (!conn) return new command.local.Command(name, { ...common, interpreter: ["/bin/sh", "-c"], environment: { DOCKER_HOST: args.host.dockerHost } }, opts);
   return new command.remote.Command(
     name,
     {

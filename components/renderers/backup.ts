@@ -6,7 +6,7 @@
  * volume through a throwaway container of the same image, verify the archive (non-empty, holds
  * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
  */
-import { lines, shq, STRICT, waitWithProgress } from "./shell";
+import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "./shell";
 
 /** How often a running backup reports the bytes archived so far. */
 export const BACKUP_PROGRESS_SECONDS = 10;
@@ -77,6 +77,7 @@ export function backupScript(b: BackupSpec): string {
   const mongosh = (call: string) => `docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs(call))} >/dev/null`;
   return lines(
     STRICT,
+    engineAnswers("backup"),
     `ctr=${shq(b.container)}; vol=${shq(b.volume)}; dir=${hostPath(b.dir)}; prefix=${shq(b.prefix)}`,
     'if ! docker volume inspect "$vol" >/dev/null 2>&1; then echo "backup: no volume $vol yet; nothing to back up"; exit 0; fi',
     'mkdir -p "$dir"',
@@ -88,6 +89,8 @@ export function backupScript(b: BackupSpec): string {
     "locked=no",
     `cleanup() { rm -f "$tmp"; if [ "$locked" = yes ]; then ${mongosh("fsyncUnlock")} || echo "backup: fsyncUnlock failed on $ctr" >&2; fi; }`,
     "trap cleanup EXIT",
+    // Killed mid-copy (a dropped session's HUP, a TERM), the cleanup still unlocks mongod.
+    EXIT_ON_SIGNALS,
     'if [ "$running" = true ]; then',
     `  ${mongosh("fsyncLock")}`,
     "  locked=yes",
@@ -134,6 +137,7 @@ export function restoreScript(r: RestoreSpec): string {
   if (!/^[A-Za-z0-9._-]+\.tar$/.test(r.file)) throw new Error(`"${r.file}" is not a backup file name (<name>.tar)`);
   return lines(
     STRICT,
+    engineAnswers("restore"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
     'f="$dir/$name"',
     'if [ ! -f "$f" ]; then echo "restore: no backup $f" >&2; exit 1; fi',

@@ -9,7 +9,7 @@
  * arrives on stdin, lands in a mode-0600 file inside the container for the moment mongosh reads
  * it, and is on no command line and in no log.
  */
-import { lines, shq, STRICT } from "./shell";
+import { engineAnswers, lines, shq, STRICT } from "./shell";
 
 export interface RotationSpec {
   /** The Mongo container (it may not exist yet). */
@@ -52,6 +52,7 @@ const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > 
 export function rotationScript(r: RotationSpec): string {
   return lines(
     STRICT,
+    engineAnswers("rotate"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
     `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
     'if [ "$running" != true ]; then',

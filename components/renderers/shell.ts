@@ -18,6 +18,17 @@ export function lines(...parts: (string | undefined | false)[]): string {
 export const STRICT = "set -eu";
 
 /**
+ * Fails closed when the engine does not answer: afterwards a failed `docker … inspect` means the
+ * object is missing, never that the engine was unreachable (read as "nothing to back up" before).
+ */
+export function engineAnswers(step: string): string {
+  return `docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo ${shq(`${step}: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it`)} >&2; exit 1; }`;
+}
+
+/** Makes TERM, HUP and INT end the script through its EXIT trap (dash runs that trap only on exit). */
+export const EXIT_ON_SIGNALS = "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM";
+
+/**
  * Lines that wait for the background job `$pid`, printing `<label>: <bytes of file> bytes so far`
  * every `everySeconds` while it runs (progress for `pulumi up`'s output), then take on its exit
  * status (`wait`), so a failed job fails the script. `file` is a shell word.
