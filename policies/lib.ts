@@ -91,7 +91,17 @@ export function isSecretName(name: string): boolean {
 
 /** `scheme://user:password@host`: a URL carrying credentials. */
 export function hasUrlCredentials(value: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/@\s]*:[^/@\s]+@/i.test(value);
+  // Parsed, not matched with nested quantifiers: linear on a 100 kB value (the regex took 40 s).
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(value);
+  if (!scheme) return false;
+  const rest = value.slice(scheme[0].length);
+  const slash = rest.indexOf("/");
+  const authority = slash < 0 ? rest : rest.slice(0, slash);
+  const at = authority.indexOf("@");
+  if (at < 0) return false;
+  const userinfo = authority.slice(0, at);
+  const colon = userinfo.indexOf(":");
+  return colon >= 0 && colon < userinfo.length - 1 && !/\s/.test(userinfo);
 }
 
 /** Secret files the stack delivers: uploads under /run/secrets. */

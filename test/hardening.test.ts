@@ -3,7 +3,6 @@
  * each test failed before its fix.
  */
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import { ConfigError, parseConfig } from "../components/config";
 import { isKeyLine } from "../components/config/syntax";
 import { maskLines, REDACT_AWK } from "../components/renderers/health";
@@ -18,12 +17,9 @@ async function check(...argv: string[]): Promise<CheckResult> {
 }
 
 const base = () => ({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } });
-/** `ssh-ed25519 <base64 blob>` of a fresh key: the blob is the type string and the 32-byte key, each length-prefixed. */
-function ed25519Line(type = "ssh-ed25519"): string {
-  const der = generateKeyPairSync("ed25519").publicKey.export({ format: "der", type: "spki" });
-  const str = (b: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, b.length]), b]);
-  return `${type} ${Buffer.concat([str(Buffer.from("ssh-ed25519")), str(der.subarray(-32))]).toString("base64")}`;
-}
+/** A real ed25519 public key blob (the committed stacks' pinned host key): the type string and the 32-byte key, each length-prefixed. */
+const BLOB = "AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
+const ed25519Line = (type = "ssh-ed25519") => `${type} ${BLOB}`;
 const problems = (raw: Record<string, unknown>) => {
   try {
     parseConfig(raw);
@@ -169,4 +165,25 @@ test("a local engine on a non-default socket: every host step talks to that engi
   for (const r of local) expect([r.name, r.inputs.environment]).toEqual([r.name, { DOCKER_HOST: socket }]);
   const provider = run.resources.find((r) => r.type === "pulumi:providers:docker")!;
   expect(provider.inputs.host).toBe(socket);
+});
+
+test("a 100 kB env value is checked in linear time, with the same answers as before", () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { hasUrlCredentials } = require("../policies/lib") as typeof import("../policies/lib");
+  const start = Date.now();
+  expect(hasUrlCredentials(`x://${":".repeat(100_000)}`)).toBe(false);
+  expect(hasUrlCredentials(`redis://${"a".repeat(100_000)}`)).toBe(false);
+  expect(Date.now() - start).toBeLessThan(500);
+  expect(
+    [
+      "redis://:pw@redis:6379",
+      "mongodb://u:p@h/db",
+      "https://host/a:b@c",
+      "mongodb://u@h",
+      "mongodb://u:@h",
+      "x://a b:c@d",
+      "http://u::@h",
+      "no-url:a:b@c",
+    ].map(hasUrlCredentials),
+  ).toEqual([true, true, false, false, false, false, true, false]);
 });
