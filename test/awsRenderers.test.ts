@@ -99,7 +99,7 @@ echo "backup: uploaded daily/$name, weekly/$prefix-$week.tar, monthly/$prefix-$m
   const script = backupScript({ ...base, upload: { bucket: "b-1", region: "eu-west-1" } });
   const at = (s: string) => script.indexOf(s);
   expect(at('echo "backup: verified')).toBeLessThan(at("aws --region"));
-  expect(at("aws --region")).toBeLessThan(at('ls -1 "$dir"'));
+  expect(at("aws --region")).toBeLessThan(at('for f in "$dir"/*'));
   expect(script.replace(`${s3UploadLines({ bucket: "b-1", region: "eu-west-1" }).join("\n")}\n`, "")).toBe(backupScript(base));
   expect(shSyntaxOk(script)).toBe("");
 });

@@ -8,6 +8,7 @@ export const localHost = z.strictObject({
   socket: dockerSocket().default("unix:///var/run/docker.sock").describe("engine endpoint"),
 });
 
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 const HOST_KEY = /^(ssh-ed25519|ssh-rsa|rsa-sha2-256|rsa-sha2-512|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}$/;
 const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+={0,3}( .*)?$/;
 const privateKey = () => text("the SSH private key (PEM/OpenSSH text)").optional();
@@ -35,7 +36,7 @@ export const awsHost = z
   .strictObject({
     kind: z.literal("aws"),
     region: text("an AWS region such as eu-west-1")
-      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, { error: "must be an AWS region such as eu-west-1" })
+      .regex(AWS_REGION, { error: "must be an AWS region such as eu-west-1" })
       .describe("AWS region of every AWS resource of the stack"),
     availabilityZone: text("an availability zone such as eu-west-1a")
       .regex(/^[a-z]{2}(-[a-z]+)+-\d[a-z]$/, { error: "must be an availability zone such as eu-west-1a" })
@@ -80,7 +81,8 @@ export const awsHost = z
       .describe("how long the first connection waits for a new instance to boot and install Docker"),
   })
   .superRefine((h, ctx) => {
-    if (!h.availabilityZone.startsWith(h.region)) {
+    // Only a valid region is compared (and named): an invalid one has its own error, not echoed.
+    if (AWS_REGION.test(h.region) && !h.availabilityZone.startsWith(h.region)) {
       ctx.addIssue({ code: "custom", path: ["availabilityZone"], message: `must be a zone of region ${h.region} (e.g. ${h.region}a)` });
     }
   });

@@ -86,6 +86,7 @@ export const configSchema = z
     proxy: z
       .strictObject({
         contentSecurityPolicy: headerValue()
+          .max(4096, { error: "must be at most 4096 characters" })
           .default(DEFAULT_CSP)
           .describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
         hsts: bool().default(true).describe("send `Strict-Transport-Security`"),
@@ -138,10 +139,12 @@ export const configSchema = z
     mongo: z
       .strictObject({
         user: text()
+          .max(64, { error: "must be at most 64 characters" })
           .regex(/^[A-Za-z0-9_.-]+$/, { error: "may hold letters, digits, _ . - only" })
           .default("copilotos_user")
           .describe("Mongo root user and the API's `MONGODB_USER` (one value); changing it on existing data is refused"),
         database: text()
+          .max(63, { error: "must be at most 63 characters (Mongo's limit)" })
           .regex(/^[A-Za-z0-9_-]+$/, { error: "may hold letters, digits, _ - only" })
           .default("copilotos")
           .describe("the API's database"),

@@ -28,17 +28,19 @@ export const requiredString = (required: string, what: string) => z.string({ err
 export const text = (what = "a non-empty string") => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` });
 
 export const imageRef = (opts: { pinned: boolean }) =>
-  text("an image reference such as name:tag or name@sha256:<digest>").superRefine((ref, ctx) => {
-    const parsed = parseImageRef(ref);
-    if (!parsed) {
-      ctx.addIssue({ code: "custom", message: "is not a valid image reference (name[:tag][@sha256:<digest>])" });
-    } else if (opts.pinned && isMutableImageRef(parsed)) {
-      ctx.addIssue({
-        code: "custom",
-        message: "has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest",
-      });
-    }
-  });
+  text("an image reference such as name:tag or name@sha256:<digest>")
+    .max(512, { error: "must be at most 512 characters (an image reference)" })
+    .superRefine((ref, ctx) => {
+      const parsed = parseImageRef(ref);
+      if (!parsed) {
+        ctx.addIssue({ code: "custom", message: "is not a valid image reference (name[:tag][@sha256:<digest>])" });
+      } else if (opts.pinned && isMutableImageRef(parsed)) {
+        ctx.addIssue({
+          code: "custom",
+          message: "has no stable tag; use a version tag (e.g. mongo:7) or a digest, never latest",
+        });
+      }
+    });
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const envMap = z

@@ -68,6 +68,9 @@ export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
 /** Backup file names this stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar`. */
 export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
 
+/** The entries of `$dir`, one name a line (a glob, not `ls`: names are never parsed from ls output). */
+const NAMES_IN_DIR = `for f in "$dir"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done`;
+
 /** Sets `$image`: the Mongo container's own image (already on the host), else `fallback`; it runs tar. */
 const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(fallback)})`;
 /** A condition: the archive `file` (a shell word) is readable and holds Mongo's catalog. */
@@ -112,7 +115,7 @@ export function backupScript(b: BackupSpec): string {
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
     ...(b.upload ? s3UploadLines(b.upload) : []),
-    `ls -1 "$dir" | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | tail -n +${b.keep + 1} | while read -r old; do`,
+    `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | tail -n +${b.keep + 1} | while read -r old; do`,
     '  rm -f "$dir/$old" "$dir/$old.sha256"',
     '  echo "backup: removed $old (keeping the newest ' + b.keep + ')"',
     "done",
@@ -121,7 +124,7 @@ export function backupScript(b: BackupSpec): string {
 
 /** Lists this stack's verified backups, newest first. */
 export function listBackupsScript(b: Pick<BackupSpec, "dir" | "prefix">): string {
-  return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `ls -1 "$dir" | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
+  return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
 }
 
 export interface RestoreSpec extends Omit<BackupSpec, "keep" | "prefix"> {

@@ -1,0 +1,61 @@
+/**
+ * Every shell script the stack generates is clean under shellcheck (errors and warnings): the host
+ * steps of the staging, prod and aws stacks (transfer mode too), and the scripts the CLIs and the
+ * aws first boot run. shellcheck is a Debian package; .ci/run installs it.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { setupScript, readyScript } from "../components/renderers/aws";
+import { listBackupsScript, restoreScript } from "../components/renderers/backup";
+import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
+import { runStack, SAPTIVA_KEY } from "./support/program";
+
+const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
+
+test("shellcheck runs here and finds what it should (so a clean result means something)", () => {
+  const r = shellcheck("set -eu\nfor f in $(ls /tmp); do echo $f; done\n");
+  expect(r.error).toBeUndefined();
+  expect(r.status).toBe(1);
+  expect(r.stdout).toMatch(/SC2045|SC2086/);
+});
+
+describe.each([
+  ["staging", [] as string[], undefined],
+  ["prod", [], undefined],
+  ["staging", ["copilotos:delivery.mode=transfer", "copilotos:delivery.compress=true"], undefined],
+  ["aws", ["copilotos:backup.s3=true"], path.join(__dirname, "fixtures")],
+])("%s %j: every host step", (stack, config, dir) => {
+  test("is clean under shellcheck", async () => {
+    const run = await runStack(stack, config, [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`], dir);
+    const scripts = run.resources
+      .filter((r) => r.type.startsWith("command:"))
+      .flatMap((r) => ["create", "update", "delete"].map((k): [string, unknown] => [`${r.name}.${k}`, r.inputs[k]]))
+      .filter((e): e is [string, string] => typeof e[1] === "string");
+    expect(scripts.length).toBeGreaterThanOrEqual(9);
+    const findings = scripts.map(([name, text]) => [name, shellcheck(text).stdout.trim()]).filter(([, out]) => out !== "");
+    expect(findings).toEqual([]);
+  });
+});
+
+test("the CLIs' and the aws first boot's scripts are clean under shellcheck", () => {
+  const scripts = {
+    setup: setupScript({ volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 }),
+    ready: readyScript(),
+    list: listBackupsScript({ dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" }),
+    restore: restoreScript({
+      container: "copilotos-prod-mongo",
+      volume: "copilotos-prod-mongo-data",
+      dir: "~/copilotos-backups",
+      image: "mongo:7",
+      file: "a.tar",
+    }),
+    inventory: hostInventoryScript(`sha256:${"a".repeat(64)}`, "copilotos-prod-api:1"),
+    load: hostLoadScript("copilotos-prod-api:1", `sha256:${"a".repeat(64)}`),
+    prune: hostPruneScript("copilotos-prod-api", 5),
+  };
+  expect(
+    Object.entries(scripts)
+      .map(([name, text]) => [name, shellcheck(text).stdout.trim()])
+      .filter(([, out]) => out !== ""),
+  ).toEqual([]);
+});
