@@ -66,19 +66,21 @@ export async function rollback(argv: string[], backendOrFactory: StackBackend | 
       io.out(`Roll back with: npm run rollback -- ${stack} --to <#>\n`);
       return 0;
     }
-    const plan = planRollback(stack, history, to, { secrets: a.values.secrets });
     const before = await backend.config(stack);
+    const plan = planRollback(stack, history, to, { secrets: a.values.secrets, current: before as Record<string, HistoryConfigValue> });
     const current = JSON.parse(before[`${NAMESPACE}:images`]?.value ?? "{}") as Record<string, string>;
     io.out(describePlan(plan, current));
 
-    // The keys the plan replaces are the ones to put back.
+    // The keys the plan replaces are the ones to put back; what puts them back is known before
+    // anything changes, and it runs whenever a step fails, a half-applied config included.
+    const undo = configPlan(before as Record<string, HistoryConfigValue>, plan.remove).set;
     const restoreBefore = async () => {
       await backend.removeConfig(stack, plan.remove);
-      await backend.setConfig(stack, configPlan(before as Record<string, HistoryConfigValue>, plan.remove).set);
+      await backend.setConfig(stack, undo);
     };
-    await backend.removeConfig(stack, plan.remove);
-    await backend.setConfig(stack, plan.set);
     try {
+      await backend.removeConfig(stack, plan.remove);
+      await backend.setConfig(stack, plan.set);
       await backend.preview(stack, io.out);
       if (!a.values.yes) {
         const answer = io.ask ? await io.ask(`Type the stack name (${stack}) to run the update: `) : undefined;

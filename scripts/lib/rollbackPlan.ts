@@ -8,8 +8,8 @@
  */
 import { NAMESPACE } from "../../components/config/keys";
 
-/** A config value as history records it: `{ value, secret }`, or a bare string (older CLIs). */
-export type HistoryConfigValue = string | { value: string; secret?: boolean };
+/** A config value as history records it: `{ value, secret }`, a bare string (older CLIs), or `{ secret: true }` with no value (history read without the secrets provider). */
+export type HistoryConfigValue = string | { value?: string; secret?: boolean };
 
 export interface HistoryEntry {
   version?: number;
@@ -34,13 +34,13 @@ export class RollbackError extends Error {
   }
 }
 
-const valueOf = (v: HistoryConfigValue) => (typeof v === "string" ? v : v.value);
+const valueOf = (v: HistoryConfigValue): string | undefined => (typeof v === "string" ? v : v.value);
 const isSecret = (v: HistoryConfigValue) => typeof v !== "string" && v.secret === true;
 
 /** A structured value is recorded as JSON text; anything else is a plain string. */
 function parsed(v: HistoryConfigValue | undefined): unknown {
-  if (v === undefined) return undefined;
-  const text = valueOf(v);
+  const text = v === undefined ? undefined : valueOf(v);
+  if (text === undefined) return undefined;
   const t = text.trim();
   if (!t.startsWith("{") && !t.startsWith("[")) return text;
   try {
@@ -111,15 +111,31 @@ export function configPlan(config: Record<string, HistoryConfigValue>, keys: str
   for (const key of keys) {
     const v = config[key];
     if (v === undefined) continue;
-    if (isSecret(v) && /^\[secret\]$|^ERROR_UNABLE_TO_DECRYPT$/.test(valueOf(v))) {
-      throw new RollbackError(`the value of ${key} in that update cannot be read (${valueOf(v)}); run with access to the stack's secrets provider`);
+    const text = valueOf(v);
+    if (text === undefined || (isSecret(v) && /^\[secret\]$|^ERROR_UNABLE_TO_DECRYPT$/.test(text))) {
+      throw new RollbackError(
+        `the value of ${key} in that update cannot be read (${text ?? "no value recorded"}); run with access to the stack's secrets provider`,
+      );
     }
     leaves(key, parsed(v), isSecret(v), set);
   }
   return { remove: [...keys], set };
 }
 
-export function planRollback(stack: string, history: HistoryEntry[], to: number, opts: { secrets?: boolean } = {}): RollbackPlan {
+/** The Mongo rotation keeper: a rollback keeps today's value (see {@link planRollback}). */
+export const ROTATE_KEY = `${NAMESPACE}:mongo.rotate`;
+
+/**
+ * With `secrets`, the `mongo` block comes back except `mongo.rotate`, which keeps today's value:
+ * the generated password cannot be brought back (a changed keeper makes a new one, and rotates the
+ * data to it), and the data holds today's password, so a rollback never changes it.
+ */
+export function planRollback(
+  stack: string,
+  history: HistoryEntry[],
+  to: number,
+  opts: { secrets?: boolean; current?: Record<string, HistoryConfigValue> } = {},
+): RollbackPlan {
   const entry = history.find((h) => h.version === to);
   if (!entry) {
     const known = history.map((h) => h.version).filter((v): v is number => v !== undefined);
@@ -134,7 +150,9 @@ export function planRollback(stack: string, history: HistoryEntry[], to: number,
   const keys = [...APP_KEYS, ...(opts.secrets ? SECRET_KEYS : [])];
   const { remove, set } = configPlan(entry.config ?? {}, keys);
   // Built images come back as the refs they were built as: the program delivers them, it does not rebuild.
-  const imageSets = set.filter((s) => !s.key.startsWith(`${NAMESPACE}:images.`));
+  const imageSets = set.filter((s) => !s.key.startsWith(`${NAMESPACE}:images.`) && s.key !== ROTATE_KEY);
+  const rotate = (parsed(opts.current?.[`${NAMESPACE}:mongo`]) as { rotate?: unknown } | undefined)?.rotate;
+  if (opts.secrets && rotate !== undefined) imageSets.push({ key: ROTATE_KEY, value: String(rotate), secret: false });
   for (const [service, ref] of Object.entries(images)) imageSets.push({ key: `${NAMESPACE}:images.${service}`, value: ref, secret: false });
   return { stack, version: to, startTime: new Date(entry.startTime).toISOString(), images, remove, set: imageSets };
 }
