@@ -85,6 +85,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
       container: containerName(id, "mongo"),
       volume: volumeName(id, "mongo"),
       dir: cfg.backup.dir,
+      prefix: spec.prefix,
       file,
       image: String(cfg.images.mongo),
     });

@@ -75,7 +75,11 @@ test("backup helpers: home-relative folders, credentials from the container, onl
   expect(re.test("copilotos-staging-mongo-20261123T170000Z.tar")).toBe(true);
   expect(re.test("copilotos-prod-mongo-20261123T170000Z.tar")).toBe(false);
   expect(re.test("copilotos-staging-mongo-20261123T170000Z.tar.sha256")).toBe(false);
-  expect(() => restoreScript({ container: "c", volume: "v", dir: "~/b", image: "mongo:7", file: "../x.tar" })).toThrow('"../x.tar" is not a backup file name');
+  const restore = (file: string) => () => restoreScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-staging-mongo", image: "mongo:7", file });
+  expect(restore("../x.tar")).toThrow('"../x.tar" is not a backup of this stack (copilotos-staging-mongo-<UTC stamp>.tar)');
+  // Another stack's archive is refused by name before anything runs.
+  expect(restore("copilotos-prod-mongo-20261123T170000Z.tar")).toThrow("another stack's archive, or another file, is refused");
+  expect(restore("copilotos-staging-mongo-20261123T170000Z.tar")).not.toThrow();
 });
 
 test("versions and the deliver command line", () => {

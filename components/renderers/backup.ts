@@ -80,6 +80,8 @@ export function backupScript(b: BackupSpec): string {
   const mongosh = (call: string) => `docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs(call))} >/dev/null`;
   return lines(
     STRICT,
+    // Archives and checksums readable by the deploy user only.
+    "umask 077",
     engineAnswers("backup"),
     `ctr=${shq(b.container)}; vol=${shq(b.volume)}; dir=${hostPath(b.dir)}; prefix=${shq(b.prefix)}`,
     'if ! docker volume inspect "$vol" >/dev/null 2>&1; then echo "backup: no volume $vol yet; nothing to back up"; exit 0; fi',
@@ -127,31 +129,63 @@ export function listBackupsScript(b: Pick<BackupSpec, "dir" | "prefix">): string
   return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
 }
 
-export interface RestoreSpec extends Omit<BackupSpec, "keep" | "prefix"> {
-  /** Backup file name inside `dir` (from {@link listBackupsScript}). */
+export interface RestoreSpec extends Omit<BackupSpec, "keep"> {
+  /** Backup file name inside `dir` (from {@link listBackupsScript}): `<prefix>-<UTC stamp>.tar`. */
   file: string;
 }
 
+/** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
+export const RESTORE_STAGING = ".copilotos-restore-new";
+export const RESTORE_PREVIOUS = ".copilotos-previous";
+
+/** Runs in a throwaway container on the volume: unpack beside the data, and only then swap (the old data kept). */
+const SWAP_IN = [
+  "set -e; cd /data",
+  `rm -rf ${RESTORE_STAGING}; mkdir ${RESTORE_STAGING}`,
+  `if ! tar -xf - -C ${RESTORE_STAGING}; then rm -rf ${RESTORE_STAGING}; exit 3; fi`,
+  `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
+  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
+  `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
+  `rmdir ${RESTORE_STAGING}`,
+].join("; ");
+
 /**
- * Restore: checks the sha256 and the catalog, stops Mongo, empties the volume, unpacks the archive,
- * starts Mongo again if it was there. Refuses anything but a plain file name.
+ * Restore. Everything is checked before the live volume is touched: the name is this stack's
+ * (`<prefix>-<stamp>.tar`, never another stack's archive), its `.sha256` names exactly this file
+ * and matches, the archive lists completely (a truncated one fails), no entry leaves the volume
+ * (`/…` or `..`), and it holds Mongo's catalog. Then Mongo stops, the archive is unpacked beside
+ * the data and swapped in, the replaced data kept in the volume (`.copilotos-previous`) until the
+ * next restore; an archive that does not unpack leaves the data as it was and Mongo started again.
  */
 export function restoreScript(r: RestoreSpec): string {
-  if (!/^[A-Za-z0-9._-]+\.tar$/.test(r.file)) throw new Error(`"${r.file}" is not a backup file name (<name>.tar)`);
+  if (!new RegExp(backupNamePattern(r.prefix)).test(r.file)) {
+    throw new Error(`"${r.file}" is not a backup of this stack (${r.prefix}-<UTC stamp>.tar); another stack's archive, or another file, is refused`);
+  }
+  const refuse = (why: string) => `{ echo "restore: $name ${why}; refusing (the live data is untouched)" >&2; exit 1; }`;
   return lines(
     STRICT,
+    "umask 077",
     engineAnswers("restore"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
     'f="$dir/$name"',
     'if [ ! -f "$f" ]; then echo "restore: no backup $f" >&2; exit 1; fi',
-    'if ! (cd "$dir" && sha256sum -c "$name.sha256" >/dev/null 2>&1); then echo "restore: $name does not match $name.sha256; refusing" >&2; exit 1; fi',
-    `if ! ${holdsCatalog('"$f"')}; then echo "restore: $name holds no _mdb_catalog.wt; refusing" >&2; exit 1; fi`,
+    'expected=$(cat "$f.sha256" 2>/dev/null || true)',
+    `case $expected in *"  $name") ;; *) ${refuse("has no .sha256 naming it")} ;; esac`,
+    'sum=$(sha256sum < "$f" | cut -d" " -f1)',
+    `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
+    `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
+    `if printf '%s\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
+    `printf '%s\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
     tarImage(r.image),
     `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
-    'echo "restore: replacing the contents of volume $vol with $name"',
-    `docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c 'cd /data && rm -rf -- ..?* .[!.]* * && tar -xf -' < "$f"`,
+    'echo "restore: unpacking $name beside the data in $vol, then swapping it in"',
+    `if ! docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c ${shq(SWAP_IN)} < "$f"; then`,
+    '  if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; fi',
+    '  echo "restore: $name did not unpack; $vol holds its data as before and $ctr was started again" >&2',
+    "  exit 1",
+    "fi",
     'if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; echo "restore: started $ctr"; fi',
-    'echo "restore: done"',
+    `echo "restore: done; the data it replaced is kept in $vol under ${RESTORE_PREVIOUS} until the next restore"`,
   );
 }

@@ -15,8 +15,9 @@ const IMAGE = "cpt-e2e/fake-mongo:1";
 const spec: BackupSpec = { container: `${P}-mongo`, volume: `${P}-mongo-data`, dir: "~/e2e-backups", prefix: `${P}-mongo`, keep: 2, image: IMAGE };
 const step = (name: string, script: string) => runHostStep(host.target, name, script);
 const onVolume = (cmd: string) => remote("run", "--rm", "-v", `${spec.volume}:/data/db`, IMAGE, "sh", "-c", cmd);
-/** Every path, and every file's sha256, in the volume. */
-const fingerprint = () => onVolume("cd /data/db && find . | sort && find . -type f | sort | xargs sha256sum");
+/** Every path, and every file's sha256, in the volume (the data a restore replaced, kept aside, is not Mongo's). */
+const fingerprint = () =>
+  onVolume("cd /data/db && find . ! -path './.copilotos-previous*' | sort && find . -type f ! -path './.copilotos-previous*' | sort | xargs sha256sum");
 const mongoshLog = () => remote("exec", spec.container, "cat", "/tmp/mongosh.log").split("\n");
 
 function startMongo() {
@@ -65,9 +66,12 @@ test("backup locks Mongo, archives, verifies, records the sha256, unlocks; resto
   expect(fingerprint()).not.toBe(before);
   const restored = await step("restore", restoreScript({ ...spec, file }));
   expect(restored.stdout).toBe(
-    `restore: stopping ${spec.container}\nrestore: replacing the contents of volume ${spec.volume} with ${file}\nrestore: started ${spec.container}\nrestore: done\n`,
+    `restore: stopping ${spec.container}\nrestore: unpacking ${file} beside the data in ${spec.volume}, then swapping it in\nrestore: started ${spec.container}\n` +
+      `restore: done; the data it replaced is kept in ${spec.volume} under .copilotos-previous until the next restore\n`,
   );
   expect(fingerprint()).toBe(before);
+  // What it replaced is kept, not deleted.
+  expect(onVolume("cat /data/db/.copilotos-previous/junk").trim()).toBe("junk");
   expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
 });
 
@@ -95,8 +99,39 @@ test("restore refuses an archive whose sha256 does not match, and leaves Mongo r
   startMongo();
   const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
   await step("tamper", `cd "$HOME/e2e-backups" && printf x >> ${file}`);
-  await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(`restore: ${file} does not match ${file}.sha256; refusing`);
+  await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(
+    `restore: ${file} does not match its .sha256; refusing (the live data is untouched)`,
+  );
   expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
+});
+
+test("restore refuses a truncated archive, a .sha256 naming another file and an archive with ../ entries, before the live volume is touched", async () => {
+  startMongo();
+  const good = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
+  const before = fingerprint();
+  const name = (n: number) => `${spec.prefix}-2020010${n}T000000Z.tar`;
+  await step(
+    "forge",
+    [
+      'cd "$HOME/e2e-backups"',
+      // Truncated, with a checksum of the truncated file (so only the archive check can catch it).
+      `head -c 20000 ${good} > ${name(1)} && sha256sum ${name(1)} > ${name(1)}.sha256`,
+      // A copy whose .sha256 names the good file instead.
+      `cp ${good} ${name(2)} && cp ${good}.sha256 ${name(2)}.sha256`,
+      // An archive whose entries climb out of the volume, with a matching checksum.
+      `mkdir -p forge/a && echo x > forge/a/f && (cd forge/a && tar -cPf "$HOME/e2e-backups/${name(3)}" ../a/f) && sha256sum ${name(3)} > ${name(3)}.sha256 && rm -rf forge`,
+    ].join(" && "),
+  );
+  const refusals: [string, string][] = [
+    [name(1), "is not a complete tar archive (truncated or damaged)"],
+    [name(2), "has no .sha256 naming it"],
+    [name(3), "has entries outside the volume (/ or ..)"],
+  ];
+  for (const [file, why] of refusals) {
+    await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(`restore: ${file} ${why}; refusing (the live data is untouched)`);
+  }
+  expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
+  expect(fingerprint()).toBe(before);
 });
 
 describe("npm run restore", () => {
@@ -139,7 +174,16 @@ describe("npm run restore", () => {
     );
     remote(...fakeMongoRunArgs(stagingSpec.container, stagingSpec.volume, IMAGE));
     const print = () =>
-      remote("run", "--rm", "-v", `${stagingSpec.volume}:/d`, IMAGE, "sh", "-c", "cd /d && find . | sort && find . -type f | sort | xargs sha256sum");
+      remote(
+        "run",
+        "--rm",
+        "-v",
+        `${stagingSpec.volume}:/d`,
+        IMAGE,
+        "sh",
+        "-c",
+        "cd /d && find . ! -path './.copilotos-previous*' | sort && find . -type f ! -path './.copilotos-previous*' | sort | xargs sha256sum",
+      );
     const before = print();
     const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(stagingSpec))).stdout)![1];
 
@@ -150,7 +194,9 @@ describe("npm run restore", () => {
     expect(print()).not.toBe(before);
     const done = await cli(["staging", file], "staging");
     expect(done).toMatchObject({ code: 0, err: "" });
-    expect(done.out).toContain("restore: done\n");
+    expect(done.out).toContain(
+      "restore: done; the data it replaced is kept in copilotos-staging-mongo-data under .copilotos-previous until the next restore\n",
+    );
     expect(print()).toBe(before);
   });
 
@@ -201,7 +247,7 @@ describe("npm run restore", () => {
     });
     expect(await cli(["staging", "../etc/passwd", "--yes"])).toMatchObject({
       code: 1,
-      err: 'restore: "../etc/passwd" is not a backup file name (<name>.tar)\n',
+      err: 'restore: "../etc/passwd" is not a backup of this stack (copilotos-staging-mongo-<UTC stamp>.tar); another stack\'s archive, or another file, is refused\n',
     });
   });
 });
