@@ -5,6 +5,7 @@ import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, setupScrip
 import { backupScript, s3UploadLines } from "../components/renderers/backup";
 import { ConfigError, parseConfig } from "../components/config";
 import { pathSegments, setPath } from "../scripts/lib/stackConfig";
+import { AWS_HOST, DEPLOY_PUBLIC_KEY, HOST_KEY } from "./support/program";
 
 const spec = { volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 };
 const shSyntaxOk = (script: string) => execFileSync("sh", ["-n"], { input: script }).toString();
@@ -108,14 +109,7 @@ describe("aws host config", () => {
   const aws = (h: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
     saptivaApiKey: "k".repeat(40),
     images: { api: "a:1", web: "w:1" },
-    host: {
-      kind: "aws",
-      region: "eu-west-1",
-      availabilityZone: "eu-west-1a",
-      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy",
-      sshCidrs: ["203.0.113.7/32"],
-      ...h,
-    },
+    host: { ...AWS_HOST, ...h },
     ...extra,
   });
   const keysOf = (raw: Record<string, unknown>) => {
@@ -135,7 +129,7 @@ describe("aws host config", () => {
       instanceType: "t3.small",
       ami: { owner: "136693071363", name: "debian-12-amd64-*", architecture: "x86_64" },
       user: "admin",
-      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy",
+      publicKey: DEPLOY_PUBLIC_KEY,
       sshCidrs: ["203.0.113.7/32"],
       appCidrs: ["0.0.0.0/0", "::/0"],
       rootVolumeGb: 20,
@@ -158,7 +152,7 @@ describe("aws host config", () => {
       "S3 backups on an ssh host",
       {
         ...aws(),
-        host: { kind: "ssh", address: "h", user: "u", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T" },
+        host: { kind: "ssh", address: "h", user: "u", hostKey: HOST_KEY },
         backup: { s3: true },
       },
       'copilotos:backup.s3: needs host.kind "aws"',

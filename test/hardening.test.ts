@@ -9,7 +9,7 @@ import { maskLines, REDACT_AWK } from "../components/renderers/health";
 import type { CheckResult } from "../scripts/check";
 import { redact } from "../scripts/lib/harness";
 import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
-import { containerOf, runStack, SAPTIVA_KEY } from "./support/program";
+import { containerOf, HOST_KEY, runStack, SAPTIVA_KEY } from "./support/program";
 
 async function check(...argv: string[]): Promise<CheckResult> {
   jest.resetModules();
@@ -18,7 +18,7 @@ async function check(...argv: string[]): Promise<CheckResult> {
 
 const base = () => ({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } });
 /** A real ed25519 public key blob (the committed stacks' pinned host key): the type string and the 32-byte key, each length-prefixed. */
-const BLOB = "AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
+const BLOB = HOST_KEY.split(" ")[1];
 const ed25519Line = (type = "ssh-ed25519") => `${type} ${BLOB}`;
 const problems = (raw: Record<string, unknown>) => {
   try {

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, configSchema, parseConfig } from "../components/config";
 import { configRows } from "../scripts/lib/configTable";
-import { runStack, SAPTIVA_KEY } from "./support/program";
+import { AWS_HOST, runStack, SAPTIVA_KEY, SSH_HOST } from "./support/program";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-"));
 const CANARY = path.join(work, "canary");
@@ -28,21 +28,7 @@ const PAYLOADS: Record<string, string> = {
   unicode: "ünïcødé ✓ 漢字",
 };
 
-const BASE: Record<string, Record<string, unknown>> = {
-  local: { host: { kind: "local" } },
-  ssh: {
-    host: { kind: "ssh", address: "203.0.113.10", user: "deploy", hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT" },
-  },
-  aws: {
-    host: {
-      kind: "aws",
-      region: "eu-west-1",
-      availabilityZone: "eu-west-1a",
-      publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy",
-      sshCidrs: ["203.0.113.7/32"],
-    },
-  },
-};
+const BASE: Record<string, Record<string, unknown>> = { local: { host: { kind: "local" } }, ssh: { host: SSH_HOST }, aws: { host: AWS_HOST } };
 
 /** Every string-valued key, with the host kind it needs; lists and maps get the payload as an item / a value. */
 const KEYS = configRows(configSchema).filter((r) => /string/.test(r.type));

@@ -34,3 +34,11 @@ export function uploadOf(c: RecordedResource, file: string): string {
   if (!u) throw new Error(`${c.name} has no upload ${file}`);
   return u.content;
 }
+
+/** The committed stacks' pinned host key: a real ed25519 key line. */
+export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
+/** The aws fixture's deploy key (public half, with its comment). */
+export const DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy";
+/** Minimal valid `host` blocks of each remote kind. */
+export const SSH_HOST = { kind: "ssh", address: "203.0.113.10", user: "deploy", hostKey: HOST_KEY };
+export const AWS_HOST = { kind: "aws", region: "eu-west-1", availabilityZone: "eu-west-1a", publicKey: DEPLOY_PUBLIC_KEY, sshCidrs: ["203.0.113.7/32"] };
