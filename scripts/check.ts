@@ -43,6 +43,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
       options: {
         config: { type: "string", multiple: true },
         secret: { type: "string", multiple: true },
+        "secret-env": { type: "string", multiple: true },
         "policy-config": { type: "string" },
         "stack-dir": { type: "string" },
       },
@@ -53,11 +54,23 @@ export async function check(argv: string[]): Promise<CheckResult> {
   const [stack] = args.positionals;
   if (!stack || args.positionals.length > 1) return { exitCode: 2, stdout: "", stderr: usage() };
 
+  // --secret-env copilotos:key=VAR takes the value from the environment: it never appears in argv
+  // (which npm prints, and ps shows). An unset variable is named; no value is ever echoed.
+  const secrets = [...(args.values.secret ?? [])];
+  for (const arg of args.values["secret-env"] ?? []) {
+    const eq = arg.indexOf("=");
+    const name = arg.slice(eq + 1);
+    if (eq <= 0 || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      return { exitCode: 2, stdout: "", stderr: `check: --secret-env takes copilotos:key=ENV_VAR\n${usage()}` };
+    const value = process.env[name];
+    if (value === undefined) return { exitCode: 2, stdout: "", stderr: `check: --secret-env ${arg.slice(0, eq)}: ${name} is not set in the environment\n` };
+    secrets.push(`${arg.slice(0, eq)}=${value}`);
+  }
   const stackDir = path.resolve(args.values["stack-dir"] ?? PROJECT_DIR);
   const load = (secrets: string[]) => loadStackConfig({ stack, dir: stackDir, config: args.values.config, secrets });
   let input;
   try {
-    input = load(args.values.secret ?? []);
+    input = load(secrets);
     // Placeholders stand in for secrets the dry run cannot read; passed as --secret, they are
     // redacted like the real ones.
     const missing = [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input!.config)), ...input.encrypted])];
@@ -66,12 +79,12 @@ export async function check(argv: string[]): Promise<CheckResult> {
         `warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`,
       );
     }
-    if (missing.length) input = load([...(args.values.secret ?? []), ...missing.map((k) => `${k}=${placeholder(k)}`)]);
+    if (missing.length) input = load([...secrets, ...missing.map((k) => `${k}=${placeholder(k)}`)]);
   } catch (e) {
     return { exitCode: 2, stdout: "", stderr: `check: ${(e as Error).message}\n` };
   }
   const knownSecrets = new Set<string>();
-  for (const arg of args.values.secret ?? []) knownSecrets.add(arg.slice(arg.indexOf("=") + 1));
+  for (const arg of secrets) knownSecrets.add(arg.slice(arg.indexOf("=") + 1));
 
   let run: ProgramRun;
   try {
@@ -138,7 +151,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
 export const USAGE = usage();
 
 function usage() {
-  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n";
+  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--secret-env copilotos:key=ENV_VAR]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n";
 }
 
 /** Entry point for scripts/run.js. */

@@ -187,3 +187,18 @@ test("a 100 kB env value is checked in linear time, with the same answers as bef
     ].map(hasUrlCredentials),
   ).toEqual([true, true, false, false, false, false, true, false]);
 });
+
+test("--secret-env takes a secret from the environment, so it is in no argv (npm prints argv); an unset variable is named", async () => {
+  process.env.CPT_TEST_SAPTIVA = SAPTIVA_KEY;
+  try {
+    const r = await check("staging", "--secret-env", "copilotos:saptivaApiKey=CPT_TEST_SAPTIVA");
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).not.toContain("is not set; using a placeholder");
+    expect(r.stdout + r.stderr).not.toContain(SAPTIVA_KEY);
+    expect(r.run!.secretValues.has(SAPTIVA_KEY)).toBe(true);
+  } finally {
+    delete process.env.CPT_TEST_SAPTIVA;
+  }
+  const unset = await check("staging", "--secret-env", "copilotos:saptivaApiKey=CPT_TEST_UNSET");
+  expect(unset).toMatchObject({ exitCode: 2, stderr: "check: --secret-env copilotos:saptivaApiKey: CPT_TEST_UNSET is not set in the environment\n" });
+});
