@@ -1,13 +1,6 @@
 import * as path from "node:path";
-import type { CheckResult } from "../scripts/check";
 import { markUnknowns, MOCK_PRIVATE_KEY_PREFIX, UNKNOWN, unknownsOf } from "../scripts/lib/mockValues";
-import { SAPTIVA_KEY } from "./support/program";
-
-async function check(...argv: string[]): Promise<CheckResult> {
-  jest.resetModules();
-  const mod = await import("../scripts/check");
-  return mod.check(argv);
-}
+import { check, SAPTIVA_KEY } from "./support/program";
 
 describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {

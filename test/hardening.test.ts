@@ -6,15 +6,9 @@ import { spawnSync } from "node:child_process";
 import { ConfigError, parseConfig } from "../components/config";
 import { isKeyLine } from "../components/config/syntax";
 import { maskLines, REDACT_AWK } from "../components/renderers/health";
-import type { CheckResult } from "../scripts/check";
 import { redact } from "../scripts/lib/harness";
 import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
-import { containerOf, HOST_KEY, runStack, SAPTIVA_KEY } from "./support/program";
-
-async function check(...argv: string[]): Promise<CheckResult> {
-  jest.resetModules();
-  return (await import("../scripts/check")).check(argv);
-}
+import { check, containerOf, HOST_KEY, runStack, SAPTIVA_KEY } from "./support/program";
 
 const base = () => ({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } });
 /** A real ed25519 public key blob (the committed stacks' pinned host key): the type string and the 32-byte key, each length-prefixed. */

@@ -33,14 +33,18 @@ export const REDACT_AWK =
   'while ((p = index(rest, s[i])) > 0) { out = out substr(rest, 1, p - 1) "[secret]"; rest = substr(rest, p + length(s[i])) } $0 = out rest } print }';
 
 /**
- * What the gates mask, one per line for their stdin: each secret as it is, URL-encoded (as in a
- * connection string a log prints) and JSON-escaped, longest first so no fragment of a longer form
- * is left behind.
+ * Every form a secret takes in printed text: as it is, URL-encoded (a connection string) and
+ * JSON-escaped; distinct, longest first, so no fragment of a longer form is left behind. What the
+ * gates mask on the host and what `npm run check` redacts both start here.
  */
+export function secretForms(secrets: Iterable<string>): string[] {
+  const forms = [...secrets].filter((v) => v.length > 0).flatMap((v) => [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]);
+  return [...new Set(forms)].sort((a, b) => b.length - a.length);
+}
+
+/** What the gates mask, one per line for their stdin: {@link secretForms}. */
 export function maskLines(secrets: string[]): string {
-  const forms = secrets.filter((v) => v.length > 0).flatMap((v) => [v, encodeURIComponent(v), JSON.stringify(v).slice(1, -1)]);
-  return [...new Set(forms)]
-    .sort((a, b) => b.length - a.length)
+  return secretForms(secrets)
     .map((f) => `${f}\n`)
     .join("");
 }

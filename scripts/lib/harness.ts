@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { secretForms } from "../../components/renderers/health";
 import { fakeId, fakeInvoke, fakeOutputs, fakePassword, unknownsOf, unknownsOfLookup } from "./mockValues";
 
 /** The marker the Pulumi runtime wraps secret values in when it serialises them. */
@@ -262,9 +263,8 @@ export const MIN_REDACTED_LENGTH = 8;
  * value is shown by path as `[secret]` whatever its length. Linear in the text per secret.
  */
 export function redact(text: string, secrets: Iterable<string>): string {
-  // Each secret also in the forms it takes inside JSON text and inside URLs.
-  const forms = [...secrets].flatMap((s) => [s, JSON.stringify(s).slice(1, -1), encodeURIComponent(s)]);
-  const sorted = [...new Set(forms)].filter((s) => s.length >= MIN_REDACTED_LENGTH).sort((a, b) => b.length - a.length);
+  // Each secret also in the forms it takes inside JSON text and inside URLs, longest first.
+  const sorted = secretForms(secrets).filter((s) => s.length >= MIN_REDACTED_LENGTH);
   let out = text;
   for (const s of sorted) {
     const parts: string[] = [];

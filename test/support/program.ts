@@ -42,3 +42,9 @@ export const DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl
 /** Minimal valid `host` blocks of each remote kind. */
 export const SSH_HOST = { kind: "ssh", address: "203.0.113.10", user: "deploy", hostKey: HOST_KEY };
 export const AWS_HOST = { kind: "aws", region: "eu-west-1", availabilityZone: "eu-west-1a", publicKey: DEPLOY_PUBLIC_KEY, sshCidrs: ["203.0.113.7/32"] };
+
+/** `npm run check` in-process, on a fresh copy of the modules (the SDK keeps one program per load). */
+export async function check(...argv: string[]): Promise<import("../../scripts/check").CheckResult> {
+  jest.resetModules();
+  return (await import("../../scripts/check")).check(argv);
+}
