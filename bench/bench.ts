@@ -3,6 +3,8 @@
  * `npm run bench -- swap`: bench/swap.ts (real engine, needs root; --requests N, default 2000).
  * `npm run bench -- stack`: staging and prod from the program's own graph on the test host, the seeds'
  * incident under load (runs test/e2e/stack.test.ts, root). Ends with `stack: stacks=2 containers=…`.
+ * `npm run bench -- faults`: the fault scenarios on the test host (runs test/e2e/faults.test.ts, root).
+ * Ends with `faults: scenarios=… survived=… data_lost=… partial_left=… secrets_leaked=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -11,7 +13,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -68,6 +70,9 @@ export async function main(argv: string[]): Promise<number> {
     case "stack":
       // The stack bench is the real-engine test itself (it needs jest's test host): it ends with the `stack:` line.
       return runJest("test/e2e/stack.test.ts");
+    case "faults":
+      // Likewise the fault scenarios: the test file ends with the `faults:` line.
+      return runJest("test/e2e/faults.test.ts");
     default:
       process.stderr.write(USAGE);
       return 2;

@@ -3,18 +3,18 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { backupScript } from "../components/renderers/backup";
+import { BACKUP_WRITE_FAILED, backupScript } from "../components/renderers/backup";
 import { lines, shq, STRICT, waitWithProgress } from "../components/renderers/shell";
 
 describe("waitWithProgress (run by sh here)", () => {
-  const run = (job: string) => {
+  const run = (job: string, onFailure?: string) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "progress-"));
     const script = lines(
       STRICT,
       `f=${shq(path.join(dir, "out"))}`,
       `${job} > "$f" &`,
       "pid=$!",
-      ...waitWithProgress('"$f"', "backup", 1),
+      ...waitWithProgress('"$f"', "backup", 1, onFailure),
       'echo "done $(wc -c < "$f")"',
     );
     const r = spawnSync("sh", ["-c", script], { encoding: "utf8" });
@@ -36,11 +36,21 @@ describe("waitWithProgress (run by sh here)", () => {
     expect(run("printf abc")).toEqual({ code: 0, out: ["done 3"] });
     expect(run("sh -c 'printf ab; exit 3'")).toEqual({ code: 3, out: [""] });
   });
+
+  test("a failing job runs the failure command (what happened, what to do), then fails the script; a job that succeeds does not", () => {
+    expect(run("sh -c 'printf ab; exit 3'", "echo 'backup: the archive could not be written'")).toEqual({
+      code: 1,
+      out: ["backup: the archive could not be written"],
+    });
+    expect(run("printf abc", "echo never")).toEqual({ code: 0, out: ["done 3"] });
+  });
 });
 
 test("the backup archives in the background and reports progress every 10 s", () => {
   const script = backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", keep: 7, image: "mongo:7" });
-  expect(script).toContain(`--entrypoint tar "$image" -C /data -cf - . > "$tmp" &\npid=$!\n${waitWithProgress('"$tmp"', "backup", 10).join("\n")}\n`);
+  expect(script).toContain(
+    `--entrypoint tar "$image" -C /data -cf - . > "$tmp" &\npid=$!\n${waitWithProgress('"$tmp"', "backup", 10, BACKUP_WRITE_FAILED).join("\n")}\n`,
+  );
 });
 
 describe("the backup script against a stand-in docker (run by the local sh, which is dash here)", () => {

@@ -7,6 +7,17 @@ import { appContainerName, canonicalJson, fingerprint } from "../components/rend
 import { PLACEHOLDER_ROUTE, proxyConf, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
 import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/rotation";
 
+/** The host lock every route change and pre-flight takes, as written out (components/renderers/shell.ts HOST_LOCK). */
+const HOST_LOCK_TEXT = [
+  'lockdir="$HOME/.copilotos"; mkdir -p "$lockdir"; chmod 700 "$lockdir"',
+  "command -v flock >/dev/null 2>&1 || { echo 'host lock: flock (util-linux) is not installed on the host; it keeps the steps of two stacks on one host from interleaving' >&2; exit 1; }",
+  'exec 9>>"$lockdir/host.lock"',
+  "if ! flock -n 9; then",
+  '  echo "host lock: waiting for another copilotos step on this host to finish ($lockdir/host.lock)"',
+  '  flock -w 300 9 || { echo "host lock: another copilotos step held $lockdir/host.lock for 300s; nothing was done. Run again when it has finished" >&2; exit 1; }',
+  "fi",
+];
+
 const id = { project: "copilotos", stack: "staging" };
 const text = (linesOf: string[]) => linesOf.join("\n") + "\n";
 
@@ -123,6 +134,7 @@ describe("proxy config", () => {
     expect(switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: "copilotos-staging-api-1a2b3c4d", drainSeconds: 15 })).toBe(
       text([
         "set -eu",
+        ...HOST_LOCK_TEXT,
         "proxy=copilotos-staging-proxy; file=/etc/nginx/copilotos/api.upstream; want='server copilotos-staging-api-1a2b3c4d:8001;'",
         'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
         'if [ "$current" = "$want" ]; then echo "proxy: api already routes to copilotos-staging-api-1a2b3c4d"; exit 0; fi',
@@ -156,7 +168,9 @@ describe("Mongo password rotation", () => {
         "set -eu",
         "docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo 'rotate: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it' >&2; exit 1; }",
         "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data; want_user=copilotos_user",
-        "running=$(docker inspect --format '{{.State.Running}}' \"$ctr\" 2>/dev/null || echo false)",
+        "state() { docker inspect --format '{{.State.Running}} {{.State.Restarting}}' \"$ctr\" 2>/dev/null || echo 'false false'; }",
+        "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
+        "running=$(state); running=${running%% *}",
         'if [ "$running" != true ]; then',
         "  cat >/dev/null",
         '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
@@ -172,9 +186,17 @@ describe("Mongo password rotation", () => {
         '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
         "  exit 1",
         "fi",
-        'out=$(docker exec -i "$ctr" sh -c \'umask 077; trap "rm -f /tmp/.copilotos-next-password" EXIT; cat > /tmp/.copilotos-next-password; mongosh --quiet --norc --eval "$1"\' sh \'const fs = require("fs"); const user = process.env.MONGO_INITDB_ROOT_USERNAME; const read = (f) => fs.readFileSync(f, "utf8").replace(/\\n+$/, ""); const next = read("/tmp/.copilotos-next-password"); const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE); const admin = () => new Mongo("mongodb://127.0.0.1:27017/admin").getDB("admin"); const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } }; if (login(next)) { print("rotate: already current: " + user); quit(0); } if (!login(current)) { print("rotate: neither the current nor the new password logs in as " + user); quit(2); } const a = admin(); a.auth(user, current); a.changeUserPassword(user, next); if (!login(next)) { print("rotate: the new password was not accepted for " + user); quit(3); } print("rotate: changed the password of " + user);\' 2>&1) || true',
+        "started=$(docker inspect --format '{{.State.StartedAt}}' \"$ctr\")",
+        'out=$(docker exec -i "$ctr" sh -c \'umask 077; trap "rm -f /tmp/.copilotos-next-password" EXIT; cat > /tmp/.copilotos-next-password; mongosh --quiet --norc --eval "$1"\' sh \'const fs = require("fs"); const user = process.env.MONGO_INITDB_ROOT_USERNAME; const read = (f) => fs.readFileSync(f, "utf8").replace(/\\n+$/, ""); const next = read("/tmp/.copilotos-next-password"); const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE); const admin = () => new Mongo("mongodb://127.0.0.1:27017/admin").getDB("admin"); const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } }; if (login(next)) { print("rotate: already current: " + user); quit(0); } if (!login(current)) { print("rotate: neither the current nor the new password logs in as " + user); quit(2); } const a = admin(); a.auth(user, current); a.changeUserPassword(user, next); if (!login(next)) { print("rotate: the new password was not accepted for " + user); quit(3); } print("rotate: changed the password of " + user);\' 2>&1) && rc=0 || rc=$?',
         "case \"$out\" in *'rotate: changed'*|*'rotate: already current'*) printf '%s\\n' \"$out\"; exit 0 ;; esac",
         "printf '%s\\n' \"$out\" >&2",
+        'case "$out" in *"rotate: neither"*|*"rotate: the new password"*) ;; *)',
+        "  sleep 1",
+        `  if [ "$rc" -ge 128 ] || [ "$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' "$ctr" 2>/dev/null || true)" != "true $started" ]; then`,
+        '    echo "rotate: Mongo in $ctr stopped during the change, so it holds either its current or the new password; nothing else was changed. Run pulumi up again once $ctr runs: the rotation logs in with either password and finishes" >&2',
+        "    exit 1",
+        "  fi ;;",
+        "esac",
         'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
         "exit 1",
       ]),

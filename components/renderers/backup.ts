@@ -6,6 +6,7 @@
  * volume through a throwaway container of the same image, verify the archive (non-empty, holds
  * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
  */
+import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "./shell";
 
 /** How often a running backup reports the bytes archived so far. */
@@ -76,6 +77,9 @@ const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Imag
 /** A condition: the archive `file` (a shell word) is readable and holds Mongo's catalog. */
 const holdsCatalog = (file: string) => `tar -tf ${file} | grep -Eq ${shq(CATALOG_PATTERN)}`;
 
+/** What a backup says when the archive could not be written (a full disk, most often), and what to do. */
+export const BACKUP_WRITE_FAILED = `echo "backup: writing the archive to $dir failed ($(df -Pk "$dir" | awk 'NR==2 { print $4 }') KiB free there); no archive was kept and Mongo is unlocked. Free space in $dir or set backup.dir to a bigger disk, then run again" >&2`;
+
 export function backupScript(b: BackupSpec): string {
   const mongosh = (call: string) => `docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs(call))} >/dev/null`;
   return lines(
@@ -104,7 +108,8 @@ export function backupScript(b: BackupSpec): string {
     'echo "backup: archiving volume $vol to $file"',
     'docker run --rm --network none -v "$vol":/data:ro --entrypoint tar "$image" -C /data -cf - . > "$tmp" &',
     "pid=$!",
-    ...waitWithProgress('"$tmp"', "backup", BACKUP_PROGRESS_SECONDS),
+    // A full disk (or any write error) leaves nothing: the trap removes the partial file and unlocks Mongo.
+    ...waitWithProgress('"$tmp"', "backup", BACKUP_PROGRESS_SECONDS, BACKUP_WRITE_FAILED),
     'if [ "$locked" = yes ]; then',
     `  ${mongosh("fsyncUnlock")}`,
     "  locked=no",
@@ -149,6 +154,52 @@ const SWAP_IN = [
   `rmdir ${RESTORE_STAGING}`,
 ].join("; ");
 
+/** Marker the re-key prints when the restored data took the stack's password. */
+export const REKEYED = "restore: rekeyed";
+
+/** mongosh code, against a mongod without auth: sets the user's password to the one in the private file. */
+export function rekeyJs(): string {
+  return [
+    'const fs = require("fs");',
+    "const user = process.env.COPILOTOS_MONGO_USER;",
+    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\n+$/, "");`,
+    'db.getSiblingDB("admin").changeUserPassword(user, pw);',
+    `print("${REKEYED} " + user);`,
+  ].join(" ");
+}
+
+/**
+ * Lines that give the restored data the password the stack's Mongo container holds now: an archive
+ * taken before a rotation holds the old one, and Mongo would refuse the API (the seeds' incident).
+ * A throwaway mongod of the same image runs on the volume without auth and without a network,
+ * the password goes from the stopped container's secret file through a pipe into a 0600 file
+ * inside it (on no command line, in no file on the host), `changeUserPassword` sets it, and the
+ * throwaway mongod stops cleanly. On failure `$ctr` is started anyway and the script fails saying so.
+ */
+function rekeyLines(): string[] {
+  const env = (name: string) => `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^${name}=//p'`;
+  const failed = (why: string) =>
+    `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; docker start "$ctr" >/dev/null; echo "restore: the data was restored, but ${why}; $ctr was started and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1; }`;
+  return [
+    `pwfile=$(${env("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${env("MONGO_INITDB_ROOT_USERNAME")}); rekey="$ctr-rekey"`,
+    'if [ -n "$pwfile" ] && [ -n "$user" ]; then',
+    '  echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
+    '  docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    `  docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
+    "  tries=0",
+    `  until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
+    `    tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
+    "    sleep 1",
+    "  done",
+    `  out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
+    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
+    // A clean shutdown of the throwaway mongod (its journal flushed) before the stack's starts.
+    '  docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    '  echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
+    "fi",
+  ];
+}
+
 /**
  * Restore. Everything is checked before the live volume is touched: the name is this stack's
  * (`<prefix>-<stamp>.tar`, never another stack's archive), its `.sha256` names exactly this file
@@ -156,6 +207,7 @@ const SWAP_IN = [
  * (`/…` or `..`), and it holds Mongo's catalog. Then Mongo stops, the archive is unpacked beside
  * the data and swapped in, the replaced data kept in the volume (`.copilotos-previous`) until the
  * next restore; an archive that does not unpack leaves the data as it was and Mongo started again.
+ * The restored data then gets the stack's current Mongo password ({@link rekeyLines}).
  */
 export function restoreScript(r: RestoreSpec): string {
   if (!new RegExp(backupNamePattern(r.prefix)).test(r.file)) {
@@ -185,7 +237,11 @@ export function restoreScript(r: RestoreSpec): string {
     '  echo "restore: $name did not unpack; $vol holds its data as before and $ctr was started again" >&2',
     "  exit 1",
     "fi",
-    'if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; echo "restore: started $ctr"; fi',
+    'if [ "$state" != missing ]; then',
+    ...rekeyLines().map((l) => `  ${l}`),
+    '  docker start "$ctr" >/dev/null',
+    '  echo "restore: started $ctr"',
+    "fi",
     `echo "restore: done; the data it replaced is kept in $vol under ${RESTORE_PREVIOUS} until the next restore"`,
   );
 }

@@ -5,7 +5,7 @@
  */
 import { routeFile } from "./proxy";
 import type { AppService } from "./names";
-import { lines, shq, STRICT } from "./shell";
+import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
 export interface HealthGateSpec {
   /** Container whose logs are shown on failure. */
@@ -90,6 +90,7 @@ function containerReport(tail: number): string[] {
 function revertLines(proxy: string, service: AppService): string[] {
   const file = routeFile(service);
   return [
+    ...HOST_LOCK,
     `proxy=${shq(proxy)}; file=${shq(file)}`,
     'prev=$(docker exec "$proxy" cat "$file.prev" 2>/dev/null || true)',
     "prevctr=${prev#server }; prevctr=${prevctr%%:*}",

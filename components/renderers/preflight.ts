@@ -1,9 +1,10 @@
 /**
  * The pre-flight script, run on the host before any container changes. Pure.
- * It only reads; every problem is listed (port, owner, name, space) before it exits non-zero.
+ * It only reads; every problem is listed (port, owner, name, space) before it exits non-zero. It
+ * holds the host lock, so another stack's pre-flight or route change on the host never interleaves.
  */
 import { LABEL_PROJECT, LABEL_STACK, StackIdentity } from "./names";
-import { lines, shq, STRICT } from "./shell";
+import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
 export interface PreflightSpec {
   identity: StackIdentity;
@@ -31,6 +32,7 @@ export function preflightScript(p: PreflightSpec): string {
     `docker ${kind} inspect --format '{{index .Labels "${LABEL_PROJECT}"}}/{{index .Labels "${LABEL_STACK}"}}|{{index .Labels "${COMPOSE}"}}'`;
   return lines(
     STRICT,
+    ...HOST_LOCK,
     "fail=0",
     "problem() { printf 'preflight: %s\\n' \"$*\" >&2; fail=1; }",
     'describe() { if [ -n "$2" ]; then echo "compose project $2"; elif [ "$1" = / ]; then echo \'no copilotos labels\'; else echo "stack $1"; fi; }',

@@ -8,7 +8,7 @@
  * the old container finish them before they exit, and the script waits for that.
  */
 import type { AppService } from "./names";
-import { lines, shq, STRICT } from "./shell";
+import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
 /** In-container ports the proxy listens on: the apps' own ports, published as the stack's host ports. */
 export const PROXY_PORTS = { api: 8001, web: 3000 } as const;
@@ -137,6 +137,7 @@ const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
 /**
  * Routes `service` to `container`. Idempotent: an unchanged route is left alone. A route nginx
  * rejects is put back and the script fails, so the proxy keeps serving the previous container.
+ * Holds the host lock: route changes of the stacks on one host never interleave.
  */
 export function switchScript(s: SwitchSpec): string {
   /** `script` run by sh in the proxy with `args`; `stdin` passes the host script's stdin through. */
@@ -144,6 +145,7 @@ export function switchScript(s: SwitchSpec): string {
     `docker exec${stdin ? " -i" : ""} "$proxy" sh -c ${shq(script)} sh ${args.join(" ")}`.trimEnd();
   return lines(
     STRICT,
+    ...HOST_LOCK,
     `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, PROXY_PORTS[s.service]))}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = "$want" ]; then echo "proxy: ${s.service} already routes to ${s.container}"; exit 0; fi`,

@@ -45,8 +45,8 @@ export function rotationJs(): string {
   ].join(" ");
 }
 
-/** Runs inside the container: the new password from stdin into a private file, mongosh, cleanup. */
-const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > ${NEXT_PASSWORD_FILE}; mongosh --quiet --norc --eval "$1"`;
+/** Runs inside the container: the new password from stdin into a private file, mongosh (code in `$1`), cleanup. */
+export const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > ${NEXT_PASSWORD_FILE}; mongosh --quiet --norc --eval "$1"`;
 
 /** The host script; stdin is the new password. */
 export function rotationScript(r: RotationSpec): string {
@@ -54,7 +54,10 @@ export function rotationScript(r: RotationSpec): string {
     STRICT,
     engineAnswers("rotate"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
-    `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
+    // A Mongo its restart policy is bringing back (it crashed, or was killed mid-rotation) is waited for.
+    `state() { docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null || echo 'false false'; }`,
+    "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
+    "running=$(state); running=${running%% *}",
     'if [ "$running" != true ]; then',
     "  cat >/dev/null",
     '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
@@ -72,9 +75,19 @@ export function rotationScript(r: RotationSpec): string {
     '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
     "  exit 1",
     "fi",
-    `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) || true`,
+    `started=$(docker inspect --format '{{.State.StartedAt}}' "$ctr")`,
+    `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) && rc=0 || rc=$?`,
     `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) printf '%s\\n' "$out"; exit 0 ;; esac`,
     "printf '%s\\n' \"$out\" >&2",
+    // Stopped mid-change, Mongo holds the old or the new password (a change is atomic); the re-run tries both.
+    'case "$out" in *"rotate: neither"*|*"rotate: the new password"*) ;; *)',
+    // mongosh killed with its container (status 128+signal), or the container restarted since.
+    "  sleep 1",
+    `  if [ "$rc" -ge 128 ] || [ "$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' "$ctr" 2>/dev/null || true)" != "true $started" ]; then`,
+    '    echo "rotate: Mongo in $ctr stopped during the change, so it holds either its current or the new password; nothing else was changed. Run pulumi up again once $ctr runs: the rotation logs in with either password and finishes" >&2',
+    "    exit 1",
+    "  fi ;;",
+    "esac",
     'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
     "exit 1",
   );

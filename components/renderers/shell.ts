@@ -31,14 +31,34 @@ export const EXIT_ON_SIGNALS = "trap 'exit 129' HUP; trap 'exit 130' INT; trap '
 /**
  * Lines that wait for the background job `$pid`, printing `<label>: <bytes of file> bytes so far`
  * every `everySeconds` while it runs (progress for `pulumi up`'s output), then take on its exit
- * status (`wait`), so a failed job fails the script. `file` is a shell word.
+ * status (`wait`), so a failed job fails the script, after the command `onFailure` if one is given.
+ * `file` is a shell word.
  */
-export function waitWithProgress(file: string, label: string, everySeconds: number): string[] {
+export function waitWithProgress(file: string, label: string, everySeconds: number, onFailure?: string): string[] {
   return [
     'ticks=0; while kill -0 "$pid" 2>/dev/null; do',
     "  sleep 0.5; ticks=$((ticks + 1))",
     `  if [ $((ticks % ${everySeconds * 2})) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then echo "${label}: $(wc -c < ${file}) bytes so far"; fi`,
     "done",
-    'wait "$pid"',
+    onFailure ? `wait "$pid" || { ${onFailure}; exit 1; }` : 'wait "$pid"',
   ];
 }
+
+/** Seconds a host step waits for another stack's step to release the host lock. */
+export const HOST_LOCK_SECONDS = 300;
+
+/**
+ * Lines that take the host lock (`~/.copilotos/host.lock`, flock on fd 9, released when the script
+ * exits): the steps that share one host (pre-flight port checks, proxy route changes) of every
+ * stack the deploy user runs there never interleave, e.g. staging's and prod's `pulumi up` at once.
+ * A step that waits says so; one that waits longer than HOST_LOCK_SECONDS fails having done nothing.
+ */
+export const HOST_LOCK: readonly string[] = [
+  'lockdir="$HOME/.copilotos"; mkdir -p "$lockdir"; chmod 700 "$lockdir"',
+  `command -v flock >/dev/null 2>&1 || { echo ${shq("host lock: flock (util-linux) is not installed on the host; it keeps the steps of two stacks on one host from interleaving")} >&2; exit 1; }`,
+  'exec 9>>"$lockdir/host.lock"',
+  "if ! flock -n 9; then",
+  '  echo "host lock: waiting for another copilotos step on this host to finish ($lockdir/host.lock)"',
+  `  flock -w ${HOST_LOCK_SECONDS} 9 || { echo "host lock: another copilotos step held $lockdir/host.lock for ${HOST_LOCK_SECONDS}s; nothing was done. Run again when it has finished" >&2; exit 1; }`,
+  "fi",
+];

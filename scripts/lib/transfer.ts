@@ -130,6 +130,9 @@ async function readAll(r: AsyncIterable<unknown>): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+/** ssh's own exit status when the connection fails or drops (the remote command's status otherwise). */
+const SSH_FAILED = 255;
+
 /** Second pass: save → filter/retag → [gzip] → count → ssh docker load. Returns bytes sent. */
 async function stream(opts: DeliverOptions, imageId: string, omit: Set<string>, total: number): Promise<number> {
   const save = spawn("docker", ["save", opts.image], { stdio: ["ignore", "pipe", "pipe"] });
@@ -173,6 +176,14 @@ async function stream(opts: DeliverOptions, imageId: string, omit: Set<string>, 
   opts.signal?.removeEventListener("abort", abort);
   if (opts.signal?.aborted) throw new DeliveryError(`delivery of ${opts.tag} aborted after ${sent} bytes`);
   if (code === PARTIAL_REFUSED_EXIT) throw new PartialRefused(loadErr.trim());
+  if (code === SSH_FAILED) {
+    save.kill();
+    const why = loadErr.trim() ? ` (ssh: ${loadErr.trim().split("\n").at(-1)})` : "";
+    throw new DeliveryError(
+      `the SSH connection to ${describeTarget(opts.target)} dropped after ${sent} bytes of ${opts.tag}${why}; ` +
+        "nothing was tagged on the host (a cut stream fails inside docker load); run the delivery again (pulumi up) once the host answers",
+    );
+  }
   if (code !== 0) {
     save.kill();
     throw new DeliveryError(`loading ${opts.tag} on ${describeTarget(opts.target)} failed (exit ${code}): ${loadErr.trim() || String(sendResult)}`);

@@ -66,7 +66,10 @@ test("backup locks Mongo, archives, verifies, records the sha256, unlocks; resto
   expect(fingerprint()).not.toBe(before);
   const restored = await step("restore", restoreScript({ ...spec, file }));
   expect(restored.stdout).toBe(
-    `restore: stopping ${spec.container}\nrestore: unpacking ${file} beside the data in ${spec.volume}, then swapping it in\nrestore: started ${spec.container}\n` +
+    `restore: stopping ${spec.container}\nrestore: unpacking ${file} beside the data in ${spec.volume}, then swapping it in\n` +
+      "restore: giving the restored data the current Mongo password of the stack for copilotos (a throwaway mongod without auth or network)\n" +
+      "restore: the restored data accepts the current Mongo password of the stack for copilotos\n" +
+      `restore: started ${spec.container}\n` +
       `restore: done; the data it replaced is kept in ${spec.volume} under .copilotos-previous until the next restore\n`,
   );
   expect(fingerprint()).toBe(before);
@@ -103,35 +106,6 @@ test("restore refuses an archive whose sha256 does not match, and leaves Mongo r
     `restore: ${file} does not match its .sha256; refusing (the live data is untouched)`,
   );
   expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
-});
-
-test("restore refuses a truncated archive, a .sha256 naming another file and an archive with ../ entries, before the live volume is touched", async () => {
-  startMongo();
-  const good = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
-  const before = fingerprint();
-  const name = (n: number) => `${spec.prefix}-2020010${n}T000000Z.tar`;
-  await step(
-    "forge",
-    [
-      'cd "$HOME/e2e-backups"',
-      // Truncated, with a checksum of the truncated file (so only the archive check can catch it).
-      `head -c 20000 ${good} > ${name(1)} && sha256sum ${name(1)} > ${name(1)}.sha256`,
-      // A copy whose .sha256 names the good file instead.
-      `cp ${good} ${name(2)} && cp ${good}.sha256 ${name(2)}.sha256`,
-      // An archive whose entries climb out of the volume, with a matching checksum.
-      `mkdir -p forge/a && echo x > forge/a/f && (cd forge/a && tar -cPf "$HOME/e2e-backups/${name(3)}" ../a/f) && sha256sum ${name(3)} > ${name(3)}.sha256 && rm -rf forge`,
-    ].join(" && "),
-  );
-  const refusals: [string, string][] = [
-    [name(1), "is not a complete tar archive (truncated or damaged)"],
-    [name(2), "has no .sha256 naming it"],
-    [name(3), "has entries outside the volume (/ or ..)"],
-  ];
-  for (const [file, why] of refusals) {
-    await expect(step("restore", restoreScript({ ...spec, file }))).rejects.toThrow(`restore: ${file} ${why}; refusing (the live data is untouched)`);
-  }
-  expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
-  expect(fingerprint()).toBe(before);
 });
 
 describe("npm run restore", () => {

@@ -65,7 +65,19 @@ export class ApplyError extends Error {
 
 const SHORT = (t: string) => t.replace(/^.*:/, "");
 
-export async function applyGraph(run: ProgramRun, engine: Engine, state: ExecState, log: (line: string) => void = () => undefined): Promise<ApplyStep[]> {
+/**
+ * Runs before each resource the apply changes (not before unchanged ones), with its name: where a
+ * fault test kills the update (throw) or breaks the host between two steps.
+ */
+export type BeforeStep = (name: string) => Promise<void>;
+
+export async function applyGraph(
+  run: ProgramRun,
+  engine: Engine,
+  state: ExecState,
+  log: (line: string) => void = () => undefined,
+  beforeStep: BeforeStep = async () => undefined,
+): Promise<ApplyStep[]> {
   const real = new Map<string, string>();
   for (const a of state.resources.values()) for (const [k, v] of Object.entries(a.real)) real.set(k, v);
   const steps: ApplyStep[] = [];
@@ -95,6 +107,7 @@ export async function applyGraph(run: ProgramRun, engine: Engine, state: ExecSta
       continue;
     }
     try {
+      await beforeStep(res.name);
       const applied = await applyOne(res, inputs, before, docker, engine, retired);
       if (!applied) continue;
       applied.hash = hash;

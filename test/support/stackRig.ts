@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProgramRun } from "../../scripts/lib/harness";
 import { requireTestHost, TEST_HOST_DIR } from "./testHost";
-import { applyGraph, ApplyStep, ExecState } from "./executor";
+import { applyGraph, ApplyStep, BeforeStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 
@@ -40,7 +40,7 @@ export class StackRig {
   }
 
   /** Runs the program for this stack with `config` on top and applies it; returns the executor's steps. */
-  async deploy(config: string[] = [], log?: (line: string) => void): Promise<ApplyStep[]> {
+  async deploy(config: string[] = [], log?: (line: string) => void, before?: BeforeStep): Promise<ApplyStep[]> {
     const host = requireTestHost();
     const base = StackRig.hostConfig();
     jest.resetModules();
@@ -61,6 +61,6 @@ export class StackRig {
     });
     this.passwords = run.passwords;
     this.lastRun = run;
-    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log);
+    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before);
   }
 }

@@ -8,7 +8,8 @@
  *   while Mongo refuses it (logging "Authentication failed.", as pymongo does), `/api/health` 200
  *   "degraded". It has curl (the app's image does) for its health check; it logs in to real Redis.
  * - mongo: credentials fixed at first init in its volume from MONGO_INITDB_* (as mongod's are); a
- *   `mongosh` that answers ping, fsyncLock/Unlock and changeUserPassword against those credentials.
+ *   `mongosh` that answers ping, fsyncLock/Unlock and changeUserPassword against those credentials,
+ *   and a `mongod --noauth` under which it sets a password without one (a restore's re-key).
  * - redis: Debian's real redis-server on the uploaded config.
  * - proxy: Debian's real nginx.  - web: busybox httpd on :3000.
  */
@@ -193,20 +194,35 @@ case "$*" in
   *fsyncUnlock*) rm -f /tmp/locked; echo unlock >> /tmp/mongosh.log ;;
   *fsyncLock*) [ "$stored" = "$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")" ] || { echo "MongoServerError: Authentication failed." >&2; exit 1; }
     touch /tmp/locked; echo lock >> /tmp/mongosh.log ;;
+  *rekeyed*) # a restore's re-key, against the mongod below started with --noauth
+    [ -e /tmp/noauth ] || { echo "MongoServerError: command updateUser requires authentication" >&2; exit 1; }
+    grep -q "^$COPILOTOS_MONGO_USER:" "$users" || { echo "MongoServerError: User $COPILOTOS_MONGO_USER@admin not found" >&2; exit 1; }
+    printf '%s:%s\n' "$COPILOTOS_MONGO_USER" "$(cat /tmp/.copilotos-next-password)" > "$users"; echo "restore: rekeyed $COPILOTOS_MONGO_USER" ;;
   *changeUserPassword*)
     next=$(cat /tmp/.copilotos-next-password); current=$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")
     if [ "$stored" = "$next" ]; then echo "rotate: already current: $user"
-    elif [ "$stored" = "$current" ]; then printf '%s:%s\n' "$user" "$next" > "$users"; echo "rotate: changed the password of $user"
+    elif [ "$stored" = "$current" ]; then printf '%s:%s\n' "$user" "$next" > "$users"
+      # A fault test's switch: the change is made, then mongod dies before it answers (the container is killed meanwhile).
+      if [ -e /tmp/slow-once ]; then rm -f /tmp/slow-once; touch /tmp/rotating; sleep 60; fi
+      echo "rotate: changed the password of $user"
     else echo "rotate: neither the current nor the new password logs in as $user"; exit 2; fi ;;
   *) echo "mongosh stand-in: unsupported: $*" >&2; exit 1 ;;
 esac
+`;
+
+/** `mongod` for one-off runs (a restore's re-key): with --noauth it serves without checking passwords. */
+const MONGOD = String.raw`#!/bin/sh
+case " $* " in *" --noauth "*) touch /tmp/noauth ;; esac
+httpd -f -p 27017 -h /mongo & pid=$!
+trap 'kill $pid; exit 0' TERM
+wait $pid
 `;
 
 /** Builds every stand-in in the engine `dockerArgs` name (`["-H", "unix://…"]`). */
 export function buildStandins(dockerArgs: string[]): typeof STANDIN_TAGS {
   busyboxImage(dockerArgs, STANDIN_TAGS.api, apiImageSpec("1"));
   busyboxImage(dockerArgs, STANDIN_TAGS.mongo, {
-    files: { "/bin/mongod-start": MONGO_START, "/mongo/cgi-bin/auth": MONGO_AUTH, "/bin/mongosh": MONGOSH },
+    files: { "/bin/mongod-start": MONGO_START, "/bin/mongod": MONGOD, "/mongo/cgi-bin/auth": MONGO_AUTH, "/bin/mongosh": MONGOSH },
     dirs: ["/data/db"],
     cmd: SERVE("/bin/mongod-start"),
   });

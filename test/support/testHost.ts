@@ -170,26 +170,7 @@ async function start(): Promise<TestHostState> {
   const remote = path.join(d, "remote");
   const socket = path.join(remote, "docker.sock");
   fs.mkdirSync(remote, { recursive: true });
-  daemon(
-    "nsenter",
-    [
-      ...inNs,
-      "dockerd",
-      "--data-root",
-      path.join(remote, "data"),
-      "--exec-root",
-      path.join(remote, "exec"),
-      "--pidfile",
-      path.join(remote, "docker.pid"),
-      "-H",
-      `unix://${socket}`,
-      "-G",
-      USER,
-      "--storage-driver=overlay2",
-    ],
-    path.join(remote, "dockerd.log"),
-  );
-  await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
+  await startRemoteEngine();
 
   const key = (name: string) => {
     const f = path.join(d, name);
@@ -250,6 +231,42 @@ async function start(): Promise<TestHostState> {
     wrongKnownHostsFile: path.join(d, "wrong_known_hosts"),
     linkDevice: VETH_OUT,
   };
+}
+
+const REMOTE = path.join(TEST_HOST_DIR, "remote");
+
+/** Starts the test host's dockerd in its namespace (own data root, exec root, pidfile, socket) and waits for it. */
+async function startRemoteEngine(): Promise<void> {
+  const socket = path.join(REMOTE, "docker.sock");
+  daemon(
+    "nsenter",
+    [
+      "--net=/var/run/netns/" + NETNS,
+      "dockerd",
+      "--data-root",
+      path.join(REMOTE, "data"),
+      "--exec-root",
+      path.join(REMOTE, "exec"),
+      "--pidfile",
+      path.join(REMOTE, "docker.pid"),
+      "-H",
+      `unix://${socket}`,
+      "-G",
+      USER,
+      "--storage-driver=overlay2",
+    ],
+    path.join(REMOTE, "dockerd.log"),
+  );
+  await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
+}
+
+/**
+ * Restarts the test host's Docker engine (SIGTERM, as a package upgrade or `systemctl restart
+ * docker` would): its containers stop with it and come back by their restart policy.
+ */
+export async function restartRemoteEngine(): Promise<void> {
+  await waitGone(killPidFile(path.join(REMOTE, "docker.pid")), 60);
+  await startRemoteEngine();
 }
 
 function killPidFile(file: string): number | undefined {

@@ -99,6 +99,11 @@ export function nginxImage(dockerArgs: string[], tag: string): string {
 
 /** A stand-in for the mongo image: `mongosh` records each admin call it is asked to make. */
 export const FAKE_MONGOSH = `#!/bin/sh
+# Answers ping and a restore's re-key (under \`mongod --noauth\`, no credentials needed).
+case "$*" in
+  *ping*) echo 1; exit 0 ;;
+  *rekeyed*) [ -e /tmp/noauth ] && [ -s /tmp/.copilotos-next-password ] || exit 1; echo "restore: rekeyed $COPILOTOS_MONGO_USER"; exit 0 ;;
+esac
 # Records fsyncLock/fsyncUnlock calls; fails like mongosh would when the credentials are unreadable.
 [ -n "$MONGO_INITDB_ROOT_USERNAME" ] && [ -r "$MONGO_INITDB_ROOT_PASSWORD_FILE" ] || { echo "auth failed" >&2; exit 1; }
 case "$*" in
@@ -111,7 +116,11 @@ esac
 /** Builds the stand-in mongo image (FAKE_MONGOSH, a password file, stops on SIGTERM like mongod) in the engine `dockerArgs` name. */
 export function fakeMongoImage(dockerArgs: string[], tag: string, mongosh = FAKE_MONGOSH, password = "not-a-real-password\n"): string {
   return busyboxImage(dockerArgs, tag, {
-    files: { "/bin/mongosh": mongosh, "/run/secrets/mongo_root_password": password },
+    files: {
+      "/bin/mongosh": mongosh,
+      "/run/secrets/mongo_root_password": password,
+      "/bin/mongod": '#!/bin/sh\ncase " $* " in *" --noauth "*) touch /tmp/noauth ;; esac\ntrap \'exit 0\' TERM; while :; do sleep 1; done\n',
+    },
     // A bare sleep as PID 1 would ignore SIGTERM; mongod stops on it.
     cmd: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"],
   });
