@@ -1,5 +1,7 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
-import { backupNamePattern, hostPath, mongoAdminJs, restoreScript } from "../components/renderers/backup";
+import * as vm from "node:vm";
+import { backupNamePattern, hostPath, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/backup";
+import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/delivery";
 import { lines, shq } from "../components/renderers/shell";
 import { deliverCommand, versionOfRef } from "../components/renderers/version";
@@ -133,4 +135,50 @@ test("host argv: pinned ssh options, or sh -c for the local engine", () => {
     "--",
     "true",
   ]);
+});
+
+describe("restore re-key: the restored data gets the stack's current Mongo password", () => {
+  test("the mongosh code sets the user's password from the private file (trailing newlines dropped) on a mongod without auth", () => {
+    const calls: unknown[][] = [];
+    const printed: string[] = [];
+    const sandbox = {
+      require: (m: string) => (m === "fs" ? { readFileSync: (f: string) => (f === NEXT_PASSWORD_FILE ? "the-current-password\n\n" : "") } : undefined),
+      process: { env: { COPILOTOS_MONGO_USER: "copilotos_user" } },
+      db: { getSiblingDB: (name: string) => ({ changeUserPassword: (...a: unknown[]) => calls.push([name, ...a]) }) },
+      print: (s: string) => printed.push(s),
+    };
+    vm.runInNewContext(rekeyJs(), sandbox);
+    expect(calls).toEqual([["admin", "copilotos_user", "the-current-password"]]);
+    expect(printed).toEqual([`${REKEYED} copilotos_user`]);
+  });
+
+  test("exact lines: the password goes from the stopped container's secret file through a pipe, never a command line or a host file", () => {
+    const script = restoreScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", image: "mongo:7", file: "p-20261123T170000Z.tar" });
+    const failed = (why: string) =>
+      `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; docker start "$ctr" >/dev/null; echo "restore: the data was restored, but ${why}; $ctr was started and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1; }`;
+    expect(script).toContain(
+      [
+        'if [ "$state" != missing ]; then',
+        "  pwfile=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_PASSWORD_FILE=//p'); " +
+          "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p'); rekey=\"$ctr-rekey\"",
+        '  if [ -n "$pwfile" ] && [ -n "$user" ]; then',
+        '    echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
+        '    docker rm -f "$rekey" >/dev/null 2>&1 || true',
+        `    docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
+        "    tries=0",
+        `    until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
+        `      tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
+        "      sleep 1",
+        "    done",
+        `    out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
+        `    case "$out" in *'restore: rekeyed'*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
+        '    docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+        '    echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
+        "  fi",
+        '  docker start "$ctr" >/dev/null',
+        '  echo "restore: started $ctr"',
+        "fi",
+      ].join("\n"),
+    );
+  });
 });

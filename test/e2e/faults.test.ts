@@ -9,96 +9,41 @@ import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { backupScript, BackupSpec, restoreScript } from "../../components/renderers/backup";
-import { secretForms } from "../../components/renderers/health";
-import { routeFile, switchScript } from "../../components/renderers/proxy";
+import { switchScript } from "../../components/renderers/proxy";
 import { runHostStep } from "../../scripts/lib/hostExec";
 import { deliverImage } from "../../scripts/lib/transfer";
 import { ApplyError } from "../support/executor";
-import { get } from "../support/loadLoop";
+import { FaultRun } from "../support/faultRun";
 import { StackData } from "../support/stackData";
 import { StackRig } from "../support/stackRig";
 import { buildStandins, STANDIN_TAGS } from "../support/standins";
 import { restartRemoteEngine, TEST_HOST_DIR } from "../support/testHost";
 import { busyboxImage } from "../support/testImages";
-import { host, remote, remoteTry } from "./support";
+import { host, remote, removeProject, remoteTry } from "./support";
 
 jest.setTimeout(600_000);
-const API = `http://${host.target.address}:8101`;
 const rig = new StackRig("staging");
 const data = new StackData("staging");
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 const step = (name: string, script: string, stdin?: string) => runHostStep(host.target, name, script, stdin);
-let baseline: ReturnType<StackData["fingerprint"]>;
-
-interface Outcome {
-  name: string;
-  survived: boolean;
-  dataLost: boolean;
-  partialLeft: boolean;
-  secretsLeaked: boolean;
-}
-const outcomes: Outcome[] = [];
-
-/**
- * Runs one scenario. `body` causes the fault, checks the message and the re-run, pushes everything
- * printed into `seen`, and returns what it found left behind (an empty list when nothing was).
- */
-async function scenario(name: string, body: (seen: string[]) => Promise<string[]>): Promise<void> {
-  const outcome: Outcome = { name, survived: false, dataLost: true, partialLeft: true, secretsLeaked: true };
-  outcomes.push(outcome);
-  const seen: string[] = [];
-  const leftovers = await body(seen);
-  const after = data.fingerprint();
-  const forms = secretForms(rig.lastRun!.secretValues).filter((f) => f.length >= 8);
-  const leaked = seen.flatMap((text, i) => forms.filter((f) => text.includes(f)).map(() => `output ${i}`));
-  Object.assign(outcome, { partialLeft: leftovers.length > 0, dataLost: JSON.stringify(after) !== JSON.stringify(baseline), secretsLeaked: leaked.length > 0 });
-  expect({ leftovers, leaked, data: after }).toEqual({ leftovers: [], leaked: [], data: baseline });
-  outcome.survived = true;
-}
-
+const run = new FaultRun(rig, data, `http://${host.target.address}:8101`);
+const scenario = run.scenario.bind(run);
+const converged = run.converged.bind(run);
+const routedTo = run.routedTo.bind(run);
 const running = (name: string) => remoteTry("inspect", "--format", "{{.State.Running}}", name) === "true";
-const routedTo = (service: "api" | "web") => remote("exec", "copilotos-staging-proxy", "cat", routeFile(service)).replace(/^server (.*):\d+;$/, "$1");
-const stackContainers = () => remote("ps", "-a", "--filter", "label=copilotos.stack=staging", "--format", "{{.Names}} {{.State}}").split("\n").filter(Boolean);
-
-/** After a re-run: every container runs, each route leads to a running, healthy container, the API answers through the proxy. */
-async function converged(seen: string[]): Promise<string[]> {
-  const left = stackContainers()
-    .filter((l) => !l.endsWith(" running"))
-    .map((l) => `container not running: ${l}`);
-  for (const service of ["api", "web"] as const) {
-    const target = routedTo(service);
-    const state = remoteTry("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", target);
-    if (state !== "running healthy") left.push(`${service} route leads to ${target} (${state ?? "gone"})`);
-  }
-  const auth = await get(`${API}/api/standin/auth`);
-  seen.push(auth.body);
-  if (auth.status !== 200 || !/"mongo":"ok","redis":"ok"/.test(auth.body)) left.push(`API through the proxy: ${auth.status} ${auth.body}`);
-  return left;
-}
-
-function cleanup(): void {
-  for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
-    const [cmd, ...rest] = kind.split(" ");
-    const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");
-    if (ids) remote(...(cmd === "ps" ? ["rm", "-f", "-v"] : [cmd, "rm"]), ...ids.split("\n"));
-  }
-}
 
 beforeAll(async () => {
-  cleanup();
+  removeProject();
   buildStandins(["-H", `unix://${host.remoteSocket}`]);
   await rig.deploy([], log);
   data.seed();
-  baseline = data.fingerprint();
+  const baseline = run.takeBaseline();
   expect(baseline.mongo).toMatch(/\n4$/); // the catalog and three collection files
   expect(baseline.redis.split("\n")).toHaveLength(50);
 });
 afterAll(() => {
-  cleanup();
-  const n = (f: (o: Outcome) => boolean) => outcomes.filter(f).length;
-  process.stdout.write(
-    `faults: scenarios=${outcomes.length} survived=${n((o) => o.survived)} data_lost=${n((o) => o.dataLost)} partial_left=${n((o) => o.partialLeft)} secrets_leaked=${n((o) => o.secretsLeaked)}\n`,
-  );
+  removeProject();
+  process.stdout.write(`${run.summary()}\n`);
 });
 
 test("1. the SSH connection drops in the middle of an image transfer: nothing tagged, the message says to run again, the re-run loads the image", () =>
@@ -213,7 +158,7 @@ test("4. the update is killed between the route switch and the health gate: the 
       expect.stringMatching(/^delete copilotos-staging-api-[0-9a-f]{8}$/),
     ]);
     const leftovers = await converged(seen);
-    const apis = stackContainers().filter((l) => l.includes("-api-"));
+    const apis = run.containers().filter((l) => l.includes("-api-"));
     if (apis.length !== 1) leftovers.push(`API containers after the re-run: ${apis.join(", ")}`);
     return leftovers;
   }));

@@ -13,7 +13,7 @@ import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
 import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
-import { host, remote } from "./support";
+import { host, remote, removeProject } from "./support";
 
 jest.setTimeout(600_000);
 const ADDRESS = host.target.address;
@@ -23,21 +23,13 @@ const V2 = "cpt-standin/api:2";
 const report = { containers: 0, healthy: 0, incidentHalted: false, incidentFailed: -1 };
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
-function cleanup(): void {
-  for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
-    const [cmd, ...rest] = kind.split(" ");
-    const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");
-    if (ids) remote(...(cmd === "ps" ? ["rm", "-f", "-v"] : [cmd, "rm"]), ...ids.split("\n"));
-  }
-}
-
 beforeAll(() => {
-  cleanup();
+  removeProject();
   buildStandins(["-H", `unix://${host.remoteSocket}`]);
   apiVersion(["-H", `unix://${host.remoteSocket}`], V2, "2");
 });
 afterAll(() => {
-  cleanup();
+  removeProject();
   process.stdout.write(
     `stack: stacks=2 containers=${report.containers} healthy=${report.healthy} incident_halted=${report.incidentHalted ? "yes" : "no"} incident_failed_requests=${report.incidentFailed}\n`,
   );

@@ -28,3 +28,12 @@ export function removeByPrefix(prefix: string): void {
   const nets = remote("network", "ls", "-q", "--filter", `name=^${prefix}`);
   if (nets) remote("network", "rm", ...nets.split("\n"));
 }
+
+/** Removes every container, volume and network of the project's stacks on the test host (labels, not names). */
+export function removeProject(): void {
+  for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
+    const [cmd, ...rest] = kind.split(" ");
+    const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");
+    if (ids) remote(...(cmd === "ps" ? ["rm", "-f", "-v"] : [cmd, "rm"]), ...ids.split("\n"));
+  }
+}
