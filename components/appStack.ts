@@ -5,6 +5,7 @@ import { AppImage } from "./services/appImage";
 import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
+import { ComposeCutover } from "./operations/composeCutover";
 import { ContainerReady } from "./operations/containerReady";
 import { HealthGate } from "./operations/healthGate";
 import { DockerHost } from "./hosts/dockerHost";
@@ -90,6 +91,13 @@ export class AppStack extends pulumi.ComponentResource {
 
     const host = this.host;
     const prefix = stackPrefix(identity);
+    // Taking over a running compose deployment (config `adopt`): its volumes by name, its Mongo backed up, a cut-over.
+    const adopt = cfg.adopt && {
+      spec: { identity, composeProject: cfg.adopt.composeProject, services: cfg.adopt.services },
+      attempt: cfg.adopt.attempt,
+      compose: { project: cfg.adopt.composeProject, service: cfg.adopt.services.mongo },
+    };
+    const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(identity, "mongo");
     const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis].filter((p): p is number => p !== undefined);
     this.preflight = new Preflight(
       `${name}-preflight`,
@@ -102,6 +110,7 @@ export class AppStack extends pulumi.ComponentResource {
           volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis")],
           networks: [prefix],
           minFreeMb: cfg.preflight.minFreeDiskMb,
+          adopt: cfg.adopt && { composeProject: cfg.adopt.composeProject, volumes: [cfg.adopt.volumes.mongo, cfg.adopt.volumes.redis] },
         },
         // The configured refs (or build specs): a new image re-runs the checks before it reaches the host.
         images: SERVICES.map((s) => JSON.stringify(cfg.images[s])),
@@ -151,7 +160,8 @@ export class AppStack extends pulumi.ComponentResource {
           host,
           spec: {
             container: containerName(identity, "mongo"),
-            volume: volumeName(identity, "mongo"),
+            volume: mongoVolume,
+            compose: adopt?.compose,
             dir: cfg.backup.dir,
             prefix: `${prefix}-mongo`,
             keep: cfg.backup.keep,
@@ -170,11 +180,20 @@ export class AppStack extends pulumi.ComponentResource {
       `${name}-mongo-rotation`,
       {
         host,
-        spec: { container: containerName(identity, "mongo"), volume: volumeName(identity, "mongo"), user: cfg.mongo.user },
+        spec: { container: containerName(identity, "mongo"), volume: mongoVolume, user: cfg.mongo.user, compose: adopt?.compose },
         password: this.secrets.mongoPassword,
       },
       { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : [])] },
     );
+    // Compose stops only once everything the stack needs is on the host and its Mongo is backed up.
+    const cutover =
+      adopt &&
+      new ComposeCutover(
+        `${name}-compose-cutover`,
+        { host, spec: adopt.spec, attempt: adopt.attempt },
+        { parent: this, dependsOn: [this.preflight, this.rotation, ...SERVICES.flatMap((s) => imageOf(s).ready)] },
+      );
+    const cutoverDone = cutover ? [cutover] : [];
     this.mongo = new Mongo(
       `${name}-mongo`,
       {
@@ -186,8 +205,9 @@ export class AppStack extends pulumi.ComponentResource {
         hostPort: cfg.ports.mongo,
         limits: cfg.resources.mongo,
         protectData: cfg.protectData,
+        existingVolume: cfg.adopt?.volumes.mongo,
       },
-      after(...imageOf("mongo").ready, this.rotation),
+      after(...imageOf("mongo").ready, this.rotation, ...cutoverDone),
     );
     this.redis = new Redis(
       `${name}-redis`,
@@ -198,8 +218,9 @@ export class AppStack extends pulumi.ComponentResource {
         hostPort: cfg.ports.redis,
         limits: cfg.resources.redis,
         protectData: cfg.protectData,
+        existingVolume: cfg.adopt?.volumes.redis,
       },
-      after(...imageOf("redis").ready),
+      after(...imageOf("redis").ready, ...cutoverDone),
     );
     this.api = new Api(
       `${name}-api`,
@@ -231,7 +252,7 @@ export class AppStack extends pulumi.ComponentResource {
           apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
         },
       },
-      after(...imageOf("proxy").ready),
+      after(...imageOf("proxy").ready, ...cutoverDone),
     );
     const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
     // Per app: new container → ready (its own health check: the app's readiness) → proxy route
@@ -246,6 +267,7 @@ export class AppStack extends pulumi.ComponentResource {
           container: target.containerName,
           containerId: target.containerId,
           secrets,
+          adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
         },
         { parent: this, dependsOn: [target] },
       );
@@ -274,6 +296,8 @@ export class AppStack extends pulumi.ComponentResource {
           containerId: target.containerId,
           secrets,
           revert: { proxy: this.proxy.containerName, service },
+          // The web's gate is the update's last step: passing it ends a cut-over from compose.
+          adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt, finishes: service === "web" },
         },
         { parent: this, dependsOn: [switched] },
       );

@@ -38,6 +38,10 @@ function rawWith(key: string, kind: string | undefined, type: string, value: str
     JSON.stringify({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" }, ...BASE[kind ?? "ssh"] }),
   );
   if (key.startsWith("registry.")) raw.registry = { address: "ghcr.io", username: "deploy", password: "registry-token-0123456789" };
+  if (key.startsWith("adopt.")) {
+    raw.adopt = { composeProject: "infra", volumes: { mongo: "infra_mongodb_data", redis: "infra_redis_data" } };
+    raw.mongoPassword = "compose-mongo-password-0123";
+  }
   const parts = key.split(".");
   let cur = raw;
   for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/appContract";
 import { ConfigError, toProblems } from "./errors";
+import { adoptSchema } from "./adopt";
 import { hostSchema } from "./host";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./keys";
 import { headerValue, hostPath } from "./syntax";
@@ -175,6 +176,7 @@ export const configSchema = z
       .default(120)
       .describe("how long `up` waits for each container to be healthy"),
     protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
+    adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {
     // What the app itself would refuse at start (components/renderers/appContract.ts), named by key.
@@ -190,8 +192,18 @@ export const configSchema = z
         message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"`,
       });
     }
+    // Mongo's password is fixed inside the adopted volume: the stack must use it, not generate one.
+    if (cfg.adopt && cfg.mongoPassword === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["mongoPassword"],
+        message: "is required with adopt: the adopted volume keeps the password Mongo was initialised with (npm run adopt copies it from the env file)",
+      });
+    }
     for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
       const value = cfg[key];
+      // An adopted Mongo password is what the volume holds; the app's own minimum still applies (above).
+      if (key === "mongoPassword" && cfg.adopt) continue;
       if (value !== undefined && value.length < cfg.secretLength) {
         ctx.addIssue({ code: "custom", path: [key], message: `is shorter than secretLength (${cfg.secretLength} characters)` });
       }

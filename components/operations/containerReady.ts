@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AdoptSpec } from "../renderers/adopt";
 import { readyGateScript, ReadySpec } from "../renderers/health";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
@@ -13,6 +14,8 @@ export interface ContainerReadyArgs {
   containerId: pulumi.Input<string>;
   /** Values masked in the log printed on failure (sent on stdin). @default [] */
   secrets?: pulumi.Input<string>[];
+  /** Adopting a compose deployment: hand back on failure; `attempt` re-runs the gate. @default none */
+  adopt?: { spec: AdoptSpec; attempt: string };
 }
 
 /**
@@ -30,8 +33,8 @@ export class ContainerReady extends pulumi.ComponentResource {
       `${name}-wait`,
       {
         host: args.host,
-        script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container })),
-        triggers: [args.containerId],
+        script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container, adopt: args.adopt?.spec })),
+        triggers: [args.containerId, ...(args.adopt ? [args.adopt.attempt] : [])],
         stdin,
       },
       { parent: this, dependsOn: opts?.dependsOn },

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { AdoptSpec } from "../renderers/adopt";
 import { healthGateScript, HealthGateSpec } from "../renderers/health";
 import type { AppService } from "../renderers/names";
 import type { DockerHost } from "../hosts/dockerHost";
@@ -16,6 +17,8 @@ export interface HealthGateArgs {
   secrets?: pulumi.Input<string>[];
   /** The route this gate checks: on failure it goes back to the previous container. @default none (no revert) */
   revert?: { proxy: pulumi.Input<string>; service: AppService };
+  /** Adopting a compose deployment: hand back on failure (and with `finishes`, end the cut-over on success); `attempt` re-runs the gate. @default none */
+  adopt?: { spec: AdoptSpec; attempt: string; finishes?: boolean };
 }
 
 /**
@@ -32,12 +35,15 @@ export class HealthGate extends pulumi.ComponentResource {
       `${name}-wait`,
       {
         host: args.host,
-        script: pulumi
-          .all([args.container, args.revert?.proxy])
-          .apply(([container, proxy]) =>
-            healthGateScript({ ...args.spec, container, ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}) }),
-          ),
-        triggers: [args.containerId],
+        script: pulumi.all([args.container, args.revert?.proxy]).apply(([container, proxy]) =>
+          healthGateScript({
+            ...args.spec,
+            container,
+            ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}),
+            ...(args.adopt ? { adopt: { spec: args.adopt.spec, finishes: args.adopt.finishes } } : {}),
+          }),
+        ),
+        triggers: [args.containerId, ...(args.adopt ? [args.adopt.attempt] : [])],
         stdin,
       },
       { parent: this, dependsOn: opts?.dependsOn },

@@ -6,6 +6,7 @@
  * volume through a throwaway container of the same image, verify the archive (non-empty, holds
  * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
  */
+import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "./shell";
 
@@ -27,6 +28,8 @@ export interface BackupSpec {
   image: string;
   /** Also upload each verified archive to this S3 bucket (with the host's instance role). */
   upload?: S3Upload;
+  /** Adopting a compose deployment: while that project's Mongo runs, it is the one locked and archived. @default none */
+  compose?: { project: string; service: string };
 }
 
 export interface S3Upload {
@@ -88,6 +91,8 @@ export function backupScript(b: BackupSpec): string {
     "umask 077",
     engineAnswers("backup"),
     `ctr=${shq(b.container)}; vol=${shq(b.volume)}; dir=${hostPath(b.dir)}; prefix=${shq(b.prefix)}`,
+    b.compose &&
+      `c=$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${b.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${b.compose.service}`)} --format '{{.Names}}' | head -n 1); if [ -n "$c" ]; then ctr=$c; fi`,
     'if ! docker volume inspect "$vol" >/dev/null 2>&1; then echo "backup: no volume $vol yet; nothing to back up"; exit 0; fi',
     'mkdir -p "$dir"',
     'file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"',
@@ -162,7 +167,7 @@ export function rekeyJs(): string {
   return [
     'const fs = require("fs");',
     "const user = process.env.COPILOTOS_MONGO_USER;",
-    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\n+$/, "");`,
+    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\\n+$/, "");`,
     'db.getSiblingDB("admin").changeUserPassword(user, pw);',
     `print("${REKEYED} " + user);`,
   ].join(" ");
@@ -192,7 +197,7 @@ function rekeyLines(): string[] {
     "    sleep 1",
     "  done",
     `  out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
-    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
+    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
     // A clean shutdown of the throwaway mongod (its journal flushed) before the stack's starts.
     '  docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
     '  echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
@@ -226,8 +231,8 @@ export function restoreScript(r: RestoreSpec): string {
     'sum=$(sha256sum < "$f" | cut -d" " -f1)',
     `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
     `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
-    `if printf '%s\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
-    `printf '%s\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
+    `if printf '%s\\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
+    `printf '%s\\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
     tarImage(r.image),
     `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',

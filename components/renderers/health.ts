@@ -3,6 +3,7 @@
  * It polls the app through the host's published port; on timeout it prints the container's last
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
+import { AdoptSpec, handBackLines, markerPath } from "./adopt";
 import { routeFile } from "./proxy";
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
@@ -21,6 +22,11 @@ export interface HealthGateSpec {
    * switch (kept in `<route file>.prev`), if that container still runs.
    */
   revert?: { proxy: string; service: AppService };
+  /**
+   * While a cut-over from compose is pending, a failure hands back to compose (renderers/adopt.ts);
+   * with `finishes`, passing ends the cut-over. @default none
+   */
+  adopt?: { spec: AdoptSpec; finishes?: boolean };
 }
 
 /**
@@ -58,7 +64,7 @@ export function healthGateScript(h: HealthGateSpec): string {
     `deadline=$(( $(date +%s) + ${h.timeoutSeconds} ))`,
     "while :; do",
     `  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.min(10, h.intervalSeconds * 2))} "$url" || true)`,
-    '  if [ "$code" = 200 ]; then echo "health: $url answered 200"; exit 0; fi',
+    `  if [ "$code" = 200 ]; then echo "health: $url answered 200";${h.adopt?.finishes ? ` rm -f ${markerPath(h.adopt.spec.identity)};` : ""} exit 0; fi`,
     "  now=$(date +%s)",
     '  [ "$now" -lt "$deadline" ] || break',
     '  echo "health: waiting for $url (last status ${code:-none}; $((deadline - now))s left)"',
@@ -68,6 +74,7 @@ export function healthGateScript(h: HealthGateSpec): string {
     ...(h.revert ? revertLines(h.revert.proxy, h.revert.service) : []),
     'echo "health: last log lines of $ctr:" >&2',
     ...containerReport(h.tailLines ?? 50),
+    ...(h.adopt ? handBackLines(h.adopt.spec) : []),
     "exit 1",
   );
 }
@@ -110,6 +117,8 @@ export interface ReadySpec {
   intervalSeconds: number;
   /** Log lines shown on failure. @default 50 */
   tailLines?: number;
+  /** While a cut-over from compose is pending, a failure hands back to compose (renderers/adopt.ts). @default none */
+  adopt?: AdoptSpec;
 }
 
 /**
@@ -166,6 +175,7 @@ export function readyGateScript(r: ReadySpec): string {
     "esac",
     'echo "ready: last log lines of $ctr:" >&2',
     ...containerReport(r.tailLines ?? 50),
+    ...(r.adopt ? handBackLines(r.adopt) : []),
     "exit 1",
   );
 }

@@ -18,6 +18,11 @@ export interface PreflightSpec {
   minFreeMb: number;
   /** Commands the host's scripts need besides docker. @default ["curl", "tar", "sha256sum"] */
   tools?: string[];
+  /**
+   * Adopting a compose deployment: its ports are released at the cut-over (not a conflict), and the
+   * volumes to take over must exist (reported with their driver and owner). @default none
+   */
+  adopt?: { composeProject: string; volumes: string[] };
 }
 
 const COMPOSE = "com.docker.compose.project";
@@ -44,6 +49,11 @@ export function preflightScript(p: PreflightSpec): string {
     `  for row in $(docker ps --filter "publish=$port" --format '${fmt}' | tr ' ' '_'); do`,
     "    held=yes",
     "    name=${row%%|*}; rest=${row#*|}; stack=${rest%%|*}; compose=${rest#*|}",
+    ...(p.adopt
+      ? [
+          `    if [ "$compose" = ${shq(p.adopt.composeProject)} ]; then echo "preflight: port $port is held by $name of compose project $compose: released at the cut-over"; continue; fi`,
+        ]
+      : []),
     `    [ "$stack" = ${me} ] || problem "port $port is held by container $name ($(describe "$stack" "$compose"))"`,
     "  done",
     '  if [ "$held" = no ] && command -v ss >/dev/null 2>&1 && [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; then',
@@ -65,6 +75,17 @@ export function preflightScript(p: PreflightSpec): string {
       `  [ "$stack" = ${me} ] || problem "${kind} $name already exists ($(describe "$stack" "$compose"))"`,
       "done",
     ]),
+    ...(p.adopt
+      ? [
+          `for name in ${p.adopt.volumes.map(shq).join(" ")}; do`,
+          `  if row=$(docker volume inspect --format '{{.Driver}} {{index .Labels "${COMPOSE}"}}' "$name" 2>/dev/null); then`,
+          '    echo "preflight: taking over volume $name (driver ${row% *}, compose project ${row#* })"',
+          "  else",
+          '    problem "volume $name to take over does not exist (docker volume ls lists the volumes)"',
+          "  fi",
+          "done",
+        ]
+      : []),
     `root=$(docker info --format '{{.DockerRootDir}}')`,
     `free=$(df -Pk "$root" | awk 'NR==2 { print int($4 / 1024) }')`,
     `[ "$free" -ge ${p.minFreeMb} ] || problem "only $free MiB free on $root (the Docker root); need ${p.minFreeMb} MiB"`,

@@ -9,6 +9,7 @@
  * arrives on stdin, lands in a mode-0600 file inside the container for the moment mongosh reads
  * it, and is on no command line and in no log.
  */
+import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { engineAnswers, lines, shq, STRICT } from "./shell";
 
 export interface RotationSpec {
@@ -18,6 +19,8 @@ export interface RotationSpec {
   volume: string;
   /** The root user the stack configures (config `mongo.user`). */
   user: string;
+  /** Adopting a compose deployment: while that project's Mongo runs, the stack takes its password as it is. @default none */
+  compose?: { project: string; service: string };
 }
 
 /** Where the new password waits inside the container while mongosh runs. */
@@ -60,6 +63,14 @@ export function rotationScript(r: RotationSpec): string {
     "running=$(state); running=${running%% *}",
     'if [ "$running" != true ]; then',
     "  cat >/dev/null",
+    ...(r.compose
+      ? [
+          `  if [ -n "$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${r.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${r.compose.service}`)} -q)" ]; then`,
+          `    echo ${shq(`rotate: Mongo runs under compose project ${r.compose.project}; the stack takes its password as it is (mongoPassword); rotate after the cut-over`)}`,
+          "    exit 0",
+          "  fi",
+        ]
+      : []),
     '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
     '    echo "rotate: $vol holds data but $ctr is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2',
     "    exit 1",

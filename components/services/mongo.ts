@@ -24,6 +24,11 @@ export interface MongoArgs {
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /**
+   * An existing volume taken over by name (adopting a compose deployment, config `adopt.volumes`):
+   * never created, changed or deleted by the stack. @default undefined (the stack's own retained volume)
+   */
+  existingVolume?: string;
 }
 
 /** MongoDB on a named, retained data volume; the root password arrives as a file. */
@@ -41,11 +46,14 @@ export class Mongo extends pulumi.ComponentResource {
     super("copilotos:db:Mongo", name, {}, opts);
     this.user = args.user;
     this.database = args.database;
-    const volume = new docker.Volume(
-      `${name}-data`,
-      { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
-    );
+    const volume: pulumi.Output<string> =
+      args.existingVolume !== undefined
+        ? pulumi.output(args.existingVolume)
+        : new docker.Volume(
+            `${name}-data`,
+            { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
+            { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
+          ).name;
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -59,7 +67,7 @@ export class Mongo extends pulumi.ComponentResource {
         }),
         envs: mongoEnv({ user: this.user, database: this.database }),
         uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],
-        volumes: [{ volumeName: volume.name, containerPath: "/data/db" }],
+        volumes: [{ volumeName: volume, containerPath: "/data/db" }],
         ports: loopbackPort(SERVICE_PORTS.mongo, args.hostPort),
         removeVolumes: false,
         // Give mongod time to flush and shut down cleanly when the container is replaced.
@@ -71,7 +79,7 @@ export class Mongo extends pulumi.ComponentResource {
     );
     this.containerName = container.name;
     this.containerId = container.id;
-    this.volumeName = volume.name;
+    this.volumeName = volume;
     this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
   }
 }

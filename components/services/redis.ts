@@ -20,6 +20,11 @@ export interface RedisArgs {
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /**
+   * An existing volume taken over by name (adopting a compose deployment, config `adopt.volumes`):
+   * never created, changed or deleted by the stack. @default undefined (the stack's own retained volume)
+   */
+  existingVolume?: string;
 }
 
 /** Redis with a password and append-only persistence on a named, retained volume. */
@@ -32,11 +37,14 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:Redis", name, {}, opts);
-    const volume = new docker.Volume(
-      `${name}-data`,
-      { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
-      { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
-    );
+    const volume: pulumi.Output<string> =
+      args.existingVolume !== undefined
+        ? pulumi.output(args.existingVolume)
+        : new docker.Volume(
+            `${name}-data`,
+            { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
+            { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
+          ).name;
     const password = pulumi.secret(args.password);
     const container = new docker.Container(
       `${name}-container`,
@@ -51,7 +59,7 @@ export class Redis extends pulumi.ComponentResource {
         }),
         command: REDIS_COMMAND,
         uploads: redisUploads(password.apply(redisConf), password),
-        volumes: [{ volumeName: volume.name, containerPath: "/data" }],
+        volumes: [{ volumeName: volume, containerPath: "/data" }],
         ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
         removeVolumes: false,
       },
@@ -61,7 +69,7 @@ export class Redis extends pulumi.ComponentResource {
     );
     this.containerName = container.name;
     this.containerId = container.id;
-    this.volumeName = volume.name;
+    this.volumeName = volume;
     this.registerOutputs({ containerName: this.containerName, volumeName: this.volumeName });
   }
 }

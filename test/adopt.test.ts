@@ -1,0 +1,161 @@
+/** Taking over a running compose deployment: the config, the graph, and the host scripts (exact strings). */
+import { cutoverDoneScript, cutoverScript, handBackLines, inventoryScript, parseInventory, AdoptSpec } from "../components/renderers/adopt";
+import { containerOf, CONTAINER, ofType, runStack, VOLUME } from "./support/program";
+
+const ADOPT = ["copilotos:adopt.composeProject=infra", "copilotos:adopt.volumes.mongo=infra_mongodb_data", "copilotos:adopt.volumes.redis=infra_redis_data"];
+const OLD_PASSWORD = "old-compose-password-1234";
+const spec: AdoptSpec = {
+  identity: { project: "copilotos", stack: "staging" },
+  composeProject: "infra",
+  services: { mongo: "mongodb", redis: "redis", api: "api", web: "web" },
+};
+
+describe("config", () => {
+  test("adopt needs the password the volume holds (mongoPassword), named by key", async () => {
+    await expect(runStack("staging", ADOPT)).rejects.toThrow(
+      /copilotos:mongoPassword: is required with adopt: the adopted volume keeps the password Mongo was initialised with/,
+    );
+  });
+
+  test("a bad project or volume name is refused naming the key", async () => {
+    await expect(
+      runStack("staging", ["copilotos:adopt.composeProject=Infra;id", ...ADOPT.slice(1)], [`copilotos:mongoPassword=${OLD_PASSWORD}`]),
+    ).rejects.toThrow(/copilotos:adopt\.composeProject: must be a compose project name/);
+    await expect(
+      runStack("staging", [...ADOPT.slice(0, 2), "copilotos:adopt.volumes.redis=../x"], [`copilotos:mongoPassword=${OLD_PASSWORD}`]),
+    ).rejects.toThrow(/copilotos:adopt\.volumes\.redis: must be a Docker volume name/);
+  });
+});
+
+describe("the graph of an adopting stack", () => {
+  const run = () => runStack("staging", ADOPT, [`copilotos:mongoPassword=${OLD_PASSWORD}`]);
+
+  test("takes the compose volumes by name and creates none; Mongo keeps the volume's password", async () => {
+    const r = await run();
+    expect(ofType(r, VOLUME)).toEqual([]);
+    expect(containerOf(r, "mongo").inputs.volumes).toEqual([{ volumeName: "infra_mongodb_data", containerPath: "/data/db" }]);
+    expect(containerOf(r, "redis").inputs.volumes).toEqual([{ volumeName: "infra_redis_data", containerPath: "/data" }]);
+    const mongoPassword = (containerOf(r, "mongo").inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("mongo_root_password"));
+    expect(mongoPassword?.content).toBe(OLD_PASSWORD);
+    expect(containerOf(r, "mongo").secretPaths).toContain("uploads");
+  });
+
+  test("order: pre-flight, backup of compose's Mongo, images, then the cut-over, then the stack's Mongo, Redis and proxy", async () => {
+    const r = await run();
+    const at = (name: string) => r.resources.findIndex((x) => x.name === name);
+    const cutover = r.resources.find((x) => x.name === "copilotos-compose-cutover-stop")!;
+    expect(cutover.inputs.create).toBe(cutoverScript(spec));
+    expect(at("copilotos-preflight-check")).toBeLessThan(at("copilotos-compose-cutover-stop"));
+    expect(at("copilotos-mongo-backup-run")).toBeLessThan(at("copilotos-compose-cutover-stop"));
+    for (const c of ofType(r, CONTAINER)) expect(at(c.name)).toBeGreaterThan(at("copilotos-compose-cutover-stop"));
+    // The backup locks compose's running Mongo, on the adopted volume.
+    const backup = String(r.resources[at("copilotos-mongo-backup-run")].inputs.create);
+    expect(backup).toContain(
+      "c=$(docker ps --filter label=com.docker.compose.project=infra --filter label=com.docker.compose.service=mongodb --format '{{.Names}}' | head -n 1); if [ -n \"$c\" ]; then ctr=$c; fi",
+    );
+    expect(backup).toContain("vol=infra_mongodb_data;");
+    // Pre-flight: compose's ports are released at the cut-over, the volumes must exist.
+    const preflight = String(r.resources[at("copilotos-preflight-check")].inputs.create);
+    expect(preflight).toContain(
+      'if [ "$compose" = infra ]; then echo "preflight: port $port is held by $name of compose project $compose: released at the cut-over"; continue; fi',
+    );
+    expect(preflight).toContain("for name in infra_mongodb_data infra_redis_data; do");
+  });
+
+  test("every gate hands back to compose on failure; the web's health gate, the last step, ends the cut-over", async () => {
+    const r = await run();
+    const gates = r.resources.filter((x) => /-(ready|health)-wait$/.test(x.name));
+    expect(gates.map((g) => g.name)).toEqual([
+      "copilotos-api-ready-wait",
+      "copilotos-api-health-wait",
+      "copilotos-web-ready-wait",
+      "copilotos-web-health-wait",
+    ]);
+    for (const g of gates) expect(String(g.inputs.create)).toContain(handBackLines(spec).join("\n"));
+    const finishing = gates.filter((g) => String(g.inputs.create).includes('answered 200"; rm -f "$HOME"/.copilotos/adopt-copilotos-staging;'));
+    expect(finishing.map((g) => g.name)).toEqual(["copilotos-web-health-wait"]);
+    expect(gates.every((g) => (g.inputs.triggers as unknown[]).includes("1"))).toBe(true);
+  });
+
+  test("a stack that adopts nothing has no cut-over and no hand-back", async () => {
+    const r = await runStack("staging");
+    expect(r.resources.some((x) => x.name.includes("cutover"))).toBe(false);
+    expect(r.resources.some((x) => String(x.inputs.create ?? "").includes("adopt:"))).toBe(false);
+    expect(ofType(r, VOLUME).map((v) => v.inputs.name)).toEqual(["copilotos-staging-redis-data", "copilotos-staging-mongo-data"]);
+  });
+});
+
+describe("host scripts", () => {
+  test("the cut-over stops compose's apps, then Redis and Mongo (60 s each), never removes, and restarts the stack's own stopped containers", () => {
+    expect(cutoverScript(spec)).toBe(
+      [
+        "set -eu",
+        'project=infra; marker="$HOME"/.copilotos/adopt-copilotos-staging',
+        "stopped=0",
+        "for service in web api redis mongodb; do",
+        `  for c in $(docker ps --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" --format '{{.Names}}'); do`,
+        '    echo "adopt: stopping $c (compose project $project, service $service)"',
+        '    docker stop -t 60 "$c" >/dev/null',
+        "    stopped=$((stopped + 1))",
+        "  done",
+        "done",
+        'if [ "$stopped" -gt 0 ]; then mkdir -p "$HOME/.copilotos"; echo "$project" > "$marker"; fi',
+        "for c in $(docker ps -a --filter status=exited --filter label=copilotos.project=copilotos --filter label=copilotos.stack=staging --format '{{.Names}}'); do",
+        '  echo "adopt: starting $c again"',
+        '  docker start "$c" >/dev/null',
+        "done",
+        'if [ "$stopped" -gt 0 ]; then echo "adopt: compose project $project stopped ($stopped containers, none removed); the stack takes over its volumes"; else echo "adopt: nothing of compose project $project runs; nothing to stop"; fi',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  test("hand-back: only while the marker says this cut-over is pending; the stack stops before compose's Mongo starts", () => {
+    expect(handBackLines(spec)).toEqual([
+      'project=infra; marker="$HOME"/.copilotos/adopt-copilotos-staging',
+      'if [ -f "$marker" ]; then',
+      '  for c in $(docker ps -q --filter label=copilotos.project=copilotos --filter label=copilotos.stack=staging); do docker stop -t 60 "$c" >/dev/null; done',
+      "  for service in mongodb redis api web; do",
+      `    for c in $(docker ps -a --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$service" --format '{{.Names}}'); do docker start "$c" >/dev/null; done`,
+      "  done",
+      '  rm -f "$marker"',
+      `  echo "adopt: the stack did not become healthy, so compose project $project was started again and serves as before; the stack's containers are stopped, nothing was removed" >&2`,
+      "fi",
+    ]);
+    expect(cutoverDoneScript(spec)).toContain('rm -f "$HOME"/.copilotos/adopt-copilotos-staging\n');
+  });
+
+  test("the inventory sends env names, never values, and parses into containers, ports, mounts and volumes", () => {
+    expect(inventoryScript("infra")).toContain(`sed -n "s/^\\([A-Za-z_][A-Za-z0-9_]*\\)=.*/env $c \\1/p"`);
+    const inv = parseInventory(
+      [
+        "container infra-mongodb mongodb mongo:7.0 running",
+        "mount infra-mongodb infra_mongodb_data /data/db",
+        "mount infra-mongodb infra_mongodb_config /data/configdb",
+        "env infra-mongodb MONGO_INITDB_ROOT_PASSWORD",
+        "container infra-api api copilotos-api:1 running",
+        "port infra-api 8001",
+        "volume infra_mongodb_data local",
+        "",
+      ].join("\n"),
+    );
+    expect(inv).toEqual({
+      containers: [
+        {
+          name: "infra-mongodb",
+          service: "mongodb",
+          image: "mongo:7.0",
+          state: "running",
+          ports: [],
+          mounts: [
+            { volume: "infra_mongodb_data", path: "/data/db" },
+            { volume: "infra_mongodb_config", path: "/data/configdb" },
+          ],
+          env: ["MONGO_INITDB_ROOT_PASSWORD"],
+        },
+        { name: "infra-api", service: "api", image: "copilotos-api:1", state: "running", ports: [8001], mounts: [], env: [] },
+      ],
+      volumes: [{ name: "infra_mongodb_data", driver: "local" }],
+    });
+  });
+});
