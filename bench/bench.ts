@@ -5,6 +5,8 @@
  * incident under load (runs test/e2e/stack.test.ts, root). Ends with `stack: stacks=2 containers=…`.
  * `npm run bench -- faults`: the fault scenarios on the test host (runs test/e2e/faults.test.ts, root).
  * Ends with `faults: scenarios=… survived=… data_lost=… partial_left=… secrets_leaked=…`.
+ * `npm run bench -- adopt`: a compose deployment taken over on the test host (runs test/e2e/adopt.test.ts, root).
+ * Ends with `adopt: data_intact=… outage_s=… failed=… failed_cutover_restored=… seed_outage_s=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -13,7 +15,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -73,6 +75,8 @@ export async function main(argv: string[]): Promise<number> {
     case "faults":
       // Likewise the fault scenarios: the test file ends with the `faults:` line.
       return runJest("test/e2e/faults.test.ts");
+    case "adopt":
+      return runJest("test/e2e/adopt.test.ts");
     default:
       process.stderr.write(USAGE);
       return 2;

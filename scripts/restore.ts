@@ -11,12 +11,8 @@ import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { listBackupsScript, restoreScript } from "../components/renderers/backup";
 import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
-import { knownHostsLine } from "../components/renderers/ssh";
-import { parseConfig, rawFromAllConfig } from "../components/config";
-import { sshFilesIn, writeSshFiles } from "../components/hosts/sshFiles";
-import { describeTarget, HostTarget, runHostStep } from "./lib/hostExec";
-import { projectRoot } from "./lib/project";
-import { loadStackConfig } from "./lib/stackConfig";
+import { describeTarget, runHostStep } from "./lib/hostExec";
+import { stackTarget } from "./lib/stackTarget";
 
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
@@ -55,27 +51,24 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
   }
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
   try {
-    // The API key is not needed to restore; a placeholder satisfies the schema.
-    const input = loadStackConfig({
+    const found = stackTarget({
       stack,
-      dir: path.resolve(a.values["stack-dir"] ?? projectRoot()),
+      stackDir: a.values["stack-dir"],
       config: a.values.config,
-      secrets: ["copilotos:saptivaApiKey=sk-unused-by-restore"],
+      address: a.values.address,
+      hostKey: a.values["host-key"],
+      identity: a.values.identity,
+      tmp,
+      cli: "restore",
     });
-    const cfg = parseConfig(rawFromAllConfig(input.config));
-    let target: HostTarget = { kind: "local" };
-    if (cfg.host.kind !== "local") {
-      // An aws host's address and host key are made by the stack: its `sshHost` output.
-      const ssh = cfg.host.kind === "ssh" ? cfg.host : { address: a.values.address, hostKey: a.values["host-key"], port: 22 };
-      if (!ssh.address || !ssh.hostKey) {
-        io.err(`restore: ${stack} runs on an aws host; pass --address and --host-key from \`pulumi stack output sshHost --stack ${stack}\`\n`);
-        return 2;
-      }
-      const files = writeSshFiles(sshFilesIn(tmp, false, cfg.host.connectTimeoutSeconds), knownHostsLine(ssh.address, ssh.port, ssh.hostKey));
-      target = { kind: "ssh", address: ssh.address, port: ssh.port, user: cfg.host.user, ...files, identityFile: a.values.identity };
+    if ("usage" in found) {
+      io.err(found.usage);
+      return 2;
     }
+    const { cfg, target } = found;
     const id = { project: "copilotos", stack };
     const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
+    const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(id, "mongo");
     if (!file) {
       const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
       io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
@@ -83,7 +76,8 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     }
     const script = restoreScript({
       container: containerName(id, "mongo"),
-      volume: volumeName(id, "mongo"),
+      // An adopted compose volume is the stack's Mongo volume (config adopt.volumes.mongo).
+      volume: mongoVolume,
       dir: cfg.backup.dir,
       prefix: spec.prefix,
       file,
@@ -95,7 +89,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
         return 2;
       }
       const answer = await io.ask(
-        `Restore ${file} into ${volumeName(id, "mongo")} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.\nType the stack name (${stack}) to confirm: `,
+        `Restore ${file} into ${mongoVolume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.\nType the stack name (${stack}) to confirm: `,
       );
       if (answer.trim() !== stack) {
         io.err("restore: not confirmed; nothing changed\n");

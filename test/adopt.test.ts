@@ -159,3 +159,74 @@ describe("host scripts", () => {
     });
   });
 });
+
+describe("the adoption plan (scripts/lib/adoptPlan.ts)", () => {
+  const inventory = parseInventory(
+    [
+      "container infra-mongodb mongodb mongo:7.0 running",
+      "mount infra-mongodb infra_mongodb_data /data/db",
+      "mount infra-mongodb infra_mongodb_config /data/configdb",
+      "container infra-redis redis redis:7-alpine running",
+      "mount infra-redis infra_redis_data /data",
+      "container infra-api api copilotos-api:0.9 running",
+      "port infra-api 8001",
+      "volume infra_mongodb_data local",
+      "volume infra_mongodb_config local",
+      "volume infra_redis_data local",
+    ].join("\n"),
+  );
+  const ENV = {
+    MONGODB_USER: "copilotos_user",
+    MONGODB_PASSWORD: "compose-mongo-pass-1",
+    REDIS_PASSWORD: "short-redis",
+    JWT_SECRET_KEY: "j".repeat(40),
+    SECRET_KEY: "s".repeat(40),
+  };
+  const plan = async (env: Record<string, string>) => {
+    const { adoptionPlan } = await import("../scripts/lib/adoptPlan");
+    const { parseConfig } = await import("../components/config");
+    const { appSecretProblem } = await import("../components/renderers/appContract");
+    const cfg = parseConfig({ saptivaApiKey: "sk-x".padEnd(40, "x"), host: { kind: "local" }, images: { api: "copilotos-api:1", web: "copilotos-web:1" } });
+    return adoptionPlan({ stack: "prod", spec, cfg, inventory, env, where: "deploy@203.0.113.10:22", check: appSecretProblem, attempt: "t1" });
+  };
+
+  test("volumes by their mount paths, secrets flagged, a short one left to the stack with the consequence named, and no value in the text", async () => {
+    const p = await plan(ENV);
+    expect(p.missing).toEqual([]);
+    expect(p.config).toEqual([
+      { key: "copilotos:adopt.composeProject", value: "infra", secret: false },
+      { key: "copilotos:adopt.volumes.mongo", value: "infra_mongodb_data", secret: false },
+      { key: "copilotos:adopt.volumes.redis", value: "infra_redis_data", secret: false },
+      { key: "copilotos:adopt.attempt", value: "t1", secret: false },
+      { key: "copilotos:mongo.user", value: "copilotos_user", secret: false },
+      { key: "copilotos:mongoPassword", value: ENV.MONGODB_PASSWORD, secret: true },
+      { key: "copilotos:jwtSecretKey", value: ENV.JWT_SECRET_KEY, secret: true },
+      { key: "copilotos:secretKey", value: ENV.SECRET_KEY, secret: true },
+    ]);
+    expect(p.text).toContain(
+      "not copied: REDIS_PASSWORD (shorter than secretLength 32: the stack generates one (Redis keeps no password in its data)); SAPTIVA_API_KEY (not in the env file",
+    );
+    expect(p.text).not.toContain("note:"); // compose's API port is the stack's
+    expect(p.text).toContain("volumes left as they are: infra_mongodb_config (/data/configdb of infra-mongodb: a standalone mongod does not use it)");
+    for (const v of Object.values(ENV).filter((v) => v.length > 14)) expect(p.text).not.toContain(v);
+  });
+
+  test("without the Mongo password nothing can be adopted: it is named as missing", async () => {
+    const p = await plan({});
+    expect(p.missing).toEqual([
+      "Mongo's password (MONGODB_PASSWORD is not in the env file; pass --env-file envs/.env): Mongo keeps the one it was initialised with",
+    ]);
+  });
+});
+
+test("npm run adopt refuses a missing or bad compose project before reading anything, naming the option and not echoing the value", async () => {
+  const { adopt } = await import("../scripts/adopt");
+  const backend = { setConfig: async () => Promise.reject(new Error("never called")) };
+  const err: string[] = [];
+  const io = { out: () => undefined, err: (s: string) => err.push(s) };
+  expect(await adopt(["staging", "--compose-project", "Infra;touch x"], backend, io)).toBe(2);
+  expect(err.join("")).toBe("adopt: --compose-project must be a compose project name: lowercase letters, digits, _ - (docker compose ls lists them)\n");
+  err.length = 0;
+  expect(await adopt(["staging"], backend, io)).toBe(2);
+  expect(err.join("")).toMatch(/^usage: npm run adopt -- <stack> --compose-project <name>/);
+});

@@ -71,8 +71,24 @@ test("backup helpers: home-relative folders, credentials from the container, onl
   expect(hostPath("~/copilotos-backups")).toBe('"$HOME"/copilotos-backups');
   expect(hostPath("/srv/backups dir")).toBe("'/srv/backups dir'");
   expect(mongoAdminJs("fsyncLock")).toBe(
-    "const a = db.getSiblingDB('admin'); a.auth(process.env.MONGO_INITDB_ROOT_USERNAME, require('fs').readFileSync(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim()); a.fsyncLock()",
+    "const e = process.env; const a = db.getSiblingDB('admin'); " +
+      "a.auth(e.MONGO_INITDB_ROOT_USERNAME, e.MONGO_INITDB_ROOT_PASSWORD_FILE ? require('fs').readFileSync(e.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim() : e.MONGO_INITDB_ROOT_PASSWORD); " +
+      "a.fsyncLock()",
   );
+  // Run against a fake db: the stack's password file, or a compose container's env.
+  for (const [env, files, expected] of [
+    [{ MONGO_INITDB_ROOT_USERNAME: "u", MONGO_INITDB_ROOT_PASSWORD_FILE: "/run/secrets/p" }, { "/run/secrets/p": "from-file\n" }, "from-file"],
+    [{ MONGO_INITDB_ROOT_USERNAME: "u", MONGO_INITDB_ROOT_PASSWORD: "from-env" }, {}, "from-env"],
+  ] as [Record<string, string>, Record<string, string>, string][]) {
+    const calls: string[] = [];
+    const admin = { auth: (u: string, p: string) => calls.push(`auth ${u} ${p}`), fsyncLock: () => calls.push("lock") };
+    vm.runInNewContext(mongoAdminJs("fsyncLock"), {
+      process: { env },
+      require: () => ({ readFileSync: (f: string) => files[f] }),
+      db: { getSiblingDB: () => admin },
+    });
+    expect(calls).toEqual([`auth u ${expected}`, "lock"]);
+  }
   const re = new RegExp(backupNamePattern("copilotos-staging-mongo"));
   expect(re.test("copilotos-staging-mongo-20261123T170000Z.tar")).toBe(true);
   expect(re.test("copilotos-prod-mongo-20261123T170000Z.tar")).toBe(false);

@@ -7,8 +7,8 @@ import { APP_COMPOSE_SERVICES } from "../renderers/adopt";
 import { text } from "./values";
 
 /** A compose project name, as compose itself allows: lowercase letters, digits, `_ -`, starting with a letter or digit. */
-const composeProject = () =>
-  text().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, { error: "must be a compose project name: lowercase letters, digits, _ - (at most 63)" });
+export const COMPOSE_PROJECT_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const composeProject = () => text().regex(COMPOSE_PROJECT_PATTERN, { error: "must be a compose project name: lowercase letters, digits, _ - (at most 63)" });
 /** A Docker volume name (Docker's own rule), at most 255 characters. */
 const volume = () => text().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/, { error: "must be a Docker volume name: letters, digits, _ . - (at most 255)" });
 /** A compose service name. */

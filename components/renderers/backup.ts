@@ -59,11 +59,14 @@ export function hostPath(dir: string): string {
   return dir === "~" ? '"$HOME"' : dir.startsWith("~/") ? `"$HOME"/${shq(dir.slice(2))}` : shq(dir);
 }
 
-/** mongosh code run inside the container: authenticate from the container's env and secret file. */
+/**
+ * mongosh code run inside the container: authenticate from the container's env and secret file
+ * (the stack's Mongo), or from `MONGO_INITDB_ROOT_PASSWORD` (a compose deployment being adopted).
+ */
 export function mongoAdminJs(call: string): string {
   return (
-    "const a = db.getSiblingDB('admin'); " +
-    "a.auth(process.env.MONGO_INITDB_ROOT_USERNAME, require('fs').readFileSync(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim()); " +
+    "const e = process.env; const a = db.getSiblingDB('admin'); " +
+    "a.auth(e.MONGO_INITDB_ROOT_USERNAME, e.MONGO_INITDB_ROOT_PASSWORD_FILE ? require('fs').readFileSync(e.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim() : e.MONGO_INITDB_ROOT_PASSWORD); " +
     `a.${call}()`
   );
 }

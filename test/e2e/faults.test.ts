@@ -23,7 +23,7 @@ import { host, remote, removeProject, remoteTry } from "./support";
 
 jest.setTimeout(600_000);
 const rig = new StackRig("staging");
-const data = new StackData("staging");
+const data = StackData.ofStack("staging");
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 const step = (name: string, script: string, stdin?: string) => runHostStep(host.target, name, script, stdin);
 const run = new FaultRun(rig, data, `http://${host.target.address}:8101`);

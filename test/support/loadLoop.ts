@@ -12,6 +12,8 @@ export interface LoadResult {
   bodies: Record<string, number>;
   /** Seconds from the first to the last failed request (0 when none failed). */
   outageSeconds: number;
+  /** The longest time between two answers of 200, in seconds: how long clients had no service (one hung request included). */
+  longestGapSeconds: number;
   /** The first few failures, for the test's message. */
   samples: string[];
   seconds: number;
@@ -52,7 +54,8 @@ export function get(url: string, opts: { timeoutMs?: number; headers?: Record<st
 
 export function startLoad(url: string, opts: { minRequests: number; clients?: number; timeoutMs?: number }): LoadLoop {
   const started = Date.now();
-  const result: LoadResult = { requests: 0, failed: 0, bodies: {}, outageSeconds: 0, samples: [], seconds: 0 };
+  const result: LoadResult = { requests: 0, failed: 0, bodies: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
+  let lastOk = 0;
   let stopping = false;
   let firstFail = 0;
   let lastFail = 0;
@@ -68,8 +71,12 @@ export function startLoad(url: string, opts: { minRequests: number; clients?: nu
     while (!stopping || result.requests < opts.minRequests) {
       try {
         const r = await get(url, { timeoutMs: opts.timeoutMs });
-        if (r.status === 200) result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
-        else fail(`HTTP ${r.status}`);
+        if (r.status === 200) {
+          result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
+          const now = Date.now();
+          if (lastOk) result.longestGapSeconds = Math.max(result.longestGapSeconds, (now - lastOk) / 1000);
+          lastOk = now;
+        } else fail(`HTTP ${r.status}`);
       } catch (e) {
         fail((e as Error).message);
         await new Promise((r) => setTimeout(r, 10));

@@ -12,28 +12,41 @@ const docker = (...args: string[]): string =>
     .toString()
     .trim();
 
-/** Redis commands in the Redis container, authenticated from its own password file (on no command line). */
-const REDIS_CLI = 'export REDISCLI_AUTH="$(cat /run/secrets/redis_password)"';
+export interface DataNames {
+  /** Mongo's data volume. */
+  mongoVolume: string;
+  /** The Redis container (it changes when a stack takes over a compose deployment). */
+  redis: string;
+  /** Redis's password; unset, read from the container's own password file (the stack's Redis). */
+  redisPassword?: string;
+}
 
 export class StackData {
   readonly mongoVolume: string;
-  readonly redis: string;
+  redis: string;
+  private readonly redisPassword?: string;
 
-  constructor(readonly stack: string) {
-    this.mongoVolume = `copilotos-${stack}-mongo-data`;
-    this.redis = `copilotos-${stack}-redis`;
+  constructor(names: DataNames) {
+    this.mongoVolume = names.mongoVolume;
+    this.redis = names.redis;
+    this.redisPassword = names.redisPassword;
+  }
+
+  /** The data of one of the project's stacks (`copilotos-<stack>-…`). */
+  static ofStack(stack: string): StackData {
+    return new StackData({ mongoVolume: `copilotos-${stack}-mongo-data`, redis: `copilotos-${stack}-redis` });
+  }
+
+  /** Redis commands in the Redis container, authenticated (REDISCLI_AUTH: on no redis-cli command line). */
+  private redisCli(script: string): string {
+    const auth = this.redisPassword === undefined ? ["sh", "-c", `export REDISCLI_AUTH="$(cat /run/secrets/redis_password)"; ${script}`] : ["sh", "-c", script];
+    return docker("exec", ...(this.redisPassword === undefined ? [] : ["-e", `REDISCLI_AUTH=${this.redisPassword}`]), this.redis, ...auth);
   }
 
   /** Writes `docs` collection files of `bytes` each into Mongo's volume and `keys` keys into Redis. */
   seed(docs = 3, bytes = 700_000, keys = 50): void {
     this.onMongoVolume(`for i in $(seq 1 ${docs}); do head -c ${bytes} /dev/urandom > /data/db/collection-$i-faults.wt; done`);
-    docker(
-      "exec",
-      this.redis,
-      "sh",
-      "-c",
-      `${REDIS_CLI}; for i in $(seq 1 ${keys}); do redis-cli SET "doc:$i" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n')" >/dev/null; done`,
-    );
+    this.redisCli(`for i in $(seq 1 ${keys}); do redis-cli SET "doc:$i" "$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \\n')" >/dev/null; done`);
   }
 
   /**
@@ -44,13 +57,7 @@ export class StackData {
     const mongo = this.onMongoVolume(
       "cd /data/db && find . -type f ! -name .users ! -path './.copilotos-*' | sort | xargs sha256sum && find . -type f ! -name .users ! -path './.copilotos-*' | wc -l",
     );
-    const redis = docker(
-      "exec",
-      this.redis,
-      "sh",
-      "-c",
-      `${REDIS_CLI}; redis-cli --scan | sort | while read -r k; do printf '%s %s\\n' "$k" "$(redis-cli GET "$k" | sha256sum | cut -c1-16)"; done`,
-    );
+    const redis = this.redisCli(`redis-cli --scan | sort | while read -r k; do printf '%s %s\\n' "$k" "$(redis-cli GET "$k" | sha256sum | cut -c1-16)"; done`);
     return { mongo, redis };
   }
 

@@ -39,8 +39,8 @@ export class StackRig {
     };
   }
 
-  /** Runs the program for this stack with `config` on top and applies it; returns the executor's steps. */
-  async deploy(config: string[] = [], log?: (line: string) => void, before?: BeforeStep): Promise<ApplyStep[]> {
+  /** Runs the program for this stack with `config` (and `secrets`) on top and applies it; returns the executor's steps. */
+  async deploy(config: string[] = [], log?: (line: string) => void, before?: BeforeStep, secrets: string[] = []): Promise<ApplyStep[]> {
     const host = requireTestHost();
     const base = StackRig.hostConfig();
     jest.resetModules();
@@ -50,7 +50,7 @@ export class StackRig {
       stack: this.stack,
       dir: path.resolve(__dirname, "..", ".."),
       config: [...base.config, ...config],
-      secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...base.secrets],
+      secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...base.secrets, ...secrets],
     });
     const run = await runProgram({
       stack: this.stack,

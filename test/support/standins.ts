@@ -154,6 +154,8 @@ server = ThreadingHTTPServer(("0.0.0.0", 8001), Handler)
 server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
 import signal
+# Blocked first: as PID 1 a signal with its default action would be dropped, and stop would wait its full timeout.
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
 `;
 
@@ -170,7 +172,8 @@ const MONGO_START = String.raw`#!/bin/sh
 db=/data/db
 if [ ! -f "$db/.users" ]; then
   # Like mongod: MONGO_INITDB_* act only when the data directory is empty.
-  printf '%s:%s\n' "$MONGO_INITDB_ROOT_USERNAME" "$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")" > "$db/.users"
+  # The password from its file (the stack), or from MONGO_INITDB_ROOT_PASSWORD (a compose deployment).
+  printf '%s:%s\n' "$MONGO_INITDB_ROOT_USERNAME" "${"$"}{MONGO_INITDB_ROOT_PASSWORD:-$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")}" > "$db/.users"
   : > "$db/_mdb_catalog.wt"
   echo "mongo stand-in: initialised $db for $MONGO_INITDB_ROOT_USERNAME"
 fi
@@ -192,7 +195,7 @@ stored=$(sed -n "s/^$user://p" "$users" 2>/dev/null)
 case "$*" in
   *ping*) echo 1 ;;
   *fsyncUnlock*) rm -f /tmp/locked; echo unlock >> /tmp/mongosh.log ;;
-  *fsyncLock*) [ "$stored" = "$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")" ] || { echo "MongoServerError: Authentication failed." >&2; exit 1; }
+  *fsyncLock*) [ "$stored" = "${"$"}{MONGO_INITDB_ROOT_PASSWORD:-$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")}" ] || { echo "MongoServerError: Authentication failed." >&2; exit 1; }
     touch /tmp/locked; echo lock >> /tmp/mongosh.log ;;
   *rekeyed*) # a restore's re-key, against the mongod below started with --noauth
     [ -e /tmp/noauth ] || { echo "MongoServerError: command updateUser requires authentication" >&2; exit 1; }
@@ -232,6 +235,7 @@ export function buildStandins(dockerArgs: string[]): typeof STANDIN_TAGS {
     files: { "/etc/passwd": PASSWD },
     env: ["PATH=/bin:/usr/bin"],
     cmd: ["redis-server"],
+    workdir: "/data",
   });
   busyboxImage(dockerArgs, STANDIN_TAGS.web, {
     files: { "/www/index.html": "<h1>copilotos web stand-in</h1>\n" },

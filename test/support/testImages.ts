@@ -20,6 +20,8 @@ export interface BusyboxImageSpec {
   dirs?: string[];
   /** Folders of this machine copied whole to the same path (a runtime's library), tests and caches left out. */
   hostDirs?: string[];
+  /** Image WORKDIR (the official redis image's is /data: where it writes its AOF unless told otherwise). @default / */
+  workdir?: string;
 }
 
 /** This machine's binaries by command name (or absolute path), with the shared libraries they link (for `hostFiles`). */
@@ -73,6 +75,7 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
       `ENV ${[...(spec.env?.some((e) => e.startsWith("PATH=")) ? [] : ["PATH=/bin"]), ...(spec.env ?? [])].join(" ")}`,
       "-c",
       `CMD ${JSON.stringify(spec.cmd ?? ["sleep", "1000000"])}`,
+      ...(spec.workdir ? ["-c", `WORKDIR ${spec.workdir}`] : []),
     ];
     const tarball = execFileSync("tar", ["-C", root, "-c", "."], { maxBuffer: 1 << 30 });
     return execFileSync("docker", [...dockerArgs, "import", ...changes, "-", tag], { input: tarball })

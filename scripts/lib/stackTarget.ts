@@ -1,0 +1,49 @@
+/**
+ * The host of a stack, for the CLIs that work on it directly (restore, adopt): its config from the
+ * stack file (plus `--config`), and the pinned SSH connection to it, with the pin written into a
+ * private folder the caller removes.
+ */
+import * as path from "node:path";
+import { parseConfig, rawFromAllConfig } from "../../components/config";
+import { sshFilesIn, writeSshFiles } from "../../components/hosts/sshFiles";
+import { knownHostsLine } from "../../components/renderers/ssh";
+import type { HostTarget } from "./hostExec";
+import { projectRoot } from "./project";
+import { loadStackConfig } from "./stackConfig";
+
+export interface StackTargetOptions {
+  stack: string;
+  /** Folder of the stack files. @default the project */
+  stackDir?: string;
+  config?: string[];
+  secrets?: string[];
+  /** An aws host's address and host key (its `sshHost` output): the stack makes them. */
+  address?: string;
+  hostKey?: string;
+  /** The deploy key file (else the SSH agent). */
+  identity?: string;
+  /** A private folder for the known_hosts pin. */
+  tmp: string;
+  /** The CLI's name, for messages. */
+  cli: string;
+}
+
+export type StackTarget = { cfg: ReturnType<typeof parseConfig>; target: HostTarget } | { usage: string };
+
+export function stackTarget(o: StackTargetOptions): StackTarget {
+  // The API key is not needed by these CLIs; a placeholder satisfies the schema unless one is given.
+  const input = loadStackConfig({
+    stack: o.stack,
+    dir: path.resolve(o.stackDir ?? projectRoot()),
+    config: o.config,
+    secrets: ["copilotos:saptivaApiKey=sk-unused-by-this-command", ...(o.secrets ?? [])],
+  });
+  const cfg = parseConfig(rawFromAllConfig(input.config));
+  if (cfg.host.kind === "local") return { cfg, target: { kind: "local" } };
+  const ssh = cfg.host.kind === "ssh" ? cfg.host : { address: o.address, hostKey: o.hostKey, port: 22 };
+  if (!ssh.address || !ssh.hostKey) {
+    return { usage: `${o.cli}: ${o.stack} runs on an aws host; pass --address and --host-key from \`pulumi stack output sshHost --stack ${o.stack}\`\n` };
+  }
+  const files = writeSshFiles(sshFilesIn(o.tmp, false, cfg.host.connectTimeoutSeconds), knownHostsLine(ssh.address, ssh.port, ssh.hostKey));
+  return { cfg, target: { kind: "ssh", address: ssh.address, port: ssh.port, user: cfg.host.user, ...files, identityFile: o.identity } };
+}
