@@ -6,8 +6,6 @@ import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
-import { ContainerReady } from "./operations/containerReady";
-import { HealthGate } from "./operations/healthGate";
 import { DockerHost } from "./hosts/dockerHost";
 import { Mongo } from "./services/mongo";
 import { MongoBackup } from "./operations/mongoBackup";
@@ -15,8 +13,8 @@ import { MongoRotation } from "./operations/mongoRotation";
 import { Preflight } from "./operations/preflight";
 import { defaultSshDir } from "./hosts/sshFiles";
 import { Proxy } from "./services/proxy";
-import { ProxyRoute } from "./services/proxyRoute";
 import { Redis } from "./services/redis";
+import { rollOut } from "./rollout";
 import { StackSecrets } from "./secrets";
 import { Web } from "./services/web";
 
@@ -255,53 +253,19 @@ export class AppStack extends pulumi.ComponentResource {
       after(...imageOf("proxy").ready, ...cutoverDone),
     );
     const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
-    // Per app: new container → ready (its own health check: the app's readiness) → proxy route
-    // switched to it → health through the proxy (on failure the route goes back). Pulumi deletes
-    // the replaced container only at the end of the update, after all of this.
-    const route = (service: AppService, path: string, target: Api | Web) => {
-      const ready = new ContainerReady(
-        `${name}-${service}-ready`,
-        {
-          host,
-          spec: { timeoutSeconds: cfg.healthTimeoutSeconds, intervalSeconds: cfg.health.intervalSeconds },
-          container: target.containerName,
-          containerId: target.containerId,
-          secrets,
-          adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
-        },
-        { parent: this, dependsOn: [target] },
-      );
-      const switched = new ProxyRoute(
-        `${name}-${service}-route`,
-        {
-          host,
-          proxyName: this.proxy.containerName,
-          proxyId: this.proxy.containerId,
-          service,
-          container: target.containerName,
-          drainSeconds: cfg.proxy.drainSeconds,
-        },
-        { parent: this, dependsOn: [ready, this.proxy] },
-      );
-      return new HealthGate(
-        `${name}-${service}-health`,
-        {
-          host,
-          spec: {
-            url: `http://127.0.0.1:${this.proxy.hostPorts[service]}${path}`,
-            timeoutSeconds: cfg.healthTimeoutSeconds,
-            intervalSeconds: cfg.health.intervalSeconds,
-          },
-          container: target.containerName,
-          containerId: target.containerId,
-          secrets,
-          revert: { proxy: this.proxy.containerName, service },
-          // The web's gate is the update's last step: passing it ends a cut-over from compose.
-          adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt, finishes: service === "web" },
-        },
-        { parent: this, dependsOn: [switched] },
-      );
-    };
+    const route = (service: AppService, path: string, target: Api | Web) =>
+      rollOut(this, `${name}-${service}`, {
+        host,
+        proxy: this.proxy,
+        service,
+        path,
+        target,
+        secrets,
+        timeoutSeconds: cfg.healthTimeoutSeconds,
+        intervalSeconds: cfg.health.intervalSeconds,
+        drainSeconds: cfg.proxy.drainSeconds,
+        adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
+      });
     const apiHealth = route("api", API_READY_PATH, this.api);
     this.web = new Web(
       `${name}-web`,

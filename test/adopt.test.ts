@@ -170,6 +170,7 @@ describe("the adoption plan (scripts/lib/adoptPlan.ts)", () => {
       "mount infra-redis infra_redis_data /data",
       "container infra-api api copilotos-api:0.9 running",
       "port infra-api 8001",
+      "env infra-mongodb MONGO_INITDB_ROOT_PASSWORD",
       "volume infra_mongodb_data local",
       "volume infra_mongodb_config local",
       "volume infra_redis_data local",
@@ -207,6 +208,7 @@ describe("the adoption plan (scripts/lib/adoptPlan.ts)", () => {
       "not copied: REDIS_PASSWORD (shorter than secretLength 32: the stack generates one (Redis keeps no password in its data)); SAPTIVA_API_KEY (not in the env file",
     );
     expect(p.text).not.toContain("note:"); // compose's API port is the stack's
+    expect(p.text).toContain("  env names (the values stay on the host): infra-mongodb: MONGO_INITDB_ROOT_PASSWORD\n");
     expect(p.text).toContain("volumes left as they are: infra_mongodb_config (/data/configdb of infra-mongodb: a standalone mongod does not use it)");
     for (const v of Object.values(ENV).filter((v) => v.length > 14)) expect(p.text).not.toContain(v);
   });

@@ -50,6 +50,8 @@ export function adoptionPlan(p: PlanInput): AdoptionPlan {
   const out: string[] = [`Adopting compose project ${spec.composeProject} on ${p.where} into stack ${p.stack}:`];
   const byService = (service: string) => inventory.containers.find((c) => c.service === service);
   out.push(`  containers: ${inventory.containers.map((c) => `${c.name} (${c.service}, ${c.image}, ${c.state})`).join(", ")}`);
+  const withEnv = inventory.containers.filter((c) => c.env.length);
+  if (withEnv.length) out.push(`  env names (the values stay on the host): ${withEnv.map((c) => `${c.name}: ${c.env.join(" ")}`).join("; ")}`);
 
   const taken: Record<"mongo" | "redis", string | undefined> = { mongo: undefined, redis: undefined };
   for (const svc of ["mongo", "redis"] as const) {

@@ -143,6 +143,20 @@ test("a failed cut-over (the new API never ready through the proxy) starts compo
   for (const c of composeContainers()) expect(`${c} ${running(c)}`).toBe(`${c} true`);
   expect(running("copilotos-staging-mongo")).toBe(false); // never two mongods on one volume
   await answering(60);
+  // Compose is the way back: its containers cannot be cleaned up while the stack is not healthy.
+  const err: string[] = [];
+  const cleanup = [
+    "staging",
+    "--compose-project",
+    "infra",
+    "--cleanup",
+    ...StackRig.hostConfig().config.flatMap((c) => ["--config", c]),
+    "--identity",
+    host.target.identityFile!,
+  ];
+  expect(await adopt(cleanup, { setConfig: async () => undefined }, { out: () => undefined, err: (s) => err.push(s) })).toBe(1);
+  expect(err.join("")).toContain("adopt: the stack is not healthy, compose stays the way back:");
+  for (const c of composeContainers()) expect(`${c} ${running(c)}`).toBe(`${c} true`);
   report.restored = true;
   intact();
 });

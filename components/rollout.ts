@@ -1,0 +1,78 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { DockerHost } from "./hosts/dockerHost";
+import { ContainerReady } from "./operations/containerReady";
+import { HealthGate } from "./operations/healthGate";
+import type { AdoptSpec } from "./renderers/adopt";
+import type { AppService } from "./renderers/names";
+import type { Api } from "./services/api";
+import type { Proxy } from "./services/proxy";
+import { ProxyRoute } from "./services/proxyRoute";
+import type { Web } from "./services/web";
+
+export interface RollOutArgs {
+  host: DockerHost;
+  proxy: Proxy;
+  service: AppService;
+  /** Path polled through the proxy: the API's readiness, or the web's `/`. */
+  path: string;
+  /** The new app container. */
+  target: Api | Web;
+  /** Values masked in what the gates print. */
+  secrets: pulumi.Input<string>[];
+  timeoutSeconds: number;
+  intervalSeconds: number;
+  drainSeconds: number;
+  /** Adopting a compose deployment: the gates hand back on failure; the web's health gate ends the cut-over. @default none */
+  adopt?: { spec: AdoptSpec; attempt: string };
+}
+
+/**
+ * One app's roll-out, as children of `parent` (`<name>-ready`, `<name>-route`, `<name>-health`):
+ * new container → ready (its own health check: the app's readiness) → proxy route switched to it →
+ * health through the proxy (on failure the route goes back). Pulumi deletes the replaced container
+ * only at the end of the update, after all of this. Returns the health gate (what comes next waits for it).
+ */
+export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): HealthGate {
+  const ready = new ContainerReady(
+    `${name}-ready`,
+    {
+      host: a.host,
+      spec: { timeoutSeconds: a.timeoutSeconds, intervalSeconds: a.intervalSeconds },
+      container: a.target.containerName,
+      containerId: a.target.containerId,
+      secrets: a.secrets,
+      adopt: a.adopt,
+    },
+    { parent, dependsOn: [a.target] },
+  );
+  const switched = new ProxyRoute(
+    `${name}-route`,
+    {
+      host: a.host,
+      proxyName: a.proxy.containerName,
+      proxyId: a.proxy.containerId,
+      service: a.service,
+      container: a.target.containerName,
+      drainSeconds: a.drainSeconds,
+    },
+    { parent, dependsOn: [ready, a.proxy] },
+  );
+  return new HealthGate(
+    `${name}-health`,
+    {
+      host: a.host,
+      spec: {
+        url: `http://127.0.0.1:${a.proxy.hostPorts[a.service]}${a.path}`,
+        timeoutSeconds: a.timeoutSeconds,
+        intervalSeconds: a.intervalSeconds,
+      },
+      container: a.target.containerName,
+      containerId: a.target.containerId,
+      secrets: a.secrets,
+      revert: { proxy: a.proxy.containerName, service: a.service },
+      // The web's gate is the update's last step: passing it ends a cut-over from compose.
+      adopt: a.adopt && { ...a.adopt, finishes: a.service === "web" },
+    },
+    { parent, dependsOn: [switched] },
+  );
+}
