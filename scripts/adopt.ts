@@ -10,15 +10,13 @@
  * Exit 0 done, 1 failed, 2 usage/refused.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { parseArgs, parseEnv } from "node:util";
 import { appSecretProblem } from "../components/renderers/appContract";
 import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, handBackScript, inventoryScript, parseInventory } from "../components/renderers/adopt";
 import { COMPOSE_PROJECT_PATTERN } from "../components/config/adopt";
 import { describeTarget, runHostStep } from "./lib/hostExec";
 import { adoptionPlan, EnvSecrets } from "./lib/adoptPlan";
-import { stackTarget } from "./lib/stackTarget";
+import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 import type { StackBackend } from "./rollback";
 
 export const USAGE =
@@ -46,11 +44,7 @@ export async function adopt(
         yes: { type: "boolean", default: false },
         cleanup: { type: "boolean", default: false },
         "hand-back": { type: "boolean", default: false },
-        identity: { type: "string" },
-        config: { type: "string", multiple: true },
-        "stack-dir": { type: "string" },
-        address: { type: "string" },
-        "host-key": { type: "string" },
+        ...HOST_OPTIONS,
       },
     });
   } catch (e) {
@@ -67,23 +61,7 @@ export async function adopt(
     io.err("adopt: --compose-project must be a compose project name: lowercase letters, digits, _ - (docker compose ls lists them)\n");
     return 2;
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-adopt-"));
-  try {
-    const found = stackTarget({
-      stack,
-      stackDir: a.values["stack-dir"],
-      config: a.values.config,
-      address: a.values.address,
-      hostKey: a.values["host-key"],
-      identity: a.values.identity,
-      tmp,
-      cli: "adopt",
-    });
-    if ("usage" in found) {
-      io.err(found.usage);
-      return 2;
-    }
-    const { cfg, target } = found;
+  return withStackTarget(stack, a.values, "adopt", io.err, async ({ cfg, target }) => {
     const spec: AdoptSpec = { identity: { project: "copilotos", stack }, composeProject: project, services: cfg.adopt?.services ?? APP_COMPOSE_SERVICES };
     if (a.values.cleanup || a.values["hand-back"]) {
       const r = await runHostStep(target, a.values.cleanup ? "cleanup" : "hand-back", a.values.cleanup ? cleanupScript(spec) : handBackScript(spec));
@@ -113,12 +91,7 @@ export async function adopt(
       `Wrote ${plan.config.length} config values to stack ${stack} (${plan.config.filter((c) => c.secret).length} as secrets). Next: pulumi preview --stack ${stack}, then pulumi up.\n`,
     );
     return 0;
-  } catch (e) {
-    io.err(`adopt: ${(e as Error).message}\n`);
-    return 1;
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,15 +4,12 @@
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
  * archive and starts it again (components/renderers/backup.ts). Exit 0 done, 1 failed, 2 usage/refused.
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { listBackupsScript, restoreScript } from "../components/renderers/backup";
 import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
 import { describeTarget, runHostStep } from "./lib/hostExec";
-import { stackTarget } from "./lib/stackTarget";
+import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
@@ -33,11 +30,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
       allowPositionals: true,
       options: {
         yes: { type: "boolean", default: false },
-        identity: { type: "string" },
-        config: { type: "string", multiple: true },
-        "stack-dir": { type: "string" },
-        address: { type: "string" },
-        "host-key": { type: "string" },
+        ...HOST_OPTIONS,
       },
     });
   } catch (e) {
@@ -49,23 +42,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     io.err(USAGE);
     return 2;
   }
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-restore-"));
-  try {
-    const found = stackTarget({
-      stack,
-      stackDir: a.values["stack-dir"],
-      config: a.values.config,
-      address: a.values.address,
-      hostKey: a.values["host-key"],
-      identity: a.values.identity,
-      tmp,
-      cli: "restore",
-    });
-    if ("usage" in found) {
-      io.err(found.usage);
-      return 2;
-    }
-    const { cfg, target } = found;
+  return withStackTarget(stack, a.values, "restore", io.err, async ({ cfg, target }) => {
     const id = { project: "copilotos", stack };
     const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
     const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(id, "mongo");
@@ -99,12 +76,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     const r = await runHostStep(target, "restore", script);
     io.out(r.stdout);
     return 0;
-  } catch (e) {
-    io.err(`restore: ${(e as Error).message}\n`);
-    return 1;
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  });
 }
 
 export async function main(argv: string[]): Promise<number> {

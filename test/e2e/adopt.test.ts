@@ -43,6 +43,21 @@ async function answering(seconds: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 250));
   }
 }
+/** `npm run adopt -- staging --compose-project infra --cleanup` against the test host. */
+async function cleanup(): Promise<{ code: number; text: string }> {
+  const args = [
+    "staging",
+    "--compose-project",
+    "infra",
+    "--cleanup",
+    ...StackRig.hostConfig().config.flatMap((c) => ["--config", c]),
+    "--identity",
+    host.target.identityFile!,
+  ];
+  const out: string[] = [];
+  const code = await adopt(args, { setConfig: async () => undefined }, { out: (s) => out.push(s), err: (s) => out.push(s) });
+  return { code, text: out.join("") };
+}
 const intact = () => {
   const now = data.fingerprint();
   report.dataIntact &&= JSON.stringify(now) === JSON.stringify(baseline);
@@ -144,18 +159,9 @@ test("a failed cut-over (the new API never ready through the proxy) starts compo
   expect(running("copilotos-staging-mongo")).toBe(false); // never two mongods on one volume
   await answering(60);
   // Compose is the way back: its containers cannot be cleaned up while the stack is not healthy.
-  const err: string[] = [];
-  const cleanup = [
-    "staging",
-    "--compose-project",
-    "infra",
-    "--cleanup",
-    ...StackRig.hostConfig().config.flatMap((c) => ["--config", c]),
-    "--identity",
-    host.target.identityFile!,
-  ];
-  expect(await adopt(cleanup, { setConfig: async () => undefined }, { out: () => undefined, err: (s) => err.push(s) })).toBe(1);
-  expect(err.join("")).toContain("adopt: the stack is not healthy, compose stays the way back:");
+  const refused = await cleanup();
+  expect(refused.code).toBe(1);
+  expect(refused.text).toContain("adopt: the stack is not healthy, compose stays the way back:");
   for (const c of composeContainers()) expect(`${c} ${running(c)}`).toBe(`${c} true`);
   report.restored = true;
   intact();
@@ -180,19 +186,9 @@ test("the cut-over under load: compose stopped (not removed), the stack on the s
   data.redis = "copilotos-staging-redis";
   intact();
 
-  const out: string[] = [];
-  const io = { out: (s: string) => out.push(s), err: (s: string) => out.push(s) };
-  const cleanup = [
-    "staging",
-    "--compose-project",
-    "infra",
-    "--cleanup",
-    ...StackRig.hostConfig().config.flatMap((c) => ["--config", c]),
-    "--identity",
-    host.target.identityFile!,
-  ];
-  expect(await adopt(cleanup, { setConfig: async () => undefined }, io)).toBe(0);
-  expect(out.join("")).toContain("adopt: removed infra-mongodb (its volumes are kept)");
+  const done = await cleanup();
+  expect(done.code).toBe(0);
+  expect(done.text).toContain("adopt: removed infra-mongodb (its volumes are kept)");
   expect(remote("ps", "-a", "-q", "--filter", "label=com.docker.compose.project=infra")).toBe("");
   expect(remote("volume", "ls", "-q", "--filter", "label=com.docker.compose.project=infra").split("\n").sort()).toEqual([
     "infra_mongodb_config",

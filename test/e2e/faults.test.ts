@@ -30,6 +30,15 @@ const run = new FaultRun(rig, data, `http://${host.target.address}:8101`);
 const scenario = run.scenario.bind(run);
 const converged = run.converged.bind(run);
 const routedTo = run.routedTo.bind(run);
+/** Backups of the staging stack's Mongo, as its MongoBackup writes them, in a folder the scenarios remove. */
+const BACKUPS: BackupSpec = {
+  container: "copilotos-staging-mongo",
+  volume: data.mongoVolume,
+  dir: "~/faults-backups",
+  prefix: "copilotos-staging-mongo",
+  keep: 7,
+  image: STANDIN_TAGS.mongo,
+};
 const running = (name: string) => remoteTry("inspect", "--format", "{{.State.Running}}", name) === "true";
 
 beforeAll(async () => {
@@ -189,14 +198,7 @@ test("5. Mongo is killed during a password rotation: the step says which passwor
 
 test("6. a restore is given a truncated archive, one whose sha256 does not match, one with ../ entries and one whose .sha256 names another file: each refused before the live volume is touched", () =>
   scenario("bad-restores", async (seen) => {
-    const spec: BackupSpec = {
-      container: "copilotos-staging-mongo",
-      volume: data.mongoVolume,
-      dir: "~/faults-backups",
-      prefix: "copilotos-staging-mongo",
-      keep: 7,
-      image: STANDIN_TAGS.mongo,
-    };
+    const spec = BACKUPS;
     const good = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
     const name = (n: number) => `${spec.prefix}-2020010${n}T000000Z.tar`;
     await step(
@@ -257,14 +259,7 @@ test("7. two updates at once: host steps of another stack wait for the host lock
 
 test("8. a backup taken before a password rotation is restored: the restored data gets the stack's current password, so the API still logs in", () =>
   scenario("restore-before-rotation", async (seen) => {
-    const spec: BackupSpec = {
-      container: "copilotos-staging-mongo",
-      volume: data.mongoVolume,
-      dir: "~/faults-backups",
-      prefix: "copilotos-staging-mongo",
-      keep: 7,
-      image: STANDIN_TAGS.mongo,
-    };
+    const spec = BACKUPS;
     const file = /verified \S+\/(\S+\.tar)/.exec((await step("backup", backupScript(spec))).stdout)![1];
     const users = () => data.onMongoVolume("cat /data/db/.users");
     const before = users();
