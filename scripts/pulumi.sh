@@ -20,4 +20,13 @@ if [ -f "$root/policies/PulumiPolicy.yaml" ]; then
   policy=(--policy-pack "$root/policies")
   if [ -f "$root/policies/config.$stack.json" ]; then policy+=(--policy-pack-config "$root/policies/config.$stack.json"); fi
 fi
-exec npx --no-install pulumi "$cmd" --cwd "$root" --stack "$stack" "${policy[@]}" "$@"
+# The deploy key the program writes for the ssh client (components/hosts/sshFiles.ts) is needed only
+# while Pulumi runs (its engine deletes replaced containers after the program ends): removed when
+# Pulumi exits, however it exits. The pinned known_hosts (no secret) stays.
+key="${COPILOTOS_STATE_DIR:-$HOME/.copilotos}/ssh/copilotos-$stack/id_key"
+trap 'rm -f "$key"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+status=0
+npx --no-install pulumi "$cmd" --cwd "$root" --stack "$stack" "${policy[@]}" "$@" || status=$?
+exit "$status"
