@@ -9,6 +9,16 @@ import { setupScript, readyScript } from "../components/renderers/aws";
 import { listBackupsScript, restoreScript } from "../components/renderers/backup";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
+import {
+  AdoptSpec,
+  APP_COMPOSE_SERVICES,
+  cleanupScript,
+  cutoverDoneScript,
+  cutoverScript,
+  handBackScript,
+  inventoryScript,
+} from "../components/renderers/adopt";
+import { execScript, logsScript, statusScript } from "../components/renderers/ops";
 
 const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
 
@@ -37,6 +47,8 @@ describe.each([
   });
 });
 
+const ADOPT: AdoptSpec = { identity: { project: "copilotos", stack: "prod" }, composeProject: "copilotos-prod", services: APP_COMPOSE_SERVICES };
+
 test("the CLIs' and the aws first boot's scripts are clean under shellcheck", () => {
   const scripts = {
     setup: setupScript({ volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 }),
@@ -53,6 +65,14 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     inventory: hostInventoryScript(`sha256:${"a".repeat(64)}`, "copilotos-prod-api:1"),
     load: hostLoadScript("copilotos-prod-api:1", `sha256:${"a".repeat(64)}`),
     prune: hostPruneScript("copilotos-prod-api", 5),
+    composeInventory: inventoryScript("copilotos-prod"),
+    cleanup: cleanupScript(ADOPT),
+    handBack: handBackScript(ADOPT),
+    cutover: cutoverScript(ADOPT),
+    cutoverDone: cutoverDoneScript(ADOPT),
+    status: statusScript({ identity: ADOPT.identity, backup: { dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" } }),
+    logs: logsScript(ADOPT.identity, "api", { since: "10m", follow: true }),
+    exec: execScript(ADOPT.identity, "redis", ["redis-cli", "ping"]),
   };
   expect(
     Object.entries(scripts)

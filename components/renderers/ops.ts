@@ -1,0 +1,74 @@
+/**
+ * Day-2 host scripts for `npm run ops` (status, logs, exec), by service name. Pure.
+ * App containers carry a fingerprint in their names; the one serving is the one the proxy routes to.
+ */
+import { backupNamePattern, hostPath } from "./backup";
+import { containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "./names";
+import { routeFile } from "./proxy";
+import { lines, shq, STRICT } from "./shell";
+
+export const OPS_SERVICES: readonly Service[] = ["mongo", "redis", "api", "web", "proxy"];
+
+/** Sets `$ctr` to the service's serving container, or fails naming the service and the stack. */
+export function findContainerLines(id: StackIdentity, service: Service): string[] {
+  const missing = `{ echo ${shq(`ops: no ${service} container of stack ${id.stack} runs on this host`)} >&2; exit 1; }`;
+  if (service !== "api" && service !== "web") {
+    return [`ctr=${shq(containerName(id, service))}`, `docker inspect --format '{{.Id}}' "$ctr" >/dev/null 2>&1 || ${missing}`];
+  }
+  // The proxy's route names the container that serves; without a proxy, the newest running one.
+  const filter = [`${LABEL_PROJECT}=${id.project}`, `${LABEL_STACK}=${id.stack}`, `${LABEL_SERVICE}=${service}`]
+    .map((l) => `--filter ${shq(`label=${l}`)}`)
+    .join(" ");
+  return [
+    `ctr=$(docker exec ${shq(containerName(id, "proxy"))} cat ${routeFile(service)} 2>/dev/null | sed -n 's/^server \\([^:]*\\):.*/\\1/p')`,
+    `[ -n "$ctr" ] || ctr=$(docker ps ${filter} --format '{{.CreatedAt}}|{{.Names}}' | sort -r | head -n 1 | cut -d'|' -f2)`,
+    `[ -n "$ctr" ] || ${missing}`,
+  ];
+}
+
+export interface StatusSpec {
+  identity: StackIdentity;
+  /** Backup folder and file prefix (config backup.dir; `<stack prefix>-mongo`). */
+  backup: { dir: string; prefix: string };
+}
+
+/**
+ * Per container of the stack: service, name, image, state, health, restarts, started; then the
+ * newest verified backup (one with its .sha256) and the free space of the Docker root and the
+ * backup folder.
+ */
+export function statusScript(s: StatusSpec): string {
+  const filter = [`${LABEL_PROJECT}=${s.identity.project}`, `${LABEL_STACK}=${s.identity.stack}`].map((l) => `--filter ${shq(`label=${l}`)}`).join(" ");
+  return lines(
+    STRICT,
+    `dir=${hostPath(s.backup.dir)}`,
+    "echo 'SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED'",
+    `for c in $(docker ps -a ${filter} --format '{{.Names}}'); do`,
+    `  docker inspect --format '{{index .Config.Labels "${LABEL_SERVICE}"}} {{.Name}} {{.Config.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.RestartCount}} {{.State.StartedAt}}' "$c" | sed 's| /| |'`,
+    "done | sort",
+    `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,
+    'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',
+    `root=$(docker info --format '{{.DockerRootDir}}')`,
+    `echo "free disk: $(df -Pk "$root" | awk 'NR==2 { print int($4 / 1024) }') MiB on $root (Docker root)"`,
+    `if [ -d "$dir" ]; then echo "free disk: $(df -Pk "$dir" | awk 'NR==2 { print int($4 / 1024) }') MiB on $dir (backups)"; fi`,
+  );
+}
+
+export interface LogsOptions {
+  /** `docker logs --since` (e.g. `10m`, `2026-11-30T10:00:00`). @default none */
+  since?: string;
+  follow?: boolean;
+  /** @default 200 */
+  tail?: number;
+}
+
+/** The service's logs (its serving container), as `docker logs` prints them. */
+export function logsScript(id: StackIdentity, service: Service, o: LogsOptions = {}): string {
+  const args = ["--tail", String(o.tail ?? 200), ...(o.since ? ["--since", o.since] : []), ...(o.follow ? ["--follow"] : [])];
+  return lines(STRICT, ...findContainerLines(id, service), `exec docker logs ${args.map(shq).join(" ")} "$ctr"`);
+}
+
+/** Runs `argv` in the service's serving container (stdin passed through); every word quoted. */
+export function execScript(id: StackIdentity, service: Service, argv: string[]): string {
+  return lines(STRICT, ...findContainerLines(id, service), `exec docker exec -i "$ctr" ${argv.map(shq).join(" ")}`);
+}

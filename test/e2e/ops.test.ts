@@ -1,0 +1,59 @@
+/**
+ * `npm run ops` against the staging stack from its own graph on the test host: status by service,
+ * logs of the serving API (a fingerprinted name the operator never types), exec in Redis.
+ */
+import { ops } from "../../scripts/ops";
+import { StackRig } from "../support/stackRig";
+import { buildStandins } from "../support/standins";
+import { host, removeProject } from "./support";
+
+jest.setTimeout(600_000);
+const rig = new StackRig("staging");
+const hostArgs = () => [
+  ...StackRig.hostConfig().config.flatMap((c) => ["--config", c]),
+  "--config",
+  "copilotos:backup.dir=~/ops-backups",
+  "--identity",
+  host.target.identityFile!,
+];
+async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await ops([...argv, ...hostArgs()], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join(""), err: err.join("") };
+}
+
+beforeAll(async () => {
+  removeProject();
+  buildStandins(["-H", `unix://${host.remoteSocket}`]);
+  await rig.deploy(["copilotos:backup.dir=~/ops-backups"]);
+});
+afterAll(() => removeProject());
+
+test("status: every service with its image, health, restarts and start time; the last verified backup; free disk", async () => {
+  const r = await run("staging", "status");
+  expect(r).toMatchObject({ code: 0, err: "" });
+  const rows = r.out.split("\n");
+  expect(rows[0]).toBe("SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED");
+  const services = rows.slice(1, 6).map((l) => l.split(" ").slice(0, 6).join(" "));
+  expect(services).toEqual([
+    expect.stringMatching(/^api copilotos-staging-api-[0-9a-f]{8} cpt-standin\/api:1 running healthy 0$/),
+    "mongo copilotos-staging-mongo cpt-standin/mongo:1 running healthy 0",
+    "proxy copilotos-staging-proxy cpt-standin/nginx:1 running healthy 0",
+    "redis copilotos-staging-redis cpt-standin/redis:1 running healthy 0",
+    expect.stringMatching(/^web copilotos-staging-web-[0-9a-f]{8} cpt-standin\/web:1 running healthy 0$/),
+  ]);
+  // The first deploy backed up nothing (no volume yet); a backup made now is reported.
+  expect(r.out).toContain("last verified backup: none in ");
+  expect(r.out).toMatch(/free disk: \d+ MiB on \S+ \(Docker root\)/);
+});
+
+test("logs of the serving API by service name; exec in Redis with the arguments as given", async () => {
+  const logs = await run("staging", "logs", "api", "--tail", "20");
+  expect(logs.code).toBe(0);
+  expect(logs.out + logs.err).toContain("api stand-in: secrets loaded; listening on :8001");
+  const ping = await run("staging", "exec", "redis", "--", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli ping');
+  expect(ping).toMatchObject({ code: 0, out: "PONG\n" });
+  const missing = await run("staging", "exec", "redis", "--", "false");
+  expect(missing.code).toBe(1);
+});

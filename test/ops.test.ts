@@ -1,0 +1,47 @@
+/** `npm run ops`: its host scripts (exact strings) and its argument checks (nothing run on a usage error). */
+import { execScript, findContainerLines, logsScript, statusScript } from "../components/renderers/ops";
+import { ops } from "../scripts/ops";
+
+const id = { project: "copilotos", stack: "staging" };
+
+test("an app service is found by the proxy's route (the serving container), else the newest running one; a fixed one by name", () => {
+  expect(findContainerLines(id, "api")).toEqual([
+    "ctr=$(docker exec copilotos-staging-proxy cat /etc/nginx/copilotos/api.upstream 2>/dev/null | sed -n 's/^server \\([^:]*\\):.*/\\1/p')",
+    "[ -n \"$ctr\" ] || ctr=$(docker ps --filter label=copilotos.project=copilotos --filter label=copilotos.stack=staging --filter label=copilotos.service=api --format '{{.CreatedAt}}|{{.Names}}' | sort -r | head -n 1 | cut -d'|' -f2)",
+    "[ -n \"$ctr\" ] || { echo 'ops: no api container of stack staging runs on this host' >&2; exit 1; }",
+  ]);
+  expect(findContainerLines(id, "redis")).toEqual([
+    "ctr=copilotos-staging-redis",
+    "docker inspect --format '{{.Id}}' \"$ctr\" >/dev/null 2>&1 || { echo 'ops: no redis container of stack staging runs on this host' >&2; exit 1; }",
+  ]);
+});
+
+test("logs and exec: every word quoted, so a command's arguments reach the container as they were given", () => {
+  expect(logsScript(id, "web", { since: "10m", follow: true }).split("\n").slice(-2)).toEqual(['exec docker logs --tail 200 --since 10m --follow "$ctr"', ""]);
+  expect(execScript(id, "redis", ["redis-cli", "GET", "a key; rm -rf /"]).split("\n").slice(-2)).toEqual([
+    "exec docker exec -i \"$ctr\" redis-cli GET 'a key; rm -rf /'",
+    "",
+  ]);
+});
+
+test("status lists the stack's containers, the newest verified backup and free disk", () => {
+  const s = statusScript({ identity: id, backup: { dir: "~/copilotos-backups", prefix: "copilotos-staging-mongo" } });
+  expect(s).toContain("for c in $(docker ps -a --filter label=copilotos.project=copilotos --filter label=copilotos.stack=staging --format '{{.Names}}'); do");
+  expect(s).toContain("grep -E '^copilotos-staging-mongo-[0-9]{8}T[0-9]{6}Z\\.tar$'");
+  expect(s).toContain('dir="$HOME"/copilotos-backups');
+});
+
+test.each([
+  [["staging"], "ops: a stack and a command are needed"],
+  [["staging", "logs"], "ops: logs needs a service: mongo, redis, api, web, proxy"],
+  [["staging", "logs", "db"], "ops: logs needs a service: mongo, redis, api, web, proxy"],
+  [["staging", "exec", "redis"], "ops: exec needs a command after --"],
+  [["staging", "status", "api"], "ops: status takes no service"],
+  [["staging", "restart", "api"], 'ops: unknown command "restart"'],
+  [["staging", "logs", "api", "--tail=-3"], "ops: --tail must be a whole number"],
+  [["staging", "logs", "api", "--since", "$(id)"], "ops: --since must be a duration (10m, 2h) or a time stamp"],
+])("%j is refused with the usage (exit 2) before anything runs", async (argv, message) => {
+  const err: string[] = [];
+  expect(await ops(argv, { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
+  expect(err.join("")).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\nusage: npm run ops -- <stack> status\\n`));
+});
