@@ -1,11 +1,13 @@
 /**
  * `npm run ops -- <stack> status | logs <service> [--since <time>] [--tail N] [--follow] | exec <service> -- <command...>`
+ * `npm run ops -- <stack> maintenance on|off`: both apps answer 503 with a page at the proxy, no deploy.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry fingerprinted names, and the one serving is the one the proxy routes to.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { parseArgs } from "node:util";
-import { stackPrefix, Service } from "../components/renderers/names";
+import { containerName, stackPrefix, Service } from "../components/renderers/names";
+import { maintenanceScript } from "../components/renderers/maintenance";
 import { execScript, logsScript, OPS_SERVICES, statusScript } from "../components/renderers/ops";
 import { spawnOnHost } from "./lib/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
@@ -14,6 +16,7 @@ export const USAGE =
   "usage: npm run ops -- <stack> status\n" +
   "       npm run ops -- <stack> logs <mongo|redis|api|web|proxy> [--since <time>] [--tail N] [--follow]\n" +
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
+  "       npm run ops -- <stack> maintenance on|off\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n";
 
 export interface OpsIo {
@@ -38,11 +41,12 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   const [stack, verb, service, ...rest] = a.positionals;
   const usage = (why: string) => (io.err(`ops: ${why}\n${USAGE}`), 2);
   if (!stack || !verb) return usage("a stack and a command are needed");
-  if (verb !== "status" && !OPS_SERVICES.includes(service as Service)) return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
+  if (verb === "maintenance" && (!["on", "off"].includes(service) || rest.length)) return usage("maintenance takes on or off");
+  if ((verb === "logs" || verb === "exec") && !OPS_SERVICES.includes(service as Service)) return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
   if (verb === "status" && service) return usage("status takes no service");
   if (verb === "logs" && rest.length) return usage("logs takes one service");
   if (verb === "exec" && !rest.length) return usage("exec needs a command after --");
-  if (!["status", "logs", "exec"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
+  if (!["status", "logs", "exec", "maintenance"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
   const tail = a.values.tail === undefined ? undefined : Number(a.values.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) return usage("--tail must be a whole number");
   if (a.values.since !== undefined && !/^[0-9A-Za-z:.+-]{1,40}$/.test(a.values.since)) return usage("--since must be a duration (10m, 2h) or a time stamp");
@@ -53,7 +57,9 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
         ? statusScript({ identity: id, backup: { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` } })
         : verb === "logs"
           ? logsScript(id, service as Service, { since: a.values.since, tail, follow: a.values.follow })
-          : execScript(id, service as Service, rest);
+          : verb === "exec"
+            ? execScript(id, service as Service, rest)
+            : maintenanceScript(containerName(id, "proxy"), service === "on");
     const child = spawnOnHost(target, script);
     child.stdout.on("data", (b: Buffer) => io.out(b.toString()));
     child.stderr.on("data", (b: Buffer) => io.err(b.toString()));

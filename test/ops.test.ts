@@ -1,6 +1,8 @@
 /** `npm run ops`: its host scripts (exact strings) and its argument checks (nothing run on a usage error). */
 import { execScript, findContainerLines, logsScript, statusScript } from "../components/renderers/ops";
 import { ops } from "../scripts/ops";
+import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/maintenance";
+import { ROUTES_DIR } from "../components/renderers/proxy";
 
 const id = { project: "copilotos", stack: "staging" };
 
@@ -38,10 +40,32 @@ test.each([
   [["staging", "exec", "redis"], "ops: exec needs a command after --"],
   [["staging", "status", "api"], "ops: status takes no service"],
   [["staging", "restart", "api"], 'ops: unknown command "restart"'],
+  [["staging", "maintenance"], "ops: maintenance takes on or off"],
+  [["staging", "maintenance", "yes"], "ops: maintenance takes on or off"],
   [["staging", "logs", "api", "--tail=-3"], "ops: --tail must be a whole number"],
   [["staging", "logs", "api", "--since", "$(id)"], "ops: --since must be a duration (10m, 2h) or a time stamp"],
 ])("%j is refused with the usage (exit 2) before anything runs", async (argv, message) => {
   const err: string[] = [];
   expect(await ops(argv, { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
   expect(err.join("")).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\nusage: npm run ops -- <stack> status\\n`));
+});
+
+test("maintenance: the switch file in the proxy's own folder, written, checked and reloaded under the host lock; a rejected config put back", () => {
+  expect(MAINTENANCE_CONF.startsWith(`${ROUTES_DIR}/`)).toBe(true);
+  const on = maintenanceScript("copilotos-staging-proxy", true);
+  expect(on).toContain("flock -w 300 9");
+  expect(on.split("\n").slice(-11)).toEqual([
+    "proxy=copilotos-staging-proxy; file=/etc/nginx/copilotos/maintenance.conf",
+    'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
+    'if [ "$current" = \'return 503;\' ]; then echo "maintenance: already on at $proxy"; exit 0; fi',
+    "printf '%s\\n' 'return 503;' | docker exec -i \"$proxy\" sh -c 'cat > \"$1.next\"' sh \"$file\"",
+    'if ! docker exec "$proxy" sh -c \'cp "$1" "$1.prev" 2>/dev/null; mv "$1.next" "$1" && nginx -t -q && nginx -s reload\' sh "$file"; then',
+    '  docker exec "$proxy" sh -c \'if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; fi\' sh "$file" || true',
+    '  echo "maintenance: nginx rejected the change; the proxy is as it was" >&2',
+    "  exit 1",
+    "fi",
+    "echo 'maintenance: on at '\"$proxy\" '(both apps answer 503 with the maintenance page)'",
+    "",
+  ]);
+  expect(maintenanceScript("p", false)).toContain('if [ "$current" = \'# maintenance off\' ]; then echo "maintenance: already off at $proxy"; exit 0; fi');
 });

@@ -19,6 +19,7 @@ import {
   inventoryScript,
 } from "../components/renderers/adopt";
 import { execScript, logsScript, statusScript } from "../components/renderers/ops";
+import { maintenanceScript } from "../components/renderers/maintenance";
 
 const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
 
@@ -73,6 +74,8 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     status: statusScript({ identity: ADOPT.identity, backup: { dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" } }),
     logs: logsScript(ADOPT.identity, "api", { since: "10m", follow: true }),
     exec: execScript(ADOPT.identity, "redis", ["redis-cli", "ping"]),
+    maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
+    maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
   };
   expect(
     Object.entries(scripts)

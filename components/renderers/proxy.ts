@@ -9,6 +9,7 @@
  */
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
+import { maintenanceInclude, maintenanceServerLines } from "./maintenance";
 
 /** In-container ports the proxy listens on: the apps' own ports, published as the stack's host ports. */
 export const PROXY_PORTS = { api: 8001, web: 3000 } as const;
@@ -82,7 +83,9 @@ function server(service: AppService, p: ProxyConfSpec): string[] {
     `    listen ${PROXY_PORTS[service]};`,
     `    client_max_body_size ${p.maxBodyMb}m;`,
     ...[...securityHeaders(p), ...limit].map((l) => `    ${l}`),
+    ...maintenanceServerLines().map((l) => `    ${l}`),
     "    location / {",
+    `      ${maintenanceInclude()}`,
     `      proxy_pass http://copilotos_${service};`,
     ...FORWARDED_HEADERS.map((l) => `      ${l}`),
     ...(service === "api" ? streamingLines(p).map((l) => `      ${l}`) : []),

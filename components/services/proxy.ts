@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Limits, publicPort, serviceContainer } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, PROXY_PORTS, proxyConf, ProxyConfSpec, routeFile } from "../renderers/proxy";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
 
 export interface ProxyArgs {
   /** Project and stack: every name and label carries them. */
@@ -50,6 +51,9 @@ export class Proxy extends pulumi.ComponentResource {
           { file: PROXY_CONF, content: proxyConf(args.conf) },
           { file: routeFile("api"), content: `${PLACEHOLDER_ROUTE}\n` },
           { file: routeFile("web"), content: `${PLACEHOLDER_ROUTE}\n` },
+          // Maintenance starts off on a new proxy (npm run ops -- <stack> maintenance on|off).
+          { file: MAINTENANCE_CONF, content: "# maintenance off\n" },
+          { file: MAINTENANCE_PAGE, content: DEFAULT_MAINTENANCE_PAGE },
         ],
         ports: [...publicPort(PROXY_PORTS.api, args.hostPorts.api), ...publicPort(PROXY_PORTS.web, args.hostPorts.web)],
       },

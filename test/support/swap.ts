@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { HEALTHCHECKS } from "../../components/renderers/containers";
 import { healthGateScript } from "../../components/renderers/health";
 import { appContainerName, StackIdentity, stackPrefix } from "../../components/renderers/names";
+import { MAINTENANCE_CONF } from "../../components/renderers/maintenance";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, proxyConf, routeFile, switchScript } from "../../components/renderers/proxy";
 import { runLocal } from "../../scripts/lib/hostExec";
 import { LoadResult, startLoad } from "./loadLoop";
@@ -114,6 +115,7 @@ export class SwapRig {
       );
       put(routeFile("api"), `${PLACEHOLDER_ROUTE}\n`);
       put(routeFile("web"), `${PLACEHOLDER_ROUTE}\n`);
+      put(MAINTENANCE_CONF, "# maintenance off\n");
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
