@@ -9,6 +9,17 @@ shift
 stack=${1:?usage: npm run ${cmd} -- <stack> [pulumi args...]}
 shift
 root=$(cd "$(dirname "$0")/.." && pwd)
+# A stack that sets `copilotos:stateBackend: shared` (prod) refuses a local file backend: its
+# generated secrets and history would live in one folder on this machine.
+case "${PULUMI_BACKEND_URL:-file://}" in
+  file://*)
+    if grep -qE '^[[:space:]]*copilotos:stateBackend:[[:space:]]*"?shared"?[[:space:]]*$' "$root/Pulumi.$stack.yaml" 2>/dev/null && [ "${COPILOTOS_ALLOW_LOCAL_STATE:-}" != 1 ]; then
+      echo "npm run $cmd: stack $stack needs a shared state backend (copilotos:stateBackend: shared): with a local file backend its secrets and history would live on this machine only." >&2
+      echo "Set PULUMI_BACKEND_URL (s3://<bucket>/<prefix>, azblob://…, gs://…, or https://api.pulumi.com), or COPILOTOS_ALLOW_LOCAL_STATE=1 to accept it knowingly." >&2
+      exit 2
+    fi
+    ;;
+esac
 if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
   mkdir -p "$root/.pulumi-state"
   export PULUMI_BACKEND_URL="file://$root/.pulumi-state"

@@ -39,3 +39,38 @@ test("the deploy key is on disk while Pulumi runs and removed when it exits, its
     fs.rmSync(work, { recursive: true, force: true });
   }
 });
+
+describe("a stack that needs a shared state backend (prod: copilotos:stateBackend: shared)", () => {
+  /** Runs pulumi.sh for `stack` with a stand-in npx; returns its status, stderr and whether Pulumi was started. */
+  function run(stack: string, env: Record<string, string>) {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-sh-"));
+    try {
+      fs.mkdirSync(path.join(work, "bin"));
+      fs.writeFileSync(path.join(work, "bin", "npx"), `#!/bin/sh\ntouch "${work}/ran"\n`, { mode: 0o755 });
+      const base = { ...process.env, PATH: `${work}/bin:${path.dirname(process.execPath)}:/usr/bin:/bin`, COPILOTOS_STATE_DIR: work };
+      delete base.PULUMI_BACKEND_URL;
+      delete base.COPILOTOS_ALLOW_LOCAL_STATE;
+      const r = spawnSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "preview", stack], { cwd: ROOT, encoding: "utf8", env: { ...base, ...env } });
+      return { status: r.status, stderr: r.stderr.replace(/^compiling TypeScript.*\n/, ""), ran: fs.existsSync(path.join(work, "ran")) };
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+
+  test("refuses the local file backend before Pulumi starts, saying why and what to set", () => {
+    for (const env of [{}, { PULUMI_BACKEND_URL: "file:///srv/state" }]) {
+      const r = run("prod", env);
+      expect(r).toMatchObject({ status: 2, ran: false });
+      expect(r.stderr).toBe(
+        "npm run preview: stack prod needs a shared state backend (copilotos:stateBackend: shared): with a local file backend its secrets and history would live on this machine only.\n" +
+          "Set PULUMI_BACKEND_URL (s3://<bucket>/<prefix>, azblob://…, gs://…, or https://api.pulumi.com), or COPILOTOS_ALLOW_LOCAL_STATE=1 to accept it knowingly.\n",
+      );
+    }
+  });
+
+  test("runs with a shared backend, or a local one allowed knowingly; staging (no requirement) runs on the local one", () => {
+    expect(run("prod", { PULUMI_BACKEND_URL: "s3://copilotos-state/prod" })).toMatchObject({ status: 0, ran: true });
+    expect(run("prod", { COPILOTOS_ALLOW_LOCAL_STATE: "1", PULUMI_BACKEND_URL: "file:///tmp/x" })).toMatchObject({ status: 0, ran: true });
+    expect(run("staging", { PULUMI_BACKEND_URL: "file:///tmp/x" })).toMatchObject({ status: 0, ran: true });
+  });
+});

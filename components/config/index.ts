@@ -176,6 +176,10 @@ export const configSchema = z
       .default(120)
       .describe("how long `up` waits for each container to be healthy"),
     protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
+    stateBackend: z
+      .enum(["any", "shared"], { error: 'must be "any" or "shared"' })
+      .default("any")
+      .describe('`shared`: `npm run preview|up` refuse a local file state backend (the secrets would live on one machine; prod sets it)'),
     adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {
