@@ -265,6 +265,7 @@ export class AppStack extends pulumi.ComponentResource {
         intervalSeconds: cfg.health.intervalSeconds,
         drainSeconds: cfg.proxy.drainSeconds,
         adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
+        migrate: service === "api" ? cfg.api.migrate : undefined,
       });
     const apiHealth = route("api", API_READY_PATH, this.api);
     this.web = new Web(

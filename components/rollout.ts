@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "./hosts/dockerHost";
+import { ApiMigration } from "./operations/apiMigration";
 import { ContainerReady } from "./operations/containerReady";
 import { HealthGate } from "./operations/healthGate";
 import type { AdoptSpec } from "./renderers/adopt";
@@ -24,15 +25,24 @@ export interface RollOutArgs {
   drainSeconds: number;
   /** Adopting a compose deployment: the gates hand back on failure; the web's health gate ends the cut-over. @default none */
   adopt?: { spec: AdoptSpec; attempt: string };
+  /** A migration command run in a one-off container of the new image before its ready gate (config `api.migrate`). @default none */
+  migrate?: string[];
 }
 
 /**
- * One app's roll-out, as children of `parent` (`<name>-ready`, `<name>-route`, `<name>-health`):
- * new container → ready (its own health check: the app's readiness) → proxy route switched to it →
+ * One app's roll-out, as children of `parent` (`<name>-migrate`, `<name>-ready`, `<name>-route`, `<name>-health`):
+ * new container → its migration, if any → ready (its own health check: the app's readiness) → proxy route switched to it →
  * health through the proxy (on failure the route goes back). Pulumi deletes the replaced container
  * only at the end of the update, after all of this. Returns the health gate (what comes next waits for it).
  */
 export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): HealthGate {
+  const migration =
+    a.migrate &&
+    new ApiMigration(
+      `${name}-migrate`,
+      { host: a.host, container: a.target.containerName, containerId: a.target.containerId, command: a.migrate },
+      { parent, dependsOn: [a.target] },
+    );
   const ready = new ContainerReady(
     `${name}-ready`,
     {
@@ -43,7 +53,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
       secrets: a.secrets,
       adopt: a.adopt,
     },
-    { parent, dependsOn: [a.target] },
+    { parent, dependsOn: [a.target, ...(migration ? [migration] : [])] },
   );
   const switched = new ProxyRoute(
     `${name}-route`,

@@ -129,6 +129,8 @@ test("every accepted hostile value is harmless: no generated host script creates
   // reaches a host script's text (they go to providers, files or env as data). Should one ever
   // reach a script, it has been run above against the canary, and this list names it for review.
   expect(keys.length).toBeGreaterThanOrEqual(10);
-  expect(carried).toEqual([]);
+  // Reviewed: api.migrate is a command by design; each of its words is quoted, and the canary run
+  // above proves the injection inert.
+  expect(carried).toEqual(["api.migrate -> copilotos-api-migrate-run"]);
   expect(fs.existsSync(CANARY)).toBe(false);
 }, 300000);

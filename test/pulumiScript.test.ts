@@ -47,7 +47,7 @@ describe("a stack that needs a shared state backend (prod: copilotos:stateBacken
     try {
       fs.mkdirSync(path.join(work, "bin"));
       fs.writeFileSync(path.join(work, "bin", "npx"), `#!/bin/sh\ntouch "${work}/ran"\n`, { mode: 0o755 });
-      const base = { ...process.env, PATH: `${work}/bin:${path.dirname(process.execPath)}:/usr/bin:/bin`, COPILOTOS_STATE_DIR: work };
+      const base: NodeJS.ProcessEnv = { ...process.env, PATH: `${work}/bin:${path.dirname(process.execPath)}:/usr/bin:/bin`, COPILOTOS_STATE_DIR: work };
       delete base.PULUMI_BACKEND_URL;
       delete base.COPILOTOS_ALLOW_LOCAL_STATE;
       const r = spawnSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "preview", stack], { cwd: ROOT, encoding: "utf8", env: { ...base, ...env } });
@@ -58,7 +58,7 @@ describe("a stack that needs a shared state backend (prod: copilotos:stateBacken
   }
 
   test("refuses the local file backend before Pulumi starts, saying why and what to set", () => {
-    for (const env of [{}, { PULUMI_BACKEND_URL: "file:///srv/state" }]) {
+    for (const env of [{}, { PULUMI_BACKEND_URL: "file:///srv/state" }] as Record<string, string>[]) {
       const r = run("prod", env);
       expect(r).toMatchObject({ status: 2, ran: false });
       expect(r.stderr).toBe(

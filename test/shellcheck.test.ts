@@ -20,6 +20,7 @@ import {
 } from "../components/renderers/adopt";
 import { execScript, logsScript, statusScript } from "../components/renderers/ops";
 import { maintenanceScript } from "../components/renderers/maintenance";
+import { migrateScript } from "../components/renderers/migrate";
 
 const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
 
@@ -75,6 +76,7 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     logs: logsScript(ADOPT.identity, "api", { since: "10m", follow: true }),
     exec: execScript(ADOPT.identity, "redis", ["redis-cli", "ping"]),
     maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
+    migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
   };
   expect(

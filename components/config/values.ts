@@ -11,6 +11,16 @@ const fromString = (parse: (s: string) => unknown) => (v: unknown) => (typeof v 
 export const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));
 const toBoolean = fromString((s) => (s === "true" ? true : s === "false" ? false : s));
 
+/** A list given as JSON text (`--config key='["a","b"]'`, a nested value set without --path) is read as the list. */
+export const jsonList = (v: unknown) => {
+  if (typeof v !== "string" || !v.trim().startsWith("[")) return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+};
+
 export const integer = (min: number, max: number, what: string) =>
   z.preprocess(
     toNumber,

@@ -6,7 +6,8 @@ import { ops } from "../../scripts/ops";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";
 import { buildStandins } from "../support/standins";
-import { host, removeProject } from "./support";
+import { ApplyError } from "../support/executor";
+import { host, remote, removeProject, remoteTry } from "./support";
 
 jest.setTimeout(600_000);
 const rig = new StackRig("staging");
@@ -76,4 +77,33 @@ test("maintenance on: both apps answer 503 with the page (security headers kept)
   });
   expect((await get(`${base}:3100/`)).status).toBe(200);
   expect((await get(`${base}:8101/api/health/ready`)).status).toBe(200);
+});
+
+describe("the migration step (api.migrate)", () => {
+  const routed = () => remote("exec", "copilotos-staging-proxy", "cat", "/etc/nginx/copilotos/api.upstream");
+
+  test("runs in a one-off container of the new API image with its env and secret files, before the new API gets traffic", async () => {
+    const command = JSON.stringify(["sh", "-c", 'test -s /run/secrets/mongodb_password && test -n "$MONGODB_HOST" && echo migrated-with-secrets']);
+    const steps = await rig.deploy(["copilotos:backup.dir=~/ops-backups", "copilotos:api.env.STANDIN_SCENARIO=m1", `copilotos:api.migrate=${command}`]);
+    const names = steps.filter((s) => s.action !== "same").map((s) => s.name);
+    expect(names.indexOf("copilotos-api-migrate-run")).toBeLessThan(names.indexOf("copilotos-api-route-switch"));
+    expect(steps.find((s) => s.name === "copilotos-api-migrate-run")?.output).toContain("migrated-with-secrets\nmigrate: done\n");
+    expect(remoteTry("inspect", `${routed().replace(/^server (.*):8001;$/, "$1")}-migrate`)).toBeUndefined(); // the one-off container is gone
+  });
+
+  test("a failing migration stops the update: the route still leads to the old API, which keeps serving", async () => {
+    const before = routed();
+    const error = await rig
+      .deploy([
+        "copilotos:backup.dir=~/ops-backups",
+        "copilotos:api.env.STANDIN_SCENARIO=m2",
+        `copilotos:api.migrate=${JSON.stringify(["sh", "-c", "echo schema conflict; exit 3"])}`,
+      ])
+      .catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ApplyError);
+    expect((error as Error).message).toMatch(/^copilotos-api-migrate-run: command failed/);
+    expect((error as Error).message).toContain("migrate: sh -c echo schema conflict; exit 3 failed; the new API gets no traffic and the old one keeps serving");
+    expect(routed()).toBe(before);
+    expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
+  });
 });
