@@ -2,7 +2,7 @@
 import { execScript, findContainerLines, logsScript, statusScript } from "../components/renderers/ops";
 import { ops } from "../scripts/ops";
 import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/maintenance";
-import { ROUTES_DIR } from "../components/renderers/proxy";
+import { ANY_ALIVE, LIST_WORKERS, ROUTES_DIR } from "../components/renderers/proxy";
 
 const id = { project: "copilotos", stack: "staging" };
 
@@ -54,16 +54,19 @@ test("maintenance: the switch file in the proxy's own folder, written, checked a
   expect(MAINTENANCE_CONF.startsWith(`${ROUTES_DIR}/`)).toBe(true);
   const on = maintenanceScript("copilotos-staging-proxy", true);
   expect(on).toContain("flock -w 300 9");
-  expect(on.split("\n").slice(-11)).toEqual([
+  expect(on.split("\n").slice(-14)).toEqual([
     "proxy=copilotos-staging-proxy; file=/etc/nginx/copilotos/maintenance.conf",
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     'if [ "$current" = \'return 503;\' ]; then echo "maintenance: already on at $proxy"; exit 0; fi',
+    `old=$(docker exec "$proxy" sh -c '${LIST_WORKERS}' sh)`,
     "printf '%s\\n' 'return 503;' | docker exec -i \"$proxy\" sh -c 'cat > \"$1.next\"' sh \"$file\"",
     'if ! docker exec "$proxy" sh -c \'cp "$1" "$1.prev" 2>/dev/null; mv "$1.next" "$1" && nginx -t -q && nginx -s reload\' sh "$file"; then',
     '  docker exec "$proxy" sh -c \'if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; fi\' sh "$file" || true',
     '  echo "maintenance: nginx rejected the change; the proxy is as it was" >&2',
     "  exit 1",
     "fi",
+    "deadline=$(( $(date +%s) + 15 ))",
+    `while [ -n "$old" ] && docker exec "$proxy" sh -c '${ANY_ALIVE}' sh $old && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done`,
     "echo 'maintenance: on at '\"$proxy\" '(both apps answer 503 with the maintenance page)'",
     "",
   ]);

@@ -27,7 +27,7 @@ export function migrateScript(m: MigrateSpec): string {
     `image=$(docker inspect --format '{{.Image}}' "$api")`,
     `docker create --name "$one" --network "$net" --env-file "$envf" --entrypoint '' "$image" ${m.command.map(shq).join(" ")} >/dev/null`,
     // The secret files go container to container through a pipe: on no command line, in no file here.
-    'docker cp "$api:/run/secrets" - | docker cp - "$one:/run"',
+    'docker cp "$api:/run" - | docker cp - "$one:/"',
     `echo ${shq(`migrate: running ${m.command.join(" ")} in a one-off container of the new API's image`)}`,
     'if ! docker start -a "$one"; then',
     `  echo ${shq(`migrate: ${m.command.join(" ")} failed; the new API gets no traffic and the old one keeps serving`)} >&2`,

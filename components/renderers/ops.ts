@@ -44,7 +44,11 @@ export function statusScript(s: StatusSpec): string {
     `dir=${hostPath(s.backup.dir)}`,
     "echo 'SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED'",
     `for c in $(docker ps -a ${filter} --format '{{.Names}}'); do`,
-    `  docker inspect --format '{{index .Config.Labels "${LABEL_SERVICE}"}} {{.Name}} {{.Config.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.RestartCount}} {{.State.StartedAt}}' "$c" | sed 's| /| |'`,
+    // Containers run pinned image IDs; the image is shown by its first tag on the host.
+    "  # shellcheck disable=SC2046 # the fields, one word each, split on purpose",
+    `  set -- $(docker inspect --format '{{index .Config.Labels "${LABEL_SERVICE}"}} {{.Name}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.RestartCount}} {{.State.StartedAt}}' "$c")`,
+    `  tag=$(docker image inspect --format '{{if .RepoTags}}{{index .RepoTags 0}}{{else}}{{.Id}}{{end}}' "$3" 2>/dev/null || echo "$3")`,
+    '  echo "$1 ${2#/} $tag $4 $5 $6 $7"',
     "done | sort",
     `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,
     'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',

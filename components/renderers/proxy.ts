@@ -133,9 +133,9 @@ export interface SwitchSpec {
 }
 
 /** Lists the PIDs of the proxy's worker processes (run inside the proxy with sh). */
-const LIST_WORKERS = 'for p in /proc/[0-9]*; do grep -q "worker process" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"; done; true';
+export const LIST_WORKERS = 'for p in /proc/[0-9]*; do grep -q "worker process" "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"; done; true';
 /** Exits 0 while any PID given as an argument is alive. */
-const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
+export const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
 
 /**
  * Routes `service` to `container`. Idempotent: an unchanged route is left alone. A route nginx

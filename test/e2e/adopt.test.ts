@@ -144,7 +144,8 @@ test("the seeds' own `docker compose down && up`: measured under the same reques
   const load = await loop.done;
   report.seedOutage = load.longestGapSeconds;
   log(`seeds' down && up: ${load.requests} requests, ${load.failed} failed, ${load.longestGapSeconds.toFixed(1)} s without an API`);
-  expect(load.failed).toBeGreaterThan(0);
+  // Clients wait through it (a request may hang until the API is back rather than fail): the gap is the outage.
+  expect(load.longestGapSeconds).toBeGreaterThan(0.5);
   intact();
 });
 

@@ -21,7 +21,8 @@ const hostArgs = () => [
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await ops([...argv, ...hostArgs()], { out: (s) => out.push(s), err: (s) => err.push(s) });
+  // The host options first: after `--` everything is the command exec runs.
+  const code = await ops([...hostArgs(), ...argv], { out: (s) => out.push(s), err: (s) => err.push(s) });
   return { code, out: out.join(""), err: err.join("") };
 }
 
