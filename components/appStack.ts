@@ -149,7 +149,7 @@ export class AppStack extends pulumi.ComponentResource {
       { parent: this, provider: host.provider, dependsOn: [this.preflight] },
     );
     this.networkName = network.name;
-    const common = { identity, networkName: network.name, healthTimeoutSeconds: cfg.healthTimeoutSeconds };
+    const common = { identity, networkName: network.name, healthTimeoutSeconds: cfg.healthTimeoutSeconds, logs: cfg.logs };
 
     if (cfg.backup.enabled) {
       this.backup = new MongoBackup(

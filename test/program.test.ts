@@ -116,6 +116,17 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 });
 
 describe("config flows into the graph", () => {
+  test("logs: every container gets the driver and, for the file drivers, the rotation configured", async () => {
+    const sized = await runStack("staging", ["copilotos:logs.maxSizeMb=50", "copilotos:logs.maxFiles=5", "copilotos:logs.driver=local"]);
+    for (const c of ofType(sized, CONTAINER))
+      expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "local", { "max-size": "50m", "max-file": "5" }]);
+    const journald = await runStack("staging", ["copilotos:logs.driver=journald"]);
+    for (const c of ofType(journald, CONTAINER)) expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "journald", {}]);
+    await expect(runStack("staging", ["copilotos:logs.driver=gelf"])).rejects.toThrow(
+      /copilotos:logs\.driver: must be json-file, local, journald, syslog or none/,
+    );
+  });
+
   test("private registry credentials reach the host's Docker provider as a secret, and nothing else", async () => {
     const token = "ghp_registry-token-0123456789abcdefghij";
     const run = await runStack(

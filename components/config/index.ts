@@ -3,10 +3,11 @@ import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
+import { apiSchema, logsSchema, stateBackendSchema } from "./sections";
 import { hostSchema } from "./host";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./keys";
 import { headerValue, hostPath } from "./syntax";
-import { bool, envMap, imageRef, integer, jsonList, port, requiredString, text, toNumber } from "./values";
+import { bool, envMap, imageRef, integer, port, requiredString, text, toNumber } from "./values";
 
 export { ConfigError, type ConfigProblem } from "./errors";
 export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./keys";
@@ -152,22 +153,7 @@ export const configSchema = z
         rotate: text().optional().describe("any new value rotates the generated Mongo password in place"),
       })
       .prefault({}),
-    api: z
-      .strictObject({
-        env: envMap.describe("extra env for the API container (overrides managed variables)"),
-        migrate: z
-          .preprocess(
-            jsonList,
-            z
-              .array(text().max(4096, { error: "must be at most 4096 characters" }), { error: "must be a list of words, e.g. [python, -m, scripts.migrate]" })
-              .min(1, { error: "must name a command" }),
-          )
-          .optional()
-          .describe(
-            "command run in a one-off container of the new API image before it gets traffic (the seeds' `make db-migrate`); a failure stops the update",
-          ),
-      })
-      .prefault({}),
+    api: apiSchema,
     web: z.strictObject({ env: envMap.describe("extra env for the web container (overrides managed variables)") }).prefault({}),
     resources: z
       .strictObject({
@@ -191,10 +177,8 @@ export const configSchema = z
       .default(120)
       .describe("how long `up` waits for each container to be healthy"),
     protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
-    stateBackend: z
-      .enum(["any", "shared"], { error: 'must be "any" or "shared"' })
-      .default("any")
-      .describe("`shared`: `npm run preview|up` refuse a local file state backend (the secrets would live on one machine; prod sets it)"),
+    logs: logsSchema,
+    stateBackend: stateBackendSchema,
     adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {

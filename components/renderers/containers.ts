@@ -54,15 +54,27 @@ export interface Limits {
   cpus: number;
 }
 
-/** json-file logs, rotated: the default driver grows without bound. */
-export const LOG_OPTIONS = { "max-size": "10m", "max-file": "3" } as const;
+/** The containers' log driver and, for the drivers that keep files on the host, their rotation (config `logs`). */
+export interface LogSettings {
+  driver: "json-file" | "local" | "journald" | "syslog" | "none";
+  maxSizeMb: number;
+  maxFiles: number;
+}
 
-/** Restart policy, log rotation and limits every container gets. */
-export function hardening(limits: Limits) {
+/** json-file logs, rotated: the default driver grows without bound. */
+export const DEFAULT_LOGS: LogSettings = { driver: "json-file", maxSizeMb: 10, maxFiles: 3 };
+
+/** `--log-opt`s: rotation for the file drivers; journald and syslog rotate on the host's side. */
+export function logOptions(l: LogSettings): Record<string, string> {
+  return l.driver === "json-file" || l.driver === "local" ? { "max-size": `${l.maxSizeMb}m`, "max-file": String(l.maxFiles) } : {};
+}
+
+/** Restart policy, log driver and rotation, and limits every container gets. */
+export function hardening(limits: Limits, logs: LogSettings = DEFAULT_LOGS) {
   return {
     restart: "unless-stopped",
-    logDriver: "json-file",
-    logOpts: { ...LOG_OPTIONS },
+    logDriver: logs.driver,
+    logOpts: logOptions(logs),
     memory: limits.memoryMb,
     cpus: String(limits.cpus),
     privileged: false,
@@ -122,6 +134,8 @@ export interface ServiceContainerParts<T> {
   limits: Limits;
   /** Seconds `pulumi up` waits for the container to report healthy before failing. */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS (json-file, 10 MiB × 3) */
+  logs?: LogSettings;
 }
 
 /** What every service container has: stack-scoped name and labels, network alias, health check, hardening. */
@@ -134,7 +148,7 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
     healthcheck: HEALTHCHECKS[p.service],
     wait: true,
     waitTimeout: p.healthTimeoutSeconds,
-    ...hardening(p.limits),
+    ...hardening(p.limits, p.logs),
   };
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { apiEnv, apiUploads, Limits, serviceContainer } from "../renderers/containers";
+import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -42,6 +42,8 @@ export interface ApiArgs {
   limits: Limits;
   /** Seconds to wait for `GET /api/health/ready` to pass (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
+  logs?: LogSettings;
 }
 
 /**
@@ -67,6 +69,7 @@ export class Api extends pulumi.ComponentResource {
           networkName: args.networkName,
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
+          logs: args.logs,
         }),
         envs: secretIf(
           args.envIsSecret,

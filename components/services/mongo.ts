@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ALIASES, Limits, loopbackPort, mongoEnv, SECRET_FILES, secretUpload, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
+import { ALIASES, Limits, LogSettings, loopbackPort, mongoEnv, SECRET_FILES, secretUpload, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
 import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
 
 export interface MongoArgs {
@@ -24,6 +24,8 @@ export interface MongoArgs {
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
+  logs?: LogSettings;
   /**
    * An existing volume taken over by name (adopting a compose deployment, config `adopt.volumes`):
    * never created, changed or deleted by the stack. @default undefined (the stack's own retained volume)
@@ -64,6 +66,7 @@ export class Mongo extends pulumi.ComponentResource {
           networkName: args.networkName,
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
+          logs: args.logs,
         }),
         envs: mongoEnv({ user: this.user, database: this.database }),
         uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, publicPort, serviceContainer } from "../renderers/containers";
+import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, PROXY_PORTS, proxyConf, ProxyConfSpec, routeFile } from "../renderers/proxy";
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
@@ -20,6 +20,8 @@ export interface ProxyArgs {
   limits?: Limits;
   /** Seconds to wait for a healthy proxy (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
+  logs?: LogSettings;
 }
 
 /**
@@ -46,6 +48,7 @@ export class Proxy extends pulumi.ComponentResource {
           networkName: args.networkName,
           limits: args.limits ?? { memoryMb: 128, cpus: 0.25 },
           healthTimeoutSeconds: args.healthTimeoutSeconds,
+          logs: args.logs,
         }),
         uploads: [
           { file: PROXY_CONF, content: proxyConf(args.conf) },

@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ALIASES, Limits, loopbackPort, REDIS_COMMAND, redisConf, redisUploads, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
+import { ALIASES, Limits, LogSettings, loopbackPort, REDIS_COMMAND, redisConf, redisUploads, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
 import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
 
 export interface RedisArgs {
@@ -20,6 +20,8 @@ export interface RedisArgs {
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
+  logs?: LogSettings;
   /**
    * An existing volume taken over by name (adopting a compose deployment, config `adopt.volumes`):
    * never created, changed or deleted by the stack. @default undefined (the stack's own retained volume)
@@ -56,6 +58,7 @@ export class Redis extends pulumi.ComponentResource {
           networkName: args.networkName,
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
+          logs: args.logs,
         }),
         command: REDIS_COMMAND,
         uploads: redisUploads(password.apply(redisConf), password),

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, serviceContainer, webEnv } from "../renderers/containers";
+import { Limits, LogSettings, serviceContainer, webEnv } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -18,6 +18,8 @@ export interface WebArgs {
   limits: Limits;
   /** Seconds to wait for `GET /` to pass (config `healthTimeoutSeconds`). */
   healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
+  logs?: LogSettings;
 }
 
 /** The Next.js web app. It holds no secrets. */
@@ -39,6 +41,7 @@ export class Web extends pulumi.ComponentResource {
           networkName: args.networkName,
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
+          logs: args.logs,
         }),
         envs: secretIf(args.envIsSecret, webEnv({ extra: args.env })),
       },
