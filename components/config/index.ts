@@ -73,7 +73,7 @@ export const configSchema = z
           .describe("`registry`: the host pulls, containers run the digest; `transfer`: images go from this machine over SSH"),
         keep: integer(1, 100, "a whole number from 1 to 100")
           .default(5)
-          .describe("(transfer) versions of each app image kept on the host, for rollbacks without a registry"),
+          .describe("versions of each app image kept on the host (older ones pruned, never one in use): rollbacks without a pull"),
         compress: bool().default(false).describe("(transfer) gzip the stream"),
       })
       .prefault({}),

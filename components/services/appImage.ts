@@ -3,11 +3,13 @@ import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { deliveredRepository } from "../renderers/delivery";
 import { Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { deliverCommand, versionOfRef } from "../renderers/version";
 import type { BuildSpec } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
+import { deliveredRepository, hostPruneScript } from "../renderers/delivery";
+import { parseImageRef } from "../renderers/imageRef";
+import { hostCommand } from "../operations/hostCommand";
 
 export interface AppImageArgs {
   host: DockerHost;
@@ -17,7 +19,7 @@ export interface AppImageArgs {
   source: string | BuildSpec;
   /** registry: the host pulls by digest. transfer: this machine sends the image over SSH (config `delivery.mode`). */
   mode: "registry" | "transfer";
-  /** Versions kept on the host in transfer mode (config `delivery.keep`). */
+  /** Versions of the app kept on the host, in both modes (config `delivery.keep`). */
   keep: number;
   /** gzip the transfer (config `delivery.compress`). */
   compress: boolean;
@@ -104,6 +106,12 @@ export class AppImage extends pulumi.ComponentResource {
       );
       this.image = conn ? onHost.repoDigest : onHost.imageId;
       this.ready = [onHost];
+      // Registry mode on a remote host: the app's older pulled versions are pruned, the newest `keep` kept
+      // (an image a container still uses always stays; only this app's repository is touched).
+      if (conn && mode === "registry" && (args.service === "api" || args.service === "web")) {
+        const script = ref.apply((r) => hostPruneScript(repositoryOf(r), args.keep));
+        hostCommand(`${name}-prune`, { host: args.host, script, triggers: [onHost.repoDigest] }, { parent: this, dependsOn: [onHost] });
+      }
     }
     this.registerOutputs({ image: this.image, ref: this.ref });
   }
@@ -124,4 +132,11 @@ function gitVersion(context: string, service: string): string {
       `images.${service}.version is not set and ${context} is not in a git checkout; set it: pulumi config set --path copilotos:images.${service}.version <tag>`,
     );
   }
+}
+
+/** `ghcr.io/acme/copilotos-api:1.2@sha256:…` → `ghcr.io/acme/copilotos-api`: what `docker image ls` filters by. */
+export function repositoryOf(ref: string): string {
+  const parsed = parseImageRef(ref);
+  if (!parsed) return ref;
+  return parsed.domain ? `${parsed.domain}/${parsed.path}` : parsed.path;
 }

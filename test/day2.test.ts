@@ -1,4 +1,4 @@
-/** The migration step (config api.migrate): its host script (exact) and its place in the graph. */
+/** Day-2 pieces of the graph: the migration step (config api.migrate) and registry-mode pruning (delivery.keep). */
 import { migrateScript } from "../components/renderers/migrate";
 import { runStack } from "./support/program";
 
@@ -41,4 +41,19 @@ test("with api.migrate the migration runs after the new API container exists and
 
 test("a migrate value that is not a list of words is refused naming the key", async () => {
   await expect(runStack("staging", ["copilotos:api.migrate=[]"])).rejects.toThrow(/copilotos:api\.migrate: must name a command/);
+});
+
+test("registry mode on a remote host prunes the app's older pulled versions (keep N), only its own repository; transfer mode prunes in the deliver CLI", async () => {
+  const { hostPruneScript } = await import("../components/renderers/delivery");
+  const { repositoryOf } = await import("../components/services/appImage");
+  expect(repositoryOf("ghcr.io/acme/copilotos-api:1.2.3@sha256:" + "a".repeat(64))).toBe("ghcr.io/acme/copilotos-api");
+  expect(repositoryOf("copilotos-web:0.9")).toBe("copilotos-web");
+  const r = await runStack("staging", ["copilotos:delivery.mode=registry", "copilotos:delivery.keep=4"]);
+  const prunes = r.resources.filter((x) => x.name.endsWith("-prune"));
+  expect(prunes.map((p) => [p.name, p.inputs.create])).toEqual([
+    ["copilotos-api-image-prune", hostPruneScript("copilotos-api", 4)],
+    ["copilotos-web-image-prune", hostPruneScript("copilotos-web", 4)],
+  ]);
+  const transfer = await runStack("staging", ["copilotos:delivery.mode=transfer"]);
+  expect(transfer.resources.some((x) => x.name.endsWith("-prune"))).toBe(false);
 });
