@@ -280,3 +280,15 @@ describe("Mongo password rotation", () => {
     expect(r).toMatchObject({ stored: "old-password", changes: 1, code: 3 });
   });
 });
+
+test("a gate that puts a route back says so only once the workers of the failed route are gone (a request right after a reload can reach one)", async () => {
+  const { healthGateScript } = await import("../components/renderers/health");
+  const { SAVE_WORKERS, waitOldWorkers } = await import("../components/renderers/proxy");
+  const s = healthGateScript({ container: "c", url: "http://127.0.0.1:8001/", timeoutSeconds: 5, intervalSeconds: 1, revert: { proxy: "p", service: "api" } });
+  expect(s).toContain(`= true ] && ${SAVE_WORKERS} &&\n`);
+  expect(s).toContain(
+    `${waitOldWorkers(15)
+      .map((l) => `  ${l}`)
+      .join("\n")}\n  echo "health: the api route is back on $prevctr`,
+  );
+});

@@ -4,7 +4,7 @@
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
 import { AdoptSpec, handBackLines, markerPath } from "./adopt";
-import { routeFile } from "./proxy";
+import { routeFile, SAVE_WORKERS, waitOldWorkers } from "./proxy";
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
@@ -101,8 +101,9 @@ function revertLines(proxy: string, service: AppService): string[] {
     `proxy=${shq(proxy)}; file=${shq(file)}`,
     'prev=$(docker exec "$proxy" cat "$file.prev" 2>/dev/null || true)',
     "prevctr=${prev#server }; prevctr=${prevctr%%:*}",
-    `if [ -n "$prev" ] && [ "$prevctr" != "$ctr" ] && [ "$(docker inspect --format '{{.State.Running}}' "$prevctr" 2>/dev/null || true)" = true ] &&`,
+    `if [ -n "$prev" ] && [ "$prevctr" != "$ctr" ] && [ "$(docker inspect --format '{{.State.Running}}' "$prevctr" 2>/dev/null || true)" = true ] && ${SAVE_WORKERS} &&`,
     `  docker exec "$proxy" sh -c 'cp "$1.prev" "$1" && nginx -t -q && nginx -s reload' sh "$file"; then`,
+    ...waitOldWorkers(15).map((l) => `  ${l}`),
     `  echo "health: the ${service} route is back on $prevctr, which keeps serving; $ctr gets no traffic" >&2`,
     "else",
     `  echo "health: no running previous container to put the ${service} route back on; it still leads to $ctr" >&2`,

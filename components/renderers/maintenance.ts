@@ -3,7 +3,7 @@
  * security headers kept: the page's location adds none of its own), without a deploy. The proxy's nginx.conf includes {@link MAINTENANCE_CONF} inside
  * each app's `location /`; the file is empty (off) or `return 503;` (on). Pure.
  */
-import { ANY_ALIVE, LIST_WORKERS } from "./proxy";
+import { SAVE_WORKERS, waitOldWorkers } from "./proxy";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
 /** The proxy's own folder (proxy.ts ROUTES_DIR, which includes these lines, so not imported from there). */
@@ -44,7 +44,7 @@ export function maintenanceScript(proxy: string, on: boolean): string {
     `proxy=${shq(proxy)}; file=${MAINTENANCE_CONF}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = ${shq(content)} ]; then echo "maintenance: already ${state} at $proxy"; exit 0; fi`,
-    `old=$(docker exec "$proxy" sh -c ${shq(LIST_WORKERS)} sh)`,
+    SAVE_WORKERS,
     `printf '%s\\n' ${shq(content)} | docker exec -i "$proxy" sh -c 'cat > "$1.next"' sh "$file"`,
     `if ! docker exec "$proxy" sh -c 'cp "$1" "$1.prev" 2>/dev/null; mv "$1.next" "$1" && nginx -t -q && nginx -s reload' sh "$file"; then`,
     `  docker exec "$proxy" sh -c 'if [ -f "$1.prev" ]; then mv "$1.prev" "$1"; fi' sh "$file" || true`,
@@ -52,8 +52,7 @@ export function maintenanceScript(proxy: string, on: boolean): string {
     "  exit 1",
     "fi",
     // Done only once the workers of the old config are gone: every new connection then gets the new one.
-    "deadline=$(( $(date +%s) + 15 ))",
-    `while [ -n "$old" ] && docker exec "$proxy" sh -c ${shq(ANY_ALIVE)} sh $old && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done`,
+    ...waitOldWorkers(15),
     `echo ${shq(`maintenance: ${state} at `)}"$proxy"${on ? ` ${shq("(both apps answer 503 with the maintenance page)")}` : ` ${shq("(traffic reaches the apps again)")}`}`,
   );
 }

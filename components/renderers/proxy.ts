@@ -137,6 +137,18 @@ export const LIST_WORKERS = 'for p in /proc/[0-9]*; do grep -q "worker process" 
 /** Exits 0 while any PID given as an argument is alive. */
 export const ANY_ALIVE = 'for p; do [ -d "/proc/$p" ] && exit 0; done; exit 1';
 
+/** `$old` = the proxy's worker PIDs now (before a reload). */
+export const SAVE_WORKERS = `old=$(docker exec "$proxy" sh -c ${shq(LIST_WORKERS)} sh)`;
+
+/**
+ * After a reload: waits (at most `seconds`) until the workers in `$old` are gone, so every new
+ * connection meets the new config (a request right after a reload can still reach an old worker).
+ */
+export const waitOldWorkers = (seconds: number): string[] => [
+  `deadline=$(( $(date +%s) + ${seconds} ))`,
+  `while [ -n "$old" ] && docker exec "$proxy" sh -c ${shq(ANY_ALIVE)} sh $old && [ "$(date +%s)" -lt "$deadline" ]; do sleep 0.2; done`,
+];
+
 /**
  * Routes `service` to `container`. Idempotent: an unchanged route is left alone. A route nginx
  * rejects is put back and the script fails, so the proxy keeps serving the previous container.
