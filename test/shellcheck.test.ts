@@ -9,15 +9,7 @@ import { setupScript, readyScript } from "../components/renderers/aws";
 import { listBackupsScript, restoreScript } from "../components/renderers/backup";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
-import {
-  AdoptSpec,
-  APP_COMPOSE_SERVICES,
-  cleanupScript,
-  cutoverDoneScript,
-  cutoverScript,
-  handBackScript,
-  inventoryScript,
-} from "../components/renderers/adopt";
+import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/adopt";
 import { execScript, logsScript, statusScript } from "../components/renderers/ops";
 import { maintenanceScript } from "../components/renderers/maintenance";
 import { migrateScript } from "../components/renderers/migrate";
@@ -71,7 +63,6 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     cleanup: cleanupScript(ADOPT),
     handBack: handBackScript(ADOPT),
     cutover: cutoverScript(ADOPT),
-    cutoverDone: cutoverDoneScript(ADOPT),
     status: statusScript({ identity: ADOPT.identity, backup: { dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" } }),
     logs: logsScript(ADOPT.identity, "api", { since: "10m", follow: true }),
     exec: execScript(ADOPT.identity, "redis", ["redis-cli", "ping"]),

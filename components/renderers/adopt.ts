@@ -137,15 +137,6 @@ export function handBackScript(a: AdoptSpec): string {
   return lines(STRICT, `touch ${markerPath(a.identity)}`, ...handBackLines(a));
 }
 
-/** After the gates passed: the cut-over is done, compose is no longer the way back. */
-export function cutoverDoneScript(a: AdoptSpec): string {
-  return lines(
-    STRICT,
-    `rm -f ${markerPath(a.identity)}`,
-    `echo ${shq(`adopt: the stack serves on compose project ${a.composeProject}'s volumes; remove compose's stopped containers with npm run adopt -- ${a.identity.stack} --compose-project ${a.composeProject} --cleanup`)}`,
-  );
-}
-
 /**
  * Removes compose's containers once the stack is healthy (every container of the stack running and
  * healthy, no cut-over pending); refuses otherwise. Volumes and images are never removed.

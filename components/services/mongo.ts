@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ALIASES, Limits, LogSettings, loopbackPort, mongoEnv, SECRET_FILES, secretUpload, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
-import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
+import type { StackIdentity } from "../renderers/names";
+import { dataVolume } from "./dataVolume";
 
 export interface MongoArgs {
   /** Project and stack: every name and label carries them. */
@@ -48,14 +49,7 @@ export class Mongo extends pulumi.ComponentResource {
     super("copilotos:db:Mongo", name, {}, opts);
     this.user = args.user;
     this.database = args.database;
-    const volume: pulumi.Output<string> =
-      args.existingVolume !== undefined
-        ? pulumi.output(args.existingVolume)
-        : new docker.Volume(
-            `${name}-data`,
-            { name: volumeName(args.identity, "mongo"), labels: dockerLabels(labelMap(args.identity, "mongo")) },
-            { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
-          ).name;
+    const volume = dataVolume(this, name, args, "mongo", opts?.dependsOn);
     const container = new docker.Container(
       `${name}-container`,
       {

@@ -1,7 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { ALIASES, Limits, LogSettings, loopbackPort, REDIS_COMMAND, redisConf, redisUploads, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
-import { dockerLabels, labelMap, StackIdentity, volumeName } from "../renderers/names";
+import type { StackIdentity } from "../renderers/names";
+import { dataVolume } from "./dataVolume";
 
 export interface RedisArgs {
   /** Project and stack: every name and label carries them. */
@@ -39,14 +40,7 @@ export class Redis extends pulumi.ComponentResource {
 
   constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:Redis", name, {}, opts);
-    const volume: pulumi.Output<string> =
-      args.existingVolume !== undefined
-        ? pulumi.output(args.existingVolume)
-        : new docker.Volume(
-            `${name}-data`,
-            { name: volumeName(args.identity, "redis"), labels: dockerLabels(labelMap(args.identity, "redis")) },
-            { parent: this, retainOnDelete: true, protect: args.protectData, dependsOn: opts?.dependsOn },
-          ).name;
+    const volume = dataVolume(this, name, args, "redis", opts?.dependsOn);
     const password = pulumi.secret(args.password);
     const container = new docker.Container(
       `${name}-container`,
