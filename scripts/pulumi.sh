@@ -30,6 +30,11 @@ policy=()
 if [ -f "$root/policies/PulumiPolicy.yaml" ]; then
   policy=(--policy-pack "$root/policies")
   if [ -f "$root/policies/config.$stack.json" ]; then policy+=(--policy-pack-config "$root/policies/config.$stack.json"); fi
+  # An EC2 host (copilotos:host kind: aws) is also checked by Pulumi's awsguard, less its documented
+  # exceptions (policies/awsguard/exceptions.ts).
+  if awk '/^  [^ #]/ { inhost = ($1 == "copilotos:host:") } inhost && /^[[:space:]]+kind:[[:space:]]*"?aws"?[[:space:]]*$/ { found = 1 } END { exit !found }' "$root/Pulumi.$stack.yaml" 2>/dev/null; then
+    policy+=(--policy-pack "$root/policies/awsguard")
+  fi
 fi
 # The deploy key the program writes for the ssh client (components/hosts/sshFiles.ts) is needed only
 # while Pulumi runs (its engine deletes replaced containers after the program ends): removed when

@@ -79,6 +79,7 @@ describe("backup-bucket-private", () => {
     ["no encryption", { encryption: null }, "encryption"],
     ["versioning suspended", { versioning: { versioningConfiguration: { status: "Suspended" } } }, "versioning"],
     ["no lifecycle", { lifecycle: null }, "lifecycle"],
+    ["no access logging", { logging: null }, "access logging"],
   ])("%s fires, naming the bucket", (_n, change, part) => {
     const vs = evaluate(backupBucket(change));
     expect(vs).toEqual([expect.objectContaining({ rule: "backup-bucket-private", resource: "backups" })]);
@@ -87,7 +88,16 @@ describe("backup-bucket-private", () => {
   test("settings of another bucket do not count", () => {
     const [bucket] = backupBucket();
     const others = backupBucket().slice(1);
-    expect(evaluate([bucket, ...others]).map((v) => v.message)).toHaveLength(4);
+    expect(evaluate([bucket, ...others]).map((v) => v.message)).toHaveLength(5);
+  });
+  test("a bucket that receives another bucket's access logs needs no logging of its own; any other bucket does", () => {
+    const [source, ...settings] = backupBucket();
+    const [target, ...targetSettings] = backupBucket({ logging: null });
+    const logging = settings.find((r) => r.type === "aws:s3/bucketLogging:BucketLogging")!;
+    const into = (id: string) => [source, ...settings.filter((r) => r !== logging), { ...logging, props: { ...logging.props, targetBucket: id } }];
+    expect(evaluate([...into(target.id!), target, ...targetSettings])).toEqual([]);
+    const vs = evaluate([...into("elsewhere"), target, ...targetSettings]);
+    expect(vs.map((v) => [v.resource, v.message.includes("access logging")])).toEqual([[target.name, true]]);
   });
 });
 

@@ -74,3 +74,34 @@ describe("a stack that needs a shared state backend (prod: copilotos:stateBacken
     expect(run("staging", { PULUMI_BACKEND_URL: "file:///tmp/x" })).toMatchObject({ status: 0, ran: true });
   });
 });
+
+test("an aws host stack is also checked by the awsguard pack; an ssh or local one is not", () => {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-sh-"));
+  try {
+    // A copy of the project's layout: the script finds the project (and its packs) beside itself.
+    fs.mkdirSync(path.join(work, "scripts"));
+    fs.mkdirSync(path.join(work, "policies", "awsguard"), { recursive: true });
+    fs.mkdirSync(path.join(work, "bin"));
+    fs.copyFileSync(path.join(ROOT, "scripts", "pulumi.sh"), path.join(work, "scripts", "pulumi.sh"));
+    fs.writeFileSync(path.join(work, "scripts", "run.js"), "");
+    fs.writeFileSync(path.join(work, "policies", "PulumiPolicy.yaml"), "runtime: nodejs\n");
+    fs.copyFileSync(path.join(ROOT, "test", "fixtures", "Pulumi.aws.yaml"), path.join(work, "Pulumi.aws.yaml"));
+    fs.copyFileSync(path.join(ROOT, "Pulumi.staging.yaml"), path.join(work, "Pulumi.staging.yaml"));
+    // `kind: aws` under another key is not the host's kind.
+    fs.writeFileSync(path.join(work, "Pulumi.other.yaml"), "config:\n  copilotos:host:\n    kind: ssh\n  copilotos:thing:\n    kind: aws\n");
+    fs.writeFileSync(path.join(work, "bin", "npx"), `#!/bin/sh\necho "$@" > "${work}/args"\n`, { mode: 0o755 });
+    const packs = (stack: string) => {
+      const r = spawnSync("bash", [path.join(work, "scripts", "pulumi.sh"), "preview", stack], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${work}/bin:${path.dirname(process.execPath)}:/usr/bin:/bin`, PULUMI_BACKEND_URL: `file://${work}` },
+      });
+      expect(r.status).toBe(0);
+      return [...fs.readFileSync(path.join(work, "args"), "utf8").matchAll(/--policy-pack (\S+)/g)].map((m) => path.relative(work, m[1]));
+    };
+    expect(packs("aws")).toEqual(["policies", "policies/awsguard"]);
+    expect(packs("staging")).toEqual(["policies"]);
+    expect(packs("other")).toEqual(["policies"]);
+  } finally {
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+});

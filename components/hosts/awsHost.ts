@@ -116,6 +116,8 @@ export class AwsHost extends pulumi.ComponentResource {
         userDataReplaceOnChange: true,
         // IMDSv2 only, one hop: containers (one hop further) cannot read the role's credentials.
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+        // Detailed (1-minute) CloudWatch metrics: a full disk or a CPU spike shows before the app fails.
+        monitoring: true,
         rootBlockDevice: { volumeSize: s.rootVolumeGb, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
         tags: { ...tags, Name: name },
       },

@@ -149,18 +149,53 @@ export function backupRolePolicy(bucketArn: string): string {
   });
 }
 
-/** The bucket refuses plain-HTTP requests. */
+/** A statement refusing plain-HTTP requests. */
+const denyInsecureTransport = (bucketArn: string) => ({
+  Sid: "DenyInsecureTransport",
+  Effect: "Deny",
+  Principal: "*",
+  Action: "s3:*",
+  Resource: [bucketArn, `${bucketArn}/*`],
+  Condition: { Bool: { "aws:SecureTransport": "false" } },
+});
+
+/** Only TLS requests reach the bucket. */
 export function tlsOnlyBucketPolicy(bucketArn: string): string {
+  return JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(bucketArn)] });
+}
+
+/** Days the backup bucket's server access logs are kept. */
+export const ACCESS_LOG_DAYS = 365;
+/** Where in the log bucket the backup bucket's access logs land. */
+export const ACCESS_LOG_PREFIX = "backups/";
+
+/** The access-log bucket expires logs after ACCESS_LOG_DAYS. */
+export function accessLogLifecycleRules() {
+  return [
+    {
+      id: `access-logs-${ACCESS_LOG_DAYS}d`,
+      status: "Enabled",
+      filter: { prefix: "" },
+      expiration: { days: ACCESS_LOG_DAYS },
+      noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_DAYS },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    },
+  ];
+}
+
+/** TLS only, and S3's logging service may write access logs of the source bucket (and no other) under ACCESS_LOG_PREFIX. */
+export function accessLogBucketPolicy(logBucketArn: string, sourceBucketArn: string): string {
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
+      denyInsecureTransport(logBucketArn),
       {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucketArn, `${bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
+        Sid: "S3ServerAccessLogs",
+        Effect: "Allow",
+        Principal: { Service: "logging.s3.amazonaws.com" },
+        Action: "s3:PutObject",
+        Resource: `${logBucketArn}/${ACCESS_LOG_PREFIX}*`,
+        Condition: { ArnLike: { "aws:SourceArn": sourceBucketArn } },
       },
     ],
   });

@@ -132,9 +132,9 @@ export function ebsVolume(
   return resource("aws:ebs/volume:Volume", "data", props, opts);
 }
 
-export type BucketPart = "publicAccess" | "encryption" | "versioning" | "lifecycle";
+export type BucketPart = "publicAccess" | "encryption" | "versioning" | "lifecycle" | "logging";
 
-/** A backup bucket and its four settings resources, linked by the bucket's ID; `omit`/`change` make the mutations. */
+/** A backup bucket and its five settings resources, linked by the bucket's ID; `omit`/`change` make the mutations. */
 export function backupBucket(change: Partial<Record<BucketPart, Record<string, unknown> | null>> = {}): GraphResource[] {
   const id = `backups-${counter}`;
   const parts: Record<BucketPart, [string, Record<string, unknown>]> = {
@@ -148,6 +148,7 @@ export function backupBucket(change: Partial<Record<BucketPart, Record<string, u
     ],
     versioning: ["aws:s3/bucketVersioning:BucketVersioning", { versioningConfiguration: { status: "Enabled" } }],
     lifecycle: ["aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", { rules: [{ id: "daily", status: "Enabled", expiration: { days: 30 } }] }],
+    logging: ["aws:s3/bucketLogging:BucketLogging", { targetBucket: `access-logs-${counter}`, targetPrefix: "backups/" }],
   };
   const bucket = { ...resource("aws:s3/bucket:Bucket", "backups", { forceDestroy: false }, { retainOnDelete: true }), id };
   const settings = (Object.keys(parts) as BucketPart[])
