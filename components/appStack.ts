@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
 import { AppImage } from "./services/appImage";
 import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
+import { entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
@@ -66,7 +67,7 @@ export class AppStack extends pulumi.ComponentResource {
       {
         host: cfg.host,
         sshDir: args.sshDir ?? defaultSshDir(cfg.project, cfg.stack),
-        appPorts: { web: cfg.ports.web, api: cfg.ports.api },
+        appPorts: { web: cfg.ports.web, api: cfg.ports.api, ...(cfg.tls && { webHttps: cfg.tls.ports.web, apiHttps: cfg.tls.ports.api }) },
         offsiteBackups: cfg.backup.s3,
         registry: cfg.registry,
       },
@@ -96,7 +97,9 @@ export class AppStack extends pulumi.ComponentResource {
       compose: { project: cfg.adopt.composeProject, service: cfg.adopt.services.mongo },
     };
     const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(identity, "mongo");
-    const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis].filter((p): p is number => p !== undefined);
+    const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis, cfg.tls?.ports.web, cfg.tls?.ports.api].filter(
+      (p): p is number => p !== undefined,
+    );
     this.preflight = new Preflight(
       `${name}-preflight`,
       {
@@ -133,7 +136,12 @@ export class AppStack extends pulumi.ComponentResource {
             // Next.js bakes these into the web bundle when it is built: a new API URL or port is a new build.
             buildArgs:
               service === "web"
-                ? { NEXT_PUBLIC_API_URL: pulumi.interpolate`http://${this.host.publicAddress}:${cfg.ports.api}`, API_BASE_URL: WEB_API_BASE_URL }
+                ? {
+                    NEXT_PUBLIC_API_URL: this.host.publicAddress.apply((a) =>
+                      cfg.tls ? entryUrl("https", a, cfg.tls.ports.api) : entryUrl("http", a, cfg.ports.api),
+                    ),
+                    API_BASE_URL: WEB_API_BASE_URL,
+                  }
                 : {},
           },
           { parent: this },
@@ -249,6 +257,7 @@ export class AppStack extends pulumi.ComponentResource {
           maxBodyMb: cfg.proxy.maxBodyMb,
           apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
         },
+        tls: cfg.tls && { certificate: cfg.tls.certificate, key: cfg.tls.key, hostPorts: cfg.tls.ports },
       },
       after(...imageOf("proxy").ready, ...cutoverDone),
     );
@@ -275,8 +284,9 @@ export class AppStack extends pulumi.ComponentResource {
     );
     route("web", "/", this.web);
 
-    this.webUrl = pulumi.interpolate`http://${this.host.publicAddress}:${this.proxy.hostPorts.web}`;
-    this.apiHealthUrl = pulumi.interpolate`http://${this.host.publicAddress}:${this.proxy.hostPorts.api}/api/health`;
+    const { scheme, ports: entry } = this.proxy.entry;
+    this.webUrl = this.host.publicAddress.apply((a) => entryUrl(scheme, a, entry.web));
+    this.apiHealthUrl = this.host.publicAddress.apply((a) => `${entryUrl(scheme, a, entry.api)}/api/health`);
     this.registerOutputs({ webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl, networkName: this.networkName });
   }
 

@@ -72,7 +72,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
     {
       host: a.host,
       spec: {
-        url: `http://127.0.0.1:${a.proxy.hostPorts[a.service]}${a.path}`,
+        url: `${a.proxy.entry.scheme}://127.0.0.1:${a.proxy.entry.ports[a.service]}${a.path}`,
         timeoutSeconds: a.timeoutSeconds,
         intervalSeconds: a.intervalSeconds,
       },

@@ -36,6 +36,7 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     "jwtSecretKey",
     "secretKey",
     "registry.password",
+    "tls.key",
   ]);
   expect(rows.find((r) => r.key === "host.kind")).toEqual({
     key: "host.kind",
@@ -51,7 +52,7 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     default: "7",
     required: false,
     secret: false,
-    description: "newest archives of this stack kept on the host",
+    description: "newest archives of this stack kept on the host, whatever their age",
   });
   expect(rows.find((r) => r.key === "host.user" && r.kind === "aws")).toMatchObject({ default: '"admin"', description: "login user of the AMI" });
   expect(rows.find((r) => r.key === "resources.api.cpus")).toMatchObject({ type: "number", default: "0.5" });

@@ -40,7 +40,7 @@ describe("app container names", () => {
 });
 
 describe("proxy config", () => {
-  test("exact nginx.conf: routes included per app, security headers, real client address, rate limit", () => {
+  test("exact nginx.conf (plain HTTP): routes included per app, security headers but no HSTS, real client address, rate limit", () => {
     expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
       text([
         "# Written by copilotos (components/renderers/proxy.ts); routes are switched in /etc/nginx/copilotos.",
@@ -68,7 +68,6 @@ describe("proxy config", () => {
         '    add_header Referrer-Policy "strict-origin-when-cross-origin" always;',
         '    add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;',
         "    add_header Content-Security-Policy \"default-src 'self'\" always;",
-        '    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
         "    limit_req zone=api burst=40 nodelay;",
         "    limit_req_status 429;",
         "    error_page 503 /copilotos-maintenance.html;",
@@ -103,7 +102,6 @@ describe("proxy config", () => {
         '    add_header Referrer-Policy "strict-origin-when-cross-origin" always;',
         '    add_header Permissions-Policy "camera=(), microphone=(), geolocation=()" always;',
         "    add_header Content-Security-Policy \"default-src 'self'\" always;",
-        '    add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;',
         "    error_page 503 /copilotos-maintenance.html;",
         "    location = /copilotos-maintenance.html {",
         "      root /etc/nginx/copilotos;",
@@ -134,9 +132,48 @@ describe("proxy config", () => {
     expect(conf).not.toContain("Strict-Transport-Security");
     expect(conf).not.toContain("limit_req");
     expect(conf).toContain('add_header Content-Security-Policy "default-src \\"self\\"" always;');
-    expect(securityHeaders({ contentSecurityPolicy: "x", hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 })).toHaveLength(5);
+    expect(securityHeaders({ contentSecurityPolicy: "x", hsts: false, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 }, true)).toHaveLength(
+      5,
+    );
     expect(conf.match(/client_max_body_size 1m;/g)).toHaveLength(2);
     expect(conf).toContain("proxy_read_timeout 60s;");
+  });
+
+  test("with TLS: each app keeps its plain server for the stack network, gets an HTTPS server with HSTS, and a redirect server", () => {
+    const spec = { contentSecurityPolicy: "x", hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 1, apiReadTimeoutSeconds: 60 };
+    const conf = proxyConf({ ...spec, tls: { hostPorts: { api: 8443, web: 443 } } });
+    const servers = conf.split("  server {\n").slice(1);
+    expect(servers.map((b) => b.split("\n")[0].trim())).toEqual([
+      "listen 8001;",
+      "listen 8443 ssl;",
+      "listen 8080;",
+      "listen 3000;",
+      "listen 3443 ssl;",
+      "listen 3080;",
+    ]);
+    const hsts = 'add_header Strict-Transport-Security "max-age=31536000; includeSubDomains" always;';
+    expect(servers.map((b) => b.includes(hsts))).toEqual([false, true, false, false, true, false]);
+    expect(servers[4]).toContain(
+      text([
+        "    listen 3443 ssl;",
+        "    ssl_certificate /etc/nginx/tls/cert.pem;",
+        "    ssl_certificate_key /etc/nginx/tls/key.pem;",
+        "    ssl_protocols TLSv1.2 TLSv1.3;",
+        "    ssl_session_cache shared:TLS:10m;",
+        "    ssl_session_timeout 1d;",
+        "    ssl_session_tickets off;",
+        "    client_max_body_size 1m;",
+      ]),
+    );
+    // The API's redirect keeps method and body (308); the web's drops the default port 443.
+    expect(servers[2]).toBe(text(["    listen 8080;", "    return 308 https://$host:8443$request_uri;", "  }"]));
+    expect(servers[5]).toBe(text(["    listen 3080;", "    return 301 https://$host$request_uri;", "  }", "}"]));
+    // The HTTPS servers proxy like the plain ones, maintenance switch included.
+    const body = (b: string) => b.slice(b.indexOf("    client_max_body_size")).replace(`    ${hsts}\n`, "");
+    expect(body(servers[1])).toBe(body(servers[0]));
+    expect(body(servers[1])).toContain("      include /etc/nginx/copilotos/maintenance.conf;\n      proxy_pass http://copilotos_api;");
+    expect(securityHeaders(spec, false)).not.toContain(hsts);
+    expect(securityHeaders(spec, true)).toContain(hsts);
   });
 
   test("route lines", () => {

@@ -3,10 +3,10 @@ import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
-import { apiSchema, logsSchema, stateBackendSchema } from "./sections";
+import { apiSchema, backupSchema, logsSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
 import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./keys";
-import { headerValue, hostPath } from "./syntax";
+import { headerValue } from "./syntax";
 import { bool, envMap, imageRef, integer, port, requiredString, text, toNumber } from "./values";
 
 export { ConfigError, type ConfigProblem } from "./errors";
@@ -77,21 +77,14 @@ export const configSchema = z
         compress: bool().default(false).describe("(transfer) gzip the stream"),
       })
       .prefault({}),
-    backup: z
-      .strictObject({
-        enabled: bool().default(true).describe("back Mongo up before every change to Mongo"),
-        dir: hostPath().default("~/copilotos-backups").describe("backup folder on the host (`~/` is the SSH user's home)"),
-        keep: integer(1, 1000, "a whole number from 1 to 1000").default(7).describe("newest archives of this stack kept on the host"),
-        s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
-      })
-      .prefault({}),
+    backup: backupSchema,
     proxy: z
       .strictObject({
         contentSecurityPolicy: headerValue()
           .max(4096, { error: "must be at most 4096 characters" })
           .default(DEFAULT_CSP)
           .describe("`Content-Security-Policy` header (default: a policy for a Next.js app, in `components/config/index.ts`)"),
-        hsts: bool().default(true).describe("send `Strict-Transport-Security`"),
+        hsts: bool().default(true).describe("send `Strict-Transport-Security` on HTTPS responses (with `tls`; never over plain HTTP)"),
         apiRateLimitPerSecond: integer(0, 100000, "a whole number from 0 to 100000").default(0).describe("per-client request rate on the API port (`0`: off)"),
         maxBodyMb: integer(1, 10240, "a whole number of MiB from 1 to 10240")
           .default(100)
@@ -179,6 +172,7 @@ export const configSchema = z
     protectData: bool().default(false).describe("also `protect` the data volumes (prod sets `true`)"),
     logs: logsSchema,
     stateBackend: stateBackendSchema,
+    tls: tlsSchema,
     adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {
@@ -260,12 +254,14 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
 }
 
 /** The typed config components are built from; every secret is a Pulumi secret output. */
-export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry"> & {
+export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "tls"> & {
   project: string;
   stack: string;
   host: WithSecretKey<HostSettings>;
   registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
   saptivaApiKey: pulumi.Output<string>;
+  /** HTTPS at the proxy, its key a secret. */
+  tls?: Omit<NonNullable<ParsedConfig["tls"]>, "key"> & { key: pulumi.Output<string> };
   /** Whether `api.env` / `web.env` hold a value set with `--secret` (the container's env is then a secret input). */
   secretEnv: { api: boolean; web: boolean };
 } & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
@@ -274,6 +270,16 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry"> & 
 export function withSecrets(parsed: ParsedConfig, project: string, stack: string, isSecretKey: (key: string) => boolean): StackConfig {
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
   const host: WithSecretKey<HostSettings> = parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
+  // A key in plain text would sit readable in Pulumi.<stack>.yaml and in every clone of the repo.
+  if (parsed.tls && !isSecretKey("tls")) {
+    throw new ConfigError([
+      {
+        key: `${NAMESPACE}:tls.key`,
+        message: "is stored in plain text; a private key must be set as a secret (it is encrypted in the stack's config then)",
+        fix: `pulumi config set --path --secret ${NAMESPACE}:tls.key "$(cat key.pem)"`,
+      },
+    ]);
+  }
   return {
     ...parsed,
     project,
@@ -281,6 +287,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     host,
     registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
     saptivaApiKey: pulumi.secret(parsed.saptivaApiKey),
+    tls: parsed.tls && { ...parsed.tls, key: pulumi.secret(parsed.tls.key) },
     secretEnv: { api: isSecretKey("api"), web: isSecretKey("web") },
     mongoPassword: secret(parsed.mongoPassword),
     redisPassword: secret(parsed.redisPassword),

@@ -8,7 +8,7 @@ export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Nested config paths whose values are secrets (set with `pulumi config set --path --secret`). */
-export const SECRET_PATHS = ["host.privateKey", "registry.password"] as const;
+export const SECRET_PATHS = ["host.privateKey", "registry.password", "tls.key"] as const;
 
 /** A config key path that holds a secret. */
 export const isSecretPath = (path: string) => (SECRET_KEYS as readonly string[]).includes(path) || (SECRET_PATHS as readonly string[]).includes(path);

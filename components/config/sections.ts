@@ -1,6 +1,8 @@
-/** Config sections of the operations side (the API's extras, logs, the state backend), parsed by the schema in index.ts. */
+/** Config sections of the operations side (backups, the API's extras, logs, the state backend, HTTPS), parsed by the schema in index.ts. */
+import { createPrivateKey, KeyObject, X509Certificate } from "node:crypto";
 import { z } from "zod";
-import { envMap, integer, jsonList, text } from "./values";
+import { hostPath } from "./syntax";
+import { bool, envMap, integer, jsonList, port, text } from "./values";
 
 /** `copilotos:api`: extra env, and the migration command. */
 export const apiSchema = z
@@ -15,6 +17,28 @@ export const apiSchema = z
       )
       .optional()
       .describe("command run in a one-off container of the new API image before it gets traffic (the seeds' `make db-migrate`); a failure stops the update"),
+  })
+  .prefault({});
+
+/** A cron field: numbers, `*`, ranges, steps and lists (no names: every cron reads these). */
+const CRON_FIELD = "[0-9*][0-9*,/-]*";
+const CRON = new RegExp(`^${CRON_FIELD}( +${CRON_FIELD}){4}$`);
+
+/** `copilotos:backup`: when Mongo is archived on the host, where, and which archives stay. */
+export const backupSchema = z
+  .strictObject({
+    enabled: bool().default(true).describe("back Mongo up before every change to Mongo"),
+    beforeAppUpdate: bool().default(true).describe("also back Mongo up before every API or web update (a new image or settings), before any migration"),
+    schedule: text()
+      .refine((v) => v === "off" || CRON.test(v.trim()), { error: 'must be a cron schedule of five fields (e.g. "30 3 * * *") or "off"' })
+      .default("30 3 * * *")
+      .describe("when the host backs Mongo up on its own (cron, in the host's time zone; installed by the stack); `off`: never"),
+    dir: hostPath().default("~/copilotos-backups").describe("backup folder on the host (`~/` is the SSH user's home)"),
+    keep: integer(1, 1000, "a whole number from 1 to 1000").default(7).describe("newest archives of this stack kept on the host, whatever their age"),
+    daily: integer(0, 1000, "a whole number from 0 to 1000").default(7).describe("also keep the newest archive of each of the last N days"),
+    weekly: integer(0, 1000, "a whole number from 0 to 1000").default(4).describe("… of each of the last N ISO weeks"),
+    monthly: integer(0, 1000, "a whole number from 0 to 1000").default(12).describe("… of each of the last N months"),
+    s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
   })
   .prefault({});
 
@@ -35,3 +59,51 @@ export const stateBackendSchema = z
   .enum(["any", "shared"], { error: 'must be "any" or "shared"' })
   .default("any")
   .describe("`shared`: `npm run preview|up` refuse a local file state backend (the secrets would live on one machine; prod sets it)");
+
+const pem = (label: string, example: string) =>
+  text(`PEM text (${example})`).refine((v) => v.includes(`-----BEGIN ${label}`), { error: `must be PEM text starting ${example}` });
+
+/** Why `certificate` and `key` cannot serve HTTPS, or undefined. Never quotes the key. Exported for tests. */
+export function tlsProblem(certificate: string, key: string, now = new Date()): { path: "certificate" | "key"; message: string } | undefined {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(certificate);
+  } catch {
+    return { path: "certificate", message: "is not a readable X.509 certificate (PEM)" };
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    return { path: "key", message: "is not a readable, unencrypted private key (PEM)" };
+  }
+  const subject = cert.subject.replace(/\n/g, ", ");
+  if (!cert.checkPrivateKey(privateKey))
+    return { path: "key", message: `is not the private key of tls.certificate (${subject}); set the pair that belongs together` };
+  const expires = new Date(cert.validTo);
+  if (expires.getTime() <= now.getTime())
+    return { path: "certificate", message: `(${subject}) expired on ${expires.toISOString()}; renew it (docs/operations.md, HTTPS)` };
+  return undefined;
+}
+
+/** `copilotos:tls`: HTTPS at the proxy. Set: each app gets a TLS port, its plain port redirects there. */
+export const tlsSchema = z
+  .strictObject({
+    certificate: pem("CERTIFICATE", "-----BEGIN CERTIFICATE-----").describe(
+      "certificate chain the proxy serves (PEM, leaf first); setting `tls` turns HTTPS on: plain ports redirect, HSTS is sent over HTTPS only",
+    ),
+    key: pem("", "-----BEGIN PRIVATE KEY-----").describe("the certificate's private key (PEM, unencrypted); set it with `--secret`"),
+    ports: z
+      .strictObject({
+        web: port().default(443).describe("host port of the web app over HTTPS"),
+        api: port().default(8443).describe("host port of the API over HTTPS"),
+      })
+      .prefault({}),
+  })
+  .superRefine((tls, ctx) => {
+    // Text that is not PEM at all was already named by the field's own check.
+    if (!tls.certificate.includes("-----BEGIN ") || !tls.key.includes("-----BEGIN ")) return;
+    const problem = tlsProblem(tls.certificate, tls.key);
+    if (problem) ctx.addIssue({ code: "custom", path: [problem.path], message: problem.message });
+  })
+  .optional();

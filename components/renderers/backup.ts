@@ -4,10 +4,11 @@
  * Method (the seed's, made safe): quiesce mongod with fsyncLock through `docker exec ... mongosh`
  * (credentials from the container's own env and password file, never a command line), tar the data
  * volume through a throwaway container of the same image, verify the archive (non-empty, holds
- * `_mdb_catalog.wt`), record its sha256 next to it, keep the newest N of this stack's archives.
+ * `_mdb_catalog.wt`), record its sha256 next to it, and apply the retention rule (./retention.ts).
  */
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
+import { Retention, retentionLines } from "./retention";
 import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "./shell";
 
 /** How often a running backup reports the bytes archived so far. */
@@ -22,8 +23,10 @@ export interface BackupSpec {
   dir: string;
   /** File prefix, e.g. `copilotos-staging-mongo`; retention only ever deletes `<prefix>-<time>.tar`. */
   prefix: string;
-  /** Archives to keep. */
+  /** The newest archives kept whatever their age. */
   keep: number;
+  /** Also the newest archive of each of the last N days, ISO weeks, months (./retention.ts). @default none */
+  tiers?: Omit<Retention, "keep">;
   /** Image for the tar container when the Mongo container is gone. */
   image: string;
   /** Also upload each verified archive to this S3 bucket (with the host's instance role). */
@@ -130,10 +133,8 @@ export function backupScript(b: BackupSpec): string {
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
     ...(b.upload ? s3UploadLines(b.upload) : []),
-    `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | tail -n +${b.keep + 1} | while read -r old; do`,
-    '  rm -f "$dir/$old" "$dir/$old.sha256"',
-    '  echo "backup: removed $old (keeping the newest ' + b.keep + ')"',
-    "done",
+    `names=$(${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} || true)`,
+    ...retentionLines({ keep: b.keep, daily: 0, weekly: 0, monthly: 0, ...b.tiers }),
   );
 }
 
@@ -142,7 +143,7 @@ export function listBackupsScript(b: Pick<BackupSpec, "dir" | "prefix">): string
   return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
 }
 
-export interface RestoreSpec extends Omit<BackupSpec, "keep"> {
+export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
   /** Backup file name inside `dir` (from {@link listBackupsScript}): `<prefix>-<UTC stamp>.tar`. */
   file: string;
 }

@@ -11,7 +11,11 @@ import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 export interface HealthGateSpec {
   /** Container whose logs are shown on failure. */
   container: string;
-  /** URL polled on the host, e.g. `http://127.0.0.1:8001/api/health`. */
+  /**
+   * URL polled on the host, e.g. `http://127.0.0.1:8001/api/health`. An `https` URL is polled
+   * without checking the certificate: it names the public host, not 127.0.0.1 (its key was matched
+   * to it when the config was read), and the gate proves the route, not the name.
+   */
   url: string;
   timeoutSeconds: number;
   intervalSeconds: number;
@@ -63,7 +67,7 @@ export function healthGateScript(h: HealthGateSpec): string {
     `ctr=${shq(h.container)}; url=${shq(h.url)}`,
     `deadline=$(( $(date +%s) + ${h.timeoutSeconds} ))`,
     "while :; do",
-    `  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.min(10, h.intervalSeconds * 2))} "$url" || true)`,
+    `  code=$(curl -s${h.url.startsWith("https:") ? "k" : ""} -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.min(10, h.intervalSeconds * 2))} "$url" || true)`,
     `  if [ "$code" = 200 ]; then echo "health: $url answered 200";${h.adopt?.finishes ? ` rm -f ${markerPath(h.adopt.spec.identity)};` : ""} exit 0; fi`,
     "  now=$(date +%s)",
     '  [ "$now" -lt "$deadline" ] || break',

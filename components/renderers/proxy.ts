@@ -11,8 +11,18 @@ import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 import { maintenanceInclude, maintenanceServerLines } from "./maintenance";
 
-/** In-container ports the proxy listens on: the apps' own ports, published as the stack's host ports. */
+/**
+ * In-container ports the proxy listens on: the apps' own ports, published as the stack's host ports
+ * (with TLS they serve only the stack network: the web's server side reaches the API there).
+ */
 export const PROXY_PORTS = { api: 8001, web: 3000 } as const;
+/** With TLS: the HTTPS ports, and the plain ones that only redirect to them (published as `ports.*`). */
+export const PROXY_TLS_PORTS = { api: 8443, web: 3443 } as const;
+export const PROXY_REDIRECT_PORTS = { api: 8080, web: 3080 } as const;
+export const TLS_CERT = "/etc/nginx/tls/cert.pem";
+export const TLS_KEY = "/etc/nginx/tls/key.pem";
+/** Only nginx's master (root) reads the key; its workers never need it. */
+export const TLS_KEY_MODE = "0400";
 export const PROXY_CONF = "/etc/nginx/nginx.conf";
 export const PROXY_PID = "/tmp/nginx.pid";
 export const ROUTES_DIR = "/etc/nginx/copilotos";
@@ -28,8 +38,10 @@ export const routeLine = (container: string, port: number) => `server ${containe
 export interface ProxyConfSpec {
   /** Content-Security-Policy header value. */
   contentSecurityPolicy: string;
-  /** Send Strict-Transport-Security. */
+  /** Send Strict-Transport-Security on HTTPS responses (never over plain HTTP). */
   hsts: boolean;
+  /** HTTPS: the host ports the redirects point at. @default none: plain HTTP only */
+  tls?: { hostPorts: { api: number; web: number } };
   /** Requests per second per client address on the API port; 0: no limit. */
   apiRateLimitPerSecond: number;
   /** Largest request body (uploads), in MiB; nginx's default is 1. */
@@ -38,8 +50,8 @@ export interface ProxyConfSpec {
   apiReadTimeoutSeconds: number;
 }
 
-/** Security headers (seed 003's checklist) on every response, errors included. */
-export function securityHeaders(p: ProxyConfSpec): string[] {
+/** Security headers (seed 003's checklist) on every response, errors included; HSTS only over HTTPS. */
+export function securityHeaders(p: ProxyConfSpec, https: boolean): string[] {
   const header = (name: string, value: string) => `add_header ${name} "${value.replace(/["\\]/g, "\\$&")}" always;`;
   return [
     header("X-Content-Type-Options", "nosniff"),
@@ -47,7 +59,7 @@ export function securityHeaders(p: ProxyConfSpec): string[] {
     header("Referrer-Policy", "strict-origin-when-cross-origin"),
     header("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
     header("Content-Security-Policy", p.contentSecurityPolicy),
-    ...(p.hsts ? [header("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] : []),
+    ...(p.hsts && https ? [header("Strict-Transport-Security", "max-age=31536000; includeSubDomains")] : []),
   ];
 }
 
@@ -75,14 +87,35 @@ export const streamingLines = (p: ProxyConfSpec) => [
   `proxy_send_timeout ${p.apiReadTimeoutSeconds}s;`,
 ];
 
-function server(service: AppService, p: ProxyConfSpec): string[] {
+/** Where an app is reached from outside: `https://host` (443 omitted) or `http://host:3000`. */
+export const entryUrl = (scheme: "http" | "https", address: string, port: number) =>
+  `${scheme}://${address}${scheme === "https" && port === 443 ? "" : `:${port}`}`;
+
+/** TLS settings of an HTTPS server: TLS 1.2 and 1.3 only, nginx's default ciphers, no session tickets. */
+export const TLS_LINES = [
+  `ssl_certificate ${TLS_CERT};`,
+  `ssl_certificate_key ${TLS_KEY};`,
+  "ssl_protocols TLSv1.2 TLSv1.3;",
+  "ssl_session_cache shared:TLS:10m;",
+  "ssl_session_timeout 1d;",
+  "ssl_session_tickets off;",
+];
+
+/** With TLS, a published plain port answers with a permanent redirect (308 for the API: method and body kept). */
+function redirectServer(service: AppService, httpsPort: number): string[] {
+  const target = `https://$host${httpsPort === 443 ? "" : `:${httpsPort}`}$request_uri`;
+  return ["  server {", `    listen ${PROXY_REDIRECT_PORTS[service]};`, `    return ${service === "api" ? 308 : 301} ${target};`, "  }"];
+}
+
+function server(service: AppService, p: ProxyConfSpec, https: boolean): string[] {
   const limit =
     service === "api" && p.apiRateLimitPerSecond > 0 ? [`limit_req zone=api burst=${p.apiRateLimitPerSecond * 2} nodelay;`, "limit_req_status 429;"] : [];
   return [
     "  server {",
-    `    listen ${PROXY_PORTS[service]};`,
+    https ? `    listen ${PROXY_TLS_PORTS[service]} ssl;` : `    listen ${PROXY_PORTS[service]};`,
+    ...(https ? TLS_LINES.map((l) => `    ${l}`) : []),
     `    client_max_body_size ${p.maxBodyMb}m;`,
-    ...[...securityHeaders(p), ...limit].map((l) => `    ${l}`),
+    ...[...securityHeaders(p, https), ...limit].map((l) => `    ${l}`),
     ...maintenanceServerLines().map((l) => `    ${l}`),
     "    location / {",
     `      ${maintenanceInclude()}`,
@@ -113,8 +146,7 @@ export function proxyConf(p: ProxyConfSpec): string {
     "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }",
     p.apiRateLimitPerSecond > 0 && `  limit_req_zone $binary_remote_addr zone=api:10m rate=${p.apiRateLimitPerSecond}r/s;`,
     ...(["api", "web"] as const).flatMap((s) => [`  upstream copilotos_${s} { include ${routeFile(s)}; keepalive 16; }`]),
-    ...server("api", p),
-    ...server("web", p),
+    ...(["api", "web"] as const).flatMap((s) => [...server(s, p, false), ...(p.tls ? [...server(s, p, true), ...redirectServer(s, p.tls.hostPorts[s])] : [])]),
     "}",
   );
 }

@@ -2,7 +2,19 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/containers";
 import { StackIdentity } from "../renderers/names";
-import { PLACEHOLDER_ROUTE, PROXY_CONF, PROXY_PORTS, proxyConf, ProxyConfSpec, routeFile } from "../renderers/proxy";
+import {
+  PLACEHOLDER_ROUTE,
+  PROXY_CONF,
+  PROXY_PORTS,
+  PROXY_REDIRECT_PORTS,
+  PROXY_TLS_PORTS,
+  proxyConf,
+  ProxyConfSpec,
+  routeFile,
+  TLS_CERT,
+  TLS_KEY,
+  TLS_KEY_MODE,
+} from "../renderers/proxy";
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
 
 export interface ProxyArgs {
@@ -15,7 +27,12 @@ export interface ProxyArgs {
   /** Host ports published for the API (proxy port 8001) and the web app (proxy port 3000). */
   hostPorts: { api: number; web: number };
   /** Security headers and rate limit (components/renderers/proxy.ts). */
-  conf: ProxyConfSpec;
+  conf: Omit<ProxyConfSpec, "tls">;
+  /**
+   * HTTPS (config `tls`): the certificate chain and key, and the host ports of the HTTPS listeners;
+   * `hostPorts` then only redirect there. @default none: plain HTTP on `hostPorts`
+   */
+  tls?: { certificate: pulumi.Input<string>; key: pulumi.Input<string>; hostPorts: { api: number; web: number } };
   /** Memory and CPU limits. @default { memoryMb: 128, cpus: 0.25 } */
   limits?: Limits;
   /** Seconds to wait for a healthy proxy (config `healthTimeoutSeconds`). */
@@ -34,10 +51,16 @@ export class Proxy extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly containerId: pulumi.Output<string>;
   public readonly hostPorts: { api: number; web: number };
+  /** Where each app is reached from outside: `http` on `hostPorts`, or `https` on the TLS ports. */
+  public readonly entry: { scheme: "http" | "https"; ports: { api: number; web: number } };
 
   constructor(name: string, args: ProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:proxy:Proxy", name, {}, opts);
     this.hostPorts = args.hostPorts;
+    const tls = args.tls;
+    this.entry = tls ? { scheme: "https", ports: tls.hostPorts } : { scheme: "http", ports: args.hostPorts };
+    // With TLS the apps' own ports stay on the stack network; the published plain ports redirect.
+    const plain = tls ? PROXY_REDIRECT_PORTS : PROXY_PORTS;
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -51,14 +74,24 @@ export class Proxy extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         uploads: [
-          { file: PROXY_CONF, content: proxyConf(args.conf) },
+          { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts } }) },
           { file: routeFile("api"), content: `${PLACEHOLDER_ROUTE}\n` },
           { file: routeFile("web"), content: `${PLACEHOLDER_ROUTE}\n` },
           // Maintenance starts off on a new proxy (npm run ops -- <stack> maintenance on|off).
           { file: MAINTENANCE_CONF, content: "# maintenance off\n" },
           { file: MAINTENANCE_PAGE, content: DEFAULT_MAINTENANCE_PAGE },
+          ...(tls
+            ? [
+                { file: TLS_CERT, content: tls.certificate },
+                { file: TLS_KEY, content: pulumi.secret(tls.key), permissions: TLS_KEY_MODE },
+              ]
+            : []),
         ],
-        ports: [...publicPort(PROXY_PORTS.api, args.hostPorts.api), ...publicPort(PROXY_PORTS.web, args.hostPorts.web)],
+        ports: [
+          ...publicPort(plain.api, args.hostPorts.api),
+          ...publicPort(plain.web, args.hostPorts.web),
+          ...(tls ? [...publicPort(PROXY_TLS_PORTS.api, tls.hostPorts.api), ...publicPort(PROXY_TLS_PORTS.web, tls.hostPorts.web)] : []),
+        ],
       },
       { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
     );

@@ -1,12 +1,15 @@
 /**
  * `npm run ops` against the staging stack from its own graph on the test host: status by service,
- * logs of the serving API (a fingerprinted name the operator never types), exec in Redis.
+ * logs of the serving API (a fingerprinted name the operator never types), exec in Redis,
+ * maintenance mode, the migration step, and HTTPS at the proxy.
  */
+import * as fs from "node:fs";
 import { ops } from "../../scripts/ops";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";
 import { buildStandins } from "../support/standins";
 import { ApplyError } from "../support/executor";
+import { makeTestCa, TestCa } from "../support/testCa";
 import { host, remote, removeProject, remoteTry } from "./support";
 
 jest.setTimeout(600_000);
@@ -106,5 +109,41 @@ describe("the migration step (api.migrate)", () => {
     expect((error as Error).message).toContain("migrate: sh -c echo schema conflict; exit 3 failed; the new API gets no traffic and the old one keeps serving");
     expect(routed()).toBe(before);
     expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
+  });
+});
+
+describe("HTTPS at the proxy (config tls), with a CA made in the test", () => {
+  let ca: TestCa;
+  beforeAll(() => {
+    ca = makeTestCa([host.target.address]);
+  });
+  afterAll(() => ca.remove());
+  const addr = () => host.target.address;
+
+  test("both apps answer over HTTPS with HSTS; the plain ports redirect without it; maintenance answers over HTTPS too", async () => {
+    await rig.deploy(
+      ["copilotos:backup.dir=~/ops-backups", `copilotos:tls.certificate=${ca.cert}`, "copilotos:tls.ports.web=3543", "copilotos:tls.ports.api=8543"],
+      undefined,
+      undefined,
+      [`copilotos:tls.key=${ca.key}`],
+    );
+    const hsts = "max-age=31536000; includeSubDomains";
+    for (const url of [`https://${addr()}:3543/`, `https://${addr()}:8543/api/health/ready`]) {
+      const r = await get(url, { ca: fs.readFileSync(ca.caFile, "utf8") });
+      expect([url, r.status, r.headers["strict-transport-security"]]).toEqual([url, 200, hsts]);
+    }
+    // The certificate served is the one configured: without the test CA the client refuses it.
+    await expect(get(`https://${addr()}:3543/`)).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+    const web = await get(`http://${addr()}:3100/chat?x=1`);
+    expect([web.status, web.headers.location, web.headers["strict-transport-security"]]).toEqual([301, `https://${addr()}:3543/chat?x=1`, undefined]);
+    const api = await get(`http://${addr()}:8101/api/health`);
+    expect([api.status, api.headers.location]).toEqual([308, `https://${addr()}:8543/api/health`]);
+
+    expect((await run("staging", "maintenance", "on")).code).toBe(0);
+    const down = await get(`https://${addr()}:3543/`, { ca: fs.readFileSync(ca.caFile, "utf8") });
+    expect([down.status, down.body.includes("Down for maintenance"), down.headers["strict-transport-security"]]).toEqual([503, true, hsts]);
+    expect((await run("staging", "maintenance", "off")).code).toBe(0);
+    // The key is in the proxy for nginx's master only.
+    expect(remote("exec", "copilotos-staging-proxy", "stat", "-c", "%a %U", "/etc/nginx/tls/key.pem")).toBe("400 root");
   });
 });

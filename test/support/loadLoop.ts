@@ -4,6 +4,7 @@
  * hidden by a retry), until told to stop and a minimum count is reached. Loopback only.
  */
 import * as http from "node:http";
+import * as https from "node:https";
 
 export interface LoadResult {
   requests: number;
@@ -36,11 +37,12 @@ export interface Answer {
   body: string;
 }
 
-/** One GET on its own connection (no keep-alive). */
-export function get(url: string, opts: { timeoutMs?: number; headers?: Record<string, string> } = {}): Promise<Answer> {
+/** One GET on its own connection (no keep-alive); an `https` URL is checked against `ca` (PEM) when given, else against the system's CAs. */
+export function get(url: string, opts: { timeoutMs?: number; headers?: Record<string, string>; ca?: string } = {}): Promise<Answer> {
   const timeoutMs = opts.timeoutMs ?? 5000;
+  const client = url.startsWith("https:") ? https : http;
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs }, (res) => {
+    const req = client.get(url, { agent: false, ca: opts.ca, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs }, (res) => {
       let body = "";
       res.setEncoding("utf8");
       res.on("data", (chunk: string) => (body += chunk));
