@@ -7,6 +7,8 @@
  * Ends with `faults: scenarios=… survived=… data_lost=… partial_left=… secrets_leaked=…`.
  * `npm run bench -- adopt`: a compose deployment taken over on the test host (runs test/e2e/adopt.test.ts, root).
  * Ends with `adopt: data_intact=… outage_s=… failed=… failed_cutover_restored=… seed_outage_s=…`.
+ * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
+ * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -15,7 +17,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -77,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       return runJest("test/e2e/faults.test.ts");
     case "adopt":
       return runJest("test/e2e/adopt.test.ts");
+    case "ops":
+      return runJest("test/e2e/ops.test.ts");
     default:
       process.stderr.write(USAGE);
       return 2;

@@ -9,7 +9,8 @@ import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
 import { Mongo } from "./services/mongo";
-import { MongoBackup } from "./operations/mongoBackup";
+import type { MongoBackup } from "./operations/mongoBackup";
+import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring } from "./backups";
 import { MongoRotation } from "./operations/mongoRotation";
 import { Preflight } from "./operations/preflight";
 import { defaultSshDir } from "./hosts/sshFiles";
@@ -159,28 +160,16 @@ export class AppStack extends pulumi.ComponentResource {
     this.networkName = network.name;
     const common = { identity, networkName: network.name, healthTimeoutSeconds: cfg.healthTimeoutSeconds, logs: cfg.logs };
 
-    if (cfg.backup.enabled) {
-      this.backup = new MongoBackup(
-        `${name}-mongo-backup`,
-        {
-          host,
-          spec: {
-            container: containerName(identity, "mongo"),
-            volume: mongoVolume,
-            compose: adopt?.compose,
-            dir: cfg.backup.dir,
-            prefix: `${prefix}-mongo`,
-            keep: cfg.backup.keep,
-            image: String(cfg.images.mongo),
-          },
-          image: imageOf("mongo").image,
-          settings: { user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo },
-          password: this.secrets.mongoPassword,
-          s3: host.s3,
-        },
-        { parent: this, dependsOn: [this.preflight] },
-      );
-    }
+    const backups: BackupWiring = {
+      host,
+      identity,
+      cfg,
+      volume: mongoVolume,
+      compose: adopt?.compose,
+      images: { mongo: imageOf("mongo").image, api: imageOf("api").image, web: imageOf("web").image },
+      mongoPassword: this.secrets.mongoPassword,
+    };
+    this.backup = backupBeforeMongo(this, name, backups, [this.preflight]);
     // A new password is changed inside the running mongod before Mongo and the API get it.
     this.rotation = new MongoRotation(
       `${name}-mongo-rotation`,
@@ -228,6 +217,7 @@ export class AppStack extends pulumi.ComponentResource {
       },
       after(...imageOf("redis").ready, ...cutoverDone),
     );
+    const appBackup = backupBeforeAppUpdate(this, name, backups, this.mongo);
     this.api = new Api(
       `${name}-api`,
       {
@@ -242,7 +232,7 @@ export class AppStack extends pulumi.ComponentResource {
         envIsSecret: cfg.secretEnv.api,
         limits: cfg.resources.api,
       },
-      after(this.mongo, this.redis, ...imageOf("api").ready),
+      after(this.mongo, this.redis, ...appBackup, ...imageOf("api").ready),
     );
     this.proxy = new Proxy(
       `${name}-proxy`,

@@ -1,18 +1,22 @@
 /**
- * `npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]...`
+ * `npm run restore -- <stack> [<backup file>] [--yes] [--drill] [--identity <key file>] [--config key=value]...`
  * Without a file: lists the stack's backups on its host, newest first. With one: after confirmation
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
- * archive and starts it again (components/renderers/backup.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ * archive and starts it again (components/renderers/backup.ts). With --drill: restores the newest
+ * backup (or the one named) into a scratch volume and serves it with a throwaway mongod, never
+ * touching the live data (components/renderers/drill.ts). Exit 0 done, 1 failed, 2 usage/refused.
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { listBackupsScript, restoreScript } from "../components/renderers/backup";
+import { drillScript } from "../components/renderers/drill";
 import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
 import { describeTarget, runHostStep } from "./lib/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
+  "       npm run restore -- <stack> --drill [<backup file>]   (restore into a scratch volume and serve it; the live data is not touched)\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n";
 
 export interface RestoreIo {
@@ -30,6 +34,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
       allowPositionals: true,
       options: {
         yes: { type: "boolean", default: false },
+        drill: { type: "boolean", default: false },
         ...HOST_OPTIONS,
       },
     });
@@ -46,6 +51,18 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     const id = { project: "copilotos", stack };
     const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
     const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(id, "mongo");
+    if (a.values.drill) {
+      let script: string;
+      try {
+        script = drillScript({ container: containerName(id, "mongo"), dir: cfg.backup.dir, prefix: spec.prefix, image: String(cfg.images.mongo), file });
+      } catch (e) {
+        io.err(`restore: ${(e as Error).message}\n`);
+        return 2;
+      }
+      const r = await runHostStep(target, "drill", script);
+      io.out(r.stdout);
+      return 0;
+    }
     if (!file) {
       const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
       io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);

@@ -152,7 +152,7 @@ describe("an aws host with off-host backups", () => {
     expect(named(run, `${HOST}-backup-access`).inputs.policy).toBe(backupRolePolicy(`arn:aws:s3:::${bucket.id}`));
   });
 
-  test("each verified backup is uploaded to that bucket in the host's region", () => {
+  test("each verified backup is uploaded to that bucket in the host's region; the scheduled one too", () => {
     const backup = named(run, "copilotos-mongo-backup-run");
     const bucket = named(run, `${HOST}-backups-bucket`).id;
     expect(backup.inputs.create).toBe(
@@ -162,11 +162,13 @@ describe("an aws host with off-host backups", () => {
         dir: "~/copilotos-backups",
         prefix: "copilotos-aws-mongo",
         keep: 7,
+        tiers: { daily: 7, weekly: 4, monthly: 12 },
         image: "mongo:7.0",
         upload: { bucket, region: "eu-west-1" },
       }),
     );
     expect(backup.inputs.create).toContain(`aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`);
+    expect(String(named(run, "copilotos-backup-schedule-install").inputs.create)).toContain(String(backup.inputs.create));
   });
 
   test("no output is secret or carries a secret; the host's private key appears only in the secret user data", () => {

@@ -27,12 +27,12 @@ grep -q 'LABEL=copilotos-data ' /etc/fstab || echo 'LABEL=copilotos-data /var/li
 mountpoint -q /var/lib/docker || mount "$dev" /var/lib/docker
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q docker.io awscli
+apt-get install -y -q docker.io cron awscli
 usermod -aG docker admin
 systemctl enable --now docker
 echo "copilotos: docker ready on $dev"
 `);
-  expect(setupScript({ ...spec, awsCli: false })).toContain("\napt-get install -y -q docker.io\n");
+  expect(setupScript({ ...spec, awsCli: false })).toContain("\napt-get install -y -q docker.io cron\n");
   expect(shSyntaxOk(setupScript(spec))).toBe("");
 });
 

@@ -6,7 +6,7 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 51 resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: 55 resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     // An app container's name carries a fingerprint of its image digest, which only the deploy learns.
     for (const name of ["api", "web"])

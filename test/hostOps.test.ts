@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { installScheduleScript, removeScheduleScript, scheduledJob } from "../components/renderers/backupSchedule";
 import { backupScript } from "../components/renderers/backup";
 import { healthGateScript } from "../components/renderers/health";
 import { preflightScript } from "../components/renderers/preflight";
@@ -87,6 +88,7 @@ describe("staging (ssh host, registry mode)", () => {
         dir: "~/copilotos-backups",
         prefix: "copilotos-staging-mongo",
         keep: 7,
+        tiers: { daily: 7, weekly: 4, monthly: 12 },
         image: "mongo:7.0",
       }),
     );
@@ -100,6 +102,27 @@ describe("staging (ssh host, registry mode)", () => {
     expect(backup.secretPaths).toContain("triggers");
     const password = (containerOf(run, "mongo").inputs.uploads as { content: string }[])[0].content;
     expect(JSON.stringify(backup.inputs)).not.toContain(password);
+  });
+
+  test("a backup before every app update: triggered by the API and web images and a hash of their settings; the new API waits for it", () => {
+    const backup = byName(run, "copilotos-app-backup-run");
+    expect(backup.inputs.create).toBe(byName(run, "copilotos-mongo-backup-run").inputs.create);
+    const [api, web, settingsHash] = backup.inputs.triggers as string[];
+    expect([api, web]).toEqual([containerOf(run, "api").inputs.image, containerOf(run, "web").inputs.image]);
+    expect(settingsHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(backup.secretPaths).toContain("triggers");
+    expect(byName(run, "copilotos-app-backup").opts.dependsOn).toEqual(["copilotos-mongo"]);
+    expect(containerOf(run, "api").opts.dependsOn).toContain("copilotos-app-backup");
+  });
+
+  test("the host's own schedule: the same backup as a cron job, removed with the stack", () => {
+    const install = byName(run, "copilotos-backup-schedule-install");
+    const backup = String(byName(run, "copilotos-mongo-backup-run").inputs.create);
+    expect(install.inputs.create).toBe(
+      installScheduleScript({ identity: { project: "copilotos", stack: "staging" }, schedule: "30 3 * * *", job: scheduledJob(backup) }),
+    );
+    expect(install.inputs.delete).toBe(removeScheduleScript({ project: "copilotos", stack: "staging" }));
+    expect(install.inputs.triggers).toEqual([install.inputs.create]);
   });
 
   test("health gates through the proxy after each route switch: the API's before the web starts, the web's after; secrets only on stdin", () => {

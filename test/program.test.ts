@@ -102,7 +102,13 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
       expect(v.opts.retainOnDelete).toBe(true);
       expect(v.opts.protect).toBe(stack === "prod");
     }
-    expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual(["copilotos-api-image-pull", "copilotos-mongo", "copilotos-preflight", "copilotos-redis"]);
+    expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual([
+      "copilotos-api-image-pull",
+      "copilotos-app-backup",
+      "copilotos-mongo",
+      "copilotos-preflight",
+      "copilotos-redis",
+    ]);
     expect(containerOf(run, "web").opts.dependsOn.sort()).toEqual(["copilotos-api-health", "copilotos-preflight", "copilotos-web-image-pull"]);
   });
 

@@ -6,7 +6,9 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { setupScript, readyScript } from "../components/renderers/aws";
-import { listBackupsScript, restoreScript } from "../components/renderers/backup";
+import { backupScript, listBackupsScript, restoreScript } from "../components/renderers/backup";
+import { scheduledJob } from "../components/renderers/backupSchedule";
+import { drillScript } from "../components/renderers/drill";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
 import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/adopt";
@@ -69,6 +71,16 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
+    drillNewest: drillScript({ container: "copilotos-prod-mongo", dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo", image: "mongo:7" }),
+    drillNamed: drillScript({
+      container: "copilotos-prod-mongo",
+      dir: "/srv/backups",
+      prefix: "copilotos-prod-mongo",
+      image: "mongo:7",
+      file: "copilotos-prod-mongo-20261125T101500Z.tar",
+    }),
+    // What the crontab runs (the install step carries it in a quoted here-document, unchecked there).
+    scheduledJob: scheduledJob(backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-prod-mongo", keep: 7, image: "mongo:7" })),
   };
   expect(
     Object.entries(scripts)

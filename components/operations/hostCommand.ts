@@ -13,15 +13,23 @@ export interface HostCommandArgs {
   triggers: pulumi.Input<unknown>[];
   /** Fed to the script's stdin; for secrets, which then appear on no command line. @default "" */
   stdin?: pulumi.Input<string>;
+  /** Run on the host when the resource is deleted (it undoes what the script installed). @default nothing */
+  remove?: pulumi.Input<string>;
 }
 
 /**
  * A host-side script as a @pulumi/command resource: `remote.Command` over the host's SSH connection
  * (pinned host key, bounded dials), or `local.Command` when the engine is local. The script runs on
- * create and on any trigger change; deleting the resource runs nothing on the host.
+ * create and on any trigger change; deleting the resource runs `remove` (else nothing) on the host.
  */
 export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command | command.local.Command {
-  const common = { create: args.script, update: args.script, triggers: args.triggers, stdin: args.stdin ?? "" };
+  const common = {
+    create: args.script,
+    update: args.script,
+    triggers: args.triggers,
+    stdin: args.stdin ?? "",
+    ...(args.remove ? { delete: args.remove } : {}),
+  };
   const conn = args.host.connection;
   // The local engine is the one the stack names (host.socket), not whatever `docker` defaults to.
   if (!conn) return new command.local.Command(name, { ...common, interpreter: ["/bin/sh", "-c"], environment: { DOCKER_HOST: args.host.dockerHost } }, opts);

@@ -1,26 +1,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import { backupScript, BackupSpec } from "../renderers/backup";
 import type { DockerHost } from "../hosts/dockerHost";
-import { hostCommand, secretHash } from "./hostCommand";
+import { hostCommand } from "./hostCommand";
 
 export interface MongoBackupArgs {
   host: DockerHost;
   /** Container, volume, folder, prefix, retention (components/renderers/backup.ts). */
   spec: BackupSpec;
-  /** Mongo's image: a new one is a change to back up before. */
-  image: pulumi.Input<string>;
-  /** Mongo's settings (user, database, limits...): a change to back up before. */
-  settings: Record<string, unknown>;
-  /** Mongo's password: rotating it is a change to back up before (only its hash reaches the trigger). */
-  password: pulumi.Input<string>;
+  /**
+   * What the backup comes before: any change of these runs it (Mongo's image, settings and password
+   * hash; or the apps' images and settings). Secrets only as hashes (hostCommand.ts secretHash).
+   */
+  triggers: pulumi.Input<unknown>[];
   /** Also upload each verified backup to this S3 bucket (aws hosts, with the instance role). @default no upload */
   s3?: { bucket: pulumi.Input<string>; region: string };
 }
 
+/** The backup script, with the S3 upload when the bucket is known. */
+export function backupScriptOf(spec: BackupSpec, s3?: MongoBackupArgs["s3"]): pulumi.Input<string> {
+  return s3 ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...spec, upload: { bucket, region: s3.region } })) : backupScript(spec);
+}
+
 /**
- * A verified archive of Mongo's volume, made on the host before every change to Mongo (image,
- * settings, password). The Mongo container depends on it, so a failed backup stops the deploy
- * before Mongo is touched.
+ * A verified archive of Mongo's volume, made on the host before a change (`triggers`). What
+ * depends on it (Mongo's container, or the new API) waits: a failed backup stops the deploy before
+ * anything it protects is touched.
  */
 export class MongoBackup extends pulumi.ComponentResource {
   /** What the backup printed (file, size, sha256). */
@@ -28,13 +32,9 @@ export class MongoBackup extends pulumi.ComponentResource {
 
   constructor(name: string, args: MongoBackupArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:MongoBackup", name, {}, opts);
-    const s3 = args.s3;
-    const script = s3
-      ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...args.spec, upload: { bucket, region: s3.region } }))
-      : backupScript(args.spec);
     const cmd = hostCommand(
       `${name}-run`,
-      { host: args.host, script, triggers: [args.image, JSON.stringify(args.settings), secretHash(args.password)] },
+      { host: args.host, script: backupScriptOf(args.spec, args.s3), triggers: args.triggers },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

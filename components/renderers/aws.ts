@@ -51,7 +51,8 @@ export function setupScript(s: SetupSpec): string {
     `mountpoint -q ${DOCKER_ROOT} || mount "$dev" ${DOCKER_ROOT}`,
     `export DEBIAN_FRONTEND=noninteractive`,
     `apt-get update -q`,
-    `apt-get install -y -q docker.io${s.awsCli ? " awscli" : ""}`,
+    // cron runs the scheduled backups (backup.schedule).
+    `apt-get install -y -q docker.io cron${s.awsCli ? " awscli" : ""}`,
     `usermod -aG docker ${shq(s.user)}`,
     `systemctl enable --now docker`,
     `echo "copilotos: docker ready on $dev"`,

@@ -79,10 +79,10 @@ export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
 export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
 
 /** The entries of `$dir`, one name a line (a glob, not `ls`: names are never parsed from ls output). */
-const NAMES_IN_DIR = `for f in "$dir"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done`;
+export const NAMES_IN_DIR = `for f in "$dir"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done`;
 
 /** Sets `$image`: the Mongo container's own image (already on the host), else `fallback`; it runs tar. */
-const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(fallback)})`;
+export const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(fallback)})`;
 /** A condition: the archive `file` (a shell word) is readable and holds Mongo's catalog. */
 const holdsCatalog = (file: string) => `tar -tf ${file} | grep -Eq ${shq(CATALOG_PATTERN)}`;
 
@@ -210,6 +210,25 @@ function rekeyLines(): string[] {
 }
 
 /**
+ * Lines that check the archive `$dir/$name` (sets `$f`) before anything uses it: it exists, its
+ * `.sha256` names exactly this file and matches, it lists completely (a truncated one fails), no
+ * entry leaves the volume (`/…` or `..`), and it holds Mongo's catalog. `refuse(why)` ends the script.
+ */
+export function archiveCheckLines(step: string, refuse: (why: string) => string): string[] {
+  return [
+    'f="$dir/$name"',
+    `if [ ! -f "$f" ]; then echo "${step}: no backup $f" >&2; exit 1; fi`,
+    'expected=$(cat "$f.sha256" 2>/dev/null || true)',
+    `case $expected in *"  $name") ;; *) ${refuse("has no .sha256 naming it")} ;; esac`,
+    'sum=$(sha256sum < "$f" | cut -d" " -f1)',
+    `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
+    `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
+    `if printf '%s\\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
+    `printf '%s\\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
+  ];
+}
+
+/**
  * Restore. Everything is checked before the live volume is touched: the name is this stack's
  * (`<prefix>-<stamp>.tar`, never another stack's archive), its `.sha256` names exactly this file
  * and matches, the archive lists completely (a truncated one fails), no entry leaves the volume
@@ -228,15 +247,7 @@ export function restoreScript(r: RestoreSpec): string {
     "umask 077",
     engineAnswers("restore"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
-    'f="$dir/$name"',
-    'if [ ! -f "$f" ]; then echo "restore: no backup $f" >&2; exit 1; fi',
-    'expected=$(cat "$f.sha256" 2>/dev/null || true)',
-    `case $expected in *"  $name") ;; *) ${refuse("has no .sha256 naming it")} ;; esac`,
-    'sum=$(sha256sum < "$f" | cut -d" " -f1)',
-    `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
-    `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
-    `if printf '%s\\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
-    `printf '%s\\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
+    ...archiveCheckLines("restore", refuse),
     tarImage(r.image),
     `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',

@@ -1,15 +1,20 @@
 /**
  * `npm run ops` against the staging stack from its own graph on the test host: status by service,
  * logs of the serving API (a fingerprinted name the operator never types), exec in Redis,
- * maintenance mode, the migration step, and HTTPS at the proxy.
+ * maintenance mode, the migration step, backups (before app updates, scheduled, drilled), and
+ * HTTPS at the proxy.
  */
 import * as fs from "node:fs";
 import { ops } from "../../scripts/ops";
+import { restore } from "../../scripts/restore";
+import { runOnHost } from "../../scripts/lib/hostExec";
+import { StackData } from "../support/stackData";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";
 import { buildStandins } from "../support/standins";
 import { ApplyError } from "../support/executor";
 import { makeTestCa, TestCa } from "../support/testCa";
+import { issueWithCertbot } from "../support/acme";
 import { host, remote, removeProject, remoteTry } from "./support";
 
 jest.setTimeout(600_000);
@@ -34,7 +39,15 @@ beforeAll(async () => {
   buildStandins(["-H", `unix://${host.remoteSocket}`]);
   await rig.deploy(["copilotos:backup.dir=~/ops-backups"]);
 });
-afterAll(() => removeProject());
+/** What the bench line reports: each is set once its test's every check passed. */
+const proven = { tls: false, maintenance: false, migrate_before_switch: false, scheduled_backup: false, drill: false };
+afterAll(() => {
+  removeProject();
+  const line = Object.entries(proven)
+    .map(([k, v]) => `${k}=${v ? "yes" : "no"}`)
+    .join(" ");
+  process.stdout.write(`ops: ${line}\n`);
+});
 
 test("status: every service with its image, health, restarts and start time; the last verified backup; free disk", async () => {
   const r = await run("staging", "status");
@@ -49,8 +62,8 @@ test("status: every service with its image, health, restarts and start time; the
     "redis copilotos-staging-redis cpt-standin/redis:1 running healthy 0",
     expect.stringMatching(/^web copilotos-staging-web-[0-9a-f]{8} cpt-standin\/web:1 running healthy 0$/),
   ]);
-  // The first deploy backed up nothing (no volume yet); a backup made now is reported.
-  expect(r.out).toContain("last verified backup: none in ");
+  // The first deploy's backup before the apps (Mongo's volume exists by then) is reported.
+  expect(r.out).toMatch(/last verified backup: copilotos-staging-mongo-\d{8}T\d{6}Z\.tar \(\d+ bytes/);
   expect(r.out).toMatch(/free disk: \d+ MiB on \S+ \(Docker root\)/);
 });
 
@@ -81,6 +94,7 @@ test("maintenance on: both apps answer 503 with the page (security headers kept)
   });
   expect((await get(`${base}:3100/`)).status).toBe(200);
   expect((await get(`${base}:8101/api/health/ready`)).status).toBe(200);
+  proven.maintenance = true;
 });
 
 describe("the migration step (api.migrate)", () => {
@@ -91,8 +105,12 @@ describe("the migration step (api.migrate)", () => {
     const steps = await rig.deploy(["copilotos:backup.dir=~/ops-backups", "copilotos:api.env.STANDIN_SCENARIO=m1", `copilotos:api.migrate=${command}`]);
     const names = steps.filter((s) => s.action !== "same").map((s) => s.name);
     expect(names.indexOf("copilotos-api-migrate-run")).toBeLessThan(names.indexOf("copilotos-api-route-switch"));
+    // The backup before the app update comes first.
+    expect(names.indexOf("copilotos-app-backup-run")).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf("copilotos-app-backup-run")).toBeLessThan(names.indexOf("copilotos-api-migrate-run"));
     expect(steps.find((s) => s.name === "copilotos-api-migrate-run")?.output).toContain("migrated-with-secrets\nmigrate: done\n");
     expect(remoteTry("inspect", `${routed().replace(/^server (.*):8001;$/, "$1")}-migrate`)).toBeUndefined(); // the one-off container is gone
+    proven.migrate_before_switch = true;
   });
 
   test("a failing migration stops the update: the route still leads to the old API, which keeps serving", async () => {
@@ -109,6 +127,75 @@ describe("the migration step (api.migrate)", () => {
     expect((error as Error).message).toContain("migrate: sh -c echo schema conflict; exit 3 failed; the new API gets no traffic and the old one keeps serving");
     expect(routed()).toBe(before);
     expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
+  });
+});
+
+describe("backups: before every app update, on the host's own schedule, and restore drills", () => {
+  const base = ["copilotos:backup.dir=~/ops-backups"];
+  const onHost = async (script: string) => (await runOnHost(host.target, script)).stdout;
+  const archives = async () => (await onHost('for f in ~/ops-backups/*.tar; do [ -e "$f" ] && echo "${f##*/}"; done; true')).split("\n").filter(Boolean);
+  const data = StackData.ofStack("staging");
+
+  test("an app update is backed up first; a deploy that changes nothing makes no backup", async () => {
+    const before = await archives();
+    const steps = await rig.deploy([...base, "copilotos:api.env.STANDIN_SCENARIO=b1"]);
+    const names = steps.filter((x) => x.action !== "same").map((x) => x.name);
+    expect(names.indexOf("copilotos-app-backup-run")).toBeGreaterThanOrEqual(0);
+    expect(names.indexOf("copilotos-app-backup-run")).toBeLessThan(names.indexOf("copilotos-api-route-switch"));
+    expect((await archives()).length).toBe(before.length + 1);
+    const again = await rig.deploy([...base, "copilotos:api.env.STANDIN_SCENARIO=b1"]);
+    expect(again.filter((x) => x.action !== "same").map((x) => x.name)).toEqual([]);
+    expect((await archives()).length).toBe(before.length + 1);
+  });
+
+  test("the host backs up on its own schedule (its cron, installed by the stack); turning it off removes it", async () => {
+    const every = [...base, "copilotos:api.env.STANDIN_SCENARIO=b1", "copilotos:backup.schedule=* * * * *"];
+    await rig.deploy(every);
+    const line = (await onHost("crontab -l")).split("\n").find((l) => l.endsWith("# copilotos backup copilotos-staging"));
+    expect(line).toMatch(/^\* \* \* \* \* DOCKER_HOST='unix:\/\/\S+' \/bin\/sh '\S+\/\.copilotos\/backup-copilotos-staging\.sh' >> /);
+    const before = await archives();
+    const log = "~/.copilotos/backup-copilotos-staging.log";
+    const deadline = Date.now() + 100_000;
+    while (!(await onHost(`cat ${log} 2>/dev/null || true`)).includes("backup: verified") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 2000));
+    const ran = await onHost(`cat ${log}`);
+    expect(ran).toMatch(/backup: verified \S+copilotos-staging-mongo-\d{8}T\d{6}Z\.tar \(\d+ bytes, sha256 [0-9a-f]{64}\)/);
+    expect(ran).toContain("backup: retention kept the newest 7 and the newest of each of the last 7 days, 4 weeks and 12 months");
+    expect((await archives()).length).toBeGreaterThan(before.length);
+    // Mongo was unlocked after the scheduled backup: the API still logs in.
+    expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
+
+    const off = await rig.deploy([...base, "copilotos:api.env.STANDIN_SCENARIO=b1", "copilotos:backup.schedule=off"]);
+    expect(off.find((x) => x.name === "copilotos-backup-schedule-install")).toMatchObject({ action: "delete" });
+    expect(await onHost("crontab -l 2>/dev/null || true")).not.toContain("# copilotos backup copilotos-staging");
+    expect(await onHost("ls ~/.copilotos")).not.toContain("backup-copilotos-staging.sh");
+    proven.scheduled_backup = true;
+  });
+
+  test("a drill restores the newest backup into a scratch volume and serves it; the live data is untouched", async () => {
+    data.onMongoVolume("echo order-1 > /data/db/orders.wt");
+    await rig.deploy([...base, "copilotos:api.env.STANDIN_SCENARIO=b2", "copilotos:backup.schedule=off"]); // an app update: a backup
+    const live = data.fingerprint();
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await restore([...hostArgs(), "staging", "--drill"], { out: (x) => out.push(x), err: (x) => err.push(x) });
+    expect([code, err.join("")]).toEqual([0, ""]);
+    const newest = (await archives()).sort().pop()!;
+    expect(out.join("")).toContain(`drill: ${newest} passed its checks (sha256 `);
+    expect(out.join("").trim().split("\n").pop()).toBe(
+      `drill: passed: ${newest} restored into a scratch volume and served by mongod; databases: admin orders. The live data was not touched; the scratch volume is removed`,
+    );
+    expect(data.fingerprint()).toEqual(live);
+    expect(remote("volume", "ls", "--filter", "label=copilotos.drill", "-q")).toBe("");
+    expect(remote("ps", "-a", "--filter", "name=drill", "-q")).toBe("");
+
+    // A damaged archive fails the drill, and says why.
+    await onHost(`cp ~/ops-backups/${newest} ~/drill-keep.tar && printf x >> ~/ops-backups/${newest}`);
+    const bad: string[] = [];
+    expect(await restore([...hostArgs(), "staging", "--drill"], { out: () => undefined, err: (x) => bad.push(x) })).toBe(1);
+    expect(bad.join("")).toContain(`drill: FAILED: ${newest} does not match its .sha256`);
+    await onHost(`mv ~/drill-keep.tar ~/ops-backups/${newest}`);
+    proven.drill = true;
   });
 });
 
@@ -145,5 +232,19 @@ describe("HTTPS at the proxy (config tls), with a CA made in the test", () => {
     expect((await run("staging", "maintenance", "off")).code).toBe(0);
     // The key is in the proxy for nginx's master only.
     expect(remote("exec", "copilotos-staging-proxy", "stat", "-c", "%a %U", "/etc/nginx/tls/key.pem")).toBe("400 root");
+    proven.tls = true;
+  });
+
+  test("a certificate issued over ACME (certbot against pebble, a real http-01 challenge) is served, its name checked", async () => {
+    const acme = await issueWithCertbot("copilotos.test");
+    await rig.deploy(
+      ["copilotos:backup.dir=~/ops-backups", `copilotos:tls.certificate=${acme.fullchain}`, "copilotos:tls.ports.web=3543", "copilotos:tls.ports.api=8543"],
+      undefined,
+      undefined,
+      [`copilotos:tls.key=${acme.privkey}`],
+    );
+    const ok = await get(`https://${addr()}:3543/`, { ca: acme.root, servername: "copilotos.test" });
+    expect([ok.status, ok.headers["strict-transport-security"]]).toEqual([200, "max-age=31536000; includeSubDomains"]);
+    await expect(get(`https://${addr()}:3543/`, { ca: acme.root, servername: "other.test" })).rejects.toThrow(/other\.test|altnames/i);
   });
 });

@@ -36,6 +36,8 @@ interface Applied {
   real: Record<string, string>;
   /** What a Command printed. */
   output?: string;
+  /** A Command's `delete` script: run when the program no longer declares it. */
+  remove?: string;
 }
 
 /** What the executor remembers between applies: the stack's state, in effect. */
@@ -125,6 +127,14 @@ export async function applyGraph(
     if (seen.has(key)) continue;
     retired.push(a);
     state.resources.delete(key);
+    // As the command provider does when a Command goes: its delete script runs on the host.
+    if (a.remove) {
+      const r = a.type === "command:local:Command" ? await runLocal("sh", ["-c", a.remove], "") : await runOnHost(engine.ssh, a.remove, "");
+      const name = key.slice(key.indexOf("::") + 2);
+      if (r.code !== 0) throw new ApplyError(`${name}: delete failed (exit ${r.code}):\n${r.stdout}${r.stderr}`.trimEnd(), steps);
+      steps.push({ name, type: "Command", action: "delete", seconds: 0, output: r.stdout });
+      log(`delete Command ${name}`);
+    }
   }
   for (const a of retired) {
     if (a.type === "docker:index/container:Container" && a.id) {
@@ -188,7 +198,7 @@ async function applyOne(
       const stdin = typeof p.stdin === "string" ? p.stdin : "";
       const r = res.type === "command:local:Command" ? await runLocal("sh", ["-c", script], stdin) : await runOnHost(engine.ssh, script, stdin);
       if (r.code !== 0) throw new Error(`command failed (exit ${r.code}):\n${r.stdout}${r.stderr}`.trimEnd());
-      return { type: res.type, hash: "", real: {}, output: r.stdout };
+      return { type: res.type, hash: "", real: {}, output: r.stdout, remove: typeof p.delete === "string" ? p.delete : undefined };
     }
     case "pulumi:providers:docker":
     case "pulumi:providers:command":

@@ -37,18 +37,25 @@ export interface Answer {
   body: string;
 }
 
-/** One GET on its own connection (no keep-alive); an `https` URL is checked against `ca` (PEM) when given, else against the system's CAs. */
-export function get(url: string, opts: { timeoutMs?: number; headers?: Record<string, string>; ca?: string } = {}): Promise<Answer> {
+/**
+ * One GET on its own connection (no keep-alive); an `https` URL is checked against `ca` (PEM) when
+ * given, else against the system's CAs, and against `servername` (sent as SNI) when given.
+ */
+export function get(url: string, opts: { timeoutMs?: number; headers?: Record<string, string>; ca?: string; servername?: string } = {}): Promise<Answer> {
   const timeoutMs = opts.timeoutMs ?? 5000;
   const client = url.startsWith("https:") ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(url, { agent: false, ca: opts.ca, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs }, (res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim() }));
-      res.on("error", reject);
-    });
+    const req = client.get(
+      url,
+      { agent: false, ca: opts.ca, servername: opts.servername, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim() }));
+        res.on("error", reject);
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on("error", reject);
   });

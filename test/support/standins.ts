@@ -188,12 +188,14 @@ printf 'Content-Type: text/plain\r\n\r\n'
 if grep -qxF -- "$body" /data/db/.users; then echo ok; else echo "Authentication failed: ${"$"}{body%%:*}" >&2; echo denied; fi
 `;
 
-/** Enough of mongosh for the stack's scripts: ping, fsyncLock/Unlock (backup), changeUserPassword (rotation). */
+/** Enough of mongosh for the stack's scripts: ping, fsyncLock/Unlock (backup), changeUserPassword (rotation), listDatabases (drill). */
 const MONGOSH = String.raw`#!/bin/sh
 users=/data/db/.users; user=$MONGO_INITDB_ROOT_USERNAME
 stored=$(sed -n "s/^$user://p" "$users" 2>/dev/null)
 case "$*" in
   *ping*) echo 1 ;;
+  *listDatabases*) # a drill: the "databases" are the .wt files beside the catalog
+    printf 'admin'; for f in /data/db/*.wt; do n=${"$"}{f##*/}; case $n in _mdb_catalog.wt|"*.wt") ;; *) printf ' %s' "${"$"}{n%.wt}" ;; esac; done; echo ;;
   *fsyncUnlock*) rm -f /tmp/locked; echo unlock >> /tmp/mongosh.log ;;
   *fsyncLock*) [ "$stored" = "${"$"}{MONGO_INITDB_ROOT_PASSWORD:-$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")}" ] || { echo "MongoServerError: Authentication failed." >&2; exit 1; }
     touch /tmp/locked; echo lock >> /tmp/mongosh.log ;;

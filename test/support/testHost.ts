@@ -34,6 +34,12 @@ const REQUIRED = [
   "docker-compose",
   "redis-server",
   "redis-cli",
+  "cron",
+  "crontab",
+  "openssl",
+  "certbot",
+  "pebble",
+  "pebble-challtestsrv",
 ];
 
 export interface TestHostState {
@@ -120,7 +126,7 @@ export async function setupTestHost(): Promise<TestHostState> {
   else if (missing.length)
     state = {
       ok: false,
-      reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server)`,
+      reason: `missing commands: ${missing.join(", ")} (apt-get install docker.io openssh-server busybox-static iproute2 curl passwd nginx-light docker-compose redis-server cron openssl certbot pebble)`,
     };
   else {
     try {
@@ -203,6 +209,12 @@ async function start(): Promise<TestHostState> {
   );
   fs.mkdirSync("/run/sshd", { recursive: true });
   sh("nsenter", [...inNs, "/usr/sbin/sshd", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "sshd.log")]);
+  // The host's cron, for the scheduled backups the stack installs: Debian's, unless one runs already.
+  ok("crontab", ["-r", "-u", USER]);
+  if (!ok("pgrep", ["-x", "cron"])) {
+    sh("nsenter", [...inNs, "cron"]);
+    fs.writeFileSync(CRON_STARTED, "");
+  }
   const pub = (f: string) => fs.readFileSync(`${f}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
   fs.writeFileSync(path.join(d, "known_hosts"), `${HOST_ADDRESS} ${pub(hostKey)}\n`);
   fs.writeFileSync(path.join(d, "wrong_known_hosts"), `${HOST_ADDRESS} ${pub(otherHostKey)}\n`);
@@ -292,8 +304,16 @@ async function waitGone(pid: number | undefined, seconds: number): Promise<void>
   await waitFor(`process ${pid} to exit`, () => !alive(), seconds).catch(() => process.kill(pid, "SIGKILL"));
 }
 
+/** Marks that the test host started cron (Debian's keeps its pid in /run/crond.pid). */
+const CRON_STARTED = path.join(TEST_HOST_DIR, "cron.started");
+
 async function stopRemote(): Promise<void> {
   const d = TEST_HOST_DIR;
+  ok("crontab", ["-r", "-u", USER]);
+  if (fs.existsSync(CRON_STARTED)) {
+    await waitGone(killPidFile("/run/crond.pid"), 10);
+    fs.rmSync(CRON_STARTED);
+  }
   await waitGone(killPidFile(path.join(d, "sshd.pid")), 10);
   await waitGone(killPidFile(path.join(d, "remote", "docker.pid")), 30);
   if (ok("ip", ["netns", "pids", NETNS])) sh("ip", ["netns", "del", NETNS]);

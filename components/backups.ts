@@ -1,0 +1,85 @@
+/**
+ * The stack's Mongo backups: before every change to Mongo, before every app update, and on the
+ * host's own schedule; one spec (folder, prefix, retention) for all three. Wiring only: the steps
+ * are operations/{mongoBackup,backupSchedule}.ts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
+import type { DockerHost } from "./hosts/dockerHost";
+import { BackupSchedule } from "./operations/backupSchedule";
+import { secretHash } from "./operations/hostCommand";
+import { MongoBackup } from "./operations/mongoBackup";
+import type { BackupSpec } from "./renderers/backup";
+import { containerName, StackIdentity, stackPrefix } from "./renderers/names";
+
+export interface BackupWiring {
+  host: DockerHost;
+  identity: StackIdentity;
+  cfg: StackConfig;
+  /** Mongo's volume (the stack's own, or an adopted one). */
+  volume: string;
+  /** While adopting, the compose project's Mongo is the one locked and archived. */
+  compose?: BackupSpec["compose"];
+  /** Images of Mongo, the API and the web app: a new one is a change to back up before. */
+  images: { mongo: pulumi.Input<string>; api: pulumi.Input<string>; web: pulumi.Input<string> };
+  mongoPassword: pulumi.Input<string>;
+}
+
+export function backupSpecOf(w: BackupWiring): BackupSpec {
+  const b = w.cfg.backup;
+  return {
+    container: containerName(w.identity, "mongo"),
+    volume: w.volume,
+    compose: w.compose,
+    dir: b.dir,
+    prefix: `${stackPrefix(w.identity)}-mongo`,
+    keep: b.keep,
+    tiers: { daily: b.daily, weekly: b.weekly, monthly: b.monthly },
+    image: String(w.cfg.images.mongo),
+  };
+}
+
+/** The backup before a change to Mongo (its image, settings, password), and the schedule. Nothing with `backup.enabled` false. */
+export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: BackupWiring, after: pulumi.Resource[]): MongoBackup | undefined {
+  const { cfg, host } = w;
+  if (!cfg.backup.enabled) return undefined;
+  const spec = backupSpecOf(w);
+  if (cfg.backup.schedule !== "off") {
+    new BackupSchedule(
+      `${name}-backup-schedule`,
+      { host, identity: w.identity, schedule: cfg.backup.schedule, spec, s3: host.s3 },
+      { parent, dependsOn: after },
+    );
+  }
+  return new MongoBackup(
+    `${name}-mongo-backup`,
+    {
+      host,
+      spec,
+      triggers: [
+        w.images.mongo,
+        JSON.stringify({ user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo }),
+        secretHash(w.mongoPassword),
+      ],
+      s3: host.s3,
+    },
+    { parent, dependsOn: after },
+  );
+}
+
+/**
+ * The backup before an app update (a new API or web image, or their settings; `backup.beforeAppUpdate`):
+ * the new API, and so its migration, wait for it. Settings go into the trigger as a hash (env may hold secrets).
+ */
+export function backupBeforeAppUpdate(parent: pulumi.Resource, name: string, w: BackupWiring, mongo: pulumi.Resource): MongoBackup[] {
+  const { cfg, host } = w;
+  if (!cfg.backup.enabled || !cfg.backup.beforeAppUpdate) return [];
+  const settings = JSON.stringify({ api: cfg.api, web: cfg.web, resources: [cfg.resources.api, cfg.resources.web] });
+  return [
+    new MongoBackup(
+      `${name}-app-backup`,
+      { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], s3: host.s3 },
+      { parent, dependsOn: [mongo] },
+    ),
+  ];
+}

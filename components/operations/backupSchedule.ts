@@ -1,0 +1,43 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { BackupSpec } from "../renderers/backup";
+import { installScheduleScript, removeScheduleScript, scheduledJob } from "../renderers/backupSchedule";
+import type { StackIdentity } from "../renderers/names";
+import type { DockerHost } from "../hosts/dockerHost";
+import { backupScriptOf, MongoBackupArgs } from "./mongoBackup";
+import { hostCommand } from "./hostCommand";
+
+export interface BackupScheduleArgs {
+  host: DockerHost;
+  identity: StackIdentity;
+  /** Five cron fields, in the host's time zone (config `backup.schedule`). */
+  schedule: string;
+  /** The same backup (and retention) a deploy runs (components/renderers/backup.ts). */
+  spec: BackupSpec;
+  /** Upload each scheduled backup too (aws hosts). @default no upload */
+  s3?: MongoBackupArgs["s3"];
+}
+
+/**
+ * Mongo backed up on a schedule by the host itself, between deploys: the stack installs the job
+ * and its crontab line (components/renderers/backupSchedule.ts) and removes them when it is
+ * destroyed or the schedule is turned off; the archives stay. A new schedule or backup script
+ * installs again.
+ */
+export class BackupSchedule extends pulumi.ComponentResource {
+  /** What the install printed: the schedule, the job file and its log. */
+  public readonly stdout: pulumi.Output<string>;
+
+  constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:db:BackupSchedule", name, {}, opts);
+    const script = pulumi
+      .output(backupScriptOf(args.spec, args.s3))
+      .apply((backup) => installScheduleScript({ identity: args.identity, schedule: args.schedule, job: scheduledJob(backup) }));
+    const cmd = hostCommand(
+      `${name}-install`,
+      { host: args.host, script, triggers: [script], remove: removeScheduleScript(args.identity) },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
+    this.stdout = cmd.stdout;
+    this.registerOutputs({ stdout: this.stdout });
+  }
+}
