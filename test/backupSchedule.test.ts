@@ -12,6 +12,7 @@ import { keptArchives, retentionLines } from "../components/renderers/retention"
 import { drillScript } from "../components/renderers/drill";
 import { parseConfig } from "../components/config";
 import { runStack } from "./support/program";
+import { minimalConfig } from "./support/config";
 
 const id = { project: "copilotos", stack: "staging" };
 let home: string;
@@ -148,7 +149,7 @@ describe("retention: the newest N, and the newest of each of the last days, ISO 
 });
 
 describe("config backup.schedule and backup.beforeAppUpdate", () => {
-  const base = { saptivaApiKey: "k".repeat(40), images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } };
+  const base = minimalConfig();
   test("defaults: a daily 03:30 schedule, a backup before app updates, 7 newest + 7 days, 4 weeks, 12 months", () => {
     expect(parseConfig(base).backup).toEqual({
       enabled: true,

@@ -1,23 +1,11 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError, parseConfig, rawFromAllConfig } from "../components/config";
+import { parseConfig, rawFromAllConfig } from "../components/config";
+import { minimalConfig, problemsOf } from "./support/config";
 
 const SECRET = "k".repeat(40);
-const valid = () => ({
-  saptivaApiKey: SECRET,
-  images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" },
-});
-
-function problemsOf(raw: Record<string, unknown>) {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const valid = minimalConfig;
 
 describe("parseConfig defaults", () => {
   test("a minimal config gets the documented defaults", () => {

@@ -2,6 +2,7 @@
 import { ConfigError, parseConfig, withSecrets } from "../components/config";
 import { tlsProblem } from "../components/config/sections";
 import { containerOf, runStack } from "./support/program";
+import { minimalConfig, problemsOf } from "./support/config";
 import { makeTestCa, TestCa } from "./support/testCa";
 
 let ca: TestCa;
@@ -10,16 +11,7 @@ beforeAll(() => {
 });
 afterAll(() => ca.remove());
 
-const base = { saptivaApiKey: "k".repeat(40), images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } };
-function problemsOf(raw: Record<string, unknown>) {
-  try {
-    parseConfig(raw);
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConfigError);
-    return (e as ConfigError).problems;
-  }
-  throw new Error("expected the config to be rejected");
-}
+const base = minimalConfig();
 
 describe("config tls", () => {
   test("a certificate with its key parses; HTTPS ports default to 443 (web) and 8443 (API)", () => {
