@@ -1,38 +1,44 @@
 // Wiring only: typed config -> components -> stack outputs. No export carries a secret in plaintext.
 import { AppStack } from "./components/appStack";
 import { loadConfig } from "./components/config";
+import { SwarmStack } from "./components/swarm/swarmStack";
 
 const config = loadConfig();
-const app = new AppStack("copilotos", { config });
+// One Docker host (local, ssh, aws), or a Docker Swarm reached at a manager.
+const app = config.host.kind === "swarm" ? undefined : new AppStack("copilotos", { config });
+const swarm = config.host.kind === "swarm" ? new SwarmStack("copilotos", { config }) : undefined;
+const stack = (app ?? swarm)!;
 
-export const webUrl = app.webUrl;
-export const apiHealthUrl = app.apiHealthUrl;
-export const dockerHost = app.host.dockerHost;
+export const webUrl = stack.webUrl;
+export const apiHealthUrl = stack.apiHealthUrl;
+export const dockerHost = stack.host.dockerHost;
 /** How to reach the host over SSH (the restore and deliver CLIs need it for an aws host, whose address and host key the stack makes). */
-export const sshHost = app.host.connection
-  ? { address: app.host.connection.host, port: app.host.connection.port, user: app.host.connection.user, hostKey: app.host.connection.hostKey }
+export const sshHost = stack.host.connection
+  ? { address: stack.host.connection.host, port: stack.host.connection.port, user: stack.host.connection.user, hostKey: stack.host.connection.hostKey }
   : undefined;
-export const network = app.networkName;
-export const containers = {
+export const network = stack.networkName;
+export const containers = app && {
   mongo: app.mongo.containerName,
   redis: app.redis.containerName,
   api: app.api.containerName,
   web: app.web.containerName,
   proxy: app.proxy.containerName,
 };
-export const volumes = { mongo: app.mongo.volumeName, redis: app.redis.volumeName };
+export const volumes = app && { mongo: app.mongo.volumeName, redis: app.redis.volumeName };
+/** On a swarm: the services, by stack service. */
+export const services = swarm?.services;
 /** Image refs of this update, as configured or built, and what each container runs (a digest or image ID): stack history keeps them, so a rollback knows what ran. */
 export const images = {
-  mongo: app.images.mongo.ref,
-  redis: app.images.redis.ref,
-  api: app.images.api.ref,
-  web: app.images.web.ref,
-  proxy: app.images.proxy.ref,
+  mongo: stack.images.mongo.ref,
+  redis: stack.images.redis.ref,
+  api: stack.images.api.ref,
+  web: stack.images.web.ref,
+  proxy: stack.images.proxy.ref,
 };
 export const runningImages = {
-  mongo: app.images.mongo.image,
-  redis: app.images.redis.image,
-  api: app.images.api.image,
-  web: app.images.web.image,
-  proxy: app.images.proxy.image,
+  mongo: stack.images.mongo.image,
+  redis: stack.images.redis.image,
+  api: stack.images.api.image,
+  web: stack.images.web.image,
+  proxy: stack.images.proxy.image,
 };

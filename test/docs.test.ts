@@ -23,11 +23,17 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     "host.availabilityZone@aws",
     "host.publicKey@aws",
     "host.sshCidrs@aws",
+    "host.address@swarm",
+    "host.user@swarm",
+    "host.hostKey@swarm",
+    "host.nodes@swarm",
+    "host.dataNode@swarm",
     "images.api",
     "images.web",
     "saptivaApiKey",
   ]);
   expect(rows.filter((r) => r.secret).map((r) => r.key)).toEqual([
+    "host.privateKey",
     "host.privateKey",
     "host.privateKey",
     "saptivaApiKey",
@@ -40,11 +46,12 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
   ]);
   expect(rows.find((r) => r.key === "host.kind")).toEqual({
     key: "host.kind",
-    type: "`local` \\| `ssh` \\| `aws`",
+    type: "`local` \\| `ssh` \\| `aws` \\| `swarm`",
     default: '"local"',
     required: false,
     secret: false,
-    description: "`local`: the Docker engine of the machine running Pulumi; `ssh`: a host you run; `aws`: an EC2 instance the stack creates",
+    description:
+      "`local`: the Docker engine of the machine running Pulumi; `ssh`: a host you run; `aws`: an EC2 instance the stack creates; `swarm`: a Docker Swarm reached at a manager",
   });
   expect(rows.find((r) => r.key === "backup.keep")).toEqual({
     key: "backup.keep",

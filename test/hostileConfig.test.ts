@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, configSchema, parseConfig } from "../components/config";
 import { configRows } from "../scripts/lib/configTable";
-import { AWS_HOST, runStack, SAPTIVA_KEY, SSH_HOST } from "./support/program";
+import { AWS_HOST, runStack, SAPTIVA_KEY, SSH_HOST, SWARM_HOST } from "./support/program";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-"));
 const CANARY = path.join(work, "canary");
@@ -28,7 +28,12 @@ const PAYLOADS: Record<string, string> = {
   unicode: "ünïcødé ✓ 漢字",
 };
 
-const BASE: Record<string, Record<string, unknown>> = { local: { host: { kind: "local" } }, ssh: { host: SSH_HOST }, aws: { host: AWS_HOST } };
+const BASE: Record<string, Record<string, unknown>> = {
+  local: { host: { kind: "local" } },
+  ssh: { host: SSH_HOST },
+  aws: { host: AWS_HOST },
+  swarm: { host: SWARM_HOST },
+};
 
 /** Every string-valued key, with the host kind it needs; lists and maps get the payload as an item / a value. */
 const KEYS = configRows(configSchema).filter((r) => /string/.test(r.type));
@@ -104,7 +109,7 @@ test("every accepted hostile value is harmless: no generated host script creates
     })();
     for (const value of values) {
       const keyFor = c.type.startsWith("map") ? `${c.key}.EXTRA` : c.type.startsWith("list") ? `${c.key}[0]` : c.key;
-      const base = c.kind === "aws" ? "aws" : c.kind === "local" ? "dev" : "staging";
+      const base = c.kind === "aws" ? "aws" : c.kind === "swarm" ? "swarm" : c.kind === "local" ? "dev" : "staging";
       const dir = base === "staging" ? undefined : path.join(__dirname, "fixtures");
       const given = `copilotos:${keyFor}=${value}`;
       const secret = /password|Key$|privateKey|secretKey/i.test(c.key);

@@ -1,7 +1,7 @@
-/** Where the stack's Docker engine runs: `host.kind` local, ssh or aws. */
+/** Where the stack's Docker engine runs: `host.kind` local, ssh, aws, or a Docker Swarm (swarm). */
 import { z } from "zod";
 import { dockerSocket, hostAddress, isKeyLine, sshUser } from "./syntax";
-import { cidrList, integer, port, requiredString, text } from "./values";
+import { bool, cidrList, integer, port, requiredString, text } from "./values";
 
 export const localHost = z.strictObject({
   kind: z.literal("local"),
@@ -14,18 +14,75 @@ const PUBLIC_KEY = /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z
 const privateKey = () => text("the SSH private key (PEM/OpenSSH text)").optional();
 const connectTimeoutSeconds = () => integer(1, 600, "a whole number of seconds from 1 to 600").default(10);
 
-export const sshHost = z.strictObject({
-  kind: z.literal("ssh"),
-  address: hostAddress("the host name or IP address of the Docker host").describe("host name or IP address"),
-  user: sshUser("the SSH user on the Docker host").describe("SSH user (in the host's docker group)"),
+/** How an SSH-reached engine is dialled: address, user, port, pinned host key, deploy key. */
+const sshConnection = (what: string) => ({
+  address: hostAddress(`the host name or IP address of the ${what}`).describe("host name or IP address"),
+  user: sshUser(`the SSH user on the ${what}`).describe("SSH user (in the host's docker group)"),
   port: port().default(22).describe("SSH port"),
-  hostKey: requiredString("is required for an ssh host: pin the host's public key (ssh-keyscan -t ed25519 <address>)", "one public host key line")
+  hostKey: requiredString(
+    `is required for an ${what === "Docker host" ? "ssh host" : "swarm"}: pin the host's public key (ssh-keyscan -t ed25519 <address>)`,
+    "one public host key line",
+  )
     .regex(HOST_KEY, { error: "must be one public host key line: '<type> <base64>' (e.g. ssh-ed25519 AAAA...)" })
     .refine((l) => !HOST_KEY.test(l) || isKeyLine(l), { error: "must be a real host key: its base64 does not decode to a key of the type it names" })
     .describe("the pinned public host key, `ssh-ed25519 AAAA…` (`ssh-keyscan -t ed25519 <address>`)"),
   privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
   connectTimeoutSeconds: connectTimeoutSeconds().describe("dial timeout per attempt"),
 });
+
+export const sshHost = z.strictObject({ kind: z.literal("ssh"), ...sshConnection("Docker host") });
+
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_KEY = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
+
+/** A swarm node as the swarm knows it (its hostname), its role, and labels placement may use. */
+const swarmNode = z.strictObject({
+  name: text("the node's hostname as `docker node ls` shows it")
+    .regex(NODE_NAME, { error: "must be a hostname (letters, digits, . and -)" })
+    .describe("the node's hostname (`docker node ls`)"),
+  role: z.enum(["manager", "worker"], { error: 'must be "manager" or "worker"' }).default("worker").describe("swarm role"),
+  edge: bool().default(true).describe("runs the proxy, publishing the app ports on this node"),
+  labels: z
+    .record(text().regex(LABEL_KEY, { error: "must be a label key (lower-case letters, digits, . _ -)" }), text().max(256))
+    .default({})
+    .describe("node labels the stack sets (`docker node update --label-add`)"),
+});
+
+/**
+ * A Docker Swarm: its manager is dialled like an ssh host and every service, secret and network is
+ * created there; `nodes` lists the members (roles, labels, which publish the app ports) and
+ * `dataNode` the one that holds Mongo's and Redis's volumes.
+ */
+export const swarmHost = z
+  .strictObject({
+    kind: z.literal("swarm"),
+    ...sshConnection("swarm manager"),
+    nodes: z
+      .array(swarmNode, { error: "must be a list of nodes ({ name, role, edge, labels })" })
+      .min(1, { error: "must name at least one node" })
+      .describe("the swarm's nodes: `name` (hostname), `role`, `edge` (publishes the app ports), `labels`"),
+    dataNode: text("the name of the node that holds the data").describe("node whose local volumes hold Mongo's and Redis's data (they are pinned there)"),
+    replicas: z
+      .strictObject({
+        api: integer(1, 100, "a whole number from 1 to 100").default(2).describe("API tasks"),
+        web: integer(1, 100, "a whole number from 1 to 100").default(2).describe("web tasks"),
+      })
+      .prefault({})
+      .describe("tasks of each app service"),
+    updateMonitorSeconds: integer(1, 3600, "a whole number of seconds from 1 to 3600")
+      .default(30)
+      .describe("how long a new task is watched after it starts before the update goes on (a failure then rolls the service back)"),
+  })
+  .superRefine((h, ctx) => {
+    const names = h.nodes.map((n) => n.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: "custom", path: ["nodes", i, "name"], message: `names node ${n} twice` });
+    });
+    if (!names.includes(h.dataNode)) ctx.addIssue({ code: "custom", path: ["dataNode"], message: `must be one of the nodes (${names.join(", ")})` });
+    if (!h.nodes.some((n) => n.role === "manager")) ctx.addIssue({ code: "custom", path: ["nodes"], message: "must include a manager" });
+    if (!h.nodes.some((n) => n.edge))
+      ctx.addIssue({ code: "custom", path: ["nodes"], message: "must include an edge node (edge: true) to publish the app ports" });
+  });
 
 /** Debian's own account for its cloud images, and their name pattern (Debian 12, x86-64). */
 export const DEBIAN_AMI_OWNER = "136693071363";
@@ -88,6 +145,8 @@ export const awsHost = z
   });
 
 export const hostSchema = z
-  .discriminatedUnion("kind", [localHost, sshHost, awsHost], { error: 'must have kind "local", "ssh" or "aws"' })
+  .discriminatedUnion("kind", [localHost, sshHost, awsHost, swarmHost], { error: 'must have kind "local", "ssh", "aws" or "swarm"' })
   .prefault({ kind: "local" })
-  .describe("`local`: the Docker engine of the machine running Pulumi; `ssh`: a host you run; `aws`: an EC2 instance the stack creates");
+  .describe(
+    "`local`: the Docker engine of the machine running Pulumi; `ssh`: a host you run; `aws`: an EC2 instance the stack creates; `swarm`: a Docker Swarm reached at a manager",
+  );

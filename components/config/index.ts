@@ -189,6 +189,18 @@ export const configSchema = z
         message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"`,
       });
     }
+    if (cfg.host.kind === "swarm") {
+      // What the swarm target does not do yet (docs/swarm.md): refused by name, never ignored.
+      const unsupported: [(string | number)[], boolean, string][] = [
+        [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
+        [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
+        [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
+        [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
+        [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
+        [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
+      ];
+      for (const [path, bad, message] of unsupported) if (bad) ctx.addIssue({ code: "custom", path, message });
+    }
     // Mongo's password is fixed inside the adopted volume: the stack must use it, not generate one.
     if (cfg.adopt && cfg.mongoPassword === undefined) {
       ctx.addIssue({
@@ -218,7 +230,7 @@ const APP_SECRET_OF_KEY = {
 
 export type ParsedConfig = z.output<typeof configSchema>;
 export type HostSettings = ParsedConfig["host"];
-type RemoteHost = Extract<HostSettings, { kind: "ssh" | "aws" }>;
+type RemoteHost = Extract<HostSettings, { kind: "ssh" | "aws" | "swarm" }>;
 /** A remote host's settings with its private key as a secret output. */
 type WithSecretKey<H> = H extends RemoteHost ? Omit<H, "privateKey"> & { privateKey?: pulumi.Output<string> } : H;
 

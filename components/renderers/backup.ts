@@ -8,6 +8,7 @@
  */
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
+import { MONGO_VOLUME_PASSWORD } from "./health";
 import { Retention, retentionLines } from "./retention";
 import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "./shell";
 
@@ -112,7 +113,13 @@ export function backupScript(b: BackupSpec): string {
     // Killed mid-copy (a dropped session's HUP, a TERM), the cleanup still unlocks mongod.
     EXIT_ON_SIGNALS,
     'if [ "$running" = true ]; then',
-    `  ${mongosh("fsyncLock")}`,
+    // A refused login is the seeds' incident: said with its cause and fix, before anything else runs.
+    `  if ! out=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs("fsyncLock"))} 2>&1); then`,
+    `    printf '%s\n' "$out" >&2`,
+    `    case "$out" in *Authentication?failed*) echo ${shq(`backup: cause: Mongo in the stack's container refused the stack's credentials (Authentication failed): ${MONGO_VOLUME_PASSWORD}`)} >&2 ;; esac`,
+    '    echo "backup: could not lock $ctr for a consistent copy; nothing was archived" >&2',
+    "    exit 1",
+    "  fi",
     "  locked=yes",
     '  echo "backup: $ctr locked (fsyncLock) while its volume is copied"',
     "fi",

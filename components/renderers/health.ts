@@ -127,18 +127,21 @@ export interface ReadySpec {
 }
 
 /**
+ * Why Mongo refuses the stack's credentials, and the fix (the seeds' incident): what the ready gate
+ * and a backup that cannot lock Mongo both say.
+ */
+export const MONGO_VOLUME_PASSWORD =
+  "the Mongo volume keeps the user and password it was initialised with " +
+  "(MONGO_INITDB_* apply only to an empty volume), and they differ from the stack's mongo.user/mongoPassword. Fix: set copilotos:mongoPassword " +
+  "(and mongo.user) back to what the volume was initialised with, or change it in place with copilotos:mongo.rotate while Mongo runs with its " +
+  "current password. Never delete the volume (docker compose down -v): that deletes the data.";
+
+/**
  * Causes told from the container's log (the app's own messages, and its drivers'), each with the
  * fix. Mongo's `MONGO_INITDB_*` apply only to an empty volume: the seeds' incident.
  */
 export const READY_CAUSES: { pattern: string; cause: string }[] = [
-  {
-    pattern: "*Authentication?failed*",
-    cause:
-      "Mongo refused the API's credentials (Authentication failed): the Mongo volume keeps the user and password it was initialised with " +
-      "(MONGO_INITDB_* apply only to an empty volume), and they differ from the stack's mongo.user/mongoPassword. Fix: set copilotos:mongoPassword " +
-      "(and mongo.user) back to what the volume was initialised with, or change it in place with copilotos:mongo.rotate while Mongo runs with its " +
-      "current password. Never delete the volume (docker compose down -v): that deletes the data.",
-  },
+  { pattern: "*Authentication?failed*", cause: `Mongo refused the API's credentials (Authentication failed): ${MONGO_VOLUME_PASSWORD}` },
   {
     pattern: "*Required?secret*not?found*",
     cause: "the API found a required secret in none of its sources (/run/secrets/<name>, env, /etc/copilotos/secrets): check the stack's secret files.",

@@ -28,6 +28,9 @@ export const PROXY_PID = "/tmp/nginx.pid";
 export const ROUTES_DIR = "/etc/nginx/copilotos";
 /** A route until the first switch: nginx answers 502, nothing is forwarded. */
 export const PLACEHOLDER_ROUTE = "server 127.0.0.1:9 down;";
+/** Docker's embedded DNS on user-defined networks, and how long nginx keeps its answers. */
+export const DOCKER_DNS = "127.0.0.11";
+export const RESOLVER_VALID_SECONDS = 5;
 /** Seconds nginx gives an old worker's open connections after a reload before closing them. */
 export const WORKER_SHUTDOWN_SECONDS = 10;
 
@@ -42,6 +45,11 @@ export interface ProxyConfSpec {
   hsts: boolean;
   /** HTTPS: the host ports the redirects point at. @default none: plain HTTP only */
   tls?: { hostPorts: { api: number; web: number } };
+  /**
+   * A swarm: the apps are reached by service name through Docker's DNS (every task's address,
+   * asked again every RESOLVER_VALID seconds), not through route files. @default route files
+   */
+  dns?: { api: string; web: string };
   /** Requests per second per client address on the API port; 0: no limit. */
   apiRateLimitPerSecond: number;
   /** Largest request body (uploads), in MiB; nginx's default is 1. */
@@ -119,7 +127,10 @@ function server(service: AppService, p: ProxyConfSpec, https: boolean): string[]
     ...maintenanceServerLines().map((l) => `    ${l}`),
     "    location / {",
     `      ${maintenanceInclude()}`,
-    `      proxy_pass http://copilotos_${service};`,
+    // With a variable, nginx resolves the name at request time (through `resolver`), not once at start.
+    ...(p.dns
+      ? [`      set $copilotos_${service} http://${p.dns[service]}:${PROXY_PORTS[service]};`, `      proxy_pass $copilotos_${service};`]
+      : [`      proxy_pass http://copilotos_${service};`]),
     ...FORWARDED_HEADERS.map((l) => `      ${l}`),
     ...(service === "api" ? streamingLines(p).map((l) => `      ${l}`) : []),
     "    }",
@@ -145,7 +156,9 @@ export function proxyConf(p: ProxyConfSpec): string {
     "  proxy_temp_path /tmp/nginx-proxy;",
     "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }",
     p.apiRateLimitPerSecond > 0 && `  limit_req_zone $binary_remote_addr zone=api:10m rate=${p.apiRateLimitPerSecond}r/s;`,
-    ...(["api", "web"] as const).flatMap((s) => [`  upstream copilotos_${s} { include ${routeFile(s)}; keepalive 16; }`]),
+    ...(p.dns
+      ? [`  resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`, "  resolver_timeout 2s;"]
+      : (["api", "web"] as const).map((s) => `  upstream copilotos_${s} { include ${routeFile(s)}; keepalive 16; }`)),
     ...(["api", "web"] as const).flatMap((s) => [...server(s, p, false), ...(p.tls ? [...server(s, p, true), ...redirectServer(s, p.tls.hostPorts[s])] : [])]),
     "}",
   );

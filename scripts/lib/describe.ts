@@ -56,6 +56,25 @@ export function describeResource(r: RecordedResource): Row {
       if (r.opts.retainOnDelete) parts.push("retainOnDelete");
       if (r.opts.protect) parts.push("protect");
       break;
+    case "docker:index/secret:Secret":
+    case "docker:index/serviceConfig:ServiceConfig":
+      parts.push(`name=${i.name}`, `data=${r.type.endsWith("Secret") ? "[secret]" : "(text)"}`);
+      if (r.opts.retainOnDelete) parts.push("retainOnDelete");
+      break;
+    case "docker:index/service:Service": {
+      type Task = { containerSpec: { image: string; secrets?: { fileName: string }[] }; placement?: { constraints?: string[] } };
+      const task = i.taskSpec as Task;
+      const mode = i.mode as { global?: boolean; replicated?: { replicas: number } };
+      const ports = ((i.endpointSpec as { ports?: { publishedPort: number; targetPort: number }[] }).ports ?? []).map(
+        (p) => `${p.publishedPort}->${p.targetPort}`,
+      );
+      parts.push(`name=${i.name}`, `image=${task.containerSpec.image}`, mode.global ? "global" : `replicas=${mode.replicated?.replicas}`);
+      if (task.placement?.constraints?.length) parts.push(`on=[${task.placement.constraints.join(", ")}]`);
+      if (ports.length) parts.push(`host-ports=${ports.join(",")}`);
+      if (task.containerSpec.secrets?.length) parts.push(`secrets=[${task.containerSpec.secrets.map((x) => x.fileName).join(" ")}]`);
+      parts.push(`update=${(i.updateConfig as { order: string }).order}`);
+      break;
+    }
     case "random:index/randomPassword:RandomPassword":
       parts.push(`length=${i.length}`, `special=${JSON.stringify(i.overrideSpecial ?? "")}`, "result=[secret]");
       break;

@@ -65,6 +65,9 @@ export function stackTarget(o: StackTargetOptions): StackTarget {
   });
   const cfg = parseConfig(rawFromAllConfig(input.config));
   if (cfg.host.kind === "local") return { cfg, target: { kind: "local" } };
+  if (cfg.host.kind === "swarm") {
+    return { usage: `${o.cli}: ${o.stack} runs on a Docker Swarm; ${o.cli} works on single hosts so far (docs/swarm.md says what works on a swarm)\n` };
+  }
   const ssh = cfg.host.kind === "ssh" ? cfg.host : { address: o.address, hostKey: o.hostKey, port: 22 };
   if (!ssh.address || !ssh.hostKey) {
     return { usage: `${o.cli}: ${o.stack} runs on an aws host; pass --address and --host-key from \`pulumi stack output sshHost --stack ${o.stack}\`\n` };

@@ -130,7 +130,7 @@ test("the proxy carries a 2 MB upload to the API, and server-sent events one by 
   expect(arrivals[0]).toBeLessThan(1500);
 });
 
-test("the seeds' incident: Mongo refuses the new API's credentials; the update stops at the API gate naming the cause, the old API keeps serving, no volume is touched", async () => {
+test("the seeds' incident: Mongo refuses the stack's credentials; the update stops before the new API gets traffic naming the cause, the old API keeps serving, no volume is touched", async () => {
   const rig = rigs.staging;
   const oldApi = route("staging", "api");
   const apis = stackContainers("staging").filter((n) => n.includes("-api-"));
@@ -139,21 +139,32 @@ test("the seeds' incident: Mongo refuses the new API's credentials; the update s
   const users = remote("exec", "copilotos-staging-mongo", "cat", "/data/db/.users");
   remote("exec", "copilotos-staging-mongo", "sh", "-c", "echo copilotos_user:another-password-0123456789 > /data/db/.users");
   const loop = startLoad(`http://${ADDRESS}:${PORTS.staging.api}/api/health/live`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
-  let error: unknown;
-  try {
-    await rig.deploy([`copilotos:images.api=${V2}`], log);
-  } catch (e) {
-    error = e;
-  }
+  const deploy = (config: string[]) =>
+    rig.deploy(config, log).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  // With the backup before app updates (the default), it is that backup that cannot log in: the new API is not even created.
+  const atBackup = await deploy([`copilotos:images.api=${V2}`]);
+  // Without it, the new API's ready gate finds the cause in the API's log.
+  const atGate = await deploy([`copilotos:images.api=${V2}`, "copilotos:backup.beforeAppUpdate=false"]);
   loop.stop();
   const load = await loop.done;
   remote("exec", "copilotos-staging-mongo", "sh", "-c", `printf '%s\\n' '${users}' > /data/db/.users`);
-  expect(error).toBeInstanceOf(ApplyError);
-  const message = (error as Error).message;
+
+  expect(atBackup).toBeInstanceOf(ApplyError);
+  const backupMessage = (atBackup as Error).message;
+  expect(backupMessage).toMatch(/^copilotos-app-backup-run: command failed/);
+  expect(backupMessage).toContain("backup: cause: Mongo in the stack's container refused the stack's credentials (Authentication failed)");
+  expect(backupMessage).toContain("nothing was archived");
+  expect(atGate).toBeInstanceOf(ApplyError);
+  const message = (atGate as Error).message;
   expect(message).toMatch(/^copilotos-api-ready-wait: command failed/);
   expect(message).toContain("ready: cause: Mongo refused the API's credentials (Authentication failed)");
-  expect(message).toContain("Fix: set copilotos:mongoPassword");
-  for (const s of rig.lastRun!.secretValues) expect(message.includes(s)).toBe(false);
+  for (const m of [backupMessage, message]) {
+    expect(m).toContain("Fix: set copilotos:mongoPassword");
+    for (const s of rig.lastRun!.secretValues) expect(m.includes(s)).toBe(false);
+  }
   expect(route("staging", "api")).toBe(oldApi);
   // The new API was created beside the old one (a new image is a new fingerprinted name), not in its place.
   expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toEqual(expect.arrayContaining(apis));

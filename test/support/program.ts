@@ -41,6 +41,14 @@ export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2
 export const DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy";
 /** Minimal valid `host` blocks of each remote kind. */
 export const SSH_HOST = { kind: "ssh", address: "203.0.113.10", user: "deploy", hostKey: HOST_KEY };
+export const SWARM_HOST = {
+  kind: "swarm",
+  address: "203.0.113.20",
+  user: "deploy",
+  hostKey: HOST_KEY,
+  nodes: [{ name: "node-1", role: "manager" }],
+  dataNode: "node-1",
+};
 export const AWS_HOST = { kind: "aws", region: "eu-west-1", availabilityZone: "eu-west-1a", publicKey: DEPLOY_PUBLIC_KEY, sshCidrs: ["203.0.113.7/32"] };
 
 /** `npm run check` in-process, on a fresh copy of the modules (the SDK keeps one program per load). */

@@ -1,0 +1,230 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
+import { DockerHost } from "../hosts/dockerHost";
+import { defaultSshDir } from "../hosts/sshFiles";
+import { hostCommand } from "../operations/hostCommand";
+import { ALIASES, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/containers";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
+import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
+import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
+import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm";
+import { StackSecrets } from "../secrets";
+import { AppImage } from "../services/appImage";
+
+export interface SwarmStackArgs {
+  /** The whole typed config; `host.kind` is "swarm". */
+  config: StackConfig;
+  /** Folder for the pinned known_hosts and key files. @default ~/.copilotos/ssh/<project>-<stack> */
+  sshDir?: string;
+}
+
+type SwarmHost = Extract<StackConfig["host"], { kind: "swarm" }>;
+const SERVICES: Service[] = ["mongo", "redis", "api", "web", "proxy"];
+
+/** `K=V` lines (the single-host env builders) as the map a service's env is. */
+const envMap = (lines: string[]): Record<string, string> => Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+
+/**
+ * The stack on a Docker Swarm (`host.kind: swarm`), created through its manager: the same generated
+ * secrets as on one host, each a real Docker secret named by its content's hash (a new value is a new
+ * secret, and the services move to it; old ones are retained, so a rollback still finds them), the
+ * apps as replicated services on an overlay network, Mongo and Redis pinned to the data node, the
+ * proxy on every edge node. Builders: components/renderers/swarm.ts.
+ */
+export class SwarmStack extends pulumi.ComponentResource {
+  public readonly host: DockerHost;
+  public readonly secrets: StackSecrets;
+  public readonly images: Record<Service, AppImage>;
+  public readonly networkName: pulumi.Output<string>;
+  /** Swarm service names by stack service. */
+  public readonly services: Record<Service, pulumi.Output<string>>;
+  public readonly webUrl: pulumi.Output<string>;
+  public readonly apiHealthUrl: pulumi.Output<string>;
+
+  constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("copilotos:swarm:SwarmStack", name, {}, opts);
+    const cfg = args.config;
+    const swarm = cfg.host as SwarmHost;
+    const identity: StackIdentity = { project: cfg.project, stack: cfg.stack };
+    const prefix = stackPrefix(identity);
+
+    this.host = new DockerHost(
+      `${name}-host`,
+      { host: cfg.host, sshDir: args.sshDir ?? defaultSshDir(cfg.project, cfg.stack), registry: cfg.registry },
+      { parent: this },
+    );
+    const host = this.host;
+    this.secrets = new StackSecrets(
+      `${name}-secrets`,
+      {
+        length: cfg.secretLength,
+        overrides: { mongoPassword: cfg.mongoPassword, redisPassword: cfg.redisPassword, jwtSecretKey: cfg.jwtSecretKey, secretKey: cfg.secretKey },
+        rotate: cfg.mongo.rotate !== undefined ? { mongoPassword: cfg.mongo.rotate } : {},
+      },
+      { parent: this },
+    );
+    const child = (dependsOn: pulumi.Resource[] = []) => ({ parent: this, provider: host.provider, dependsOn });
+
+    // Every node pulls by digest: the manager resolves each reference once (registry mode).
+    this.images = Object.fromEntries(
+      SERVICES.map((service) => [
+        service,
+        new AppImage(
+          `${name}-${service}-image`,
+          { host, identity, service, source: cfg.images[service], mode: "registry", keep: cfg.delivery.keep, compress: false },
+          { parent: this },
+        ),
+      ]),
+    ) as Record<Service, AppImage>;
+
+    const labels = hostCommand(
+      `${name}-node-labels`,
+      { host, script: nodeLabelScript(identity, swarm.nodes), triggers: [JSON.stringify(swarm.nodes)] },
+      { parent: this },
+    );
+    const network = new docker.Network(
+      `${name}-network`,
+      { name: prefix, driver: "overlay", attachable: true, labels: dockerLabels(labelMap(identity)) },
+      child(),
+    );
+    this.networkName = network.name;
+
+    /** A Docker secret per file (one, however many services read it): named by the hash of its value, retained when replaced (a rollback's spec still names it). */
+    const made = new Map<string, SecretRef<pulumi.Output<string>>>();
+    const secret = (file: string, value: pulumi.Output<string>): SecretRef<pulumi.Output<string>> => {
+      const known = made.get(file);
+      if (known) return known;
+      const s = new docker.Secret(
+        `${name}-secret-${file.replace(/_/g, "-")}`,
+        {
+          // The name carries 12 hex digits of the value's hash, not the value: not secret, so the services' specs stay readable in a preview.
+          name: pulumi.unsecret(value.apply((v) => swarmSecretName(identity, file, v))),
+          data: pulumi.secret(value.apply((v) => Buffer.from(v).toString("base64"))),
+          labels: dockerLabels(labelMap(identity)),
+        },
+        { ...child(), retainOnDelete: true },
+      );
+      const ref = { file, secretId: s.id, secretName: s.name };
+      made.set(file, ref);
+      return ref;
+    };
+    const s = this.secrets;
+    const common = {
+      identity,
+      network: network.name,
+      logs: cfg.logs,
+      dataNode: swarm.dataNode,
+      monitorSeconds: swarm.updateMonitorSeconds,
+    };
+    const image = (svc: Service) => this.images[svc].image;
+    const ready = (...svcs: Service[]) => svcs.flatMap((svc) => this.images[svc].ready);
+    const service = (svc: Service, spec: ReturnType<typeof swarmService<pulumi.Input<string>>>, deps: pulumi.Resource[]) =>
+      new docker.Service(`${name}-${svc}`, spec, child([labels, network, ...deps]));
+
+    const mongo = service(
+      "mongo",
+      swarmService({
+        ...common,
+        service: "mongo",
+        image: image("mongo"),
+        limits: cfg.resources.mongo,
+        env: envMap(mongoEnv({ user: cfg.mongo.user, database: cfg.mongo.database })),
+        secrets: [secret(SECRET_FILES.mongoRootPassword, s.mongoPassword)],
+      }),
+      ready("mongo"),
+    );
+    const redis = service(
+      "redis",
+      swarmService({
+        ...common,
+        service: "redis",
+        image: image("redis"),
+        limits: cfg.resources.redis,
+        command: ["redis-server", `/run/secrets/${REDIS_SECRET_CONF}`],
+        secrets: [secret(REDIS_SECRET_CONF, s.redisPassword.apply(redisConf)), secret(SECRET_FILES.redisPassword, s.redisPassword)],
+      }),
+      ready("redis"),
+    );
+    const api = service(
+      "api",
+      swarmService({
+        ...common,
+        service: "api",
+        image: image("api"),
+        limits: cfg.resources.api,
+        replicas: swarm.replicas.api,
+        env: envMap(
+          apiEnv({
+            mongo: { user: cfg.mongo.user, host: ALIASES.mongo, port: SERVICE_PORTS.mongo, database: cfg.mongo.database },
+            redis: { host: ALIASES.redis, port: SERVICE_PORTS.redis },
+            extra: cfg.api.env,
+          }),
+        ),
+        secrets: [
+          secret(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
+          secret(SECRET_FILES.mongodbPassword, s.mongoPassword),
+          secret(SECRET_FILES.redisPassword, s.redisPassword),
+          secret(SECRET_FILES.saptivaApiKey, cfg.saptivaApiKey),
+          secret(SECRET_FILES.secretKey, s.secretKey),
+        ],
+      }),
+      [mongo, redis, ...ready("api")],
+    );
+    const web = service(
+      "web",
+      swarmService({
+        ...common,
+        service: "web",
+        image: image("web"),
+        limits: cfg.resources.web,
+        replicas: swarm.replicas.web,
+        env: envMap(webEnv({ extra: cfg.web.env })),
+      }),
+      [api, ...ready("web")],
+    );
+
+    // The proxy's files are swarm configs (immutable, named by content hash like the secrets).
+    const conf = proxyConf({
+      contentSecurityPolicy: cfg.proxy.contentSecurityPolicy,
+      hsts: cfg.proxy.hsts,
+      apiRateLimitPerSecond: cfg.proxy.apiRateLimitPerSecond,
+      maxBodyMb: cfg.proxy.maxBodyMb,
+      apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
+      dns: { api: swarmServiceName(identity, "api"), web: swarmServiceName(identity, "web") },
+    });
+    const configs = [
+      ["nginx-conf", PROXY_CONF, conf],
+      ["maintenance-conf", MAINTENANCE_CONF, "# maintenance off\n"],
+      ["maintenance-page", MAINTENANCE_PAGE, DEFAULT_MAINTENANCE_PAGE],
+    ].map(([key, file, content]) => {
+      const c = new docker.ServiceConfig(
+        `${name}-proxy-${key}`,
+        { name: swarmSecretName(identity, key, content), data: Buffer.from(content).toString("base64") },
+        { ...child(), retainOnDelete: true },
+      );
+      return { configId: c.id, configName: c.name, fileName: file };
+    });
+    const proxySpec = swarmService({
+      ...common,
+      service: "proxy",
+      image: image("proxy"),
+      limits: { memoryMb: 128, cpus: 0.25 },
+      hostPorts: [
+        { target: PROXY_PORTS.api, published: cfg.ports.api },
+        { target: PROXY_PORTS.web, published: cfg.ports.web },
+      ],
+    });
+    const proxy = new docker.Service(
+      `${name}-proxy`,
+      { ...proxySpec, taskSpec: { ...proxySpec.taskSpec, containerSpec: { ...proxySpec.taskSpec.containerSpec, configs } } },
+      child([labels, network, api, web, ...ready("proxy")]),
+    );
+
+    this.services = { mongo: mongo.name, redis: redis.name, api: api.name, web: web.name, proxy: proxy.name };
+    const edge = swarm.nodes.find((n) => n.edge)?.name ?? swarm.address;
+    this.webUrl = pulumi.output(`http://${edge}:${cfg.ports.web}`);
+    this.apiHealthUrl = pulumi.output(`http://${edge}:${cfg.ports.api}/api/health`);
+    this.registerOutputs({ networkName: this.networkName, services: this.services, webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl });
+  }
+}
