@@ -7,6 +7,8 @@
  * Ends with `faults: scenarios=… survived=… data_lost=… partial_left=… secrets_leaked=…`.
  * `npm run bench -- adopt`: a compose deployment taken over on the test host (runs test/e2e/adopt.test.ts, root).
  * Ends with `adopt: data_intact=… outage_s=… failed=… failed_cutover_restored=… seed_outage_s=…`.
+ * `npm run bench -- swarm`: the stack on a real 3-node swarm (runs test/e2e/swarm.test.ts, root).
+ * Ends with `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
  * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
  * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
@@ -17,7 +19,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -81,6 +83,8 @@ export async function main(argv: string[]): Promise<number> {
       return runJest("test/e2e/adopt.test.ts");
     case "ops":
       return runJest("test/e2e/ops.test.ts");
+    case "swarm":
+      return runJest("test/e2e/swarm.test.ts");
     default:
       process.stderr.write(USAGE);
       return 2;

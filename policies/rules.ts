@@ -11,6 +11,7 @@ import { noMutableImageTags } from "./rules/noMutableImageTags";
 import { noPlaintextSecretsInEnv } from "./rules/noPlaintextSecretsInEnv";
 import { secretMinLength } from "./rules/secretMinLength";
 import { sshHostKeyPinned } from "./rules/sshHostKeyPinned";
+import { swarmDataPinned } from "./rules/swarmDataPinned";
 import { uniqueHostPorts } from "./rules/uniqueHostPorts";
 
 export const PACK_NAME = "copilotos-guard";
@@ -30,4 +31,5 @@ export const rules: Policies = [
   awsNoDatabasePorts,
   awsHostHardened,
   backupBucketPrivate,
+  swarmDataPinned,
 ];

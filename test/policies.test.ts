@@ -219,7 +219,7 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the twelve rules, each with a description and a configSchema", () => {
+  test("has the thirteen rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length",
       "mongo-password-consistency",
@@ -233,6 +233,7 @@ describe("the pack", () => {
       "aws-no-database-ports",
       "aws-host-hardened",
       "backup-bucket-private",
+      "swarm-data-pinned",
     ]);
     for (const r of rules) expect(r.configSchema).toBeDefined();
   });

@@ -129,7 +129,12 @@ function server(service: AppService, p: ProxyConfSpec, https: boolean): string[]
     `      ${maintenanceInclude()}`,
     // With a variable, nginx resolves the name at request time (through `resolver`), not once at start.
     ...(p.dns
-      ? [`      set $copilotos_${service} http://${p.dns[service]}:${PROXY_PORTS[service]};`, `      proxy_pass $copilotos_${service};`]
+      ? [
+          `      set $copilotos_${service} http://${p.dns[service]}:${PROXY_PORTS[service]};`,
+          `      proxy_pass $copilotos_${service};`,
+          // A task on a node that just went away does not refuse, it stays silent: give up on it fast and try the next.
+          "      proxy_connect_timeout 2s;",
+        ]
       : [`      proxy_pass http://copilotos_${service};`]),
     ...FORWARDED_HEADERS.map((l) => `      ${l}`),
     ...(service === "api" ? streamingLines(p).map((l) => `      ${l}`) : []),

@@ -1,6 +1,8 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { parseMongoUrl } from "../../components/renderers/connection";
 import { appSecretOf, CONTAINER, ContainerProps, envOf, serviceOf, uploadAt } from "../lib";
+import { appSecretFile } from "../../components/renderers/appContract";
+import { SERVICE, secretValue, serviceView } from "../swarmLib";
 
 interface MongoSide {
   resource: PolicyResource;
@@ -58,7 +60,7 @@ function apiSide(p: ContainerProps): ApiSide | string {
 export const mongoPasswordConsistency: StackValidationPolicy = {
   name: "mongo-password-consistency",
   description:
-    "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name.",
+    "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name; on a swarm, the two Docker secrets hold one value.",
   configSchema: { properties: {} },
   validateStack: (args, report) => {
     const containers = args.resources.filter((r) => r.type === CONTAINER);
@@ -101,5 +103,27 @@ export const mongoPasswordConsistency: StackValidationPolicy = {
         report(`${api.name}: ${side.where} authenticate against "${side.authSource}", but Mongo's root user lives in "admin".`, api.urn);
       }
     }
+    swarmConsistency(args.resources, report);
   },
 };
+
+/** On a swarm: the Docker secret Mongo's root password comes from and the API's `mongodb_password` hold one value. */
+function swarmConsistency(resources: PolicyResource[], report: (message: string, urn?: string) => void): void {
+  const services = resources.filter((r) => r.type === SERVICE).map((r) => ({ r, v: serviceView(r.props) }));
+  const mongo = services.find((s) => s.v.service === "mongo");
+  const rootFile = mongo && (mongo.v.env.MONGO_INITDB_ROOT_PASSWORD_FILE ?? "").split("/").pop();
+  const rootRef = mongo?.v.secrets.find((x) => x.file === rootFile);
+  for (const api of services.filter((s) => s.v.service === "api")) {
+    const ref = api.v.secrets.find((x) => x.file === appSecretFile("MONGODB_PASSWORD"));
+    if (!ref) {
+      report(`${api.r.name} has no mongodb_password secret: the app finds no MONGODB_PASSWORD and refuses to start.`, api.r.urn);
+    } else if (!mongo || !rootRef) {
+      report(`${api.r.name} connects to MongoDB, but no Mongo service reads its root password from a secret to match it against.`, api.r.urn);
+    } else {
+      const [a, b] = [secretValue(resources, ref), secretValue(resources, rootRef)];
+      if (a !== undefined && b !== undefined && a !== b) {
+        report(`${api.r.name}: its mongodb_password secret differs from the root password secret of ${mongo.r.name}.`, api.r.urn);
+      }
+    }
+  }
+}

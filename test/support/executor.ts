@@ -18,6 +18,14 @@ import * as tar from "tar-stream";
 import type { ProgramRun, RecordedResource } from "../../scripts/lib/harness";
 import { HostTarget, runLocal, runOnHost } from "../../scripts/lib/hostExec";
 import { fakeOutputs } from "../../scripts/lib/mockValues";
+import { applyService, createObject } from "./swarmApply";
+
+/** The engine's unix socket, from its `-H unix://…` docker arguments. */
+function socketOf(engine: Engine): string {
+  const h = engine.dockerArgs[engine.dockerArgs.indexOf("-H") + 1] ?? "";
+  if (!h.startsWith("unix://")) throw new Error(`the swarm part of the test executor needs a unix socket, not ${h}`);
+  return h.slice("unix://".length);
+}
 
 export interface Engine {
   /** `docker` arguments that reach the host's engine, e.g. `["-H", "unix:///…/docker.sock"]`. */
@@ -160,7 +168,7 @@ async function applyOne(
     case "docker:index/network:Network": {
       const name = String(p.name);
       if (!(await docker("network", "ls", "-q", "--filter", `name=^${name}$`)))
-        await docker("network", "create", "--driver", String(p.driver ?? "bridge"), ...labelArgs(p), name);
+        await docker("network", "create", "--driver", String(p.driver ?? "bridge"), ...(p.attachable ? ["--attachable"] : []), ...labelArgs(p), name);
       return { type: res.type, hash: "", real: {} };
     }
     case "docker:index/volume:Volume": {
@@ -174,9 +182,11 @@ async function applyOne(
       const args = ["image", "inspect", "--format", "{{.Id}}", String(p.name)];
       const id = local ? (await runLocal("docker", args)).stdout.trim() : await docker(...args);
       if (!id) throw new Error(`image ${String(p.name)} is not on the engine (no registry to pull from)`);
+      // Pushed to a registry (the swarm rig's), it has a digest every node can pull; else its ID stands in.
+      const digest = local ? "" : await docker("image", "inspect", "--format", "{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}", String(p.name));
       // What the mock runtime answered for it (scripts/lib/mockValues.ts) is what later inputs hold.
       const fake = fakeOutputs(res.type, res.name, res.inputs) as { imageId: string; repoDigest: string };
-      return { type: res.type, hash: "", real: { [fake.imageId]: id, [fake.repoDigest]: id } };
+      return { type: res.type, hash: "", real: { [fake.imageId]: id, [fake.repoDigest]: digest || id } };
     }
     case "docker:index/container:Container": {
       const name = String(p.name);
@@ -199,6 +209,16 @@ async function applyOne(
       const r = res.type === "command:local:Command" ? await runLocal("sh", ["-c", script], stdin) : await runOnHost(engine.ssh, script, stdin);
       if (r.code !== 0) throw new Error(`command failed (exit ${r.code}):\n${r.stdout}${r.stderr}`.trimEnd());
       return { type: res.type, hash: "", real: {}, output: r.stdout, remove: typeof p.delete === "string" ? p.delete : undefined };
+    }
+    // A swarm (test/support/swarmApply.ts), through the manager's socket.
+    case "docker:index/secret:Secret":
+    case "docker:index/serviceConfig:ServiceConfig": {
+      const id = await createObject(socketOf(engine), res.type.endsWith("Secret") ? "secrets" : "configs", p);
+      return { type: res.type, hash: "", real: { [`${res.name}-id`]: id } };
+    }
+    case "docker:index/service:Service": {
+      const id = await applyService(socketOf(engine), p, 240);
+      return { type: res.type, hash: "", name: String(p.name), real: { [`${res.name}-id`]: id } };
     }
     case "pulumi:providers:docker":
     case "pulumi:providers:command":

@@ -1,0 +1,173 @@
+/**
+ * The program's own swarm graph (host.kind swarm, test/fixtures/Pulumi.swarm.yaml) applied by the
+ * test executor to a real 3-node swarm (test/support/swarmRig.ts: node-1 manager and data node,
+ * node-2 and node-3 workers, images by digest from a registry on the swarm's bridge). Under a
+ * request loop through the proxy: a rolling update of the API, an update to a never-ready image
+ * (rolled back by the swarm), and a worker's engine stopped. Mongo's data and Redis's keys are
+ * fingerprinted throughout. Ends with the bench line
+ * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
+ */
+import * as path from "node:path";
+import { applyGraph, ApplyError, ExecState } from "../support/executor";
+import { get, startLoad } from "../support/loadLoop";
+import { SAPTIVA_KEY } from "../support/program";
+import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
+import { SwarmRig } from "../support/swarmRig";
+import type { ProgramRun } from "../../scripts/lib/harness";
+
+jest.setTimeout(900_000);
+const rig = new SwarmRig();
+const state = new ExecState();
+let passwords: ProgramRun["passwords"] = {};
+const digests: Record<string, string> = {};
+let apiV2 = "";
+const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1 };
+const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose engine is stopped
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+/** The swarm stack's program, pointed at the rig and the pushed stand-ins, applied through the manager. */
+async function deploy(config: string[] = []) {
+  // A fresh SDK per run: the program is required again under new mocks (as StackRig does).
+  jest.resetModules();
+  const { runProgram } = await import("../../scripts/lib/harness");
+  const { loadStackConfig } = await import("../../scripts/lib/stackConfig");
+  const input = loadStackConfig({
+    stack: "swarm",
+    dir: path.join(__dirname, "..", "fixtures"),
+    config: [
+      `copilotos:host.address=${rig.manager.address}`,
+      "copilotos:host.replicas.api=2",
+      // The pushed stand-ins, unless `config` names another image for a service.
+      ...Object.entries(digests)
+        .filter(([service]) => !config.some((c) => c.startsWith(`copilotos:images.${service}=`)))
+        .map(([service, ref]) => `copilotos:images.${service}=${ref}`),
+      "copilotos:host.updateMonitorSeconds=5",
+      ...config,
+    ],
+    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`],
+  });
+  const run = await runProgram({
+    stack: "swarm",
+    config: input.config,
+    secretKeys: input.secretKeys,
+    secretPaths: input.secretPaths,
+    priorPasswords: passwords,
+  });
+  passwords = run.passwords;
+  return applyGraph(run, { dockerArgs: rig.manager.dockerArgs, ssh: { kind: "local", dockerHost: `unix://${rig.manager.socket}` } }, state, log);
+}
+
+const apiTasks = () =>
+  rig
+    .docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}")
+    .split("\n")
+    .filter((l) => / Running /.test(` ${l} `));
+const dataPrint = () =>
+  rig.docker(1, "run", "--rm", "-v", "copilotos-swarm-mongo-data:/d:ro", digests.mongo, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum");
+
+beforeAll(async () => {
+  await rig.start();
+  const tags = buildStandins(rig.manager.dockerArgs);
+  apiVersion(rig.manager.dockerArgs, "cpt-standin/api:2", "2");
+  for (const [service, tag] of Object.entries(tags)) digests[service] = rig.push(tag, `copilotos-${service}`);
+  apiV2 = rig.push("cpt-standin/api:2", "copilotos-api");
+});
+afterAll(async () => {
+  await rig.stop();
+  const yes = (b: boolean) => (b ? "yes" : "no");
+  process.stdout.write(
+    `swarm: nodes=3 requests=${report.requests} update_failed=${report.updateFailed} bad_update_failed=${report.badFailed} rolled_back=${yes(report.rolledBack)} node_loss_failed=${report.nodeLossFailed} recovery_s=${report.recovery.toFixed(1)}\n`,
+  );
+});
+
+test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the API spread, the proxy on every edge node", async () => {
+  const { mongo, redis, api, web, proxy } = digests;
+  expect([mongo, redis, api, web, proxy].every((d) => /^10\.202\.0\.2:5000\/copilotos-[a-z]+@sha256:[0-9a-f]{64}$/.test(d))).toBe(true);
+  await deploy();
+  const nodesOf = (svc: string) =>
+    rig.docker(1, "service", "ps", `copilotos-swarm-${svc}`, "--filter", "desired-state=running", "--format", "{{.Node}}").split("\n").sort();
+  expect(nodesOf("mongo")).toEqual(["node-1"]);
+  expect(nodesOf("redis")).toEqual(["node-1"]);
+  expect(nodesOf("proxy")).toEqual(["node-1", "node-2"]); // node-3 is no edge node
+  expect(nodesOf("api")).toHaveLength(2);
+  for (const edge of [EDGE, "10.202.0.12"]) {
+    const r = await get(`http://${edge}:8001/api/health/ready`);
+    expect([edge, r.status]).toEqual([edge, 200]);
+  }
+  expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toBe('{"mongo":"ok","redis":"ok","version":"1"}');
+  // The secrets are Docker secrets, named by hash; none is in any service's env.
+  const secrets = rig.docker(1, "secret", "ls", "--format", "{{.Name}}").split("\n");
+  expect(secrets).toEqual(expect.arrayContaining([expect.stringMatching(/^copilotos-swarm-mongodb_password-[0-9a-f]{12}$/)]));
+  const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
+  for (const p of Object.values(passwords)) expect(env).not.toContain(p.result);
+  expect(env).not.toContain(SAPTIVA_KEY);
+  expect(STANDIN_TAGS.api).toBe("cpt-standin/api:1");
+});
+
+test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {
+  const before = dataPrint();
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 300, clients: 2, timeoutMs: 5000 });
+  await deploy([`copilotos:images.api=${apiV2}`]);
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  report.updateFailed = load.failed;
+  log(`rolling update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  expect(load.failed).toBe(0);
+  expect(Object.keys(load.bodies).some((b) => b.includes('"version":"2"'))).toBe(true);
+  expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"2"');
+  expect(dataPrint()).toBe(before);
+});
+
+test("an update to a never-ready image is rolled back by the swarm: 0 failed requests, the old version serves", async () => {
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  // The API's env points it at a Mongo that does not exist: it starts, and never becomes ready.
+  const error = await deploy([`copilotos:images.api=${apiV2}`, "copilotos:api.env.MONGODB_HOST=nowhere"]).catch((e: Error) => e);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  report.badFailed = load.failed;
+  log(`bad update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  expect(error).toBeInstanceOf(ApplyError);
+  expect((error as Error).message).toMatch(/copilotos-api: service copilotos-swarm-api: the update was rolled back by the swarm \(rollback_completed\)/);
+  report.rolledBack = true;
+  expect(load.failed).toBe(0);
+  const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
+  expect(env).not.toContain("nowhere");
+});
+
+test("a worker's engine stops under load: the API is back at full replica count on the others", async () => {
+  const before = dataPrint();
+  // A worker that runs an API task (the spread strategy puts the two on different nodes).
+  const victim =
+    apiTasks()
+      .map((l) => l.split(" ")[0])
+      .find((n) => n !== "node-1") ?? "node-2";
+  const index = Number(victim.split("-")[1]);
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  await loop.reached(50);
+  const stopped = Date.now();
+  await rig.stopEngine(index);
+  let recovered = -1;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const tasks = apiTasks();
+    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(victim))) {
+      recovered = (Date.now() - stopped) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  report.nodeLossFailed = load.failed;
+  report.recovery = recovered;
+  log(`node loss (${victim}): ${load.requests} requests, ${load.failed} failed, API back at 2 tasks after ${recovered}s ${JSON.stringify(load.samples)}`);
+  expect(recovered).toBeGreaterThan(0);
+  expect(dataPrint()).toBe(before);
+  rig.startEngine(index);
+  await rig.waitEngine(index);
+});

@@ -1,0 +1,222 @@
+/**
+ * A real 3-node Docker Swarm on this machine: three dockerds, each in its own network namespace
+ * and UTS namespace (own hostname: node-1…3; `nsenter --net … unshare --uts`, not `ip netns exec`,
+ * which hides the cgroups dockerd needs), joined by a bridge that lives in a fourth namespace (so
+ * this machine's own firewall never sees their traffic), node-1 the manager. Debian's registry
+ * runs on that bridge, so services run images by digest as on a real cluster. Needs root.
+ * `stop()` removes everything it made, waiting for each engine to exit.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const SWARM_DIR = "/tmp/copilotos-swarm";
+const NET = "cpt-swnet";
+const NODES = [1, 2, 3] as const;
+const nsOf = (i: number) => `cpt-sw${i}`;
+export const nodeAddress = (i: number) => `10.202.0.${10 + i}`;
+export const REGISTRY = "10.202.0.2:5000";
+
+const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+const ok = (cmd: string, args: string[]) => {
+  try {
+    sh(cmd, args);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface SwarmNode {
+  index: number;
+  name: string;
+  address: string;
+  socket: string;
+  /** `docker` arguments that reach this node's engine. */
+  dockerArgs: string[];
+}
+
+export class SwarmRig {
+  readonly nodes: SwarmNode[] = NODES.map((i) => ({
+    index: i,
+    name: `node-${i}`,
+    address: nodeAddress(i),
+    socket: path.join(SWARM_DIR, `n${i}`, "docker.sock"),
+    dockerArgs: ["-H", `unix://${path.join(SWARM_DIR, `n${i}`, "docker.sock")}`],
+  }));
+
+  get manager(): SwarmNode {
+    return this.nodes[0];
+  }
+
+  /** `docker …` on node `i` (1-based), its trimmed stdout. */
+  docker(i: number, ...args: string[]): string {
+    return sh("docker", [...this.nodes[i - 1].dockerArgs, ...args]).trim();
+  }
+
+  /** Runs a command in node `i`'s network namespace (a client on that node). */
+  inNode(i: number, cmd: string, args: string[]): string {
+    return sh("nsenter", [`--net=/run/netns/${nsOf(i)}`, cmd, ...args]);
+  }
+
+  async start(): Promise<void> {
+    const missing = ["dockerd", "docker-registry", "nsenter", "unshare", "ip"].filter((c) => !ok("sh", ["-c", `command -v ${c}`]));
+    if (missing.length) throw new Error(`the swarm rig needs ${missing.join(", ")} (apt-get install docker.io docker-registry iproute2 util-linux) and root`);
+    await this.stop();
+    fs.mkdirSync(SWARM_DIR, { recursive: true });
+    sh("ip", ["netns", "add", NET]);
+    const inNet = (...args: string[]) => sh("ip", ["netns", "exec", NET, ...args]);
+    inNet("ip", "link", "add", "br0", "type", "bridge");
+    inNet("ip", "addr", "add", `${REGISTRY.split(":")[0]}/24`, "dev", "br0");
+    inNet("ip", "link", "set", "br0", "up");
+    inNet("ip", "link", "set", "lo", "up");
+    // This machine's end on the bridge (10.202.0.1): the tests' clients reach the edge nodes from here.
+    sh("ip", ["link", "add", "cptsw0", "type", "veth", "peer", "name", "up0", "netns", NET]);
+    inNet("ip", "link", "set", "up0", "master", "br0", "up");
+    sh("ip", ["addr", "add", "10.202.0.1/24", "dev", "cptsw0"]);
+    sh("ip", ["link", "set", "cptsw0", "up"]);
+    for (const i of NODES) {
+      sh("ip", ["netns", "add", nsOf(i)]);
+      sh("ip", ["link", "add", `v${i}`, "netns", NET, "type", "veth", "peer", "name", "eth0", "netns", nsOf(i)]);
+      inNet("ip", "link", "set", `v${i}`, "master", "br0", "up");
+      for (const args of [
+        ["addr", "add", `${nodeAddress(i)}/24`, "dev", "eth0"],
+        ["link", "set", "eth0", "up"],
+        ["link", "set", "lo", "up"],
+      ])
+        sh("ip", ["netns", "exec", nsOf(i), "ip", ...args]);
+    }
+    this.startRegistry();
+    for (const i of NODES) this.startEngine(i);
+    for (const n of this.nodes) await waitFor(`the dockerd of ${n.name}`, () => ok("docker", [...n.dockerArgs, "info"]), 60);
+    this.docker(1, "swarm", "init", "--advertise-addr", nodeAddress(1));
+    const token = this.docker(1, "swarm", "join-token", "-q", "worker");
+    for (const i of [2, 3]) this.docker(i, "swarm", "join", "--token", token, `${nodeAddress(1)}:2377`);
+    await waitFor(
+      "three ready nodes",
+      () =>
+        this.docker(1, "node", "ls", "--format", "{{.Status}}")
+          .split("\n")
+          .filter((s) => s === "Ready").length === 3,
+      30,
+    );
+  }
+
+  private startRegistry(): void {
+    const dir = path.join(SWARM_DIR, "registry");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(
+      path.join(dir, "config.yml"),
+      ["version: 0.1", "storage:", "  filesystem:", `    rootdirectory: ${dir}/data`, "http:", `  addr: ${REGISTRY}`, ""].join("\n"),
+    );
+    daemon("nsenter", [`--net=/run/netns/${NET}`, "docker-registry", "serve", path.join(dir, "config.yml")], path.join(dir, "log"), path.join(dir, "pid"));
+  }
+
+  /** Starts node `i`'s engine (again, after `stopEngine`). */
+  startEngine(i: number): void {
+    const d = path.join(SWARM_DIR, `n${i}`);
+    fs.mkdirSync(d, { recursive: true });
+    const dockerd = [
+      "dockerd",
+      "--data-root",
+      path.join(d, "data"),
+      "--exec-root",
+      path.join(d, "exec"),
+      "--pidfile",
+      path.join(d, "docker.pid"),
+      "-H",
+      `unix://${path.join(d, "docker.sock")}`,
+      "--storage-driver=overlay2",
+      "--insecure-registry",
+      REGISTRY,
+    ];
+    daemon(
+      "nsenter",
+      [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
+      path.join(d, "dockerd.log"),
+    );
+  }
+
+  async waitEngine(i: number): Promise<void> {
+    await waitFor(`the dockerd of node-${i}`, () => ok("docker", [...this.nodes[i - 1].dockerArgs, "info"]), 60);
+  }
+
+  /** Stops node `i`'s engine as a power-off would leave it to the others: gone, tasks and all. */
+  async stopEngine(i: number): Promise<void> {
+    await stopPid(path.join(SWARM_DIR, `n${i}`, "docker.pid"), 30);
+    killShims(path.join(SWARM_DIR, `n${i}`));
+  }
+
+  /** Pushes local image `ref` (on node-1's engine) to the registry; returns `registry/repo@sha256:…`. */
+  push(ref: string, repo: string): string {
+    const target = `${REGISTRY}/${repo}`;
+    this.docker(1, "tag", ref, target);
+    this.docker(1, "push", "-q", target);
+    return this.docker(1, "image", "inspect", "--format", "{{index .RepoDigests 0}}", target);
+  }
+
+  async stop(): Promise<void> {
+    for (const i of NODES) {
+      const sock = path.join(SWARM_DIR, `n${i}`, "docker.sock");
+      if (fs.existsSync(sock)) ok("docker", ["-H", `unix://${sock}`, "swarm", "leave", "--force"]);
+    }
+    for (const i of NODES) await this.stopEngine(i);
+    await stopPid(path.join(SWARM_DIR, "registry", "pid"), 10);
+    for (const ns of [...NODES.map(nsOf), NET]) ok("ip", ["netns", "del", ns]);
+    ok("ip", ["link", "del", "cptsw0"]);
+    // Anything an engine left mounted under its roots (it had stopped: nothing is in use).
+    const mounts = fs.existsSync("/proc/mounts") ? fs.readFileSync("/proc/mounts", "utf8").split("\n") : [];
+    for (const m of mounts
+      .map((l) => l.split(" ")[1])
+      .filter((p) => p?.startsWith(SWARM_DIR))
+      .sort()
+      .reverse())
+      ok("umount", ["-l", m]);
+    fs.rmSync(SWARM_DIR, { recursive: true, force: true });
+  }
+}
+
+function daemon(cmd: string, args: string[], log: string, pidFile?: string): void {
+  const out = fs.openSync(log, "a");
+  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
+  if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
+  child.unref();
+}
+
+async function stopPid(file: string, seconds: number): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(file, "utf8").trim());
+  } catch {
+    return;
+  }
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (!alive()) return;
+  process.kill(pid, "SIGTERM");
+  for (let t = 0; t < seconds * 5 && alive(); t++) await sleep(200);
+  if (alive()) process.kill(pid, "SIGKILL");
+}
+
+/** containerd shims of an engine that is gone (they keep task processes and mounts alive). */
+function killShims(root: string): void {
+  for (const line of sh("ps", ["-eo", "pid=,args="]).split("\n")) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m && m[2].includes("containerd-shim") && m[2].includes(root)) ok("kill", ["-9", m[1]]);
+  }
+}
+
+async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
+  const deadline = Date.now() + seconds * 1000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what}: not there within ${seconds}s`);
+    await sleep(300);
+  }
+}
