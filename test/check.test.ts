@@ -3,6 +3,26 @@ import { markUnknowns, MOCK_PRIVATE_KEY_PREFIX, UNKNOWN, unknownsOf } from "../s
 import { check, SAPTIVA_KEY } from "./support/program";
 
 describe("npm run check", () => {
+  test("a swarm stack: its services with image, replicas or global, placement, host ports and secret files; its secrets by hashed name, never their value", async () => {
+    const fixtures = path.join(__dirname, "fixtures");
+    const r = await check("swarm", "--stack-dir", fixtures, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(
+      /docker:Service +copilotos-api +name=copilotos-swarm-api image=registry\.example\.com\/copilotos-api@\[known after deploy\] replicas=3 secrets=\[jwt_secret_key mongodb_password redis_password saptiva_api_key secret_key\] update=start-first\n/,
+    );
+    expect(r.stdout).toMatch(
+      /docker:Service +copilotos-mongo +name=copilotos-swarm-mongo image=mongo@\[known after deploy\] replicas=1 on=\[node\.hostname == node-1\] /,
+    );
+    expect(r.stdout).toMatch(
+      /docker:Service +copilotos-proxy +name=copilotos-swarm-proxy .* global on=\[node\.labels\.copilotos\.edge == true\] host-ports=8001->8001,3000->3000 /,
+    );
+    expect(r.stdout).toMatch(
+      /docker:Secret +copilotos-secret-saptiva-api-key +name=copilotos-swarm-saptiva_api_key-[0-9a-f]{12} data=\[secret\] retainOnDelete\n/,
+    );
+    expect(r.stdout).not.toContain(SAPTIVA_KEY);
+    expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
+  });
+
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
