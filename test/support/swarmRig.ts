@@ -6,9 +6,9 @@
  * runs on that bridge, so services run images by digest as on a real cluster. Needs root.
  * `stop()` removes everything it made, waiting for each engine to exit.
  */
-import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone } from "./processes";
 
 export const SWARM_DIR = "/tmp/copilotos-swarm";
 const NET = "cpt-swnet";
@@ -16,17 +16,6 @@ const NODES = [1, 2, 3] as const;
 const nsOf = (i: number) => `cpt-sw${i}`;
 export const nodeAddress = (i: number) => `10.202.0.${10 + i}`;
 export const REGISTRY = "10.202.0.2:5000";
-
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
-const ok = (cmd: string, args: string[]) => {
-  try {
-    sh(cmd, args);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface SwarmNode {
   index: number;
@@ -117,20 +106,7 @@ export class SwarmRig {
   startEngine(i: number): void {
     const d = path.join(SWARM_DIR, `n${i}`);
     fs.mkdirSync(d, { recursive: true });
-    const dockerd = [
-      "dockerd",
-      "--data-root",
-      path.join(d, "data"),
-      "--exec-root",
-      path.join(d, "exec"),
-      "--pidfile",
-      path.join(d, "docker.pid"),
-      "-H",
-      `unix://${path.join(d, "docker.sock")}`,
-      "--storage-driver=overlay2",
-      "--insecure-registry",
-      REGISTRY,
-    ];
+    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY]);
     daemon(
       "nsenter",
       [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
@@ -144,7 +120,7 @@ export class SwarmRig {
 
   /** Stops node `i`'s engine as a power-off would leave it to the others: gone, tasks and all. */
   async stopEngine(i: number): Promise<void> {
-    await stopPid(path.join(SWARM_DIR, `n${i}`, "docker.pid"), 30);
+    await waitGone(killPidFile(path.join(SWARM_DIR, `n${i}`, "docker.pid")), 30);
     killShims(path.join(SWARM_DIR, `n${i}`));
   }
 
@@ -162,7 +138,7 @@ export class SwarmRig {
       if (fs.existsSync(sock)) ok("docker", ["-H", `unix://${sock}`, "swarm", "leave", "--force"]);
     }
     for (const i of NODES) await this.stopEngine(i);
-    await stopPid(path.join(SWARM_DIR, "registry", "pid"), 10);
+    await waitGone(killPidFile(path.join(SWARM_DIR, "registry", "pid")), 10);
     for (const ns of [...NODES.map(nsOf), NET]) ok("ip", ["netns", "del", ns]);
     ok("ip", ["link", "del", "cptsw0"]);
     // Anything an engine left mounted under its roots (it had stopped: nothing is in use).
@@ -177,46 +153,10 @@ export class SwarmRig {
   }
 }
 
-function daemon(cmd: string, args: string[], log: string, pidFile?: string): void {
-  const out = fs.openSync(log, "a");
-  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", out, out] });
-  if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
-  child.unref();
-}
-
-async function stopPid(file: string, seconds: number): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(fs.readFileSync(file, "utf8").trim());
-  } catch {
-    return;
-  }
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
-  process.kill(pid, "SIGTERM");
-  for (let t = 0; t < seconds * 5 && alive(); t++) await sleep(200);
-  if (alive()) process.kill(pid, "SIGKILL");
-}
-
 /** containerd shims of an engine that is gone (they keep task processes and mounts alive). */
 function killShims(root: string): void {
   for (const line of sh("ps", ["-eo", "pid=,args="]).split("\n")) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (m && m[2].includes("containerd-shim") && m[2].includes(root)) ok("kill", ["-9", m[1]]);
-  }
-}
-
-async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
-  const deadline = Date.now() + seconds * 1000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not there within ${seconds}s`);
-    await sleep(300);
   }
 }

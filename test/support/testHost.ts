@@ -5,10 +5,10 @@
  * Also makes sure the deploy machine's own engine (the default socket) runs.
  * Needs root; everything it starts, teardownTestHost stops and removes.
  */
-import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/lib/hostExec";
+import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone, which } from "./processes";
 
 export const TEST_HOST_DIR = "/tmp/copilotos-e2e";
 const NETNS = "cpt-e2e";
@@ -60,16 +60,6 @@ export interface TestHostState {
 }
 
 const stateFile = path.join(TEST_HOST_DIR, "state.json");
-const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
-const ok = (cmd: string, args: string[]) => {
-  try {
-    sh(cmd, args);
-    return true;
-  } catch {
-    return false;
-  }
-};
-const which = (cmd: string) => ok("sh", ["-c", `command -v ${cmd}`]);
 
 export function readTestHost(): TestHostState {
   if (!fs.existsSync(stateFile))
@@ -82,20 +72,6 @@ export function requireTestHost(): Required<Pick<TestHostState, "target" | "remo
   const s = readTestHost();
   if (!s.ok || !s.target) throw new Error(`real-engine test host unavailable: ${s.reason}`);
   return s as Required<TestHostState>;
-}
-
-async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
-  const end = Date.now() + seconds * 1000;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`${what} did not come up within ${seconds}s`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-function daemon(cmd: string, args: string[], log: string): void {
-  const fd = fs.openSync(log, "a");
-  spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd] }).unref();
-  fs.closeSync(fd);
 }
 
 const LOCK = path.join(TEST_HOST_DIR, "lock");
@@ -250,25 +226,7 @@ const REMOTE = path.join(TEST_HOST_DIR, "remote");
 /** Starts the test host's dockerd in its namespace (own data root, exec root, pidfile, socket) and waits for it. */
 async function startRemoteEngine(): Promise<void> {
   const socket = path.join(REMOTE, "docker.sock");
-  daemon(
-    "nsenter",
-    [
-      "--net=/var/run/netns/" + NETNS,
-      "dockerd",
-      "--data-root",
-      path.join(REMOTE, "data"),
-      "--exec-root",
-      path.join(REMOTE, "exec"),
-      "--pidfile",
-      path.join(REMOTE, "docker.pid"),
-      "-H",
-      `unix://${socket}`,
-      "-G",
-      USER,
-      "--storage-driver=overlay2",
-    ],
-    path.join(REMOTE, "dockerd.log"),
-  );
+  daemon("nsenter", ["--net=/var/run/netns/" + NETNS, ...dockerdArgv(REMOTE, ["-G", USER])], path.join(REMOTE, "dockerd.log"));
   await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
 }
 
@@ -279,29 +237,6 @@ async function startRemoteEngine(): Promise<void> {
 export async function restartRemoteEngine(): Promise<void> {
   await waitGone(killPidFile(path.join(REMOTE, "docker.pid")), 60);
   await startRemoteEngine();
-}
-
-function killPidFile(file: string): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(file, "utf8").trim());
-    process.kill(pid, "SIGTERM");
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
-
-async function waitGone(pid: number | undefined, seconds: number): Promise<void> {
-  if (pid === undefined) return;
-  const alive = () => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  await waitFor(`process ${pid} to exit`, () => !alive(), seconds).catch(() => process.kill(pid, "SIGKILL"));
 }
 
 /** Marks that the test host started cron (Debian's keeps its pid in /run/crond.pid). */

@@ -1,0 +1,74 @@
+/** The processes the test rigs start (dockerds, sshd, a registry): start, wait for, stop. Root-only use. */
+import { execFileSync, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
+export const ok = (cmd: string, args: string[]) => {
+  try {
+    sh(cmd, args);
+    return true;
+  } catch {
+    return false;
+  }
+};
+export const which = (cmd: string) => ok("sh", ["-c", `command -v ${cmd}`]);
+
+export async function waitFor(what: string, check: () => boolean, seconds: number): Promise<void> {
+  const end = Date.now() + seconds * 1000;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`${what} did not come up within ${seconds}s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Starts a detached process logging to `log`; its PID goes to `pidFile` when given. */
+export function daemon(cmd: string, args: string[], log: string, pidFile?: string): void {
+  const fd = fs.openSync(log, "a");
+  const child = spawn(cmd, args, { detached: true, stdio: ["ignore", fd, fd] });
+  if (pidFile && child.pid) fs.writeFileSync(pidFile, `${child.pid}\n`);
+  child.unref();
+  fs.closeSync(fd);
+}
+
+/** SIGTERM to the PID in `file`; the PID, or undefined when there is none. */
+export function killPidFile(file: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(file, "utf8").trim());
+    process.kill(pid, "SIGTERM");
+    return pid;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Waits for `pid` to exit, SIGKILL after `seconds`. */
+export async function waitGone(pid: number | undefined, seconds: number): Promise<void> {
+  if (pid === undefined) return;
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  await waitFor(`process ${pid} to exit`, () => !alive(), seconds).catch(() => process.kill(pid, "SIGKILL"));
+}
+
+/** A dockerd of its own under `root`: data, exec root, pidfile and socket there. */
+export function dockerdArgv(root: string, extra: string[] = []): string[] {
+  return [
+    "dockerd",
+    "--data-root",
+    path.join(root, "data"),
+    "--exec-root",
+    path.join(root, "exec"),
+    "--pidfile",
+    path.join(root, "docker.pid"),
+    "-H",
+    `unix://${path.join(root, "docker.sock")}`,
+    "--storage-driver=overlay2",
+    ...extra,
+  ];
+}
