@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
 import { AppImage } from "./services/appImage";
 import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
-import { entryUrl } from "./renderers/proxy";
+import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
@@ -17,7 +17,7 @@ import { defaultSshDir } from "./hosts/sshFiles";
 import { Proxy } from "./services/proxy";
 import { Redis } from "./services/redis";
 import { rollOut } from "./rollout";
-import { StackSecrets } from "./secrets";
+import { secretsArgsOf, StackSecrets } from "./secrets";
 import { Web } from "./services/web";
 
 export interface AppStackArgs {
@@ -74,20 +74,7 @@ export class AppStack extends pulumi.ComponentResource {
       },
       { parent: this },
     );
-    this.secrets = new StackSecrets(
-      `${name}-secrets`,
-      {
-        length: cfg.secretLength,
-        overrides: {
-          mongoPassword: cfg.mongoPassword,
-          redisPassword: cfg.redisPassword,
-          jwtSecretKey: cfg.jwtSecretKey,
-          secretKey: cfg.secretKey,
-        },
-        rotate: { mongoPassword: cfg.mongo.rotate },
-      },
-      { parent: this },
-    );
+    this.secrets = new StackSecrets(`${name}-secrets`, secretsArgsOf(cfg), { parent: this });
 
     const host = this.host;
     const prefix = stackPrefix(identity);
@@ -119,6 +106,8 @@ export class AppStack extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: this.host.ready },
     );
+    // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).
+    const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
     this.images = Object.fromEntries(
       SERVICES.map((service) => [
         service,
@@ -138,9 +127,7 @@ export class AppStack extends pulumi.ComponentResource {
             buildArgs:
               service === "web"
                 ? {
-                    NEXT_PUBLIC_API_URL: this.host.publicAddress.apply((a) =>
-                      cfg.tls ? entryUrl("https", a, cfg.tls.ports.api) : entryUrl("http", a, cfg.ports.api),
-                    ),
+                    NEXT_PUBLIC_API_URL: this.host.publicAddress.apply((a) => entryUrl(entry.scheme, a, entry.ports.api)),
                     API_BASE_URL: WEB_API_BASE_URL,
                   }
                 : {},
@@ -274,9 +261,8 @@ export class AppStack extends pulumi.ComponentResource {
     );
     route("web", "/", this.web);
 
-    const { scheme, ports: entry } = this.proxy.entry;
-    this.webUrl = this.host.publicAddress.apply((a) => entryUrl(scheme, a, entry.web));
-    this.apiHealthUrl = this.host.publicAddress.apply((a) => `${entryUrl(scheme, a, entry.api)}/api/health`);
+    this.webUrl = this.host.publicAddress.apply((a) => entryUrl(entry.scheme, a, entry.ports.web));
+    this.apiHealthUrl = this.host.publicAddress.apply((a) => `${entryUrl(entry.scheme, a, entry.ports.api)}/api/health`);
     this.registerOutputs({ webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl, networkName: this.networkName });
   }
 

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { StackConfig } from "./config";
 
 /** The generated (or configured) secrets of one stack. */
 export type SecretName = "mongoPassword" | "redisPassword" | "jwtSecretKey" | "secretKey";
@@ -18,6 +19,15 @@ export interface StackSecretsArgs {
    * no keeper, so existing stacks keep their secrets. @default {}
    */
   rotate?: Partial<Record<SecretName, string>>;
+}
+
+/** The stack's secrets as the config asks: its length, its overrides, and the Mongo password's rotation keeper. */
+export function secretsArgsOf(cfg: StackConfig): StackSecretsArgs {
+  return {
+    length: cfg.secretLength,
+    overrides: { mongoPassword: cfg.mongoPassword, redisPassword: cfg.redisPassword, jwtSecretKey: cfg.jwtSecretKey, secretKey: cfg.secretKey },
+    rotate: { mongoPassword: cfg.mongo.rotate },
+  };
 }
 
 /**

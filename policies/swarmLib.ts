@@ -1,5 +1,7 @@
 /** Reading the swarm resources (docker.Service, docker.Secret) for the rules. Pure. */
 import type { PolicyResource } from "@pulumi/policy";
+import { LABEL_SERVICE } from "../components/renderers/names";
+import { labelsOf } from "./lib";
 
 export const SERVICE = "docker:index/service:Service";
 export const SECRET = "docker:index/secret:Secret";
@@ -24,11 +26,10 @@ type Props = Record<string, unknown>;
 export function serviceView(props: Props): ServiceView {
   const task = (props.taskSpec ?? {}) as Props;
   const c = (task.containerSpec ?? {}) as Props;
-  const labels = (props.labels as { label: string; value: string }[] | undefined) ?? [];
   const mode = (props.mode ?? {}) as { global?: boolean; replicated?: { replicas?: number } };
   const endpoint = (props.endpointSpec ?? {}) as { ports?: { publishedPort?: number; targetPort: number; publishMode?: string }[] };
   return {
-    service: labels.find((l) => l.label === "copilotos.service")?.value,
+    service: labelsOf(props as { labels?: { label: string; value: string }[] })[LABEL_SERVICE],
     image: String(c.image ?? ""),
     env: Object.fromEntries(Object.entries((c.env as Record<string, unknown> | undefined) ?? {}).map(([k, v]) => [k, String(v)])),
     secrets: ((c.secrets as { fileName: string; secretId: string; secretName: string }[] | undefined) ?? []).map((s) => ({

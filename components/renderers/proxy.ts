@@ -95,6 +95,11 @@ export const streamingLines = (p: ProxyConfSpec) => [
   `proxy_send_timeout ${p.apiReadTimeoutSeconds}s;`,
 ];
 
+export type AppPorts = { api: number; web: number };
+/** Where the apps are reached from outside: HTTPS on the TLS ports when TLS is on, else HTTP on the plain ones. */
+export const entryOf = (plain: AppPorts, tls?: { hostPorts: AppPorts }): { scheme: "http" | "https"; ports: AppPorts } =>
+  tls ? { scheme: "https", ports: tls.hostPorts } : { scheme: "http", ports: plain };
+
 /** Where an app is reached from outside: `https://host` (443 omitted) or `http://host:3000`. */
 export const entryUrl = (scheme: "http" | "https", address: string, port: number) =>
   `${scheme}://${address}${scheme === "https" && port === 443 ? "" : `:${port}`}`;

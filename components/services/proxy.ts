@@ -8,6 +8,7 @@ import {
   PROXY_PORTS,
   PROXY_REDIRECT_PORTS,
   PROXY_TLS_PORTS,
+  entryOf,
   proxyConf,
   ProxyConfSpec,
   routeFile,
@@ -58,7 +59,7 @@ export class Proxy extends pulumi.ComponentResource {
     super("copilotos:proxy:Proxy", name, {}, opts);
     this.hostPorts = args.hostPorts;
     const tls = args.tls;
-    this.entry = tls ? { scheme: "https", ports: tls.hostPorts } : { scheme: "http", ports: args.hostPorts };
+    this.entry = entryOf(args.hostPorts, tls);
     // With TLS the apps' own ports stay on the stack network; the published plain ports redirect.
     const plain = tls ? PROXY_REDIRECT_PORTS : PROXY_PORTS;
     const container = new docker.Container(

@@ -9,7 +9,7 @@ import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "..
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
 import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm";
-import { StackSecrets } from "../secrets";
+import { secretsArgsOf, StackSecrets } from "../secrets";
 import { AppImage } from "../services/appImage";
 
 export interface SwarmStackArgs {
@@ -55,15 +55,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       { parent: this },
     );
     const host = this.host;
-    this.secrets = new StackSecrets(
-      `${name}-secrets`,
-      {
-        length: cfg.secretLength,
-        overrides: { mongoPassword: cfg.mongoPassword, redisPassword: cfg.redisPassword, jwtSecretKey: cfg.jwtSecretKey, secretKey: cfg.secretKey },
-        rotate: cfg.mongo.rotate !== undefined ? { mongoPassword: cfg.mongo.rotate } : {},
-      },
-      { parent: this },
-    );
+    this.secrets = new StackSecrets(`${name}-secrets`, secretsArgsOf(cfg), { parent: this });
     const child = (dependsOn: pulumi.Resource[] = []) => ({ parent: this, provider: host.provider, dependsOn });
 
     // Every node pulls by digest: the manager resolves each reference once (registry mode).
