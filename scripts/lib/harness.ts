@@ -38,6 +38,12 @@ export interface RecordedResource {
   /** Dotted paths (`uploads.0.content`) of inputs that were secret. */
   secretPaths: string[];
   opts: RecordedOptions;
+  /**
+   * Names of the custom resources its registration waited for, as the SDK sent them to the engine:
+   * those behind its Output inputs and its `dependsOn` (a component stands for all its custom
+   * descendants). Its parent's own dependencies are not included (see the test executor).
+   */
+  deps: string[];
 }
 
 export interface StackOutput {
@@ -125,6 +131,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   const invokes: RecordedInvoke[] = [];
   const pendingOpts = new Map<string, RecordedOptions>();
   const keyOf = (type: string, name: string) => `${type}::${name}`;
+  const depsOf = recordDependencies(keyOf);
 
   await pulumi.runtime.setMocks(
     {
@@ -154,6 +161,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           secretPaths,
           // The stack transformation has run in the resource's constructor, before it registers.
           opts: pendingOpts.get(key) ?? { protect: false, retainOnDelete: false, dependsOn: [] },
+          deps: depsOf.get(key) ?? [],
         });
         return { id, state };
       },
@@ -220,6 +228,30 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     }
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The dependencies the SDK sends with each registration (`RegisterResourceRequest.dependencies`:
+ * URNs of the custom resources behind its Output inputs and `dependsOn`, components expanded; and
+ * its provider), by
+ * `type::name`. The mock runtime's `newResource` does not pass them on, so the mock monitor's
+ * `registerResource` is wrapped (the SDK module loaded with this run's fresh copy).
+ */
+function recordDependencies(keyOf: (type: string, name: string) => string): Map<string, string[]> {
+  const deps = new Map<string, string[]>();
+  type Req = { getType(): string; getName(): string; getDependenciesList(): string[]; getProvider(): string };
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mocks = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: Req, cb: unknown): unknown } } };
+  const proto = mocks.MockMonitor.prototype;
+  const original = proto.registerResource;
+  proto.registerResource = function (this: unknown, req: Req, cb: unknown) {
+    const names = req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
+    // A provider reference is `<urn>::<id>`: the engine waits for the provider too.
+    const provider = req.getProvider().split("::").slice(-2)[0];
+    deps.set(keyOf(req.getType(), req.getName()), [...new Set([...names, ...(provider ? [provider] : [])])]);
+    return original.call(this, req, cb);
+  };
+  return deps;
 }
 
 function recordOptions(o: Record<string, unknown>): RecordedOptions {

@@ -143,15 +143,14 @@ interface ServiceState {
   UpdateStatus?: { State: string; StartedAt?: string; Message?: string };
 }
 
-/** Creates a Secret or a Config (they are immutable: one with the same name is reused); its ID. */
+/** Creates a Secret or a Config; one of that name already there fails the create, as the engine answers the provider (409). */
 export async function createObject(socket: string, kind: "secrets" | "configs", p: Json): Promise<string> {
   const name = String(p.name);
   const found = (await engineApi(socket, "GET", `/${kind}?filters=${encodeURIComponent(JSON.stringify({ name: [name] }))}`)) as {
     ID: string;
     Spec: { Name: string };
   }[];
-  const same = found.find((o) => o.Spec.Name === name);
-  if (same) return same.ID;
+  if (found.some((o) => o.Spec.Name === name)) throw new Error(`${kind.slice(0, -1)} ${name} already exists (409 Conflict)`);
   const made = (await engineApi(socket, "POST", `/${kind}/create`, { Name: name, Data: p.data, Labels: labels(p.labels) })) as { ID: string };
   return made.ID;
 }
