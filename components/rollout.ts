@@ -79,7 +79,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
       container: a.target.containerName,
       containerId: a.target.containerId,
       secrets: a.secrets,
-      revert: { proxy: a.proxy.containerName, service: a.service },
+      revert: { proxy: a.proxy.containerName, service: a.service, drainSeconds: a.drainSeconds },
       // The web's gate is the update's last step: passing it ends a cut-over from compose.
       adopt: a.adopt && { ...a.adopt, finishes: a.service === "web" },
     },

@@ -26,9 +26,9 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 55 resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: 57 resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
-    // An app container's name carries a fingerprint of its image digest, which only the deploy learns.
+    // An app container's name ends in a random suffix, which only the deploy draws.
     for (const name of ["api", "web"])
       expect(r.stdout).toContain(`name=copilotos-${stack}-${name}-[known after deploy] image=copilotos-${name}@[known after deploy] `);
     expect(r.stdout).toContain("image=nginx@[known after deploy] ");

@@ -133,7 +133,7 @@ describe("staging (ssh host, registry mode)", () => {
         url: "http://127.0.0.1:8101/api/health/ready",
         timeoutSeconds: 120,
         intervalSeconds: 2,
-        revert: { proxy: "copilotos-staging-proxy", service: "api" },
+        revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 },
       }),
     );
     expect(api.opts.dependsOn).toEqual(["copilotos-api-route"]);

@@ -8,7 +8,7 @@ import { proxyConf, switchScript } from "../components/renderers/proxy";
 import { rotationScript } from "../components/renderers/rotation";
 import { DEFAULT_CSP } from "../components/config";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
-import { CONTAINER, containerOf, ofType, PASSWORD, runStack, uploadOf } from "./support/program";
+import { CONTAINER, containerOf, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf } from "./support/program";
 
 const byName = (run: ProgramRun, name: string): RecordedResource => {
   const r = run.resources.find((x) => x.name === name);
@@ -56,6 +56,32 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     for (const service of ["mongo", "redis"]) expect(containerOf(run, service).opts.deleteBeforeReplace).toBe(true);
   });
 
+  test("an app container's name is never reused: kept while its spec stays, new when it changes, and new again when the spec goes back", async () => {
+    // Each deploy starts from the random results the state kept, as a backend would give them back.
+    const deployAfter = async (prior: ProgramRun | undefined, config: string[]) => {
+      jest.resetModules();
+      const { runProgram } = await import("../scripts/lib/harness");
+      const { loadStackConfig } = await import("../scripts/lib/stackConfig");
+      const input = loadStackConfig({ stack: "staging", dir: ROOT, config, secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`] });
+      return runProgram({ stack: "staging", ...input, priorPasswords: prior?.passwords });
+    };
+    const v1 = await deployAfter(undefined, []);
+    const again = await deployAfter(v1, []);
+    const v2 = await deployAfter(again, ["copilotos:images.api=copilotos-api:2.0.0"]);
+    const back = await deployAfter(v2, []);
+    expect(nameOf(again, "api")).toBe(nameOf(v1, "api"));
+    expect(nameOf(v2, "api")).not.toBe(nameOf(v1, "api"));
+    // After a failed v2 the engine still runs v1's container (deleted at the end of the next successful update): going back must not ask for its name.
+    expect(nameOf(back, "api")).not.toBe(nameOf(v1, "api"));
+    expect(nameOf(back, "api")).not.toBe(nameOf(v2, "api"));
+    expect(nameOf(v2, "web")).toBe(nameOf(v1, "web"));
+    const suffix = byName(v1, "copilotos-api-container-suffix");
+    expect(suffix.type).toBe("random:index/randomId:RandomId");
+    expect(suffix.inputs).toEqual({ byteLength: 4, keepers: { spec: expect.stringMatching(/^[0-9a-f]{8}$/) } });
+    expect(suffix.secretPaths).toEqual([]);
+    expect(byName(v2, "copilotos-api-container-suffix").inputs.keepers).not.toEqual(suffix.inputs.keepers);
+  });
+
   test("each route switches to the new container after it is ready, then the gate checks through the proxy and can switch back", () => {
     for (const service of ["api", "web"] as const) {
       const ready = byName(run, `copilotos-${service}-ready-wait`);
@@ -70,7 +96,7 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
           url: service === "api" ? "http://127.0.0.1:8101/api/health/ready" : "http://127.0.0.1:3100/",
           timeoutSeconds: 120,
           intervalSeconds: 2,
-          revert: { proxy: "copilotos-staging-proxy", service },
+          revert: { proxy: "copilotos-staging-proxy", service, drainSeconds: 15 },
         }),
       );
       const sw = byName(run, `copilotos-${service}-route-switch`);
@@ -83,14 +109,14 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     expect(byName(run, "copilotos-web").opts.dependsOn).toContain("copilotos-api-health");
   });
 
-  test("a changed app setting renames only that app's container, so only its route switches", async () => {
+  test("a changed app setting changes only that app's name keeper, so only its container and route are replaced", async () => {
+    const keeper = (r: ProgramRun, service: string) => byName(r, `copilotos-${service}-container-suffix`).inputs.keepers;
     const changed = await runStack("staging", ["copilotos:api.env.FEATURE_X=on"]);
-    expect(nameOf(changed, "api")).not.toBe(nameOf(run, "api"));
-    expect(nameOf(changed, "web")).toBe(nameOf(run, "web"));
-    expect(byName(changed, "copilotos-web-route-switch").inputs.triggers).toEqual(byName(run, "copilotos-web-route-switch").inputs.triggers);
-    // The same config gives the same names: an unchanged stack replaces nothing.
+    expect(keeper(changed, "api")).not.toEqual(keeper(run, "api"));
+    expect(keeper(changed, "web")).toEqual(keeper(run, "web"));
+    // The same config gives the same keepers: an unchanged stack replaces nothing.
     const again = await runStack("staging");
-    expect(nameOf(again, "web")).toBe(nameOf(run, "web"));
+    expect(keeper(again, "web")).toEqual(keeper(run, "web"));
   });
 });
 

@@ -26,16 +26,16 @@ describe("app container names", () => {
     expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: null } })).toBe('{"a":{"c":null,"d":[2,{"y":2,"z":1}]},"b":1}');
   });
 
-  test("the name is stack + service + 8 hex digits of the spec; key order does not matter, any value does", () => {
+  test("the name is stack + service + an 8-hex suffix; the fingerprint (the suffix's keeper) changes with any value, not with key order", () => {
     const spec = { image: "api@sha256:aa", envs: ["A=1"], uploads: [{ file: "/run/secrets/x", content: "s3cret" }] };
-    const name = appContainerName(id, "api", spec);
-    expect(name).toMatch(/^copilotos-staging-api-[0-9a-f]{8}$/);
-    expect(name).toBe(`copilotos-staging-api-${fingerprint(spec)}`);
-    expect(appContainerName(id, "api", { uploads: spec.uploads, envs: spec.envs, image: spec.image })).toBe(name);
-    expect(appContainerName(id, "api", { ...spec, image: "api@sha256:bb" })).not.toBe(name);
-    expect(appContainerName(id, "api", { ...spec, uploads: [{ file: "/run/secrets/x", content: "rotated" }] })).not.toBe(name);
-    expect(appContainerName(id, "web", spec)).toBe(`copilotos-staging-web-${fingerprint(spec)}`);
-    expect(name).not.toContain("s3cret");
+    expect(appContainerName(id, "api", "1a2b3c4d")).toBe("copilotos-staging-api-1a2b3c4d");
+    expect(appContainerName(id, "web", "00ff00ff")).toBe("copilotos-staging-web-00ff00ff");
+    expect(() => appContainerName(id, "api", "x; rm -rf /")).toThrow('an app container\'s suffix is 8 hex digits, not "x; rm -rf /"');
+    expect(fingerprint(spec)).toMatch(/^[0-9a-f]{8}$/);
+    expect(fingerprint({ uploads: spec.uploads, envs: spec.envs, image: spec.image })).toBe(fingerprint(spec));
+    expect(fingerprint({ ...spec, image: "api@sha256:bb" })).not.toBe(fingerprint(spec));
+    expect(fingerprint({ ...spec, uploads: [{ file: "/run/secrets/x", content: "rotated" }] })).not.toBe(fingerprint(spec));
+    expect(fingerprint(spec)).not.toContain("s3cret");
   });
 });
 
@@ -321,11 +321,37 @@ describe("Mongo password rotation", () => {
 test("a gate that puts a route back says so only once the workers of the failed route are gone (a request right after a reload can reach one)", async () => {
   const { healthGateScript } = await import("../components/renderers/health");
   const { SAVE_WORKERS, waitOldWorkers } = await import("../components/renderers/proxy");
-  const s = healthGateScript({ container: "c", url: "http://127.0.0.1:8001/", timeoutSeconds: 5, intervalSeconds: 1, revert: { proxy: "p", service: "api" } });
+  const s = healthGateScript({
+    container: "c",
+    url: "http://127.0.0.1:8001/",
+    timeoutSeconds: 5,
+    intervalSeconds: 1,
+    revert: { proxy: "p", service: "api", drainSeconds: 15 },
+  });
   expect(s).toContain(`= true ] && ${SAVE_WORKERS} &&\n`);
   expect(s).toContain(
     `${waitOldWorkers(15)
       .map((l) => `  ${l}`)
       .join("\n")}\n  echo "health: the api route is back on $prevctr`,
   );
+});
+
+test("a gate with a route first makes the route lead to its container (the switch, idempotent), then polls; without one it only polls", async () => {
+  const { healthGateScript } = await import("../components/renderers/health");
+  const { switchScript } = await import("../components/renderers/proxy");
+  const { shq } = await import("../components/renderers/shell");
+  const spec = { container: "copilotos-staging-api-1a2b3c4d", url: "http://127.0.0.1:8101/api/health/ready", timeoutSeconds: 5, intervalSeconds: 1 };
+  const s = healthGateScript({ ...spec, revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 } });
+  const sw = switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: spec.container, drainSeconds: 15 });
+  expect(s).toContain(
+    [
+      `ctr=${shq(spec.container)}; url=${shq(spec.url)}`,
+      `if ! sh -c ${shq(sw)}; then`,
+      '  echo "health: the api route could not be switched to $ctr, so nothing was checked; the route is as it was. Run pulumi up again" >&2',
+      "  exit 1",
+      "fi",
+      "deadline=$(( $(date +%s) + 5 ))",
+    ].join("\n"),
+  );
+  expect(healthGateScript(spec)).not.toContain("sh -c");
 });

@@ -15,8 +15,12 @@ export interface HealthGateArgs {
   containerId: pulumi.Input<string>;
   /** Values masked in the logs printed on failure (sent on stdin). @default [] */
   secrets?: pulumi.Input<string>[];
-  /** The route this gate checks: on failure it goes back to the previous container. @default none (no revert) */
-  revert?: { proxy: pulumi.Input<string>; service: AppService };
+  /**
+   * The route this gate checks: made to lead to the container before polling (a re-run after a
+   * failed gate tests this container, not the one the failure put back), and on failure put back
+   * to the previous container. @default none (no route check, no revert)
+   */
+  revert?: { proxy: pulumi.Input<string>; service: AppService; drainSeconds: number };
   /** Adopting a compose deployment: hand back on failure (and with `finishes`, end the cut-over on success); `attempt` re-runs the gate. @default none */
   adopt?: { spec: AdoptSpec; attempt: string; finishes?: boolean };
 }
@@ -39,7 +43,7 @@ export class HealthGate extends pulumi.ComponentResource {
           healthGateScript({
             ...args.spec,
             container,
-            ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service } } : {}),
+            ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service, drainSeconds: args.revert.drainSeconds } } : {}),
             ...(args.adopt ? { adopt: { spec: args.adopt.spec, finishes: args.adopt.finishes } } : {}),
           }),
         ),

@@ -4,7 +4,7 @@
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
 import { AdoptSpec, handBackLines, markerPath } from "./adopt";
-import { routeFile, SAVE_WORKERS, waitOldWorkers } from "./proxy";
+import { routeFile, SAVE_WORKERS, switchScript, waitOldWorkers } from "./proxy";
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
@@ -22,10 +22,13 @@ export interface HealthGateSpec {
   /** Log lines shown on failure. @default 50 */
   tailLines?: number;
   /**
-   * The route this gate checks: on failure it goes back to the container it led to before the
-   * switch (kept in `<route file>.prev`), if that container still runs.
+   * The route this gate checks. Before polling, the gate makes the route lead to its container (the
+   * switch script: nothing changes when it already does), so a re-run after a failed gate, which had
+   * put the route back, tests this container again and not the previous one answering through the
+   * proxy. On failure it goes back to the container the route led to before the switch (kept in
+   * `<route file>.prev`), if that container still runs.
    */
-  revert?: { proxy: string; service: AppService };
+  revert?: { proxy: string; service: AppService; drainSeconds: number };
   /**
    * While a cut-over from compose is pending, a failure hands back to compose (renderers/adopt.ts);
    * with `finishes`, passing ends the cut-over. @default none
@@ -65,6 +68,7 @@ export function healthGateScript(h: HealthGateSpec): string {
     // Secrets arrive on stdin so they are on no command line; only awk's environment sees them.
     "SECRETS=$(cat); export SECRETS",
     `ctr=${shq(h.container)}; url=${shq(h.url)}`,
+    ...(h.revert ? routeLines(h.container, h.revert) : []),
     `deadline=$(( $(date +%s) + ${h.timeoutSeconds} ))`,
     "while :; do",
     `  code=$(curl -s${h.url.startsWith("https:") ? "k" : ""} -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.min(10, h.intervalSeconds * 2))} "$url" || true)`,
@@ -81,6 +85,19 @@ export function healthGateScript(h: HealthGateSpec): string {
     ...(h.adopt ? handBackLines(h.adopt.spec) : []),
     "exit 1",
   );
+}
+
+/**
+ * The route made to lead to the gate's container before it polls: the switch script (idempotent,
+ * under the host lock) in a child shell; if it cannot switch, the gate fails with the route unchanged.
+ */
+function routeLines(container: string, r: { proxy: string; service: AppService; drainSeconds: number }): string[] {
+  return [
+    `if ! sh -c ${shq(switchScript({ proxy: r.proxy, service: r.service, container, drainSeconds: r.drainSeconds }))}; then`,
+    `  echo "health: the ${r.service} route could not be switched to $ctr, so nothing was checked; the route is as it was. Run pulumi up again" >&2`,
+    "  exit 1",
+    "fi",
+  ];
 }
 
 /** The last log lines and Docker health log of the container `$ctr`, secrets masked, on stderr. */

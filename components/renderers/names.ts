@@ -50,12 +50,14 @@ export function fingerprint(value: unknown): string {
 }
 
 /**
- * `copilotos-staging-api-1a2b3c4d`: an app container's name carries a fingerprint of its whole
- * spec (image, env, files, limits), so a replacement never has its predecessor's name and can be
- * created while the predecessor still serves.
+ * `copilotos-staging-api-1a2b3c4d`: an app container's name ends in 8 hex digits drawn anew
+ * whenever its spec changes (components/services/appContainer.ts), so a replacement never has the
+ * name of a container that may still run: not its predecessor's, and not that of one an earlier
+ * failed update left for deletion (going back to a spec gets a new name, not the old one's).
  */
-export function appContainerName(id: StackIdentity, service: AppService, spec: unknown): string {
-  return `${containerName(id, service)}-${fingerprint(spec)}`;
+export function appContainerName(id: StackIdentity, service: AppService, suffix: string): string {
+  if (!/^[0-9a-f]{8}$/.test(suffix)) throw new Error(`an app container's suffix is 8 hex digits, not ${JSON.stringify(suffix)}`);
+  return `${containerName(id, service)}-${suffix}`;
 }
 
 /** `copilotos-staging-mongo-data`. */

@@ -4,6 +4,7 @@
  * retainOnDelete, deleteBeforeReplace, parent, dependsOn), and the stack outputs with their secretness.
  * No engine, no CLI, no provider plugin, no host: this is the offline dry run.
  */
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -63,7 +64,7 @@ export interface ProgramRun {
   outputs: Record<string, StackOutput>;
   /** Every secret value seen: secret inputs, secret config, generated passwords. For redaction. */
   secretValues: Set<string>;
-  /** What each RandomPassword generated, by resource name, with its inputs (a later run's `priorPasswords`). */
+  /** What each RandomPassword (and RandomId: its hex) generated, by resource name, with its inputs (a later run's `priorPasswords`). */
   passwords: Record<string, { inputs: string; result: string }>;
   /** Values the mocks made up (digests, IDs, addresses), each with what a dry run prints instead. */
   unknowns: Map<string, string>;
@@ -145,6 +146,13 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
           passwords[args.name] = { inputs: JSON.stringify(inputs), result };
           secretValues.add(result);
           state.result = result;
+        }
+        if (args.type === "random:index/randomId:RandomId") {
+          // Kept while its inputs (keepers) stay, a new one when they change: as the state keeps a real one.
+          const prior = opts.priorPasswords?.[args.name];
+          const hex = prior && prior.inputs === JSON.stringify(inputs) ? prior.result : randomBytes(Number(inputs.byteLength ?? 8)).toString("hex");
+          passwords[args.name] = { inputs: JSON.stringify(inputs), result: hex };
+          state.hex = hex;
         }
         const outputs = fakeOutputs(args.type, args.name, inputs);
         if (typeof outputs.privateKeyOpenssh === "string") secretValues.add(outputs.privateKeyOpenssh.trim());

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HEALTHCHECKS } from "../../components/renderers/containers";
 import { healthGateScript } from "../../components/renderers/health";
-import { appContainerName, StackIdentity, stackPrefix } from "../../components/renderers/names";
+import { appContainerName, fingerprint, StackIdentity, stackPrefix } from "../../components/renderers/names";
 import { MAINTENANCE_CONF } from "../../components/renderers/maintenance";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, proxyConf, routeFile, switchScript } from "../../components/renderers/proxy";
 import { runLocal } from "../../scripts/lib/hostExec";
@@ -125,7 +125,7 @@ export class SwapRig {
 
   /** Creates an app container named like the program names it (fingerprint of its spec); returns the name. */
   async createApp(image: string): Promise<string> {
-    const name = appContainerName(SWAP_ID, "api", { image, health: APP_HEALTH });
+    const name = appContainerName(SWAP_ID, "api", fingerprint({ image, health: APP_HEALTH }));
     await dockerAsync("run", "-d", "--name", name, "--network", this.network, "--label", "copilotos.stack=swap", ...health(APP_HEALTH), image);
     return name;
   }
