@@ -189,6 +189,36 @@ test("a gate that fails after its route switch puts the route back on the previo
   expect(await get(`http://${ADDRESS}:${PORTS.staging.api}/api/health/ready`)).toMatchObject({ status: 200 });
 });
 
+/** The API container the staging state records (the newest one created). */
+const apiInState = () => String(rigs.staging.state.resources.get("docker:index/container:Container::copilotos-api-container")?.live.name);
+
+test("a gate that failed once is not passed on the unchanged re-run by the API its revert put back: it routes to the new API again and checks that one", async () => {
+  const before = route("staging", "api");
+  const config = ["copilotos:api.env.STANDIN_SCENARIO=g1"];
+  // A transient fault: the new API fails through the proxy for as long as /tmp/fail-proxied exists in it.
+  const failing = await rigs.staging
+    .deploy(config, log, async (name) => {
+      if (name !== "copilotos-api-health-wait") return;
+      remote("exec", apiInState(), "touch", "/tmp/fail-proxied");
+    })
+    .catch((e: Error) => e);
+  expect(failing).toBeInstanceOf(ApplyError);
+  expect((failing as Error).message).toMatch(/^copilotos-api-health-wait: command failed/);
+  expect(route("staging", "api")).toBe(before);
+  const fresh = apiInState();
+  expect(`server ${fresh}:8001;`).not.toBe(before);
+  remote("exec", fresh, "rm", "/tmp/fail-proxied");
+  // The same config again: the gate's switch has nothing to redo in the state, so the gate itself must route.
+  const steps = await rigs.staging.deploy(config, log);
+  expect(steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(
+    expect.arrayContaining(["create copilotos-api-health-wait", expect.stringMatching(/^delete copilotos-staging-api-[0-9a-f]{8}$/)]),
+  );
+  expect(route("staging", "api")).toBe(`server ${fresh}:8001;`);
+  expect(remote("inspect", "--format", "{{json .Config.Env}}", fresh)).toContain("STANDIN_SCENARIO=g1");
+  expect((await get(`http://${ADDRESS}:${PORTS.staging.api}/api/health/ready`)).status).toBe(200);
+  expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toEqual([fresh]);
+});
+
 test("the fixed config converges: the next update replaces the API and deletes the failed and old containers at its end", async () => {
   const steps = await rigs.staging.deploy([`copilotos:images.api=${V2}`], log);
   expect(steps.filter((s) => s.action === "delete").length).toBeGreaterThanOrEqual(1);

@@ -113,8 +113,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/health/live":
             return self.reply(200, {"status": "alive"})
         if path == "/api/health/ready":
-            if os.environ.get("STANDIN_FAIL_PROXIED") and self.headers.get("X-Real-IP"):
-                return self.reply(503, {"detail": "failing on purpose"})  # a test switch: fails only through the proxy
+            if (os.environ.get("STANDIN_FAIL_PROXIED") or os.path.exists("/tmp/fail-proxied")) and self.headers.get("X-Real-IP"):
+                return self.reply(503, {"detail": "failing on purpose"})  # a test switch: fails only through the proxy (the file: for as long as it exists)
             if mongo_ok():
                 return self.reply(200, {"status": "ready"})
             log("Readiness check failed error='Authentication failed.'")
