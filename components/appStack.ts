@@ -33,7 +33,7 @@ export interface AppStackArgs {
 }
 
 const SERVICES: Service[] = ["mongo", "redis", "api", "web", "proxy"];
-/** Services with one fixed-name container each (the apps' names carry a fingerprint). */
+/** Services with one fixed-name container each (the apps' names carry a suffix drawn anew with each spec). */
 const FIXED: Service[] = ["mongo", "redis", "proxy"];
 
 /**

@@ -2,7 +2,7 @@
  * `npm run ops -- <stack> status | logs <service> [--since <time>] [--tail N] [--follow] | exec <service> -- <command...>`
  * `npm run ops -- <stack> maintenance on|off`: both apps answer 503 with a page at the proxy, no deploy.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
- * app containers carry fingerprinted names, and the one serving is the one the proxy routes to.
+ * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { parseArgs } from "node:util";

@@ -34,7 +34,7 @@ describe("staging (ssh host, registry mode)", () => {
     const script = preflightScript({
       identity,
       ports: [3100, 8101],
-      // Fixed names only: the apps' names carry a fingerprint and never clash with a predecessor.
+      // Fixed names only: the apps' names carry a suffix drawn anew with each spec and never clash.
       containers: ["mongo", "redis", "proxy"].map((s) => `copilotos-staging-${s}`),
       volumes: ["copilotos-staging-mongo-data", "copilotos-staging-redis-data"],
       networks: ["copilotos-staging"],

@@ -1,6 +1,6 @@
 /**
  * Day-2 host scripts for `npm run ops` (status, logs, exec), by service name. Pure.
- * App containers carry a fingerprint in their names; the one serving is the one the proxy routes to.
+ * App containers carry a random suffix in their names; the one serving is the one the proxy routes to.
  */
 import { backupNamePattern, hostPath } from "./backup";
 import { containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "./names";

@@ -72,12 +72,7 @@ async function runCommand(type: string, engine: Engine, script: string, stdin: s
 
 /** Types with nothing on the host: their state is all there is. */
 export function stateOnly(type: string): boolean {
-  return (
-    type.startsWith("pulumi:providers:") ||
-    type === "random:index/randomPassword:RandomPassword" ||
-    type.startsWith("copilotos:") ||
-    type === "pulumi:pulumi:Stack"
-  );
+  return type.startsWith("pulumi:providers:") || type.startsWith("random:") || type.startsWith("copilotos:") || type === "pulumi:pulumi:Stack";
 }
 
 export async function create(res: RecordedResource, p: Inputs, engine: Engine): Promise<Live> {
