@@ -200,7 +200,9 @@ export async function applyGraph(
       const started = Date.now();
       try {
         const output = await deleteEntry(e, engine);
-        if (output !== "retained" && !stateOnly(e.type)) step(e, "delete", started, output);
+        // A container's delete is named by the container it removes (which of the API's containers went).
+        const shown = e.type === "docker:index/container:Container" && e.live.name ? { ...e, name: e.live.name } : e;
+        if (output !== "retained" && !stateOnly(e.type)) step(shown, "delete", started, output);
       } catch (err) {
         left.push(e);
         throw err;
