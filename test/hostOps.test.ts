@@ -122,7 +122,9 @@ describe("staging (ssh host, registry mode)", () => {
       installScheduleScript({ identity: { project: "copilotos", stack: "staging" }, schedule: "30 3 * * *", job: scheduledJob(backup) }),
     );
     expect(install.inputs.delete).toBe(removeScheduleScript({ project: "copilotos", stack: "staging" }));
-    expect(install.inputs.triggers).toEqual([install.inputs.create]);
+    // A change is an update (the install replaces the tagged line), never a replacement whose old delete removes the new line.
+    expect(install.inputs.triggers).toEqual([]);
+    expect(install.inputs.update).toBe(install.inputs.create);
   });
 
   test("health gates through the proxy after each route switch: the API's before the web starts, the web's after; secrets only on stdin", () => {

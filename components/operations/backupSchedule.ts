@@ -21,7 +21,7 @@ export interface BackupScheduleArgs {
  * Mongo backed up on a schedule by the host itself, between deploys: the stack installs the job
  * and its crontab line (components/renderers/backupSchedule.ts) and removes them when it is
  * destroyed or the schedule is turned off; the archives stay. A new schedule or backup script
- * installs again.
+ * is an update that installs again (never a replacement: the old one's delete would remove the new line).
  */
 export class BackupSchedule extends pulumi.ComponentResource {
   /** What the install printed: the schedule, the job file and its log. */
@@ -34,7 +34,9 @@ export class BackupSchedule extends pulumi.ComponentResource {
       .apply((backup) => installScheduleScript({ identity: args.identity, schedule: args.schedule, job: scheduledJob(backup) }));
     const cmd = hostCommand(
       `${name}-install`,
-      { host: args.host, script, triggers: [script], remove: removeScheduleScript(args.identity) },
+      // No trigger: a new schedule or job is an update (the install replaces the stack's tagged line). As a
+      // trigger it was a replacement, whose old resource's delete ran at the end and removed the new line.
+      { host: args.host, script, triggers: [], remove: removeScheduleScript(args.identity) },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;
