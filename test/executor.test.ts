@@ -6,8 +6,7 @@
 import { dependenciesOf } from "./support/executor";
 import { changedKeys, diffResource } from "./support/engine/diff";
 import { executorSeed, GraphStep, runSteps, seededRandom } from "./support/engine/schedule";
-import { runStack } from "./support/program";
-import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import { graphOf, recorded, runStack } from "./support/program";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -115,20 +114,11 @@ describe("the providers' diff rules", () => {
 });
 
 describe("dependencies, as the engine sees them", () => {
-  const res = (name: string, deps: string[], parent?: string): RecordedResource => ({
-    type: "t",
-    name,
-    id: "",
-    urn: "",
-    inputs: {},
-    secretPaths: [],
-    opts: { protect: false, retainOnDelete: false, dependsOn: [], parent },
-    deps,
-  });
+  const res = (name: string, deps: string[], parent?: string) => recorded("t", name, {}, { parent }, deps);
 
   test("a resource waits for its own dependencies and for those of every parent above it", () => {
-    const run = { resources: [res("comp", ["x"]), res("inner", ["y"], "comp"), res("leaf", ["z"], "inner"), res("x", []), res("y", []), res("z", [])] };
-    const deps = dependenciesOf(run as unknown as ProgramRun);
+    const run = graphOf(res("comp", ["x"]), res("inner", ["y"], "comp"), res("leaf", ["z"], "inner"), res("x", []), res("y", []), res("z", []));
+    const deps = dependenciesOf(run);
     expect(deps.get("leaf")?.sort()).toEqual(["x", "y", "z"]);
     expect(deps.get("x")).toEqual([]);
   });

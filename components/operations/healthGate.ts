@@ -1,7 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AdoptSpec } from "../renderers/adopt";
-import { healthGateScript, HealthGateSpec } from "../renderers/health";
-import type { AppService } from "../renderers/names";
+import { GateRoute, healthGateScript, HealthGateSpec } from "../renderers/health";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
 
@@ -20,7 +19,7 @@ export interface HealthGateArgs {
    * failed gate tests this container, not the one the failure put back), and on failure put back
    * to the previous container. @default none (no route check, no revert)
    */
-  revert?: { proxy: pulumi.Input<string>; service: AppService; drainSeconds: number };
+  revert?: Omit<GateRoute, "proxy"> & { proxy: pulumi.Input<string> };
   /** Adopting a compose deployment: hand back on failure (and with `finishes`, end the cut-over on success); `attempt` re-runs the gate. @default none */
   adopt?: { spec: AdoptSpec; attempt: string; finishes?: boolean };
 }
@@ -43,7 +42,7 @@ export class HealthGate extends pulumi.ComponentResource {
           healthGateScript({
             ...args.spec,
             container,
-            ...(proxy && args.revert ? { revert: { proxy, service: args.revert.service, drainSeconds: args.revert.drainSeconds } } : {}),
+            ...(proxy && args.revert ? { revert: { ...args.revert, proxy } } : {}),
             ...(args.adopt ? { adopt: { spec: args.adopt.spec, finishes: args.adopt.finishes } } : {}),
           }),
         ),

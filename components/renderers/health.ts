@@ -8,6 +8,13 @@ import { routeFile, SAVE_WORKERS, switchScript, waitOldWorkers } from "./proxy";
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
+/** The proxy route a health gate checks: the proxy container, the app, and how long its old workers may drain. */
+export interface GateRoute {
+  proxy: string;
+  service: AppService;
+  drainSeconds: number;
+}
+
 export interface HealthGateSpec {
   /** Container whose logs are shown on failure. */
   container: string;
@@ -28,7 +35,7 @@ export interface HealthGateSpec {
    * proxy. On failure it goes back to the container the route led to before the switch (kept in
    * `<route file>.prev`), if that container still runs.
    */
-  revert?: { proxy: string; service: AppService; drainSeconds: number };
+  revert?: GateRoute;
   /**
    * While a cut-over from compose is pending, a failure hands back to compose (renderers/adopt.ts);
    * with `finishes`, passing ends the cut-over. @default none
@@ -91,7 +98,7 @@ export function healthGateScript(h: HealthGateSpec): string {
  * The route made to lead to the gate's container before it polls: the switch script (idempotent,
  * under the host lock) in a child shell; if it cannot switch, the gate fails with the route unchanged.
  */
-function routeLines(container: string, r: { proxy: string; service: AppService; drainSeconds: number }): string[] {
+function routeLines(container: string, r: GateRoute): string[] {
   return [
     `if ! sh -c ${shq(switchScript({ proxy: r.proxy, service: r.service, container, drainSeconds: r.drainSeconds }))}; then`,
     `  echo "health: the ${r.service} route could not be switched to $ctr, so nothing was checked; the route is as it was. Run pulumi up again" >&2`,

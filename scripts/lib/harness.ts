@@ -41,8 +41,8 @@ export interface RecordedResource {
   opts: RecordedOptions;
   /**
    * Names of the custom resources its registration waited for, as the SDK sent them to the engine:
-   * those behind its Output inputs and its `dependsOn` (a component stands for all its custom
-   * descendants). Its parent's own dependencies are not included (see the test executor).
+   * those behind its Output inputs, its `dependsOn` (a component stands for all its custom
+   * descendants) and its provider. Its parent's own dependencies are not included (see the test executor).
    */
   deps: string[];
 }
@@ -132,7 +132,6 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   const invokes: RecordedInvoke[] = [];
   const pendingOpts = new Map<string, RecordedOptions>();
   const keyOf = (type: string, name: string) => `${type}::${name}`;
-  const depsOf = recordDependencies(keyOf);
 
   await pulumi.runtime.setMocks(
     {
@@ -140,20 +139,18 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
         const secretPaths: string[] = [];
         const inputs = unwrapSecrets(args.inputs, "", secretPaths, secretValues) as Record<string, unknown>;
         const state: Record<string, unknown> = { ...args.inputs };
-        if (args.type === "random:index/randomPassword:RandomPassword") {
+        // A random result is kept while its inputs (keepers) stay and new when they change, as the state keeps a real one.
+        const kept = (make: () => string) => {
           const prior = opts.priorPasswords?.[args.name];
-          const result = prior && prior.inputs === JSON.stringify(inputs) ? prior.result : fakePassword(inputs);
+          const result = prior && prior.inputs === JSON.stringify(inputs) ? prior.result : make();
           passwords[args.name] = { inputs: JSON.stringify(inputs), result };
-          secretValues.add(result);
-          state.result = result;
+          return result;
+        };
+        if (args.type === "random:index/randomPassword:RandomPassword") {
+          state.result = kept(() => fakePassword(inputs));
+          secretValues.add(state.result as string);
         }
-        if (args.type === "random:index/randomId:RandomId") {
-          // Kept while its inputs (keepers) stay, a new one when they change: as the state keeps a real one.
-          const prior = opts.priorPasswords?.[args.name];
-          const hex = prior && prior.inputs === JSON.stringify(inputs) ? prior.result : randomBytes(Number(inputs.byteLength ?? 8)).toString("hex");
-          passwords[args.name] = { inputs: JSON.stringify(inputs), result: hex };
-          state.hex = hex;
-        }
+        if (args.type === "random:index/randomId:RandomId") state.hex = kept(() => randomBytes(Number(inputs.byteLength ?? 8)).toString("hex"));
         const outputs = fakeOutputs(args.type, args.name, inputs);
         if (typeof outputs.privateKeyOpenssh === "string") secretValues.add(outputs.privateKeyOpenssh.trim());
         Object.assign(state, outputs);
@@ -186,6 +183,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     false,
   );
   pulumi.runtime.setAllConfig(opts.config, opts.secretKeys);
+  const depsOf = recordDependencies(keyOf);
 
   const programPath = opts.programPath ?? path.resolve(__dirname, "../../index");
   let programError: Error | undefined;
@@ -239,25 +237,24 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
 }
 
 /**
- * The dependencies the SDK sends with each registration (`RegisterResourceRequest.dependencies`:
- * URNs of the custom resources behind its Output inputs and `dependsOn`, components expanded; and
- * its provider), by
- * `type::name`. The mock runtime's `newResource` does not pass them on, so the mock monitor's
- * `registerResource` is wrapped (the SDK module loaded with this run's fresh copy).
+ * The dependencies the SDK sends with each registration, by `type::name`: the URNs of the custom
+ * resources behind its Output inputs and `dependsOn` (`RegisterResourceRequest.dependencies`,
+ * components expanded) and its provider. The mocks' `newResource` does not pass them on, so this
+ * run's mock monitor (set by `setMocks` just before) has its `registerResource` wrapped.
  */
 function recordDependencies(keyOf: (type: string, name: string) => string): Map<string, string[]> {
   const deps = new Map<string, string[]>();
   type Req = { getType(): string; getName(): string; getDependenciesList(): string[]; getProvider(): string };
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mocks = require("@pulumi/pulumi/runtime/mocks") as { MockMonitor: { prototype: { registerResource(req: Req, cb: unknown): unknown } } };
-  const proto = mocks.MockMonitor.prototype;
-  const original = proto.registerResource;
-  proto.registerResource = function (this: unknown, req: Req, cb: unknown) {
+  const settings = require("@pulumi/pulumi/runtime/settings") as { getMonitor(): { registerResource(req: Req, cb: unknown): unknown } };
+  const monitor = settings.getMonitor();
+  const original = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: Req, cb: unknown) => {
     const names = req.getDependenciesList().map((urn) => urn.slice(urn.lastIndexOf("::") + 2));
     // A provider reference is `<urn>::<id>`: the engine waits for the provider too.
     const provider = req.getProvider().split("::").slice(-2)[0];
     deps.set(keyOf(req.getType(), req.getName()), [...new Set([...names, ...(provider ? [provider] : [])])]);
-    return original.call(this, req, cb);
+    return original(req, cb);
   };
   return deps;
 }

@@ -5,9 +5,10 @@
  * stopping with the grace period, a container whose wait failed kept in the state, deletes of a
  * failed update waiting for the next successful one, and independent steps running together.
  */
-import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/lib/harness";
+import type { ProgramRun, RecordedOptions } from "../../scripts/lib/harness";
 import { runOnHost } from "../../scripts/lib/hostExec";
 import { applyGraph, ApplyError, ExecState } from "../support/executor";
+import { graphOf, recorded } from "../support/program";
 import { busyboxImage } from "../support/testImages";
 import { requireTestHost } from "../support/testHost";
 
@@ -20,18 +21,6 @@ const CMD = "command:remote:Command";
 const CONTAINER = "docker:index/container:Container";
 const VOLUME = "docker:index/volume:Volume";
 
-const res = (type: string, name: string, inputs: Record<string, unknown>, opts: Partial<RecordedOptions> = {}, deps: string[] = []): RecordedResource => ({
-  type,
-  name,
-  id: `${name}-id`,
-  urn: `urn:pulumi:t::p::${type}::${name}`,
-  inputs,
-  secretPaths: [],
-  opts: { protect: false, retainOnDelete: false, dependsOn: [], ...opts },
-  deps,
-});
-const graph = (...resources: RecordedResource[]) =>
-  ({ resources, invokes: [], outputs: {}, secretValues: new Set(), passwords: {}, unknowns: new Map() }) as unknown as ProgramRun;
 const onHost = async (script: string) => (await runOnHost(host.target, script, "")).stdout.trim();
 const docker = (...args: string[]) => onHost(["docker", ...args.map((a) => `'${a}'`)].join(" ") + " 2>&1 || true");
 const apply = (run: ProgramRun, state: ExecState) => applyGraph(run, engine, state, () => undefined, undefined, { seed: 1 });
@@ -52,42 +41,42 @@ afterAll(async () => {
 });
 
 const logCmd = (name: string, v: string, triggers: string[] = [v], opts: Partial<RecordedOptions> = {}, deps: string[] = []) =>
-  res(CMD, name, { create: `echo create-${v} >> ~/exec-rules.log`, delete: `echo delete-${v} >> ~/exec-rules.log`, triggers }, opts, deps);
+  recorded(CMD, name, { create: `echo create-${v} >> ~/exec-rules.log`, delete: `echo delete-${v} >> ~/exec-rules.log`, triggers }, opts, deps);
 
 test("a triggers change replaces a Command: its new create runs now, the old resource's delete at the end; another input change runs only the update", async () => {
   const state = new ExecState();
-  await apply(graph(logCmd("job", "1")), state);
-  const steps = await apply(graph(logCmd("job", "2")), state);
+  await apply(graphOf(logCmd("job", "1")), state);
+  const steps = await apply(graphOf(logCmd("job", "2")), state);
   expect(steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(["replace job", "delete job"]);
   expect(await logLines()).toEqual(["create-1", "create-2", "delete-1"]);
   // Same triggers, another script: an update (`update ?? create`), nothing deleted.
-  const changed = res(CMD, "job", { create: "echo create-3 >> ~/exec-rules.log", delete: "echo delete-3 >> ~/exec-rules.log", triggers: ["2"] });
-  expect((await apply(graph(changed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["update job"]);
-  expect((await apply(graph(changed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["same job"]);
+  const changed = recorded(CMD, "job", { create: "echo create-3 >> ~/exec-rules.log", delete: "echo delete-3 >> ~/exec-rules.log", triggers: ["2"] });
+  expect((await apply(graphOf(changed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["update job"]);
+  expect((await apply(graphOf(changed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["same job"]);
   // No longer declared: its (last applied) delete runs.
-  await apply(graph(), state);
+  await apply(graphOf(), state);
   expect(await logLines()).toEqual(["create-1", "create-2", "delete-1", "create-3", "delete-3"]);
   await onHost("rm -f ~/exec-rules.log");
 });
 
 test("a failed create is not recorded: the next run creates it again; a failed update keeps the previous state", async () => {
   const state = new ExecState();
-  const failing = res(CMD, "once", { create: "echo broken >&2; exit 3", triggers: ["a"] });
-  const error = await apply(graph(failing), state).catch((e: Error) => e);
+  const failing = recorded(CMD, "once", { create: "echo broken >&2; exit 3", triggers: ["a"] });
+  const error = await apply(graphOf(failing), state).catch((e: Error) => e);
   expect(error).toBeInstanceOf(ApplyError);
   expect((error as Error).message).toBe("once: command failed (exit 3):\nbroken\n[executor seed 1]");
   expect(state.resources.size).toBe(0);
-  const fixed = res(CMD, "once", { create: "true", triggers: ["a"] });
-  expect((await apply(graph(fixed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["create once"]);
-  const badUpdate = res(CMD, "once", { create: "exit 4", triggers: ["a"] });
-  await expect(apply(graph(badUpdate), state)).rejects.toThrow("once: command failed (exit 4)");
+  const fixed = recorded(CMD, "once", { create: "true", triggers: ["a"] });
+  expect((await apply(graphOf(fixed), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["create once"]);
+  const badUpdate = recorded(CMD, "once", { create: "exit 4", triggers: ["a"] });
+  await expect(apply(graphOf(badUpdate), state)).rejects.toThrow("once: command failed (exit 4)");
   expect(state.resources.get(`${CMD}::once`)?.inputs.create).toBe("true");
   // Diffed against the state it last reached: the update runs again.
-  await expect(apply(graph(badUpdate), state)).rejects.toThrow("once: command failed (exit 4)");
+  await expect(apply(graphOf(badUpdate), state)).rejects.toThrow("once: command failed (exit 4)");
 });
 
 const box = (name: string, env: string, opts: Partial<RecordedOptions> = {}, extra: Record<string, unknown> = {}) =>
-  res(
+  recorded(
     CONTAINER,
     "box",
     {
@@ -102,65 +91,65 @@ const box = (name: string, env: string, opts: Partial<RecordedOptions> = {}, ext
     opts,
     ["data"],
   );
-const data = res(VOLUME, "data", { name: "cpt-exec-data" }, { retainOnDelete: true });
+const data = recorded(VOLUME, "data", { name: "cpt-exec-data" }, { retainOnDelete: true });
 
 test("create-before-delete meets a fixed name and fails as the engine does; deleteBeforeReplace stops the old one with its grace period first", async () => {
   const state = new ExecState();
-  await apply(graph(data, box("cpt-exec-fixed", "1")), state);
-  const error = await apply(graph(data, box("cpt-exec-fixed", "2")), state).catch((e: Error) => e);
+  await apply(graphOf(data, box("cpt-exec-fixed", "1")), state);
+  const error = await apply(graphOf(data, box("cpt-exec-fixed", "2")), state).catch((e: Error) => e);
   expect((error as Error).message).toContain(
     'box: docker create --name failed: Error response from daemon: Conflict. The container name "/cpt-exec-fixed" is already in use',
   );
   expect(await docker("inspect", "--format", "{{.State.Running}} {{json .Config.Env}}", "cpt-exec-fixed")).toContain('true ["V=1"');
-  const steps = await apply(graph(data, box("cpt-exec-fixed", "2", { deleteBeforeReplace: true })), state);
+  const steps = await apply(graphOf(data, box("cpt-exec-fixed", "2", { deleteBeforeReplace: true })), state);
   expect(steps.map((s) => `${s.action} ${s.name}`)).toEqual(expect.arrayContaining(["replace box"]));
   expect(await docker("inspect", "--format", "{{json .Config.Env}}", "cpt-exec-fixed")).toContain('["V=2"');
   // Stopped, not killed: its TERM trap wrote the mark.
   expect(await docker("exec", "cpt-exec-fixed", "cat", "/data/mark")).toBe("stopped-gracefully");
   // The volume is retained: no longer declared, it is forgotten, not removed.
-  await apply(graph(), state);
+  await apply(graphOf(), state);
   expect(await docker("volume", "ls", "-q", "--filter", "name=^cpt-exec-data$")).toBe("cpt-exec-data");
   await docker("volume", "rm", "cpt-exec-data");
 });
 
 test("a renamed container is created beside the old one; when a later step fails the old one stays until the next successful update deletes it", async () => {
   const state = new ExecState();
-  await apply(graph(data, box("cpt-exec-a", "1")), state);
-  const gate = (ok: boolean) => res(CMD, "gate", { create: ok ? "true" : "exit 5", triggers: [`${ok}`] }, {}, ["box"]);
-  const failed = await apply(graph(data, box("cpt-exec-b", "2"), gate(false)), state).catch((e: Error) => e);
+  await apply(graphOf(data, box("cpt-exec-a", "1")), state);
+  const gate = (ok: boolean) => recorded(CMD, "gate", { create: ok ? "true" : "exit 5", triggers: [`${ok}`] }, {}, ["box"]);
+  const failed = await apply(graphOf(data, box("cpt-exec-b", "2"), gate(false)), state).catch((e: Error) => e);
   expect(failed).toBeInstanceOf(ApplyError);
   expect(await docker("inspect", "--format", "{{.State.Running}}", "cpt-exec-a")).toBe("true");
   expect(await docker("inspect", "--format", "{{.State.Running}}", "cpt-exec-b")).toBe("true");
   expect(state.pendingDeletes.map((e) => e.live.name)).toEqual(["cpt-exec-a"]);
-  const steps = await apply(graph(data, box("cpt-exec-b", "2"), gate(true)), state);
+  const steps = await apply(graphOf(data, box("cpt-exec-b", "2"), gate(true)), state);
   expect(steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(["create gate", "delete cpt-exec-a"]);
   expect(await docker("inspect", "cpt-exec-a")).toContain("No such object");
   expect(state.pendingDeletes).toEqual([]);
-  await apply(graph(), state);
+  await apply(graphOf(), state);
   await docker("volume", "rm", "cpt-exec-data");
 });
 
 test("a container whose wait failed is in the state (an initialization error): the next unchanged run updates it instead of creating another", async () => {
   const state = new ExecState();
   const sick = box("cpt-exec-sick", "1", {}, { wait: true, waitTimeout: 3, healthcheck: { tests: ["CMD-SHELL", "false"], interval: "1s", retries: 1 } });
-  const error = await apply(graph(data, sick), state).catch((e: Error) => e);
+  const error = await apply(graphOf(data, sick), state).catch((e: Error) => e);
   expect((error as Error).message).toContain("box: container cpt-exec-sick was not healthy within 3s");
   expect(state.resources.get(`${CONTAINER}::box`)?.initError).toContain("not healthy");
   const id = await docker("inspect", "--format", "{{.Id}}", "cpt-exec-sick");
-  const steps = await apply(graph(data, sick), state);
+  const steps = await apply(graphOf(data, sick), state);
   expect(steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(["update box"]);
   expect(await docker("inspect", "--format", "{{.Id}}", "cpt-exec-sick")).toBe(id);
   expect(state.resources.get(`${CONTAINER}::box`)?.initError).toBeUndefined();
-  await apply(graph(), state);
+  await apply(graphOf(), state);
   await docker("volume", "rm", "cpt-exec-data");
 });
 
 test("independent steps run at the same time; a dependent one waits for both", async () => {
   const state = new ExecState();
-  const sleeper = (name: string) => res(CMD, name, { create: `sleep 2; date +%s.%N > ~/exec-${name}`, triggers: ["1"] });
-  const after = res(CMD, "after", { create: "date +%s.%N > ~/exec-after", triggers: ["1"] }, {}, ["s1", "s2"]);
+  const sleeper = (name: string) => recorded(CMD, name, { create: `sleep 2; date +%s.%N > ~/exec-${name}`, triggers: ["1"] });
+  const after = recorded(CMD, "after", { create: "date +%s.%N > ~/exec-after", triggers: ["1"] }, {}, ["s1", "s2"]);
   const started = Date.now();
-  await apply(graph(sleeper("s1"), sleeper("s2"), after), state);
+  await apply(graphOf(sleeper("s1"), sleeper("s2"), after), state);
   expect(Date.now() - started).toBeLessThan(3900);
   const [s1, s2, last] = (await onHost("cat ~/exec-s1 ~/exec-s2 ~/exec-after; rm -f ~/exec-s1 ~/exec-s2 ~/exec-after")).split("\n").map(Number);
   expect(last).toBeGreaterThanOrEqual(Math.max(s1, s2));

@@ -1,6 +1,6 @@
 /** Runs the real program under the mock runtime for a committed stack, with extra config. */
 import * as path from "node:path";
-import type { ProgramRun, RecordedResource } from "../../scripts/lib/harness";
+import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/lib/harness";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 /** A recognisable fake API key: tests assert it never appears where secrets must not. */
@@ -55,4 +55,29 @@ export const AWS_HOST = { kind: "aws", region: "eu-west-1", availabilityZone: "e
 export async function check(...argv: string[]): Promise<import("../../scripts/check").CheckResult> {
   jest.resetModules();
   return (await import("../../scripts/check")).check(argv);
+}
+
+/** A hand-made resource as the harness records one (for the executor's small graphs). */
+export function recorded(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown> = {},
+  opts: Partial<RecordedOptions> = {},
+  deps: string[] = [],
+): RecordedResource {
+  return {
+    type,
+    name,
+    id: `${name}-id`,
+    urn: `urn:pulumi:t::p::${type}::${name}`,
+    inputs,
+    secretPaths: [],
+    opts: { protect: false, retainOnDelete: false, dependsOn: [], ...opts },
+    deps,
+  };
+}
+
+/** A program run of just these resources. */
+export function graphOf(...resources: RecordedResource[]): ProgramRun {
+  return { resources, invokes: [], outputs: {}, secretValues: new Set(), passwords: {}, unknowns: new Map() };
 }
