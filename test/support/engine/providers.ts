@@ -154,7 +154,9 @@ export async function update(res: RecordedResource, p: Inputs, changed: string[]
         await docker(
           "update",
           ...(p.restart ? ["--restart", String(p.restart)] : []),
-          ...(p.memory ? ["--memory", `${Number(p.memory)}m`, "--memory-swap", p.memorySwap ? `${Number(p.memorySwap)}m` : "-1"] : []),
+          // The provider sends MemorySwap only when it is set (0, "unchanged", otherwise), as the CLI does without --memory-swap.
+          ...(p.memory ? ["--memory", `${Number(p.memory)}m`] : []),
+          ...(p.memorySwap ? ["--memory-swap", `${Number(p.memorySwap)}m`] : []),
           ...(p.cpuShares ? ["--cpu-shares", String(p.cpuShares)] : []),
           ...(p.cpuSet ? ["--cpuset-cpus", String(p.cpuSet)] : []),
           String(before.id),
