@@ -11,6 +11,9 @@
  * Ends with `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
  * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
  * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
+ * `npm run bench -- converge`: the convergence matrix and the order fuzz under 20 seeds on the test host
+ * (runs test/e2e/converge.test.ts with CONVERGE_SEEDS=20, root). Ends with
+ * `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -19,7 +22,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
@@ -85,6 +88,9 @@ export async function main(argv: string[]): Promise<number> {
       return runJest("test/e2e/ops.test.ts");
     case "swarm":
       return runJest("test/e2e/swarm.test.ts");
+    case "converge":
+      // CI runs the matrix with 4 seeds; the bench runs the fuzz with 20.
+      return runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });
     default:
       process.stderr.write(USAGE);
       return 2;
@@ -92,10 +98,10 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** Runs one jest test file with this project's config, output passed through; its exit code. */
-function runJest(file: string): Promise<number> {
+function runJest(file: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
   const jest = path.join(projectRoot(), "node_modules", "jest", "bin", "jest.js");
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [jest, "--runTestsByPath", file], { cwd: projectRoot(), stdio: "inherit" });
+    const child = spawn(process.execPath, [jest, "--runTestsByPath", file], { cwd: projectRoot(), stdio: "inherit", env: { ...process.env, ...env } });
     child.on("close", (code) => resolve(code ?? 1));
   });
 }

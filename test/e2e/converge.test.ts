@@ -1,0 +1,200 @@
+/**
+ * After any failure the next `up` converges, under the engine's rules (test/support/executor.ts):
+ * a matrix of failure points of an app update, each followed by (a) `up` again unchanged, (b) `up`
+ * with the cause gone, or (c) the previous config (what `npm run rollback` applies), and an order
+ * fuzz: the same update under several seeds. Every run is judged from outside while a request loop
+ * hits the API through the proxy: a green run must serve what the config says (the API's reported
+ * version and the routed containers' settings), a failed one must leave the previous version
+ * serving, the routes must lead to running containers, nginx must accept its config, the backup
+ * schedule must stay installed, the data must be unchanged, and no request may fail.
+ * Ends with `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
+ */
+import { routeFile } from "../../components/renderers/proxy";
+import { runOnHost } from "../../scripts/lib/hostExec";
+import { ApplyError, BeforeStep } from "../support/executor";
+import { get, startLoad } from "../support/loadLoop";
+import { StackData } from "../support/stackData";
+import { StackRig } from "../support/stackRig";
+import { apiVersion, buildStandins } from "../support/standins";
+import { host, remote, remoteTry, removeProject } from "./support";
+
+jest.setTimeout(900_000);
+const API = `http://${host.target.address}:8101`;
+const WEB = `http://${host.target.address}:3100`;
+const V2 = "cpt-standin/api:2";
+/** Seeds of the order fuzz: `CONVERGE_SEEDS` (the bench sets 20). */
+const SEEDS = Number(process.env.CONVERGE_SEEDS ?? 4);
+const rig = new StackRig("staging");
+const data = StackData.ofStack("staging");
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+const report = { cells: 0, converged: 0, falseSuccess: 0, servedWrong: 0, deletedWhileServing: 0, seeds: 0, seedFailures: 0 };
+// Short gates: a failing one gives up after 25 s.
+const BASE = ["copilotos:healthTimeoutSeconds=25"];
+
+/** What a config asks the apps to be: the API's version, and a marker in each app's env. */
+interface Want {
+  version: "1" | "2";
+  api: string;
+  web: string;
+}
+const configOf = (w: Want) => [
+  ...BASE,
+  ...(w.version === "2" ? [`copilotos:images.api=${V2}`] : []),
+  `copilotos:api.env.STANDIN_SCENARIO=${w.api}`,
+  `copilotos:web.env.STANDIN_SCENARIO=${w.web}`,
+];
+
+const routed = (service: "api" | "web") => remote("exec", "copilotos-staging-proxy", "cat", routeFile(service)).replace(/^server (.*):\d+;$/, "$1");
+const apps = (service: "api" | "web") =>
+  remote("ps", "-a", "--filter", "label=copilotos.stack=staging", "--filter", `label=copilotos.service=${service}`, "--format", "{{.Names}}")
+    .split("\n")
+    .filter(Boolean);
+
+/**
+ * Everything that must hold while one of `wants` serves (after a failure: the previous config, or
+ * for an app whose gate passed, the new one); the list of what did not. A green run has one want.
+ */
+async function serving(wants: Want[], green: boolean): Promise<string[]> {
+  const wrong: string[] = [];
+  const envOf: Partial<Record<"api" | "web", string>> = {};
+  for (const service of ["api", "web"] as const) {
+    const ctr = routed(service);
+    const state = remoteTry("inspect", "--format", "{{.State.Running}} {{json .Config.Env}}", ctr);
+    if (!state?.startsWith("true")) {
+      wrong.push(`the ${service} route leads to ${ctr}, which is not running`);
+      report.deletedWhileServing++;
+      continue;
+    }
+    envOf[service] = state;
+    if (!wants.some((w) => state.includes(`STANDIN_SCENARIO=${w[service]}"`)))
+      wrong.push(`the ${service} route leads to ${ctr}, not to a container of scenario ${wants.map((w) => w[service]).join(" or ")}`);
+    if (green && apps(service).length !== 1) wrong.push(`${service} containers after a green run: ${apps(service).join(", ")}`);
+  }
+  // The version the API reports must be the one of the config its routed container came from.
+  const answer = (url: string) => get(url).catch((e: Error) => ({ status: 0, body: e.message }));
+  const auth = await answer(`${API}/api/standin/auth`);
+  const version = auth.status === 200 ? (JSON.parse(auth.body) as { version?: string }).version : `HTTP ${auth.status || auth.body}`;
+  const api = wants.find((w) => envOf.api?.includes(`STANDIN_SCENARIO=${w.api}"`));
+  if (version !== api?.version) wrong.push(`the API answers version ${version}, its config says ${api?.version ?? "nothing"}`);
+  if ((await answer(`${WEB}/`)).status !== 200) wrong.push("the web does not answer 200 through the proxy");
+  if (remoteTry("exec", "copilotos-staging-proxy", "nginx", "-t", "-q") === undefined) wrong.push("nginx -t fails in the proxy");
+  const cron = await runOnHost(host.target, "crontab -l 2>/dev/null || true", "");
+  if (!cron.stdout.includes("# copilotos backup copilotos-staging")) wrong.push("the scheduled backup's crontab line is gone");
+  if (JSON.stringify(data.fingerprint()) !== JSON.stringify(baseline)) wrong.push("the data changed");
+  if (wrong.length) report.servedWrong++;
+  return wrong;
+}
+
+let baseline: ReturnType<StackData["fingerprint"]>;
+let current: Want = { version: "1", api: "c0", web: "c0" };
+
+beforeAll(async () => {
+  removeProject();
+  buildStandins(["-H", `unix://${host.remoteSocket}`]);
+  apiVersion(["-H", `unix://${host.remoteSocket}`], V2, "2");
+  await rig.deploy(configOf(current), log);
+  data.seed(2, 100_000, 20);
+  baseline = data.fingerprint();
+  expect(await serving([current], true)).toEqual([]);
+});
+afterAll(() => {
+  removeProject();
+  const r = report;
+  process.stdout.write(
+    `converge: cells=${r.cells} converged=${r.converged} false_success=${r.falseSuccess} served_wrong=${r.servedWrong} deleted_while_serving=${r.deletedWhileServing} seeds=${r.seeds} seed_failures=${r.seedFailures}\n`,
+  );
+});
+
+/** The new container of `service` the state records (the one a failed update created). */
+const inState = (service: "api" | "web") => String(rig.state.resources.get(`docker:index/container:Container::copilotos-${service}-container`)?.live.name);
+
+interface Cell {
+  /** The update that fails, and how: a hook before a step (throw: `pulumi up` killed; or break the new container). */
+  target: Want;
+  fault: BeforeStep;
+  /** Undoes a fault left in a container, before the next run. */
+  heal?: () => void;
+  /** What the next run asks for: the same config, or the previous one (a rollback). */
+  then: "again" | "previous";
+}
+
+async function cell(c: Cell): Promise<void> {
+  report.cells++;
+  const before = current;
+  const loop = startLoad(`${API}/api/health/live`, { minRequests: 50, clients: 2, timeoutMs: 5000 });
+  const problems: string[] = [];
+  const next = c.then === "again" ? c.target : before;
+  try {
+    const failed = await rig.deploy(configOf(c.target), log, c.fault).catch((e: Error) => e);
+    if (!(failed instanceof ApplyError)) {
+      problems.push("the faulted update ended green");
+      report.falseSuccess++;
+    } else problems.push(...(await serving([before, c.target], false)).map((p) => `after the failure: ${p}`));
+    c.heal?.();
+    const green = await rig.deploy(configOf(next), log).catch((e: Error) => e);
+    if (green instanceof Error) problems.push(`the re-run failed: ${green.message.split("\n")[0]}`);
+    else problems.push(...(await serving([next], true)).map((p) => `after the re-run: ${p}`));
+  } finally {
+    loop.stop();
+  }
+  const load = await loop.done;
+  if (load.failed) problems.push(`${load.failed} of ${load.requests} requests failed ${JSON.stringify(load.samples)}`);
+  current = next;
+  if (problems.length === 0) report.converged++;
+  expect(problems).toEqual([]);
+}
+
+const killedBefore =
+  (step: string): BeforeStep =>
+  async (name) => {
+    if (name === step) throw new Error(`pulumi up killed (SIGKILL) before ${step}`);
+  };
+/** The new API fails through the proxy while the file exists (test/support/standins.ts). */
+const apiFailsProxied: BeforeStep = async (name) => {
+  if (name === "copilotos-api-health-wait") remote("exec", inState("api"), "touch", "/tmp/fail-proxied");
+};
+const apiHeals = () => void remoteTry("exec", inState("api"), "rm", "-f", "/tmp/fail-proxied");
+/** The new web answers 404 at / while its page is moved away. */
+const webFails: BeforeStep = async (name) => {
+  if (name === "copilotos-web-health-wait") remote("exec", inState("web"), "mv", "/www/index.html", "/www/index.off");
+};
+const webHeals = () => void remoteTry("exec", inState("web"), "mv", "/www/index.off", "/www/index.html");
+
+describe("the convergence matrix", () => {
+  test("the API's health gate fails once; (a) up again unchanged: the gate routes to the new API and checks it", () =>
+    cell({ target: { version: "2", api: "a1", web: "c0" }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));
+
+  test("the API's health gate fails; (c) the previous config: the old version serves, no name meets the kept container", () =>
+    cell({ target: { version: "1", api: "a2", web: "c0" }, fault: apiFailsProxied, then: "previous" }));
+
+  test("the web's health gate fails once; (a) up again unchanged", () =>
+    cell({ target: { version: current.version, api: current.api, web: "w1" }, fault: webFails, heal: webHeals, then: "again" }));
+
+  test("killed before the API's route switch; (a) up again unchanged", () =>
+    cell({ target: { version: "2", api: "k1", web: "w1" }, fault: killedBefore("copilotos-api-route-switch"), then: "again" }));
+
+  test("killed after the API switched, before the web's container; (c) the previous config", () =>
+    cell({ target: { version: "1", api: "k2", web: "k2" }, fault: killedBefore("copilotos-web-container"), then: "previous" }));
+
+  test("killed before the API's ready gate; (b) up again with the cause gone (the same config)", () =>
+    cell({ target: { version: "1", api: "k3", web: "w1" }, fault: killedBefore("copilotos-api-ready-wait"), then: "again" }));
+});
+
+describe("order fuzz", () => {
+  test(`an update of the API and the web under ${SEEDS} seeds reaches the same state every time, with no failed request`, async () => {
+    for (let i = 0; i < SEEDS; i++) {
+      const seed = 1000 + i * 7919;
+      const want: Want = { version: i % 2 ? "1" : "2", api: `f${i}`, web: `f${i}` };
+      const loop = startLoad(`${API}/api/health/live`, { minRequests: 20, clients: 2, timeoutMs: 5000 });
+      const ran = await rig.deploy(configOf(want), log, undefined, [], seed).catch((e: Error) => e);
+      loop.stop();
+      const load = await loop.done;
+      const wrong = ran instanceof Error ? [`seed ${seed}: ${ran.message.split("\n")[0]}`] : await serving([want], true);
+      if (load.failed) wrong.push(`seed ${seed}: ${load.failed} of ${load.requests} requests failed`);
+      report.seeds++;
+      if (wrong.length) report.seedFailures++;
+      current = want;
+      expect(wrong).toEqual([]);
+    }
+  });
+});
