@@ -9,9 +9,9 @@
  * schedule must stay installed, the data must be unchanged, and no request may fail.
  * Ends with `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
  */
-import { routeFile } from "../../components/renderers/proxy";
 import { runOnHost } from "../../scripts/lib/hostExec";
 import { ApplyError, BeforeStep } from "../support/executor";
+import { routedTo } from "../support/faultRun";
 import { get, startLoad } from "../support/loadLoop";
 import { StackData } from "../support/stackData";
 import { StackRig } from "../support/stackRig";
@@ -44,7 +44,7 @@ const configOf = (w: Want) => [
   `copilotos:web.env.STANDIN_SCENARIO=${w.web}`,
 ];
 
-const routed = (service: "api" | "web") => remote("exec", "copilotos-staging-proxy", "cat", routeFile(service)).replace(/^server (.*):\d+;$/, "$1");
+const routed = (service: "api" | "web") => routedTo("staging", service);
 const apps = (service: "api" | "web") =>
   remote("ps", "-a", "--filter", "label=copilotos.stack=staging", "--filter", `label=copilotos.service=${service}`, "--format", "{{.Names}}")
     .split("\n")

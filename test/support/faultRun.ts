@@ -29,6 +29,11 @@ const docker = (...args: string[]): string | undefined => {
   }
 };
 
+/** The container a route of a stack's proxy leads to (empty when the proxy cannot be read). */
+export function routedTo(stack: string, service: "api" | "web"): string {
+  return (docker("exec", `copilotos-${stack}-proxy`, "cat", routeFile(service)) ?? "").replace(/^server (.*):\d+;$/, "$1");
+}
+
 export class FaultRun {
   readonly outcomes: Outcome[] = [];
   private baseline?: ReturnType<StackData["fingerprint"]>;
@@ -67,7 +72,7 @@ export class FaultRun {
 
   /** The container a route of the stack's proxy leads to. */
   routedTo(service: "api" | "web"): string {
-    return (docker("exec", `copilotos-${this.rig.stack}-proxy`, "cat", routeFile(service)) ?? "").replace(/^server (.*):\d+;$/, "$1");
+    return routedTo(this.rig.stack, service);
   }
 
   /** `<name> <state>` of every container of the stack. */
