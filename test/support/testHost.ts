@@ -187,7 +187,7 @@ async function start(): Promise<TestHostState> {
   sh("nsenter", [...inNs, "/usr/sbin/sshd", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "sshd.log")]);
   // The host's cron, for the scheduled backups the stack installs: Debian's, unless one runs already.
   ok("crontab", ["-r", "-u", USER]);
-  if (!ok("pgrep", ["-x", "cron"])) {
+  if (cronPid() === undefined) {
     sh("nsenter", [...inNs, "cron"]);
     fs.writeFileSync(CRON_STARTED, "");
   }
@@ -241,12 +241,30 @@ export async function restartRemoteEngine(): Promise<void> {
 
 /** Marks that the test host started cron (Debian's keeps its pid in /run/crond.pid). */
 const CRON_STARTED = path.join(TEST_HOST_DIR, "cron.started");
+const CRON_PID = "/run/crond.pid";
+
+/**
+ * The running cron daemon's pid: the one its pidfile names, if that process is cron. Not `pgrep -x
+ * cron`: a job's process is named cron too and outlives a stopped daemon (Debian's certbot job
+ * sleeps up to 12 hours), so it passed for a daemon and none was started; scheduled backups never ran.
+ */
+function cronPid(): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(CRON_PID, "utf8").trim());
+    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "cron" ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function stopRemote(): Promise<void> {
   const d = TEST_HOST_DIR;
   ok("crontab", ["-r", "-u", USER]);
   if (fs.existsSync(CRON_STARTED)) {
-    await waitGone(killPidFile("/run/crond.pid"), 10);
+    // Its jobs first (they would outlive it), then the daemon.
+    const daemon = cronPid();
+    if (daemon !== undefined) ok("pkill", ["-P", String(daemon)]);
+    await waitGone(killPidFile(CRON_PID), 10);
     fs.rmSync(CRON_STARTED);
   }
   await waitGone(killPidFile(path.join(d, "sshd.pid")), 10);
