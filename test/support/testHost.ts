@@ -137,7 +137,10 @@ async function start(): Promise<TestHostState> {
   ])
     sh("ip", ["netns", "exec", NETNS, "ip", ...args]);
 
+  // A new host has an empty home: archives, crontab files and keys an earlier run left (a run that
+  // was killed never tore down) would change what the tests count, e.g. retention keeping 7.
   const home = path.join(d, "home");
+  fs.rmSync(home, { recursive: true, force: true });
   fs.mkdirSync(home, { recursive: true });
   if (!ok("id", [USER])) {
     sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
