@@ -1,7 +1,7 @@
 /**
  * `node scripts/run.js deliver --image <ref> --tag <repo:version> --host user@address:port --known-hosts <file> [--identity <file>] [--keep N] [--compress]`
  * Sends an image from this machine's engine to the host (scripts/lib/transfer.ts), prunes the stack's
- * older versions there, prints `image <id> mode=<mode> sent=<bytes>`. Progress goes to stderr, which
+ * older versions there, prints `image <id> mode=<mode> sent=<bytes> read=<store|save>`. Progress goes to stderr, which
  * `pulumi up` shows while the local command runs.
  */
 import { parseArgs } from "node:util";
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     if (r.fallback) process.stderr.write(`deliver: ${r.fallback}\n`);
     const pruned = await runHostStep(target, "pruning old images", hostPruneScript(v.tag.replace(/:[^:/]*$/, ""), keep));
     if (pruned.stdout) process.stderr.write(pruned.stdout);
-    process.stdout.write(`image ${r.imageId} mode=${r.mode} sent=${r.sentBytes}\n`);
+    process.stdout.write(`image ${r.imageId} mode=${r.mode} sent=${r.sentBytes}${r.source ? ` read=${r.source}` : ""}\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`deliver: ${(e as Error).message}\n`);
