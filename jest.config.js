@@ -15,8 +15,12 @@ module.exports = {
       ...common,
       displayName: "e2e",
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/e2e/swarm\\.test\\.ts$"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },
+    // The swarm suite brings its own rig (test/support/swarmRig.ts: three dockerds in their own
+    // namespaces) and never touches the test host, so `npm test` runs it beside the e2e suites.
+    { ...common, displayName: "swarm", testMatch: ["<rootDir>/test/e2e/swarm.test.ts"] },
   ],
 };

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// `npm test`: the suites that share the test host (jest project "e2e") run one after another in
+// one jest process, while the unit tests and the swarm suite (its own rig: three dockerds in their
+// own namespaces, nothing shared with the test host) run in a second one beside it. Most of the
+// e2e time is waiting on health checks and request loops, so the second process costs it little.
+// The e2e output streams live; the other process's output is printed as one block when it ends.
+// The last line sums both: "N passed, N failed, N skipped".
+//
+//   node test/support/runSuites.js            both processes
+//   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
+"use strict";
+const { spawn } = require("node:child_process");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..", "..");
+const jest = path.join(root, "node_modules", "jest", "bin", "jest.js");
+const SUMMARY = /^(\d+) passed, (\d+) failed(?: \((\d+) test files? failed to run\))?, (\d+) skipped$/m;
+
+function run(args, onLine) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [jest, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    let out = "";
+    const take = (b) => {
+      const s = b.toString();
+      out += s;
+      if (onLine) onLine(s);
+    };
+    child.stdout.on("data", take);
+    child.stderr.on("data", take);
+    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+function summary(name, r) {
+  const m = SUMMARY.exec(
+    r.out
+      .split("\n")
+      .filter((l) => SUMMARY.test(l))
+      .at(-1) ?? "",
+  );
+  if (!m) return { passed: 0, failed: 1, skipped: 0, note: `${name}: no test summary (exit ${r.code})` };
+  return { passed: Number(m[1]), failed: Number(m[2]) + (r.code !== 0 && Number(m[2]) === 0 ? 1 : 0), skipped: Number(m[4]) };
+}
+
+async function main(argv) {
+  if (argv.length) {
+    const r = await run(argv, (s) => process.stdout.write(s));
+    return r.code;
+  }
+  const started = Date.now();
+  const side = run(["--selectProjects", "unit", "swarm", "--maxWorkers=1"]).then((r) => {
+    process.stdout.write(
+      `\n===== unit and swarm suites (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of unit and swarm suites =====\n\n`,
+    );
+    return r;
+  });
+  const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
+  const other = await side;
+  const parts = [summary("e2e", e2e), summary("unit+swarm", other)];
+  for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
+  const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
+  process.stdout.write(
+    `\ntest time: ${Math.round((Date.now() - started) / 1000)} s\n${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped\n`,
+  );
+  return e2e.code === 0 && other.code === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));
