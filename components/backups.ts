@@ -61,6 +61,7 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
         JSON.stringify({ user: cfg.mongo.user, database: cfg.mongo.database, resources: cfg.resources.mongo }),
         secretHash(w.mongoPassword),
       ],
+      before: "before a Mongo change",
       s3: host.s3,
     },
     { parent, dependsOn: after },
@@ -78,7 +79,7 @@ export function backupBeforeAppUpdate(parent: pulumi.Resource, name: string, w: 
   return [
     new MongoBackup(
       `${name}-app-backup`,
-      { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], s3: host.s3 },
+      { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], before: "before the app update", s3: host.s3 },
       { parent, dependsOn: [mongo] },
     ),
   ];

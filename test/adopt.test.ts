@@ -1,6 +1,7 @@
 /** Taking over a running compose deployment: the config, the graph, and the host scripts (exact strings). */
 import { cutoverScript, handBackLines, inventoryScript, parseInventory, AdoptSpec } from "../components/renderers/adopt";
 import { containerOf, CONTAINER, ofType, runStack, VOLUME } from "./support/program";
+import { describedScript } from "../components/renderers/shell";
 
 const ADOPT = ["copilotos:adopt.composeProject=infra", "copilotos:adopt.volumes.mongo=infra_mongodb_data", "copilotos:adopt.volumes.redis=infra_redis_data"];
 const OLD_PASSWORD = "old-compose-password-1234";
@@ -44,7 +45,7 @@ describe("the graph of an adopting stack", () => {
     const r = await run();
     const at = (name: string) => r.resources.findIndex((x) => x.name === name);
     const cutover = r.resources.find((x) => x.name === "copilotos-compose-cutover-stop")!;
-    expect(cutover.inputs.create).toBe(cutoverScript(spec));
+    expect(cutover.inputs.create).toBe(describedScript("cut-over: stop compose project infra's containers (its volumes stay)", cutoverScript(spec)));
     expect(at("copilotos-preflight-check")).toBeLessThan(at("copilotos-compose-cutover-stop"));
     expect(at("copilotos-mongo-backup-run")).toBeLessThan(at("copilotos-compose-cutover-stop"));
     for (const c of ofType(r, CONTAINER)) expect(at(c.name)).toBeGreaterThan(at("copilotos-compose-cutover-stop"));

@@ -9,6 +9,7 @@ import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData }
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
 import { runStack } from "./support/program";
+import { describedScript } from "../components/renderers/shell";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const named = (run: ProgramRun, name: string): RecordedResource => {
@@ -156,19 +157,22 @@ describe("an aws host with off-host backups", () => {
     const backup = named(run, "copilotos-mongo-backup-run");
     const bucket = named(run, `${HOST}-backups-bucket`).id;
     expect(backup.inputs.create).toBe(
-      backupScript({
-        container: "copilotos-aws-mongo",
-        volume: "copilotos-aws-mongo-data",
-        dir: "~/copilotos-backups",
-        prefix: "copilotos-aws-mongo",
-        keep: 7,
-        tiers: { daily: 7, weekly: 4, monthly: 12 },
-        image: "mongo:7.0",
-        upload: { bucket, region: "eu-west-1" },
-      }),
+      describedScript(
+        `backup before a Mongo change: fsyncLock + archive copilotos-aws-mongo-data into ~/copilotos-backups, verified, newest 7 kept, copied to s3://${bucket}`,
+        backupScript({
+          container: "copilotos-aws-mongo",
+          volume: "copilotos-aws-mongo-data",
+          dir: "~/copilotos-backups",
+          prefix: "copilotos-aws-mongo",
+          keep: 7,
+          tiers: { daily: 7, weekly: 4, monthly: 12 },
+          image: "mongo:7.0",
+          upload: { bucket, region: "eu-west-1" },
+        }),
+      ),
     );
     expect(backup.inputs.create).toContain(`aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`);
-    expect(String(named(run, "copilotos-backup-schedule-install").inputs.create)).toContain(String(backup.inputs.create));
+    expect(String(named(run, "copilotos-backup-schedule-install").inputs.create)).toContain(String(backup.inputs.create).replace(/^# .*\n/, ""));
   });
 
   test("no output is secret or carries a secret; the host's private key appears only in the secret user data", () => {

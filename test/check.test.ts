@@ -36,7 +36,17 @@ describe("npm run check", () => {
     expect(r.stdout).not.toMatch(/sha256:[0-9a-f]|-[0-9a-f]{8}[ "]/);
     expect(r.stdout).toContain(`runningImages: {"mongo":"mongo@[known after deploy]",`);
     // Host scripts say where they run: user, host and port are shown, the key is not.
-    expect(r.stdout).toMatch(/copilotos-api-route-switch +on=deploy@203\.0\.113\.10:22 runs="proxy=copilotos-/);
+    // and each says what it does.
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `copilotos-api-route-switch +on=deploy@203\\.0\\.113\\.10:22 does="route: api to copilotos-${stack}-api-\\[known after deploy\\] \\(proxy reload, 15 s drain\\)"\n`,
+      ),
+    );
+    const timeout = stack === "prod" ? 180 : 120;
+    expect(r.stdout).toContain(`does="gate: api /api/health/ready through the proxy, ${timeout} s; the route back to the previous api on failure"\n`);
+    expect(r.stdout).not.toContain(" runs=");
+    // An output that does not apply to a single host is absent, not `undefined`.
+    expect(r.stdout).not.toMatch(/undefined|\n {2}services:/);
     expect(r.stdout).toContain("/run/secrets/mongodb_password=[secret]");
     const printed = r.stdout + r.stderr;
     expect(r.run!.secretValues.size).toBeGreaterThanOrEqual(6);

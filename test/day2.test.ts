@@ -50,10 +50,13 @@ test("registry mode on a remote host prunes the app's older pulled versions (kee
   expect(repositoryOf("copilotos-web:0.9")).toBe("copilotos-web");
   const r = await runStack("staging", ["copilotos:delivery.mode=registry", "copilotos:delivery.keep=4"]);
   const prunes = r.resources.filter((x) => x.name.endsWith("-prune"));
-  expect(prunes.map((p) => [p.name, p.inputs.create])).toEqual([
-    ["copilotos-api-image-prune", hostPruneScript("copilotos-api", 4)],
-    ["copilotos-web-image-prune", hostPruneScript("copilotos-web", 4)],
-  ]);
+  const { describedScript } = await import("../components/renderers/shell");
+  expect(prunes.map((p) => [p.name, p.inputs.create])).toEqual(
+    ["api", "web"].map((s) => [
+      `copilotos-${s}-image-prune`,
+      describedScript(`prune: keep the newest 4 versions of copilotos-${s} (one in use always stays)`, hostPruneScript(`copilotos-${s}`, 4)),
+    ]),
+  );
   const transfer = await runStack("staging", ["copilotos:delivery.mode=transfer"]);
   expect(transfer.resources.some((x) => x.name.endsWith("-prune"))).toBe(false);
 });

@@ -10,6 +10,7 @@ import { installScheduleScript, removeScheduleScript, scheduledJob } from "../co
 import { backupScript } from "../components/renderers/backup";
 import { healthGateScript } from "../components/renderers/health";
 import { preflightScript } from "../components/renderers/preflight";
+import { describedScript } from "../components/renderers/shell";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, runStack, SAPTIVA_KEY, VOLUME } from "./support/program";
 
@@ -40,7 +41,12 @@ describe("staging (ssh host, registry mode)", () => {
       networks: ["copilotos-staging"],
       minFreeMb: 2048,
     });
-    expect(pf.inputs.create).toBe(script);
+    expect(pf.inputs.create).toBe(
+      describedScript(
+        "preflight: read-only checks: engine answers, ports 3100,8101 free, 3 containers, 2 volumes, 1 network not another's, 2048 MiB free",
+        script,
+      ),
+    );
     expect(pf.inputs.connection).toMatchObject({
       host: "203.0.113.10",
       port: 22,
@@ -82,15 +88,18 @@ describe("staging (ssh host, registry mode)", () => {
   test("the Mongo container waits for a backup whose triggers are image, settings and a hash of the password", () => {
     const backup = byName(run, "copilotos-mongo-backup-run");
     expect(backup.inputs.create).toBe(
-      backupScript({
-        container: "copilotos-staging-mongo",
-        volume: "copilotos-staging-mongo-data",
-        dir: "~/copilotos-backups",
-        prefix: "copilotos-staging-mongo",
-        keep: 7,
-        tiers: { daily: 7, weekly: 4, monthly: 12 },
-        image: "mongo:7.0",
-      }),
+      describedScript(
+        "backup before a Mongo change: fsyncLock + archive copilotos-staging-mongo-data into ~/copilotos-backups, verified, newest 7 kept",
+        backupScript({
+          container: "copilotos-staging-mongo",
+          volume: "copilotos-staging-mongo-data",
+          dir: "~/copilotos-backups",
+          prefix: "copilotos-staging-mongo",
+          keep: 7,
+          tiers: { daily: 7, weekly: 4, monthly: 12 },
+          image: "mongo:7.0",
+        }),
+      ),
     );
     // backup → password rotation → Mongo container.
     expect(byName(run, "copilotos-mongo-rotation").opts.dependsOn).toEqual(expect.arrayContaining(["copilotos-mongo-backup", "copilotos-preflight"]));
@@ -106,7 +115,10 @@ describe("staging (ssh host, registry mode)", () => {
 
   test("a backup before every app update: triggered by the API and web images and a hash of their settings; the new API waits for it", () => {
     const backup = byName(run, "copilotos-app-backup-run");
-    expect(backup.inputs.create).toBe(byName(run, "copilotos-mongo-backup-run").inputs.create);
+    // The same backup, said to come before the app update.
+    expect(backup.inputs.create).toBe(
+      String(byName(run, "copilotos-mongo-backup-run").inputs.create).replace(/^# backup before a Mongo change:/, "# backup before the app update:"),
+    );
     const [api, web, settingsHash] = backup.inputs.triggers as string[];
     expect([api, web]).toEqual([containerOf(run, "api").inputs.image, containerOf(run, "web").inputs.image]);
     expect(settingsHash).toMatch(/^[0-9a-f]{64}$/);
@@ -117,9 +129,13 @@ describe("staging (ssh host, registry mode)", () => {
 
   test("the host's own schedule: the same backup as a cron job, removed with the stack", () => {
     const install = byName(run, "copilotos-backup-schedule-install");
-    const backup = String(byName(run, "copilotos-mongo-backup-run").inputs.create);
+    // The job is the backup's script (its description is the install's).
+    const backup = String(byName(run, "copilotos-mongo-backup-run").inputs.create).replace(/^# .*\n/, "");
     expect(install.inputs.create).toBe(
-      installScheduleScript({ identity: { project: "copilotos", stack: "staging" }, schedule: "30 3 * * *", job: scheduledJob(backup) }),
+      describedScript(
+        "backup schedule: crontab line (30 3 * * *) backs up copilotos-staging-mongo-data between deploys",
+        installScheduleScript({ identity: { project: "copilotos", stack: "staging" }, schedule: "30 3 * * *", job: scheduledJob(backup) }),
+      ),
     );
     expect(install.inputs.delete).toBe(removeScheduleScript({ project: "copilotos", stack: "staging" }));
     // A change is an update (the install replaces the tagged line), never a replacement whose old delete removes the new line.
@@ -130,13 +146,16 @@ describe("staging (ssh host, registry mode)", () => {
   test("health gates through the proxy after each route switch: the API's before the web starts, the web's after; secrets only on stdin", () => {
     const api = byName(run, "copilotos-api-health-wait");
     expect(api.inputs.create).toBe(
-      healthGateScript({
-        container: String(containerOf(run, "api").inputs.name),
-        url: "http://127.0.0.1:8101/api/health/ready",
-        timeoutSeconds: 120,
-        intervalSeconds: 2,
-        revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 },
-      }),
+      describedScript(
+        "gate: api /api/health/ready through the proxy, 120 s; the route back to the previous api on failure",
+        healthGateScript({
+          container: String(containerOf(run, "api").inputs.name),
+          url: "http://127.0.0.1:8101/api/health/ready",
+          timeoutSeconds: 120,
+          intervalSeconds: 2,
+          revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 },
+        }),
+      ),
     );
     expect(api.opts.dependsOn).toEqual(["copilotos-api-route"]);
     expect(api.inputs.triggers).toEqual([containerOf(run, "api").name + "-id"]);

@@ -6,6 +6,7 @@
 import { healthGateScript, readyGateScript } from "../components/renderers/health";
 import { proxyConf, switchScript } from "../components/renderers/proxy";
 import { rotationScript } from "../components/renderers/rotation";
+import { describedScript } from "../components/renderers/shell";
 import { DEFAULT_CSP } from "../components/config";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
 import { CONTAINER, containerOf, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf } from "./support/program";
@@ -85,22 +86,35 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
   test("each route switches to the new container after it is ready, then the gate checks through the proxy and can switch back", () => {
     for (const service of ["api", "web"] as const) {
       const ready = byName(run, `copilotos-${service}-ready-wait`);
-      expect(ready.inputs.create).toBe(readyGateScript({ container: nameOf(run, service), timeoutSeconds: 120, intervalSeconds: 2 }));
+      expect(ready.inputs.create).toBe(
+        describedScript(
+          `ready: ${nameOf(run, service)} healthy (its HEALTHCHECK), 120 s`,
+          readyGateScript({ container: nameOf(run, service), timeoutSeconds: 120, intervalSeconds: 2 }),
+        ),
+      );
       expect(ready.inputs.triggers).toEqual([`${containerOf(run, service).name}-id`]);
       expect(ready.secretPaths).toContain("stdin");
       expect(byName(run, `copilotos-${service}-ready`).opts.dependsOn).toEqual([`copilotos-${service}`]);
       const gate = byName(run, `copilotos-${service}-health-wait`);
       expect(gate.inputs.create).toBe(
-        healthGateScript({
-          container: nameOf(run, service),
-          url: service === "api" ? "http://127.0.0.1:8101/api/health/ready" : "http://127.0.0.1:3100/",
-          timeoutSeconds: 120,
-          intervalSeconds: 2,
-          revert: { proxy: "copilotos-staging-proxy", service, drainSeconds: 15 },
-        }),
+        describedScript(
+          `gate: ${service} ${service === "api" ? "/api/health/ready" : "/"} through the proxy, 120 s; the route back to the previous ${service} on failure`,
+          healthGateScript({
+            container: nameOf(run, service),
+            url: service === "api" ? "http://127.0.0.1:8101/api/health/ready" : "http://127.0.0.1:3100/",
+            timeoutSeconds: 120,
+            intervalSeconds: 2,
+            revert: { proxy: "copilotos-staging-proxy", service, drainSeconds: 15 },
+          }),
+        ),
       );
       const sw = byName(run, `copilotos-${service}-route-switch`);
-      expect(sw.inputs.create).toBe(switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), drainSeconds: 15 }));
+      expect(sw.inputs.create).toBe(
+        describedScript(
+          `route: ${service} to ${nameOf(run, service)} (proxy reload, 15 s drain)`,
+          switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), drainSeconds: 15 }),
+        ),
+      );
       expect(sw.inputs.update).toBe(sw.inputs.create);
       expect(sw.inputs.triggers).toEqual([nameOf(run, service), "copilotos-proxy-container-id"]);
       expect(byName(run, `copilotos-${service}-route`).opts.dependsOn).toEqual([`copilotos-${service}-ready`, "copilotos-proxy"]);
@@ -126,7 +140,12 @@ describe("Mongo password rotation", () => {
   test("backup → change inside mongod → Mongo container → API; the password only on stdin, as a secret", async () => {
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password("first")}`]);
     const change = byName(run, "copilotos-mongo-rotation-change");
-    expect(change.inputs.create).toBe(rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" }));
+    expect(change.inputs.create).toBe(
+      describedScript(
+        "rotate: the Mongo password of copilotos_user changed inside copilotos-staging-mongo",
+        rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" }),
+      ),
+    );
     expect(change.inputs.stdin).toBe(password("first"));
     expect(change.secretPaths).toEqual(expect.arrayContaining(["stdin", "triggers"]));
     expect(String(change.inputs.create)).not.toContain(password("first"));

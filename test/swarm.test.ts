@@ -5,6 +5,7 @@ import { nodeLabelScript, swarmSecretName } from "../components/renderers/swarm"
 import { minimalConfig, problemsOf } from "./support/config";
 import { ofType, runStack, SAPTIVA_KEY } from "./support/program";
 import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import { describedScript } from "../components/renderers/shell";
 
 const fixtures = path.join(__dirname, "fixtures");
 const SERVICE = "docker:index/service:Service";
@@ -167,11 +168,14 @@ describe("the swarm stack", () => {
   test("the nodes are checked and labelled on the manager before any service", () => {
     const labels = run.resources.find((r) => r.name === "copilotos-node-labels")!;
     expect(labels.inputs.create).toBe(
-      nodeLabelScript(id, [
-        { name: "node-1", role: "manager", edge: true, labels: { disk: "ssd" } },
-        { name: "node-2", role: "worker", edge: true, labels: {} },
-        { name: "node-3", role: "worker", edge: false, labels: {} },
-      ]),
+      describedScript(
+        "labels: roles and labels of 3 swarm nodes",
+        nodeLabelScript(id, [
+          { name: "node-1", role: "manager", edge: true, labels: { disk: "ssd" } },
+          { name: "node-2", role: "worker", edge: true, labels: {} },
+          { name: "node-3", role: "worker", edge: false, labels: {} },
+        ]),
+      ),
     );
     for (const n of ["mongo", "api", "proxy"]) expect(service(n).opts.dependsOn).toContain("copilotos-node-labels");
   });

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
 import { migrateScript } from "../renderers/migrate";
+import { migrateDoes } from "../renderers/stepDescriptions";
 import { hostCommand } from "./hostCommand";
 
 export interface ApiMigrationArgs {
@@ -29,6 +30,7 @@ export class ApiMigration extends pulumi.ComponentResource {
       {
         host: args.host,
         script: pulumi.output(args.container).apply((container) => migrateScript({ container, command: args.command })),
+        does: pulumi.output(args.container).apply((container) => migrateDoes(container, args.command)),
         triggers: [args.containerId],
       },
       { parent: this, dependsOn: opts?.dependsOn },

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BackupSpec } from "../renderers/backup";
 import { installScheduleScript, removeScheduleScript, scheduledJob } from "../renderers/backupSchedule";
 import type { StackIdentity } from "../renderers/names";
+import { scheduleDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { backupScriptOf, MongoBackupArgs } from "./mongoBackup";
 import { hostCommand } from "./hostCommand";
@@ -36,7 +37,7 @@ export class BackupSchedule extends pulumi.ComponentResource {
       `${name}-install`,
       // No trigger: a new schedule or job is an update (the install replaces the stack's tagged line). As a
       // trigger it was a replacement, whose old resource's delete ran at the end and removed the new line.
-      { host: args.host, script, triggers: [], remove: removeScheduleScript(args.identity) },
+      { host: args.host, script, does: scheduleDoes(args.schedule, args.spec), triggers: [], remove: removeScheduleScript(args.identity) },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

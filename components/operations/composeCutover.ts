@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AdoptSpec, cutoverScript } from "../renderers/adopt";
+import { cutoverDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand } from "./hostCommand";
 
@@ -24,7 +25,11 @@ export class ComposeCutover extends pulumi.ComponentResource {
   constructor(name: string, args: ComposeCutoverArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:ComposeCutover", name, {}, opts);
     const script = cutoverScript(args.spec);
-    const cmd = hostCommand(`${name}-stop`, { host: args.host, script, triggers: [script, args.attempt] }, { parent: this, dependsOn: opts?.dependsOn });
+    const cmd = hostCommand(
+      `${name}-stop`,
+      { host: args.host, script, does: cutoverDoes(args.spec), triggers: [script, args.attempt] },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     this.stdout = cmd.stdout;
     this.registerOutputs({ stdout: this.stdout });
   }

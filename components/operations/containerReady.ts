@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AdoptSpec } from "../renderers/adopt";
 import { readyGateScript, ReadySpec } from "../renderers/health";
+import { readyDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
 
@@ -34,6 +35,7 @@ export class ContainerReady extends pulumi.ComponentResource {
       {
         host: args.host,
         script: pulumi.output(args.container).apply((container) => readyGateScript({ ...args.spec, container, adopt: args.adopt?.spec })),
+        does: pulumi.output(args.container).apply((container) => readyDoes(container, args.spec.timeoutSeconds)),
         triggers: [args.containerId, ...(args.adopt ? [args.adopt.attempt] : [])],
         stdin,
       },

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AdoptSpec } from "../renderers/adopt";
 import { GateRoute, healthGateScript, HealthGateSpec } from "../renderers/health";
+import { gateDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
 
@@ -46,6 +47,7 @@ export class HealthGate extends pulumi.ComponentResource {
             ...(args.adopt ? { adopt: { spec: args.adopt.spec, finishes: args.adopt.finishes } } : {}),
           }),
         ),
+        does: pulumi.output(args.container).apply((container) => gateDoes(args.spec, container, args.revert)),
         triggers: [args.containerId, ...(args.adopt ? [args.adopt.attempt] : [])],
         stdin,
       },

@@ -3,12 +3,18 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
 import { maskLines } from "../renderers/health";
+import { describedScript } from "../renderers/shell";
 
 export interface HostCommandArgs {
   /** Where the script runs: over the host's pinned SSH connection, or locally for the local engine. */
   host: DockerHost;
   /** The host-side script (from components/renderers/*): runs on create and whenever a trigger changes. */
   script: pulumi.Input<string>;
+  /**
+   * What the step does, in one line of names and numbers, never a secret (`gate: … through the proxy,
+   * 120 s`): the script's first line, a comment, so `npm run check` and `pulumi preview` both show it.
+   */
+  does: pulumi.Input<string>;
   /** Values whose change re-runs the script. */
   triggers: pulumi.Input<unknown>[];
   /** Fed to the script's stdin; for secrets, which then appear on no command line. @default "" */
@@ -23,9 +29,10 @@ export interface HostCommandArgs {
  * create and on any trigger change; deleting the resource runs `remove` (else nothing) on the host.
  */
 export function hostCommand(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): command.remote.Command | command.local.Command {
+  const script = pulumi.all([args.does, args.script]).apply(([does, body]) => describedScript(does, body));
   const common = {
-    create: args.script,
-    update: args.script,
+    create: script,
+    update: script,
     triggers: args.triggers,
     stdin: args.stdin ?? "",
     ...(args.remove ? { delete: args.remove } : {}),

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { backupScript, BackupSpec } from "../renderers/backup";
+import { backupDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand } from "./hostCommand";
 
@@ -12,6 +13,8 @@ export interface MongoBackupArgs {
    * hash; or the apps' images and settings). Secrets only as hashes (hostCommand.ts secretHash).
    */
   triggers: pulumi.Input<unknown>[];
+  /** What it comes before, for the step's description (e.g. `before a Mongo change`). */
+  before: string;
   /** Also upload each verified backup to this S3 bucket (aws hosts, with the instance role). @default no upload */
   s3?: { bucket: pulumi.Input<string>; region: string };
 }
@@ -34,7 +37,12 @@ export class MongoBackup extends pulumi.ComponentResource {
     super("copilotos:db:MongoBackup", name, {}, opts);
     const cmd = hostCommand(
       `${name}-run`,
-      { host: args.host, script: backupScriptOf(args.spec, args.s3), triggers: args.triggers },
+      {
+        host: args.host,
+        script: backupScriptOf(args.spec, args.s3),
+        does: args.s3 ? pulumi.output(args.s3.bucket).apply((b) => backupDoes(args.spec, args.before, b)) : backupDoes(args.spec, args.before),
+        triggers: args.triggers,
+      },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { rotationScript, RotationSpec } from "../renderers/rotation";
+import { rotationDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, secretHash } from "./hostCommand";
 
@@ -25,7 +26,13 @@ export class MongoRotation extends pulumi.ComponentResource {
     super("copilotos:db:MongoRotation", name, {}, opts);
     const cmd = hostCommand(
       `${name}-change`,
-      { host: args.host, script: rotationScript(args.spec), triggers: [secretHash(args.password), args.spec.user], stdin: pulumi.secret(args.password) },
+      {
+        host: args.host,
+        script: rotationScript(args.spec),
+        does: rotationDoes(args.spec),
+        triggers: [secretHash(args.password), args.spec.user],
+        stdin: pulumi.secret(args.password),
+      },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

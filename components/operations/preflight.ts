@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { preflightScript, PreflightSpec } from "../renderers/preflight";
+import { preflightDoes } from "../renderers/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand } from "./hostCommand";
 
@@ -25,7 +26,7 @@ export class Preflight extends pulumi.ComponentResource {
     const script = preflightScript(args.spec);
     const cmd = hostCommand(
       `${name}-check`,
-      { host: args.host, script, triggers: [script, ...(args.images ?? [])] },
+      { host: args.host, script, does: preflightDoes(args.spec), triggers: [script, ...(args.images ?? [])] },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

@@ -62,3 +62,17 @@ export const HOST_LOCK: readonly string[] = [
   `  flock -w ${HOST_LOCK_SECONDS} 9 || { echo "host lock: another copilotos step held $lockdir/host.lock for ${HOST_LOCK_SECONDS}s; nothing was done. Run again when it has finished" >&2; exit 1; }`,
   "fi",
 ];
+
+/**
+ * A host script headed by a comment that says what it does (`# gate: api ... , 120 s`): the line
+ * `npm run check` shows for the step, and the first line of the script in `pulumi preview`'s diff.
+ * Anything but printable ASCII becomes `?`, so the comment stays one line and no value can end it.
+ */
+export function describedScript(does: string, script: string): string {
+  return `# ${does.replace(/[^\x20-\x7e]/g, "?")}\n${script}`;
+}
+
+/** What {@link describedScript} said the script does, or undefined for a script without it. */
+export function scriptDescription(script: string): string | undefined {
+  return /^# (.*)\n/.exec(script)?.[1];
+}

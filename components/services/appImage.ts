@@ -9,6 +9,7 @@ import type { BuildSpec } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
 import { deliveredRepository, hostPruneScript } from "../renderers/delivery";
 import { parseImageRef } from "../renderers/imageRef";
+import { pruneDoes } from "../renderers/stepDescriptions";
 import { hostCommand } from "../operations/hostCommand";
 
 export interface AppImageArgs {
@@ -110,7 +111,8 @@ export class AppImage extends pulumi.ComponentResource {
       // (an image a container still uses always stays; only this app's repository is touched).
       if (conn && mode === "registry" && (args.service === "api" || args.service === "web")) {
         const script = ref.apply((r) => hostPruneScript(repositoryOf(r), args.keep));
-        hostCommand(`${name}-prune`, { host: args.host, script, triggers: [onHost.repoDigest] }, { parent: this, dependsOn: [onHost] });
+        const does = ref.apply((r) => pruneDoes(repositoryOf(r), args.keep));
+        hostCommand(`${name}-prune`, { host: args.host, script, does, triggers: [onHost.repoDigest] }, { parent: this, dependsOn: [onHost] });
       }
     }
     this.registerOutputs({ image: this.image, ref: this.ref });

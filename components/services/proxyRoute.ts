@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AppService } from "../renderers/names";
 import { switchScript } from "../renderers/proxy";
 import type { DockerHost } from "../hosts/dockerHost";
+import { routeDoes } from "../renderers/stepDescriptions";
 import { hostCommand } from "../operations/hostCommand";
 
 export interface ProxyRouteArgs {
@@ -33,7 +34,12 @@ export class ProxyRoute extends pulumi.ComponentResource {
       .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, drainSeconds: args.drainSeconds }));
     const cmd = hostCommand(
       `${name}-switch`,
-      { host: args.host, script, triggers: [args.container, args.proxyId] },
+      {
+        host: args.host,
+        script,
+        does: pulumi.output(args.container).apply((container) => routeDoes(args.service, container, args.drainSeconds)),
+        triggers: [args.container, args.proxyId],
+      },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     this.stdout = cmd.stdout;

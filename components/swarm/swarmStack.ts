@@ -10,6 +10,7 @@ import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
 import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm";
 import { secretsArgsOf, StackSecrets } from "../secrets";
+import { nodeLabelsDoes } from "../renderers/stepDescriptions";
 import { AppImage } from "../services/appImage";
 
 export interface SwarmStackArgs {
@@ -72,7 +73,7 @@ export class SwarmStack extends pulumi.ComponentResource {
 
     const labels = hostCommand(
       `${name}-node-labels`,
-      { host, script: nodeLabelScript(identity, swarm.nodes), triggers: [JSON.stringify(swarm.nodes)] },
+      { host, script: nodeLabelScript(identity, swarm.nodes), does: nodeLabelsDoes(swarm.nodes.length), triggers: [JSON.stringify(swarm.nodes)] },
       { parent: this },
     );
     const network = new docker.Network(

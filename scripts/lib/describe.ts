@@ -2,7 +2,7 @@
 import { hasUrlCredentials, isSecretName } from "../../policies/lib";
 import { describeAws } from "./describeAws";
 import type { RecordedResource } from "./harness";
-import { HOST_LOCK, STRICT } from "../../components/renderers/shell";
+import { HOST_LOCK, scriptDescription, STRICT } from "../../components/renderers/shell";
 
 function maskEnv(entry: string): string {
   const eq = entry.indexOf("=");
@@ -97,14 +97,16 @@ export function describeResource(r: RecordedResource): Row {
       break;
     case "command:remote:Command":
     case "command:local:Command": {
-      // The first line that says what the script does (after `set -eu` and the host lock).
-      const what =
-        String(i.create ?? "")
-          .split("\n")
-          .find((l) => l && l !== STRICT && !HOST_LOCK.includes(l)) ?? "";
+      // What the step says it does (the script's heading comment); else its first line after `set -eu` and the host lock.
+      const script = String(i.create ?? "");
+      const does = scriptDescription(script);
+      const what = script.split("\n").find((l) => l && l !== STRICT && !HOST_LOCK.includes(l)) ?? "";
       // The connection is secret as a whole (it carries the key); user, host and port are not.
       const conn = r.inputs.connection as { user?: string; host?: string; port?: number } | undefined;
-      parts.push(conn ? `on=${conn.user}@${conn.host}:${conn.port}` : "on=local", `runs="${what.length > 60 ? `${what.slice(0, 57)}...` : what}"`);
+      parts.push(
+        conn ? `on=${conn.user}@${conn.host}:${conn.port}` : "on=local",
+        does !== undefined ? `does="${does}"` : `runs="${what.length > 60 ? `${what.slice(0, 57)}...` : what}"`,
+      );
       break;
     }
     case "pulumi:providers:docker":

@@ -204,6 +204,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
       }
       const outputs: Record<string, StackOutput> = {};
       for (const [name, value] of Object.entries(program)) {
+        if (value === undefined) continue; // the SDK drops an undefined export (with a warning)
         const out = pulumi.output(value) as unknown as { promise(): Promise<unknown>; isSecret: Promise<boolean> };
         outputs[name] = { value: await out.promise(), isSecret: await out.isSecret };
       }

@@ -1,0 +1,59 @@
+/**
+ * One line per host step saying what it does, from names and numbers only (never a secret): the
+ * comment that heads each host script (shell.ts describedScript), so `npm run check` and
+ * `pulumi preview` read like a plan. Pure.
+ */
+import type { AdoptSpec } from "./adopt";
+import type { BackupSpec } from "./backup";
+import type { GateRoute, HealthGateSpec } from "./health";
+import type { PreflightSpec } from "./preflight";
+import type { RotationSpec } from "./rotation";
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+export function preflightDoes(s: PreflightSpec): string {
+  const names = [plural(s.containers.length, "container"), plural(s.volumes.length, "volume"), plural(s.networks.length, "network")].join(", ");
+  const adopt = s.adopt ? `; compose project ${s.adopt.composeProject} and its ${plural(s.adopt.volumes.length, "volume")} to take over` : "";
+  return `preflight: read-only checks: engine answers, ports ${s.ports.join(",") || "none"} free, ${names} not another's, ${s.minFreeMb} MiB free${adopt}`;
+}
+
+export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep">, before: string, bucket?: string): string {
+  return `backup ${before}: fsyncLock + archive ${s.volume} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}`;
+}
+
+export function scheduleDoes(schedule: string, s: Pick<BackupSpec, "volume">): string {
+  return `backup schedule: crontab line (${schedule}) backs up ${s.volume} between deploys`;
+}
+
+export function rotationDoes(s: RotationSpec): string {
+  return `rotate: the Mongo password of ${s.user} changed inside ${s.container}`;
+}
+
+export function cutoverDoes(s: AdoptSpec): string {
+  return `cut-over: stop compose project ${s.composeProject}'s containers (its volumes stay)`;
+}
+
+export function readyDoes(container: string, timeoutSeconds: number): string {
+  return `ready: ${container} healthy (its HEALTHCHECK), ${timeoutSeconds} s`;
+}
+
+export function gateDoes(s: Pick<HealthGateSpec, "url" | "timeoutSeconds">, container: string, route?: Pick<GateRoute, "service">): string {
+  const where = route ? `${route.service} ${new URL(s.url).pathname} through the proxy` : `${container} at ${s.url}`;
+  return `gate: ${where}, ${s.timeoutSeconds} s${route ? `; the route back to the previous ${route.service} on failure` : ""}`;
+}
+
+export function routeDoes(service: string, container: string, drainSeconds: number): string {
+  return `route: ${service} to ${container} (proxy reload, ${drainSeconds} s drain)`;
+}
+
+export function migrateDoes(container: string, command: string[]): string {
+  return `migrate: ${command.join(" ")} in ${container} before the route switch`;
+}
+
+export function pruneDoes(repository: string, keep: number): string {
+  return `prune: keep the newest ${keep} versions of ${repository} (one in use always stays)`;
+}
+
+export function nodeLabelsDoes(nodes: number): string {
+  return `labels: roles and labels of ${plural(nodes, "swarm node")}`;
+}
