@@ -22,7 +22,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/lib/project";
 
-export const USAGE = "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\n";
+export const USAGE =
+  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 

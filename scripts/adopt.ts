@@ -21,7 +21,8 @@ import type { StackBackend } from "./rollback";
 
 export const USAGE =
   "usage: npm run adopt -- <stack> --compose-project <name> [--env-file <path>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
-  "       npm run adopt -- <stack> --compose-project <name> --cleanup | --hand-back\n";
+  "       npm run adopt -- <stack> --compose-project <name> --cleanup | --hand-back\n" +
+  "example: npm run adopt -- prod --compose-project infra --env-file ../infra/.env\n";
 
 export interface AdoptIo {
   out: (s: string) => void;

@@ -151,7 +151,10 @@ export async function check(argv: string[]): Promise<CheckResult> {
 export const USAGE = usage();
 
 function usage() {
-  return "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--secret-env copilotos:key=ENV_VAR]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n";
+  return (
+    "usage: npm run check -- <stack> [--config copilotos:key.path=value]... [--secret copilotos:key=value]... [--secret-env copilotos:key=ENV_VAR]... [--policy-config file.json] [--stack-dir dir-with-Pulumi.<stack>.yaml]\n" +
+    "example: npm run check -- staging --config copilotos:ports.web=3001 --secret-env copilotos:saptivaApiKey=SAPTIVA_API_KEY\n"
+  );
 }
 
 /** Entry point for scripts/run.js. */

@@ -10,7 +10,8 @@ import { runHostStep } from "./lib/hostExec";
 import { deliverImage } from "./lib/transfer";
 
 export const USAGE =
-  "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n";
+  "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n" +
+  "example: npm run deliver -- --image copilotos-api:1.4.0 --tag copilotos-staging-api:1.4.0 --host deploy@203.0.113.10:22 --known-hosts ~/.ssh/copilotos/known_hosts\n";
 
 export async function main(argv: string[]): Promise<number> {
   let v;

@@ -10,7 +10,8 @@ import { configSchema } from "../components/config";
 import { configTable, PULUMI_END, PULUMI_START, pulumiConfigBlock, TABLE_END, TABLE_START, withBlock } from "./lib/configTable";
 import { projectRoot } from "./lib/project";
 
-export const USAGE = "usage: npm run docs:config [-- --check]\n";
+export const USAGE =
+  "usage: npm run docs:config [-- --check]\nexample: npm run docs:config -- --check   (exits 1 when docs/configuration.md or Pulumi.yaml is stale)\n";
 
 /** The generated files, relative to the project. */
 export const GENERATED = [

@@ -17,7 +17,8 @@ export const USAGE =
   "       npm run ops -- <stack> logs <mongo|redis|api|web|proxy> [--since <time>] [--tail N] [--follow]\n" +
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
   "       npm run ops -- <stack> maintenance on|off\n" +
-  "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n";
+  "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
+  "example: npm run ops -- prod logs api --since 10m --follow\n";
 
 export interface OpsIo {
   out: (s: string) => void;

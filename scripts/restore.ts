@@ -17,7 +17,8 @@ import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       npm run restore -- <stack> --drill [<backup file>]   (restore into a scratch volume and serve it; the live data is not touched)\n" +
-  "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n";
+  "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
+  "example: npm run restore -- staging --drill\n";
 
 export interface RestoreIo {
   out: (s: string) => void;

@@ -12,7 +12,7 @@ import { NAMESPACE } from "../components/config/keys";
 import { projectRoot } from "./lib/project";
 import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./lib/rollbackPlan";
 
-export const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\n";
+export const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\nexample: npm run rollback -- prod --to 41\n";
 
 /** The Pulumi operations a rollback needs, for one stack. */
 export interface StackBackend {

@@ -12,6 +12,7 @@ describe.each(["check", "deliver", "restore", "rollback", "bench", "docs", "adop
   test("--help prints the usage and exits 0 without running anything", () => {
     const r = cli(name, "--help");
     expect({ status: r.status, usage: r.stdout.startsWith("usage: ") }).toEqual({ status: 0, usage: true });
+    expect(r.stdout).toMatch(new RegExp(`^example: (sudo )?npm run ${name === "docs" ? "docs:config" : name} `, "m"));
     expect(r.stderr.replace(/^compiling TypeScript.*\n/, "")).toBe("");
   });
   test("an unknown option exits 2 with the usage", () => {
