@@ -36,12 +36,15 @@ interface Want {
   version: "1" | "2";
   api: string;
   web: string;
+  /** The backup schedule's crontab time. @default the stack file's */
+  schedule?: string;
 }
 const configOf = (w: Want) => [
   ...BASE,
   ...(w.version === "2" ? [`copilotos:images.api=${V2}`] : []),
   `copilotos:api.env.STANDIN_SCENARIO=${w.api}`,
   `copilotos:web.env.STANDIN_SCENARIO=${w.web}`,
+  ...(w.schedule ? [`copilotos:backup.schedule=${w.schedule}`] : []),
 ];
 
 const routed = (service: "api" | "web") => routedTo("staging", service);
@@ -79,7 +82,10 @@ async function serving(wants: Want[], green: boolean): Promise<string[]> {
   if ((await answer(`${WEB}/`)).status !== 200) wrong.push("the web does not answer 200 through the proxy");
   if (remoteTry("exec", "copilotos-staging-proxy", "nginx", "-t", "-q") === undefined) wrong.push("nginx -t fails in the proxy");
   const cron = await runOnHost(host.target, "crontab -l 2>/dev/null || true", "");
-  if (!cron.stdout.includes("# copilotos backup copilotos-staging")) wrong.push("the scheduled backup's crontab line is gone");
+  const line = cron.stdout.split("\n").find((l) => l.includes("# copilotos backup copilotos-staging"));
+  if (!line) wrong.push("the scheduled backup's crontab line is gone");
+  // A green run installs its schedule; after a failure the line is the previous or the new one.
+  else if (!wants.some((w) => line.startsWith(`${w.schedule ?? "30 3 * * *"} `))) wrong.push(`the crontab line is ${line.split(" /")[0]}…`);
   if (JSON.stringify(data.fingerprint()) !== JSON.stringify(baseline)) wrong.push("the data changed");
   if (wrong.length) report.servedWrong++;
   return wrong;
@@ -113,7 +119,7 @@ interface Cell {
   target: Want;
   fault: BeforeStep;
   /** Undoes a fault left in a container, before the next run. */
-  heal?: () => void;
+  heal?: () => void | Promise<unknown>;
   /** What the next run asks for: the same config, or the previous one (a rollback). */
   then: "again" | "previous";
 }
@@ -130,7 +136,7 @@ async function cell(c: Cell): Promise<void> {
       problems.push("the faulted update ended green");
       report.falseSuccess++;
     } else problems.push(...(await serving([before, c.target], false)).map((p) => `after the failure: ${p}`));
-    c.heal?.();
+    await c.heal?.();
     const green = await rig.deploy(configOf(next), log).catch((e: Error) => e);
     if (green instanceof Error) problems.push(`the re-run failed: ${green.message.split("\n")[0]}`);
     else problems.push(...(await serving([next], true)).map((p) => `after the re-run: ${p}`));
@@ -159,6 +165,17 @@ const webFails: BeforeStep = async (name) => {
   if (name === "copilotos-web-health-wait") remote("exec", inState("web"), "mv", "/www/index.html", "/www/index.off");
 };
 const webHeals = () => void remoteTry("exec", inState("web"), "mv", "/www/index.off", "/www/index.html");
+/** The backup before the app update cannot write its archive (the folder is closed to the deploy user). */
+const backupFails: BeforeStep = async (name) => {
+  if (name === "copilotos-app-backup-run") await runOnHost(host.target, 'chmod 000 "$HOME/copilotos-backups"', "");
+};
+const backupHeals = () => runOnHost(host.target, 'chmod 700 "$HOME/copilotos-backups"', "");
+/** The SSH connection drops while the API's ready gate runs (the deploy user's sshd sessions are killed, as when the link goes). */
+const sshCutDuring =
+  (step: string): BeforeStep =>
+  async (name) => {
+    if (name === step) setTimeout(() => void runOnHost({ kind: "local" }, `pkill -KILL -u ${host.target.user} sshd || true`, ""), 300);
+  };
 
 describe("the convergence matrix", () => {
   test("the API's health gate fails once; (a) up again unchanged: the gate routes to the new API and checks it", () =>
@@ -178,6 +195,15 @@ describe("the convergence matrix", () => {
 
   test("killed before the API's ready gate; (b) up again with the cause gone (the same config)", () =>
     cell({ target: { version: "1", api: "k3", web: "w1" }, fault: killedBefore("copilotos-api-ready-wait"), then: "again" }));
+
+  test("the backup before the app update fails; (b) up again with the cause gone: nothing of the update ran before it, then it all does", () =>
+    cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));
+
+  test("the SSH connection drops in the middle of the API's ready gate; (a) up again unchanged", () =>
+    cell({ target: { version: "1", api: "s1", web: "b1" }, fault: sshCutDuring("copilotos-api-ready-wait"), then: "again" }));
+
+  test("a new backup schedule with an API update whose gate fails once; (a) up again: the new line, installed once", () =>
+    cell({ target: { version: "2", api: "t1", web: "b1", schedule: "15 2 * * *" }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));
 });
 
 describe("order fuzz", () => {
