@@ -8,12 +8,12 @@
 import { parseArgs } from "node:util";
 import { containerName, stackPrefix, Service } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/maintenance";
-import { execScript, logsScript, OPS_SERVICES, statusScript } from "../components/renderers/ops";
+import { execScript, logsScript, OPS_SERVICES, parseStatus, statusScript } from "../components/renderers/ops";
 import { spawnOnHost } from "./lib/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 
 export const USAGE =
-  "usage: npm run ops -- <stack> status\n" +
+  "usage: npm run ops -- <stack> status [--json]\n" +
   "       npm run ops -- <stack> logs <mongo|redis|api|web|proxy> [--since <time>] [--tail N] [--follow]\n" +
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
   "       npm run ops -- <stack> maintenance on|off\n" +
@@ -33,7 +33,13 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { since: { type: "string" }, tail: { type: "string" }, follow: { type: "boolean", default: false }, ...HOST_OPTIONS },
+      options: {
+        since: { type: "string" },
+        tail: { type: "string" },
+        follow: { type: "boolean", default: false },
+        json: { type: "boolean", default: false },
+        ...HOST_OPTIONS,
+      },
     });
   } catch (e) {
     io.err(`ops: ${(e as Error).message}\n${USAGE}`);
@@ -45,6 +51,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   if (verb === "maintenance" && (!["on", "off"].includes(service) || rest.length)) return usage("maintenance takes on or off");
   if ((verb === "logs" || verb === "exec") && !OPS_SERVICES.includes(service as Service)) return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
   if (verb === "status" && service) return usage("status takes no service");
+  if (a.values.json && verb !== "status") return usage("--json goes with status");
   if (verb === "logs" && rest.length) return usage("logs takes one service");
   if (verb === "exec" && !rest.length) return usage("exec needs a command after --");
   if (!["status", "logs", "exec", "maintenance"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
@@ -62,11 +69,21 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
             ? execScript(id, service as Service, rest)
             : maintenanceScript(containerName(id, "proxy"), service === "on");
     const child = spawnOnHost(target, script);
-    child.stdout.on("data", (b: Buffer) => io.out(b.toString()));
+    // --json: the report parsed once the host has printed all of it.
+    let report = "";
+    child.stdout.on("data", (b: Buffer) => (a.values.json ? (report += b.toString()) : io.out(b.toString())));
     child.stderr.on("data", (b: Buffer) => io.err(b.toString()));
     if (verb === "exec" && io.stdin) io.stdin.pipe(child.stdin);
     else child.stdin.end();
-    return new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? 1)));
+    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+    if (!a.values.json || code !== 0) return code;
+    try {
+      io.out(`${JSON.stringify(parseStatus(report), null, 2)}\n`);
+      return 0;
+    } catch (e) {
+      io.err(`${(e as Error).message}\n`);
+      return 1;
+    }
   });
 }
 

@@ -1,5 +1,5 @@
 /** `npm run ops`: its host scripts (exact strings) and its argument checks (nothing run on a usage error). */
-import { execScript, findContainerLines, logsScript, statusScript } from "../components/renderers/ops";
+import { execScript, findContainerLines, logsScript, parseStatus, statusScript } from "../components/renderers/ops";
 import { ops } from "../scripts/ops";
 import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/maintenance";
 import { ANY_ALIVE, LIST_WORKERS, ROUTES_DIR } from "../components/renderers/proxy";
@@ -33,7 +33,49 @@ test("status lists the stack's containers, the newest verified backup and free d
   expect(s).toContain('dir="$HOME"/copilotos-backups');
 });
 
+test("status --json is the status report parsed: containers, the last verified backup, free disk", () => {
+  const out = [
+    "SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED",
+    "api copilotos-staging-api-0a1b2c3d copilotos-api:1.4.0 running healthy 0 2026-12-03T10:00:00.123Z",
+    "mongo copilotos-staging-mongo mongo:7.0 restarting - 3 2026-12-03T09:59:00Z",
+    "last verified backup: copilotos-staging-mongo-20261203T030000Z.tar (123456 bytes)",
+    "free disk: 20480 MiB on /var/lib/docker (Docker root)",
+    "free disk: 512 MiB on /home/deploy/copilotos-backups (backups)",
+    "",
+  ].join("\n");
+  expect(parseStatus(out)).toEqual({
+    containers: [
+      {
+        service: "api",
+        container: "copilotos-staging-api-0a1b2c3d",
+        image: "copilotos-api:1.4.0",
+        state: "running",
+        health: "healthy",
+        restarts: 0,
+        started: "2026-12-03T10:00:00.123Z",
+      },
+      {
+        service: "mongo",
+        container: "copilotos-staging-mongo",
+        image: "mongo:7.0",
+        state: "restarting",
+        health: "-",
+        restarts: 3,
+        started: "2026-12-03T09:59:00Z",
+      },
+    ],
+    lastBackup: { file: "copilotos-staging-mongo-20261203T030000Z.tar", bytes: 123456 },
+    freeDisk: [
+      { path: "/var/lib/docker", mib: 20480, of: "docker-root" },
+      { path: "/home/deploy/copilotos-backups", mib: 512, of: "backups" },
+    ],
+  });
+  expect(parseStatus("last verified backup: none in /home/deploy/b\n").lastBackup).toBeNull();
+  expect(() => parseStatus("Error response from daemon: oops\n")).toThrow('ops status: an unexpected line from the host: "Error response from daemon: oops"');
+});
+
 test.each([
+  [["staging", "logs", "api", "--json"], "ops: --json goes with status"],
   [["staging"], "ops: a stack and a command are needed"],
   [["staging", "logs"], "ops: logs needs a service: mongo, redis, api, web, proxy"],
   [["staging", "logs", "db"], "ops: logs needs a service: mongo, redis, api, web, proxy"],
@@ -47,7 +89,7 @@ test.each([
 ])("%j is refused with the usage (exit 2) before anything runs", async (argv, message) => {
   const err: string[] = [];
   expect(await ops(argv, { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
-  expect(err.join("")).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\nusage: npm run ops -- <stack> status\\n`));
+  expect(err.join("")).toMatch(new RegExp(`^${message.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\nusage: npm run ops -- <stack> status \\[--json\\]\\n`));
 });
 
 test("maintenance: the switch file in the proxy's own folder, written, checked and reloaded under the host lock; a rejected config put back", () => {

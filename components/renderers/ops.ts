@@ -76,3 +76,28 @@ export function logsScript(id: StackIdentity, service: Service, o: LogsOptions =
 export function execScript(id: StackIdentity, service: Service, argv: string[]): string {
   return lines(STRICT, ...findContainerLines(id, service), `exec docker exec -i "$ctr" ${argv.map(shq).join(" ")}`);
 }
+
+/** What `ops status --json` prints: {@link statusScript}'s report, parsed. */
+export interface StatusReport {
+  containers: { service: string; container: string; image: string; state: string; health: string; restarts: number; started: string }[];
+  /** The newest verified backup, or null when the folder has none. */
+  lastBackup: { file: string; bytes: number } | null;
+  freeDisk: { path: string; mib: number; of: "docker-root" | "backups" }[];
+}
+
+/** Parses what {@link statusScript} printed; a line it does not know is an error naming it. */
+export function parseStatus(stdout: string): StatusReport {
+  const report: StatusReport = { containers: [], lastBackup: null, freeDisk: [] };
+  for (const line of stdout.split("\n")) {
+    let m: RegExpExecArray | null;
+    if (!line || line === "SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED") continue;
+    if ((m = /^last verified backup: (\S+) \((\d+) bytes\)$/.exec(line))) report.lastBackup = { file: m[1], bytes: Number(m[2]) };
+    else if (/^last verified backup: none in /.test(line)) report.lastBackup = null;
+    else if ((m = /^free disk: (\d+) MiB on (.+) \((Docker root|backups)\)$/.exec(line)))
+      report.freeDisk.push({ path: m[2], mib: Number(m[1]), of: m[3] === "backups" ? "backups" : "docker-root" });
+    else if ((m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\d+) (\S+)$/.exec(line)))
+      report.containers.push({ service: m[1], container: m[2], image: m[3], state: m[4], health: m[5], restarts: Number(m[6]), started: m[7] });
+    else throw new Error(`ops status: an unexpected line from the host: ${JSON.stringify(line.slice(0, 120))}`);
+  }
+  return report;
+}

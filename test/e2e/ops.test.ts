@@ -65,6 +65,17 @@ test("status: every service with its image, health, restarts and start time; the
   // The first deploy's backup before the apps (Mongo's volume exists by then) is reported.
   expect(r.out).toMatch(/last verified backup: copilotos-staging-mongo-\d{8}T\d{6}Z\.tar \(\d+ bytes/);
   expect(r.out).toMatch(/free disk: \d+ MiB on \S+ \(Docker root\)/);
+  // The same report for scripts.
+  const j = await run("staging", "status", "--json");
+  expect(j).toMatchObject({ code: 0, err: "" });
+  const report = JSON.parse(j.out) as {
+    containers: { service: string; state: string; health: string }[];
+    lastBackup: { file: string } | null;
+    freeDisk: { of: string }[];
+  };
+  expect(report.containers.map((c) => [c.service, c.state, c.health])).toEqual(["api", "mongo", "proxy", "redis", "web"].map((s) => [s, "running", "healthy"]));
+  expect(report.lastBackup?.file).toMatch(/^copilotos-staging-mongo-\d{8}T\d{6}Z\.tar$/);
+  expect(report.freeDisk.map((d) => d.of)).toContain("docker-root");
 });
 
 test("logs of the serving API by service name; exec in Redis with the arguments as given", async () => {
