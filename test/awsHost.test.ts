@@ -114,7 +114,7 @@ describe("an aws host with off-host backups", () => {
     const ip = (run.outputs.dockerHost.value as string).replace(/^ssh:\/\/admin@(.*):22$/, "$1");
     expect(ip).toMatch(/^198\.51\.100\.\d+$/);
     const ready = named(run, `${HOST}-ready`);
-    expect(ready.inputs.create).toBe(readyScript());
+    expect(ready.inputs.create).toBe(describedScript("ready: the instance booted, its data volume mounted, Docker answers", readyScript()));
     const conn = ready.inputs.connection as Record<string, unknown>;
     expect(conn).toMatchObject({
       host: ip,

@@ -5,6 +5,8 @@ import * as tls from "@pulumi/tls";
 import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, readyScript, userData } from "../renderers/aws";
 import { BackupBucket } from "./backupBucket";
 import type { StackConfig } from "../config";
+import { describedScript } from "../renderers/shell";
+import { AWS_READY_DOES } from "../renderers/stepDescriptions";
 
 export type AwsHostSettings = Omit<Extract<StackConfig["host"], { kind: "aws" }>, "privateKey">;
 
@@ -149,7 +151,7 @@ export class AwsHost extends pulumi.ComponentResource {
           // A new instance needs a minute or two before sshd answers: keep dialing up to readyTimeoutSeconds.
           dialErrorLimit: Math.ceil(s.readyTimeoutSeconds / s.connectTimeoutSeconds),
         },
-        create: readyScript(),
+        create: describedScript(AWS_READY_DOES, readyScript()),
         triggers: [instance.id, attachment.id],
       },
       { parent: this, dependsOn: [attachment, ip] },

@@ -54,6 +54,8 @@ export function pruneDoes(repository: string, keep: number): string {
   return `prune: keep the newest ${keep} versions of ${repository} (one in use always stays)`;
 }
 
+export const AWS_READY_DOES = "ready: the instance booted, its data volume mounted, Docker answers";
+
 export function nodeLabelsDoes(nodes: number): string {
   return `labels: roles and labels of ${plural(nodes, "swarm node")}`;
 }
