@@ -25,6 +25,13 @@ import { projectRoot } from "../scripts/lib/project";
 export const USAGE =
   "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  runs: { type: "string", default: "7" },
+  stack: { type: "string", default: "staging" },
+  requests: { type: "string", default: "2000" },
+} as const;
+
 const BARE = 'require("@pulumi/pulumi");require("@pulumi/docker");require("@pulumi/command");require("@pulumi/random")';
 
 function timeOnce(args: string[], cwd: string): number {
@@ -57,7 +64,7 @@ export async function main(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { runs: { type: "string", default: "7" }, stack: { type: "string", default: "staging" }, requests: { type: "string", default: "2000" } },
+    options: OPTIONS,
   });
   const runs = Number(values.runs);
   if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs must be a whole number >= 1");

@@ -22,7 +22,18 @@ import type { StackBackend } from "./rollback";
 export const USAGE =
   "usage: npm run adopt -- <stack> --compose-project <name> [--env-file <path>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       npm run adopt -- <stack> --compose-project <name> --cleanup | --hand-back\n" +
+  "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run adopt -- prod --compose-project infra --env-file ../infra/.env\n";
+
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  "compose-project": { type: "string" },
+  "env-file": { type: "string" },
+  yes: { type: "boolean", default: false },
+  cleanup: { type: "boolean", default: false },
+  "hand-back": { type: "boolean", default: false },
+  ...HOST_OPTIONS,
+} as const;
 
 export interface AdoptIo {
   out: (s: string) => void;
@@ -39,14 +50,7 @@ export async function adopt(
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        "compose-project": { type: "string" },
-        "env-file": { type: "string" },
-        yes: { type: "boolean", default: false },
-        cleanup: { type: "boolean", default: false },
-        "hand-back": { type: "boolean", default: false },
-        ...HOST_OPTIONS,
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     io.err(`adopt: ${(e as Error).message}\n${USAGE}`);

@@ -40,13 +40,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
     args = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        config: { type: "string", multiple: true },
-        secret: { type: "string", multiple: true },
-        "secret-env": { type: "string", multiple: true },
-        "policy-config": { type: "string" },
-        "stack-dir": { type: "string" },
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     return { exitCode: 2, stdout: "", stderr: `${(e as Error).message}\n${usage()}` };
@@ -149,6 +143,15 @@ export async function check(argv: string[]): Promise<CheckResult> {
 }
 
 export const USAGE = usage();
+
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  config: { type: "string", multiple: true },
+  secret: { type: "string", multiple: true },
+  "secret-env": { type: "string", multiple: true },
+  "policy-config": { type: "string" },
+  "stack-dir": { type: "string" },
+} as const;
 
 function usage() {
   return (

@@ -13,21 +13,24 @@ export const USAGE =
   "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n" +
   "example: npm run deliver -- --image copilotos-api:1.4.0 --tag copilotos-staging-api:1.4.0 --host deploy@203.0.113.10:22 --known-hosts ~/.ssh/copilotos/known_hosts\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  image: { type: "string" },
+  tag: { type: "string" },
+  host: { type: "string" },
+  "known-hosts": { type: "string" },
+  identity: { type: "string" },
+  "connect-timeout": { type: "string", default: "10" },
+  keep: { type: "string", default: "5" },
+  compress: { type: "boolean", default: false },
+} as const;
+
 export async function main(argv: string[]): Promise<number> {
   let v;
   try {
     v = parseArgs({
       args: argv,
-      options: {
-        image: { type: "string" },
-        tag: { type: "string" },
-        host: { type: "string" },
-        "known-hosts": { type: "string" },
-        identity: { type: "string" },
-        "connect-timeout": { type: "string", default: "10" },
-        keep: { type: "string", default: "5" },
-        compress: { type: "boolean", default: false },
-      },
+      options: OPTIONS,
     }).values;
   } catch (e) {
     process.stderr.write(`deliver: ${(e as Error).message}\n${USAGE}`);

@@ -13,6 +13,9 @@ import { projectRoot } from "./lib/project";
 export const USAGE =
   "usage: npm run docs:config [-- --check]\nexample: npm run docs:config -- --check   (exits 1 when docs/configuration.md or Pulumi.yaml is stale)\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = { check: { type: "boolean", default: false } } as const;
+
 /** The generated files, relative to the project. */
 export const GENERATED = [
   { file: "docs/configuration.md", start: TABLE_START, end: TABLE_END, render: () => configTable(configSchema) },
@@ -20,7 +23,7 @@ export const GENERATED = [
 ];
 
 export function docsConfig(argv: string[], root = projectRoot()): { code: number; message: string } {
-  const { values } = parseArgs({ args: argv, options: { check: { type: "boolean", default: false } } });
+  const { values } = parseArgs({ args: argv, options: OPTIONS });
   const stale: { file: string; next: string }[] = [];
   for (const g of GENERATED) {
     const file = path.join(root, g.file);

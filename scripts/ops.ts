@@ -20,6 +20,15 @@ export const USAGE =
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  since: { type: "string" },
+  tail: { type: "string" },
+  follow: { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+  ...HOST_OPTIONS,
+} as const;
+
 export interface OpsIo {
   out: (s: string) => void;
   err: (s: string) => void;
@@ -33,13 +42,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        since: { type: "string" },
-        tail: { type: "string" },
-        follow: { type: "boolean", default: false },
-        json: { type: "boolean", default: false },
-        ...HOST_OPTIONS,
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     io.err(`ops: ${(e as Error).message}\n${USAGE}`);

@@ -20,6 +20,13 @@ export const USAGE =
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run restore -- staging --drill\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = {
+  yes: { type: "boolean", default: false },
+  drill: { type: "boolean", default: false },
+  ...HOST_OPTIONS,
+} as const;
+
 export interface RestoreIo {
   out: (s: string) => void;
   err: (s: string) => void;
@@ -33,11 +40,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: {
-        yes: { type: "boolean", default: false },
-        drill: { type: "boolean", default: false },
-        ...HOST_OPTIONS,
-      },
+      options: OPTIONS,
     });
   } catch (e) {
     io.err(`restore: ${(e as Error).message}\n${USAGE}`);

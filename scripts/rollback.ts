@@ -14,6 +14,9 @@ import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEnt
 
 export const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\nexample: npm run rollback -- prod --to 41\n";
 
+/** The flags it takes (its usage names each). */
+export const OPTIONS = { to: { type: "string" }, yes: { type: "boolean", default: false }, secrets: { type: "boolean", default: false } } as const;
+
 /** The Pulumi operations a rollback needs, for one stack. */
 export interface StackBackend {
   stackExists(stack: string): Promise<boolean>;
@@ -41,7 +44,7 @@ export async function rollback(argv: string[], backendOrFactory: StackBackend | 
     a = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { to: { type: "string" }, yes: { type: "boolean", default: false }, secrets: { type: "boolean", default: false } },
+      options: OPTIONS,
     });
   } catch (e) {
     io.err(`rollback: ${(e as Error).message}\n${USAGE}`);

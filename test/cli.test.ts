@@ -23,6 +23,22 @@ describe.each(["check", "deliver", "restore", "rollback", "bench", "docs", "adop
   });
 });
 
+test.each([
+  ["check", "../scripts/check"],
+  ["deliver", "../scripts/deliver"],
+  ["restore", "../scripts/restore"],
+  ["rollback", "../scripts/rollback"],
+  ["bench", "../bench/bench"],
+  ["docs", "../scripts/docs"],
+  ["adopt", "../scripts/adopt"],
+  ["ops", "../scripts/ops"],
+])("npm run %s: its usage names every flag it takes", async (_name, module) => {
+  const { OPTIONS, USAGE } = (await import(module)) as { OPTIONS: Record<string, unknown>; USAGE: string };
+  const flags = Object.keys(OPTIONS);
+  expect(flags.length).toBeGreaterThan(0);
+  expect(flags.filter((f) => !USAGE.includes(`--${f}`))).toEqual([]);
+});
+
 describe("scripts/run.js --prebuilt (what a deploy's image delivery runs)", () => {
   // A copy of run.js in an empty project: its compiled CLIs are older than a source.
   let dir: string;
