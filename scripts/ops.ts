@@ -8,7 +8,11 @@
 import { parseArgs } from "node:util";
 import { containerName, stackPrefix, Service } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/maintenance";
-import { execScript, logsScript, OPS_SERVICES, parseStatus, statusScript } from "../components/renderers/ops";
+import { API_READY_PATH } from "../components/renderers/containers";
+import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/ops";
+import { entryOf } from "../components/renderers/proxy";
+
+type AppPorts = { api: number; web: number };
 import { spawnOnHost } from "./lib/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
 
@@ -17,6 +21,7 @@ export const USAGE =
   "       npm run ops -- <stack> logs <mongo|redis|api|web|proxy> [--since <time>] [--tail N] [--follow]\n" +
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
   "       npm run ops -- <stack> maintenance on|off\n" +
+  "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
 
@@ -52,12 +57,14 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   const usage = (why: string) => (io.err(`ops: ${why}\n${USAGE}`), 2);
   if (!stack || !verb) return usage("a stack and a command are needed");
   if (verb === "maintenance" && (!["on", "off"].includes(service) || rest.length)) return usage("maintenance takes on or off");
-  if ((verb === "logs" || verb === "exec") && !OPS_SERVICES.includes(service as Service)) return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
+  if ((verb === "logs" || verb === "exec" || verb === "restart") && !OPS_SERVICES.includes(service as Service))
+    return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
+  if (verb === "restart" && rest.length) return usage("restart takes one service");
   if (verb === "status" && service) return usage("status takes no service");
   if (a.values.json && verb !== "status") return usage("--json goes with status");
   if (verb === "logs" && rest.length) return usage("logs takes one service");
   if (verb === "exec" && !rest.length) return usage("exec needs a command after --");
-  if (!["status", "logs", "exec", "maintenance"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
+  if (!["status", "logs", "exec", "maintenance", "restart"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
   const tail = a.values.tail === undefined ? undefined : Number(a.values.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) return usage("--tail must be a whole number");
   if (a.values.since !== undefined && !/^[0-9A-Za-z:.+-]{1,40}$/.test(a.values.since)) return usage("--since must be a duration (10m, 2h) or a time stamp");
@@ -70,7 +77,13 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
           ? logsScript(id, service as Service, { since: a.values.since, tail, follow: a.values.follow })
           : verb === "exec"
             ? execScript(id, service as Service, rest)
-            : maintenanceScript(containerName(id, "proxy"), service === "on");
+            : verb === "restart"
+              ? restartScript(id, service as Service, {
+                  timeoutSeconds: cfg.healthTimeoutSeconds,
+                  intervalSeconds: cfg.health.intervalSeconds,
+                  gateUrl: gateUrl(cfg, service),
+                })
+              : maintenanceScript(containerName(id, "proxy"), service === "on");
     const child = spawnOnHost(target, script);
     // --json: the report parsed once the host has printed all of it.
     let report = "";
@@ -92,4 +105,11 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   return ops(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), stdin: process.stdin });
+}
+
+/** An app's URL through the proxy on the host, as its deploy gate polls it; none for the other services. */
+function gateUrl(cfg: { ports: AppPorts; tls?: { ports: AppPorts } }, service: string): string | undefined {
+  if (service !== "api" && service !== "web") return undefined;
+  const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
+  return `${entry.scheme}://127.0.0.1:${entry.ports[service]}${service === "api" ? API_READY_PATH : "/"}`;
 }

@@ -1,5 +1,5 @@
 /** `npm run ops`: its host scripts (exact strings) and its argument checks (nothing run on a usage error). */
-import { execScript, findContainerLines, logsScript, parseStatus, statusScript } from "../components/renderers/ops";
+import { execScript, findContainerLines, logsScript, parseStatus, restartScript, statusScript } from "../components/renderers/ops";
 import { ops } from "../scripts/ops";
 import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/maintenance";
 import { ANY_ALIVE, LIST_WORKERS, ROUTES_DIR } from "../components/renderers/proxy";
@@ -74,6 +74,38 @@ test("status --json is the status report parsed: containers, the last verified b
   expect(() => parseStatus("Error response from daemon: oops\n")).toThrow('ops status: an unexpected line from the host: "Error response from daemon: oops"');
 });
 
+test("restart: the serving container restarted, its health check awaited, an app's answer through the proxy; a failure says it still serves", () => {
+  const redis = restartScript(id, "redis", { timeoutSeconds: 60, intervalSeconds: 2 });
+  const hint = "echo 'restart: it is still the container the stack runs; its logs: npm run ops -- staging logs redis' >&2; exit 1; }";
+  expect(redis).toBe(
+    [
+      "set -eu",
+      ...findContainerLines(id, "redis"),
+      'echo "restart: $ctr"',
+      'docker restart -t 30 "$ctr" >/dev/null',
+      "deadline=$(( $(date +%s) + 60 ))",
+      "while :; do",
+      `  state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$ctr" 2>&1) || { echo "restart: cannot inspect $ctr: $state" >&2; ${hint}`,
+      '  case "$state" in',
+      '    "running healthy"|"running none") break ;;',
+      `    exited*|dead*) { echo "restart: $ctr stopped ($state)" >&2; ${hint} ;;`,
+      "  esac",
+      `  [ "$(date +%s)" -lt "$deadline" ] || { echo "restart: $ctr is not healthy within 60s ($state)" >&2; ${hint}`,
+      '  echo "restart: waiting for $ctr ($state)"',
+      "  sleep 2",
+      "done",
+      'echo "restart: $ctr is healthy"',
+      "",
+    ].join("\n"),
+  );
+  const api = restartScript(id, "api", { timeoutSeconds: 60, intervalSeconds: 2, gateUrl: "https://127.0.0.1:8543/api/health/ready" });
+  expect(api).toContain(findContainerLines(id, "api").join("\n"));
+  expect(api).toContain(
+    'url=https://127.0.0.1:8543/api/health/ready\nuntil [ "$(curl -sk -o /dev/null -w \'%{http_code}\' --max-time 4 "$url" || true)" = 200 ]; do\n',
+  );
+  expect(api.endsWith('echo "restart: $url answers 200 through the proxy"\n')).toBe(true);
+});
+
 test.each([
   [["staging", "logs", "api", "--json"], "ops: --json goes with status"],
   [["staging"], "ops: a stack and a command are needed"],
@@ -81,7 +113,9 @@ test.each([
   [["staging", "logs", "db"], "ops: logs needs a service: mongo, redis, api, web, proxy"],
   [["staging", "exec", "redis"], "ops: exec needs a command after --"],
   [["staging", "status", "api"], "ops: status takes no service"],
-  [["staging", "restart", "api"], 'ops: unknown command "restart"'],
+  [["staging", "reboot", "api"], 'ops: unknown command "reboot"'],
+  [["staging", "restart"], "ops: restart needs a service: mongo, redis, api, web, proxy"],
+  [["staging", "restart", "api", "web"], "ops: restart takes one service"],
   [["staging", "maintenance"], "ops: maintenance takes on or off"],
   [["staging", "maintenance", "yes"], "ops: maintenance takes on or off"],
   [["staging", "logs", "api", "--tail=-3"], "ops: --tail must be a whole number"],

@@ -12,7 +12,7 @@ import { drillScript } from "../components/renderers/drill";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
 import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/adopt";
-import { execScript, logsScript, statusScript } from "../components/renderers/ops";
+import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/ops";
 import { maintenanceScript } from "../components/renderers/maintenance";
 import { migrateScript } from "../components/renderers/migrate";
 
@@ -70,6 +70,8 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     status: statusScript({ identity: ADOPT.identity, backup: { dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" } }),
     logs: logsScript(ADOPT.identity, "api", { since: "10m", follow: true }),
     exec: execScript(ADOPT.identity, "redis", ["redis-cli", "ping"]),
+    restartRedis: restartScript(ADOPT.identity, "redis", { timeoutSeconds: 60, intervalSeconds: 2 }),
+    restartApi: restartScript(ADOPT.identity, "api", { timeoutSeconds: 60, intervalSeconds: 2, gateUrl: "https://127.0.0.1:8543/api/health/ready" }),
     maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),

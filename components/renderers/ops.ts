@@ -101,3 +101,51 @@ export function parseStatus(stdout: string): StatusReport {
   }
   return report;
 }
+
+export interface RestartSpec {
+  /** Seconds to wait for the container's health check, then for `gateUrl`. */
+  timeoutSeconds: number;
+  intervalSeconds: number;
+  /** An app's URL through the proxy (as its deploy gate polls it), checked once it is healthy. @default none */
+  gateUrl?: string;
+}
+
+/**
+ * Restarts the service's serving container and waits until its health check passes and, for an
+ * app, until it answers 200 through the proxy. The service is down while it restarts (one
+ * container serves it): a change without an outage is a `pulumi up`. On failure it says that the
+ * container still gets the traffic and how to read its logs.
+ */
+export function restartScript(id: StackIdentity, service: Service, r: RestartSpec): string {
+  const logs = `npm run ops -- ${id.stack} logs ${service}`;
+  const fail = (why: string) =>
+    `{ echo "restart: ${why}" >&2; echo ${shq(`restart: it is still the container the stack runs; its logs: ${logs}`)} >&2; exit 1; }`;
+  return lines(
+    STRICT,
+    ...findContainerLines(id, service),
+    'echo "restart: $ctr"',
+    'docker restart -t 30 "$ctr" >/dev/null',
+    `deadline=$(( $(date +%s) + ${r.timeoutSeconds} ))`,
+    "while :; do",
+    `  state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$ctr" 2>&1) || ${fail("cannot inspect $ctr: $state")}`,
+    '  case "$state" in',
+    '    "running healthy"|"running none") break ;;',
+    `    exited*|dead*) ${fail("$ctr stopped ($state)")} ;;`,
+    "  esac",
+    `  [ "$(date +%s)" -lt "$deadline" ] || ${fail(`$ctr is not healthy within ${r.timeoutSeconds}s ($state)`)}`,
+    '  echo "restart: waiting for $ctr ($state)"',
+    `  sleep ${r.intervalSeconds}`,
+    "done",
+    'echo "restart: $ctr is healthy"',
+    ...(r.gateUrl
+      ? [
+          `url=${shq(r.gateUrl)}`,
+          `until [ "$(curl -s${r.gateUrl.startsWith("https:") ? "k" : ""} -o /dev/null -w '%{http_code}' --max-time 4 "$url" || true)" = 200 ]; do`,
+          `  [ "$(date +%s)" -lt "$deadline" ] || ${fail(`$url does not answer 200 through the proxy within ${r.timeoutSeconds}s`)}`,
+          `  sleep ${r.intervalSeconds}`,
+          "done",
+          'echo "restart: $url answers 200 through the proxy"',
+        ]
+      : []),
+  );
+}

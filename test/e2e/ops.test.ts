@@ -78,6 +78,19 @@ test("status: every service with its image, health, restarts and start time; the
   expect(report.freeDisk.map((d) => d.of)).toContain("docker-root");
 });
 
+test("restart: Redis waits for its health check; the API for its health check and 200 through the proxy, then it serves", async () => {
+  const before = remote("inspect", "--format", "{{.State.StartedAt}}", "copilotos-staging-redis");
+  const redis = await run("staging", "restart", "redis");
+  expect(redis).toMatchObject({ code: 0, err: "" });
+  expect(redis.out).toMatch(/^restart: copilotos-staging-redis\n(restart: waiting for copilotos-staging-redis \(running starting\)\n)*restart: copilotos-staging-redis is healthy\n$/);
+  expect(remote("inspect", "--format", "{{.State.StartedAt}}", "copilotos-staging-redis")).not.toBe(before);
+  const api = await run("staging", "restart", "api");
+  expect(api).toMatchObject({ code: 0, err: "" });
+  expect(api.out).toMatch(/^restart: copilotos-staging-api-[0-9a-f]{8}\n/);
+  expect(api.out).toMatch(/restart: copilotos-staging-api-[0-9a-f]{8} is healthy\nrestart: http:\/\/127\.0\.0\.1:8101\/api\/health\/ready answers 200 through the proxy\n$/);
+  expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
+});
+
 test("logs of the serving API by service name; exec in Redis with the arguments as given", async () => {
   const logs = await run("staging", "logs", "api", "--tail", "20");
   expect(logs.code).toBe(0);
