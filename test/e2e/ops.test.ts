@@ -82,12 +82,16 @@ test("restart: Redis waits for its health check; the API for its health check an
   const before = remote("inspect", "--format", "{{.State.StartedAt}}", "copilotos-staging-redis");
   const redis = await run("staging", "restart", "redis");
   expect(redis).toMatchObject({ code: 0, err: "" });
-  expect(redis.out).toMatch(/^restart: copilotos-staging-redis\n(restart: waiting for copilotos-staging-redis \(running starting\)\n)*restart: copilotos-staging-redis is healthy\n$/);
+  expect(redis.out).toMatch(
+    /^restart: copilotos-staging-redis\n(restart: waiting for copilotos-staging-redis \(running starting\)\n)*restart: copilotos-staging-redis is healthy\n$/,
+  );
   expect(remote("inspect", "--format", "{{.State.StartedAt}}", "copilotos-staging-redis")).not.toBe(before);
   const api = await run("staging", "restart", "api");
   expect(api).toMatchObject({ code: 0, err: "" });
   expect(api.out).toMatch(/^restart: copilotos-staging-api-[0-9a-f]{8}\n/);
-  expect(api.out).toMatch(/restart: copilotos-staging-api-[0-9a-f]{8} is healthy\nrestart: http:\/\/127\.0\.0\.1:8101\/api\/health\/ready answers 200 through the proxy\n$/);
+  expect(api.out).toMatch(
+    /restart: copilotos-staging-api-[0-9a-f]{8} is healthy\nrestart: http:\/\/127\.0\.0\.1:8101\/api\/health\/ready answers 200 through the proxy\n$/,
+  );
   expect((await get(`http://${host.target.address}:8101/api/health/ready`)).status).toBe(200);
 });
 
