@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
 import { AppImage } from "./services/appImage";
-import { API_READY_PATH, WEB_API_BASE_URL } from "./renderers/containers";
+import { WEB_API_BASE_URL } from "./renderers/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
@@ -239,12 +239,11 @@ export class AppStack extends pulumi.ComponentResource {
       after(...imageOf("proxy").ready, ...cutoverDone),
     );
     const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
-    const route = (service: AppService, path: string, target: Api | Web) =>
+    const route = (service: AppService, target: Api | Web) =>
       rollOut(this, `${name}-${service}`, {
         host,
         proxy: this.proxy,
         service,
-        path,
         target,
         secrets,
         timeoutSeconds: cfg.healthTimeoutSeconds,
@@ -253,13 +252,13 @@ export class AppStack extends pulumi.ComponentResource {
         adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
         migrate: service === "api" ? cfg.api.migrate : undefined,
       });
-    const apiHealth = route("api", API_READY_PATH, this.api);
+    const apiHealth = route("api", this.api);
     this.web = new Web(
       `${name}-web`,
       { ...common, image: imageOf("web").image, env: cfg.web.env, envIsSecret: cfg.secretEnv.web, limits: cfg.resources.web },
       after(apiHealth, ...imageOf("web").ready),
     );
-    route("web", "/", this.web);
+    route("web", this.web);
 
     this.webUrl = this.host.publicAddress.apply((a) => entryUrl(entry.scheme, a, entry.ports.web));
     this.apiHealthUrl = this.host.publicAddress.apply((a) => `${entryUrl(entry.scheme, a, entry.ports.api)}/api/health`);

@@ -4,6 +4,7 @@ import { ApiMigration } from "./operations/apiMigration";
 import { ContainerReady } from "./operations/containerReady";
 import { HealthGate } from "./operations/healthGate";
 import type { AdoptSpec } from "./renderers/adopt";
+import { gateUrl } from "./renderers/health";
 import type { AppService } from "./renderers/names";
 import type { Api } from "./services/api";
 import type { Proxy } from "./services/proxy";
@@ -14,8 +15,6 @@ export interface RollOutArgs {
   host: DockerHost;
   proxy: Proxy;
   service: AppService;
-  /** Path polled through the proxy: the API's readiness, or the web's `/`. */
-  path: string;
   /** The new app container. */
   target: Api | Web;
   /** Values masked in what the gates print. */
@@ -72,7 +71,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
     {
       host: a.host,
       spec: {
-        url: `${a.proxy.entry.scheme}://127.0.0.1:${a.proxy.entry.ports[a.service]}${a.path}`,
+        url: gateUrl(a.proxy.entry, a.service),
         timeoutSeconds: a.timeoutSeconds,
         intervalSeconds: a.intervalSeconds,
       },

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { containerName, stackPrefix, Service } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/maintenance";
-import { API_READY_PATH } from "../components/renderers/containers";
+import { gateUrl } from "../components/renderers/health";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/ops";
 import { entryOf } from "../components/renderers/proxy";
 
@@ -81,7 +81,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
               ? restartScript(id, service as Service, {
                   timeoutSeconds: cfg.healthTimeoutSeconds,
                   intervalSeconds: cfg.health.intervalSeconds,
-                  gateUrl: gateUrl(cfg, service),
+                  gateUrl: gateUrlOf(cfg, service),
                 })
               : maintenanceScript(containerName(id, "proxy"), service === "on");
     const child = spawnOnHost(target, script);
@@ -108,8 +108,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /** An app's URL through the proxy on the host, as its deploy gate polls it; none for the other services. */
-function gateUrl(cfg: { ports: AppPorts; tls?: { ports: AppPorts } }, service: string): string | undefined {
+function gateUrlOf(cfg: { ports: AppPorts; tls?: { ports: AppPorts } }, service: string): string | undefined {
   if (service !== "api" && service !== "web") return undefined;
-  const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
-  return `${entry.scheme}://127.0.0.1:${entry.ports[service]}${service === "api" ? API_READY_PATH : "/"}`;
+  return gateUrl(entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports }), service);
 }

@@ -4,11 +4,20 @@
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
 import { AdoptSpec, handBackLines, markerPath } from "./adopt";
+import { API_READY_PATH } from "./containers";
 import { routeFile, SAVE_WORKERS, switchScript, waitOldWorkers } from "./proxy";
 import type { AppService } from "./names";
 import { HOST_LOCK, lines, shq, STRICT } from "./shell";
 
 /** The proxy route a health gate checks: the proxy container, the app, and how long its old workers may drain. */
+/** What an app's health gate polls through the proxy: the API's readiness, the web's page. */
+export const GATE_PATHS: Record<AppService, string> = { api: API_READY_PATH, web: "/" };
+
+/** An app's URL through the proxy on the host itself (the proxy's scheme and published ports), as its health gate polls it. */
+export function gateUrl(entry: { scheme: "http" | "https"; ports: Record<AppService, number> }, service: AppService): string {
+  return `${entry.scheme}://127.0.0.1:${entry.ports[service]}${GATE_PATHS[service]}`;
+}
+
 export interface GateRoute {
   proxy: string;
   service: AppService;
