@@ -9,7 +9,7 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
 import * as tar from "tar-stream";
-import { chainIds, hostInventoryScript, hostLoadScript, parseInventory, PARTIAL_REFUSED_EXIT } from "../../components/renderers/delivery";
+import { chainIds, hostInventoryScript, hostLoadScript, layersToOmit, parseInventory, PARTIAL_REFUSED_EXIT } from "../../components/renderers/delivery";
 import { describeTarget, HostTarget, runHostStep, runLocal, spawnOnHost } from "./hostExec";
 import { openStoreImage, StoreImage, storeArchiveBytes, StoreUnavailable, writeStoreArchive } from "./layerStore";
 import {
@@ -148,10 +148,12 @@ async function fromSave(opts: DeliverOptions, local: LocalImage, hostHas: boolea
   } else {
     const layout = await scanArchive(opts.image).catch(saveError(opts.image));
     passes++;
-    const layers = layout.manifest[0].Layers;
-    if (layers.length !== hostHas.length) throw new DeliveryError(`the archive lists ${layers.length} layers but the image has ${hostHas.length}`);
     learn(layout);
-    omit = new Set(layers.filter((_, i) => hostHas[i]));
+    try {
+      omit = new Set(layersToOmit(layout.manifest[0], local.diffIds, new Set(chains.filter((_, i) => hostHas[i]))));
+    } catch (e) {
+      throw new DeliveryError((e as Error).message); // the archive does not match the image
+    }
     total = layout.sizes.reduce((sum, [name, size]) => (omit.has(name) ? sum : sum + size), 0);
   }
   const send = (o: Set<string>, t: number) => {
