@@ -1,0 +1,53 @@
+/**
+ * The request loop counts what the server answered, not when the test's own event loop got to
+ * read it: its clients run in a worker thread, so a test that blocks (synchronous `docker` calls,
+ * modules loaded again before a deploy) does not turn answers into "no answer within N ms".
+ * Loopback only; the server is a child process, so the block does not stop it either.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import { get, startLoad } from "./support/loadLoop";
+
+let server: ChildProcess;
+let url = "";
+
+beforeAll(async () => {
+  const code = `require("node:http").createServer((q, s) => { s.statusCode = q.url === "/bad" ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  server = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<string>((resolve) => server.stdout!.once("data", (b: Buffer) => resolve(b.toString().trim())));
+  url = `http://127.0.0.1:${port}`;
+});
+afterAll(() => server.kill());
+
+/** Keeps this thread busy, as a synchronous child process or a module load does. */
+const block = (ms: number) => {
+  const until = Date.now() + ms;
+  while (Date.now() < until);
+};
+
+test("answers that arrive while the test's thread is blocked are counted as answers", async () => {
+  const loop = startLoad(`${url}/`, { minRequests: 10, clients: 2, timeoutMs: 300 });
+  await loop.reached(5);
+  block(1500);
+  const during = loop.count();
+  loop.stop();
+  const result = await loop.done;
+  expect(result.failed).toBe(0);
+  expect(result.samples).toEqual([]);
+  expect(result.bodies.ok).toBe(result.requests);
+  // The clients went on while this thread was blocked.
+  expect(during).toBeGreaterThan(20);
+  expect(result.requests).toBeGreaterThanOrEqual(during);
+});
+
+test("a failed answer is still a failure, with its sample", async () => {
+  const loop = startLoad(`${url}/bad`, { minRequests: 3, clients: 1 });
+  loop.stop();
+  const result = await loop.done;
+  expect(result.requests).toBeGreaterThanOrEqual(3);
+  expect(result.failed).toBe(result.requests);
+  expect(result.samples[0]).toMatch(/^\d+\.\d\ds: HTTP 503$/);
+});
+
+test("get answers in this thread too", async () => {
+  expect(await get(`${url}/`)).toMatchObject({ status: 200, body: "ok" });
+});

@@ -1,0 +1,93 @@
+// The request loop's client side, in plain JavaScript so it can run in a worker thread of its own
+// (test/support/loadLoop.ts starts it): a test that blocks its own event loop (a synchronous
+// `docker` call, the program's modules loaded again for the next deploy) must not turn answers
+// that arrived in time into "no answer within N ms". Types: loadClient.d.ts.
+"use strict";
+const http = require("node:http");
+const https = require("node:https");
+const { setTimeout: sleep } = require("node:timers/promises");
+const { isMainThread, parentPort, workerData } = require("node:worker_threads");
+
+/**
+ * One GET on its own connection (no keep-alive); an `https` URL is checked against `ca` (PEM) when
+ * given, else against the system's CAs, and against `servername` (sent as SNI) when given.
+ */
+function get(url, opts = {}) {
+  const timeoutMs = opts.timeoutMs ?? 5000;
+  const client = url.startsWith("https:") ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = client.get(
+      url,
+      { agent: false, ca: opts.ca, servername: opts.servername, headers: { Connection: "close", ...opts.headers }, timeout: timeoutMs },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk) => (body += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body.trim() }));
+        res.on("error", reject);
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * `clients` loops of GET `url` until `isStopping()` and at least `minRequests` were made; `counted`
+ * is called after each request with the count so far. Resolves with the LoadResult.
+ */
+async function runLoad({ url, minRequests, clients = 2, timeoutMs }, isStopping, counted) {
+  const started = Date.now();
+  const result = { requests: 0, failed: 0, bodies: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
+  let lastOk = 0;
+  let firstFail = 0;
+  let lastFail = 0;
+  const fail = (what) => {
+    result.failed++;
+    const now = Date.now();
+    firstFail ||= now;
+    lastFail = now;
+    if (result.samples.length < 5) result.samples.push(`${((now - started) / 1000).toFixed(2)}s: ${what}`);
+  };
+  const client = async () => {
+    while (!isStopping() || result.requests < minRequests) {
+      try {
+        const r = await get(url, { timeoutMs });
+        if (r.status === 200) {
+          result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
+          const now = Date.now();
+          if (lastOk) result.longestGapSeconds = Math.max(result.longestGapSeconds, (now - lastOk) / 1000);
+          lastOk = now;
+        } else fail(`HTTP ${r.status}`);
+      } catch (e) {
+        fail(e.message);
+        await sleep(10);
+      }
+      result.requests++;
+      counted(result.requests);
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+  result.outageSeconds = firstFail ? (lastFail - firstFail) / 1000 : 0;
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+// In a worker: workerData = { url, minRequests, clients, timeoutMs, counter (SharedArrayBuffer) };
+// the message "stop" ends the loop; the LoadResult is posted back.
+if (!isMainThread && workerData && workerData.loadLoop) {
+  let stopping = false;
+  parentPort.on("message", (m) => {
+    if (m === "stop") stopping = true;
+  });
+  const counter = new Int32Array(workerData.counter);
+  runLoad(
+    workerData,
+    () => stopping,
+    (n) => Atomics.store(counter, 0, n),
+  ).then((result) => {
+    parentPort.postMessage(result); // the parent ends this worker once it has the result
+  });
+}
+
+module.exports = { get, runLoad };
