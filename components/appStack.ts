@@ -4,7 +4,7 @@ import { Api } from "./services/api";
 import { AppImage } from "./services/appImage";
 import { WEB_API_BASE_URL } from "./renderers/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
-import { AppService, containerName, dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
+import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
@@ -96,7 +96,7 @@ export class AppStack extends pulumi.ComponentResource {
           identity,
           ports,
           containers: FIXED.map((s) => containerName(identity, s)),
-          volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis")],
+          volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis"), routesVolumeName(identity)],
           networks: [prefix],
           minFreeMb: cfg.preflight.minFreeDiskMb,
           adopt: cfg.adopt && { composeProject: cfg.adopt.composeProject, volumes: [cfg.adopt.volumes.mongo, cfg.adopt.volumes.redis] },

@@ -33,7 +33,8 @@ describe("the graph of an adopting stack", () => {
 
   test("takes the compose volumes by name and creates none; Mongo keeps the volume's password", async () => {
     const r = await run();
-    expect(ofType(r, VOLUME)).toEqual([]);
+    // Only the proxy's routes volume: the data volumes are compose's.
+    expect(ofType(r, VOLUME).map((v) => v.inputs.name)).toEqual(["copilotos-staging-proxy-routes"]);
     expect(containerOf(r, "mongo").inputs.volumes).toEqual([{ volumeName: "infra_mongodb_data", containerPath: "/data/db" }]);
     expect(containerOf(r, "redis").inputs.volumes).toEqual([{ volumeName: "infra_redis_data", containerPath: "/data" }]);
     const mongoPassword = (containerOf(r, "mongo").inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("mongo_root_password"));
@@ -82,7 +83,11 @@ describe("the graph of an adopting stack", () => {
     const r = await runStack("staging");
     expect(r.resources.some((x) => x.name.includes("cutover"))).toBe(false);
     expect(r.resources.some((x) => String(x.inputs.create ?? "").includes("adopt:"))).toBe(false);
-    expect(ofType(r, VOLUME).map((v) => v.inputs.name)).toEqual(["copilotos-staging-redis-data", "copilotos-staging-mongo-data"]);
+    expect(
+      ofType(r, VOLUME)
+        .map((v) => v.inputs.name)
+        .sort(),
+    ).toEqual(["copilotos-staging-mongo-data", "copilotos-staging-proxy-routes", "copilotos-staging-redis-data"]);
   });
 });
 

@@ -37,13 +37,13 @@ describe("staging (ssh host, registry mode)", () => {
       ports: [3100, 8101],
       // Fixed names only: the apps' names carry a suffix drawn anew with each spec and never clash.
       containers: ["mongo", "redis", "proxy"].map((s) => `copilotos-staging-${s}`),
-      volumes: ["copilotos-staging-mongo-data", "copilotos-staging-redis-data"],
+      volumes: ["copilotos-staging-mongo-data", "copilotos-staging-redis-data", "copilotos-staging-proxy-routes"],
       networks: ["copilotos-staging"],
       minFreeMb: 2048,
     });
     expect(pf.inputs.create).toBe(
       describedScript(
-        "preflight: read-only checks: engine answers, ports 3100,8101 free, 3 containers, 2 volumes, 1 network not another's, 2048 MiB free",
+        "preflight: read-only checks: engine answers, ports 3100,8101 free, 3 containers, 3 volumes, 1 network not another's, 2048 MiB free",
         script,
       ),
     );

@@ -22,7 +22,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
       ofType(run, VOLUME)
         .map((v) => v.inputs.name)
         .sort(),
-    ).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-redis-data`]);
+    ).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-proxy-routes`, `copilotos-${stack}-redis-data`]);
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
   });
 
@@ -98,10 +98,15 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("data volumes are retained on delete (and protected in prod); the API waits for the databases", () => {
-    for (const v of ofType(run, VOLUME)) {
+    const data = ofType(run, VOLUME).filter((v) => String(v.inputs.name).endsWith("-data"));
+    expect(data).toHaveLength(2);
+    for (const v of data) {
       expect(v.opts.retainOnDelete).toBe(true);
       expect(v.opts.protect).toBe(stack === "prod");
     }
+    // The proxy's routes are no data: deleted with the stack.
+    const routes = ofType(run, VOLUME).find((v) => v.inputs.name === `copilotos-${stack}-proxy-routes`);
+    expect(routes?.opts).toMatchObject({ retainOnDelete: false, protect: false, parent: "copilotos-proxy" });
     expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual([
       "copilotos-api-image-pull",
       "copilotos-app-backup",

@@ -14,6 +14,7 @@ import { runStack, SAPTIVA_KEY } from "./support/program";
 import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/adopt";
 import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/ops";
 import { maintenanceScript } from "../components/renderers/maintenance";
+import { proxyStartScript } from "../components/renderers/proxy";
 import { migrateScript } from "../components/renderers/migrate";
 
 const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
@@ -83,6 +84,8 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
       image: "mongo:7",
       file: "copilotos-prod-mongo-20261125T101500Z.tar",
     }),
+    // The proxy container's command (its routes kept on its volume).
+    proxyStart: proxyStartScript(),
     // What the crontab runs (the install step carries it in a quoted here-document, unchecked there).
     scheduledJob: scheduledJob(backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-prod-mongo", keep: 7, image: "mongo:7" })),
   };

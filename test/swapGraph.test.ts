@@ -4,7 +4,7 @@
  * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
  */
 import { healthGateScript, readyGateScript } from "../components/renderers/health";
-import { proxyConf, switchScript } from "../components/renderers/proxy";
+import { proxyConf, proxyStartScript, switchScript } from "../components/renderers/proxy";
 import { rotationScript } from "../components/renderers/rotation";
 import { describedScript } from "../components/renderers/shell";
 import { DEFAULT_CSP } from "../components/config";
@@ -34,7 +34,10 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(
       proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }),
     );
-    expect(uploadOf(proxy, "/etc/nginx/copilotos/api.upstream")).toBe("server 127.0.0.1:9 down;\n");
+    // Its routes live on its own volume (a replaced proxy starts with them), set up by its start script, never uploaded.
+    expect((proxy.inputs.uploads as { file: string }[]).map((u) => u.file)).not.toContain("/etc/nginx/copilotos/api.upstream");
+    expect(proxy.inputs.volumes).toEqual([{ volumeName: "copilotos-staging-proxy-routes", containerPath: "/etc/nginx/copilotos" }]);
+    expect(proxy.inputs.command).toEqual(["sh", "-c", proxyStartScript()]);
     expect(proxy.opts.deleteBeforeReplace).toBe(true);
     expect(run.outputs.webUrl.value).toBe("http://203.0.113.10:3100");
     expect(run.outputs.apiHealthUrl.value).toBe("http://203.0.113.10:8101/api/health");

@@ -4,7 +4,7 @@
  */
 import * as vm from "node:vm";
 import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
-import { PLACEHOLDER_ROUTE, proxyConf, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
+import { PLACEHOLDER_ROUTE, proxyConf, proxyStartScript, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
 import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/rotation";
 
 /** The host lock every route change and pre-flight takes, as written out (components/renderers/shell.ts HOST_LOCK). */
@@ -40,6 +40,22 @@ describe("app container names", () => {
 });
 
 describe("proxy config", () => {
+  test("the proxy's start keeps the routes on its volume, fills in a missing one, and starts with none when the kept ones do not load", () => {
+    expect(proxyStartScript()).toBe(
+      [
+        "for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do [ -s \"$f\" ] || echo 'server 127.0.0.1:9 down;' > \"$f\"; done",
+        "if ! nginx -t -q; then",
+        '  echo "proxy: the kept routes do not load (a routed container is gone); starting with none until the next route switch" >&2',
+        "  for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do echo 'server 127.0.0.1:9 down;' > \"$f\"; done",
+        "fi",
+        "exec nginx -g 'daemon off;'",
+        "",
+      ].join("\n"),
+    );
+    expect(proxyStartScript()).toContain(PLACEHOLDER_ROUTE);
+  });
+
+
   test("exact nginx.conf (plain HTTP): routes included per app, security headers but no HSTS, real client address, rate limit", () => {
     expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
       text([

@@ -65,6 +65,11 @@ export function volumeName(id: StackIdentity, service: Service): string {
   return `${stackPrefix(id)}-${service}-data`;
 }
 
+/** `copilotos-staging-proxy-routes`: the proxy's route files, kept when the proxy is replaced. */
+export function routesVolumeName(id: StackIdentity): string {
+  return `${stackPrefix(id)}-proxy-routes`;
+}
+
 /** The labels every container, volume and network of the stack carries. */
 export function labelMap(id: StackIdentity, service?: Service): Record<string, string> {
   return {

@@ -174,6 +174,27 @@ export function proxyConf(p: ProxyConfSpec): string {
   );
 }
 
+/**
+ * The proxy container's command. The route files live on the proxy's own volume, so a new proxy
+ * (its image or config changed: it is replaced delete-first, as it owns the ports) starts with the
+ * routes the old one had and serves the running apps at once, instead of 502 until each app's route
+ * is switched again (after that app's own new container, if it has one, is ready). A missing route
+ * file gets the placeholder; kept routes nginx refuses (a routed container gone) are all put back to
+ * the placeholder, so the proxy always starts and the next route switch sets them.
+ */
+export function proxyStartScript(): string {
+  const files = (["api", "web"] as const).map(routeFile).join(" ");
+  const placeholder = shq(PLACEHOLDER_ROUTE);
+  return lines(
+    `for f in ${files}; do [ -s "$f" ] || echo ${placeholder} > "$f"; done`,
+    "if ! nginx -t -q; then",
+    `  echo "proxy: the kept routes do not load (a routed container is gone); starting with none until the next route switch" >&2`,
+    `  for f in ${files}; do echo ${placeholder} > "$f"; done`,
+    "fi",
+    "exec nginx -g 'daemon off;'",
+  );
+}
+
 /** Docker health check of the proxy: its config parses and its master process is alive. */
 export const PROXY_HEALTH = `nginx -t -q && kill -0 "$(cat ${PROXY_PID})"`;
 

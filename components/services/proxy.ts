@@ -1,9 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/containers";
-import { StackIdentity } from "../renderers/names";
+import { dockerLabels, labelMap, routesVolumeName, StackIdentity } from "../renderers/names";
 import {
-  PLACEHOLDER_ROUTE,
   PROXY_CONF,
   PROXY_PORTS,
   PROXY_REDIRECT_PORTS,
@@ -11,7 +10,8 @@ import {
   entryOf,
   proxyConf,
   ProxyConfSpec,
-  routeFile,
+  proxyStartScript,
+  ROUTES_DIR,
   TLS_CERT,
   TLS_KEY,
   TLS_KEY_MODE,
@@ -44,9 +44,10 @@ export interface ProxyArgs {
 
 /**
  * The stack's reverse proxy: the only container publishing the app ports, so app containers can
- * be replaced side by side. It starts with routes that answer 502; ProxyRoute switches them.
- * Replacing the proxy itself (new image or config) needs its ports, so it is deleted first: a
- * short outage, the one change that has one.
+ * be replaced side by side. ProxyRoute switches its routes; they live on the proxy's own volume
+ * (`copilotos-<stack>-proxy-routes`), so a replaced proxy starts with them (a first one answers 502
+ * until the first switch). Replacing the proxy itself (new image or config) needs its ports, so it
+ * is deleted first: a short outage while the new one starts, the one change that has one.
  */
 export class Proxy extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
@@ -62,6 +63,12 @@ export class Proxy extends pulumi.ComponentResource {
     this.entry = entryOf(args.hostPorts, tls);
     // With TLS the apps' own ports stay on the stack network; the published plain ports redirect.
     const plain = tls ? PROXY_REDIRECT_PORTS : PROXY_PORTS;
+    // Not replaced with the proxy (nothing of it changes), deleted with the stack: it holds no data, only routes.
+    const routes = new docker.Volume(
+      `${name}-routes`,
+      { name: routesVolumeName(args.identity), labels: dockerLabels(labelMap(args.identity, "proxy")) },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -74,10 +81,10 @@ export class Proxy extends pulumi.ComponentResource {
           healthTimeoutSeconds: args.healthTimeoutSeconds,
           logs: args.logs,
         }),
+        command: ["sh", "-c", proxyStartScript()],
+        volumes: [{ volumeName: routes.name, containerPath: ROUTES_DIR }],
         uploads: [
           { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts } }) },
-          { file: routeFile("api"), content: `${PLACEHOLDER_ROUTE}\n` },
-          { file: routeFile("web"), content: `${PLACEHOLDER_ROUTE}\n` },
           // Maintenance starts off on a new proxy (npm run ops -- <stack> maintenance on|off).
           { file: MAINTENANCE_CONF, content: "# maintenance off\n" },
           { file: MAINTENANCE_PAGE, content: DEFAULT_MAINTENANCE_PAGE },
