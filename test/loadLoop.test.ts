@@ -33,6 +33,7 @@ test("answers that arrive while the test's thread is blocked are counted as answ
   const result = await loop.done;
   expect(result.failed).toBe(0);
   expect(result.samples).toEqual([]);
+  expect(result.statuses).toEqual({});
   expect(result.bodies.ok).toBe(result.requests);
   // The clients went on while this thread was blocked.
   expect(during).toBeGreaterThan(20);
@@ -45,6 +46,7 @@ test("a failed answer is still a failure, with its sample", async () => {
   const result = await loop.done;
   expect(result.requests).toBeGreaterThanOrEqual(3);
   expect(result.failed).toBe(result.requests);
+  expect(result.statuses).toEqual({ 503: result.requests });
   expect(result.samples[0]).toMatch(/^\d+\.\d\ds: HTTP 503$/);
 });
 

@@ -12,6 +12,8 @@ export interface LoadResult {
   failed: number;
   /** Count of 200 answers per body (e.g. `v1`, `v2`). */
   bodies: Record<string, number>;
+  /** Count of the other answers per HTTP status (a failed request with no status is in `failed` only). */
+  statuses: Record<string, number>;
   /** Seconds from the first to the last failed request (0 when none failed). */
   outageSeconds: number;
   /** The longest time between two answers of 200, in seconds: how long clients had no service (one hung request included). */

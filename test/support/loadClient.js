@@ -38,7 +38,7 @@ function get(url, opts = {}) {
  */
 async function runLoad({ url, minRequests, clients = 2, timeoutMs }, isStopping, counted) {
   const started = Date.now();
-  const result = { requests: 0, failed: 0, bodies: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
+  const result = { requests: 0, failed: 0, bodies: {}, statuses: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
   let lastOk = 0;
   let firstFail = 0;
   let lastFail = 0;
@@ -58,7 +58,10 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs }, isStopping,
           const now = Date.now();
           if (lastOk) result.longestGapSeconds = Math.max(result.longestGapSeconds, (now - lastOk) / 1000);
           lastOk = now;
-        } else fail(`HTTP ${r.status}`);
+        } else {
+          result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
+          fail(`HTTP ${r.status}`);
+        }
       } catch (e) {
         fail(e.message);
         await sleep(10);
