@@ -88,8 +88,10 @@ test("the two stacks keep their own secrets, networks and volumes", () => {
   expect(file("staging")).not.toBe(file("prod"));
   expect(remote("volume", "ls", "--format", "{{.Name}}", "--filter", "label=copilotos.project=copilotos").split("\n").sort()).toEqual([
     "copilotos-prod-mongo-data",
+    "copilotos-prod-proxy-routes",
     "copilotos-prod-redis-data",
     "copilotos-staging-mongo-data",
+    "copilotos-staging-proxy-routes",
     "copilotos-staging-redis-data",
   ]);
 });
