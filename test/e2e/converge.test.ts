@@ -15,7 +15,7 @@ import { routedTo } from "../support/faultRun";
 import { get, LoadResult, startLoad } from "../support/loadLoop";
 import { StackData } from "../support/stackData";
 import { StackRig } from "../support/stackRig";
-import { apiVersion, buildStandins } from "../support/standins";
+import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
 import { host, remote, remoteTry, removeProject } from "./support";
 
 jest.setTimeout(900_000);
@@ -132,6 +132,7 @@ beforeAll(async () => {
   expect(await serving([current], true)).toEqual([]);
 });
 afterAll(() => {
+  portFreed();
   removeProject();
   const r = report;
   process.stdout.write(
@@ -150,6 +151,8 @@ interface Cell {
   heal?: () => void | Promise<unknown>;
   /** What the next run asks for: the same config, or the previous one (a rollback). */
   then: "again" | "previous";
+  /** `pulumi up` killed after this resource's create finished on the host, before the state had it (a pending create). @default none */
+  killAfterCreate?: string;
 }
 
 async function cell(c: Cell): Promise<void> {
@@ -159,7 +162,7 @@ async function cell(c: Cell): Promise<void> {
   const problems: string[] = [];
   const next = c.then === "again" ? c.target : before;
   try {
-    const failed = await rig.deploy(configOf(c.target), log, c.fault).catch((e: Error) => e);
+    const failed = await rig.deploy(configOf(c.target), log, c.fault, [], undefined, c.killAfterCreate).catch((e: Error) => e);
     if (!(failed instanceof ApplyError)) {
       problems.push("the faulted update ended green");
       report.falseSuccess++;
@@ -198,6 +201,12 @@ const backupFails: BeforeStep = async (name) => {
   if (name === "copilotos-app-backup-run") await runOnHost(host.target, 'chmod 000 "$HOME/copilotos-backups"', "");
 };
 const backupHeals = () => runOnHost(host.target, 'chmod 700 "$HOME/copilotos-backups"', "");
+/** A container outside the stack publishes the port Redis is about to take (16379, on the host's loopback). */
+const FOREIGN = "cpt-converge-foreign";
+const portTaken: BeforeStep = async (name) => {
+  if (name === "copilotos-preflight-check") remote("run", "-d", "--name", FOREIGN, "-p", "127.0.0.1:16379:3000", STANDIN_TAGS.web);
+};
+const portFreed = () => void remoteTry("rm", "-f", FOREIGN);
 /** The cause of the migration's failure goes: Mongo's stand-in serves the file it asks for. */
 const migrationHeals = () => void remote("exec", "copilotos-staging-mongo", "touch", "/mongo/migrate-ok");
 /** The SSH connection drops while the API's ready gate runs (the deploy user's sshd sessions are killed, as when the link goes). */
@@ -226,6 +235,27 @@ describe("the convergence matrix", () => {
   test("killed before the API's ready gate; (b) up again with the cause gone (the same config)", () =>
     cell({ target: { version: "1", api: "k3", web: "w1" }, fault: killedBefore("copilotos-api-ready-wait"), then: "again" }));
 
+  test("killed after the new API's create finished, before the state had it; (b) up again meets its name (Pulumi's pending create) while the old API serves; after the documented docker rm -f, up converges", () => {
+    const before = current;
+    const target: Want = { ...current, version: current.version === "1" ? "2" : "1", api: "x1" };
+    return cell({
+      target,
+      fault: async () => undefined,
+      killAfterCreate: "copilotos-api-container",
+      then: "again",
+      // What docs/operations.md says happens, and what it says to do.
+      heal: async () => {
+        const again = await rig.deploy(configOf(target), log).catch((e: Error) => e);
+        expect(again).toBeInstanceOf(ApplyError);
+        expect((again as Error).message).toMatch(/Conflict\. The container name "\/copilotos-staging-api-[0-9a-f]{8}" is already in use/);
+        expect(await serving([before], false)).toEqual([]);
+        const orphans = apps("api").filter((n) => n !== routed("api"));
+        expect(orphans).toHaveLength(1);
+        remote("rm", "-f", orphans[0]);
+      },
+    });
+  });
+
   test("the backup before the app update fails; (b) up again with the cause gone: nothing of the update ran before it, then it all does", () =>
     cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));
 
@@ -235,6 +265,14 @@ describe("the convergence matrix", () => {
   test("a new backup schedule with an API update whose gate fails once; (a) up again: the new line, installed once", () =>
     cell({ target: { version: "2", api: "t1", web: "b1", schedule: "15 2 * * *" }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));
 
+  test("pre-flight finds the port Redis is to take held by another container; (b) up again once it is free: nothing ran before, then it all does", () =>
+    cell({
+      target: { ...current, version: current.version === "1" ? "2" : "1", api: "q1", redis: !current.redis },
+      fault: portTaken,
+      heal: portFreed,
+      then: "again",
+    }));
+
   test("the migration fails; (b) up again once its cause is gone: the new API is switched to only after it ran", () =>
     cell({ target: { ...current, version: "2", api: "m1", migrate: true }, fault: async () => undefined, heal: migrationHeals, then: "again" }));
 
@@ -242,15 +280,15 @@ describe("the convergence matrix", () => {
     cell({ target: { ...current, version: "1", api: "p1", proxy: true }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));
 
   test("Redis replaced with an API update whose gate fails once; (c) the previous config: Redis replaced back, the old API serves", () =>
-    cell({ target: { ...current, version: "2", api: "r1", redis: true }, fault: apiFailsProxied, then: "previous" }));
+    cell({ target: { ...current, version: "2", api: "r1", redis: !current.redis }, fault: apiFailsProxied, then: "previous" }));
 });
 
 describe("order fuzz", () => {
   test(`a full update (proxy, API, web and Redis) under ${SEEDS} seeds reaches the same state every time, no request failed but in the proxy's restart`, async () => {
     for (let i = 0; i < SEEDS; i++) {
       const seed = 1000 + i * 7919;
-      // Each seed changes all four from the one before (the cells left the proxy changed and Redis not).
-      const want: Want = { ...current, version: i % 2 ? "1" : "2", api: `f${i}`, web: `f${i}`, proxy: i % 2 === 1, redis: i % 2 === 0 };
+      // Each seed changes all four from the one before.
+      const want: Want = { ...current, version: i % 2 ? "1" : "2", api: `f${i}`, web: `f${i}`, proxy: !current.proxy, redis: !current.redis };
       const loop = startLoad(`${API}/api/health/live`, { minRequests: 20, clients: 2, timeoutMs: 5000 });
       const ran = await rig.deploy(configOf(want), log, undefined, [], seed).catch((e: Error) => e);
       loop.stop();

@@ -76,6 +76,12 @@ export interface ApplyOptions {
   seed?: number;
   /** Steps run at once at most. @default 16 */
   concurrency?: number;
+  /**
+   * `pulumi up` killed (SIGKILL) after this resource's provider finished its create and before the
+   * state recorded it: what the engine then keeps is a pending create, not the resource, so the next
+   * run creates it again. @default none
+   */
+  killAfterCreate?: string;
 }
 
 const SHORT = (t: string) => t.replace(/^.*:/, "");
@@ -164,6 +170,7 @@ export async function applyGraph(
     const action = before ? "replace" : "create";
     try {
       const live = await create(res, inputs, engine);
+      if (options.killAfterCreate === res.name) throw new Error(`pulumi up killed (SIGKILL) after ${res.name}'s create finished, before the state recorded it`);
       if (before && !res.opts.deleteBeforeReplace) replaced.push(before);
       record(entry(live));
       step(res, action, started, live.output);

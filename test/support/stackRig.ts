@@ -39,8 +39,18 @@ export class StackRig {
     };
   }
 
-  /** Runs the program for this stack with `config` (and `secrets`) on top and applies it (in the order `seed` draws); returns the executor's steps. */
-  async deploy(config: string[] = [], log?: (line: string) => void, before?: BeforeStep, secrets: string[] = [], seed?: number): Promise<ApplyStep[]> {
+  /**
+   * Runs the program for this stack with `config` (and `secrets`) on top and applies it (in the order
+   * `seed` draws; killed after `killAfterCreate`'s create when given); returns the executor's steps.
+   */
+  async deploy(
+    config: string[] = [],
+    log?: (line: string) => void,
+    before?: BeforeStep,
+    secrets: string[] = [],
+    seed?: number,
+    killAfterCreate?: string,
+  ): Promise<ApplyStep[]> {
     const host = requireTestHost();
     const base = StackRig.hostConfig();
     jest.resetModules();
@@ -61,6 +71,6 @@ export class StackRig {
     });
     this.passwords = run.passwords;
     this.lastRun = run;
-    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before, { seed });
+    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before, { seed, killAfterCreate });
   }
 }
