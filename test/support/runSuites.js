@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: the suites that share the test host (jest project "e2e") run one after another in
-// one jest process, while the unit tests and the swarm suite (its own rig: three dockerds in their
-// own namespaces, nothing shared with the test host) run in a second one beside it. Most of the
-// e2e time is waiting on health checks and request loops, so the second process costs it little.
-// The e2e output streams live; the other process's output is printed as one block when it ends.
-// The last line sums both: "N passed, N failed, N skipped".
+// one jest process; beside it, the unit tests and the swarm suite (its own rig: three dockerds in
+// their own namespaces, nothing shared with the test host) run in a second one, and the
+// convergence matrix (project "converge") in a third, on a test host of its own
+// (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user). Most of the e2e
+// time is waiting on health checks and request loops, so the processes beside it cost it little.
+// The e2e output streams live; each other process's output is printed as one block when it ends.
+// The last line sums all three: "N passed, N failed, N skipped".
 //
 //   node test/support/runSuites.js            both processes
 //   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
@@ -16,9 +18,9 @@ const root = path.resolve(__dirname, "..", "..");
 const jest = path.join(root, "node_modules", "jest", "bin", "jest.js");
 const SUMMARY = /^(\d+) passed, (\d+) failed(?: \((\d+) test files? failed to run\))?, (\d+) skipped$/m;
 
-function run(args, onLine) {
+function run(args, onLine, env = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [jest, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: process.env });
+    const child = spawn(process.execPath, [jest, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
     let out = "";
     const take = (b) => {
       const s = b.toString();
@@ -48,21 +50,22 @@ async function main(argv) {
     return r.code;
   }
   const started = Date.now();
-  const side = run(["--selectProjects", "unit", "swarm", "--maxWorkers=1"]).then((r) => {
-    process.stdout.write(
-      `\n===== unit and swarm suites (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of unit and swarm suites =====\n\n`,
-    );
-    return r;
-  });
+  const beside = (name, args, env) =>
+    run(args, undefined, env).then((r) => {
+      process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
+      return r;
+    });
+  const side = beside("unit and swarm suites", ["--selectProjects", "unit", "swarm", "--maxWorkers=1"]);
+  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const other = await side;
-  const parts = [summary("e2e", e2e), summary("unit+swarm", other)];
+  const others = await Promise.all([side, matrix]);
+  const parts = [summary("e2e", e2e), summary("unit+swarm", others[0]), summary("converge", others[1])];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
   process.stdout.write(
     `\ntest time: ${Math.round((Date.now() - started) / 1000)} s\n${sum("passed")} passed, ${sum("failed")} failed, ${sum("skipped")} skipped\n`,
   );
-  return e2e.code === 0 && other.code === 0 ? 0 : 1;
+  return [e2e, ...others].every((r) => r.code === 0) ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then((code) => process.exit(code));

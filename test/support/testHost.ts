@@ -4,19 +4,29 @@
  * namespace, keys made here) as an unprivileged deploy user whose shell sees only that engine.
  * Also makes sure the deploy machine's own engine (the default socket) runs.
  * Needs root; everything it starts, teardownTestHost stops and removes.
+ *
+ * `COPILOTOS_TEST_HOST=<n>` (default 0) picks one of several such hosts, each with its own folder,
+ * namespace, link, addresses (10.201.<n>.0/30) and deploy user, so suites that each need a whole
+ * host (`npm test` runs the convergence matrix on host 1 beside the other suites on host 0) run at
+ * once. Host 0 also starts this machine's engine and cron when they do not run; another host needs
+ * neither (its stand-ins are built on its own engine, and cron is machine-wide).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/lib/hostExec";
 import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone, which } from "./processes";
 
-export const TEST_HOST_DIR = "/tmp/copilotos-e2e";
-const NETNS = "cpt-e2e";
-const VETH_OUT = "cpte0";
-const VETH_IN = "cpte1";
-export const HOST_ADDRESS = "10.201.0.2";
-const OUT_ADDRESS = "10.201.0.1";
-const USER = "cptdeploy";
+const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
+if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 9) throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 9");
+/** Host 0 keeps the names it always had; host n adds n. */
+const N = INSTANCE === 0 ? "" : String(INSTANCE);
+export const TEST_HOST_DIR = `/tmp/copilotos-e2e${N}`;
+const NETNS = `cpt-e2e${N}`;
+const VETH_OUT = `cpte0${N}`;
+const VETH_IN = `cpte1${N}`;
+export const HOST_ADDRESS = `10.201.${INSTANCE}.2`;
+const OUT_ADDRESS = `10.201.${INSTANCE}.1`;
+const USER = `cptdeploy${N}`;
 const REQUIRED = [
   "dockerd",
   "docker",
@@ -120,7 +130,7 @@ async function start(): Promise<TestHostState> {
   const d = TEST_HOST_DIR;
   await stopRemote(); // a previous run that died
   const state: TestHostState = { ok: false };
-  if (!ok("docker", ["info"])) {
+  if (INSTANCE === 0 && !ok("docker", ["info"])) {
     daemon("dockerd", ["--storage-driver=overlay2", "--pidfile", path.join(d, "local-dockerd.pid")], path.join(d, "local-dockerd.log"));
     state.startedLocalEngine = true;
     await waitFor("the local dockerd", () => ok("docker", ["info"]), 60);
@@ -190,7 +200,7 @@ async function start(): Promise<TestHostState> {
   sh("nsenter", [...inNs, "/usr/sbin/sshd", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "sshd.log")]);
   // The host's cron, for the scheduled backups the stack installs: Debian's, unless one runs already.
   ok("crontab", ["-r", "-u", USER]);
-  if (cronPid() === undefined) {
+  if (INSTANCE === 0 && cronPid() === undefined) {
     sh("nsenter", [...inNs, "cron"]);
     fs.writeFileSync(CRON_STARTED, "");
   }
