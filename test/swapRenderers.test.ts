@@ -43,7 +43,7 @@ describe("proxy config", () => {
   test("the proxy's start keeps the routes on its volume, fills in a missing one, and starts with none when the kept ones do not load", () => {
     expect(proxyStartScript()).toBe(
       [
-        "for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do [ -s \"$f\" ] || echo 'server 127.0.0.1:9 down;' > \"$f\"; done",
+        'for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do [ -s "$f" ] || echo \'server 127.0.0.1:9 down;\' > "$f"; done',
         "if ! nginx -t -q; then",
         '  echo "proxy: the kept routes do not load (a routed container is gone); starting with none until the next route switch" >&2',
         "  for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do echo 'server 127.0.0.1:9 down;' > \"$f\"; done",
@@ -54,7 +54,6 @@ describe("proxy config", () => {
     );
     expect(proxyStartScript()).toContain(PLACEHOLDER_ROUTE);
   });
-
 
   test("exact nginx.conf (plain HTTP): routes included per app, security headers but no HSTS, real client address, rate limit", () => {
     expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
