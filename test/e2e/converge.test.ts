@@ -9,6 +9,7 @@
  * schedule must stay installed, the data must be unchanged, and no request may fail.
  * Ends with `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { runOnHost } from "../../scripts/lib/hostExec";
 import { ApplyError, BeforeStep } from "../support/executor";
 import { routedTo } from "../support/faultRun";
@@ -209,11 +210,22 @@ const portTaken: BeforeStep = async (name) => {
 const portFreed = () => void remoteTry("rm", "-f", FOREIGN);
 /** The cause of the migration's failure goes: Mongo's stand-in serves the file it asks for. */
 const migrationHeals = () => void remote("exec", "copilotos-staging-mongo", "touch", "/mongo/migrate-ok");
-/** The SSH connection drops while the API's ready gate runs (the deploy user's sshd sessions are killed, as when the link goes). */
+/**
+ * The SSH connection drops while `step` runs (the deploy user's sshd sessions are killed, as when
+ * the link goes): once the step's own session is up, a session that was not there when the step
+ * began (polled, not timed: a loaded machine connects late, and a kill before the session would let
+ * the step end green).
+ */
 const sshCutDuring =
   (step: string): BeforeStep =>
   async (name) => {
-    if (name === step) setTimeout(() => void runOnHost({ kind: "local" }, `pkill -KILL -u ${host.target.user} sshd || true`, ""), 300);
+    if (name !== step) return;
+    const sessions = async () => (await runOnHost({ kind: "local" }, `pgrep -u ${host.target.user} sshd || true`, "")).stdout.split("\n").filter(Boolean);
+    const before = new Set(await sessions());
+    void (async () => {
+      for (let i = 0; i < 100 && (await sessions()).every((pid) => before.has(pid)); i++) await sleep(100);
+      await runOnHost({ kind: "local" }, `pkill -KILL -u ${host.target.user} sshd || true`, "");
+    })();
   };
 
 describe("the convergence matrix", () => {
