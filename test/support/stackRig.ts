@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProgramRun } from "../../scripts/lib/harness";
 import { requireTestHost, TEST_HOST_DIR } from "./testHost";
-import { applyGraph, ApplyStep, BeforeStep, ExecState } from "./executor";
+import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 
@@ -40,16 +40,15 @@ export class StackRig {
   }
 
   /**
-   * Runs the program for this stack with `config` (and `secrets`) on top and applies it (in the order
-   * `seed` draws; killed after `killAfterCreate`'s create when given); returns the executor's steps.
+   * Runs the program for this stack with `config` (and `secrets`) on top and applies it with the
+   * executor's `apply` options (the seed of its order, a kill after a create); returns its steps.
    */
   async deploy(
     config: string[] = [],
     log?: (line: string) => void,
     before?: BeforeStep,
     secrets: string[] = [],
-    seed?: number,
-    killAfterCreate?: string,
+    apply: ApplyOptions = {},
   ): Promise<ApplyStep[]> {
     const host = requireTestHost();
     const base = StackRig.hostConfig();
@@ -71,6 +70,6 @@ export class StackRig {
     });
     this.passwords = run.passwords;
     this.lastRun = run;
-    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before, { seed, killAfterCreate });
+    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before, apply);
   }
 }
