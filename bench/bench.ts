@@ -20,7 +20,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { projectRoot } from "../scripts/lib/project";
+import { projectRoot } from "../scripts/stack/project";
 
 export const USAGE =
   "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";

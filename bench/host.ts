@@ -10,12 +10,12 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { backupScript } from "../components/renderers/backup";
-import { sshClientOptions } from "../components/renderers/ssh";
-import { runHostStep } from "../scripts/lib/hostExec";
+import { backupScript } from "../components/renderers/operations/backup";
+import { sshClientOptions } from "../components/renderers/hosts/ssh";
+import { runHostStep } from "../scripts/stack/hostExec";
 import { setupTestHost, teardownTestHost, TestHostState } from "../test/support/testHost";
 import { busyboxImage, FAKE_MONGOSH, fakeMongoImage } from "../test/support/testImages";
-import { deliverImage } from "../scripts/lib/transfer";
+import { deliverImage } from "../scripts/delivery/transfer";
 
 const sh = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) =>
   execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env }, maxBuffer: 1 << 26 })

@@ -9,7 +9,7 @@ import type { DockerHost } from "./hosts/dockerHost";
 import { BackupSchedule } from "./operations/backupSchedule";
 import { secretHash } from "./operations/hostCommand";
 import { MongoBackup } from "./operations/mongoBackup";
-import type { BackupSpec } from "./renderers/backup";
+import type { BackupSpec } from "./renderers/operations/backup";
 import { containerName, StackIdentity, stackPrefix } from "./renderers/names";
 
 export interface BackupWiring {

@@ -33,7 +33,7 @@ export interface Violation {
   message: string;
 }
 
-/** A recorded resource (scripts/lib/harness.ts) as the policies see it: its inputs are its props. */
+/** A recorded resource (scripts/mockRuntime/harness.ts) as the policies see it: its inputs are its props. */
 export function toGraph(
   resources: { type: string; name: string; urn: string; id?: string; inputs: Record<string, unknown>; opts?: GraphResource["opts"] }[],
 ): GraphResource[] {

@@ -66,7 +66,7 @@ export function envOrFile(p: ContainerProps, name: string): { value: string; whe
 }
 
 /**
- * A secret as the app's loader finds it (components/renderers/appContract.ts): `/run/secrets/<NAME>`,
+ * A secret as the app's loader finds it (components/renderers/services/appContract.ts): `/run/secrets/<NAME>`,
  * `/run/secrets/<name>`, env `<NAME>`, then `/etc/copilotos/secrets/<name>`; the first non-empty wins.
  */
 export function appSecretOf(p: ContainerProps, name: string): { value: string; where: string } | undefined {

@@ -11,12 +11,12 @@
  */
 import * as fs from "node:fs";
 import { parseArgs, parseEnv } from "node:util";
-import { appSecretProblem } from "../components/renderers/appContract";
-import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, handBackScript, inventoryScript, parseInventory } from "../components/renderers/adopt";
+import { appSecretProblem } from "../components/renderers/services/appContract";
+import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, handBackScript, inventoryScript, parseInventory } from "../components/renderers/operations/adopt";
 import { COMPOSE_PROJECT_PATTERN } from "../components/config/adopt";
-import { describeTarget, runHostStep } from "./lib/hostExec";
-import { adoptionPlan, EnvSecrets } from "./lib/adoptPlan";
-import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
+import { describeTarget, runHostStep } from "./stack/hostExec";
+import { adoptionPlan, EnvSecrets } from "./plans/adoptPlan";
+import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 import type { StackBackend } from "./rollback";
 
 export const USAGE =

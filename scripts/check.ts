@@ -6,18 +6,18 @@
  * (configured, placeholder or generated) is redacted by value from everything printed.
  */
 // First: stand-ins for the SDK's closure serializer dependencies, before anything loads the SDK (see the module).
-import "./lib/dryRunStubs";
+import "./mockRuntime/dryRunStubs";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { evaluate, toGraph } from "../policies/evaluate";
 import { PACK_NAME } from "../policies/rules";
-import { describeResource, renderTable } from "./lib/describe";
-import { ProgramRun, redact, runProgram } from "./lib/harness";
-import { markUnknowns, UNKNOWN } from "./lib/mockValues";
-import { projectRoot } from "./lib/project";
-import { loadStackConfig } from "./lib/stackConfig";
+import { describeResource, renderTable } from "./dryRun/describe";
+import { ProgramRun, redact, runProgram } from "./mockRuntime/harness";
+import { markUnknowns, UNKNOWN } from "./mockRuntime/mockValues";
+import { projectRoot } from "./stack/project";
+import { loadStackConfig } from "./stack/stackConfig";
 
 const PROJECT_DIR = projectRoot();
 /** Secrets the program cannot run without; a dry run fills them with an obvious placeholder. */

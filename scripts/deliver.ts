@@ -1,13 +1,13 @@
 /**
  * `node scripts/run.js deliver --image <ref> --tag <repo:version> --host user@address:port --known-hosts <file> [--identity <file>] [--keep N] [--compress]`
- * Sends an image from this machine's engine to the host (scripts/lib/transfer.ts), prunes the stack's
+ * Sends an image from this machine's engine to the host (scripts/delivery/transfer.ts), prunes the stack's
  * older versions there, prints `image <id> mode=<mode> sent=<bytes> read=<store|save>`. Progress goes to stderr, which
  * `pulumi up` shows while the local command runs.
  */
 import { parseArgs } from "node:util";
-import { hostPruneScript } from "../components/renderers/delivery";
-import { runHostStep } from "./lib/hostExec";
-import { deliverImage } from "./lib/transfer";
+import { hostPruneScript } from "../components/renderers/services/delivery";
+import { runHostStep } from "./stack/hostExec";
+import { deliverImage } from "./delivery/transfer";
 
 export const USAGE =
   "usage: deliver --image <ref> --tag <repo:version> --host <user@address:port> --known-hosts <file> [--identity <file>] [--connect-timeout <s>] [--keep <n>] [--compress]\n" +

@@ -1,14 +1,14 @@
 /**
  * `npm run docs:config [-- --check]`: writes the config reference (docs/configuration.md) and the
- * required-key declarations of Pulumi.yaml from the zod schema (scripts/lib/configTable.ts); with
+ * required-key declarations of Pulumi.yaml from the zod schema (scripts/reference/configTable.ts); with
  * --check, only says whether both are up to date (exit 1 if not).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { configSchema } from "../components/config";
-import { configTable, PULUMI_END, PULUMI_START, pulumiConfigBlock, TABLE_END, TABLE_START, withBlock } from "./lib/configTable";
-import { projectRoot } from "./lib/project";
+import { configTable, PULUMI_END, PULUMI_START, pulumiConfigBlock, TABLE_END, TABLE_START, withBlock } from "./reference/configTable";
+import { projectRoot } from "./stack/project";
 
 export const USAGE =
   "usage: npm run docs:config [-- --check]\nexample: npm run docs:config -- --check   (exits 1 when docs/configuration.md or Pulumi.yaml is stale)\n";

@@ -7,14 +7,14 @@
  */
 import { parseArgs } from "node:util";
 import { containerName, stackPrefix, Service } from "../components/renderers/names";
-import { maintenanceScript } from "../components/renderers/maintenance";
-import { gateUrl } from "../components/renderers/health";
-import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/ops";
+import { maintenanceScript } from "../components/renderers/proxy/maintenance";
+import { gateUrl } from "../components/renderers/operations/health";
+import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
 
 type AppPorts = { api: number; web: number };
-import { spawnOnHost } from "./lib/hostExec";
-import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
+import { spawnOnHost } from "./stack/hostExec";
+import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
 export const USAGE =
   "usage: npm run ops -- <stack> status [--json]\n" +

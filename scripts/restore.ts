@@ -2,17 +2,17 @@
  * `npm run restore -- <stack> [<backup file>] [--yes] [--drill] [--identity <key file>] [--config key=value]...`
  * Without a file: lists the stack's backups on its host, newest first. With one: after confirmation
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
- * archive and starts it again (components/renderers/backup.ts). With --drill: restores the newest
+ * archive and starts it again (components/renderers/operations/backup.ts). With --drill: restores the newest
  * backup (or the one named) into a scratch volume and serves it with a throwaway mongod, never
- * touching the live data (components/renderers/drill.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ * touching the live data (components/renderers/operations/drill.ts). Exit 0 done, 1 failed, 2 usage/refused.
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { listBackupsScript, restoreScript } from "../components/renderers/backup";
-import { drillScript } from "../components/renderers/drill";
+import { listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
+import { drillScript } from "../components/renderers/operations/drill";
 import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
-import { describeTarget, runHostStep } from "./lib/hostExec";
-import { HOST_OPTIONS, withStackTarget } from "./lib/stackTarget";
+import { describeTarget, runHostStep } from "./stack/hostExec";
+import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +

@@ -1,7 +1,7 @@
 /**
  * `npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]`
  * Without --to: lists the stack's updates with their image refs. With it: restores that update's
- * image refs and app config as stack config (scripts/lib/rollbackPlan.ts), shows the preview, and
+ * image refs and app config as stack config (scripts/plans/rollbackPlan.ts), shows the preview, and
  * runs `up` after confirmation (type the stack name, or --yes). Declined or failed before `up`,
  * the config is put back as it was. Exit 0 done, 1 failed, 2 usage/refused.
  * The Pulumi calls go through {@link StackBackend}; the real one uses the Automation API.
@@ -9,8 +9,8 @@
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { NAMESPACE } from "../components/config/keys";
-import { projectRoot } from "./lib/project";
-import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./lib/rollbackPlan";
+import { projectRoot } from "./stack/project";
+import { configPlan, describePlan, formatHistory, HistoryConfigValue, HistoryEntry, planRollback, RollbackError } from "./plans/rollbackPlan";
 
 export const USAGE = "usage: npm run rollback -- <stack> [--to <update number>] [--yes] [--secrets]\nexample: npm run rollback -- prod --to 41\n";
 

@@ -1,5 +1,5 @@
 /** Taking over a running compose deployment: the config, the graph, and the host scripts (exact strings). */
-import { cutoverScript, handBackLines, inventoryScript, parseInventory, AdoptSpec } from "../components/renderers/adopt";
+import { cutoverScript, handBackLines, inventoryScript, parseInventory, AdoptSpec } from "../components/renderers/operations/adopt";
 import { containerOf, CONTAINER, ofType, runStack, VOLUME } from "./support/program";
 import { describedScript } from "../components/renderers/shell";
 
@@ -165,7 +165,7 @@ describe("host scripts", () => {
   });
 });
 
-describe("the adoption plan (scripts/lib/adoptPlan.ts)", () => {
+describe("the adoption plan (scripts/plans/adoptPlan.ts)", () => {
   const inventory = parseInventory(
     [
       "container infra-mongodb mongodb mongo:7.0 running",
@@ -189,9 +189,9 @@ describe("the adoption plan (scripts/lib/adoptPlan.ts)", () => {
     SECRET_KEY: "s".repeat(40),
   };
   const plan = async (env: Record<string, string>) => {
-    const { adoptionPlan } = await import("../scripts/lib/adoptPlan");
+    const { adoptionPlan } = await import("../scripts/plans/adoptPlan");
     const { parseConfig } = await import("../components/config");
-    const { appSecretProblem } = await import("../components/renderers/appContract");
+    const { appSecretProblem } = await import("../components/renderers/services/appContract");
     const cfg = parseConfig({ saptivaApiKey: "sk-x".padEnd(40, "x"), host: { kind: "local" }, images: { api: "copilotos-api:1", web: "copilotos-web:1" } });
     return adoptionPlan({ stack: "prod", spec, cfg, inventory, env, where: "deploy@203.0.113.10:22", check: appSecretProblem, attempt: "t1" });
   };

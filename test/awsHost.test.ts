@@ -4,10 +4,10 @@
  * and that the rest of the stack uses the instance exactly like an ssh host.
  */
 import * as path from "node:path";
-import { backupScript } from "../components/renderers/backup";
-import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/renderers/aws";
-import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
-import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/lib/mockValues";
+import { backupScript } from "../components/renderers/operations/backup";
+import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/renderers/hosts/aws";
+import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
+import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/mockRuntime/mockValues";
 import { runStack } from "./support/program";
 import { describedScript } from "../components/renderers/shell";
 

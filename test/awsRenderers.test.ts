@@ -1,10 +1,10 @@
 /** The AWS host's pure renderers and config, without mocks: exact strings, parsed YAML, shell syntax. */
 import { execFileSync } from "node:child_process";
 import { parse as parseYaml } from "yaml";
-import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, setupScript, tlsOnlyBucketPolicy, userData } from "../components/renderers/aws";
-import { backupScript, s3UploadLines } from "../components/renderers/backup";
+import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, setupScript, tlsOnlyBucketPolicy, userData } from "../components/renderers/hosts/aws";
+import { backupScript, s3UploadLines } from "../components/renderers/operations/backup";
 import { ConfigError, parseConfig } from "../components/config";
-import { pathSegments, setPath } from "../scripts/lib/stackConfig";
+import { pathSegments, setPath } from "../scripts/stack/stackConfig";
 import { AWS_HOST, DEPLOY_PUBLIC_KEY, HOST_KEY } from "./support/program";
 
 const spec = { volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 };

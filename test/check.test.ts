@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { markUnknowns, MOCK_PRIVATE_KEY_PREFIX, UNKNOWN, unknownsOf } from "../scripts/lib/mockValues";
+import { markUnknowns, MOCK_PRIVATE_KEY_PREFIX, UNKNOWN, unknownsOf } from "../scripts/mockRuntime/mockValues";
 import { check, SAPTIVA_KEY } from "./support/program";
 
 describe("npm run check", () => {

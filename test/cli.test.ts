@@ -94,10 +94,10 @@ describe("what a dry run loads", () => {
 
 test("the dry run's stand-ins load like modules and refuse every use, naming it", () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { refusingExports } = require("../scripts/lib/dryRunStubs") as typeof import("../scripts/lib/dryRunStubs");
+  const { refusingExports } = require("../scripts/mockRuntime/dryRunStubs") as typeof import("../scripts/mockRuntime/dryRunStubs");
   const ts = refusingExports("typescript") as Record<string, unknown>;
   expect([ts.__esModule, ts.default, Object.keys(ts)]).toEqual([undefined, undefined, []]);
   expect(() => ts.createSourceFile).toThrow(
-    "the offline dry run does not serialize functions, yet typescript.createSourceFile was used (scripts/lib/dryRunStubs.ts)",
+    "the offline dry run does not serialize functions, yet typescript.createSourceFile was used (scripts/mockRuntime/dryRunStubs.ts)",
   );
 });

@@ -1,5 +1,5 @@
 /** Day-2 pieces of the graph: the migration step (config api.migrate) and registry-mode pruning (delivery.keep). */
-import { migrateScript } from "../components/renderers/migrate";
+import { migrateScript } from "../components/renderers/operations/migrate";
 import { runStack } from "./support/program";
 
 test("exact script: a one-off container of the new API's image, env and network, its secret files copied container to container, every word quoted", () => {
@@ -44,7 +44,7 @@ test("a migrate value that is not a list of words is refused naming the key", as
 });
 
 test("registry mode on a remote host prunes the app's older pulled versions (keep N), only its own repository; transfer mode prunes in the deliver CLI", async () => {
-  const { hostPruneScript } = await import("../components/renderers/delivery");
+  const { hostPruneScript } = await import("../components/renderers/services/delivery");
   const { repositoryOf } = await import("../components/services/appImage");
   expect(repositoryOf("ghcr.io/acme/copilotos-api:1.2.3@sha256:" + "a".repeat(64))).toBe("ghcr.io/acme/copilotos-api");
   expect(repositoryOf("copilotos-web:0.9")).toBe("copilotos-web");

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { configSchema } from "../components/config";
 import { z } from "zod";
 import { docsConfig, GENERATED } from "../scripts/docs";
-import { configRows, configTable, TABLE_END, TABLE_START } from "../scripts/lib/configTable";
+import { configRows, configTable, TABLE_END, TABLE_START } from "../scripts/reference/configTable";
 
 const ROOT = path.join(__dirname, "..");
 

@@ -5,9 +5,9 @@
 import { spawnSync } from "node:child_process";
 import { ConfigError, parseConfig } from "../components/config";
 import { isKeyLine } from "../components/config/syntax";
-import { maskLines, REDACT_AWK } from "../components/renderers/health";
-import { redact } from "../scripts/lib/harness";
-import { setPath, splitAssignment } from "../scripts/lib/stackConfig";
+import { maskLines, REDACT_AWK } from "../components/renderers/operations/health";
+import { redact } from "../scripts/mockRuntime/harness";
+import { setPath, splitAssignment } from "../scripts/stack/stackConfig";
 import { check, containerOf, HOST_KEY, runStack, SAPTIVA_KEY } from "./support/program";
 
 const base = () => ({ saptivaApiKey: SAPTIVA_KEY, images: { api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3" } });

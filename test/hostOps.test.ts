@@ -6,12 +6,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { installScheduleScript, removeScheduleScript, scheduledJob } from "../components/renderers/backupSchedule";
-import { backupScript } from "../components/renderers/backup";
-import { healthGateScript } from "../components/renderers/health";
-import { preflightScript } from "../components/renderers/preflight";
+import { installScheduleScript, removeScheduleScript, scheduledJob } from "../components/renderers/operations/backupSchedule";
+import { backupScript } from "../components/renderers/operations/backup";
+import { healthGateScript } from "../components/renderers/operations/health";
+import { preflightScript } from "../components/renderers/operations/preflight";
 import { describedScript } from "../components/renderers/shell";
-import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, runStack, SAPTIVA_KEY, VOLUME } from "./support/program";
 
 const REMOTE = "command:remote:Command";
@@ -237,7 +237,7 @@ describe("transfer mode and build specs", () => {
     ).toMatchObject({
       args: { NEXT_PUBLIC_API_URL: "https://api.example.com" },
     });
-    const { describeResource } = await import("../scripts/lib/describe");
+    const { describeResource } = await import("../scripts/dryRun/describe");
     expect(JSON.stringify(describeResource(byName(moved, "copilotos-web-image-build")))).toContain(
       "target=runner args=[API_BASE_URL=http://proxy:8001 NEXT_PUBLIC_API_URL=http://203.0.113.10:8201]",
     );

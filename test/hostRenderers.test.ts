@@ -1,11 +1,11 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
 import * as vm from "node:vm";
-import { backupNamePattern, hostPath, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/backup";
-import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/rotation";
-import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/delivery";
+import { backupNamePattern, hostPath, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
+import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
+import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";
 import { lines, shq } from "../components/renderers/shell";
-import { deliverCommand, versionOfRef } from "../components/renderers/version";
-import { hostArgv } from "../scripts/lib/hostExec";
+import { deliverCommand, versionOfRef } from "../components/renderers/services/version";
+import { hostArgv } from "../scripts/stack/hostExec";
 
 const D = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
 

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { ConfigError, configSchema, parseConfig } from "../components/config";
-import { configRows } from "../scripts/lib/configTable";
+import { configRows } from "../scripts/reference/configTable";
 import { AWS_HOST, runStack, SAPTIVA_KEY, SSH_HOST, SWARM_HOST } from "./support/program";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "hostile-"));

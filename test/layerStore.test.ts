@@ -1,5 +1,5 @@
 /**
- * Reading an image from an engine's layer store without docker (scripts/lib/tarSplit.ts,
+ * Reading an image from an engine's layer store without docker (scripts/delivery/tarSplit.ts,
  * layerStore.ts): a store laid out in a temporary directory exactly as Docker's overlay2 keeps it.
  */
 import { createHash } from "node:crypto";
@@ -9,9 +9,9 @@ import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
 import { gzipSync } from "node:zlib";
 import * as tar from "tar-stream";
-import { chainIds } from "../components/renderers/delivery";
-import { layerBytes, openStoreImage, StoreImage, storeArchiveBytes, StoreUnavailable, writeStoreArchive } from "../scripts/lib/layerStore";
-import { insideLayer, parseTarSplit, tarSize } from "../scripts/lib/tarSplit";
+import { chainIds } from "../components/renderers/services/delivery";
+import { layerBytes, openStoreImage, StoreImage, storeArchiveBytes, StoreUnavailable, writeStoreArchive } from "../scripts/delivery/layerStore";
+import { insideLayer, parseTarSplit, tarSize } from "../scripts/delivery/tarSplit";
 
 const sha = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");

@@ -1,7 +1,7 @@
 /** `npm run ops`: its host scripts (exact strings) and its argument checks (nothing run on a usage error). */
-import { execScript, findContainerLines, logsScript, parseStatus, restartScript, statusScript } from "../components/renderers/ops";
+import { execScript, findContainerLines, logsScript, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { ops } from "../scripts/ops";
-import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/maintenance";
+import { MAINTENANCE_CONF, maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { ANY_ALIVE, LIST_WORKERS, ROUTES_DIR } from "../components/renderers/proxy";
 
 const id = { project: "copilotos", stack: "staging" };

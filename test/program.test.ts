@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import type { ProgramRun } from "../scripts/lib/harness";
+import type { ProgramRun } from "../scripts/mockRuntime/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf, VOLUME } from "./support/program";
 
 type Port = { ip: string; external: number };

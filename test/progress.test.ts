@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BACKUP_WRITE_FAILED, backupScript } from "../components/renderers/backup";
+import { BACKUP_WRITE_FAILED, backupScript } from "../components/renderers/operations/backup";
 import { lines, shq, STRICT, waitWithProgress } from "../components/renderers/shell";
 
 describe("waitWithProgress (run by sh here)", () => {

@@ -1,9 +1,9 @@
-import * as b from "../components/renderers/containers";
-import { APP_SECRETS, appSecretFile, appSecretProblem } from "../components/renderers/appContract";
-import { parseMongoUrl } from "../components/renderers/connection";
-import { isMutableImageRef, parseImageRef } from "../components/renderers/imageRef";
+import * as b from "../components/renderers/services/containers";
+import { APP_SECRETS, appSecretFile, appSecretProblem } from "../components/renderers/services/appContract";
+import { parseMongoUrl } from "../components/renderers/services/connection";
+import { isMutableImageRef, parseImageRef } from "../components/renderers/services/imageRef";
 import { containerName, dockerLabels, labelMap, stackPrefix, volumeName } from "../components/renderers/names";
-import { dockerSshUrl, knownHostsLine, sshClientOptions } from "../components/renderers/ssh";
+import { dockerSshUrl, knownHostsLine, sshClientOptions } from "../components/renderers/hosts/ssh";
 
 const id = { project: "copilotos", stack: "staging" };
 

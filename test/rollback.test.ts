@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { rollback, StackBackend } from "../scripts/rollback";
-import { describePlan, formatHistory, HistoryEntry, imageRefs, planRollback } from "../scripts/lib/rollbackPlan";
+import { describePlan, formatHistory, HistoryEntry, imageRefs, planRollback } from "../scripts/plans/rollbackPlan";
 
 const HISTORY = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures", "history", "staging.json"), "utf8")) as HistoryEntry[];
 const v = (n: number) => HISTORY.find((h) => h.version === n)!;

@@ -1,11 +1,11 @@
 /**
  * The map of `docker save`'s layer entry names that lets a code-only update through docker save
- * read the image once (scripts/lib/saveArchive.ts). Pure, plus the file it is kept in.
+ * read the image once (scripts/delivery/saveArchive.ts). Pure, plus the file it is kept in.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { LAYER_MAP_LIMIT, learnLayers, omitFromMap, readLayerMap, writeLayerMap } from "../scripts/lib/saveArchive";
+import { LAYER_MAP_LIMIT, learnLayers, omitFromMap, readLayerMap, writeLayerMap } from "../scripts/delivery/saveArchive";
 
 const sizes = new Map([
   ["aaa/layer.tar", 320_000_512],

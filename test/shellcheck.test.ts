@@ -5,17 +5,17 @@
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
-import { setupScript, readyScript } from "../components/renderers/aws";
-import { backupScript, listBackupsScript, restoreScript } from "../components/renderers/backup";
-import { scheduledJob } from "../components/renderers/backupSchedule";
-import { drillScript } from "../components/renderers/drill";
-import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/delivery";
+import { setupScript, readyScript } from "../components/renderers/hosts/aws";
+import { backupScript, listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
+import { scheduledJob } from "../components/renderers/operations/backupSchedule";
+import { drillScript } from "../components/renderers/operations/drill";
+import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/services/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
-import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/adopt";
-import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/ops";
-import { maintenanceScript } from "../components/renderers/maintenance";
+import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/operations/adopt";
+import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/operations/ops";
+import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { proxyStartScript } from "../components/renderers/proxy";
-import { migrateScript } from "../components/renderers/migrate";
+import { migrateScript } from "../components/renderers/operations/migrate";
 
 const shellcheck = (script: string) => spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
 

@@ -1,6 +1,6 @@
-/** The one-line descriptions that head every host script (components/renderers/stepDescriptions.ts, shell.ts). */
+/** The one-line descriptions that head every host script (components/renderers/operations/stepDescriptions.ts, shell.ts). */
 import { describedScript, scriptDescription } from "../components/renderers/shell";
-import { backupDoes, gateDoes, migrateDoes, preflightDoes, scheduleDoes } from "../components/renderers/stepDescriptions";
+import { backupDoes, gateDoes, migrateDoes, preflightDoes, scheduleDoes } from "../components/renderers/operations/stepDescriptions";
 
 describe("a described host script", () => {
   test("is the description as a comment line, then the script unchanged", () => {

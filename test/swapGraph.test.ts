@@ -3,12 +3,12 @@
  * ports, how app containers are named, which step waits for which, what is secret.
  * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
  */
-import { healthGateScript, readyGateScript } from "../components/renderers/health";
+import { healthGateScript, readyGateScript } from "../components/renderers/operations/health";
 import { proxyConf, proxyStartScript, switchScript } from "../components/renderers/proxy";
-import { rotationScript } from "../components/renderers/rotation";
+import { rotationScript } from "../components/renderers/operations/rotation";
 import { describedScript } from "../components/renderers/shell";
 import { DEFAULT_CSP } from "../components/config";
-import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { CONTAINER, containerOf, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf } from "./support/program";
 
 const byName = (run: ProgramRun, name: string): RecordedResource => {
@@ -64,8 +64,8 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
     // Each deploy starts from the random results the state kept, as a backend would give them back.
     const deployAfter = async (prior: ProgramRun | undefined, config: string[]) => {
       jest.resetModules();
-      const { runProgram } = await import("../scripts/lib/harness");
-      const { loadStackConfig } = await import("../scripts/lib/stackConfig");
+      const { runProgram } = await import("../scripts/mockRuntime/harness");
+      const { loadStackConfig } = await import("../scripts/stack/stackConfig");
       const input = loadStackConfig({ stack: "staging", dir: ROOT, config, secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`] });
       return runProgram({ stack: "staging", ...input, priorPasswords: prior?.passwords });
     };

@@ -5,7 +5,7 @@
 import * as vm from "node:vm";
 import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
 import { PLACEHOLDER_ROUTE, proxyConf, proxyStartScript, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
-import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/rotation";
+import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/operations/rotation";
 
 /** The host lock every route change and pre-flight takes, as written out (components/renderers/shell.ts HOST_LOCK). */
 const HOST_LOCK_TEXT = [
@@ -58,7 +58,7 @@ describe("proxy config", () => {
   test("exact nginx.conf (plain HTTP): routes included per app, security headers but no HSTS, real client address, rate limit", () => {
     expect(proxyConf({ contentSecurityPolicy: "default-src 'self'", hsts: true, apiRateLimitPerSecond: 20, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 })).toBe(
       text([
-        "# Written by copilotos (components/renderers/proxy.ts); routes are switched in /etc/nginx/copilotos.",
+        "# Written by copilotos (components/renderers/proxy/); routes are switched in /etc/nginx/copilotos.",
         "worker_processes auto;",
         "worker_shutdown_timeout 10s;",
         "pid /tmp/nginx.pid;",
@@ -334,7 +334,7 @@ describe("Mongo password rotation", () => {
 });
 
 test("a gate that puts a route back says so only once the workers of the failed route are gone (a request right after a reload can reach one)", async () => {
-  const { healthGateScript } = await import("../components/renderers/health");
+  const { healthGateScript } = await import("../components/renderers/operations/health");
   const { SAVE_WORKERS, waitOldWorkers } = await import("../components/renderers/proxy");
   const s = healthGateScript({
     container: "c",
@@ -352,7 +352,7 @@ test("a gate that puts a route back says so only once the workers of the failed 
 });
 
 test("a gate with a route first makes the route lead to its container (the switch, idempotent), then polls; without one it only polls", async () => {
-  const { healthGateScript } = await import("../components/renderers/health");
+  const { healthGateScript } = await import("../components/renderers/operations/health");
   const { switchScript } = await import("../components/renderers/proxy");
   const { shq } = await import("../components/renderers/shell");
   const spec = { container: "copilotos-staging-api-1a2b3c4d", url: "http://127.0.0.1:8101/api/health/ready", timeoutSeconds: 5, intervalSeconds: 1 };

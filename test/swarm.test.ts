@@ -1,10 +1,10 @@
 /** The stack on a Docker Swarm (host.kind swarm), run under the mock runtime: every service, secret and config it declares. */
 import * as path from "node:path";
 import { parseConfig } from "../components/config";
-import { nodeLabelScript, swarmSecretName } from "../components/renderers/swarm";
+import { nodeLabelScript, swarmSecretName } from "../components/renderers/swarm/services";
 import { minimalConfig, problemsOf } from "./support/config";
 import { ofType, runStack, SAPTIVA_KEY } from "./support/program";
-import type { ProgramRun, RecordedResource } from "../scripts/lib/harness";
+import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { describedScript } from "../components/renderers/shell";
 
 const fixtures = path.join(__dirname, "fixtures");

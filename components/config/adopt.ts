@@ -3,7 +3,7 @@
  * writes it). Volumes are taken by name and never created or deleted by the stack.
  */
 import { z } from "zod";
-import { APP_COMPOSE_SERVICES } from "../renderers/adopt";
+import { APP_COMPOSE_SERVICES } from "../renderers/operations/adopt";
 import { text } from "./values";
 
 /** A compose project name, as compose itself allows: lowercase letters, digits, `_ -`, starting with a letter or digit. */

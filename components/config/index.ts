@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import { AppSecretName, appSecretProblem } from "../renderers/appContract";
+import { AppSecretName, appSecretProblem } from "../renderers/services/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, stateBackendSchema, tlsSchema } from "./sections";
@@ -176,7 +176,7 @@ export const configSchema = z
     adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {
-    // What the app itself would refuse at start (components/renderers/appContract.ts), named by key.
+    // What the app itself would refuse at start (components/renderers/services/appContract.ts), named by key.
     for (const [key, name] of Object.entries(APP_SECRET_OF_KEY) as [keyof typeof APP_SECRET_OF_KEY, AppSecretName][]) {
       const value = cfg[key];
       const problem = value === undefined ? undefined : appSecretProblem(name, value);

@@ -4,8 +4,8 @@
  * numbers and booleans accept both.
  */
 import { z } from "zod";
-import { IPV4_CIDR, IPV6_CIDR } from "../renderers/aws";
-import { isMutableImageRef, parseImageRef } from "../renderers/imageRef";
+import { IPV4_CIDR, IPV6_CIDR } from "../renderers/hosts/aws";
+import { isMutableImageRef, parseImageRef } from "../renderers/services/imageRef";
 
 const fromString = (parse: (s: string) => unknown) => (v: unknown) => (typeof v === "string" && v.trim() !== "" ? parse(v.trim()) : v);
 export const toNumber = fromString((s) => (/^-?\d+(\.\d+)?$/.test(s) ? Number(s) : s));

@@ -2,11 +2,11 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, readyScript, userData } from "../renderers/aws";
+import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, readyScript, userData } from "../renderers/hosts/aws";
 import { BackupBucket } from "./backupBucket";
 import type { StackConfig } from "../config";
 import { describedScript } from "../renderers/shell";
-import { AWS_READY_DOES } from "../renderers/stepDescriptions";
+import { AWS_READY_DOES } from "../renderers/operations/stepDescriptions";
 
 export type AwsHostSettings = Omit<Extract<StackConfig["host"], { kind: "aws" }>, "privateKey">;
 

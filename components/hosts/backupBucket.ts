@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, accessLogLifecycleRules, lifecycleRules, tlsOnlyBucketPolicy } from "../renderers/aws";
+import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, accessLogLifecycleRules, lifecycleRules, tlsOnlyBucketPolicy } from "../renderers/hosts/aws";
 
 export interface BackupBucketArgs {
   /** The AWS provider (its region) the bucket is created with. */

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { AwsHost } from "./awsHost";
-import { dockerSshUrl, knownHostsLine, sshClientOptions, SshOptionFiles } from "../renderers/ssh";
+import { dockerSshUrl, knownHostsLine, sshClientOptions, SshOptionFiles } from "../renderers/hosts/ssh";
 import type { StackConfig } from "../config";
 import { sshFilesIn, writeSshFiles } from "./sshFiles";
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { SshOptionFiles } from "../renderers/ssh";
+import type { SshOptionFiles } from "../renderers/hosts/ssh";
 
 /**
  * `~/.copilotos/ssh/<project>-<stack>` (under `$COPILOTOS_STATE_DIR` instead of `~/.copilotos` when

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
-import { migrateScript } from "../renderers/migrate";
-import { migrateDoes } from "../renderers/stepDescriptions";
+import { migrateScript } from "../renderers/operations/migrate";
+import { migrateDoes } from "../renderers/operations/stepDescriptions";
 import { hostCommand } from "./hostCommand";
 
 export interface ApiMigrationArgs {

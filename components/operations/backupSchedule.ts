@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupSpec } from "../renderers/backup";
-import { installScheduleScript, removeScheduleScript, scheduledJob } from "../renderers/backupSchedule";
+import type { BackupSpec } from "../renderers/operations/backup";
+import { installScheduleScript, removeScheduleScript, scheduledJob } from "../renderers/operations/backupSchedule";
 import type { StackIdentity } from "../renderers/names";
-import { scheduleDoes } from "../renderers/stepDescriptions";
+import { scheduleDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { backupScriptOf, MongoBackupArgs } from "./mongoBackup";
 import { hostCommand } from "./hostCommand";
@@ -12,7 +12,7 @@ export interface BackupScheduleArgs {
   identity: StackIdentity;
   /** Five cron fields, in the host's time zone (config `backup.schedule`). */
   schedule: string;
-  /** The same backup (and retention) a deploy runs (components/renderers/backup.ts). */
+  /** The same backup (and retention) a deploy runs (components/renderers/operations/backup.ts). */
   spec: BackupSpec;
   /** Upload each scheduled backup too (aws hosts). @default no upload */
   s3?: MongoBackupArgs["s3"];
@@ -20,7 +20,7 @@ export interface BackupScheduleArgs {
 
 /**
  * Mongo backed up on a schedule by the host itself, between deploys: the stack installs the job
- * and its crontab line (components/renderers/backupSchedule.ts) and removes them when it is
+ * and its crontab line (components/renderers/operations/backupSchedule.ts) and removes them when it is
  * destroyed or the schedule is turned off; the archives stay. A new schedule or backup script
  * is an update that installs again (never a replacement: the old one's delete would remove the new line).
  */

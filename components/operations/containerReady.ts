@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AdoptSpec } from "../renderers/adopt";
-import { readyGateScript, ReadySpec } from "../renderers/health";
-import { readyDoes } from "../renderers/stepDescriptions";
+import type { AdoptSpec } from "../renderers/operations/adopt";
+import { readyGateScript, ReadySpec } from "../renderers/operations/health";
+import { readyDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
 
 export interface ContainerReadyArgs {
   host: DockerHost;
-  /** Timeout and poll interval (components/renderers/health.ts). */
+  /** Timeout and poll interval (components/renderers/operations/health.ts). */
   spec: Omit<ReadySpec, "container">;
   /** The new app container. */
   container: pulumi.Input<string>;

@@ -1,13 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { AdoptSpec } from "../renderers/adopt";
-import { GateRoute, healthGateScript, HealthGateSpec } from "../renderers/health";
-import { gateDoes } from "../renderers/stepDescriptions";
+import type { AdoptSpec } from "../renderers/operations/adopt";
+import { GateRoute, healthGateScript, HealthGateSpec } from "../renderers/operations/health";
+import { gateDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, maskingStdin } from "./hostCommand";
 
 export interface HealthGateArgs {
   host: DockerHost;
-  /** URL on the host, timeout and interval (components/renderers/health.ts). */
+  /** URL on the host, timeout and interval (components/renderers/operations/health.ts). */
   spec: Omit<HealthGateSpec, "container" | "revert">;
   /** The container whose logs are printed on failure. */
   container: pulumi.Input<string>;

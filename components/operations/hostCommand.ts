@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
-import { maskLines } from "../renderers/health";
+import { maskLines } from "../renderers/operations/health";
 import { describedScript } from "../renderers/shell";
 
 export interface HostCommandArgs {

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { backupScript, BackupSpec } from "../renderers/backup";
-import { backupDoes } from "../renderers/stepDescriptions";
+import { backupScript, BackupSpec } from "../renderers/operations/backup";
+import { backupDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand } from "./hostCommand";
 
 export interface MongoBackupArgs {
   host: DockerHost;
-  /** Container, volume, folder, prefix, retention (components/renderers/backup.ts). */
+  /** Container, volume, folder, prefix, retention (components/renderers/operations/backup.ts). */
   spec: BackupSpec;
   /**
    * What the backup comes before: any change of these runs it (Mongo's image, settings and password

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { rotationScript, RotationSpec } from "../renderers/rotation";
-import { rotationDoes } from "../renderers/stepDescriptions";
+import { rotationScript, RotationSpec } from "../renderers/operations/rotation";
+import { rotationDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand, secretHash } from "./hostCommand";
 
 export interface MongoRotationArgs {
   host: DockerHost;
-  /** The Mongo container and its volume (components/renderers/rotation.ts). */
+  /** The Mongo container and its volume (components/renderers/operations/rotation.ts). */
   spec: RotationSpec;
   /** The password Mongo must have after this step (a secret; it travels on stdin only). */
   password: pulumi.Input<string>;

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
-import { preflightScript, PreflightSpec } from "../renderers/preflight";
-import { preflightDoes } from "../renderers/stepDescriptions";
+import { preflightScript, PreflightSpec } from "../renderers/operations/preflight";
+import { preflightDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { hostCommand } from "./hostCommand";
 
 export interface PreflightArgs {
   host: DockerHost;
-  /** What the script checks: ports, names, free space (components/renderers/preflight.ts). */
+  /** What the script checks: ports, names, free space (components/renderers/operations/preflight.ts). */
   spec: PreflightSpec;
   /** The images about to be deployed (refs or build specs): a new one re-runs the checks. @default [] */
   images?: pulumi.Input<string>[];

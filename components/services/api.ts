@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer } from "../renderers/containers";
+import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -47,7 +47,7 @@ export interface ApiArgs {
 }
 
 /**
- * The FastAPI app, fed the way its own loader reads (components/renderers/appContract.ts): secrets as
+ * The FastAPI app, fed the way its own loader reads (components/renderers/services/appContract.ts): secrets as
  * files under /run/secrets with its names, connection parts as env; it builds its URLs itself.
  */
 export class Api extends pulumi.ComponentResource {

@@ -4,12 +4,12 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Service, StackIdentity, stackPrefix } from "../renderers/names";
-import { deliverCommand, versionOfRef } from "../renderers/version";
+import { deliverCommand, versionOfRef } from "../renderers/services/version";
 import type { BuildSpec } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
-import { deliveredRepository, hostPruneScript } from "../renderers/delivery";
-import { parseImageRef } from "../renderers/imageRef";
-import { pruneDoes } from "../renderers/stepDescriptions";
+import { deliveredRepository, hostPruneScript } from "../renderers/services/delivery";
+import { parseImageRef } from "../renderers/services/imageRef";
+import { pruneDoes } from "../renderers/operations/stepDescriptions";
 import { hostCommand } from "../operations/hostCommand";
 
 export interface AppImageArgs {

@@ -1,6 +1,16 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { ALIASES, Limits, LogSettings, loopbackPort, mongoEnv, SECRET_FILES, secretUpload, SERVICE_PORTS, serviceContainer } from "../renderers/containers";
+import {
+  ALIASES,
+  Limits,
+  LogSettings,
+  loopbackPort,
+  mongoEnv,
+  SECRET_FILES,
+  secretUpload,
+  SERVICE_PORTS,
+  serviceContainer,
+} from "../renderers/services/containers";
 import type { StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
 

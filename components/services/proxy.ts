@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/containers";
+import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/services/containers";
 import { dockerLabels, labelMap, routesVolumeName, StackIdentity } from "../renderers/names";
 import {
   PROXY_CONF,
@@ -16,7 +16,7 @@ import {
   TLS_KEY,
   TLS_KEY_MODE,
 } from "../renderers/proxy";
-import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 
 export interface ProxyArgs {
   /** Project and stack: every name and label carries them. */
@@ -27,7 +27,7 @@ export interface ProxyArgs {
   image: pulumi.Input<string>;
   /** Host ports published for the API (proxy port 8001) and the web app (proxy port 3000). */
   hostPorts: { api: number; web: number };
-  /** Security headers and rate limit (components/renderers/proxy.ts). */
+  /** Security headers and rate limit (components/renderers/proxy/). */
   conf: Omit<ProxyConfSpec, "tls">;
   /**
    * HTTPS (config `tls`): the certificate chain and key, and the host ports of the HTTPS listeners;

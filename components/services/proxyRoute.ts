@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AppService } from "../renderers/names";
 import { switchScript } from "../renderers/proxy";
 import type { DockerHost } from "../hosts/dockerHost";
-import { routeDoes } from "../renderers/stepDescriptions";
+import { routeDoes } from "../renderers/operations/stepDescriptions";
 import { hostCommand } from "../operations/hostCommand";
 
 export interface ProxyRouteArgs {

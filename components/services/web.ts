@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, LogSettings, serviceContainer, webEnv } from "../renderers/containers";
+import { Limits, LogSettings, serviceContainer, webEnv } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 

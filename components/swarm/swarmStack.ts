@@ -4,13 +4,13 @@ import type { StackConfig } from "../config";
 import { DockerHost } from "../hosts/dockerHost";
 import { defaultSshDir } from "../hosts/sshFiles";
 import { hostCommand } from "../operations/hostCommand";
-import { ALIASES, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/containers";
-import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/maintenance";
+import { ALIASES, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
-import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm";
+import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm/services";
 import { secretsArgsOf, StackSecrets } from "../secrets";
-import { nodeLabelsDoes } from "../renderers/stepDescriptions";
+import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
 
 export interface SwarmStackArgs {
@@ -31,7 +31,7 @@ const envMap = (lines: string[]): Record<string, string> => Object.fromEntries(l
  * secrets as on one host, each a real Docker secret named by its content's hash (a new value is a new
  * secret, and the services move to it; old ones are retained, so a rollback still finds them), the
  * apps as replicated services on an overlay network, Mongo and Redis pinned to the data node, the
- * proxy on every edge node. Builders: components/renderers/swarm.ts.
+ * proxy on every edge node. Builders: components/renderers/swarm/services.ts.
  */
 export class SwarmStack extends pulumi.ComponentResource {
   public readonly host: DockerHost;

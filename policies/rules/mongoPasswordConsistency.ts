@@ -1,7 +1,7 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
-import { parseMongoUrl } from "../../components/renderers/connection";
+import { parseMongoUrl } from "../../components/renderers/services/connection";
 import { appSecretOf, CONTAINER, ContainerProps, envOf, serviceOf, uploadAt } from "../lib";
-import { appSecretFile } from "../../components/renderers/appContract";
+import { appSecretFile } from "../../components/renderers/services/appContract";
 import { SERVICE, secretValue, serviceView } from "../swarmLib";
 
 interface MongoSide {

@@ -1,5 +1,5 @@
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
-import { isMutableImageRef, parseImageRef } from "../../components/renderers/imageRef";
+import { isMutableImageRef, parseImageRef } from "../../components/renderers/services/imageRef";
 
 type Props = Record<string, unknown>;
 const CHECKED: Record<string, (p: Props) => unknown> = {

@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
 import * as random from "@pulumi/random";
-import { APP_SECRETS, AppSecretName, appSecretProblem } from "../../components/renderers/appContract";
+import { APP_SECRETS, AppSecretName, appSecretProblem } from "../../components/renderers/services/appContract";
 import { appSecretOf, envOf, isSecretName, secretUploads, serviceOf, validateContainer } from "../lib";
 import { SECRET } from "../swarmLib";
 
@@ -15,7 +15,7 @@ const APP_NAMES = Object.keys(APP_SECRETS) as AppSecretName[];
 /**
  * Secrets shorter than the minimum are guessable; the seeds' `openssl rand` lengths varied by hand.
  * An API's secrets must also pass the app's own checks (length, weak values, API key format, URL-safe
- * passwords: components/renderers/appContract.ts), or it refuses to start in production.
+ * passwords: components/renderers/services/appContract.ts), or it refuses to start in production.
  */
 export const secretMinLength: ResourceValidationPolicy = {
   name: "secret-min-length",

@@ -3,8 +3,8 @@
  * over SSH. There is no S3 here: a stand-in `aws` CLI, first on PATH, keeps objects as files under
  * ~/e2e-s3/<bucket>/<key> and logs its arguments, so the test sees exactly what would be uploaded.
  */
-import { backupScript, BackupSpec } from "../../components/renderers/backup";
-import { runHostStep } from "../../scripts/lib/hostExec";
+import { backupScript, BackupSpec } from "../../components/renderers/operations/backup";
+import { runHostStep } from "../../scripts/stack/hostExec";
 import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { busyboxImage } from "../support/testImages";
-import { deliverImage } from "../../scripts/lib/transfer";
+import { deliverImage } from "../../scripts/delivery/transfer";
 import { runStack } from "../support/program";
 import { host, remote, remoteTry } from "./support";
 

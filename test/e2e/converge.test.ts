@@ -10,7 +10,7 @@
  * Ends with `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { runOnHost } from "../../scripts/lib/hostExec";
+import { runOnHost } from "../../scripts/stack/hostExec";
 import { ApplyError, BeforeStep } from "../support/executor";
 import { routedTo } from "../support/faultRun";
 import { get, LoadResult, startLoad } from "../support/loadLoop";

@@ -5,11 +5,11 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { chainIds, hostPruneScript } from "../../components/renderers/delivery";
-import { runHostStep } from "../../scripts/lib/hostExec";
+import { chainIds, hostPruneScript } from "../../components/renderers/services/delivery";
+import { runHostStep } from "../../scripts/stack/hostExec";
 import { requireTestHost } from "../support/testHost";
 import { busyboxImage } from "../support/testImages";
-import { deliverImage, DeliveryError } from "../../scripts/lib/transfer";
+import { deliverImage, DeliveryError } from "../../scripts/delivery/transfer";
 
 const host = requireTestHost();
 const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };

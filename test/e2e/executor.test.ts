@@ -5,8 +5,8 @@
  * stopping with the grace period, a container whose wait failed kept in the state, deletes of a
  * failed update waiting for the next successful one, and independent steps running together.
  */
-import type { ProgramRun, RecordedOptions } from "../../scripts/lib/harness";
-import { runOnHost } from "../../scripts/lib/hostExec";
+import type { ProgramRun, RecordedOptions } from "../../scripts/mockRuntime/harness";
+import { runOnHost } from "../../scripts/stack/hostExec";
 import { applyGraph, ApplyError, ExecState } from "../support/executor";
 import { graphOf, recorded } from "../support/program";
 import { busyboxImage } from "../support/testImages";

@@ -8,10 +8,10 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { backupScript, BackupSpec, restoreScript } from "../../components/renderers/backup";
+import { backupScript, BackupSpec, restoreScript } from "../../components/renderers/operations/backup";
 import { switchScript } from "../../components/renderers/proxy";
-import { runHostStep } from "../../scripts/lib/hostExec";
-import { deliverImage } from "../../scripts/lib/transfer";
+import { runHostStep } from "../../scripts/stack/hostExec";
+import { deliverImage } from "../../scripts/delivery/transfer";
 import { ApplyError } from "../support/executor";
 import { FaultRun } from "../support/faultRun";
 import { StackData } from "../support/stackData";

@@ -1,6 +1,6 @@
 /** The health gate against a real engine over SSH: a healthy app passes; one that never is fails with redacted logs. */
-import { healthGateScript, readyGateScript } from "../../components/renderers/health";
-import { runHostStep } from "../../scripts/lib/hostExec";
+import { healthGateScript, readyGateScript } from "../../components/renderers/operations/health";
+import { runHostStep } from "../../scripts/stack/hostExec";
 import { busyboxImage } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 

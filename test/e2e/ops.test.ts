@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import { ops } from "../../scripts/ops";
 import { restore } from "../../scripts/restore";
-import { runOnHost } from "../../scripts/lib/hostExec";
+import { runOnHost } from "../../scripts/stack/hostExec";
 import { StackData } from "../support/stackData";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";

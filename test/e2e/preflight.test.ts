@@ -1,7 +1,7 @@
 /** The pre-flight script against a real engine over SSH: each check's success and failure. */
 import * as net from "node:net";
-import { preflightScript, PreflightSpec } from "../../components/renderers/preflight";
-import { runHostStep } from "../../scripts/lib/hostExec";
+import { preflightScript, PreflightSpec } from "../../components/renderers/operations/preflight";
+import { runHostStep } from "../../scripts/stack/hostExec";
 import { busyboxImage } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
 

@@ -13,7 +13,7 @@ import { get, startLoad } from "../support/loadLoop";
 import { SAPTIVA_KEY } from "../support/program";
 import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
 import { SwarmRig } from "../support/swarmRig";
-import type { ProgramRun } from "../../scripts/lib/harness";
+import type { ProgramRun } from "../../scripts/mockRuntime/harness";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -29,8 +29,8 @@ const log = (line: string) => process.stdout.write(`  ${line}\n`);
 async function deploy(config: string[] = []) {
   // A fresh SDK per run: the program is required again under new mocks (as StackRig does).
   jest.resetModules();
-  const { runProgram } = await import("../../scripts/lib/harness");
-  const { loadStackConfig } = await import("../../scripts/lib/stackConfig");
+  const { runProgram } = await import("../../scripts/mockRuntime/harness");
+  const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
   const input = loadStackConfig({
     stack: "swarm",
     dir: path.join(__dirname, "..", "fixtures"),

@@ -1,5 +1,5 @@
 /**
- * Applies the program's recorded graph (scripts/lib/harness.ts, mock runtime) to a real Docker
+ * Applies the program's recorded graph (scripts/mockRuntime/harness.ts, mock runtime) to a real Docker
  * engine as `pulumi up` does with the docker and command providers, so every claim about updates,
  * failures and re-runs is tested under the engine's own rules (docs/testing.md lists each with its
  * source):
@@ -18,7 +18,7 @@
  * Values the mocks made up (image digests, container IDs) are replaced by the real ones before a
  * later resource reads them. Not a provider for docker.Image builds or AWS resources.
  */
-import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/lib/harness";
+import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/mockRuntime/harness";
 import { diffResource } from "./engine/diff";
 import { create, Engine, Live, PartialCreate, remove, stateOnly, update } from "./engine/providers";
 import { executorSeed, GraphStep, runSteps } from "./engine/schedule";

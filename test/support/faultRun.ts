@@ -4,7 +4,7 @@
  * counted for the bench line.
  */
 import { execFileSync } from "node:child_process";
-import { secretForms } from "../../components/renderers/health";
+import { secretForms } from "../../components/renderers/operations/health";
 import { routeFile } from "../../components/renderers/proxy";
 import { get } from "./loadLoop";
 import { StackData } from "./stackData";

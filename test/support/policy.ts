@@ -50,7 +50,7 @@ export interface ApiCreds {
   authSource?: string;
 }
 
-/** The API's env as the program sets it (components/renderers/containers.ts apiEnv), plus `extra` entries. */
+/** The API's env as the program sets it (components/renderers/services/containers.ts apiEnv), plus `extra` entries. */
 export const apiEnvs = (c: ApiCreds = {}, extra: string[] = []) => [
   `MONGODB_AUTH_SOURCE=${c.authSource ?? "admin"}`,
   `MONGODB_HOST=${c.host ?? "mongodb"}`,

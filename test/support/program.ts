@@ -1,6 +1,6 @@
 /** Runs the real program under the mock runtime for a committed stack, with extra config. */
 import * as path from "node:path";
-import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/lib/harness";
+import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/mockRuntime/harness";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 /** A recognisable fake API key: tests assert it never appears where secrets must not. */
@@ -9,8 +9,8 @@ export const SAPTIVA_KEY = "sk-test-saptiva-key-0123456789abcdefghijklmnop";
 export async function runStack(stack: string, config: string[] = [], secrets: string[] = [], dir = ROOT): Promise<ProgramRun> {
   // A fresh SDK per run: the program is required again under new mocks.
   jest.resetModules();
-  const { runProgram } = await import("../../scripts/lib/harness");
-  const { loadStackConfig } = await import("../../scripts/lib/stackConfig");
+  const { runProgram } = await import("../../scripts/mockRuntime/harness");
+  const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
   const input = loadStackConfig({ stack, dir, config, secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...secrets] });
   return runProgram({ stack, config: input.config, secretKeys: input.secretKeys, secretPaths: input.secretPaths });
 }

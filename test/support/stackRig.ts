@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { ProgramRun } from "../../scripts/lib/harness";
+import type { ProgramRun } from "../../scripts/mockRuntime/harness";
 import { requireTestHost, TEST_HOST_DIR } from "./testHost";
 import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
@@ -53,8 +53,8 @@ export class StackRig {
     const host = requireTestHost();
     const base = StackRig.hostConfig();
     jest.resetModules();
-    const { runProgram } = await import("../../scripts/lib/harness");
-    const { loadStackConfig } = await import("../../scripts/lib/stackConfig");
+    const { runProgram } = await import("../../scripts/mockRuntime/harness");
+    const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
     const input = loadStackConfig({
       stack: this.stack,
       dir: path.resolve(__dirname, "..", ".."),

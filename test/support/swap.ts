@@ -9,12 +9,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { HEALTHCHECKS } from "../../components/renderers/containers";
-import { healthGateScript } from "../../components/renderers/health";
+import { HEALTHCHECKS } from "../../components/renderers/services/containers";
+import { healthGateScript } from "../../components/renderers/operations/health";
 import { appContainerName, fingerprint, StackIdentity, stackPrefix } from "../../components/renderers/names";
-import { MAINTENANCE_CONF } from "../../components/renderers/maintenance";
+import { MAINTENANCE_CONF } from "../../components/renderers/proxy/maintenance";
 import { PLACEHOLDER_ROUTE, PROXY_CONF, proxyConf, routeFile, switchScript } from "../../components/renderers/proxy";
-import { runLocal } from "../../scripts/lib/hostExec";
+import { runLocal } from "../../scripts/stack/hostExec";
 import { LoadResult, startLoad } from "./loadLoop";
 import { busyboxImage, nginxImage } from "./testImages";
 

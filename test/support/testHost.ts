@@ -13,7 +13,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { HostTarget } from "../../scripts/lib/hostExec";
+import type { HostTarget } from "../../scripts/stack/hostExec";
 import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);

@@ -13,9 +13,9 @@
  */
 import { spawn } from "node:child_process";
 import * as tar from "tar-stream";
-import type { RecordedResource } from "../../../scripts/lib/harness";
-import { HostTarget, runLocal, runOnHost } from "../../../scripts/lib/hostExec";
-import { fakeOutputs } from "../../../scripts/lib/mockValues";
+import type { RecordedResource } from "../../../scripts/mockRuntime/harness";
+import { HostTarget, runLocal, runOnHost } from "../../../scripts/stack/hostExec";
+import { fakeOutputs } from "../../../scripts/mockRuntime/mockValues";
 import { CONTAINER_UPDATED } from "./diff";
 import { applyService, createObject, engineApi } from "../swarmApply";
 

@@ -1,0 +1,105 @@
+/**
+ * Mongo password rotation in place, run on the host before Mongo and the API get the new
+ * password. Pure.
+ *
+ * `MONGO_INITDB_ROOT_*` only act when mongod initialises an empty data directory; once the volume
+ * holds data, a new password in the container's env or files changes nothing in the database.
+ * So the user's password is changed inside the running mongod, with `db.changeUserPassword`,
+ * authenticated with the current password (the running container's own secret file). The new one
+ * arrives on stdin, lands in a mode-0600 file inside the container for the moment mongosh reads
+ * it, and is on no command line and in no log.
+ */
+import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
+import { engineAnswers, lines, shq, STRICT } from "../shell";
+
+export interface RotationSpec {
+  /** The Mongo container (it may not exist yet). */
+  container: string;
+  /** Its data volume. */
+  volume: string;
+  /** The root user the stack configures (config `mongo.user`). */
+  user: string;
+  /** Adopting a compose deployment: while that project's Mongo runs, the stack takes its password as it is. @default none */
+  compose?: { project: string; service: string };
+}
+
+/** Where the new password waits inside the container while mongosh runs. */
+export const NEXT_PASSWORD_FILE = "/tmp/.copilotos-next-password";
+
+/** Output markers the host script checks. */
+export const ROTATED = "rotate: changed";
+export const ALREADY_CURRENT = "rotate: already current";
+
+/** mongosh code: log in with the new password (done already) or the current one, then change it. */
+export function rotationJs(): string {
+  return [
+    'const fs = require("fs");',
+    "const user = process.env.MONGO_INITDB_ROOT_USERNAME;",
+    'const read = (f) => fs.readFileSync(f, "utf8").replace(/\\n+$/, "");',
+    `const next = read("${NEXT_PASSWORD_FILE}");`,
+    "const current = read(process.env.MONGO_INITDB_ROOT_PASSWORD_FILE);",
+    'const admin = () => new Mongo("mongodb://127.0.0.1:27017/admin").getDB("admin");',
+    "const login = (pw) => { try { return admin().auth(user, pw).ok === 1; } catch (e) { return false; } };",
+    `if (login(next)) { print("${ALREADY_CURRENT}: " + user); quit(0); }`,
+    'if (!login(current)) { print("rotate: neither the current nor the new password logs in as " + user); quit(2); }',
+    "const a = admin(); a.auth(user, current); a.changeUserPassword(user, next);",
+    'if (!login(next)) { print("rotate: the new password was not accepted for " + user); quit(3); }',
+    `print("${ROTATED} the password of " + user);`,
+  ].join(" ");
+}
+
+/** Runs inside the container: the new password from stdin into a private file, mongosh (code in `$1`), cleanup. */
+export const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > ${NEXT_PASSWORD_FILE}; mongosh --quiet --norc --eval "$1"`;
+
+/** The host script; stdin is the new password. */
+export function rotationScript(r: RotationSpec): string {
+  return lines(
+    STRICT,
+    engineAnswers("rotate"),
+    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
+    // A Mongo its restart policy is bringing back (it crashed, or was killed mid-rotation) is waited for.
+    `state() { docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null || echo 'false false'; }`,
+    "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
+    "running=$(state); running=${running%% *}",
+    'if [ "$running" != true ]; then',
+    "  cat >/dev/null",
+    ...(r.compose
+      ? [
+          `  if [ -n "$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${r.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${r.compose.service}`)} -q)" ]; then`,
+          `    echo ${shq(`rotate: Mongo runs under compose project ${r.compose.project}; the stack takes its password as it is (mongoPassword); rotate after the cut-over`)}`,
+          "    exit 0",
+          "  fi",
+        ]
+      : []),
+    '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
+    '    echo "rotate: $vol holds data but $ctr is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2',
+    "    exit 1",
+    "  fi",
+    '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+    "  exit 0",
+    "fi",
+    // MONGO_INITDB_ROOT_USERNAME, like the password, acts only on an empty volume: a new user name
+    // on existing data would not exist in the database, and the API could not log in.
+    `user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')`,
+    'if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
+    "  cat >/dev/null",
+    '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
+    "  exit 1",
+    "fi",
+    `started=$(docker inspect --format '{{.State.StartedAt}}' "$ctr")`,
+    `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) && rc=0 || rc=$?`,
+    `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) printf '%s\\n' "$out"; exit 0 ;; esac`,
+    "printf '%s\\n' \"$out\" >&2",
+    // Stopped mid-change, Mongo holds the old or the new password (a change is atomic); the re-run tries both.
+    'case "$out" in *"rotate: neither"*|*"rotate: the new password"*) ;; *)',
+    // mongosh killed with its container (status 128+signal), or the container restarted since.
+    "  sleep 1",
+    `  if [ "$rc" -ge 128 ] || [ "$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' "$ctr" 2>/dev/null || true)" != "true $started" ]; then`,
+    '    echo "rotate: Mongo in $ctr stopped during the change, so it holds either its current or the new password; nothing else was changed. Run pulumi up again once $ctr runs: the rotation logs in with either password and finishes" >&2',
+    "    exit 1",
+    "  fi ;;",
+    "esac",
+    'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
+    "exit 1",
+  );
+}

@@ -1,0 +1,250 @@
+/**
+ * Container settings shared by every service, and each service's env list, secret files and health
+ * check. Pure: exact values, no I/O, no Pulumi. Values may be plain or Pulumi inputs (`T`), so the
+ * components pass secret outputs through unchanged.
+ */
+
+import { containerName, dockerLabels, labelMap, Service, StackIdentity } from "../names";
+import { appSecretFile } from "./appContract";
+import { PROXY_HEALTH, PROXY_PORTS } from "../proxy";
+
+/** Where secret files are uploaded inside containers (the Docker secrets convention). */
+export const SECRETS_DIR = "/run/secrets";
+/** Mode of uploaded secret files: readable by the unprivileged user the images drop to, like Docker secrets. */
+export const SECRET_FILE_MODE = "0444";
+/** Where the Redis config file (which holds `requirepass`) is uploaded. */
+export const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
+
+/** In-container ports of the services. */
+export const SERVICE_PORTS = { mongo: 27017, redis: 6379, api: 8001, web: 3000 } as const;
+/**
+ * Network aliases the services reach each other by (the seeds' compose service names). The apps
+ * have none: during a swap two containers of one app run, so they are reached through the proxy.
+ */
+export const ALIASES = { mongo: "mongodb", redis: "redis", proxy: "proxy" } as const;
+
+/** The API's readiness: 200 once it can reach and authenticate to Mongo, else 503 (routers/health.py). */
+export const API_READY_PATH = "/api/health/ready";
+/** Where the web's server side reaches the API: through the stack's proxy (two APIs may run during a swap). */
+export const WEB_API_BASE_URL = `http://${ALIASES.proxy}:${PROXY_PORTS.api}`;
+
+export function secretPath(name: string): string {
+  return `${SECRETS_DIR}/${name}`;
+}
+
+export interface Upload<T> {
+  file: string;
+  content: T;
+  permissions: string;
+}
+
+export function secretUpload<T>(name: string, content: T): Upload<T> {
+  return { file: secretPath(name), content, permissions: SECRET_FILE_MODE };
+}
+
+/** `KEY=value` entries sorted by key: stable order keeps `pulumi preview` diffs quiet. */
+export function envList(env: Record<string, string>): string[] {
+  return Object.keys(env)
+    .sort()
+    .map((k) => `${k}=${env[k]}`);
+}
+
+export interface Limits {
+  memoryMb: number;
+  cpus: number;
+}
+
+/** The containers' log driver and, for the drivers that keep files on the host, their rotation (config `logs`). */
+export interface LogSettings {
+  driver: "json-file" | "local" | "journald" | "syslog" | "none";
+  maxSizeMb: number;
+  maxFiles: number;
+}
+
+/** json-file logs, rotated: the default driver grows without bound. */
+export const DEFAULT_LOGS: LogSettings = { driver: "json-file", maxSizeMb: 10, maxFiles: 3 };
+
+/** `--log-opt`s: rotation for the file drivers; journald and syslog rotate on the host's side. */
+export function logOptions(l: LogSettings): Record<string, string> {
+  return l.driver === "json-file" || l.driver === "local" ? { "max-size": `${l.maxSizeMb}m`, "max-file": String(l.maxFiles) } : {};
+}
+
+/** Restart policy, log driver and rotation, and limits every container gets. */
+export function hardening(limits: Limits, logs: LogSettings = DEFAULT_LOGS) {
+  return {
+    restart: "unless-stopped",
+    logDriver: logs.driver,
+    logOpts: logOptions(logs),
+    memory: limits.memoryMb,
+    cpus: String(limits.cpus),
+    privileged: false,
+  };
+}
+
+export interface PortBinding {
+  internal: number;
+  external: number;
+  ip: string;
+  protocol: "tcp";
+}
+
+/** A public port (all interfaces). */
+export function publicPort(internal: number, external: number): PortBinding[] {
+  return [{ internal, external, ip: "0.0.0.0", protocol: "tcp" }];
+}
+
+/** A database port: unpublished unless set, and then on loopback only. */
+export function loopbackPort(internal: number, external: number | undefined): PortBinding[] {
+  return external === undefined ? [] : [{ internal, external, ip: "127.0.0.1", protocol: "tcp" }];
+}
+
+export interface Healthcheck {
+  tests: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  startPeriod: string;
+}
+
+function healthcheck(shell: string, startPeriod: string): Healthcheck {
+  return { tests: ["CMD-SHELL", shell], interval: "10s", timeout: "5s", retries: 5, startPeriod };
+}
+
+export const HEALTHCHECKS = {
+  /** `ping` needs no authentication. */
+  mongo: healthcheck(`mongosh --quiet --eval "db.adminCommand('ping').ok" | grep -q 1`, "30s"),
+  /** The password goes from its secret file into REDISCLI_AUTH: never on a command line. */
+  redis: healthcheck(`REDISCLI_AUTH="$(cat ${SECRETS_DIR}/redis_password)" redis-cli ping | grep -q PONG`, "10s"),
+  /**
+   * Readiness, not liveness: `/api/health` answers 200 "degraded" while Mongo refuses the API;
+   * `/api/health/ready` answers 503 then. curl is in the app's image (its own check uses it).
+   */
+  api: healthcheck(`curl -fsS -o /dev/null --max-time 4 http://127.0.0.1:${SERVICE_PORTS.api}${API_READY_PATH}`, "40s"),
+  /** The web image's own check (busybox wget in node:alpine). */
+  web: healthcheck(`wget -q --spider http://127.0.0.1:${SERVICE_PORTS.web}/`, "40s"),
+  proxy: healthcheck(PROXY_HEALTH, "5s"),
+} as const;
+
+export interface ServiceContainerParts<T> {
+  identity: StackIdentity;
+  service: Service;
+  image: T;
+  /** The stack's private network. */
+  networkName: T;
+  limits: Limits;
+  /** Seconds `pulumi up` waits for the container to report healthy before failing. */
+  healthTimeoutSeconds: number;
+  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS (json-file, 10 MiB × 3) */
+  logs?: LogSettings;
+}
+
+/** What every service container has: stack-scoped name and labels, network alias, health check, hardening. */
+export function serviceContainer<T>(p: ServiceContainerParts<T>) {
+  return {
+    name: containerName(p.identity, p.service),
+    image: p.image,
+    labels: dockerLabels(labelMap(p.identity, p.service)),
+    networksAdvanced: [{ name: p.networkName, aliases: p.service in ALIASES ? [ALIASES[p.service as keyof typeof ALIASES]] : [] }],
+    healthcheck: HEALTHCHECKS[p.service],
+    wait: true,
+    waitTimeout: p.healthTimeoutSeconds,
+    ...hardening(p.limits, p.logs),
+  };
+}
+
+// --- per service --------------------------------------------------------------------------------
+
+/**
+ * Secret file names under /run/secrets. The API's are the names its loader reads
+ * (components/renderers/services/appContract.ts); Mongo's is the official image's `*_FILE` convention.
+ */
+export const SECRET_FILES = {
+  mongoRootPassword: "mongo_root_password",
+  mongodbPassword: appSecretFile("MONGODB_PASSWORD"),
+  redisPassword: appSecretFile("REDIS_PASSWORD"),
+  jwtSecretKey: appSecretFile("JWT_SECRET_KEY"),
+  secretKey: appSecretFile("SECRET_KEY"),
+  saptivaApiKey: appSecretFile("SAPTIVA_API_KEY"),
+} as const;
+
+/** Mongo's env: the official image reads `MONGO_INITDB_ROOT_PASSWORD_FILE` (only when the volume is empty). */
+export function mongoEnv(p: { user: string; database: string }): string[] {
+  return envList({
+    MONGO_INITDB_DATABASE: p.database,
+    MONGO_INITDB_ROOT_PASSWORD_FILE: secretPath(SECRET_FILES.mongoRootPassword),
+    MONGO_INITDB_ROOT_USERNAME: p.user,
+  });
+}
+
+/** Redis config: the password lives here, quoted, not on the command line. */
+export function redisConf(password: string): string {
+  const quoted = password.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
+  return [`requirepass "${quoted}"`, "appendonly yes", "dir /data", ""].join("\n");
+}
+
+export const REDIS_COMMAND = ["redis-server", REDIS_CONF];
+
+/** Redis's files: its config (with `requirepass`) and the bare password for the health check. */
+export function redisUploads<T>(conf: T, password: T): Upload<T>[] {
+  return [{ file: REDIS_CONF, content: conf, permissions: SECRET_FILE_MODE }, secretUpload(SECRET_FILES.redisPassword, password)];
+}
+
+/** Where the API finds Mongo and Redis: plain parts; the passwords are secret files. */
+export interface ApiConnections {
+  mongo: { user: string; host: string; port: number; database: string };
+  redis: { host: string; port: number };
+}
+
+/** The database the root user is defined in (mongod's root users live in `admin`). */
+export const MONGO_AUTH_SOURCE = "admin";
+
+/**
+ * The API's env, as its loader reads it: connection parts as plain values (it builds
+ * `MONGODB_URL` and `REDIS_URL` from them and the secret files), `NODE_ENV=production` (it then
+ * refuses to start without its critical secrets). `extra` (config `api.env`) comes last and wins,
+ * so a hand-typed `MONGODB_URL` (which the app prefers) is visible to the policy pack.
+ */
+export function apiEnv(p: ApiConnections & { extra: Record<string, string> }): string[] {
+  return envList({
+    MONGODB_AUTH_SOURCE: MONGO_AUTH_SOURCE,
+    MONGODB_DATABASE: p.mongo.database,
+    MONGODB_HOST: p.mongo.host,
+    MONGODB_PORT: String(p.mongo.port),
+    MONGODB_USER: p.mongo.user,
+    NODE_ENV: "production",
+    PORT: String(SERVICE_PORTS.api),
+    REDIS_DB: "0",
+    REDIS_HOST: p.redis.host,
+    REDIS_PORT: String(p.redis.port),
+    ...p.extra,
+  });
+}
+
+export interface ApiSecrets<T> {
+  mongodbPassword: T;
+  redisPassword: T;
+  jwtSecretKey: T;
+  secretKey: T;
+  saptivaApiKey: T;
+}
+
+/** The API's secrets as Docker-secret files with the names its loader reads. */
+export function apiUploads<T>(s: ApiSecrets<T>): Upload<T>[] {
+  return [
+    secretUpload(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
+    secretUpload(SECRET_FILES.mongodbPassword, s.mongodbPassword),
+    secretUpload(SECRET_FILES.redisPassword, s.redisPassword),
+    secretUpload(SECRET_FILES.saptivaApiKey, s.saptivaApiKey),
+    secretUpload(SECRET_FILES.secretKey, s.secretKey),
+  ];
+}
+
+/** The web app's env: the API through the proxy on the stack network; `extra` (config `web.env`) wins. */
+export function webEnv(p: { extra: Record<string, string> }): string[] {
+  return envList({
+    API_BASE_URL: WEB_API_BASE_URL,
+    NODE_ENV: "production",
+    PORT: String(SERVICE_PORTS.web),
+    ...p.extra,
+  });
+}
