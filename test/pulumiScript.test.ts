@@ -14,10 +14,14 @@ test("the deploy key is on disk while Pulumi runs and removed when it exits, its
     fs.writeFileSync(path.join(ssh, "known_hosts"), "203.0.113.10 ssh-ed25519 AAAA\n", { mode: 0o600 });
     const bin = path.join(work, "bin");
     fs.mkdirSync(bin);
-    // A stand-in for `npx pulumi`: records its arguments and whether the key is there while it runs.
-    fs.writeFileSync(path.join(bin, "npx"), `#!/bin/sh\necho "$@" > "${work}/args"\n[ -f "${ssh}/id_key" ] && echo present > "${work}/during"\nexit 3\n`, {
-      mode: 0o755,
-    });
+    // A stand-in for `npx pulumi`: selects the stack, then records its arguments and whether the key is there while it runs.
+    fs.writeFileSync(
+      path.join(bin, "npx"),
+      `#!/bin/sh\ncase "$*" in *"stack select"*) exit 0 ;; esac\necho "$@" > "${work}/args"\n[ -f "${ssh}/id_key" ] && echo present > "${work}/during"\nexit 3\n`,
+      {
+        mode: 0o755,
+      },
+    );
     const r = spawnSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "up", "staging", "--yes"], {
       cwd: ROOT,
       encoding: "utf8",
@@ -104,4 +108,81 @@ test("an aws host stack is also checked by the awsguard pack; an ssh or local on
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+});
+
+describe("a stack the project's file backend creates (npm run up -- local)", () => {
+  /** Runs pulumi.sh with a stand-in npx that logs each call with the passphrase file it was given, and answers `stack output`. */
+  function up(work: string, stack: string, env: Record<string, string> = {}) {
+    const bin = path.join(work, "bin");
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(
+      path.join(bin, "npx"),
+      `#!/bin/sh\necho "$* pass=\${PULUMI_CONFIG_PASSPHRASE_FILE:-none}" >> "${work}/calls"\n` +
+        `case "$*" in *"stack output webUrl"*) echo http://localhost:3000 ;; *"stack output apiHealthUrl"*) echo http://localhost:8001/api/health ;; esac\n`,
+      { mode: 0o755 },
+    );
+    const base: NodeJS.ProcessEnv = { ...process.env, PATH: `${bin}:${path.dirname(process.execPath)}:/usr/bin:/bin`, COPILOTOS_STATE_DIR: work };
+    delete base.PULUMI_CONFIG_PASSPHRASE;
+    delete base.PULUMI_CONFIG_PASSPHRASE_FILE;
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "up", stack, "--yes"], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...base, PULUMI_BACKEND_URL: `file://${work}/state`, ...env },
+    });
+    const calls = fs.readFileSync(path.join(work, "calls"), "utf8");
+    fs.rmSync(path.join(work, "calls"));
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr.replace(/^compiling TypeScript.*\n/, ""), calls };
+  }
+
+  test("generates the stack's passphrase once (0600), makes the stack, deploys, and ends with the URLs to open", () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-sh-"));
+    try {
+      const pass = path.join(work, "state", "local.passphrase");
+      const first = up(work, "local");
+      expect(first.status).toBe(0);
+      expect(first.stderr).toBe(
+        `npm run up: stack local: generated its state passphrase in ${pass} (keep it: the stack's secrets in the state are encrypted with it)\n`,
+      );
+      expect(fs.statSync(pass).mode & 0o777).toBe(0o600);
+      const secret = fs.readFileSync(pass, "utf8");
+      expect(secret).toMatch(/^[A-Za-z0-9+/]{43}=\n$/);
+      expect(first.calls.split("\n").filter(Boolean)).toEqual([
+        `--no-install pulumi stack select --create local --cwd ${ROOT} pass=${pass}`,
+        `--no-install pulumi up --cwd ${ROOT} --stack local --policy-pack ${ROOT}/policies --policy-pack-config ${ROOT}/policies/config.local.json --yes pass=${pass}`,
+        `--no-install pulumi stack output webUrl --cwd ${ROOT} --stack local pass=${pass}`,
+        `--no-install pulumi stack output apiHealthUrl --cwd ${ROOT} --stack local pass=${pass}`,
+      ]);
+      expect(first.stdout).toBe("webUrl: http://localhost:3000\napiHealthUrl: http://localhost:8001/api/health\n");
+      expect(first.stdout + first.stderr).not.toContain(secret.trim());
+      // The next run reuses it, silently.
+      const again = up(work, "local");
+      expect(again).toMatchObject({ status: 0, stderr: "" });
+      expect(fs.readFileSync(pass, "utf8")).toBe(secret);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test("an existing stack without that file keeps its own passphrase: none is generated or passed", () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "pulumi-sh-"));
+    try {
+      fs.mkdirSync(path.join(work, "state", ".pulumi", "stacks", "copilotos"), { recursive: true });
+      fs.writeFileSync(path.join(work, "state", ".pulumi", "stacks", "copilotos", "staging.json"), "{}");
+      const r = up(work, "staging");
+      expect(r).toMatchObject({ status: 0, stderr: "" });
+      expect(fs.existsSync(path.join(work, "state", "staging.passphrase"))).toBe(false);
+      expect(r.calls).toContain(`pulumi up --cwd ${ROOT} --stack staging`);
+      expect(r.calls).not.toMatch(/pass=(?!none)/);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  test("--help says how it is called, with an example, and starts nothing", () => {
+    const r = spawnSync("bash", [path.join(ROOT, "scripts", "pulumi.sh"), "up", "--help"], { cwd: ROOT, encoding: "utf8" });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(
+      "usage: npm run up -- <stack> [pulumi args...]   (stacks: the Pulumi.<stack>.yaml files: local, staging, prod)\nexample: npm run up -- local\n",
+    );
+  });
 });
