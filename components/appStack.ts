@@ -217,6 +217,7 @@ export class AppStack extends pulumi.ComponentResource {
         saptivaApiKey: cfg.saptivaApiKey,
         env: cfg.api.env,
         envIsSecret: cfg.secretEnv.api,
+        port: cfg.api.containerPort,
         limits: cfg.resources.api,
       },
       after(this.mongo, this.redis, ...appBackup, ...imageOf("api").ready),
@@ -238,7 +239,13 @@ export class AppStack extends pulumi.ComponentResource {
       },
       after(...imageOf("proxy").ready, ...cutoverDone),
     );
-    const secrets = [this.secrets.mongoPassword, this.secrets.redisPassword, this.secrets.jwtSecretKey, this.secrets.secretKey, cfg.saptivaApiKey];
+    const secrets = [
+      this.secrets.mongoPassword,
+      this.secrets.redisPassword,
+      this.secrets.jwtSecretKey,
+      this.secrets.secretKey,
+      ...(cfg.saptivaApiKey ? [cfg.saptivaApiKey] : []),
+    ];
     const route = (service: AppService, target: Api | Web) =>
       rollOut(this, `${name}-${service}`, {
         host,

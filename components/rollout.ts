@@ -62,6 +62,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
       proxyId: a.proxy.containerId,
       service: a.service,
       container: a.target.containerName,
+      port: a.target.port,
       drainSeconds: a.drainSeconds,
     },
     { parent, dependsOn: [ready, a.proxy] },
@@ -78,7 +79,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
       container: a.target.containerName,
       containerId: a.target.containerId,
       secrets: a.secrets,
-      revert: { proxy: a.proxy.containerName, service: a.service, drainSeconds: a.drainSeconds },
+      revert: { proxy: a.proxy.containerName, service: a.service, port: a.target.port, drainSeconds: a.drainSeconds },
       // The web's gate is the update's last step: passing it ends a cut-over from compose.
       adopt: a.adopt && { ...a.adopt, finishes: a.service === "web" },
     },

@@ -9,6 +9,7 @@ import { dataVolumesRetained } from "./rules/dataVolumesRetained";
 import { mongoPasswordConsistency } from "./rules/mongoPasswordConsistency";
 import { noMutableImageTags } from "./rules/noMutableImageTags";
 import { noPlaintextSecretsInEnv } from "./rules/noPlaintextSecretsInEnv";
+import { saptivaKeySet } from "./rules/saptivaKeySet";
 import { secretMinLength } from "./rules/secretMinLength";
 import { sshHostKeyPinned } from "./rules/sshHostKeyPinned";
 import { swarmDataPinned } from "./rules/swarmDataPinned";
@@ -20,6 +21,7 @@ export const PACK_ENFORCEMENT = "mandatory" as const;
 
 export const rules: Policies = [
   secretMinLength,
+  saptivaKeySet,
   mongoPasswordConsistency,
   uniqueHostPorts,
   noMutableImageTags,

@@ -12,7 +12,9 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { evaluate, toGraph } from "../policies/evaluate";
+import { NAMESPACE, NO_SAPTIVA_KEY } from "../components/config/keys";
 import { PACK_NAME } from "../policies/rules";
+import { saptivaKeySet } from "../policies/rules/saptivaKeySet";
 import { describeResource, renderTable } from "./dryRun/describe";
 import { ProgramRun, redact, runProgram } from "./mockRuntime/harness";
 import { markUnknowns, UNKNOWN } from "./mockRuntime/mockValues";
@@ -20,8 +22,6 @@ import { projectRoot } from "./stack/project";
 import { loadStackConfig } from "./stack/stackConfig";
 
 const PROJECT_DIR = projectRoot();
-/** Secrets the program cannot run without; a dry run fills them with an obvious placeholder. */
-const REQUIRED_SECRETS = ["copilotos:saptivaApiKey"];
 const placeholder = (key: string) => `dry-run-placeholder-for-${key.replace(/[^A-Za-z0-9]/g, "-")}`.padEnd(64, "x");
 
 export interface CheckResult {
@@ -60,6 +60,15 @@ export async function check(argv: string[]): Promise<CheckResult> {
     if (value === undefined) return { exitCode: 2, stdout: "", stderr: `check: --secret-env ${arg.slice(0, eq)}: ${name} is not set in the environment\n` };
     secrets.push(`${arg.slice(0, eq)}=${value}`);
   }
+  const policyFile = args.values["policy-config"] ?? path.join(PROJECT_DIR, "policies", `config.${stack}.json`);
+  let policyConfig: PolicyPackConfig = {};
+  if (args.values["policy-config"] !== undefined || fs.existsSync(policyFile)) {
+    try {
+      policyConfig = JSON.parse(fs.readFileSync(policyFile, "utf8")) as PolicyPackConfig;
+    } catch (e) {
+      return { exitCode: 2, stdout: "", stderr: `check: cannot read policy config ${policyFile}: ${(e as Error).message}\n` };
+    }
+  }
   const stackDir = path.resolve(args.values["stack-dir"] ?? PROJECT_DIR);
   const load = (secrets: string[]) => loadStackConfig({ stack, dir: stackDir, config: args.values.config, secrets });
   let input;
@@ -67,7 +76,12 @@ export async function check(argv: string[]): Promise<CheckResult> {
     input = load(secrets);
     // Placeholders stand in for secrets the dry run cannot read; passed as --secret, they are
     // redacted like the real ones.
-    const missing = [...new Set([...REQUIRED_SECRETS.filter((k) => !(k in input!.config)), ...input.encrypted])];
+    // A SAPTIVA key is optional to the app; a stack whose policy requires one (saptiva-key-set
+    // mandatory: staging, prod) is shown as it will deploy, with one.
+    const keyRequired = !["advisory", "disabled"].includes(enforcementOf(policyConfig, saptivaKeySet.name));
+    const noKey = !(`${NAMESPACE}:saptivaApiKey` in input.config);
+    if (noKey && !keyRequired) err.push(`warning: ${NO_SAPTIVA_KEY}`);
+    const missing = [...(noKey && keyRequired ? [`${NAMESPACE}:saptivaApiKey`] : []), ...input.encrypted];
     for (const key of missing) {
       err.push(
         `warning: ${key} is ${input.encrypted.includes(key) ? "encrypted in the stack file" : "not set"}; using a placeholder (pass --secret ${key}=... to check a real value)`,
@@ -93,15 +107,6 @@ export async function check(argv: string[]): Promise<CheckResult> {
   }
   for (const s of knownSecrets) run.secretValues.add(s);
 
-  const policyFile = args.values["policy-config"] ?? path.join(PROJECT_DIR, "policies", `config.${stack}.json`);
-  let policyConfig: PolicyPackConfig = {};
-  if (args.values["policy-config"] !== undefined || fs.existsSync(policyFile)) {
-    try {
-      policyConfig = JSON.parse(fs.readFileSync(policyFile, "utf8")) as PolicyPackConfig;
-    } catch (e) {
-      return { exitCode: 2, stdout: "", stderr: `check: cannot read policy config ${policyFile}: ${(e as Error).message}\n` };
-    }
-  }
   const violations = evaluate(toGraph(run.resources), policyConfig);
   const mandatory = violations.filter((v) => v.level === "mandatory");
 
@@ -166,4 +171,12 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.exitCode;
+}
+
+/** A rule's enforcement level in a pack config (`"advisory"` or `{ enforcementLevel }`); unset: the pack's default. */
+function enforcementOf(config: PolicyPackConfig, rule: string): string {
+  const c = config[rule] as unknown;
+  if (typeof c === "string") return c;
+  if (c && typeof c === "object" && "enforcementLevel" in c) return String((c as { enforcementLevel: unknown }).enforcementLevel);
+  return "mandatory";
 }

@@ -53,7 +53,6 @@ const without = <T extends Record<string, unknown>>(o: T, k: keyof T) => Object.
 
 // [description, raw config, exact key path expected in the error]
 const BROKEN: [string, Record<string, unknown>, string][] = [
-  ["missing saptivaApiKey", without(valid(), "saptivaApiKey"), "copilotos:saptivaApiKey"],
   ["empty saptivaApiKey", { ...valid(), saptivaApiKey: "" }, "copilotos:saptivaApiKey"],
   ["secretLength 16", { ...valid(), secretLength: "16" }, "copilotos:secretLength"],
   ["secretLength not a number", { ...valid(), secretLength: "long" }, "copilotos:secretLength"],
@@ -112,8 +111,9 @@ describe("parseConfig rejects broken configs, naming the key", () => {
     expect(() => parseConfig({ ...valid(), saptivaApiKey: "sk-01234567" })).not.toThrow();
   });
 
-  test("missing saptivaApiKey says the exact command that fixes it", () => {
-    const [p] = problemsOf(without(valid(), "saptivaApiKey"));
+  test("a missing saptivaApiKey is no error (the app reads it as optional); an empty one says the exact command that fixes it", () => {
+    expect(parseConfig(without(valid(), "saptivaApiKey")).saptivaApiKey).toBeUndefined();
+    const [p] = problemsOf({ ...valid(), saptivaApiKey: "" });
     expect(p.fix).toBe("pulumi config set --secret copilotos:saptivaApiKey <your-saptiva-api-key>");
   });
 
@@ -143,14 +143,13 @@ describe("Pulumi.yaml", () => {
     config: Record<string, { default?: unknown; type?: string; secret?: boolean }>;
   };
 
-  test("names the project and declares saptivaApiKey as a required secret", () => {
+  test("names the project; saptivaApiKey is not declared there, since a stack runs without it", () => {
     expect(project.name).toBe("copilotos");
-    expect(project.config.saptivaApiKey).toMatchObject({ type: "string", secret: true });
-    expect(project.config.saptivaApiKey.default).toBeUndefined();
+    expect(project.config.saptivaApiKey).toBeUndefined();
   });
 
   test("declares exactly the keys the program cannot run without, with no default of its own (defaults live in the schema)", () => {
-    expect(Object.keys(project.config).sort()).toEqual(["images", "saptivaApiKey"]);
+    expect(Object.keys(project.config).sort()).toEqual(["images"]);
     for (const decl of Object.values(project.config)) expect(decl.default).toBeUndefined();
   });
 

@@ -153,7 +153,7 @@ describe("staging (ssh host, registry mode)", () => {
           url: "http://127.0.0.1:8101/api/health/ready",
           timeoutSeconds: 120,
           intervalSeconds: 2,
-          revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 },
+          revert: { proxy: "copilotos-staging-proxy", service: "api", port: 8001, drainSeconds: 15 },
         }),
       ),
     );

@@ -39,7 +39,6 @@ describe("secret-min-length", () => {
       },
     );
   test.each([
-    ["an empty SAPTIVA key", "", "SAPTIVA_API_KEY is empty or missing in every source the app reads."],
     ["a key the app's format check refuses", "abcdefghij", "SAPTIVA_API_KEY (file /run/secrets/saptiva_api_key) is not in the app's API key format"],
     ["a weak value", "changeme", "SAPTIVA_API_KEY (file /run/secrets/saptiva_api_key) is a weak default value the app refuses"],
   ])("%s fails, as the app would refuse it at start", (_n, key, message) => {
@@ -54,6 +53,41 @@ describe("secret-min-length", () => {
       expect.stringContaining("MONGODB_PASSWORD (file /run/secrets/mongodb_password) is holding characters the app would paste unencoded"),
     ]);
     expect(vs[0].message).not.toContain(odd);
+  });
+});
+
+describe("saptiva-key-set", () => {
+  const withoutKey = api({}, { uploads: [{ file: "/run/secrets/mongodb_password", content: PASSWORD }] });
+  test("an API with a SAPTIVA key passes", () => {
+    expect(rulesOf(fired([mongo(), api()]))).toEqual([]);
+  });
+  test.each([
+    ["no key file", withoutKey],
+    [
+      "an empty key file",
+      api(
+        {},
+        {
+          uploads: [
+            { file: "/run/secrets/mongodb_password", content: PASSWORD },
+            { file: "/run/secrets/saptiva_api_key", content: "" },
+          ],
+        },
+      ),
+    ],
+  ])("%s fires, mandatory by default, with the command that sets one", (_n, a) => {
+    const vs = fired([mongo(), a]);
+    expect(vs).toEqual([
+      expect.objectContaining({
+        rule: "saptiva-key-set",
+        level: "mandatory",
+        message: "api: SAPTIVA_API_KEY is empty or missing in every source the app reads: pulumi config set --secret copilotos:saptivaApiKey <key>.",
+      }),
+    ]);
+  });
+  test("the local stack's config makes it advisory", () => {
+    const local = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "policies", "config.local.json"), "utf8"));
+    expect(fired([mongo(), withoutKey], local).map((v) => [v.rule, v.level])).toEqual([["saptiva-key-set", "advisory"]]);
   });
 });
 
@@ -219,9 +253,10 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the thirteen rules, each with a description and a configSchema", () => {
+  test("has the fourteen rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length",
+      "saptiva-key-set",
       "mongo-password-consistency",
       "unique-host-ports",
       "no-mutable-image-tags",

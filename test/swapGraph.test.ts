@@ -4,7 +4,7 @@
  * The same scripts run against a real engine in test/e2e/swap.test.ts and rotation.test.ts.
  */
 import { healthGateScript, readyGateScript } from "../components/renderers/operations/health";
-import { proxyConf, proxyStartScript, switchScript } from "../components/renderers/proxy";
+import { PROXY_PORTS as PORTS, proxyConf, proxyStartScript, switchScript } from "../components/renderers/proxy";
 import { rotationScript } from "../components/renderers/operations/rotation";
 import { describedScript } from "../components/renderers/shell";
 import { DEFAULT_CSP } from "../components/config";
@@ -107,7 +107,7 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
             url: service === "api" ? "http://127.0.0.1:8101/api/health/ready" : "http://127.0.0.1:3100/",
             timeoutSeconds: 120,
             intervalSeconds: 2,
-            revert: { proxy: "copilotos-staging-proxy", service, drainSeconds: 15 },
+            revert: { proxy: "copilotos-staging-proxy", service, port: PORTS[service], drainSeconds: 15 },
           }),
         ),
       );
@@ -115,7 +115,7 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
       expect(sw.inputs.create).toBe(
         describedScript(
           `route: ${service} to ${nameOf(run, service)} (proxy reload, 15 s drain)`,
-          switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), drainSeconds: 15 }),
+          switchScript({ proxy: "copilotos-staging-proxy", service, container: nameOf(run, service), port: PORTS[service], drainSeconds: 15 }),
         ),
       );
       expect(sw.inputs.update).toBe(sw.inputs.create);

@@ -197,7 +197,7 @@ describe("proxy config", () => {
   });
 
   test("exact switch script: unchanged route left alone, rejected route put back, old workers drained", () => {
-    expect(switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: "copilotos-staging-api-1a2b3c4d", drainSeconds: 15 })).toBe(
+    expect(switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: "copilotos-staging-api-1a2b3c4d", port: 8001, drainSeconds: 15 })).toBe(
       text([
         "set -eu",
         ...HOST_LOCK_TEXT,
@@ -341,7 +341,7 @@ test("a gate that puts a route back says so only once the workers of the failed 
     url: "http://127.0.0.1:8001/",
     timeoutSeconds: 5,
     intervalSeconds: 1,
-    revert: { proxy: "p", service: "api", drainSeconds: 15 },
+    revert: { proxy: "p", service: "api", port: 8001, drainSeconds: 15 },
   });
   expect(s).toContain(`= true ] && ${SAVE_WORKERS} &&\n`);
   expect(s).toContain(
@@ -356,8 +356,8 @@ test("a gate with a route first makes the route lead to its container (the switc
   const { switchScript } = await import("../components/renderers/proxy");
   const { shq } = await import("../components/renderers/shell");
   const spec = { container: "copilotos-staging-api-1a2b3c4d", url: "http://127.0.0.1:8101/api/health/ready", timeoutSeconds: 5, intervalSeconds: 1 };
-  const s = healthGateScript({ ...spec, revert: { proxy: "copilotos-staging-proxy", service: "api", drainSeconds: 15 } });
-  const sw = switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: spec.container, drainSeconds: 15 });
+  const s = healthGateScript({ ...spec, revert: { proxy: "copilotos-staging-proxy", service: "api", port: 8001, drainSeconds: 15 } });
+  const sw = switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: spec.container, port: 8001, drainSeconds: 15 });
   expect(s).toContain(
     [
       `ctr=${shq(spec.container)}; url=${shq(spec.url)}`,

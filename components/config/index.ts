@@ -5,12 +5,12 @@ import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
-import { MIN_SECRET_LENGTH, NAMESPACE, SecretKey } from "./keys";
+import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
 import { headerValue } from "./syntax";
-import { bool, envMap, imageRef, integer, port, requiredString, text, toNumber } from "./values";
+import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
 
 export { ConfigError, type ConfigProblem } from "./errors";
-export { MIN_SECRET_LENGTH, NAMESPACE, SECRET_KEYS, type SecretKey } from "./keys";
+export { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SECRET_KEYS, type SecretKey } from "./keys";
 
 const resources = (what: string, memoryMb: number, cpus: number) =>
   z
@@ -34,8 +34,19 @@ export const DEFAULT_CSP =
 
 /** An app image built from source by the program (instead of a reference). */
 const buildSpec = z.strictObject({
-  /** Build context folder, relative to the project. */
+  /** Build context folder, relative to the project (or, with `git`, to the repository's root). */
   context: text("the build context folder"),
+  /** Build from a git repository (the app's public one, say) instead of a checkout: fetched into ~/.copilotos/src at `ref` on every run. */
+  git: z
+    .strictObject({
+      url: text("a git URL (https://…, ssh://…, file://…)").regex(/^(https|ssh|file|git):\/\/\S+$/, {
+        error: "must be a git URL (https://…, ssh://…, git://… or file://…)",
+      }),
+      ref: text()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/, { error: "must be a branch, tag or commit" })
+        .default("main"),
+    })
+    .optional(),
   /** Dockerfile path inside the context. */
   dockerfile: text().default("Dockerfile"),
   target: text().optional(),
@@ -49,7 +60,7 @@ const buildSpec = z.strictObject({
 });
 export type BuildSpec = z.output<typeof buildSpec>;
 const appImage = z.union([imageRef({ pinned: false }), buildSpec], {
-  error: "must be an image reference (name:tag) or a build spec ({ context, dockerfile, target, args, version })",
+  error: "must be an image reference (name:tag) or a build spec ({ context, dockerfile, target, args, version, git })",
 });
 
 export const configSchema = z
@@ -122,9 +133,12 @@ export const configSchema = z
     secretLength: integer(MIN_SECRET_LENGTH, 1024, `a whole number of at least ${MIN_SECRET_LENGTH}`)
       .default(32)
       .describe("length of every generated secret; below 32 is rejected"),
-    saptivaApiKey: requiredString("is required: the API cannot start without it", "a string")
+    saptivaApiKey: text()
       .min(1, { error: "must not be empty" })
-      .describe("the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check)"),
+      .optional()
+      .describe(
+        "the API's SAPTIVA key (`va-ai-…`/`sk-…`, or at least 32 characters: the app's own check); unset: the API starts without it (the app reads it as optional) and its calls to SAPTIVA fail until one is set",
+      ),
     mongoPassword: text()
       .optional()
       .describe("override of the generated Mongo root password (letters, digits, `- _ . ~`: the app puts it into its URL unencoded)"),
@@ -271,12 +285,13 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "
   stack: string;
   host: WithSecretKey<HostSettings>;
   registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
-  saptivaApiKey: pulumi.Output<string>;
+  /** Unset: the API runs without a SAPTIVA key ({@link NO_SAPTIVA_KEY}). */
+  saptivaApiKey?: pulumi.Output<string>;
   /** HTTPS at the proxy, its key a secret. */
   tls?: Omit<NonNullable<ParsedConfig["tls"]>, "key"> & { key: pulumi.Output<string> };
   /** Whether `api.env` / `web.env` hold a value set with `--secret` (the container's env is then a secret input). */
   secretEnv: { api: boolean; web: boolean };
-} & { [K in Exclude<SecretKey, "saptivaApiKey">]?: pulumi.Output<string> };
+} & { [K in SecretKey]?: pulumi.Output<string> };
 
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
 export function withSecrets(parsed: ParsedConfig, project: string, stack: string, isSecretKey: (key: string) => boolean): StackConfig {
@@ -298,7 +313,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     stack,
     host,
     registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
-    saptivaApiKey: pulumi.secret(parsed.saptivaApiKey),
+    saptivaApiKey: secret(parsed.saptivaApiKey),
     tls: parsed.tls && { ...parsed.tls, key: pulumi.secret(parsed.tls.key) },
     secretEnv: { api: isSecretKey("api"), web: isSecretKey("web") },
     mongoPassword: secret(parsed.mongoPassword),
@@ -311,6 +326,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
 /** Reads, validates and types the whole `copilotos:` config of the running stack, once. */
 export function loadConfig(): StackConfig {
   const parsed = parseConfig(rawFromAllConfig(pulumi.runtime.allConfig()));
+  if (parsed.saptivaApiKey === undefined) pulumi.log.warn(NO_SAPTIVA_KEY);
   return withSecrets(parsed, pulumi.getProject(), pulumi.getStack(), isRuntimeSecret);
 }
 

@@ -15,3 +15,12 @@ export const isSecretPath = (path: string) => (SECRET_KEYS as readonly string[])
 
 /** The smallest `secretLength` the project accepts. */
 export const MIN_SECRET_LENGTH = 32;
+
+/**
+ * What a stack without `saptivaApiKey` gets: the app's `saptiva_api_key` is `get_secret("SAPTIVA_API_KEY",
+ * required=False) or ""` (its core/config.py), so the API starts and answers its health checks; only
+ * its calls to SAPTIVA (chat) fail until a key is set.
+ */
+export const NO_SAPTIVA_KEY =
+  `${NAMESPACE}:saptivaApiKey is not set: the API starts without it (the app reads SAPTIVA_API_KEY as optional), ` +
+  `but its chat calls to SAPTIVA fail until one is set: pulumi config set --secret ${NAMESPACE}:saptivaApiKey <your-saptiva-api-key>`;

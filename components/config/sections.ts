@@ -8,6 +8,11 @@ import { bool, envMap, integer, jsonList, port, text } from "./values";
 export const apiSchema = z
   .strictObject({
     env: envMap.describe("extra env for the API container (overrides managed variables)"),
+    containerPort: port()
+      .default(8001)
+      .describe(
+        "the port the API listens on inside its container: 8001 for the `apps/api` revision the seeds deploy, 8000 for the app's current `apps/backend` (its Dockerfile's uvicorn --port)",
+      ),
     migrate: z
       .preprocess(
         jsonList,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer } from "../renderers/services/containers";
+import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -33,7 +33,8 @@ export interface ApiArgs {
   /** App SECRET_KEY (secret). */
   secretKey: pulumi.Input<string>;
   /** SAPTIVA API key (secret). */
-  saptivaApiKey: pulumi.Input<string>;
+  /** Unset: the API runs without a SAPTIVA key (the app reads it as optional). @default none */
+  saptivaApiKey?: pulumi.Input<string>;
   /** Extra environment variables (config `api.env`); they override the managed ones. */
   env: Record<string, string>;
   /** `api.env` holds a value set with `--secret`: the container's env is a secret input (encrypted in the state). */
@@ -44,6 +45,8 @@ export interface ApiArgs {
   healthTimeoutSeconds: number;
   /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
   logs?: LogSettings;
+  /** The port the app listens on inside its container (config `api.containerPort`). @default SERVICE_PORTS.api (8001) */
+  port?: number;
 }
 
 /**
@@ -53,10 +56,13 @@ export interface ApiArgs {
 export class Api extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly containerId: pulumi.Output<string>;
+  /** The port the app listens on inside its container: the proxy routes there. */
+  public readonly port: number;
 
   constructor(name: string, args: ApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:Api", name, {}, opts);
     const { mongo, redis } = args;
+    this.port = args.port ?? SERVICE_PORTS.api;
     const container = appContainer(
       `${name}-container`,
       args.identity,
@@ -70,6 +76,7 @@ export class Api extends pulumi.ComponentResource {
           limits: args.limits,
           healthTimeoutSeconds: args.healthTimeoutSeconds,
           logs: args.logs,
+          apiPort: this.port,
         }),
         envs: secretIf(
           args.envIsSecret,
@@ -77,6 +84,7 @@ export class Api extends pulumi.ComponentResource {
             mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
             redis: { host: redis.host, port: redis.port },
             extra: args.env,
+            port: this.port,
           }),
         ),
         uploads: apiUploads({
@@ -84,7 +92,7 @@ export class Api extends pulumi.ComponentResource {
           redisPassword: pulumi.secret(redis.password),
           jwtSecretKey: pulumi.secret(args.jwtSecretKey),
           secretKey: pulumi.secret(args.secretKey),
-          saptivaApiKey: pulumi.secret(args.saptivaApiKey),
+          saptivaApiKey: args.saptivaApiKey === undefined ? undefined : pulumi.secret(args.saptivaApiKey),
         }),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).

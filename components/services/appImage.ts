@@ -11,6 +11,7 @@ import { deliveredRepository, hostPruneScript } from "../renderers/services/deli
 import { parseImageRef } from "../renderers/services/imageRef";
 import { pruneDoes } from "../renderers/operations/stepDescriptions";
 import { hostCommand } from "../operations/hostCommand";
+import { checkoutSource, shownUrl } from "./gitSource";
 
 export interface AppImageArgs {
   host: DockerHost;
@@ -61,8 +62,12 @@ export class AppImage extends pulumi.ComponentResource {
       ref = pulumi.output(args.source);
     } else {
       const spec = args.source;
-      const context = path.resolve(args.root ?? process.cwd(), spec.context);
-      const version = spec.version ?? gitVersion(context, args.service);
+      const base = spec.git ? checkoutSource(spec.git, `images.${args.service}.git`, (m) => void pulumi.log.info(m, this)) : (args.root ?? process.cwd());
+      // Not fetched (the offline dry run): the source is named, its version is the deploy's to learn.
+      const context = base === undefined ? `${shownUrl(spec.git!.url)}#${spec.git!.ref}:${spec.context}` : path.resolve(base, spec.context);
+      if (spec.git && base !== undefined && path.relative(base, context).startsWith(".."))
+        throw new Error(`images.${args.service}.context: ${spec.context} leaves the repository of images.${args.service}.git; name a folder inside it`);
+      const version = spec.version ?? (base === undefined ? "fetched-at-deploy" : gitVersion(context, args.service));
       built = new docker.Image(
         `${name}-build`,
         {

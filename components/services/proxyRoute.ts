@@ -14,6 +14,8 @@ export interface ProxyRouteArgs {
   service: AppService;
   /** The (healthy) app container the route must lead to. */
   container: pulumi.Input<string>;
+  /** The app's port inside that container. */
+  port: number;
   /** Seconds to wait for the proxy's old workers to finish their requests (config `proxy.drainSeconds`). */
   drainSeconds: number;
 }
@@ -31,7 +33,7 @@ export class ProxyRoute extends pulumi.ComponentResource {
     super("copilotos:proxy:ProxyRoute", name, {}, opts);
     const script = pulumi
       .all([args.proxyName, args.container])
-      .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, drainSeconds: args.drainSeconds }));
+      .apply(([proxy, container]) => switchScript({ proxy, service: args.service, container, port: args.port, drainSeconds: args.drainSeconds }));
     const cmd = hostCommand(
       `${name}-switch`,
       {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, LogSettings, serviceContainer, webEnv } from "../renderers/services/containers";
+import { Limits, LogSettings, serviceContainer, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -26,6 +26,8 @@ export interface WebArgs {
 export class Web extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly containerId: pulumi.Output<string>;
+  /** The port the app listens on inside its container: the proxy routes there. */
+  public readonly port: number = SERVICE_PORTS.web;
 
   constructor(name: string, args: WebArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:app:Web", name, {}, opts);

@@ -147,18 +147,20 @@ export class SwarmStack extends pulumi.ComponentResource {
         image: image("api"),
         limits: cfg.resources.api,
         replicas: swarm.replicas.api,
+        apiPort: cfg.api.containerPort,
         env: envMap(
           apiEnv({
             mongo: { user: cfg.mongo.user, host: ALIASES.mongo, port: SERVICE_PORTS.mongo, database: cfg.mongo.database },
             redis: { host: ALIASES.redis, port: SERVICE_PORTS.redis },
             extra: cfg.api.env,
+            port: cfg.api.containerPort,
           }),
         ),
         secrets: [
           secret(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
           secret(SECRET_FILES.mongodbPassword, s.mongoPassword),
           secret(SECRET_FILES.redisPassword, s.redisPassword),
-          secret(SECRET_FILES.saptivaApiKey, cfg.saptivaApiKey),
+          ...(cfg.saptivaApiKey ? [secret(SECRET_FILES.saptivaApiKey, cfg.saptivaApiKey)] : []),
           secret(SECRET_FILES.secretKey, s.secretKey),
         ],
       }),
@@ -185,6 +187,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       maxBodyMb: cfg.proxy.maxBodyMb,
       apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
       dns: { api: swarmServiceName(identity, "api"), web: swarmServiceName(identity, "web") },
+      appPorts: { api: cfg.api.containerPort, web: SERVICE_PORTS.web },
     });
     const configs = [
       ["nginx-conf", PROXY_CONF, conf],

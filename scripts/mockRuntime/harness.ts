@@ -81,6 +81,8 @@ export interface RunOptions {
   secretPaths?: string[];
   /** @default the project's index.ts */
   programPath?: string;
+  /** Fetch build specs' git sources (a test with a local repository); the dry run never does. @default false */
+  fetchSources?: boolean;
   /**
    * Results of an earlier run's RandomPasswords, by name: kept when the inputs are unchanged, as
    * the stack state keeps them (a keeper change still makes a new one). @default {} (all new)
@@ -220,8 +222,11 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-run-"));
   const savedTmp = process.env.TMPDIR;
   const savedState = process.env.COPILOTOS_STATE_DIR;
+  const savedFetch = process.env.COPILOTOS_FETCH_SOURCES;
   process.env.TMPDIR = tmp;
   process.env.COPILOTOS_STATE_DIR = tmp;
+  // A build spec's git source is fetched only when asked: the dry run contacts nothing.
+  process.env.COPILOTOS_FETCH_SOURCES = opts.fetchSources ? "1" : "0";
   try {
     const outputs = await runInStack();
     return { resources: [...recorded.values()], invokes, outputs, secretValues, passwords, unknowns };
@@ -229,6 +234,7 @@ export async function runProgram(opts: RunOptions): Promise<ProgramRun> {
     for (const [key, saved] of [
       ["TMPDIR", savedTmp],
       ["COPILOTOS_STATE_DIR", savedState],
+      ["COPILOTOS_FETCH_SOURCES", savedFetch],
     ] as const) {
       if (saved === undefined) delete process.env[key];
       else process.env[key] = saved;

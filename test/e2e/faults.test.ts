@@ -236,7 +236,7 @@ test("6. a restore is given a truncated archive, one whose sha256 does not match
 test("7. two updates at once: host steps of another stack wait for the host lock (pre-flight, route switch), and go on once it is free", () =>
   scenario("concurrent-updates", async (seen) => {
     const preflightScript = String(rig.lastRun!.resources.find((r) => r.name === "copilotos-preflight-check")!.inputs.create);
-    const apiSwitch = switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: routedTo("api"), drainSeconds: 15 });
+    const apiSwitch = switchScript({ proxy: "copilotos-staging-proxy", service: "api", container: routedTo("api"), port: 8001, drainSeconds: 15 });
     // Another stack's step holds the host lock for 4 s (prod's pre-flight, say).
     const holder = spawn("ssh", [
       ...["-i", host.target.identityFile!, "-o", "BatchMode=yes", "-o", `UserKnownHostsFile=${host.target.knownHostsFile}`],

@@ -131,7 +131,7 @@ export class SwapRig {
   }
 
   switchTo(container: string): Promise<{ code: number; out: string }> {
-    return sh(switchScript({ proxy: this.proxy, service: "api", container, drainSeconds: 15 }));
+    return sh(switchScript({ proxy: this.proxy, service: "api", container, port: 8001, drainSeconds: 15 }));
   }
 
   gate(container: string): Promise<{ code: number; out: string }> {

@@ -21,6 +21,8 @@ export function gateUrl(entry: { scheme: "http" | "https"; ports: Record<AppServ
 export interface GateRoute {
   proxy: string;
   service: AppService;
+  /** The app's port inside its container. */
+  port: number;
   drainSeconds: number;
 }
 
@@ -109,7 +111,7 @@ export function healthGateScript(h: HealthGateSpec): string {
  */
 function routeLines(container: string, r: GateRoute): string[] {
   return [
-    `if ! sh -c ${shq(switchScript({ proxy: r.proxy, service: r.service, container, drainSeconds: r.drainSeconds }))}; then`,
+    `if ! sh -c ${shq(switchScript({ proxy: r.proxy, service: r.service, container, port: r.port, drainSeconds: r.drainSeconds }))}; then`,
     `  echo "health: the ${r.service} route could not be switched to $ctr, so nothing was checked; the route is as it was. Run pulumi up again" >&2`,
     "  exit 1",
     "fi",

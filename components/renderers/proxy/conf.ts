@@ -35,6 +35,8 @@ export interface ProxyConfSpec {
    * asked again every RESOLVER_VALID seconds), not through route files. @default route files
    */
   dns?: { api: string; web: string };
+  /** The apps' ports inside their containers, where `dns` names them. @default PROXY_PORTS (8001, 3000) */
+  appPorts?: AppPorts;
   /** Requests per second per client address on the API port; 0: no limit. */
   apiRateLimitPerSecond: number;
   /** Largest request body (uploads), in MiB; nginx's default is 1. */
@@ -120,7 +122,7 @@ function server(service: AppService, p: ProxyConfSpec, https: boolean): string[]
     // With a variable, nginx resolves the name at request time (through `resolver`), not once at start.
     ...(p.dns
       ? [
-          `      set $copilotos_${service} http://${p.dns[service]}:${PROXY_PORTS[service]};`,
+          `      set $copilotos_${service} http://${p.dns[service]}:${(p.appPorts ?? PROXY_PORTS)[service]};`,
           `      proxy_pass $copilotos_${service};`,
           // A task on a node that just went away does not refuse, it stays silent: give up on it fast and try the next.
           "      proxy_connect_timeout 2s;",

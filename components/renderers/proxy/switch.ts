@@ -5,7 +5,7 @@
  */
 import type { AppService } from "../names";
 import { HOST_LOCK, lines, shq, STRICT } from "../shell";
-import { PROXY_PORTS, routeFile, routeLine } from "./paths";
+import { routeFile, routeLine } from "./paths";
 
 export interface SwitchSpec {
   /** The proxy container. */
@@ -13,6 +13,8 @@ export interface SwitchSpec {
   service: AppService;
   /** The container the route must lead to. */
   container: string;
+  /** The port the app listens on inside that container (the API's is config `api.containerPort`). */
+  port: number;
   /** Seconds to wait for the old workers to finish their requests. */
   drainSeconds: number;
 }
@@ -46,7 +48,7 @@ export function switchScript(s: SwitchSpec): string {
   return lines(
     STRICT,
     ...HOST_LOCK,
-    `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, PROXY_PORTS[s.service]))}`,
+    `proxy=${shq(s.proxy)}; file=${shq(routeFile(s.service))}; want=${shq(routeLine(s.container, s.port))}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = "$want" ]; then echo "proxy: ${s.service} already routes to ${s.container}"; exit 0; fi`,
     `old=$(${exec(LIST_WORKERS)})`,

@@ -16,6 +16,7 @@ export const SECRET_FILE_MODE = "0444";
 export const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
 
 /** In-container ports of the services. */
+/** Each service's port inside its container; the API's is the default of config `api.containerPort`. */
 export const SERVICE_PORTS = { mongo: 27017, redis: 6379, api: 8001, web: 3000 } as const;
 /**
  * Network aliases the services reach each other by (the seeds' compose service names). The apps
@@ -110,20 +111,29 @@ function healthcheck(shell: string, startPeriod: string): Healthcheck {
   return { tests: ["CMD-SHELL", shell], interval: "10s", timeout: "5s", retries: 5, startPeriod };
 }
 
+/**
+ * Readiness, not liveness: `/api/health` answers 200 "degraded" while Mongo refuses the API;
+ * `/api/health/ready` answers 503 then. curl is in the app's image (its own check uses it).
+ */
+export function apiHealthcheck(port: number): Healthcheck {
+  return healthcheck(`curl -fsS -o /dev/null --max-time 4 http://127.0.0.1:${port}${API_READY_PATH}`, "40s");
+}
+
 export const HEALTHCHECKS = {
   /** `ping` needs no authentication. */
   mongo: healthcheck(`mongosh --quiet --eval "db.adminCommand('ping').ok" | grep -q 1`, "30s"),
   /** The password goes from its secret file into REDISCLI_AUTH: never on a command line. */
   redis: healthcheck(`REDISCLI_AUTH="$(cat ${SECRETS_DIR}/redis_password)" redis-cli ping | grep -q PONG`, "10s"),
-  /**
-   * Readiness, not liveness: `/api/health` answers 200 "degraded" while Mongo refuses the API;
-   * `/api/health/ready` answers 503 then. curl is in the app's image (its own check uses it).
-   */
-  api: healthcheck(`curl -fsS -o /dev/null --max-time 4 http://127.0.0.1:${SERVICE_PORTS.api}${API_READY_PATH}`, "40s"),
+  /** On the API's default port (config `api.containerPort`). */
+  api: apiHealthcheck(SERVICE_PORTS.api),
   /** The web image's own check (busybox wget in node:alpine). */
   web: healthcheck(`wget -q --spider http://127.0.0.1:${SERVICE_PORTS.web}/`, "40s"),
   proxy: healthcheck(PROXY_HEALTH, "5s"),
 } as const;
+
+/** A service's health check; the API's on its port (config `api.containerPort`). */
+export const healthcheckOf = (service: Service, apiPort?: number): Healthcheck =>
+  service === "api" && apiPort !== undefined ? apiHealthcheck(apiPort) : HEALTHCHECKS[service];
 
 export interface ServiceContainerParts<T> {
   identity: StackIdentity;
@@ -136,6 +146,8 @@ export interface ServiceContainerParts<T> {
   healthTimeoutSeconds: number;
   /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS (json-file, 10 MiB × 3) */
   logs?: LogSettings;
+  /** The API's port inside its container (config `api.containerPort`). @default SERVICE_PORTS.api */
+  apiPort?: number;
 }
 
 /** What every service container has: stack-scoped name and labels, network alias, health check, hardening. */
@@ -145,7 +157,7 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
     image: p.image,
     labels: dockerLabels(labelMap(p.identity, p.service)),
     networksAdvanced: [{ name: p.networkName, aliases: p.service in ALIASES ? [ALIASES[p.service as keyof typeof ALIASES]] : [] }],
-    healthcheck: HEALTHCHECKS[p.service],
+    healthcheck: healthcheckOf(p.service, p.apiPort),
     wait: true,
     waitTimeout: p.healthTimeoutSeconds,
     ...hardening(p.limits, p.logs),
@@ -204,7 +216,7 @@ export const MONGO_AUTH_SOURCE = "admin";
  * refuses to start without its critical secrets). `extra` (config `api.env`) comes last and wins,
  * so a hand-typed `MONGODB_URL` (which the app prefers) is visible to the policy pack.
  */
-export function apiEnv(p: ApiConnections & { extra: Record<string, string> }): string[] {
+export function apiEnv(p: ApiConnections & { extra: Record<string, string>; /** @default SERVICE_PORTS.api */ port?: number }): string[] {
   return envList({
     MONGODB_AUTH_SOURCE: MONGO_AUTH_SOURCE,
     MONGODB_DATABASE: p.mongo.database,
@@ -212,7 +224,7 @@ export function apiEnv(p: ApiConnections & { extra: Record<string, string> }): s
     MONGODB_PORT: String(p.mongo.port),
     MONGODB_USER: p.mongo.user,
     NODE_ENV: "production",
-    PORT: String(SERVICE_PORTS.api),
+    PORT: String(p.port ?? SERVICE_PORTS.api),
     REDIS_DB: "0",
     REDIS_HOST: p.redis.host,
     REDIS_PORT: String(p.redis.port),
@@ -225,7 +237,8 @@ export interface ApiSecrets<T> {
   redisPassword: T;
   jwtSecretKey: T;
   secretKey: T;
-  saptivaApiKey: T;
+  /** Unset: no `saptiva_api_key` file (the app reads the key as optional). */
+  saptivaApiKey?: T;
 }
 
 /** The API's secrets as Docker-secret files with the names its loader reads. */
@@ -234,7 +247,7 @@ export function apiUploads<T>(s: ApiSecrets<T>): Upload<T>[] {
     secretUpload(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
     secretUpload(SECRET_FILES.mongodbPassword, s.mongodbPassword),
     secretUpload(SECRET_FILES.redisPassword, s.redisPassword),
-    secretUpload(SECRET_FILES.saptivaApiKey, s.saptivaApiKey),
+    ...(s.saptivaApiKey === undefined ? [] : [secretUpload(SECRET_FILES.saptivaApiKey, s.saptivaApiKey)]),
     secretUpload(SECRET_FILES.secretKey, s.secretKey),
   ];
 }

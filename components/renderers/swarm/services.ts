@@ -15,7 +15,7 @@
  *   update stop-first: two mongods must never open one volume.
  */
 import { createHash } from "node:crypto";
-import { ALIASES, DEFAULT_LOGS, HEALTHCHECKS, Limits, LogSettings, logOptions } from "../services/containers";
+import { ALIASES, DEFAULT_LOGS, healthcheckOf, Limits, LogSettings, logOptions } from "../services/containers";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
@@ -53,6 +53,8 @@ export interface SwarmServiceParts<T> {
   secrets?: SecretRef<T>[];
   /** API/web tasks; the data services and the proxy ignore it. @default 1 */
   replicas?: number;
+  /** The API's port inside its tasks (config `api.containerPort`). @default SERVICE_PORTS.api */
+  apiPort?: number;
   /** Node hostname of the data services. */
   dataNode: string;
   /** Seconds a new task is watched before the update goes on. */
@@ -79,7 +81,7 @@ function updates(service: Service, monitorSeconds: number) {
 
 /** One service's docker.Service arguments. */
 export function swarmService<T>(p: SwarmServiceParts<T>) {
-  const h = HEALTHCHECKS[p.service];
+  const h = healthcheckOf(p.service, p.apiPort);
   const logs = p.logs ?? DEFAULT_LOGS;
   const mount = MOUNTS[p.service];
   const constraints = DATA.includes(p.service) ? [`node.hostname == ${p.dataNode}`] : p.service === "proxy" ? [`node.labels.${EDGE_LABEL} == true`] : [];
