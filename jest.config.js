@@ -15,16 +15,22 @@ module.exports = {
       ...common,
       displayName: "e2e",
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
-      testPathIgnorePatterns: ["/node_modules/", "<rootDir>/test/e2e/swarm\\.test\\.ts$", "<rootDir>/test/e2e/converge\\.test\\.ts$"],
+      testPathIgnorePatterns: [
+        "/node_modules/",
+        "<rootDir>/test/e2e/swarm\\.test\\.ts$",
+        "<rootDir>/test/e2e/converge\\.test\\.ts$",
+        "<rootDir>/test/e2e/localStack\\.test\\.ts$",
+      ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },
     // The convergence matrix needs a whole test host for itself, so `npm test` gives it one of its
-    // own (COPILOTOS_TEST_HOST=1, test/support/testHost.ts) and runs it beside the e2e suites.
+    // own (COPILOTOS_TEST_HOST=1, test/support/testHost.ts) and runs it beside the e2e suites; the
+    // local stack (the README's first command) shares that host, after the matrix.
     {
       ...common,
       displayName: "converge",
-      testMatch: ["<rootDir>/test/e2e/converge.test.ts"],
+      testMatch: ["<rootDir>/test/e2e/converge.test.ts", "<rootDir>/test/e2e/localStack.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

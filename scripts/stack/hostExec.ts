@@ -40,8 +40,8 @@ export function runOnHost(target: HostTarget, script: string, input?: string): P
 }
 
 /** Runs a local command (the deploy machine's docker CLI) to completion. */
-export function runLocal(cmd: string, args: string[], input?: string): Promise<RunResult> {
-  return collect(spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] }), input);
+export function runLocal(cmd: string, args: string[], input?: string, env?: NodeJS.ProcessEnv): Promise<RunResult> {
+  return collect(spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], ...(env ? { env } : {}) }), input);
 }
 
 function collect(child: HostProcess, input?: string): Promise<RunResult> {

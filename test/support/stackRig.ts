@@ -7,17 +7,37 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProgramRun } from "../../scripts/mockRuntime/harness";
-import { requireTestHost, TEST_HOST_DIR } from "./testHost";
+import { NETNS, requireTestHost, TEST_HOST_DIR } from "./testHost";
 import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
+
+/** The stand-in images in place of the stack's, and waits sized for the test host. */
+const TEST_SETTINGS = [
+  ...Object.entries(STANDIN_TAGS).map(([service, tag]) => `copilotos:images.${service}=${tag}`),
+  "copilotos:healthTimeoutSeconds=90",
+  "copilotos:health.intervalSeconds=1",
+  "copilotos:preflight.minFreeDiskMb=100",
+  "copilotos:proxy.drainSeconds=15",
+];
+
+/** HOME of a local stack's Commands (its backups and host lock), inside the test host's folder. */
+export const LOCAL_HOME = path.join(TEST_HOST_DIR, "local-home");
 
 export class StackRig {
   readonly state = new ExecState();
   private passwords: ProgramRun["passwords"] = {};
   lastRun?: ProgramRun;
 
-  constructor(readonly stack: string) {}
+  /**
+   * `local`: the stack is a `host.kind: local` one (the committed `local` stack): its engine is the test
+   * host's, by its socket, and its local Commands run in the test host's namespace, so "this machine"
+   * is the test host; it gets no SAPTIVA key, as a first run has none.
+   */
+  constructor(
+    readonly stack: string,
+    readonly opts: { local?: boolean } = {},
+  ) {}
 
   /** Config that points the committed stack at the test host and the stand-ins. */
   static hostConfig(): { config: string[]; secrets: string[] } {
@@ -25,18 +45,14 @@ export class StackRig {
     const hostKey = fs.readFileSync(path.join(TEST_HOST_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
     const target = host.target;
     return {
-      config: [
-        `copilotos:host.address=${target.address}`,
-        `copilotos:host.user=${target.user}`,
-        `copilotos:host.hostKey=${hostKey}`,
-        ...Object.entries(STANDIN_TAGS).map(([service, tag]) => `copilotos:images.${service}=${tag}`),
-        "copilotos:healthTimeoutSeconds=90",
-        "copilotos:health.intervalSeconds=1",
-        "copilotos:preflight.minFreeDiskMb=100",
-        "copilotos:proxy.drainSeconds=15",
-      ],
-      secrets: [`copilotos:host.privateKey=${fs.readFileSync(target.identityFile!, "utf8")}`],
+      config: [`copilotos:host.address=${target.address}`, `copilotos:host.user=${target.user}`, `copilotos:host.hostKey=${hostKey}`, ...TEST_SETTINGS],
+      secrets: [`copilotos:host.privateKey=${fs.readFileSync(target.identityFile!, "utf8")}`, `copilotos:saptivaApiKey=${SAPTIVA_KEY}`],
     };
+  }
+
+  /** Config that points a local stack at the test host's engine socket and the stand-ins. */
+  static localConfig(): { config: string[]; secrets: string[] } {
+    return { config: [`copilotos:host.socket=unix://${requireTestHost().remoteSocket}`, ...TEST_SETTINGS], secrets: [] };
   }
 
   /**
@@ -51,7 +67,7 @@ export class StackRig {
     apply: ApplyOptions = {},
   ): Promise<ApplyStep[]> {
     const host = requireTestHost();
-    const base = StackRig.hostConfig();
+    const base = this.opts.local ? StackRig.localConfig() : StackRig.hostConfig();
     jest.resetModules();
     const { runProgram } = await import("../../scripts/mockRuntime/harness");
     const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
@@ -59,7 +75,7 @@ export class StackRig {
       stack: this.stack,
       dir: path.resolve(__dirname, "..", ".."),
       config: [...base.config, ...config],
-      secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, ...base.secrets, ...secrets],
+      secrets: [...base.secrets, ...secrets],
     });
     const run = await runProgram({
       stack: this.stack,
@@ -70,6 +86,8 @@ export class StackRig {
     });
     this.passwords = run.passwords;
     this.lastRun = run;
-    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target }, this.state, log, before, apply);
+    fs.mkdirSync(LOCAL_HOME, { recursive: true });
+    const local = this.opts.local ? { netns: NETNS, env: { HOME: LOCAL_HOME } } : undefined;
+    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local }, this.state, log, before, apply);
   }
 }

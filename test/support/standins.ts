@@ -149,8 +149,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"bytes": n})
         return self.reply(404, {"detail": "Not Found"})
 
-log("api stand-in: secrets loaded; listening on :8001 (version %s)" % VERSION)
-server = ThreadingHTTPServer(("0.0.0.0", 8001), Handler)
+PORT = int(os.environ.get("PORT", "8001"))
+log("api stand-in: secrets loaded; listening on :%d (version %s)" % (PORT, VERSION))
+server = ThreadingHTTPServer(("0.0.0.0", PORT), Handler)
 server.daemon_threads = True
 threading.Thread(target=server.serve_forever, daemon=True).start()
 import signal

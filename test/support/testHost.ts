@@ -21,7 +21,8 @@ if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 9) throw new Error
 /** Host 0 keeps the names it always had; host n adds n. */
 const N = INSTANCE === 0 ? "" : String(INSTANCE);
 export const TEST_HOST_DIR = `/tmp/copilotos-e2e${N}`;
-const NETNS = `cpt-e2e${N}`;
+/** The test host's network namespace: a `local` stack's "this machine" in the tests (test/support/stackRig.ts). */
+export const NETNS = `cpt-e2e${N}`;
 const VETH_OUT = `cpte0${N}`;
 const VETH_IN = `cpte1${N}`;
 export const HOST_ADDRESS = `10.201.${INSTANCE}.2`;

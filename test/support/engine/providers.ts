@@ -24,6 +24,12 @@ export interface Engine {
   dockerArgs: string[];
   /** How the program's remote Commands reach the host (the pinned SSH target). */
   ssh: HostTarget;
+  /**
+   * Where the program's local Commands run (a `host.kind: local` stack): this machine, or, so that
+   * "this machine" is the test host, inside its network namespace, with extra env (HOME, say).
+   * @default this machine, as it is
+   */
+  local?: { netns?: string; env?: Record<string, string> };
 }
 
 /** What a provider recorded for a resource: its real outputs (by the values the mocks made up for them). */
@@ -64,10 +70,18 @@ function socketOf(engine: Engine): string {
   return h.slice("unix://".length);
 }
 
-async function runCommand(type: string, engine: Engine, script: string, stdin: string): Promise<string> {
-  const r = type === "command:local:Command" ? await runLocal("sh", ["-c", script], stdin) : await runOnHost(engine.ssh, script, stdin);
+async function runCommand(type: string, engine: Engine, script: string, stdin: string, p: Inputs): Promise<string> {
+  const r = type === "command:local:Command" ? await runLocalCommand(engine, script, stdin, p) : await runOnHost(engine.ssh, script, stdin);
   if (r.code !== 0) throw new Error(`command failed (exit ${r.code}):\n${r.stdout}${r.stderr}`.trimEnd());
   return r.stdout;
+}
+
+/** A local Command as the provider runs it: its `interpreter` with the script as the last argument, its `environment` added to this process's. */
+function runLocalCommand(engine: Engine, script: string, stdin: string, p: Inputs) {
+  const interpreter = Array.isArray(p.interpreter) ? p.interpreter.map(String) : ["/bin/sh", "-c"];
+  const argv = [...(engine.local?.netns ? ["nsenter", `--net=/var/run/netns/${engine.local.netns}`] : []), ...interpreter, script];
+  const env = { ...process.env, ...((p.environment ?? {}) as Record<string, string>), ...engine.local?.env };
+  return runLocal(argv[0], argv.slice(1), stdin, env);
 }
 
 /** Types with nothing on the host: their state is all there is. */
@@ -99,7 +113,7 @@ export async function create(res: RecordedResource, p: Inputs, engine: Engine): 
       return createContainer(res, p, engine, docker);
     case "command:remote:Command":
     case "command:local:Command":
-      return { real: {}, output: await runCommand(res.type, engine, String(p.create ?? ""), typeof p.stdin === "string" ? p.stdin : "") };
+      return { real: {}, output: await runCommand(res.type, engine, String(p.create ?? ""), typeof p.stdin === "string" ? p.stdin : "", p) };
     case "docker:index/secret:Secret":
     case "docker:index/serviceConfig:ServiceConfig": {
       const id = await createObject(socketOf(engine), res.type.endsWith("Secret") ? "secrets" : "configs", p);
@@ -148,7 +162,7 @@ export async function update(res: RecordedResource, p: Inputs, changed: string[]
   switch (res.type) {
     case "command:remote:Command":
     case "command:local:Command":
-      return { real: {}, output: await runCommand(res.type, engine, String(p.update ?? p.create ?? ""), typeof p.stdin === "string" ? p.stdin : "") };
+      return { real: {}, output: await runCommand(res.type, engine, String(p.update ?? p.create ?? ""), typeof p.stdin === "string" ? p.stdin : "", p) };
     case "docker:index/container:Container": {
       if (changed.some((k) => CONTAINER_UPDATED.includes(k))) {
         await docker(
@@ -189,7 +203,7 @@ export async function remove(type: string, p: Inputs, live: Live, engine: Engine
       return;
     case "command:remote:Command":
     case "command:local:Command":
-      return typeof p.delete === "string" ? runCommand(type, engine, p.delete, "") : undefined;
+      return typeof p.delete === "string" ? runCommand(type, engine, p.delete, "", p) : undefined;
     case "docker:index/secret:Secret":
     case "docker:index/serviceConfig:ServiceConfig":
     case "docker:index/service:Service": {
