@@ -45,6 +45,14 @@ describe("the plan", () => {
     expect(() => imageRefs(dirty)).toThrow("update 3 built images.web without a version from a checkout with uncommitted changes");
   });
 
+  test("a build spec from a git source without a version has no recorded tag (git.head is this project's, not the fetched repository's)", () => {
+    const images = JSON.stringify({ api: { git: { url: "https://github.com/saptiva-ai/copilotos-bridge.git", ref: "main" }, context: "apps/backend" } });
+    const fetched = { ...v(3), config: { "copilotos:images": images }, environment: { "git.head": "89abcdef0123456789", "git.dirty": "false" } };
+    expect(() => imageRefs(fetched)).toThrow(
+      "update 3 built images.api from https://github.com/saptiva-ai/copilotos-bridge.git at main without a version, so its tag (the fetched commit) is not recorded; choose another update, or set images.api.version (or a ref) by hand",
+    );
+  });
+
   test("secrets roll back only when asked, and then only if history could decrypt them", () => {
     expect(() => planRollback("staging", HISTORY, 3, { secrets: true })).toThrow(
       "the value of copilotos:saptivaApiKey in that update cannot be read ([secret]); run with access to the stack's secrets provider",

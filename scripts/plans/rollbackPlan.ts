@@ -7,6 +7,7 @@
  * they are; with `secrets`, the secret keys and the Mongo rotation keeper roll back too.
  */
 import { NAMESPACE } from "../../components/config/keys";
+import { shownUrl } from "../../components/services/gitSource";
 
 /** A config value as history records it: `{ value, secret }`, a bare string (older CLIs), or `{ secret: true }` with no value (history read without the secrets provider). */
 export type HistoryConfigValue = string | { value?: string; secret?: boolean };
@@ -65,7 +66,13 @@ export function imageRefs(entry: HistoryEntry): Record<string, string> {
       refs[service] = source;
       continue;
     }
-    const spec = source as { repository?: string; version?: string };
+    const spec = source as { repository?: string; version?: string; git?: { url?: string; ref?: string } };
+    // From a git source the tag is the fetched commit, which history does not record (its git.head is this project's).
+    if (!spec.version && spec.git) {
+      throw new RollbackError(
+        `update ${entry.version} built images.${service} from ${spec.git.url ? shownUrl(spec.git.url) : "a git source"} at ${spec.git.ref ?? "main"} without a version, so its tag (the fetched commit) is not recorded; choose another update, or set images.${service}.version (or a ref) by hand`,
+      );
+    }
     const head = entry.environment?.["git.head"];
     if (!spec.version && (!head || entry.environment?.["git.dirty"] === "true")) {
       throw new RollbackError(
