@@ -20,17 +20,26 @@ module.exports = {
         "<rootDir>/test/e2e/swarm\\.test\\.ts$",
         "<rootDir>/test/e2e/converge\\.test\\.ts$",
         "<rootDir>/test/e2e/localStack\\.test\\.ts$",
+        "<rootDir>/test/e2e/firstDeploy\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },
     // The convergence matrix needs a whole test host for itself, so `npm test` gives it one of its
-    // own (COPILOTOS_TEST_HOST=1, test/support/testHost.ts) and runs it beside the e2e suites; the
-    // local stack (the README's first command) shares that host, after the matrix.
+    // own (COPILOTOS_TEST_HOST=1, test/support/testHost.ts) and runs it beside the e2e suites.
     {
       ...common,
       displayName: "converge",
-      testMatch: ["<rootDir>/test/e2e/converge.test.ts", "<rootDir>/test/e2e/localStack.test.ts"],
+      testMatch: ["<rootDir>/test/e2e/converge.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    // The local stack (the README's first command) and the first deploy's order fuzz: a third test
+    // host (COPILOTOS_TEST_HOST=2), after the unit and swarm suites in their process.
+    {
+      ...common,
+      displayName: "local",
+      testMatch: ["<rootDir>/test/e2e/localStack.test.ts", "<rootDir>/test/e2e/firstDeploy.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

@@ -12,8 +12,10 @@
  * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
  * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
  * `npm run bench -- converge`: the convergence matrix and the order fuzz under 20 seeds on the test host
- * (runs test/e2e/converge.test.ts with CONVERGE_SEEDS=20, root). Ends with
- * `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`.
+ * (runs test/e2e/converge.test.ts with CONVERGE_SEEDS=20, root), then the first deploy under 20 seeds
+ * (test/e2e/firstDeploy.test.ts). Prints
+ * `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`
+ * and `first-deploy: seeds=… same_state=… failed_requests=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -96,9 +98,12 @@ export async function main(argv: string[]): Promise<number> {
       return runJest("test/e2e/ops.test.ts");
     case "swarm":
       return runJest("test/e2e/swarm.test.ts");
-    case "converge":
-      // CI runs the matrix with 4 seeds; the bench runs the fuzz with 20.
-      return runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });
+    case "converge": {
+      // CI runs the matrix's fuzz with 4 seeds and the first deploy's with 3; the bench runs both with 20.
+      const matrix = await runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });
+      const first = await runJest("test/e2e/firstDeploy.test.ts", { FIRST_DEPLOY_SEEDS: process.env.FIRST_DEPLOY_SEEDS ?? "20" });
+      return matrix || first;
+    }
     default:
       process.stderr.write(USAGE);
       return 2;

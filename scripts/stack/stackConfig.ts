@@ -18,7 +18,7 @@ export interface StackConfigInput {
   encrypted: string[];
 }
 
-type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
 
 /** Parses `Pulumi.<stack>.yaml` text into top-level config values (structured values kept as objects). */
 export function readStackYaml(text: string): { values: Record<string, Json>; encrypted: string[] } {

@@ -155,3 +155,54 @@ test("independent steps run at the same time; a dependent one waits for both", a
   expect(last).toBeGreaterThanOrEqual(Math.max(s1, s2));
   expect(Math.abs(s1 - s2)).toBeLessThan(1);
 });
+
+test("killed after an update finished (a pending update): the state keeps the inputs from before, so the next run updates again", async () => {
+  const state = new ExecState();
+  const job = (v: string) => recorded(CMD, "job", { create: `echo run-${v} >> ~/exec-rules.log`, triggers: ["fixed"] });
+  await apply(graphOf(job("1")), state);
+  const killed = await applyGraph(graphOf(job("2")), engine, state, () => undefined, undefined, { seed: 1, killAfter: { step: "job", op: "update" } }).catch(
+    (e: Error) => e,
+  );
+  expect((killed as Error).message).toMatch(/^job: pulumi up killed \(SIGKILL\) after job's update finished, before the state recorded it/);
+  expect(state.resources.get(`${CMD}::job`)?.inputs.create).toBe("echo run-1 >> ~/exec-rules.log");
+  expect((await apply(graphOf(job("2")), state)).map((s) => `${s.action} ${s.name}`)).toEqual(["update job"]);
+  expect(await logLines()).toEqual(["run-1", "run-2", "run-2"]);
+  await onHost("rm -f ~/exec-rules.log");
+});
+
+test("a container gone from the engine fails its delete, as the provider's stop does; killed after a delete (a pending delete) ends the same way; pulumi refresh drops it and the next run converges", async () => {
+  const state = new ExecState();
+  await apply(graphOf(data, box("cpt-exec-p1", "1")), state);
+  // A pending delete: the replaced container is removed, the kill comes before the state forgets it.
+  const killed = await applyGraph(graphOf(data, box("cpt-exec-p2", "2")), engine, state, () => undefined, undefined, {
+    seed: 1,
+    killAfter: { step: "box", op: "delete" },
+  }).catch((e: Error) => e);
+  expect((killed as Error).message).toMatch(/^box: delete failed: pulumi up killed \(SIGKILL\) after box's delete finished/);
+  expect(await docker("inspect", "cpt-exec-p1")).toContain("No such object");
+  expect(state.pendingDeletes.map((e) => e.live.name)).toEqual(["cpt-exec-p1"]);
+  const again = await apply(graphOf(data, box("cpt-exec-p2", "2")), state).catch((e: Error) => e);
+  expect((again as Error).message).toMatch(/^box: delete failed: Error stopping container [0-9a-f]{64}: docker stop -t failed: .*No such container/);
+  // The same for a container someone removed by hand.
+  await docker("rm", "-f", "cpt-exec-p2");
+  const { refreshState } = await import("../support/executor");
+  expect(await refreshState(state, engine)).toEqual(["box", "box"]);
+  expect(state.pendingDeletes).toEqual([]);
+  const steps = await apply(graphOf(data, box("cpt-exec-p2", "2")), state);
+  expect(steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(["create box"]);
+  await apply(graphOf(), state);
+  await docker("volume", "rm", "cpt-exec-data");
+});
+
+test("a local Command runs its interpreter with the script last and its environment added, where the rig says this machine is", async () => {
+  const state = new ExecState();
+  const local = recorded("command:local:Command", "here", {
+    create: `echo "$0 $GREETING"; ip -4 -o addr | grep -qF ' ${host.target.address}/' && echo "in the test host's namespace"`,
+    interpreter: ["/bin/bash", "-c"],
+    environment: { GREETING: "hello" },
+    triggers: ["1"],
+  });
+  const netns = (await import("../support/testHost")).NETNS;
+  const steps = await applyGraph(graphOf(local), { ...engine, local: { netns } }, state, () => undefined, undefined, { seed: 1 });
+  expect(steps[0].output).toBe("/bin/bash hello\nin the test host's namespace\n");
+});

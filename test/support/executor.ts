@@ -20,7 +20,7 @@
  */
 import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/mockRuntime/harness";
 import { diffResource } from "./engine/diff";
-import { create, Engine, Live, PartialCreate, remove, stateOnly, update } from "./engine/providers";
+import { create, Engine, exists, Live, PartialCreate, remove, stateOnly, update } from "./engine/providers";
 import { executorSeed, GraphStep, runSteps } from "./engine/schedule";
 
 export type { Engine } from "./engine/providers";
@@ -77,12 +77,17 @@ export interface ApplyOptions {
   /** Steps run at once at most. @default 16 */
   concurrency?: number;
   /**
-   * `pulumi up` killed (SIGKILL) after this resource's provider finished its create and before the
-   * state recorded it: what the engine then keeps is a pending create, not the resource, so the next
-   * run creates it again. @default none
+   * `pulumi up` killed (SIGKILL) after this resource's provider finished its `create`, `update` or
+   * `delete` and before the state recorded it: the engine then keeps a pending operation and the
+   * state from before it. A pending create: the resource is not in the state, so the next run
+   * creates it again. A pending update: the previous inputs stay, so the next run updates again. A
+   * pending delete: the resource stays, so the next successful run deletes it again (a container
+   * already gone then fails its delete, as the provider does, until a refresh). @default none
    */
-  killAfterCreate?: string;
+  killAfter?: { step: string; op: "create" | "update" | "delete" };
 }
+
+const killed = (step: string, op: string) => new Error(`pulumi up killed (SIGKILL) after ${step}'s ${op} finished, before the state recorded it`);
 
 const SHORT = (t: string) => t.replace(/^.*:/, "");
 const keyOf = (r: { type: string; name: string }) => `${r.type}::${r.name}`;
@@ -157,6 +162,7 @@ export async function applyGraph(
         step(res, "update", started, e.message);
         throw e;
       });
+      if (options.killAfter?.op === "update" && options.killAfter.step === res.name) throw killed(res.name, "update");
       record(entry(live));
       return step(res, "update", started, live.output);
     }
@@ -170,7 +176,7 @@ export async function applyGraph(
     const action = before ? "replace" : "create";
     try {
       const live = await create(res, inputs, engine);
-      if (options.killAfterCreate === res.name) throw new Error(`pulumi up killed (SIGKILL) after ${res.name}'s create finished, before the state recorded it`);
+      if (options.killAfter?.op === "create" && options.killAfter.step === res.name) throw killed(res.name, "create");
       if (before && !res.opts.deleteBeforeReplace) replaced.push(before);
       record(entry(live));
       step(res, action, started, live.output);
@@ -207,6 +213,7 @@ export async function applyGraph(
       const started = Date.now();
       try {
         const output = await deleteEntry(e, engine);
+        if (options.killAfter?.op === "delete" && options.killAfter.step === e.name) throw killed(e.name, "delete");
         // A container's delete is named by the container it removes (which of the API's containers went).
         const shown = e.type === "docker:index/container:Container" && e.live.name ? { ...e, name: e.live.name } : e;
         if (output !== "retained" && !stateOnly(e.type)) step(shown, "delete", started, output);
@@ -223,6 +230,37 @@ export async function applyGraph(
     throw new ApplyError(`${removal.failed.key.replace(/#\d+$/, "")}: delete failed: ${removal.failed.error.message}\n[executor seed ${seed}]`, steps, seed);
   }
   return steps;
+}
+
+/**
+ * `pulumi refresh`: each container, network and volume the state (or a pending delete) names is
+ * read from the engine; one that is gone leaves the state, as the provider's Read reports it gone.
+ * Returns the names it dropped.
+ */
+export async function refreshState(state: ExecState, engine: Engine): Promise<string[]> {
+  const gone = async (e: StateEntry) => {
+    const what =
+      e.type === "docker:index/container:Container"
+        ? e.live.id
+        : ["docker:index/network:Network", "docker:index/volume:Volume"].includes(e.type)
+          ? e.live.name
+          : undefined;
+    if (!what) return false;
+    const kind = e.type === "docker:index/container:Container" ? "container" : e.type === "docker:index/network:Network" ? "network" : "volume";
+    return !(await exists(engine, kind, what));
+  };
+  const dropped: string[] = [];
+  for (const e of [...state.resources.values()]) {
+    if (!(await gone(e))) continue;
+    state.resources.delete(e.key);
+    dropped.push(e.name);
+  }
+  for (const e of [...state.pendingDeletes]) {
+    if (!(await gone(e))) continue;
+    state.pendingDeletes.splice(state.pendingDeletes.indexOf(e), 1);
+    dropped.push(e.name);
+  }
+  return dropped;
 }
 
 /** The provider's delete, unless the resource is retained (then it is only forgotten). */

@@ -3,10 +3,11 @@
 // one jest process; beside it, the unit tests and the swarm suite (its own rig: three dockerds in
 // their own namespaces, nothing shared with the test host) run in a second one, and the
 // convergence matrix (project "converge") in a third, on a test host of its own
-// (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user). Most of the e2e
+// (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
+// process then runs the local stack and the first deploys (project "local", test host 2). Most of the e2e
 // time is waiting on health checks and request loops, so the processes beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
-// The last line sums all three: "N passed, N failed, N skipped".
+// The last line sums them all: "N passed, N failed, N skipped".
 //
 //   node test/support/runSuites.js            both processes
 //   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
@@ -55,11 +56,16 @@ async function main(argv) {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  const side = beside("unit and swarm suites", ["--selectProjects", "unit", "swarm", "--maxWorkers=1"]);
+  // The local stack and the first deploys need a test host but not long: after the unit and swarm suites, in their process's turn.
+  const side = beside("unit and swarm suites", ["--selectProjects", "unit", "swarm", "--maxWorkers=1"]).then(async (unit) => [
+    unit,
+    await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
+  ]);
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const others = await Promise.all([side, matrix]);
-  const parts = [summary("e2e", e2e), summary("unit+swarm", others[0]), summary("converge", others[1])];
+  const [[unit, local], converge] = await Promise.all([side, matrix]);
+  const others = [unit, local, converge];
+  const parts = [summary("e2e", e2e), summary("unit+swarm", unit), summary("local", local), summary("converge", converge)];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
   process.stdout.write(

@@ -7,8 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ProgramRun } from "../../scripts/mockRuntime/harness";
+import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
+import type { StackConfigInput } from "../../scripts/stack/stackConfig";
 import { NETNS, requireTestHost, TEST_HOST_DIR } from "./testHost";
-import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState } from "./executor";
+import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState, refreshState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 
@@ -28,6 +30,10 @@ export class StackRig {
   readonly state = new ExecState();
   private passwords: ProgramRun["passwords"] = {};
   lastRun?: ProgramRun;
+  /** The whole config of the last deploy, as the program read it. */
+  lastInput?: StackConfigInput;
+  /** Every deploy, as `pulumi stack history` lists updates (the rollback CLI reads it). */
+  readonly history: HistoryEntry[] = [];
 
   /**
    * `local`: the stack is a `host.kind: local` one (the committed `local` stack): its engine is the test
@@ -66,10 +72,7 @@ export class StackRig {
     secrets: string[] = [],
     apply: ApplyOptions = {},
   ): Promise<ApplyStep[]> {
-    const host = requireTestHost();
     const base = this.opts.local ? StackRig.localConfig() : StackRig.hostConfig();
-    jest.resetModules();
-    const { runProgram } = await import("../../scripts/mockRuntime/harness");
     const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
     const input = loadStackConfig({
       stack: this.stack,
@@ -77,6 +80,14 @@ export class StackRig {
       config: [...base.config, ...config],
       secrets: [...base.secrets, ...secrets],
     });
+    return this.deployInput(input, log, before, apply);
+  }
+
+  /** Runs the program with a whole stack config (as `pulumi up` reads it) and applies it; history records the update. */
+  async deployInput(input: StackConfigInput, log?: (line: string) => void, before?: BeforeStep, apply: ApplyOptions = {}): Promise<ApplyStep[]> {
+    const host = requireTestHost();
+    jest.resetModules();
+    const { runProgram } = await import("../../scripts/mockRuntime/harness");
     const run = await runProgram({
       stack: this.stack,
       config: input.config,
@@ -86,8 +97,29 @@ export class StackRig {
     });
     this.passwords = run.passwords;
     this.lastRun = run;
+    this.lastInput = input;
     fs.mkdirSync(LOCAL_HOME, { recursive: true });
     const local = this.opts.local ? { netns: NETNS, env: { HOME: LOCAL_HOME } } : undefined;
-    return applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local }, this.state, log, before, apply);
+    const entry = (result: string): HistoryEntry => ({
+      version: this.history.length + 1,
+      kind: "update",
+      result,
+      startTime: new Date().toISOString(),
+      config: Object.fromEntries(Object.entries(input.config).map(([k, v]) => [k, { value: v, secret: input.secretKeys.includes(k) }])),
+    });
+    try {
+      const steps = await applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local }, this.state, log, before, apply);
+      this.history.push(entry("succeeded"));
+      return steps;
+    } catch (e) {
+      this.history.push(entry("failed"));
+      throw e;
+    }
+  }
+
+  /** `pulumi refresh`: what is gone from the engine leaves the state; returns the names dropped. */
+  refresh(): Promise<string[]> {
+    const host = requireTestHost();
+    return refreshState(this.state, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target });
   }
 }

@@ -217,12 +217,26 @@ export async function remove(type: string, p: Inputs, live: Live, engine: Engine
   }
 }
 
+/**
+ * The provider's delete: a stop with the grace period (0 when unset), whose failure fails the delete
+ * (a container removed by hand fails it: `No such container`, until a refresh drops it), then a
+ * forced remove, where `No such container` is ignored.
+ */
 async function removeContainer(docker: Docker, id: string, p: Inputs): Promise<void> {
-  const gone = (e: Error) => {
+  await docker("stop", "-t", String(Number(p.destroyGraceSeconds ?? 0)), id).catch((e: Error) => {
+    throw new Error(`Error stopping container ${id}: ${e.message}`);
+  });
+  await docker("rm", "-f", ...(p.removeVolumes === false ? [] : ["-v"]), id).catch((e: Error) => {
     if (!/No such container/.test(e.message)) throw e;
-  };
-  await docker("stop", "-t", String(Number(p.destroyGraceSeconds ?? 0)), id).catch(gone);
-  await docker("rm", "-f", ...(p.removeVolumes === false ? [] : ["-v"]), id).catch(gone);
+  });
+}
+
+/** Whether the engine still has a container (by ID), network or volume (by name): what a refresh reads. */
+export async function exists(engine: Engine, kind: "container" | "network" | "volume", what: string): Promise<boolean> {
+  const r = await runLocal("docker", [...engine.dockerArgs, kind, "inspect", "--format", "{{.Name}}", what]);
+  if (r.code === 0) return true;
+  if (/No such|not found/i.test(r.stderr)) return false;
+  throw new Error(`refresh: docker ${kind} inspect ${what} failed: ${r.stderr.trim()}`);
 }
 
 const labelArgs = (p: Inputs) => ((p.labels as { label: string; value: string }[] | undefined) ?? []).flatMap((l) => ["--label", `${l.label}=${l.value}`]);
