@@ -143,7 +143,7 @@ async function createContainer(res: RecordedResource, p: Inputs, engine: Engine,
   }
   if (p.wait === true) {
     try {
-      await waitHealthy(docker, name, Number(p.waitTimeout ?? 60));
+      await waitHealthy(engine, docker, name, id, Number(p.waitTimeout ?? 60));
     } catch (e) {
       throw new PartialCreate((e as Error).message, live);
     }
@@ -299,12 +299,35 @@ async function copyIn(engine: Engine, name: string, uploads: { file: string; con
   if (code !== 0) throw new Error(`uploading files into ${name} failed: ${err.trim()}`);
 }
 
-async function waitHealthy(docker: Docker, name: string, timeoutSeconds: number): Promise<void> {
-  const deadline = Date.now() + timeoutSeconds * 1000;
-  for (;;) {
-    const status = await docker("inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name);
-    if (status === "running healthy" || status === "running ") return;
-    if (Date.now() > deadline) throw new Error(`container ${name} was not healthy within ${timeoutSeconds}s (${status})`);
-    await new Promise((r) => setTimeout(r, 500));
+/**
+ * The provider's `wait`: until the container is healthy (or running, without a health check), at
+ * most `timeoutSeconds`. Event-driven: the engine's own `health_status` events, subscribed before
+ * the state is read so a check that passes in between is not missed (by ID: a container of the same
+ * name removed a moment ago is not this one); no polling.
+ */
+async function waitHealthy(engine: Engine, docker: Docker, name: string, id: string, timeoutSeconds: number): Promise<void> {
+  const status = () => docker("inspect", "--format", "{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{end}}", name);
+  const since = String(Math.floor(Date.now() / 1000) - 1);
+  const events = spawn(
+    "docker",
+    [...engine.dockerArgs, "events", "--since", since, "--filter", `container=${id}`, "--filter", "event=health_status", "--format", "{{.Status}}"],
+    { stdio: ["ignore", "pipe", "ignore"] },
+  );
+  try {
+    const healthy = new Promise<boolean>((resolve) => {
+      let seen = "";
+      events.stdout.on("data", (b: Buffer) => {
+        seen += b.toString();
+        if (seen.split("\n").includes("health_status: healthy")) resolve(true);
+      });
+      events.on("close", () => resolve(false));
+      setTimeout(() => resolve(false), timeoutSeconds * 1000).unref();
+    });
+    const now = await status();
+    if (now === "running healthy" || now === "running ") return;
+    if (await healthy) return;
+    throw new Error(`container ${name} was not healthy within ${timeoutSeconds}s (${await status().catch(() => "gone")})`);
+  } finally {
+    events.kill();
   }
 }
