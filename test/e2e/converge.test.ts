@@ -14,8 +14,8 @@ import { runOnHost } from "../../scripts/stack/hostExec";
 import { ApplyError, BeforeStep } from "../support/executor";
 import { routedTo } from "../support/faultRun";
 import { startLoad } from "../support/loadLoop";
-import { API, Cell, configOf, ConvergeMatrix, log, Want } from "../support/convergeMatrix";
-import { STANDIN_TAGS } from "../support/standins";
+import { API, Cell, configOf, ConvergeMatrix, log, V3, Want } from "../support/convergeMatrix";
+import { apiVersion, STANDIN_TAGS } from "../support/standins";
 import { host, remote, remoteTry, removeProject } from "./support";
 
 jest.setTimeout(900_000);
@@ -119,6 +119,13 @@ describe("the convergence matrix", () => {
       },
     });
   });
+
+  test("delivery: the new API image is not on the host (no registry answers: the seeds' missing image); (b) up again once it is there", () =>
+    cell({
+      target: { ...m.current, version: "3", api: "v1" },
+      heal: () => void apiVersion(["-H", `unix://${host.remoteSocket}`], V3, "3"),
+      then: "again",
+    }));
 
   test("the backup before the app update fails; (b) up again with the cause gone: nothing of the update ran before it, then it all does", () =>
     cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));

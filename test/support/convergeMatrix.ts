@@ -19,6 +19,8 @@ const host = requireTestHost();
 export const API = `http://${host.target.address}:8101`;
 const WEB = `http://${host.target.address}:3100`;
 export const V2 = "cpt-standin/api:2";
+/** A version no engine has until a cell delivers it (the seeds' image missing on the host). */
+export const V3 = "cpt-standin/api:3";
 // Short gates: a failing one gives up after 25 s.
 const BASE = ["copilotos:healthTimeoutSeconds=25"];
 export const log = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -36,7 +38,7 @@ export const docker = (...args: string[]): string | undefined => {
 
 /** What a config asks the apps to be: the API's version, and a marker in each app's env. */
 export interface Want {
-  version: "1" | "2";
+  version: "1" | "2" | "3";
   api: string;
   web: string;
   /** The backup schedule's crontab time. @default the stack file's */
@@ -54,7 +56,7 @@ export interface Want {
 const MIGRATE = JSON.stringify(["sh", "-c", "curl -fsS -o /dev/null http://mongodb:27017/migrate-ok && echo migrated"]);
 export const configOf = (w: Want) => [
   ...BASE,
-  ...(w.version === "2" ? [`copilotos:images.api=${V2}`] : []),
+  ...(w.version === "2" ? [`copilotos:images.api=${V2}`] : w.version === "3" ? [`copilotos:images.api=${V3}`] : []),
   `copilotos:api.env.STANDIN_SCENARIO=${w.api}`,
   `copilotos:web.env.STANDIN_SCENARIO=${w.web}`,
   ...(w.schedule ? [`copilotos:backup.schedule=${w.schedule}`] : []),
@@ -109,6 +111,7 @@ export class ConvergeMatrix {
   async start(): Promise<string[]> {
     buildStandins(["-H", `unix://${host.remoteSocket}`]);
     apiVersion(["-H", `unix://${host.remoteSocket}`], V2, "2");
+    docker("rmi", "-f", V3);
     await this.rig.deploy(configOf(this.current), log);
     this.data.seed(2, 100_000, 20);
     this.baseline = this.data.fingerprint();

@@ -1,0 +1,34 @@
+/** `images.api` and `images.web`: an image reference, or a build spec the program builds (from a folder, or a git repository it fetches). */
+import { z } from "zod";
+import { envMap, imageRef, text } from "./values";
+
+/** An app image built from source by the program (instead of a reference). */
+const buildSpec = z.strictObject({
+  /** Build context folder, relative to the project (or, with `git`, to the repository's root). */
+  context: text("the build context folder"),
+  /** Build from a git repository (the app's public one, say) instead of a checkout: fetched into ~/.copilotos/src at `ref` on every run. */
+  git: z
+    .strictObject({
+      url: text("a git URL (https://…, ssh://…, file://…)").regex(/^(https|ssh|file|git):\/\/\S+$/, {
+        error: "must be a git URL (https://…, ssh://…, git://… or file://…)",
+      }),
+      ref: text()
+        .regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/, { error: "must be a branch, tag or commit" })
+        .default("main"),
+    })
+    .optional(),
+  /** Dockerfile path inside the context. */
+  dockerfile: text().default("Dockerfile"),
+  target: text().optional(),
+  args: envMap,
+  /** Tag of the built image; unset: the short git SHA of the context. */
+  version: text()
+    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, { error: "must be a valid image tag" })
+    .optional(),
+  /** Repository of the built image (a registry path in registry mode). */
+  repository: text().optional(),
+});
+export type BuildSpec = z.output<typeof buildSpec>;
+export const appImage = z.union([imageRef({ pinned: false }), buildSpec], {
+  error: "must be an image reference (name:tag) or a build spec ({ context, dockerfile, target, args, version, git })",
+});
