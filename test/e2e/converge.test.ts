@@ -127,6 +127,9 @@ describe("the convergence matrix", () => {
       then: "again",
     }));
 
+  test("the new API never gets ready (a broken release); (c) npm run rollback: the old API serves throughout", () =>
+    cell({ target: { ...m.current, version: m.current.version === "1" ? "2" : "1", api: "n1", notReady: true }, then: "rollback" }));
+
   test("the backup before the app update fails; (b) up again with the cause gone: nothing of the update ran before it, then it all does", () =>
     cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));
 

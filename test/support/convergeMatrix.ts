@@ -51,6 +51,8 @@ export interface Want {
   migrate?: boolean;
   /** `mongo.rotate`: a new value rotates Mongo's password in place. @default none */
   rotate?: string;
+  /** The new API never gets ready (its readiness answers 503: a broken release). @default false */
+  notReady?: boolean;
 }
 /** The migration (a one-off container of the new API image, after the backup, before the route switch). */
 const MIGRATE = JSON.stringify(["sh", "-c", "curl -fsS -o /dev/null http://mongodb:27017/migrate-ok && echo migrated"]);
@@ -64,6 +66,7 @@ export const configOf = (w: Want) => [
   ...(w.redis ? ["copilotos:ports.redis=16379"] : []),
   ...(w.migrate ? [`copilotos:api.migrate=${MIGRATE}`] : []),
   ...(w.rotate ? [`copilotos:mongo.rotate=${w.rotate}`] : []),
+  ...(w.notReady ? ["copilotos:api.env.STANDIN_FAIL_READY=1"] : []),
 ];
 
 /**
@@ -97,6 +100,7 @@ export const rolledBack = (before: Want, target: Want): Want => ({
   web: before.web,
   proxy: before.proxy,
   migrate: before.migrate,
+  notReady: before.notReady,
 });
 
 export class ConvergeMatrix {
