@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import type { PolicyPackConfig } from "@pulumi/policy";
-import { evaluate, toGraph } from "../policies/evaluate";
+import { evaluate, levelOf, toGraph } from "../policies/evaluate";
 import { NAMESPACE, NO_SAPTIVA_KEY } from "../components/config/keys";
 import { PACK_NAME } from "../policies/rules";
 import { saptivaKeySet } from "../policies/rules/saptivaKeySet";
@@ -78,7 +78,7 @@ export async function check(argv: string[]): Promise<CheckResult> {
     // redacted like the real ones.
     // A SAPTIVA key is optional to the app; a stack whose policy requires one (saptiva-key-set
     // mandatory: staging, prod) is shown as it will deploy, with one.
-    const keyRequired = !["advisory", "disabled"].includes(enforcementOf(policyConfig, saptivaKeySet.name));
+    const keyRequired = !["advisory", "disabled"].includes(levelOf(saptivaKeySet, policyConfig));
     const noKey = !(`${NAMESPACE}:saptivaApiKey` in input.config);
     if (noKey && !keyRequired) err.push(`warning: ${NO_SAPTIVA_KEY}`);
     const missing = [...(noKey && keyRequired ? [`${NAMESPACE}:saptivaApiKey`] : []), ...input.encrypted];
@@ -171,12 +171,4 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(r.stdout);
   process.stderr.write(r.stderr);
   return r.exitCode;
-}
-
-/** A rule's enforcement level in a pack config (`"advisory"` or `{ enforcementLevel }`); unset: the pack's default. */
-function enforcementOf(config: PolicyPackConfig, rule: string): string {
-  const c = config[rule] as unknown;
-  if (typeof c === "string") return c;
-  if (c && typeof c === "object" && "enforcementLevel" in c) return String((c as { enforcementLevel: unknown }).enforcementLevel);
-  return "mandatory";
 }

@@ -8,6 +8,7 @@
  */
 import { NAMESPACE } from "../../components/config/keys";
 import { shownUrl } from "../../components/services/gitSource";
+import { configValue } from "../stack/stackConfig";
 
 /** A config value as history records it: `{ value, secret }`, a bare string (older CLIs), or `{ secret: true }` with no value (history read without the secrets provider). */
 export type HistoryConfigValue = string | { value?: string; secret?: boolean };
@@ -38,17 +39,10 @@ export class RollbackError extends Error {
 const valueOf = (v: HistoryConfigValue): string | undefined => (typeof v === "string" ? v : v.value);
 const isSecret = (v: HistoryConfigValue) => typeof v !== "string" && v.secret === true;
 
-/** A structured value is recorded as JSON text; anything else is a plain string. */
+/** A recorded value, structured ones parsed ({@link configValue}). */
 function parsed(v: HistoryConfigValue | undefined): unknown {
   const text = v === undefined ? undefined : valueOf(v);
-  if (text === undefined) return undefined;
-  const t = text.trim();
-  if (!t.startsWith("{") && !t.startsWith("[")) return text;
-  try {
-    return JSON.parse(t);
-  } catch {
-    return text;
-  }
+  return text === undefined ? undefined : configValue(text);
 }
 
 /**

@@ -116,8 +116,22 @@ export function loadStackConfig(o: LoadStackOptions): StackConfigInput {
   }
   const given = new Set([...(o.config ?? []), ...(o.secrets ?? [])].map((a) => splitAssignment(a)[0]));
   const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values)) config[k] = typeof v === "string" ? v : JSON.stringify(v);
+  for (const [k, v] of Object.entries(values)) config[k] = configText(v);
   for (const enc of encrypted) secretKeys.add(enc.split(".")[0]);
   const secretPaths = (o.secrets ?? []).map((a) => splitAssignment(a)[0]);
   return { config, secretKeys: [...secretKeys], secretPaths, encrypted: encrypted.filter((e) => !given.has(e)) };
+}
+
+/** A config value as the runtime passes it (and history records it): structured values as JSON text. */
+export const configText = (v: Json): string => (typeof v === "string" ? v : JSON.stringify(v));
+
+/** The inverse of {@link configText}: the JSON text of a map or list parsed, anything else the string itself. */
+export function configValue(text: string): Json {
+  const t = text.trim();
+  if (!t.startsWith("{") && !t.startsWith("[")) return text;
+  try {
+    return JSON.parse(t) as Json;
+  } catch {
+    return text;
+  }
 }

@@ -25,6 +25,15 @@ const m = new ConvergeMatrix();
 const rig = m.rig;
 const cell = async (c: Cell) => expect(await m.cell(c)).toEqual([]);
 const routed = (service: "api" | "web") => routedTo("staging", service);
+/** Another API version than the one serving: the update replaces the API. */
+const flip = () => (m.current.version === "1" ? "2" : "1");
+/** A pending operation's re-run as docs/operations.md describes it: `up` again fails with `message` while `serves` serves. */
+async function failsAgain(target: Want, message: RegExp, serves: Want): Promise<void> {
+  const again = await rig.deploy(configOf(target), log).catch((e: Error) => e);
+  expect(again).toBeInstanceOf(ApplyError);
+  expect((again as Error).message).toMatch(message);
+  expect(await m.serving([serves], false)).toEqual([]);
+}
 
 beforeAll(async () => {
   removeProject();
@@ -102,17 +111,14 @@ describe("the convergence matrix", () => {
 
   test("killed after the new API's create finished, before the state had it; (b) up again meets its name (Pulumi's pending create) while the old API serves; after the documented docker rm -f, up converges", () => {
     const before = m.current;
-    const target: Want = { ...m.current, version: m.current.version === "1" ? "2" : "1", api: "x1" };
+    const target: Want = { ...m.current, version: flip(), api: "x1" };
     return cell({
       target,
       killAfter: { step: "copilotos-api-container", op: "create" },
       then: "again",
       // What docs/operations.md says happens, and what it says to do.
       heal: async () => {
-        const again = await rig.deploy(configOf(target), log).catch((e: Error) => e);
-        expect(again).toBeInstanceOf(ApplyError);
-        expect((again as Error).message).toMatch(/Conflict\. The container name "\/copilotos-staging-api-[0-9a-f]{8}" is already in use/);
-        expect(await m.serving([before], false)).toEqual([]);
+        await failsAgain(target, /Conflict\. The container name "\/copilotos-staging-api-[0-9a-f]{8}" is already in use/, before);
         const orphans = m.apps("api").filter((n) => n !== routed("api"));
         expect(orphans).toHaveLength(1);
         remote("rm", "-f", orphans[0]);
@@ -128,7 +134,7 @@ describe("the convergence matrix", () => {
     }));
 
   test("the new API never gets ready (a broken release); (c) npm run rollback: the old API serves throughout", () =>
-    cell({ target: { ...m.current, version: m.current.version === "1" ? "2" : "1", api: "n1", notReady: true }, then: "rollback" }));
+    cell({ target: { ...m.current, version: flip(), api: "n1", notReady: true }, then: "rollback" }));
 
   test("the backup before the app update fails; (b) up again with the cause gone: nothing of the update ran before it, then it all does", () =>
     cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));
@@ -141,7 +147,7 @@ describe("the convergence matrix", () => {
 
   test("pre-flight finds the port Redis is to take held by another container; (b) up again once it is free: nothing ran before, then it all does", () =>
     cell({
-      target: { ...m.current, version: m.current.version === "1" ? "2" : "1", api: "q1", redis: !m.current.redis },
+      target: { ...m.current, version: flip(), api: "q1", redis: !m.current.redis },
       fault: portTaken,
       heal: portFreed,
       then: "again",
@@ -158,8 +164,6 @@ describe("the convergence matrix", () => {
 });
 
 describe("pending operations (pulumi up killed after a provider's work, before the state recorded it)", () => {
-  const flip = () => (m.current.version === "1" ? "2" : "1");
-
   test("a Mongo password rotation with an API update, killed after the password changed inside mongod; (a) up again: the rotation finds the new password current, Mongo and the API get it", () =>
     cell({
       // No migration here: the stand-in's needs a marker inside the Mongo container this rotation replaces.
@@ -179,10 +183,7 @@ describe("pending operations (pulumi up killed after a provider's work, before t
       then: "again",
       // What docs/operations.md says happens, and what it says to do.
       heal: async () => {
-        const again = await rig.deploy(configOf(target), log).catch((e: Error) => e);
-        expect(again).toBeInstanceOf(ApplyError);
-        expect((again as Error).message).toMatch(/^copilotos-api-container: delete failed: Error stopping container [0-9a-f]{64}: .*No such container/);
-        expect(await m.serving([target], false)).toEqual([]);
+        await failsAgain(target, /^copilotos-api-container: delete failed: Error stopping container [0-9a-f]{64}: .*No such container/, target);
         expect(await rig.refresh()).toEqual(["copilotos-api-container"]);
       },
     });

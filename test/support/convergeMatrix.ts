@@ -1,13 +1,12 @@
 /**
  * The convergence matrix's rig (test/e2e/converge.test.ts): the staging stack on the test host, what
  * a config asks the apps to be (`Want`), how every run is judged from outside (`serving`), and one
- * cell: a faulted update, then the next `up` (the same config, or the previous one).
+ * cell: a faulted update, then the next `up` (the same config, or `npm run rollback` to the last green update).
  */
-import { execFileSync } from "node:child_process";
 import { runOnHost } from "../../scripts/stack/hostExec";
 import { ApplyError, ApplyOptions, BeforeStep } from "./executor";
 import { rollback } from "../../scripts/rollback";
-import { routedTo } from "./faultRun";
+import { docker, routedTo } from "./faultRun";
 import { RigBackend } from "./rigBackend";
 import { get, LoadResult, startLoad } from "./loadLoop";
 import { StackData } from "./stackData";
@@ -24,17 +23,6 @@ export const V3 = "cpt-standin/api:3";
 // Short gates: a failing one gives up after 25 s.
 const BASE = ["copilotos:healthTimeoutSeconds=25"];
 export const log = (line: string) => process.stdout.write(`  ${line}\n`);
-
-/** `docker` on the test host's engine; undefined when it fails. */
-export const docker = (...args: string[]): string | undefined => {
-  try {
-    return execFileSync("docker", ["-H", `unix://${host.remoteSocket}`, ...args], { stdio: ["pipe", "pipe", "pipe"] })
-      .toString()
-      .trim();
-  } catch {
-    return undefined;
-  }
-};
 
 /** What a config asks the apps to be: the API's version, and a marker in each app's env. */
 export interface Want {
@@ -192,11 +180,11 @@ export class ConvergeMatrix {
     if ((await answer(`${WEB}/`)).status !== 200) wrong.push("the web does not answer 200 through the proxy");
     if (docker("exec", "copilotos-staging-proxy", "nginx", "-t", "-q") === undefined) wrong.push("nginx -t fails in the proxy");
     const cron = await runOnHost(host.target, "crontab -l 2>/dev/null || true", "");
-    const line = cron.stdout.split("\n").filter((l) => l.includes("# copilotos backup copilotos-staging"));
-    if (line.length === 0) wrong.push("the scheduled backup's crontab line is gone");
-    else if (line.length > 1) wrong.push(`the scheduled backup is installed ${line.length} times`);
+    const lines = cron.stdout.split("\n").filter((l) => l.includes("# copilotos backup copilotos-staging"));
+    if (lines.length === 0) wrong.push("the scheduled backup's crontab line is gone");
+    else if (lines.length > 1) wrong.push(`the scheduled backup is installed ${lines.length} times`);
     // A green run installs its schedule; after a failure the line is the previous or the new one.
-    else if (!wants.some((w) => line[0].startsWith(`${w.schedule ?? "30 3 * * *"} `))) wrong.push(`the crontab line is ${line[0].split(" /")[0]}…`);
+    else if (!wants.some((w) => lines[0].startsWith(`${w.schedule ?? "30 3 * * *"} `))) wrong.push(`the crontab line is ${lines[0].split(" /")[0]}…`);
     if (JSON.stringify(this.data.fingerprint()) !== JSON.stringify(this.baseline)) wrong.push("the data changed");
     if (wrong.length) this.report.servedWrong++;
     return wrong;

@@ -232,6 +232,13 @@ export async function applyGraph(
   return steps;
 }
 
+/** What a refresh reads from the engine, by type: the kind of object and the recorded key it is found by. */
+const REFRESHED: Record<string, { kind: "container" | "network" | "volume"; by: "id" | "name" }> = {
+  "docker:index/container:Container": { kind: "container", by: "id" },
+  "docker:index/network:Network": { kind: "network", by: "name" },
+  "docker:index/volume:Volume": { kind: "volume", by: "name" },
+};
+
 /**
  * `pulumi refresh`: each container, network and volume the state (or a pending delete) names is
  * read from the engine; one that is gone leaves the state, as the provider's Read reports it gone.
@@ -239,15 +246,9 @@ export async function applyGraph(
  */
 export async function refreshState(state: ExecState, engine: Engine): Promise<string[]> {
   const gone = async (e: StateEntry) => {
-    const what =
-      e.type === "docker:index/container:Container"
-        ? e.live.id
-        : ["docker:index/network:Network", "docker:index/volume:Volume"].includes(e.type)
-          ? e.live.name
-          : undefined;
-    if (!what) return false;
-    const kind = e.type === "docker:index/container:Container" ? "container" : e.type === "docker:index/network:Network" ? "network" : "volume";
-    return !(await exists(engine, kind, what));
+    const read = REFRESHED[e.type];
+    const what = read && e.live[read.by];
+    return !!what && !(await exists(engine, read.kind, what));
   };
   const dropped: string[] = [];
   for (const e of [...state.resources.values()]) {

@@ -19,7 +19,8 @@ export interface Outcome {
   secretsLeaked: boolean;
 }
 
-const docker = (...args: string[]): string | undefined => {
+/** `docker` on the test host's engine; undefined when it fails. */
+export const docker = (...args: string[]): string | undefined => {
   try {
     return execFileSync("docker", ["-H", `unix://${requireTestHost().remoteSocket}`, ...args], { stdio: ["pipe", "pipe", "pipe"] })
       .toString()

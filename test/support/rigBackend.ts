@@ -6,7 +6,7 @@
  * There is no preview: the executor has none (the real backend's preview is Pulumi's).
  */
 import type { StackBackend } from "../../scripts/rollback";
-import { setPath, type Json, type StackConfigInput } from "../../scripts/stack/stackConfig";
+import { configText, configValue, setPath, type Json, type StackConfigInput } from "../../scripts/stack/stackConfig";
 import type { StackRig } from "./stackRig";
 
 export class RigBackend implements StackBackend {
@@ -23,7 +23,7 @@ export class RigBackend implements StackBackend {
     const last = this.rig.lastInput;
     if (!last || this.synced === last) return;
     this.synced = last;
-    this.values = Object.fromEntries(Object.entries(last.config).map(([k, v]) => [k, parse(v)]));
+    this.values = Object.fromEntries(Object.entries(last.config).map(([k, v]) => [k, configValue(v)]));
     this.secretKeys = new Set(last.secretKeys);
   }
   private synced?: StackConfigInput;
@@ -39,9 +39,7 @@ export class RigBackend implements StackBackend {
 
   async config(): ReturnType<StackBackend["config"]> {
     this.sync();
-    return Object.fromEntries(
-      Object.entries(this.values).map(([k, v]) => [k, { value: typeof v === "string" ? v : JSON.stringify(v), secret: this.secretKeys.has(k) }]),
-    );
+    return Object.fromEntries(Object.entries(this.values).map(([k, v]) => [k, { value: configText(v), secret: this.secretKeys.has(k) }]));
   }
 
   async removeConfig(_stack: string, keys: string[]): Promise<void> {
@@ -63,18 +61,7 @@ export class RigBackend implements StackBackend {
 
   async up(): Promise<void> {
     this.sync();
-    const config = Object.fromEntries(Object.entries(this.values).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+    const config = Object.fromEntries(Object.entries(this.values).map(([k, v]) => [k, configText(v)]));
     await this.rig.deployInput({ config, secretKeys: [...this.secretKeys], secretPaths: this.rig.lastInput?.secretPaths ?? [], encrypted: [] }, this.log);
-  }
-}
-
-/** A config value as the runtime passes it: structured ones are JSON text. */
-function parse(v: string): Json {
-  const t = v.trim();
-  if (!t.startsWith("{") && !t.startsWith("[")) return v;
-  try {
-    return JSON.parse(t) as Json;
-  } catch {
-    return v;
   }
 }

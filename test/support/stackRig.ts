@@ -10,7 +10,7 @@ import type { ProgramRun } from "../../scripts/mockRuntime/harness";
 import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
 import type { StackConfigInput } from "../../scripts/stack/stackConfig";
 import { NETNS, requireTestHost, TEST_HOST_DIR } from "./testHost";
-import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, ExecState, refreshState } from "./executor";
+import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, Engine, ExecState, refreshState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 
@@ -85,7 +85,6 @@ export class StackRig {
 
   /** Runs the program with a whole stack config (as `pulumi up` reads it) and applies it; history records the update. */
   async deployInput(input: StackConfigInput, log?: (line: string) => void, before?: BeforeStep, apply: ApplyOptions = {}): Promise<ApplyStep[]> {
-    const host = requireTestHost();
     jest.resetModules();
     const { runProgram } = await import("../../scripts/mockRuntime/harness");
     const run = await runProgram({
@@ -98,8 +97,6 @@ export class StackRig {
     this.passwords = run.passwords;
     this.lastRun = run;
     this.lastInput = input;
-    fs.mkdirSync(LOCAL_HOME, { recursive: true });
-    const local = this.opts.local ? { netns: NETNS, env: { HOME: LOCAL_HOME } } : undefined;
     const entry = (result: string): HistoryEntry => ({
       version: this.history.length + 1,
       kind: "update",
@@ -108,7 +105,7 @@ export class StackRig {
       config: Object.fromEntries(Object.entries(input.config).map(([k, v]) => [k, { value: v, secret: input.secretKeys.includes(k) }])),
     });
     try {
-      const steps = await applyGraph(run, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local }, this.state, log, before, apply);
+      const steps = await applyGraph(run, this.engine(), this.state, log, before, apply);
       this.history.push(entry("succeeded"));
       return steps;
     } catch (e) {
@@ -119,7 +116,14 @@ export class StackRig {
 
   /** `pulumi refresh`: what is gone from the engine leaves the state; returns the names dropped. */
   refresh(): Promise<string[]> {
+    return refreshState(this.state, this.engine());
+  }
+
+  /** The test host's engine, its SSH target, and for a local stack where its local Commands run. */
+  private engine(): Engine {
     const host = requireTestHost();
-    return refreshState(this.state, { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target });
+    if (this.opts.local) fs.mkdirSync(LOCAL_HOME, { recursive: true });
+    const local = this.opts.local ? { netns: NETNS, env: { HOME: LOCAL_HOME } } : undefined;
+    return { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local };
   }
 }
