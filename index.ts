@@ -30,6 +30,8 @@ export = {
         volumes: { mongo: app.mongo.volumeName, redis: app.redis.volumeName },
       }
     : {}),
+  /** The off-host restic repository's password (a secret: `pulumi stack output --show-secrets backupRepositoryPassword`); without it its snapshots cannot be read. */
+  ...(app?.offsite ? { backupRepositoryPassword: app.offsite.password } : {}),
   /** On a swarm: the services, by stack service. */
   ...(swarm ? { services: swarm.services } : {}),
   /** Image refs of this update, as configured or built, and what each container runs (a digest or image ID): stack history keeps them, so a rollback knows what ran. */

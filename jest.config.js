@@ -21,6 +21,7 @@ module.exports = {
         "<rootDir>/test/e2e/converge\\.test\\.ts$",
         "<rootDir>/test/e2e/localStack\\.test\\.ts$",
         "<rootDir>/test/e2e/firstDeploy\\.test\\.ts$",
+        "<rootDir>/test/e2e/recovery\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
@@ -40,6 +41,15 @@ module.exports = {
       ...common,
       displayName: "local",
       testMatch: ["<rootDir>/test/e2e/localStack.test.ts", "<rootDir>/test/e2e/firstDeploy.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    // Recovery onto a new host: the first host (COPILOTOS_TEST_HOST=3) is wiped, the next one
+    // (test host 4, started by the test) is the new host, an SFTP server in its own namespace the target.
+    {
+      ...common,
+      displayName: "recovery",
+      testMatch: ["<rootDir>/test/e2e/recovery.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

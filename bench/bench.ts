@@ -16,6 +16,9 @@
  * (test/e2e/firstDeploy.test.ts). Prints
  * `converge: cells=… converged=… false_success=… served_wrong=… deleted_while_serving=… seeds=… seed_failures=…`
  * and `first-deploy: seeds=… same_state=… failed_requests=…`.
+ * `npm run bench -- recovery`: off-host backups (restic over SFTP), the first test host wiped, the data back on
+ * a new one (runs test/e2e/recovery.test.ts, root). Ends with
+ * `recovery: offsite=sftp encrypted=… restored_identical=… rto_s=… rpo_s=… unchanged_added_bytes=… corruption_detected=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -25,7 +28,7 @@ import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/stack/project";
 
 export const USAGE =
-  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
+  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -98,6 +101,9 @@ export async function main(argv: string[]): Promise<number> {
       return runJest("test/e2e/ops.test.ts");
     case "swarm":
       return runJest("test/e2e/swarm.test.ts");
+    case "recovery":
+      // The recovery test is the bench: off-host backups to SFTP, the host lost, the data back on a new one (test hosts 3 and 4).
+      return runJest("test/e2e/recovery.test.ts", { COPILOTOS_TEST_HOST: process.env.COPILOTOS_TEST_HOST ?? "3" });
     case "converge": {
       // CI runs the matrix's fuzz with 4 seeds and the first deploy's with 3; the bench runs both with 20.
       const matrix = await runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });

@@ -10,7 +10,9 @@ import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
 import { Mongo } from "./services/mongo";
 import type { MongoBackup } from "./operations/mongoBackup";
-import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring } from "./backups";
+import { mongoVolumeOf } from "./backupSpec";
+import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring, offsiteRepositoryOf } from "./backups";
+import type { OffsiteRepository } from "./operations/offsiteRepository";
 import { MongoRotation } from "./operations/mongoRotation";
 import { Preflight } from "./operations/preflight";
 import { defaultSshDir } from "./hosts/sshFiles";
@@ -51,6 +53,8 @@ export class AppStack extends pulumi.ComponentResource {
   public readonly images: Record<Service, AppImage>;
   public readonly preflight: Preflight;
   public readonly backup?: MongoBackup;
+  /** The restic repository off the host (config `backup.offsite`); its password is a secret output. */
+  public readonly offsite?: OffsiteRepository;
   public readonly rotation: MongoRotation;
   public readonly proxy: Proxy;
   /** `http://<host>:<web port>` */
@@ -84,7 +88,7 @@ export class AppStack extends pulumi.ComponentResource {
       attempt: cfg.adopt.attempt,
       compose: { project: cfg.adopt.composeProject, service: cfg.adopt.services.mongo },
     };
-    const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(identity, "mongo");
+    const mongoVolume = mongoVolumeOf({ identity, cfg });
     const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis, cfg.tls?.ports.web, cfg.tls?.ports.api].filter(
       (p): p is number => p !== undefined,
     );
@@ -151,10 +155,9 @@ export class AppStack extends pulumi.ComponentResource {
       host,
       identity,
       cfg,
-      volume: mongoVolume,
-      compose: adopt?.compose,
       images: { mongo: imageOf("mongo").image, api: imageOf("api").image, web: imageOf("web").image },
       mongoPassword: this.secrets.mongoPassword,
+      offsite: (this.offsite = offsiteRepositoryOf(this, name, host, identity, cfg)),
     };
     this.backup = backupBeforeMongo(this, name, backups, [this.preflight]);
     // A new password is changed inside the running mongod before Mongo and the API get it.

@@ -9,35 +9,55 @@ import type { DockerHost } from "./hosts/dockerHost";
 import { BackupSchedule } from "./operations/backupSchedule";
 import { secretHash } from "./operations/hostCommand";
 import { MongoBackup } from "./operations/mongoBackup";
+import { OffsiteRepository } from "./operations/offsiteRepository";
 import type { BackupSpec } from "./renderers/operations/backup";
-import { containerName, StackIdentity, stackPrefix } from "./renderers/names";
+import { offsiteSpecOf } from "./renderers/operations/offsite";
+import { backupSpecOf as pureSpecOf } from "./backupSpec";
+import { StackIdentity, stackPrefix } from "./renderers/names";
 
 export interface BackupWiring {
   host: DockerHost;
   identity: StackIdentity;
   cfg: StackConfig;
-  /** Mongo's volume (the stack's own, or an adopted one). */
-  volume: string;
-  /** While adopting, the compose project's Mongo is the one locked and archived. */
-  compose?: BackupSpec["compose"];
   /** Images of Mongo, the API and the web app: a new one is a change to back up before. */
   images: { mongo: pulumi.Input<string>; api: pulumi.Input<string>; web: pulumi.Input<string> };
   mongoPassword: pulumi.Input<string>;
+  /** The restic repository off the host every backup also writes to (config `backup.offsite`). @default none */
+  offsite?: OffsiteRepository;
 }
 
-export function backupSpecOf(w: BackupWiring): BackupSpec {
-  const b = w.cfg.backup;
-  return {
-    container: containerName(w.identity, "mongo"),
-    volume: w.volume,
-    compose: w.compose,
-    dir: b.dir,
-    prefix: `${stackPrefix(w.identity)}-mongo`,
-    keep: b.keep,
-    tiers: { daily: b.daily, weekly: b.weekly, monthly: b.monthly },
-    image: String(w.cfg.images.mongo),
-  };
+/** The off-host repository of `backup.offsite`, or undefined (none configured, or backups off). */
+export function offsiteRepositoryOf(
+  parent: pulumi.Resource,
+  name: string,
+  host: DockerHost,
+  identity: StackIdentity,
+  cfg: StackConfig,
+): OffsiteRepository | undefined {
+  const spec = offsiteSpecOf(cfg.backup, String(cfg.images.restic), stackPrefix(identity));
+  if (!cfg.backup.enabled || !spec) return undefined;
+  return new OffsiteRepository(
+    `${name}-offsite`,
+    {
+      host,
+      spec,
+      credentials: {
+        sshKey: cfg.offsiteSshKey,
+        s3AccessKeyId: cfg.offsiteS3AccessKeyId,
+        s3SecretAccessKey: cfg.offsiteS3SecretAccessKey,
+        restPassword: cfg.offsiteRestPassword,
+      },
+      passwordLength: Math.max(48, cfg.secretLength),
+    },
+    { parent, dependsOn: host.ready },
+  );
 }
+
+/** Backups wait for the off-host repository's files on the host. */
+const offsiteReady = (w: BackupWiring): pulumi.Resource[] => (w.offsite ? [w.offsite.ready] : []);
+
+/** The backup spec of the wiring ({@link pureSpecOf}: the same the CLIs use). */
+const backupSpecOf = (w: BackupWiring): BackupSpec => pureSpecOf({ identity: w.identity, cfg: w.cfg });
 
 /** The backup before a change to Mongo (its image, settings, password), and the schedule. Nothing with `backup.enabled` false. */
 export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: BackupWiring, after: pulumi.Resource[]): MongoBackup | undefined {
@@ -48,7 +68,7 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
     new BackupSchedule(
       `${name}-backup-schedule`,
       { host, identity: w.identity, schedule: cfg.backup.schedule, spec, s3: host.s3 },
-      { parent, dependsOn: after },
+      { parent, dependsOn: [...after, ...offsiteReady(w)] },
     );
   }
   return new MongoBackup(
@@ -64,7 +84,7 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
       before: "before a Mongo change",
       s3: host.s3,
     },
-    { parent, dependsOn: after },
+    { parent, dependsOn: [...after, ...offsiteReady(w)] },
   );
 }
 
@@ -80,7 +100,7 @@ export function backupBeforeAppUpdate(parent: pulumi.Resource, name: string, w: 
     new MongoBackup(
       `${name}-app-backup`,
       { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], before: "before the app update", s3: host.s3 },
-      { parent, dependsOn: [mongo] },
+      { parent, dependsOn: [mongo, ...offsiteReady(w)] },
     ),
   ];
 }

@@ -4,19 +4,28 @@
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
  * archive and starts it again (components/renderers/operations/backup.ts). With --drill: restores the newest
  * backup (or the one named) into a scratch volume and serves it with a throwaway mongod, never
- * touching the live data (components/renderers/operations/drill.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ * touching the live data (components/renderers/operations/drill.ts).
+ * `--from offsite` reads the restic repository off the host (config `backup.offsite`) instead: without
+ * `--snapshot` it lists the snapshots; with one (an ID or `latest`), or with --drill, it copies that
+ * snapshot's archive into the backup folder and restores (or drills) it like any archive there.
+ * `--onto-new-host` is the recovery after a lost host: the stack's Mongo must not exist on this host
+ * yet; its volume is made from the snapshot, and `pulumi up` then starts Mongo on it
+ * (components/renderers/operations/offsite.ts). Exit 0 done, 1 failed, 2 usage/refused.
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
+import { backupSpecOf } from "../components/backupSpec";
 import { listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
 import { drillScript } from "../components/renderers/operations/drill";
-import { containerName, stackPrefix, volumeName } from "../components/renderers/names";
-import { describeTarget, runHostStep } from "./stack/hostExec";
+import { FETCHED, offsiteFetchScript, offsiteSnapshotsScript, offsiteWhere } from "../components/renderers/operations/offsite";
+import { describeTarget, HostTarget, runHostStep } from "./stack/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
 export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       npm run restore -- <stack> --drill [<backup file>]   (restore into a scratch volume and serve it; the live data is not touched)\n" +
+  "       npm run restore -- <stack> --from offsite [--snapshot <id>|latest] [--drill] [--onto-new-host] [--yes]\n" +
+  "         (the restic repository off the host; without --snapshot: its snapshots; --onto-new-host: the recovery of a lost host, before pulumi up)\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run restore -- staging --drill\n";
 
@@ -24,6 +33,9 @@ export const USAGE =
 export const OPTIONS = {
   yes: { type: "boolean", default: false },
   drill: { type: "boolean", default: false },
+  from: { type: "string" },
+  snapshot: { type: "string" },
+  "onto-new-host": { type: "boolean", default: false },
   ...HOST_OPTIONS,
 } as const;
 
@@ -34,70 +46,117 @@ export interface RestoreIo {
   ask?: (q: string) => Promise<string>;
 }
 
+/** Confirmation by the stack's name (or --yes); false when refused. */
+async function confirmed(io: RestoreIo, yes: boolean, stack: string, what: string): Promise<boolean> {
+  if (yes) return true;
+  if (!io.ask) {
+    io.err("restore: refusing without --yes: there is no terminal to confirm on\n");
+    return false;
+  }
+  const answer = await io.ask(`${what}\nType the stack name (${stack}) to confirm: `);
+  if (answer.trim() === stack) return true;
+  io.err("restore: not confirmed; nothing changed\n");
+  return false;
+}
+
 export async function restore(argv: string[], io: RestoreIo): Promise<number> {
   let a;
   try {
-    a = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: OPTIONS,
-    });
+    a = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
   } catch (e) {
     io.err(`restore: ${(e as Error).message}\n${USAGE}`);
     return 2;
   }
   const [stack, file, ...extra] = a.positionals;
-  if (!stack || extra.length) {
-    io.err(USAGE);
+  const v = a.values;
+  const offsite = v.from === "offsite";
+  const misuse =
+    (v.from !== undefined && !offsite && `--from takes "offsite" (the restic repository off the host), not "${v.from}"`) ||
+    (offsite && file !== undefined && "--from offsite takes --snapshot <id>, not a file name") ||
+    (!offsite && (v.snapshot !== undefined || v["onto-new-host"]) && "--snapshot and --onto-new-host read the off-host repository: add --from offsite") ||
+    (v["onto-new-host"] && v.drill && "--onto-new-host restores for real; a drill never needs it");
+  if (!stack || extra.length || misuse) {
+    io.err(misuse ? `restore: ${misuse}\n${USAGE}` : USAGE);
     return 2;
   }
-  return withStackTarget(stack, a.values, "restore", io.err, async ({ cfg, target }) => {
-    const id = { project: "copilotos", stack };
-    const spec = { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` };
-    const mongoVolume = cfg.adopt?.volumes.mongo ?? volumeName(id, "mongo");
-    if (a.values.drill) {
+  return withStackTarget(stack, v, "restore", io.err, async ({ cfg, target }) => {
+    const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
+    const restoreFile = async (name: string) => {
+      const r = await runHostStep(target, "restore", restoreScript({ ...spec, file: name }));
+      io.out(r.stdout);
+      return 0;
+    };
+    const drill = async (name?: string) => {
       let script: string;
       try {
-        script = drillScript({ container: containerName(id, "mongo"), dir: cfg.backup.dir, prefix: spec.prefix, image: String(cfg.images.mongo), file });
+        script = drillScript({ container: spec.container, dir: spec.dir, prefix: spec.prefix, image: spec.image, file: name });
       } catch (e) {
         io.err(`restore: ${(e as Error).message}\n`);
         return 2;
       }
-      const r = await runHostStep(target, "drill", script);
-      io.out(r.stdout);
+      io.out((await runHostStep(target, "drill", script)).stdout);
       return 0;
+    };
+    if (offsite) {
+      if (!spec.offsite) {
+        io.err(`restore: ${stack} has no off-host repository (backup.offsite is not set); its backups are on the host: npm run restore -- ${stack}\n`);
+        return 2;
+      }
+      if (v.snapshot === undefined && !v.drill && !v["onto-new-host"]) {
+        io.out((await runHostStep(target, "listing off-host snapshots", offsiteSnapshotsScript(spec.offsite, spec.prefix))).stdout);
+        return 0;
+      }
+      const snapshot = v.snapshot ?? "latest";
+      const where = offsiteWhere(spec.offsite.target);
+      if (!v.drill) {
+        const what = v["onto-new-host"]
+          ? `Recover ${stack}'s Mongo data from snapshot ${snapshot} of ${where} onto ${describeTarget(target)} (a new host: nothing of the stack may exist there yet)?`
+          : `Restore snapshot ${snapshot} of ${where} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`;
+        if (!(await confirmed(io, v.yes, stack, what))) return 2;
+      }
+      const name = await fetchSnapshot(target, io, { spec, snapshot, ontoNewHost: v["onto-new-host"] });
+      if (v.drill) return drill(name);
+      const done = await restoreFile(name);
+      if (v["onto-new-host"]) io.out(`restore: ${spec.volume} holds the data of snapshot ${snapshot}; now run pulumi up for ${stack}: Mongo starts on it\n`);
+      return done;
     }
+    if (v.drill) return drill(file);
     if (!file) {
       const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
       io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
       return 0;
     }
-    const script = restoreScript({
-      container: containerName(id, "mongo"),
-      // An adopted compose volume is the stack's Mongo volume (config adopt.volumes.mongo).
-      volume: mongoVolume,
-      dir: cfg.backup.dir,
-      prefix: spec.prefix,
-      file,
-      image: String(cfg.images.mongo),
-    });
-    if (!a.values.yes) {
-      if (!io.ask) {
-        io.err("restore: refusing without --yes: there is no terminal to confirm on\n");
-        return 2;
-      }
-      const answer = await io.ask(
-        `Restore ${file} into ${mongoVolume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.\nType the stack name (${stack}) to confirm: `,
-      );
-      if (answer.trim() !== stack) {
-        io.err("restore: not confirmed; nothing changed\n");
-        return 2;
-      }
-    }
-    const r = await runHostStep(target, "restore", script);
-    io.out(r.stdout);
-    return 0;
+    restoreScript({ ...spec, file }); // refuses another stack's archive, or another file, before asking
+    if (
+      !(await confirmed(
+        io,
+        v.yes,
+        stack,
+        `Restore ${file} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`,
+      ))
+    )
+      return 2;
+    return restoreFile(file);
   });
+}
+
+/** Copies an off-host snapshot's archive into the backup folder (progress shown); its name there. */
+async function fetchSnapshot(
+  target: HostTarget,
+  io: RestoreIo,
+  f: { spec: ReturnType<typeof backupSpecOf>; snapshot: string; ontoNewHost: boolean },
+): Promise<string> {
+  const script = offsiteFetchScript({
+    offsite: f.spec.offsite!,
+    dir: f.spec.dir,
+    prefix: f.spec.prefix,
+    snapshot: f.snapshot,
+    ontoNewHost: f.ontoNewHost ? { container: f.spec.container, volume: f.spec.volume } : undefined,
+  });
+  const r = await runHostStep(target, "copying the snapshot", script, undefined, (s) => io.out(s.replace(new RegExp(`^${FETCHED} .*\\n?`, "m"), "")));
+  const name = new RegExp(`^${FETCHED} (\\S+)$`, "m").exec(r.stdout)?.[1];
+  if (!name) throw new Error(`the off-host snapshot ${f.snapshot} was copied, but its archive's name was not reported`);
+  return name;
 }
 
 export async function main(argv: string[]): Promise<number> {

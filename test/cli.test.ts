@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, "..");
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [path.join(ROOT, "scripts", "run.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: "/usr/bin:/bin" } });
 
-describe.each(["check", "deliver", "restore", "rollback", "bench", "docs", "adopt", "ops"])("npm run %s", (name) => {
+describe.each(["check", "deliver", "backup", "restore", "rollback", "bench", "docs", "adopt", "ops"])("npm run %s", (name) => {
   test("--help prints the usage and exits 0 without running anything", () => {
     const r = cli(name, "--help");
     expect({ status: r.status, usage: r.stdout.startsWith("usage: ") }).toEqual({ status: 0, usage: true });
@@ -26,6 +26,7 @@ describe.each(["check", "deliver", "restore", "rollback", "bench", "docs", "adop
 test.each([
   ["check", "../scripts/check"],
   ["deliver", "../scripts/deliver"],
+  ["backup", "../scripts/backup"],
   ["restore", "../scripts/restore"],
   ["rollback", "../scripts/rollback"],
   ["bench", "../bench/bench"],

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig, rawFromAllConfig } from "../components/config";
+import { RESTIC_IMAGE } from "../components/config/images";
 import { minimalConfig, problemsOf } from "./support/config";
 
 const SECRET = "k".repeat(40);
@@ -11,7 +12,14 @@ describe("parseConfig defaults", () => {
   test("a minimal config gets the documented defaults", () => {
     const c = parseConfig(valid());
     expect(c.host).toEqual({ kind: "local", socket: "unix:///var/run/docker.sock" });
-    expect(c.images).toEqual({ api: "copilotos-api:1.2.3", web: "copilotos-web:1.2.3", mongo: "mongo:7", redis: "redis:7-alpine", proxy: "nginx:1.27-alpine" });
+    expect(c.images).toEqual({
+      api: "copilotos-api:1.2.3",
+      web: "copilotos-web:1.2.3",
+      mongo: "mongo:7",
+      redis: "redis:7-alpine",
+      proxy: "nginx:1.27-alpine",
+      restic: RESTIC_IMAGE,
+    });
     expect(c.ports).toEqual({ web: 3000, api: 8001 });
     expect(c.secretLength).toBe(32);
     expect(c.mongo).toEqual({ user: "copilotos_user", database: "copilotos" });

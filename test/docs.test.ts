@@ -40,6 +40,10 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     "redisPassword",
     "jwtSecretKey",
     "secretKey",
+    "offsiteSshKey",
+    "offsiteS3AccessKeyId",
+    "offsiteS3SecretAccessKey",
+    "offsiteRestPassword",
     "registry.password",
     "tls.key",
   ]);

@@ -1,9 +1,9 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
 import * as vm from "node:vm";
-import { backupNamePattern, hostPath, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
+import { backupNamePattern, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";
-import { lines, shq } from "../components/renderers/shell";
+import { hostPath, lines, shq } from "../components/renderers/shell";
 import { deliverCommand, versionOfRef } from "../components/renderers/services/version";
 import { hostArgv } from "../scripts/stack/hostExec";
 

@@ -47,6 +47,30 @@ function rawWith(key: string, kind: string | undefined, type: string, value: str
     raw.adopt = { composeProject: "infra", volumes: { mongo: "infra_mongodb_data", redis: "infra_redis_data" } };
     raw.mongoPassword = "compose-mongo-password-0123";
   }
+  // An off-host target needs its other fields and its credential: each key is tried on a valid target.
+  const target = /^backup\.offsite\.(sftp|s3|rest)\./.exec(key)?.[1];
+  if (target)
+    raw.backup = {
+      offsite: {
+        sftp: {
+          sftp: {
+            host: "backup.example.com",
+            user: "restic",
+            path: "/srv/restic",
+            hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl",
+          },
+        },
+        s3: { s3: { bucket: "copilotos-backups" } },
+        rest: { rest: { url: "https://rest.example.com/copilotos", user: "copilotos" } },
+      }[target],
+    };
+  if (target)
+    Object.assign(raw, {
+      offsiteSshKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nx\n",
+      offsiteS3AccessKeyId: "AKIAEXAMPLE",
+      offsiteS3SecretAccessKey: "s3-secret",
+      offsiteRestPassword: "rest-password",
+    });
   const parts = key.split(".");
   let cur = raw;
   for (const p of parts.slice(0, -1)) cur = cur[p] ??= {};

@@ -234,7 +234,7 @@ describe("Mongo password rotation", () => {
         "set -eu",
         "docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo 'rotate: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it' >&2; exit 1; }",
         "ctr=copilotos-staging-mongo; vol=copilotos-staging-mongo-data; want_user=copilotos_user",
-        "state() { docker inspect --format '{{.State.Running}} {{.State.Restarting}}' \"$ctr\" 2>/dev/null || echo 'false false'; }",
+        "state() { s=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}}' \"$ctr\" 2>/dev/null) || s='false false'; echo \"$s\"; }",
         "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
         "running=$(state); running=${running%% *}",
         'if [ "$running" != true ]; then',

@@ -65,7 +65,7 @@ describe("config tls", () => {
     const parsed = parseConfig({ ...base, tls: { certificate: ca.cert, key: ca.key } });
     expect(() => withSecrets(parsed, "copilotos", "staging", () => false)).toThrow(ConfigError);
     expect(() => withSecrets(parsed, "copilotos", "staging", () => false)).toThrow(
-      'copilotos:tls.key: is stored in plain text; a private key must be set as a secret (it is encrypted in the stack\'s config then)\n    fix: pulumi config set --path --secret copilotos:tls.key "$(cat key.pem)"',
+      'copilotos:tls.key: is stored in plain text; a private key or credential must be set as a secret (it is encrypted in the stack\'s config then)\n    fix: pulumi config set --path --secret copilotos:tls.key "$(cat key.pem)"',
     );
     expect(withSecrets(parsed, "copilotos", "staging", (k) => k === "tls").tls?.certificate).toBe(ca.cert);
   });

@@ -2,6 +2,12 @@
 import { z } from "zod";
 import { envMap, imageRef, text } from "./values";
 
+/**
+ * restic's upstream image (0.18.0) by digest: the digest is what runs, the tag says which release it is.
+ * Upstream's image has restic at /usr/bin/restic and ssh for SFTP repositories.
+ */
+export const RESTIC_IMAGE = "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120";
+
 /** An app image built from source by the program (instead of a reference). */
 const buildSpec = z.strictObject({
   /** Build context folder, relative to the project (or, with `git`, to the repository's root). */

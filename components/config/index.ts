@@ -3,9 +3,9 @@ import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/services/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
-import { apiSchema, backupSchema, logsSchema, stateBackendSchema, tlsSchema } from "./sections";
+import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
-import { appImage } from "./images";
+import { appImage, RESTIC_IMAGE } from "./images";
 import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
 import { headerValue } from "./syntax";
 import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
@@ -44,6 +44,9 @@ export const configSchema = z
         mongo: imageRef({ pinned: true }).default("mongo:7").describe("Mongo image; a version tag or digest, never `latest`"),
         redis: imageRef({ pinned: true }).default("redis:7-alpine").describe("Redis image; a version tag or digest, never `latest`"),
         proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine").describe("the stack's reverse proxy (nginx), which owns the web and API ports"),
+        restic: imageRef({ pinned: true })
+          .default(RESTIC_IMAGE)
+          .describe("restic for the off-host backups (backup.offsite); upstream's image by digest, its binary at /usr/bin/restic"),
       })
       // Parsed even when absent, so the error names images.api / images.web, not images.
       .prefault({} as { api: string; web: string }),
@@ -116,6 +119,12 @@ export const configSchema = z
     redisPassword: text().optional().describe("override of the generated Redis password (letters, digits, `- _ . ~`, as above)"),
     jwtSecretKey: text().optional().describe("override of the generated JWT signing key"),
     secretKey: text().optional().describe("override of the generated app secret key"),
+    offsiteSshKey: text("an OpenSSH private key")
+      .optional()
+      .describe("backup.offsite.sftp: the private key the host logs in to the SFTP server with (a secret)"),
+    offsiteS3AccessKeyId: text().optional().describe("backup.offsite.s3: the access key ID (a secret)"),
+    offsiteS3SecretAccessKey: text().optional().describe("backup.offsite.s3: the secret access key (a secret)"),
+    offsiteRestPassword: text().optional().describe("backup.offsite.rest with a user: its password (a secret)"),
     mongo: z
       .strictObject({
         user: text()
@@ -181,6 +190,7 @@ export const configSchema = z
         [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
         [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
         [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
+        [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (the swarm has no backups yet)"],
         [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
         [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
       ];
@@ -194,6 +204,7 @@ export const configSchema = z
         message: "is required with adopt: the adopted volume keeps the password Mongo was initialised with (npm run adopt copies it from the env file)",
       });
     }
+    for (const { path, message } of offsiteCredentialIssues(cfg.backup.offsite, cfg)) ctx.addIssue({ code: "custom", path, message });
     for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
       const value = cfg[key];
       // An adopted Mongo password is what the volume holds; the app's own minimum still applies (above).
@@ -264,19 +275,28 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "
   secretEnv: { api: boolean; web: boolean };
 } & { [K in SecretKey]?: pulumi.Output<string> };
 
+/** Top-level keys that must be set with --secret: the key, the path it is set at, and how. */
+const MUST_BE_SECRET = [
+  ["tls", "tls.key", `--path --secret ${NAMESPACE}:tls.key "$(cat key.pem)"`],
+  ["offsiteSshKey", "offsiteSshKey", `--secret ${NAMESPACE}:offsiteSshKey "$(cat backup_key)"`],
+  ["offsiteS3SecretAccessKey", "offsiteS3SecretAccessKey", `--secret ${NAMESPACE}:offsiteS3SecretAccessKey <key>`],
+  ["offsiteRestPassword", "offsiteRestPassword", `--secret ${NAMESPACE}:offsiteRestPassword <password>`],
+] as const;
+
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
 export function withSecrets(parsed: ParsedConfig, project: string, stack: string, isSecretKey: (key: string) => boolean): StackConfig {
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
   const host: WithSecretKey<HostSettings> = parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
-  // A key in plain text would sit readable in Pulumi.<stack>.yaml and in every clone of the repo.
-  if (parsed.tls && !isSecretKey("tls")) {
-    throw new ConfigError([
-      {
-        key: `${NAMESPACE}:tls.key`,
-        message: "is stored in plain text; a private key must be set as a secret (it is encrypted in the stack's config then)",
-        fix: `pulumi config set --path --secret ${NAMESPACE}:tls.key "$(cat key.pem)"`,
-      },
-    ]);
+  // A key or credential in plain text would sit readable in Pulumi.<stack>.yaml and in every clone of the repo.
+  const plain = MUST_BE_SECRET.filter(([key]) => parsed[key] !== undefined && !isSecretKey(key));
+  if (plain.length) {
+    throw new ConfigError(
+      plain.map(([, path, fix]) => ({
+        key: `${NAMESPACE}:${path}`,
+        message: "is stored in plain text; a private key or credential must be set as a secret (it is encrypted in the stack's config then)",
+        fix: `pulumi config set ${fix}`,
+      })),
+    );
   }
   return {
     ...parsed,
@@ -291,6 +311,10 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     redisPassword: secret(parsed.redisPassword),
     jwtSecretKey: secret(parsed.jwtSecretKey),
     secretKey: secret(parsed.secretKey),
+    offsiteSshKey: secret(parsed.offsiteSshKey),
+    offsiteS3AccessKeyId: secret(parsed.offsiteS3AccessKeyId),
+    offsiteS3SecretAccessKey: secret(parsed.offsiteS3SecretAccessKey),
+    offsiteRestPassword: secret(parsed.offsiteRestPassword),
   };
 }
 

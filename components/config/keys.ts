@@ -4,7 +4,17 @@
 export const NAMESPACE = "copilotos";
 
 /** Config keys whose values are secrets: they leave `loadConfig` as Pulumi secret outputs. */
-export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const;
+export const SECRET_KEYS = [
+  "saptivaApiKey",
+  "mongoPassword",
+  "redisPassword",
+  "jwtSecretKey",
+  "secretKey",
+  "offsiteSshKey",
+  "offsiteS3AccessKeyId",
+  "offsiteS3SecretAccessKey",
+  "offsiteRestPassword",
+] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Nested config paths whose values are secrets (set with `pulumi config set --path --secret`). */

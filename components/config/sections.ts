@@ -29,6 +29,87 @@ export const apiSchema = z
 const CRON_FIELD = "[0-9*][0-9*,/-]*";
 const CRON = new RegExp(`^${CRON_FIELD}( +${CRON_FIELD}){4}$`);
 
+/** A host name or IP address (no scheme, no port). */
+const address = text("a host name or IP address").regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$|^\[?[0-9A-Fa-f:]+\]?$/, { error: "must be a host name or IP address" });
+
+/** `copilotos:backup.offsite`: the restic repository off the host; its credentials are secret keys of their own. */
+export const offsiteSchema = z
+  .strictObject({
+    sftp: z
+      .strictObject({
+        host: address.describe("the SFTP server's name or address"),
+        port: port().default(22).describe("its SSH port"),
+        user: text()
+          .regex(/^[a-z_][a-z0-9_.-]*$/i, { error: "must be a user name" })
+          .describe("the user the host logs in as (an SFTP-only account is enough)"),
+        path: text("the repository's folder on the server")
+          .regex(/^[A-Za-z0-9_./~-]+$/, { error: "must be a folder path (letters, digits, _ . / ~ -)" })
+          .describe("the repository's folder on the server (one per stack)"),
+        hostKey: text("the server's host key")
+          .regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)) [A-Za-z0-9+/]+=*$/, {
+            error: "must be the server's public host key, `<type> <base64>` (ssh-keyscan prints it)",
+          })
+          .describe("the server's host key, `<type> <base64>`: pinned, never learned on first use"),
+      })
+      .optional()
+      .describe("an SFTP server: `user@host:path`, its host key pinned; the private key in the secret `copilotos:offsiteSshKey`"),
+    s3: z
+      .strictObject({
+        endpoint: text()
+          .regex(/^https?:\/\/[A-Za-z0-9.:-]+\/?$/, { error: "must be an http(s) endpoint without a path, e.g. https://s3.eu-west-1.amazonaws.com" })
+          .default("https://s3.amazonaws.com")
+          .describe("the S3 endpoint (AWS's, or an S3-compatible store's)"),
+        bucket: text()
+          .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: "must be an S3 bucket name" })
+          .describe("the bucket (made beforehand)"),
+        prefix: text()
+          .regex(/^[A-Za-z0-9_./-]*$/, { error: "must be a key prefix (letters, digits, _ . / -)" })
+          .default("")
+          .describe("the repository's key prefix in the bucket (one per stack)"),
+      })
+      .optional()
+      .describe("S3 or an S3-compatible store; the keys in the secrets `copilotos:offsiteS3AccessKeyId` and `copilotos:offsiteS3SecretAccessKey`"),
+    rest: z
+      .strictObject({
+        url: text()
+          .regex(/^https?:\/\/[^\s@]+$/, {
+            error: "must be an http(s) URL without credentials (the password is the secret copilotos:offsiteRestPassword)",
+          })
+          .describe("the repository's URL on the REST server"),
+        user: text()
+          .regex(/^[A-Za-z0-9_.-]+$/, { error: "must be a user name" })
+          .optional()
+          .describe("the REST server's user (its password: copilotos:offsiteRestPassword)"),
+      })
+      .optional()
+      .describe("restic's REST server; with `user`, the password in the secret `copilotos:offsiteRestPassword`"),
+    checkSubset: text()
+      .regex(/^([1-9][0-9]?%|100%|[1-9][0-9]*\/[1-9][0-9]*)$/, { error: "must be a share such as 10% or 1/5" })
+      .default("10%")
+      .describe("share of the repository's data read back and verified after each backup (restic check --read-data-subset)"),
+  })
+  .refine((o) => [o.sftp, o.s3, o.rest].filter(Boolean).length === 1, { error: "must name exactly one target: sftp, s3 or rest" });
+
+type OffsiteKey = "offsiteSshKey" | "offsiteS3AccessKeyId" | "offsiteS3SecretAccessKey" | "offsiteRestPassword";
+
+/** The off-host target's credentials that are missing or malformed: each names the key to set and how. */
+export function offsiteCredentialIssues(
+  o: z.output<typeof offsiteSchema> | undefined,
+  keys: Partial<Record<OffsiteKey, string>>,
+): { path: string[]; message: string }[] {
+  const needs: [boolean, OffsiteKey, string][] = [
+    [!!o?.sftp, "offsiteSshKey", 'is required with backup.offsite.sftp: pulumi config set --secret copilotos:offsiteSshKey "$(cat backup_key)"'],
+    [!!o?.s3, "offsiteS3AccessKeyId", "is required with backup.offsite.s3: pulumi config set --secret copilotos:offsiteS3AccessKeyId <id>"],
+    [!!o?.s3, "offsiteS3SecretAccessKey", "is required with backup.offsite.s3: pulumi config set --secret copilotos:offsiteS3SecretAccessKey <key>"],
+    [!!o?.rest?.user, "offsiteRestPassword", "is required with backup.offsite.rest.user: pulumi config set --secret copilotos:offsiteRestPassword <password>"],
+  ];
+  const issues = needs.filter(([needed, key]) => needed && keys[key] === undefined).map(([, key, message]) => ({ path: [key], message }));
+  if (keys.offsiteSshKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keys.offsiteSshKey)) {
+    issues.push({ path: ["offsiteSshKey"], message: "must be a private key (PEM or OpenSSH text starting -----BEGIN … PRIVATE KEY-----)" });
+  }
+  return issues;
+}
+
 /** `copilotos:backup`: when Mongo is archived on the host, where, and which archives stay. */
 export const backupSchema = z
   .strictObject({
@@ -44,6 +125,7 @@ export const backupSchema = z
     weekly: integer(0, 1000, "a whole number from 0 to 1000").default(4).describe("… of each of the last N ISO weeks"),
     monthly: integer(0, 1000, "a whole number from 0 to 1000").default(12).describe("… of each of the last N months"),
     s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
+    offsite: offsiteSchema.optional().describe("also keep each verified backup off the host, in an encrypted restic repository (one of `sftp`, `s3`, `rest`)"),
   })
   .prefault({});
 

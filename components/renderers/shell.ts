@@ -9,6 +9,11 @@ export function shq(word: string | number): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** A path on the host as a shell word: `~/x` → `"$HOME"/x` (the SSH user's home), anything else quoted. */
+export function hostPath(dir: string): string {
+  return dir === "~" ? '"$HOME"' : dir.startsWith("~/") ? `"$HOME"/${shq(dir.slice(2))}` : shq(dir);
+}
+
 /** Joins script lines, dropping `undefined`/`false` ones, with a trailing newline. */
 export function lines(...parts: (string | undefined | false)[]): string {
   return parts.filter((p): p is string => typeof p === "string").join("\n") + "\n";

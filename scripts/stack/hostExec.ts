@@ -35,8 +35,8 @@ export interface RunResult {
 }
 
 /** Runs a script to completion, collecting its output; `input` goes to its stdin. */
-export function runOnHost(target: HostTarget, script: string, input?: string): Promise<RunResult> {
-  return collect(spawnOnHost(target, script), input);
+export function runOnHost(target: HostTarget, script: string, input?: string, onStdout?: (s: string) => void): Promise<RunResult> {
+  return collect(spawnOnHost(target, script), input, onStdout);
 }
 
 /** Runs a local command (the deploy machine's docker CLI) to completion. */
@@ -44,10 +44,13 @@ export function runLocal(cmd: string, args: string[], input?: string, env?: Node
   return collect(spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"], ...(env ? { env } : {}) }), input);
 }
 
-function collect(child: HostProcess, input?: string): Promise<RunResult> {
+function collect(child: HostProcess, input?: string, onStdout?: (s: string) => void): Promise<RunResult> {
   const out: Buffer[] = [];
   const err: Buffer[] = [];
-  child.stdout.on("data", (b: Buffer) => out.push(b));
+  child.stdout.on("data", (b: Buffer) => {
+    out.push(b);
+    onStdout?.(b.toString());
+  });
   child.stderr.on("data", (b: Buffer) => err.push(b));
   child.stdin.on("error", () => undefined);
   child.stdin.end(input ?? "");
@@ -68,9 +71,12 @@ export class HostStepError extends Error {
   }
 }
 
-/** Runs a named step; a refused or unreachable SSH connection and a failing script are told apart. */
-export async function runHostStep(target: HostTarget, step: string, script: string, input?: string): Promise<RunResult> {
-  const r = await runOnHost(target, script, input);
+/**
+ * Runs a named step; a refused or unreachable SSH connection and a failing script are told apart.
+ * `onStdout` sees the output as it comes (a long step's progress).
+ */
+export async function runHostStep(target: HostTarget, step: string, script: string, input?: string, onStdout?: (s: string) => void): Promise<RunResult> {
+  const r = await runOnHost(target, script, input, onStdout);
   const where = describeTarget(target);
   if (r.code === 255 && target.kind === "ssh") {
     throw new HostStepError(`${step}: cannot reach ${where} over SSH: ${r.stderr.trim().split("\n").pop() ?? ""}`, r);

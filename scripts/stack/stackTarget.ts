@@ -61,7 +61,15 @@ export function stackTarget(o: StackTargetOptions): StackTarget {
     stack: o.stack,
     dir: path.resolve(o.stackDir ?? projectRoot()),
     config: o.config,
-    secrets: ["copilotos:saptivaApiKey=sk-unused-by-this-command", ...(o.secrets ?? [])],
+    // Likewise the off-host target's credentials: they are on the host already (pulumi up wrote them).
+    secrets: [
+      "copilotos:saptivaApiKey=sk-unused-by-this-command",
+      "copilotos:offsiteSshKey=-----BEGIN OPENSSH PRIVATE KEY----- unused by this command",
+      "copilotos:offsiteS3AccessKeyId=unused-by-this-command",
+      "copilotos:offsiteS3SecretAccessKey=unused-by-this-command",
+      "copilotos:offsiteRestPassword=unused-by-this-command",
+      ...(o.secrets ?? []),
+    ],
   });
   const cfg = parseConfig(rawFromAllConfig(input.config));
   if (cfg.host.kind === "local") return { cfg, target: { kind: "local" } };

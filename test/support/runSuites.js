@@ -4,7 +4,8 @@
 // their own namespaces, nothing shared with the test host) run in a second one, and the
 // convergence matrix (project "converge") in a third, on a test host of its own
 // (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
-// process then runs the local stack and the first deploys (project "local", test host 2). Most of the e2e
+// process then runs the local stack and the first deploys (project "local", test host 2), then the
+// recovery onto a new host (project "recovery", test hosts 3 and 4). Most of the e2e
 // time is waiting on health checks and request loops, so the processes beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped".
@@ -60,12 +61,13 @@ async function main(argv) {
   const side = beside("unit and swarm suites", ["--selectProjects", "unit", "swarm", "--maxWorkers=1"]).then(async (unit) => [
     unit,
     await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
+    await beside("recovery onto a new host (test hosts 3 and 4)", ["--selectProjects", "recovery", "--runInBand"], { COPILOTOS_TEST_HOST: "3" }),
   ]);
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local], converge] = await Promise.all([side, matrix]);
-  const others = [unit, local, converge];
-  const parts = [summary("e2e", e2e), summary("unit+swarm", unit), summary("local", local), summary("converge", converge)];
+  const [[unit, local, recovery], converge] = await Promise.all([side, matrix]);
+  const others = [unit, local, recovery, converge];
+  const parts = [summary("e2e", e2e), summary("unit+swarm", unit), summary("local", local), summary("recovery", recovery), summary("converge", converge)];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
   process.stdout.write(

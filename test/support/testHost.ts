@@ -295,5 +295,9 @@ export async function teardownTestHost(): Promise<void> {
   if (state.createdUser) ok("userdel", [USER]);
   if (state.startedLocalEngine) await waitGone(killPidFile(path.join(TEST_HOST_DIR, "local-dockerd.pid")), 30);
   // Overlay mounts are gone once dockerd stopped; anything left is a bug worth seeing, not hiding.
+  // But for one: the engine's host-network sandbox (exec/netns/default, made by a `--network host`
+  // container such as the backup's restic) stays mounted after dockerd exits.
+  const hostNetns = path.join(TEST_HOST_DIR, "remote", "exec", "netns", "default");
+  if (ok("mountpoint", ["-q", hostNetns])) sh("umount", [hostNetns]);
   fs.rmSync(TEST_HOST_DIR, { recursive: true, force: true });
 }

@@ -143,3 +143,8 @@ export const fakeMongoRunArgs = (container: string, volume: string, image: strin
   "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password",
   image,
 ];
+
+/** The restic image stand-in: this machine's restic (Debian's) at /usr/bin/restic, as upstream's image has it, with ssh for SFTP. */
+export function resticImage(dockerArgs: string[], tag: string): string {
+  return busyboxImage(dockerArgs, tag, { hostFiles: binaryFiles("restic", "ssh"), env: ["PATH=/bin:/usr/bin"], cmd: ["/usr/bin/restic", "version"] });
+}

@@ -9,8 +9,9 @@
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { MONGO_VOLUME_PASSWORD } from "./health";
+import { offsiteBackupLines, OffsiteSpec } from "./offsite";
 import { Retention, retentionLines } from "./retention";
-import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT, waitWithProgress } from "../shell";
+import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT, waitWithProgress } from "../shell";
 
 /** How often a running backup reports the bytes archived so far. */
 export const BACKUP_PROGRESS_SECONDS = 10;
@@ -34,6 +35,8 @@ export interface BackupSpec {
   upload?: S3Upload;
   /** Adopting a compose deployment: while that project's Mongo runs, it is the one locked and archived. @default none */
   compose?: { project: string; service: string };
+  /** Also store each verified archive in this restic repository off the host (./offsite.ts). @default none */
+  offsite?: OffsiteSpec;
 }
 
 export interface S3Upload {
@@ -58,11 +61,6 @@ export function s3UploadLines(u: S3Upload): string[] {
   ];
 }
 
-/** `~/x` → `"$HOME"/x`, anything else quoted. */
-export function hostPath(dir: string): string {
-  return dir === "~" ? '"$HOME"' : dir.startsWith("~/") ? `"$HOME"/${shq(dir.slice(2))}` : shq(dir);
-}
-
 /**
  * mongosh code run inside the container: authenticate from the container's env and secret file
  * (the stack's Mongo), or from `MONGO_INITDB_ROOT_PASSWORD` (a compose deployment being adopted).
@@ -82,8 +80,11 @@ export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, 
 /** The entries of `$dir`, one name a line (a glob, not `ls`: names are never parsed from ls output). */
 export const NAMES_IN_DIR = `for f in "$dir"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done`;
 
-/** Sets `$image`: the Mongo container's own image (already on the host), else `fallback`; it runs tar. */
-export const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null || echo ${shq(fallback)})`;
+/**
+ * Sets `$image`: the Mongo container's own image (already on the host), else `fallback`; it runs tar.
+ * (`docker inspect` of a missing container still prints an empty line: the fallback replaces it, never follows it.)
+ */
+export const tarImage = (fallback: string) => `image=$(docker inspect --format '{{.Image}}' "$ctr" 2>/dev/null) || image=${shq(fallback)}`;
 /** A condition: the archive `file` (a shell word) is readable and holds Mongo's catalog. */
 const holdsCatalog = (file: string) => `tar -tf ${file} | grep -Eq ${shq(CATALOG_PATTERN)}`;
 
@@ -106,7 +107,7 @@ export function backupScript(b: BackupSpec): string {
     'while [ -e "$file" ]; do sleep 1; file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"; done',
     'tmp="$file.partial"',
     tarImage(b.image),
-    `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo false)`,
+    `running=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null) || running=false`,
     "locked=no",
     `cleanup() { rm -f "$tmp"; if [ "$locked" = yes ]; then ${mongosh("fsyncUnlock")} || echo "backup: fsyncUnlock failed on $ctr" >&2; fi; }`,
     "trap cleanup EXIT",
@@ -140,6 +141,7 @@ export function backupScript(b: BackupSpec): string {
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
     ...(b.upload ? s3UploadLines(b.upload) : []),
+    ...(b.offsite ? offsiteBackupLines(b.offsite) : []),
     `names=$(${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} || true)`,
     ...retentionLines({ keep: b.keep, daily: 0, weekly: 0, monthly: 0, ...b.tiers }),
   );
@@ -256,7 +258,8 @@ export function restoreScript(r: RestoreSpec): string {
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
     ...archiveCheckLines("restore", refuse),
     tarImage(r.image),
-    `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null || echo missing)`,
+    // A missing container: `docker inspect` still prints an empty line, so the default replaces its output.
+    `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null) || state=missing`,
     'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
     'echo "restore: unpacking $name beside the data in $vol, then swapping it in"',
     `if ! docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c ${shq(SWAP_IN)} < "$f"; then`,

@@ -4,8 +4,8 @@
  * auth) must start on it and list its databases. The live container and volume are never touched;
  * the scratch container and volume are removed however the drill ends. Pure.
  */
-import { archiveCheckLines, backupNamePattern, hostPath, NAMES_IN_DIR, tarImage } from "./backup";
-import { engineAnswers, EXIT_ON_SIGNALS, lines, shq, STRICT } from "../shell";
+import { archiveCheckLines, backupNamePattern, NAMES_IN_DIR, tarImage } from "./backup";
+import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT } from "../shell";
 
 export interface DrillSpec {
   /** The stack's Mongo container (only its image is used). */

@@ -2,10 +2,10 @@
  * Day-2 host scripts for `npm run ops` (status, logs, exec), by service name. Pure.
  * App containers carry a random suffix in their names; the one serving is the one the proxy routes to.
  */
-import { backupNamePattern, hostPath } from "./backup";
+import { backupNamePattern } from "./backup";
 import { containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
 import { routeFile } from "../proxy";
-import { lines, shq, STRICT } from "../shell";
+import { hostPath, lines, shq, STRICT } from "../shell";
 
 export const OPS_SERVICES: readonly Service[] = ["mongo", "redis", "api", "web", "proxy"];
 
@@ -47,7 +47,7 @@ export function statusScript(s: StatusSpec): string {
     // Containers run pinned image IDs; the image is shown by its first tag on the host.
     "  # shellcheck disable=SC2046 # the fields, one word each, split on purpose",
     `  set -- $(docker inspect --format '{{index .Config.Labels "${LABEL_SERVICE}"}} {{.Name}} {{.Image}} {{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}-{{end}} {{.RestartCount}} {{.State.StartedAt}}' "$c")`,
-    `  tag=$(docker image inspect --format '{{if .RepoTags}}{{index .RepoTags 0}}{{else}}{{.Id}}{{end}}' "$3" 2>/dev/null || echo "$3")`,
+    `  tag=$(docker image inspect --format '{{if .RepoTags}}{{index .RepoTags 0}}{{else}}{{.Id}}{{end}}' "$3" 2>/dev/null) || tag=$3`,
     '  echo "$1 ${2#/} $tag $4 $5 $6 $7"',
     "done | sort",
     `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,

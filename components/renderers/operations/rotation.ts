@@ -58,7 +58,7 @@ export function rotationScript(r: RotationSpec): string {
     engineAnswers("rotate"),
     `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
     // A Mongo its restart policy is bringing back (it crashed, or was killed mid-rotation) is waited for.
-    `state() { docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null || echo 'false false'; }`,
+    `state() { s=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null) || s='false false'; echo "$s"; }`,
     "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
     "running=$(state); running=${running%% *}",
     'if [ "$running" != true ]; then',

@@ -6,6 +6,7 @@
 import type { AdoptSpec } from "./adopt";
 import type { BackupSpec } from "./backup";
 import type { GateRoute, HealthGateSpec } from "./health";
+import { offsiteWhere, OffsiteSpec } from "./offsite";
 import type { PreflightSpec } from "./preflight";
 import type { RotationSpec } from "./rotation";
 
@@ -17,8 +18,13 @@ export function preflightDoes(s: PreflightSpec): string {
   return `preflight: read-only checks: engine answers, ports ${s.ports.join(",") || "none"} free, ${names} not another's, ${s.minFreeMb} MiB free${adopt}`;
 }
 
-export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep">, before: string, bucket?: string): string {
-  return `backup ${before}: fsyncLock + archive ${s.volume} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}`;
+export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite">, before: string, bucket?: string): string {
+  const offsite = s.offsite ? `, and into the restic repository ${offsiteWhere(s.offsite.target)}` : "";
+  return `backup ${before}: fsyncLock + archive ${s.volume} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}${offsite}`;
+}
+
+export function offsiteDoes(o: Pick<OffsiteSpec, "target" | "secretsDir" | "image">): string {
+  return `offsite: the password and credentials of the restic repository ${offsiteWhere(o.target)} into ${o.secretsDir} (0600); ${o.image} on the host`;
 }
 
 export function scheduleDoes(schedule: string, s: Pick<BackupSpec, "volume">): string {

@@ -1,0 +1,197 @@
+/**
+ * Off-host backups with restic: the renderers (exact strings, shellcheck), the config (each target's
+ * credentials named when missing, secrets only), and the program under the mock runtime (a generated
+ * repository password in state, the files written from a secret stdin, every backup waiting for them).
+ * The real thing runs in test/e2e/recovery.test.ts.
+ */
+import { spawnSync } from "node:child_process";
+import { parseConfig, withSecrets } from "../components/config";
+import { backupScript } from "../components/renderers/operations/backup";
+import {
+  keepFlags,
+  knownHostsLine,
+  offsiteFetchScript,
+  offsiteFiles,
+  offsiteFilesInput,
+  offsiteFilesScript,
+  offsiteRepository,
+  offsiteSnapshotsScript,
+  OffsiteSpec,
+  offsiteWhere,
+  resticLines,
+} from "../components/renderers/operations/offsite";
+import { minimalConfig, problemsOf } from "./support/config";
+import { PASSWORD, runStack, SWARM_HOST } from "./support/program";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
+const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-test-key\n-----END OPENSSH PRIVATE KEY-----\n";
+const sftp = { kind: "sftp" as const, host: "backup.example.com", port: 2222, user: "restic", path: "/srv/restic/prod", hostKey: HOST_KEY };
+const spec: OffsiteSpec = {
+  target: sftp,
+  secretsDir: "~/.copilotos/offsite/copilotos-prod",
+  image: "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120",
+  retention: { keep: 7, daily: 7, weekly: 4, monthly: 12 },
+};
+
+describe("renderers", () => {
+  test("the repository as restic names it; a REST password lives in the file only, never in what is printed", () => {
+    expect(offsiteWhere(sftp)).toBe("sftp:restic@backup.example.com:/srv/restic/prod");
+    expect(offsiteWhere({ kind: "s3", endpoint: "https://s3.eu-west-1.amazonaws.com/", bucket: "bk", prefix: "/prod" })).toBe(
+      "s3:https://s3.eu-west-1.amazonaws.com/bk/prod",
+    );
+    expect(offsiteWhere({ kind: "s3", endpoint: "https://minio.example.com", bucket: "bk", prefix: "" })).toBe("s3:https://minio.example.com/bk");
+    const rest = { kind: "rest" as const, url: "https://rest.example.com/copilotos/", user: "copilotos" };
+    expect(offsiteWhere(rest)).toBe("rest:https://rest.example.com/copilotos/");
+    expect(offsiteRepository(rest, "p@ss/word")).toBe("rest:https://copilotos:p%40ss%2Fword@rest.example.com/copilotos/");
+    expect(knownHostsLine(sftp)).toBe(`[backup.example.com]:2222 ${HOST_KEY}`);
+    expect(knownHostsLine({ ...sftp, port: 22 })).toBe(`backup.example.com ${HOST_KEY}`);
+    expect(keepFlags(spec.retention)).toBe("--keep-last 7 --keep-daily 7 --keep-weekly 4 --keep-monthly 12");
+  });
+
+  test("the private files, and their stdin: one base64 line each, nothing else", () => {
+    expect(offsiteFiles(sftp, { password: "pw", sshKey: "KEY" })).toEqual([
+      ["password", "pw"],
+      ["repository", "sftp:restic@backup.example.com:/srv/restic/prod"],
+      ["ssh_key", "KEY\n"],
+      ["known_hosts", `[backup.example.com]:2222 ${HOST_KEY}\n`],
+    ]);
+    expect(
+      offsiteFiles(
+        { kind: "s3", endpoint: "https://s3.amazonaws.com", bucket: "bk", prefix: "" },
+        { password: "pw", s3: { accessKeyId: "AK", secretAccessKey: "SK" } },
+      )[2],
+    ).toEqual(["s3_credentials", "[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n"]);
+    expect(offsiteFilesInput(sftp, { password: "pw", sshKey: "KEY" })).toBe(
+      `password cHc=\nrepository ${Buffer.from("sftp:restic@backup.example.com:/srv/restic/prod").toString("base64")}\nssh_key S0VZCg==\nknown_hosts ${Buffer.from(`[backup.example.com]:2222 ${HOST_KEY}\n`).toString("base64")}\n`,
+    );
+  });
+
+  test("restic runs in the pinned image, the folder read-only, password and repository from files, ssh pinned", () => {
+    expect(resticLines(spec, "backup")).toEqual([
+      `offsite="$HOME"/.copilotos/offsite/copilotos-prod; restic_image=restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120; where=sftp:restic@backup.example.com:/srv/restic/prod`,
+      '[ -r "$offsite/password" ] || { echo "backup: no off-host repository credentials in $offsite on this host: run pulumi up (it writes them) first" >&2; exit 1; }',
+      'restic_run() { docker run --rm -i --network host -e RESTIC_PROGRESS_FPS=0.1 -e RESTIC_PASSWORD_FILE=/run/copilotos-offsite/password -e RESTIC_REPOSITORY_FILE=/run/copilotos-offsite/repository -v "$offsite":/run/copilotos-offsite:ro --entrypoint /usr/bin/restic "$restic_image" --no-cache -o \'sftp.command=ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/run/copilotos-offsite/known_hosts -o IdentitiesOnly=yes -i /run/copilotos-offsite/ssh_key -p 2222 restic@backup.example.com -s sftp\' "$@"; }',
+    ]);
+  });
+
+  test("a snapshot is an ID or latest: anything else is refused before a script exists", () => {
+    expect(() => offsiteFetchScript({ offsite: spec, dir: "~/b", prefix: "copilotos-prod-mongo", snapshot: "1a2b; rm -rf /" })).toThrow(
+      '"1a2b; rm -rf /" is not a snapshot ID (8 to 64 hex digits, from the list) or "latest"',
+    );
+    expect(offsiteFetchScript({ offsite: spec, dir: "~/b", prefix: "copilotos-prod-mongo", snapshot: "1a2b3c4d" })).toContain("snap=1a2b3c4d");
+  });
+
+  test("every offsite script is clean under shellcheck", () => {
+    const scripts = [
+      backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-prod-mongo", keep: 3, image: "mongo:7", offsite: spec }),
+      offsiteFetchScript({ offsite: spec, dir: "~/b", prefix: "copilotos-prod-mongo", ontoNewHost: { container: "c", volume: "v" } }),
+      offsiteSnapshotsScript({ ...spec, target: { kind: "s3", endpoint: "https://s3.amazonaws.com", bucket: "bk", prefix: "" } }, "copilotos-prod-mongo"),
+      offsiteFilesScript(spec),
+    ];
+    for (const s of scripts) {
+      const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: s, encoding: "utf8" });
+      expect(r.error).toBeUndefined();
+      expect(r.stdout).toBe("");
+    }
+  });
+});
+
+describe("config", () => {
+  const withSftp = (extra: Record<string, unknown> = {}) => ({
+    ...minimalConfig(),
+    backup: { offsite: { sftp: { host: "backup.example.com", user: "restic", path: "/srv/restic/prod", hostKey: HOST_KEY } } },
+    ...extra,
+  });
+
+  test("a target's missing credential is named with the command that sets it", () => {
+    expect(problemsOf(withSftp())).toEqual([
+      {
+        key: "copilotos:offsiteSshKey",
+        message: 'is required with backup.offsite.sftp: pulumi config set --secret copilotos:offsiteSshKey "$(cat backup_key)"',
+        fix: expect.any(String),
+      },
+    ]);
+    expect(problemsOf({ ...minimalConfig(), backup: { offsite: { s3: { bucket: "copilotos-backups" } } } }).map((p) => p.key)).toEqual([
+      "copilotos:offsiteS3AccessKeyId",
+      "copilotos:offsiteS3SecretAccessKey",
+    ]);
+    expect(problemsOf(withSftp({ offsiteSshKey: "not a key" })).map((p) => [p.key, p.message])).toEqual([
+      ["copilotos:offsiteSshKey", "must be a private key (PEM or OpenSSH text starting -----BEGIN … PRIVATE KEY-----)"],
+    ]);
+  });
+
+  test("exactly one target; a bad host key is refused naming its path; not on a swarm yet", () => {
+    const two = {
+      ...minimalConfig(),
+      offsiteSshKey: SSH_KEY,
+      backup: { offsite: { ...withSftp().backup.offsite, rest: { url: "https://rest.example.com/x" } } },
+    };
+    expect(problemsOf(two).map((p) => [p.key, p.message])).toEqual([["copilotos:backup.offsite", "must name exactly one target: sftp, s3 or rest"]]);
+    const badKey = withSftp({ offsiteSshKey: SSH_KEY });
+    (badKey.backup.offsite.sftp as { hostKey: string }).hostKey = "AAAA";
+    expect(problemsOf(badKey).map((p) => p.key)).toEqual(["copilotos:backup.offsite.sftp.hostKey"]);
+    expect(problemsOf({ ...withSftp({ offsiteSshKey: SSH_KEY }), host: SWARM_HOST }).map((p) => [p.key, p.message])).toEqual([
+      ["copilotos:backup.offsite", "is not supported on a swarm yet (the swarm has no backups yet)"],
+    ]);
+  });
+
+  test("a credential set without --secret is refused before anything is created", () => {
+    const parsed = parseConfig(withSftp({ offsiteSshKey: SSH_KEY }));
+    expect(parsed.backup.offsite).toEqual({
+      sftp: { host: "backup.example.com", port: 22, user: "restic", path: "/srv/restic/prod", hostKey: HOST_KEY },
+      checkSubset: "10%",
+    });
+    expect(() => withSecrets(parsed, "copilotos", "prod", () => false)).toThrow(
+      'copilotos:offsiteSshKey: is stored in plain text; a private key or credential must be set as a secret (it is encrypted in the stack\'s config then)\n    fix: pulumi config set --secret copilotos:offsiteSshKey "$(cat backup_key)"',
+    );
+  });
+});
+
+describe("the program", () => {
+  const config = [
+    "copilotos:backup.offsite.sftp.host=backup.example.com",
+    "copilotos:backup.offsite.sftp.user=restic",
+    "copilotos:backup.offsite.sftp.path=/srv/restic/prod",
+    `copilotos:backup.offsite.sftp.hostKey=${HOST_KEY}`,
+  ];
+
+  test("a generated repository password in state, the files from a secret stdin, every backup after them; the password a secret output", async () => {
+    const run = await runStack("prod", config, [`copilotos:offsiteSshKey=${SSH_KEY}`]);
+    const password = run.resources.find((r) => r.type === PASSWORD && r.name === "copilotos-offsite-password")!;
+    expect(password.inputs).toMatchObject({ length: 48, special: false });
+    const files = run.resources.find((r) => r.name === "copilotos-offsite-files")!;
+    expect(files.secretPaths).toContain("stdin");
+    const decoded = Object.fromEntries(
+      String(files.inputs.stdin)
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "))
+        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
+    );
+    expect(Object.keys(decoded)).toEqual(["password", "repository", "ssh_key", "known_hosts"]);
+    expect(decoded.ssh_key).toBe(SSH_KEY);
+    expect(decoded.password).toHaveLength(48);
+    expect(String(files.inputs.create)).toMatch(
+      /^# offsite: the password and credentials of the restic repository sftp:restic@backup\.example\.com:\/srv\/restic\/prod into ~\/\.copilotos\/offsite\/copilotos-prod \(0600\)/,
+    );
+    expect(String(files.inputs.delete)).toContain('rm -rf "$HOME"/.copilotos/offsite/copilotos-prod');
+    for (const backup of ["copilotos-mongo-backup-run", "copilotos-app-backup-run", "copilotos-backup-schedule-install"]) {
+      const r = run.resources.find((x) => x.name === backup)!;
+      expect(String(r.inputs.create)).toContain("backup: copying $name to the off-host repository $where");
+      expect(r.opts.dependsOn).toContain("copilotos-offsite-files");
+    }
+    // No secret in any script, nor in any input but the files' stdin.
+    const elsewhere = run.resources
+      .filter((r) => r !== files && r !== password)
+      .map((r) => JSON.stringify(r.inputs))
+      .join("");
+    for (const secret of [decoded.password, "b3BlbnNzaC1rZXktdjEAAAAA-test-key"]) expect(elsewhere).not.toContain(secret);
+    expect(run.outputs.backupRepositoryPassword).toEqual({ value: decoded.password, isSecret: true });
+  });
+
+  test("without backup.offsite: no repository, no password output", async () => {
+    const run = await runStack("prod");
+    expect(run.resources.filter((r) => r.name.startsWith("copilotos-offsite"))).toEqual([]);
+    expect(run.outputs.backupRepositoryPassword).toBeUndefined();
+  });
+});

@@ -1,0 +1,108 @@
+/**
+ * An off-host backup target for tests: an SFTP server (this machine's sshd, `internal-sftp`) in a
+ * network namespace of its own, with a key pair made here and its host key pinned, routed to the
+ * test hosts' namespaces through this machine (the one place their links meet). Needs root; `stop`
+ * removes everything it made, the forwarding rules included.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { killPidFile, ok, sh, waitFor, waitGone } from "./processes";
+
+const DIR = "/tmp/copilotos-sftp";
+const NS = "cpt-sftp";
+const OUT = "cptsf0";
+const IN = "cptsf1";
+export const SFTP_ADDRESS = "10.201.8.2";
+const OUT_ADDRESS = "10.201.8.1";
+const USER = "cptsftp";
+
+export interface SftpTarget {
+  address: string;
+  port: number;
+  user: string;
+  /** The server's host key, `<type> <base64>` (what `backup.offsite.sftp.hostKey` pins). */
+  hostKey: string;
+  /** The client's private key (the `offsiteSshKey` secret). */
+  clientKey: string;
+  /** Where the repositories live on the server. */
+  home: string;
+}
+
+/** The test host `n`'s namespace and addresses (test/support/testHost.ts). */
+const hostNs = (n: number) => ({ ns: n === 0 ? "cpt-e2e" : `cpt-e2e${n}`, address: `10.201.${n}.2`, gateway: `10.201.${n}.1` });
+
+/** Forwarding between the target's link and the test hosts' (Docker sets FORWARD's policy to DROP). */
+const FORWARD_RULES = [
+  ["-s", "10.201.8.0/30", "-d", "10.201.0.0/16", "-j", "ACCEPT"],
+  ["-s", "10.201.0.0/16", "-d", "10.201.8.0/30", "-j", "ACCEPT"],
+];
+
+export async function startSftpTarget(): Promise<SftpTarget> {
+  await stopSftpTarget();
+  fs.mkdirSync(DIR, { recursive: true });
+  const home = path.join(DIR, "home");
+  fs.mkdirSync(home, { recursive: true });
+  if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
+  sh("usermod", ["-p", "*", USER]);
+  sh("chown", [`${USER}:${USER}`, home]);
+  sh("ip", ["netns", "add", NS]);
+  sh("ip", ["link", "add", OUT, "type", "veth", "peer", "name", IN]);
+  sh("ip", ["link", "set", IN, "netns", NS]);
+  sh("ip", ["addr", "add", `${OUT_ADDRESS}/30`, "dev", OUT]);
+  sh("ip", ["link", "set", OUT, "up"]);
+  for (const args of [
+    ["addr", "add", `${SFTP_ADDRESS}/30`, "dev", IN],
+    ["link", "set", IN, "up"],
+    ["link", "set", "lo", "up"],
+    ["route", "add", "10.201.0.0/16", "via", OUT_ADDRESS],
+  ])
+    sh("ip", ["netns", "exec", NS, "ip", ...args]);
+  for (const rule of FORWARD_RULES) sh("iptables", ["-I", "FORWARD", "1", ...rule]);
+  const key = (name: string) => {
+    const f = path.join(DIR, name);
+    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", f]);
+    return f;
+  };
+  const hostKey = key("host_key");
+  const clientKey = key("client_key");
+  fs.copyFileSync(`${clientKey}.pub`, path.join(DIR, "authorized_keys"));
+  fs.writeFileSync(
+    path.join(DIR, "sshd_config"),
+    [
+      `ListenAddress ${SFTP_ADDRESS}:22`,
+      `HostKey ${hostKey}`,
+      `PidFile ${path.join(DIR, "sshd.pid")}`,
+      `AuthorizedKeysFile ${path.join(DIR, "authorized_keys")}`,
+      "PasswordAuthentication no",
+      "KbdInteractiveAuthentication no",
+      "UsePAM no",
+      "StrictModes no",
+      `AllowUsers ${USER}`,
+      // SFTP only: the backup user gets no shell.
+      "Subsystem sftp internal-sftp",
+      "ForceCommand internal-sftp",
+      "",
+    ].join("\n"),
+  );
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  sh("nsenter", [`--net=/var/run/netns/${NS}`, "/usr/sbin/sshd", "-f", path.join(DIR, "sshd_config"), "-E", path.join(DIR, "sshd.log")]);
+  await waitFor("sshd on the SFTP target", () => ok("sh", ["-c", `ssh-keyscan -T 2 ${SFTP_ADDRESS} 2>/dev/null | grep -q ssh-ed25519`]), 20);
+  const pub = fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+  return { address: SFTP_ADDRESS, port: 22, user: USER, hostKey: pub, clientKey: fs.readFileSync(clientKey, "utf8"), home };
+}
+
+/** Routes test host `n`'s namespace to the target (and back, through this machine). */
+export function routeTestHost(n: number): void {
+  const h = hostNs(n);
+  ok("ip", ["netns", "exec", h.ns, "ip", "route", "del", "10.201.8.0/30"]);
+  sh("ip", ["netns", "exec", h.ns, "ip", "route", "add", "10.201.8.0/30", "via", h.gateway]);
+}
+
+export async function stopSftpTarget(): Promise<void> {
+  await waitGone(killPidFile(path.join(DIR, "sshd.pid")), 10);
+  for (const rule of FORWARD_RULES) while (ok("iptables", ["-D", "FORWARD", ...rule]));
+  if (ok("ip", ["netns", "pids", NS])) sh("ip", ["netns", "del", NS]);
+  ok("ip", ["link", "del", OUT]);
+  if (ok("id", [USER])) ok("userdel", [USER]);
+  fs.rmSync(DIR, { recursive: true, force: true });
+}
