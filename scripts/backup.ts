@@ -1,23 +1,27 @@
 /**
- * `npm run backup -- <stack> [--identity <key file>] [--config key=value]... [--stack-dir dir]`
+ * `npm run backup -- <stack> [--import-archives] [--identity <key file>] [--config key=value]... [--stack-dir dir]`
  * Backs the stack's Mongo up now (seed 002's manual backup): the same backup `pulumi up` and the
  * host's schedule run (components/renderers/operations/backup.ts), its progress printed as it goes.
  * It ends with the verified archive and, with `backup.offsite`, the off-host snapshot's ID, the bytes
- * it added and the repository's size. Exit 0 done, 1 failed, 2 usage.
+ * it added and the repository's size. `--import-archives` instead puts the verified archives already in
+ * `backup.dir` into the off-host repository, each with its own time (the archives stay). Exit 0 done,
+ * 1 failed, 2 usage.
  */
 import { parseArgs } from "node:util";
 import { backupSpecOf } from "../components/backupSpec";
 import { backupScript } from "../components/renderers/operations/backup";
+import { offsiteImportScript } from "../components/renderers/operations/offsite";
 import { runHostStep } from "./stack/hostExec";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
 export const USAGE =
   "usage: npm run backup -- <stack> [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
+  "       npm run backup -- <stack> --import-archives   (the archives already in backup.dir into the off-host repository)\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run backup -- prod\n";
 
 /** The flags it takes (its usage names each). */
-export const OPTIONS = { ...HOST_OPTIONS } as const;
+export const OPTIONS = { "import-archives": { type: "boolean", default: false }, ...HOST_OPTIONS } as const;
 
 export interface BackupIo {
   out: (s: string) => void;
@@ -43,6 +47,14 @@ export async function backup(argv: string[], io: BackupIo): Promise<number> {
       return 2;
     }
     const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
+    if (a.values["import-archives"]) {
+      if (!spec.offsite) {
+        io.err(`backup: ${stack} has no off-host repository to import into (backup.offsite is not set)\n`);
+        return 2;
+      }
+      await runHostStep(target, "import", offsiteImportScript(spec.offsite, spec.dir, spec.prefix), undefined, io.out);
+      return 0;
+    }
     await runHostStep(target, "backup", backupScript(spec), undefined, io.out);
     return 0;
   });

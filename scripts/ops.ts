@@ -6,9 +6,10 @@
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { parseArgs } from "node:util";
-import { containerName, stackPrefix, Service } from "../components/renderers/names";
+import { containerName, Service } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { gateUrl } from "../components/renderers/operations/health";
+import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
 
@@ -72,7 +73,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     const id = { project: "copilotos", stack };
     const script =
       verb === "status"
-        ? statusScript({ identity: id, backup: { dir: cfg.backup.dir, prefix: `${stackPrefix(id)}-mongo` } })
+        ? statusScript({ identity: id, backup: backupSpecOf({ identity: id, cfg }) })
         : verb === "logs"
           ? logsScript(id, service as Service, { since: a.values.since, tail, follow: a.values.follow })
           : verb === "exec"

@@ -14,12 +14,14 @@ import {
   offsiteFiles,
   offsiteFilesInput,
   offsiteFilesScript,
+  offsiteImportScript,
   offsiteRepository,
   offsiteSnapshotsScript,
   OffsiteSpec,
   offsiteWhere,
   resticLines,
 } from "../components/renderers/operations/offsite";
+import { parseStatus, statusScript } from "../components/renderers/operations/ops";
 import { minimalConfig, problemsOf } from "./support/config";
 import { PASSWORD, runStack, SWARM_HOST } from "./support/program";
 
@@ -87,6 +89,8 @@ describe("renderers", () => {
       offsiteFetchScript({ offsite: spec, dir: "~/b", prefix: "copilotos-prod-mongo", ontoNewHost: { container: "c", volume: "v" } }),
       offsiteSnapshotsScript({ ...spec, target: { kind: "s3", endpoint: "https://s3.amazonaws.com", bucket: "bk", prefix: "" } }, "copilotos-prod-mongo"),
       offsiteFilesScript(spec),
+      offsiteImportScript(spec, "~/b", "copilotos-prod-mongo"),
+      statusScript({ identity: { project: "copilotos", stack: "prod" }, backup: { dir: "~/b", prefix: "copilotos-prod-mongo", offsite: spec } }),
     ];
     for (const s of scripts) {
       const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: s, encoding: "utf8" });
@@ -94,6 +98,22 @@ describe("renderers", () => {
       expect(r.stdout).toBe("");
     }
   });
+});
+
+test("ops status reads the newest off-host snapshot and its age, or why there is none", () => {
+  const where = "sftp:restic@backup.example.com:/srv/restic/prod";
+  expect(parseStatus(`off-host snapshot: 1a2b3c4d at 2026-12-05T03:30:12Z (7 h old) in ${where}\n`).offsite).toEqual({
+    snapshot: "1a2b3c4d",
+    time: "2026-12-05T03:30:12Z",
+    ageHours: 7,
+    where,
+  });
+  expect(parseStatus(`off-host snapshot: none readable in ${where} (the repository refused the stack's password)\n`).offsite).toEqual({
+    none: `none readable in ${where} (the repository refused the stack's password)`,
+  });
+  expect(parseStatus("").offsite).toBeUndefined();
+  const script = statusScript({ identity: { project: "copilotos", stack: "prod" }, backup: { dir: "~/b", prefix: "copilotos-prod-mongo", offsite: spec } });
+  expect(script).toContain('restic_run snapshots --host "$prefix" --group-by host --latest 1 --json');
 });
 
 describe("config", () => {

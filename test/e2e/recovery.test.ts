@@ -12,10 +12,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { backupSpecOf } from "../../components/backupSpec";
-import { BackupSpec } from "../../components/renderers/operations/backup";
+import { backupScript, BackupSpec } from "../../components/renderers/operations/backup";
 import { DRILL_PASSED } from "../../components/renderers/operations/drill";
 import { offsiteFetchScript, offsiteFilesInput, offsiteFilesScript, OffsiteSpec, WRONG_PASSWORD } from "../../components/renderers/operations/offsite";
 import { backup } from "../../scripts/backup";
+import { ops as opsCli } from "../../scripts/ops";
 import { restore } from "../../scripts/restore";
 import { HostTarget, runOnHost } from "../../scripts/stack/hostExec";
 import { stackTarget } from "../../scripts/stack/stackTarget";
@@ -69,7 +70,7 @@ function stackConfig(h: ReadyHost): string[] {
 }
 
 /** Runs a CLI against host `h` with the stack's config; its exit code and output. */
-async function cli(run: typeof backup | typeof restore, h: ReadyHost, args: string[]) {
+async function cli(run: typeof backup | typeof restore | typeof opsCli, h: ReadyHost, args: string[]) {
   const out: string[] = [];
   const err: string[] = [];
   const argv = [...args, ...stackConfig(h).flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!];
@@ -130,6 +131,12 @@ test("npm run backup: the verified archive goes off the host, encrypted; an unch
   );
   dockerOn(first)(...fakeMongoRunArgs(spec.container, spec.volume, MONGO_IMAGE));
 
+  // An archive from before backup.offsite was set: on the host only, until it is imported (below).
+  const { offsite: _offsite, ...localOnly } = spec;
+  const older = await step(first, backupScript(localOnly));
+  expect(older.code).toBe(0);
+  const olderName = /verified \S+\/(\S+\.tar)/.exec(older.stdout)![1];
+
   const one = await cli(backup, first, ["staging"]);
   expect(one).toMatchObject({ code: 0, err: "" });
   expect(one.out).toContain(`backup: created the off-host restic repository ${WHERE()} (encrypted with the stack's repository password)\n`);
@@ -153,11 +160,31 @@ test("npm run backup: the verified archive goes off the host, encrypted; an unch
   expect(Number(s2[4])).toBeLessThan(Number(s1[4]) + 16_384);
   lastSnapshotAt = Date.now();
 
-  // The list: restic's table of this stack's snapshots, both there.
-  const listed = await cli(restore, first, ["staging", "--from", "offsite"]);
-  expect(listed.code).toBe(0);
-  expect(listed.out).toContain(s1[1]);
-  expect(listed.out).toContain(s2[1]);
+  // The archive from before: imported with its own time; the ones already there skipped.
+  const imported = await cli(backup, first, ["staging", "--import-archives"]);
+  expect(imported).toMatchObject({ code: 0, err: "" });
+  expect(imported.out).toMatch(new RegExp(`^import: ${olderName} imported as a snapshot taken \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC$`, "m"));
+  expect(imported.out).toContain(`import: 1 archives imported into ${WHERE()}, 2 already there; the archives in`);
+
+  // The list: restic's table of this stack's snapshots, all three there.
+  const ids = async () => [...(await cli(restore, first, ["staging", "--from", "offsite"])).out.matchAll(/^([0-9a-f]{8}) /gm)].map((m) => m[1]);
+  const all = await ids();
+  expect(all).toHaveLength(3);
+  expect(all).toEqual(expect.arrayContaining([s1[1], s2[1]]));
+  // restic's retention with the stack's numbers (keep 3, one a day): a fourth backup forgets the oldest, the imported one.
+  const three = saved((await cli(backup, first, ["staging"])).out)!;
+  expect((await ids()).sort()).toEqual([s1[1], s2[1], three[1]].sort());
+  lastSnapshotAt = Date.now();
+
+  // ops status: the newest off-host snapshot and its age.
+  const status = await cli(opsCli, first, ["staging", "status", "--json"]);
+  expect(status.code).toBe(0);
+  expect(JSON.parse(status.out).offsite).toEqual({
+    snapshot: three[1],
+    time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+    ageHours: 0,
+    where: WHERE(),
+  });
 });
 
 test("npm run restore --from offsite --drill: the newest snapshot served from a scratch volume; the live data untouched", async () => {

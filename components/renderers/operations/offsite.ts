@@ -187,7 +187,11 @@ export function openRepositoryLines(step: string, init: boolean): string[] {
   ];
 }
 
-/** `--keep-*` flags of a retention (restic keeps a snapshot that any rule keeps). */
+/**
+ * `--keep-*` flags of a retention (restic keeps a snapshot that any rule keeps). Snapshots are grouped
+ * by host only (`--group-by host`, the host being the stack's prefix): each one's path is its own
+ * archive's name, and restic's default grouping by path would keep every snapshot forever.
+ */
 export const keepFlags = (r: Retention) => `--keep-last ${r.keep} --keep-daily ${r.daily} --keep-weekly ${r.weekly} --keep-monthly ${r.monthly}`;
 
 /**
@@ -213,7 +217,7 @@ export function offsiteBackupLines(o: OffsiteSpec): string[] {
     "done",
     `if [ -e "$work/failed" ] || [ ! -s "$work/summary" ]; then cat "$work/err" >&2; ${failed("the copy to the off-host repository $where failed (above: restic's error)")}; fi`,
     `snap=$(sed -n 's/.*"snapshot_id":"\\([0-9a-f]\\{8\\}\\).*/\\1/p' "$work/summary"); added=$(sed -n 's/.*"data_added":\\([0-9]*\\).*/\\1/p' "$work/summary")`,
-    `restic_run forget --host "$prefix" ${keepFlags(o.retention)} --prune >"$work/forget" 2>&1 || { cat "$work/forget" >&2; ${failed("the snapshot $snap was saved, but restic's retention (forget --prune) failed")}; }`,
+    `restic_run forget --host "$prefix" --group-by host ${keepFlags(o.retention)} --prune >"$work/forget" 2>&1 || { cat "$work/forget" >&2; ${failed("the snapshot $snap was saved, but restic's retention (forget --prune) failed")}; }`,
     `echo "backup: off-host retention (restic forget --prune) ${keepFlags(o.retention)}"`,
     `restic_run check --read-data-subset ${shq(o.checkSubset ?? "10%")} >"$work/check" 2>&1 || { cat "$work/check" >&2; ${failed("the off-host repository $where failed its check (restic check --read-data-subset): its data is damaged")}; }`,
     `total=$(restic_run stats --json --mode raw-data | sed -n 's/.*"total_size":\\([0-9]*\\).*/\\1/p')`,
@@ -282,5 +286,57 @@ export function offsiteSnapshotsScript(o: OffsiteSpec, prefix: string): string {
     ...resticLines(o, "restore"),
     ...openRepositoryLines("restore", false),
     'restic_run snapshots --host "$prefix"',
+  );
+}
+
+/**
+ * Lines for `ops status`: the stack's newest off-host snapshot, its time and age in hours, or why
+ * there is none; never fails the status (in a subshell). GNU date reads restic's RFC 3339 times.
+ */
+export function offsiteStatusLines(o: OffsiteSpec, prefix: string): string[] {
+  return [
+    "(",
+    `  prefix=${shq(prefix)}`,
+    ...resticLines(o, "ops").map((l) => `  ${l}`),
+    '  if ! out=$(restic_run snapshots --host "$prefix" --group-by host --latest 1 --json 2>&1); then',
+    '    case $out in *"wrong password"*) why="the repository refused the stack\'s password" ;; *"Is there a repository"*) why="no repository yet" ;; *) why="restic could not read it" ;; esac',
+    '    echo "off-host snapshot: none readable in $where ($why)"; exit 0',
+    "  fi",
+    `  id=$(printf '%s' "$out" | sed -n 's/.*"short_id":"\\([0-9a-f]*\\)".*/\\1/p' | tail -n 1); t=$(printf '%s' "$out" | sed -n 's/.*"time":"\\([^"]*\\)".*/\\1/p' | tail -n 1)`,
+    '  if [ -z "$id" ]; then echo "off-host snapshot: none yet in $where"; exit 0; fi',
+    '  age=$(( ($(date -u +%s) - $(date -u -d "$t" +%s)) / 3600 ))',
+    '  echo "off-host snapshot: $id at $(date -u -d "$t" +%Y-%m-%dT%H:%M:%SZ) ($age h old) in $where"',
+    ")",
+  ];
+}
+
+/**
+ * Imports the verified archives of `dir` (each matching its `.sha256`) that the repository does not
+ * hold yet, each as a snapshot with the time its name carries (`--time`), so restic's retention
+ * treats them by their age. The archives stay where they are; a damaged one is named and skipped,
+ * and fails the import at the end.
+ */
+export function offsiteImportScript(o: OffsiteSpec, dir: string, prefix: string): string {
+  const archive = `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
+  return lines(
+    "set -eu",
+    `dir=${hostPath(dir)}; prefix=${shq(prefix)}`,
+    ...resticLines(o, "import"),
+    ...openRepositoryLines("import", true),
+    // The archive names the repository holds: each snapshot's one path.
+    `have=$(restic_run snapshots --host "$prefix" --json | grep -o '"paths":\\["/[^"]*"' | sed 's|.*\\["/||; s|"$||' || true)`,
+    "n=0; skipped=0; bad=0",
+    'for f in "$dir"/*.tar; do',
+    '  [ -f "$f" ] || continue; name=${f##*/}',
+    `  printf '%s\\n' "$name" | grep -Eq ${shq(archive)} || continue`,
+    `  if printf '%s\\n' "$have" | grep -qxF "$name"; then skipped=$((skipped + 1)); continue; fi`,
+    '  expected=$(cat "$f.sha256" 2>/dev/null || true); sum=$(sha256sum < "$f" | cut -d" " -f1)',
+    '  if [ "$expected" != "$sum  $name" ]; then echo "import: $name does not match its .sha256 (or has none); not imported" >&2; bad=$((bad + 1)); continue; fi',
+    `  t=$(printf '%s' "\${name##*-}" | sed 's/^\\(....\\)\\(..\\)\\(..\\)T\\(..\\)\\(..\\)\\(..\\)Z\\.tar$/\\1-\\2-\\3 \\4:\\5:\\6/')`,
+    '  restic_run backup --stdin --stdin-filename "$name" --host "$prefix" --tag copilotos --time "$t" < "$f" >/dev/null',
+    '  echo "import: $name imported as a snapshot taken $t UTC"; n=$((n + 1))',
+    "done",
+    'echo "import: $n archives imported into $where, $skipped already there; the archives in $dir stay. The next backup applies the retention to all snapshots"',
+    '[ "$bad" -eq 0 ] || { echo "import: $bad archives were damaged and not imported" >&2; exit 1; }',
   );
 }

@@ -3,6 +3,7 @@
  * App containers carry a random suffix in their names; the one serving is the one the proxy routes to.
  */
 import { backupNamePattern } from "./backup";
+import { offsiteStatusLines, OffsiteSpec } from "./offsite";
 import { containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
 import { routeFile } from "../proxy";
 import { hostPath, lines, shq, STRICT } from "../shell";
@@ -28,14 +29,14 @@ export function findContainerLines(id: StackIdentity, service: Service): string[
 
 export interface StatusSpec {
   identity: StackIdentity;
-  /** Backup folder and file prefix (config backup.dir; `<stack prefix>-mongo`). */
-  backup: { dir: string; prefix: string };
+  /** Backup folder and file prefix (config backup.dir; `<stack prefix>-mongo`), and the off-host repository if any. */
+  backup: { dir: string; prefix: string; offsite?: OffsiteSpec };
 }
 
 /**
  * Per container of the stack: service, name, image, state, health, restarts, started; then the
- * newest verified backup (one with its .sha256) and the free space of the Docker root and the
- * backup folder.
+ * newest verified backup (one with its .sha256), the newest off-host snapshot and its age (with
+ * `backup.offsite`), and the free space of the Docker root and the backup folder.
  */
 export function statusScript(s: StatusSpec): string {
   const filter = [`${LABEL_PROJECT}=${s.identity.project}`, `${LABEL_STACK}=${s.identity.stack}`].map((l) => `--filter ${shq(`label=${l}`)}`).join(" ");
@@ -52,6 +53,7 @@ export function statusScript(s: StatusSpec): string {
     "done | sort",
     `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,
     'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',
+    ...(s.backup.offsite ? offsiteStatusLines(s.backup.offsite, s.backup.prefix) : []),
     `root=$(docker info --format '{{.DockerRootDir}}')`,
     `echo "free disk: $(df -Pk "$root" | awk 'NR==2 { print int($4 / 1024) }') MiB on $root (Docker root)"`,
     `if [ -d "$dir" ]; then echo "free disk: $(df -Pk "$dir" | awk 'NR==2 { print int($4 / 1024) }') MiB on $dir (backups)"; fi`,
@@ -83,6 +85,8 @@ export interface StatusReport {
   /** The newest verified backup, or null when the folder has none. */
   lastBackup: { file: string; bytes: number } | null;
   freeDisk: { path: string; mib: number; of: "docker-root" | "backups" }[];
+  /** The newest off-host snapshot (with `backup.offsite`): its ID, time and age, or why there is none. */
+  offsite?: { snapshot: string; time: string; ageHours: number; where: string } | { none: string };
 }
 
 /** Parses what {@link statusScript} printed; a line it does not know is an error naming it. */
@@ -93,6 +97,9 @@ export function parseStatus(stdout: string): StatusReport {
     if (!line || line === "SERVICE CONTAINER IMAGE STATE HEALTH RESTARTS STARTED") continue;
     if ((m = /^last verified backup: (\S+) \((\d+) bytes\)$/.exec(line))) report.lastBackup = { file: m[1], bytes: Number(m[2]) };
     else if (/^last verified backup: none in /.test(line)) report.lastBackup = null;
+    else if ((m = /^off-host snapshot: ([0-9a-f]+) at (\S+) \((\d+) h old\) in (\S+)$/.exec(line)))
+      report.offsite = { snapshot: m[1], time: m[2], ageHours: Number(m[3]), where: m[4] };
+    else if ((m = /^off-host snapshot: (none .*)$/.exec(line))) report.offsite = { none: m[1] };
     else if ((m = /^free disk: (\d+) MiB on (.+) \((Docker root|backups)\)$/.exec(line)))
       report.freeDisk.push({ path: m[2], mib: Number(m[1]), of: m[3] === "backups" ? "backups" : "docker-root" });
     else if ((m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\d+) (\S+)$/.exec(line)))
