@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
 import { AppImage } from "./services/appImage";
-import { WEB_API_BASE_URL } from "./renderers/services/containers";
+import { apiAccessOf, WEB_API_BASE_URL } from "./renderers/services/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
@@ -222,6 +222,10 @@ export class AppStack extends pulumi.ComponentResource {
         envIsSecret: cfg.secretEnv.api,
         port: cfg.api.containerPort,
         limits: cfg.resources.api,
+        access: this.host.publicAddress.apply((a) => {
+          const own = apiAccessOf([a], [entryUrl(entry.scheme, a, entry.ports.web)]);
+          return { allowedHosts: cfg.api.allowedHosts ?? own.allowedHosts, corsOrigins: cfg.api.corsOrigins ?? own.corsOrigins };
+        }),
       },
       after(this.mongo, this.redis, ...appBackup, ...imageOf("api").ready),
     );

@@ -1,5 +1,6 @@
 /** Every rule of the pack, importable without starting the policy server. */
 import { Policies } from "@pulumi/policy";
+import { apiOriginsRestricted } from "./rules/apiOriginsRestricted";
 import { awsHostHardened } from "./rules/awsHostHardened";
 import { awsNoDatabasePorts } from "./rules/awsNoDatabasePorts";
 import { awsSshRestricted } from "./rules/awsSshRestricted";
@@ -27,6 +28,7 @@ export const rules: Policies = [
   noMutableImageTags,
   dataVolumesRetained,
   containersHardened,
+  apiOriginsRestricted,
   noPlaintextSecretsInEnv,
   sshHostKeyPinned,
   awsSshRestricted,

@@ -197,6 +197,21 @@ describe("containers-hardened", () => {
   });
 });
 
+describe("api-origins-restricted", () => {
+  const named = ['ALLOWED_HOSTS=["chat.example.com","proxy"]', 'CORS_ORIGINS=["https://chat.example.com"]'];
+  test("the stack's own names pass", () => {
+    expect(fired([mongo(), api({}, { envs: apiEnvs({}, named) })])).toEqual([]);
+  });
+  test.each([
+    ["ALLOWED_HOSTS as a JSON list", ['ALLOWED_HOSTS=["*"]', named[1]], "ALLOWED_HOSTS"],
+    ["CORS_ORIGINS as commas", [named[0], "CORS_ORIGINS=https://chat.example.com, *"], "CORS_ORIGINS"],
+  ])("* in %s fires, advisory", (_n, envs, name) => {
+    const vs = fired([mongo(), api({}, { envs: apiEnvs({}, envs) })]);
+    expect(vs.map((v) => [v.rule, v.level])).toEqual([["api-origins-restricted", "advisory"]]);
+    expect(vs[0].message).toContain(`${name} holds "*"`);
+  });
+});
+
 describe("no-plaintext-secrets-in-env", () => {
   test.each([
     ["JWT_SECRET_KEY=" + "x".repeat(40)],
@@ -253,7 +268,7 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the fourteen rules, each with a description and a configSchema", () => {
+  test("has the fifteen rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length",
       "saptiva-key-set",
@@ -262,6 +277,7 @@ describe("the pack", () => {
       "no-mutable-image-tags",
       "data-volumes-retained",
       "containers-hardened",
+      "api-origins-restricted",
       "no-plaintext-secrets-in-env",
       "ssh-host-key-pinned",
       "aws-ssh-restricted",

@@ -13,6 +13,29 @@ export const apiSchema = z
       .describe(
         "the port the API listens on inside its container: 8001 for the `apps/api` revision the seeds deploy, 8000 for the app's current `apps/backend` (its Dockerfile's uvicorn --port)",
       ),
+    allowedHosts: z
+      .preprocess(
+        jsonList,
+        z.array(
+          text().regex(/^(\*|(\*\.)?[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?)$/, {
+            error: "must be a host name, an address, *.domain or *",
+          }),
+          { error: "must be a list of host names, e.g. [chat.example.com]" },
+        ),
+      )
+      .optional()
+      .describe(
+        "the app's `ALLOWED_HOSTS` (it refuses any other Host header); unset: the stack's own names (its public address, `proxy`, localhost, 127.0.0.1)",
+      ),
+    corsOrigins: z
+      .preprocess(
+        jsonList,
+        z.array(text().regex(/^(\*|https?:\/\/[A-Za-z0-9.:[\]-]+)$/, { error: "must be an origin such as https://chat.example.com, or *" }), {
+          error: "must be a list of origins, e.g. [https://chat.example.com]",
+        }),
+      )
+      .optional()
+      .describe("the app's `CORS_ORIGINS` (the browser origins that may call the API); unset: the web app's own URL"),
     migrate: z
       .preprocess(
         jsonList,

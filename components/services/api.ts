@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
+import { ApiAccess, apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -47,6 +47,8 @@ export interface ApiArgs {
   logs?: LogSettings;
   /** The port the app listens on inside its container (config `api.containerPort`). @default SERVICE_PORTS.api (8001) */
   port?: number;
+  /** ALLOWED_HOSTS and CORS_ORIGINS (config `api.allowedHosts`, `api.corsOrigins`; else the stack's own names). @default the app's defaults */
+  access?: pulumi.Input<ApiAccess>;
 }
 
 /**
@@ -80,12 +82,15 @@ export class Api extends pulumi.ComponentResource {
         }),
         envs: secretIf(
           args.envIsSecret,
-          apiEnv({
-            mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
-            redis: { host: redis.host, port: redis.port },
-            extra: args.env,
-            port: this.port,
-          }),
+          pulumi.output(args.access).apply((access) =>
+            apiEnv({
+              mongo: { user: mongo.user, host: mongo.host, port: mongo.port, database: mongo.database },
+              redis: { host: redis.host, port: redis.port },
+              extra: args.env,
+              port: this.port,
+              access,
+            }),
+          ),
         ),
         uploads: apiUploads({
           mongodbPassword: pulumi.secret(mongo.password),

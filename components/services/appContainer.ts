@@ -33,6 +33,6 @@ export function appContainer(
 }
 
 /** `value` as a secret input when `secret`: Pulumi encrypts it in the state and masks it in diffs. */
-export function secretIf(secret: boolean, value: string[]): pulumi.Input<string[]> {
+export function secretIf(secret: boolean, value: pulumi.Input<string[]>): pulumi.Input<string[]> {
   return secret ? pulumi.secret(value) : value;
 }

@@ -4,7 +4,7 @@ import type { StackConfig } from "../config";
 import { DockerHost } from "../hosts/dockerHost";
 import { defaultSshDir } from "../hosts/sshFiles";
 import { hostCommand } from "../operations/hostCommand";
-import { ALIASES, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
+import { ALIASES, apiAccessOf, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
@@ -139,6 +139,13 @@ export class SwarmStack extends pulumi.ComponentResource {
       }),
       ready("redis"),
     );
+    // Browsers reach any edge node, by its name or the manager's address.
+    const edges = [...swarm.nodes.filter((n) => n.edge).map((n) => n.name), swarm.address];
+    const own = apiAccessOf(
+      edges,
+      edges.map((e) => `http://${e}:${cfg.ports.web}`),
+    );
+    const swarmAccess = { allowedHosts: cfg.api.allowedHosts ?? own.allowedHosts, corsOrigins: cfg.api.corsOrigins ?? own.corsOrigins };
     const api = service(
       "api",
       swarmService({
@@ -154,6 +161,7 @@ export class SwarmStack extends pulumi.ComponentResource {
             redis: { host: ALIASES.redis, port: SERVICE_PORTS.redis },
             extra: cfg.api.env,
             port: cfg.api.containerPort,
+            access: swarmAccess,
           }),
         ),
         secrets: [

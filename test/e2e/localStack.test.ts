@@ -42,8 +42,17 @@ test("the whole stack comes up from the committed local stack, without a SAPTIVA
   const web = await get(`http://${ADDRESS}:3000/`);
   expect(web.status).toBe(200);
   expect(web.body).toContain("copilotos web stand-in");
-  const ready = await get(`http://${ADDRESS}:8001/api/health/ready`);
+  // As a browser here sends it (Host localhost): the app's own rule (ALLOWED_HOSTS) lets it in, and the
+  // web page's origin may call it (CORS_ORIGINS); another Host is refused as the app refuses it.
+  const ready = await get(`http://${ADDRESS}:8001/api/health/ready`, { headers: { Host: "localhost:8001", Origin: "http://localhost:3000" } });
   expect(ready.status).toBe(200);
+  expect(ready.headers["access-control-allow-origin"]).toBe("http://localhost:3000");
+  const foreign = await get(`http://${ADDRESS}:8001/api/health/ready`, { headers: { Host: "localhost:8001", Origin: "http://evil.example" } });
+  expect([foreign.status, foreign.headers["access-control-allow-origin"]]).toEqual([200, undefined]);
+  expect(await get(`http://${ADDRESS}:8001/api/health/ready`, { headers: { Host: "attacker.example" } })).toMatchObject({
+    status: 400,
+    body: "Invalid host header",
+  });
 
   // The API listens on api.containerPort (8000): the proxy's route and the container's own health check say so.
   const api = names[0].split(" ")[0];
@@ -53,7 +62,12 @@ test("the whole stack comes up from the committed local stack, without a SAPTIVA
   );
   // No SAPTIVA key: no key file; the secrets the app requires are files, none in the env.
   expect(remote("exec", api, "ls", "/run/secrets").split("\n")).toEqual(["jwt_secret_key", "mongodb_password", "redis_password", "secret_key"]);
-  expect(remote("inspect", "--format", "{{json .Config.Env}}", api)).not.toMatch(/PASSWORD=|SECRET|KEY=/);
+  const env = JSON.parse(remote("inspect", "--format", "{{json .Config.Env}}", api)) as string[];
+  expect(env.join("\n")).not.toMatch(/PASSWORD=|SECRET|KEY=/);
+  expect(env.filter((e) => /^(ALLOWED_HOSTS|CORS_ORIGINS)=/.test(e))).toEqual([
+    'ALLOWED_HOSTS=["localhost","proxy","127.0.0.1"]',
+    'CORS_ORIGINS=["http://localhost:3000"]',
+  ]);
 
   const again = await rig.deploy([], log);
   expect(again.filter((s) => s.action !== "same")).toEqual([]);

@@ -7,6 +7,8 @@
  *   MONGODB_USER/HOST/PORT and REDIS_HOST/PORT plus the secrets; `/api/health/ready` answers 503
  *   while Mongo refuses it (logging "Authentication failed.", as pymongo does), `/api/health` 200
  *   "degraded". It has curl (the app's image does) for its health check; it logs in to real Redis.
+ *   Like the app's middleware, it answers 400 "Invalid host header" to a Host not in ALLOWED_HOSTS
+ *   and lets only CORS_ORIGINS call it from a browser (main.py, core/config.py; same defaults).
  * - mongo: credentials fixed at first init in its volume from MONGO_INITDB_* (as mongod's are); a
  *   `mongosh` that answers ping, fsyncLock/Unlock and changeUserPassword against those credentials,
  *   and a `mongod --noauth` under which it sets a password without one (a restore's re-key).
@@ -94,6 +96,25 @@ def redis_ok():
     except Exception:
         return False
 
+def env_list(name, default):  # core/config.py: a JSON list, else comma-separated; unset, the app's default
+    v = os.environ.get(name, "")
+    if not v:
+        return default
+    try:
+        parsed = json.loads(v)
+        if isinstance(parsed, list):
+            return parsed
+    except ValueError:
+        pass
+    return [x.strip() for x in v.split(",") if x.strip()]
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "testserver"])
+CORS_ORIGINS = env_list("CORS_ORIGINS", ["http://localhost:3000"])
+
+def host_allowed(header):  # Starlette's TrustedHostMiddleware: the Host without its port, "*" and "*.domain"
+    host = (header or "").split(":")[0]
+    return any(p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in ALLOWED_HOSTS)
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -105,10 +126,28 @@ class Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        origin = self.headers.get("Origin")
+        if origin and ("*" in CORS_ORIGINS or origin in CORS_ORIGINS):  # Starlette's CORSMiddleware, credentials allowed
+            self.send_header("Access-Control-Allow-Origin", origin)
+            self.send_header("Access-Control-Allow-Credentials", "true")
+            self.send_header("Vary", "Origin")
         self.end_headers()
         self.wfile.write(body)
 
+    def refused_host(self):
+        if host_allowed(self.headers.get("Host")):
+            return False
+        body = b"Invalid host header"
+        self.send_response(400)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        return True
+
     def do_GET(self):
+        if self.refused_host():
+            return
         path = self.path.split("?")[0]
         if path == "/api/health/live":
             return self.reply(200, {"status": "alive"})
@@ -140,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
         return self.reply(404, {"detail": "Not Found"})
 
     def do_POST(self):
+        if self.refused_host():
+            return
         if self.path == "/api/upload":
             left, n = int(self.headers.get("Content-Length", "0")), 0
             while left > 0:

@@ -211,13 +211,40 @@ export interface ApiConnections {
 export const MONGO_AUTH_SOURCE = "admin";
 
 /**
+ * Whom the API answers: the app's TrustedHostMiddleware refuses (400 "Invalid host header") a Host
+ * not in `ALLOWED_HOSTS` (its default: localhost, 127.0.0.1, testserver), and its CORSMiddleware lets
+ * only `CORS_ORIGINS` (its default: http://localhost:3000) call it from a browser (core/config.py,
+ * main.py). The web page calls the API on its own port: another origin.
+ */
+export interface ApiAccess {
+  allowedHosts: string[];
+  corsOrigins: string[];
+}
+
+/**
+ * The stack's own names: its public address (what browsers send as Host), `proxy` (the web's server
+ * side reaches the API at http://proxy:<port>), localhost and 127.0.0.1 (the health check and the
+ * gates); the web app's URLs as the origins.
+ */
+export function apiAccessOf(publicAddresses: string[], webUrls: string[]): ApiAccess {
+  return { allowedHosts: [...new Set([...publicAddresses, ALIASES.proxy, "localhost", "127.0.0.1"])], corsOrigins: [...new Set(webUrls)] };
+}
+
+/**
  * The API's env, as its loader reads it: connection parts as plain values (it builds
  * `MONGODB_URL` and `REDIS_URL` from them and the secret files), `NODE_ENV=production` (it then
  * refuses to start without its critical secrets). `extra` (config `api.env`) comes last and wins,
  * so a hand-typed `MONGODB_URL` (which the app prefers) is visible to the policy pack.
  */
-export function apiEnv(p: ApiConnections & { extra: Record<string, string>; /** @default SERVICE_PORTS.api */ port?: number }): string[] {
+export function apiEnv(
+  p: ApiConnections & {
+    extra: Record<string, string>;
+    /** @default SERVICE_PORTS.api */ port?: number;
+    /** ALLOWED_HOSTS and CORS_ORIGINS, as JSON lists (the app reads JSON or commas). @default the app's own defaults */ access?: ApiAccess;
+  },
+): string[] {
   return envList({
+    ...(p.access ? { ALLOWED_HOSTS: JSON.stringify(p.access.allowedHosts), CORS_ORIGINS: JSON.stringify(p.access.corsOrigins) } : {}),
     MONGODB_AUTH_SOURCE: MONGO_AUTH_SOURCE,
     MONGODB_DATABASE: p.mongo.database,
     MONGODB_HOST: p.mongo.host,
