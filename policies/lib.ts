@@ -22,6 +22,7 @@ export interface ContainerProps {
   logDriver?: string;
   logOpts?: Record<string, string>;
   privileged?: boolean;
+  command?: string[];
   volumes?: { volumeName?: string; containerPath?: string; hostPath?: string }[];
 }
 

@@ -6,6 +6,7 @@ import { awsNoDatabasePorts } from "./rules/awsNoDatabasePorts";
 import { awsSshRestricted } from "./rules/awsSshRestricted";
 import { backupBucketPrivate } from "./rules/backupBucketPrivate";
 import { containersHardened } from "./rules/containersHardened";
+import { databasesSized } from "./rules/databasesSized";
 import { dataVolumesRetained } from "./rules/dataVolumesRetained";
 import { mongoPasswordConsistency } from "./rules/mongoPasswordConsistency";
 import { noMutableImageTags } from "./rules/noMutableImageTags";
@@ -28,6 +29,7 @@ export const rules: Policies = [
   noMutableImageTags,
   dataVolumesRetained,
   containersHardened,
+  databasesSized,
   apiOriginsRestricted,
   noPlaintextSecretsInEnv,
   sshHostKeyPinned,

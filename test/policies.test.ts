@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluate, GraphResource, toGraph, Violation } from "../policies/evaluate";
 import { rules } from "../policies/rules";
-import { api, apiEnvs, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, SAPTIVA, volume } from "./support/policy";
+import { api, apiEnvs, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, redis, SAPTIVA, volume } from "./support/policy";
 import { runStack } from "./support/program";
 
 const fired = (resources: GraphResource[], config = {}) => evaluate(resources, config);
@@ -197,6 +197,26 @@ describe("containers-hardened", () => {
   });
 });
 
+describe("databases-sized", () => {
+  test("the stack's sizes pass (Mongo 0.25 GB of 1024 MiB, Redis 384 of 512 MiB)", () => {
+    expect(fired([mongo(), redis(), volume("redis-data", "redis", { retainOnDelete: true })])).toEqual([]);
+  });
+  test.each([
+    ["Mongo without a cache size", [mongo({ command: undefined })], "no --wiredTigerCacheSizeGB"],
+    [
+      "Mongo's cache over its limit",
+      [mongo({ command: ["mongod", "--wiredTigerCacheSizeGB", "1"] })],
+      "WiredTiger's cache (1 GB) leaves mongod less than 256 MiB of its 1024 MiB limit",
+    ],
+    ["Redis without maxmemory", [redis({ uploads: [{ file: "/usr/local/etc/redis/redis.conf", content: 'requirepass "x"\n' }] })], "no maxmemory"],
+    ["Redis's maxmemory at its limit", [redis({ memory: 384 })], "maxmemory 384 MiB is not below its 384 MiB limit"],
+  ])("%s fires", (_n, resources, message) => {
+    const vs = fired(resources).filter((v) => v.rule !== "data-volumes-retained");
+    expect(vs.map((v) => [v.rule, v.level])).toEqual([["databases-sized", "mandatory"]]);
+    expect(vs[0].message).toContain(message);
+  });
+});
+
 describe("api-origins-restricted", () => {
   const named = ['ALLOWED_HOSTS=["chat.example.com","proxy"]', 'CORS_ORIGINS=["https://chat.example.com"]'];
   test("the stack's own names pass", () => {
@@ -268,7 +288,7 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the fifteen rules, each with a description and a configSchema", () => {
+  test("has the sixteen rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length",
       "saptiva-key-set",
@@ -277,6 +297,7 @@ describe("the pack", () => {
       "no-mutable-image-tags",
       "data-volumes-retained",
       "containers-hardened",
+      "databases-sized",
       "api-origins-restricted",
       "no-plaintext-secrets-in-env",
       "ssh-host-key-pinned",

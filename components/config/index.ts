@@ -3,7 +3,7 @@ import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/services/appContract";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
-import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, stateBackendSchema, tlsSchema } from "./sections";
+import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
 import { appImage, RESTIC_IMAGE } from "./images";
 import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
@@ -138,8 +138,13 @@ export const configSchema = z
           .default("copilotos")
           .describe("the API's database"),
         rotate: text().optional().describe("any new value rotates the generated Mongo password in place"),
+        cacheGb: z
+          .preprocess(toNumber, z.number({ error: "must be a number of GB" }).min(0.25, { error: "must be at least 0.25 (mongod's minimum)" }))
+          .optional()
+          .describe("WiredTiger's cache (GB); unset: 50% of (resources.mongo.memoryMb − 1 GiB), at least 0.25"),
       })
       .prefault({}),
+    redis: redisSchema,
     api: apiSchema,
     web: z.strictObject({ env: envMap.describe("extra env for the web container (overrides managed variables)") }).prefault({}),
     resources: z

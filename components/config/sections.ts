@@ -152,6 +152,26 @@ export const backupSchema = z
   })
   .prefault({});
 
+/**
+ * `copilotos:redis`: what Redis does at its memory limit. The app keeps only caches with a TTL there
+ * (core/redis_cache.py: setex everywhere) and degrades to uncached reads when Redis fails, so
+ * `volatile-lru` (evict the least recently used key that has a TTL) is the default: a full Redis drops
+ * old cache entries instead of refusing writes or being OOM-killed, and a key without a TTL is never lost.
+ */
+export const redisSchema = z
+  .strictObject({
+    maxmemoryMb: integer(16, 1024 * 1024, "a whole number of MiB, at least 16")
+      .optional()
+      .describe("Redis's `maxmemory` (MiB); unset: 75% of resources.redis.memoryMb"),
+    evictionPolicy: z
+      .enum(["volatile-lru", "allkeys-lru", "volatile-lfu", "allkeys-lfu", "volatile-ttl", "noeviction"], {
+        error: "must be volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-ttl or noeviction",
+      })
+      .default("volatile-lru")
+      .describe("what Redis evicts at maxmemory (the app's Redis holds caches with a TTL: volatile-lru)"),
+  })
+  .prefault({});
+
 /** `copilotos:logs`: every container's log driver and rotation. */
 export const logsSchema = z
   .strictObject({

@@ -10,6 +10,8 @@ import {
   secretUpload,
   SERVICE_PORTS,
   serviceContainer,
+  mongoCommand,
+  wiredTigerCacheGb,
 } from "../renderers/services/containers";
 import type { StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
@@ -31,6 +33,8 @@ export interface MongoArgs {
   hostPort?: number;
   /** Memory and CPU limits (config `resources.mongo`). */
   limits: Limits;
+  /** WiredTiger's cache (GB; config `mongo.cacheGb`). @default wiredTigerCacheGb(limits.memoryMb) */
+  cacheGb?: number;
   /** Also `protect` the data volume (it is always `retainOnDelete`; config `protectData`). */
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
@@ -72,6 +76,7 @@ export class Mongo extends pulumi.ComponentResource {
           healthTimeoutSeconds: args.healthTimeoutSeconds,
           logs: args.logs,
         }),
+        command: mongoCommand(args.cacheGb ?? wiredTigerCacheGb(args.limits.memoryMb)),
         envs: mongoEnv({ user: this.user, database: this.database }),
         uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],
         volumes: [{ volumeName: volume, containerPath: "/data/db" }],

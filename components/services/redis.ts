@@ -7,6 +7,7 @@ import {
   loopbackPort,
   REDIS_COMMAND,
   redisConf,
+  redisMaxMemoryMb,
   redisUploads,
   SERVICE_PORTS,
   serviceContainer,
@@ -27,6 +28,10 @@ export interface RedisArgs {
   hostPort?: number;
   /** Memory and CPU limits (config `resources.redis`). */
   limits: Limits;
+  /** `maxmemory` (MiB; config `redis.maxmemoryMb`). @default redisMaxMemoryMb(limits.memoryMb): 75% of the limit */
+  maxMemoryMb?: number;
+  /** What Redis evicts at `maxmemory` (config `redis.evictionPolicy`). @default "volatile-lru" */
+  evictionPolicy?: string;
   /** Also `protect` the data volume (it is always `retainOnDelete`; config `protectData`). */
   protectData: boolean;
   /** Seconds to wait for a healthy container (config `healthTimeoutSeconds`). */
@@ -65,7 +70,12 @@ export class Redis extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         command: REDIS_COMMAND,
-        uploads: redisUploads(password.apply(redisConf), password),
+        uploads: redisUploads(
+          password.apply((p) =>
+            redisConf(p, { maxMemoryMb: args.maxMemoryMb ?? redisMaxMemoryMb(args.limits.memoryMb), policy: args.evictionPolicy ?? "volatile-lru" }),
+          ),
+          password,
+        ),
         volumes: [{ volumeName: volume, containerPath: "/data" }],
         ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
         removeVolumes: false,

@@ -4,7 +4,19 @@ import type { StackConfig } from "../config";
 import { DockerHost } from "../hosts/dockerHost";
 import { defaultSshDir } from "../hosts/sshFiles";
 import { hostCommand } from "../operations/hostCommand";
-import { ALIASES, apiAccessOf, apiEnv, mongoEnv, redisConf, SECRET_FILES, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
+import {
+  ALIASES,
+  apiAccessOf,
+  apiEnv,
+  mongoCommand,
+  mongoEnv,
+  redisConf,
+  redisMaxMemoryMb,
+  SECRET_FILES,
+  SERVICE_PORTS,
+  webEnv,
+  wiredTigerCacheGb,
+} from "../renderers/services/containers";
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
@@ -122,6 +134,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         service: "mongo",
         image: image("mongo"),
         limits: cfg.resources.mongo,
+        command: mongoCommand(cfg.mongo.cacheGb ?? wiredTigerCacheGb(cfg.resources.mongo.memoryMb)),
         env: envMap(mongoEnv({ user: cfg.mongo.user, database: cfg.mongo.database })),
         secrets: [secret(SECRET_FILES.mongoRootPassword, s.mongoPassword)],
       }),
@@ -135,7 +148,15 @@ export class SwarmStack extends pulumi.ComponentResource {
         image: image("redis"),
         limits: cfg.resources.redis,
         command: ["redis-server", `/run/secrets/${REDIS_SECRET_CONF}`],
-        secrets: [secret(REDIS_SECRET_CONF, s.redisPassword.apply(redisConf)), secret(SECRET_FILES.redisPassword, s.redisPassword)],
+        secrets: [
+          secret(
+            REDIS_SECRET_CONF,
+            s.redisPassword.apply((p) =>
+              redisConf(p, { maxMemoryMb: cfg.redis.maxmemoryMb ?? redisMaxMemoryMb(cfg.resources.redis.memoryMb), policy: cfg.redis.evictionPolicy }),
+            ),
+          ),
+          secret(SECRET_FILES.redisPassword, s.redisPassword),
+        ],
       }),
       ready("redis"),
     );

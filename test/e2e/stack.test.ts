@@ -83,6 +83,15 @@ test.each(["staging", "prod"] as const)(
   },
 );
 
+test.each([
+  ["staging", "0.25", 192],
+  ["prod", "0.25", 384],
+] as const)("%s: mongod runs with its cache sized from its limit, Redis with maxmemory below its own", (stack, cacheGb, redisMb) => {
+  expect(remote("exec", `copilotos-${stack}-mongo`, "cat", "/tmp/mongod.args")).toBe(`--wiredTigerCacheSizeGB ${cacheGb}`);
+  const config = remote("exec", `copilotos-${stack}-redis`, "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli CONFIG GET maxmemory*');
+  expect(config.split("\n")).toEqual(expect.arrayContaining(["maxmemory", String(redisMb * 1024 * 1024), "maxmemory-policy", "volatile-lru"]));
+});
+
 test("the two stacks keep their own secrets, networks and volumes", () => {
   const file = (stack: string) => remote("exec", `copilotos-${stack}-mongo`, "cat", "/data/db/.users");
   expect(file("staging")).not.toBe(file("prod"));

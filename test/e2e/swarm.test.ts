@@ -42,6 +42,8 @@ async function deploy(config: string[] = []) {
         .filter(([service]) => !config.some((c) => c.startsWith(`copilotos:images.${service}=`)))
         .map(([service, ref]) => `copilotos:images.${service}=${ref}`),
       "copilotos:host.updateMonitorSeconds=5",
+      // The names browsers use (here the edge nodes' addresses): the app answers no other Host (ALLOWED_HOSTS).
+      'copilotos:api.allowedHosts=["10.202.0.11","10.202.0.12","10.202.0.13","proxy","localhost","127.0.0.1"]',
       ...config,
     ],
     secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`],

@@ -38,6 +38,19 @@ export function mongo(props: Partial<ContainerProps> = {}, password = PASSWORD):
     envs: ["MONGO_INITDB_ROOT_USERNAME=copilotos", "MONGO_INITDB_ROOT_PASSWORD_FILE=/run/secrets/mongo_root_password"],
     uploads: [{ file: "/run/secrets/mongo_root_password", content: password }],
     volumes: [{ volumeName: "mongo-data", containerPath: "/data/db" }],
+    memory: 1024,
+    command: ["mongod", "--wiredTigerCacheSizeGB", "0.25"],
+    ...props,
+  });
+}
+
+/** Redis as the stack runs it: its config (the password, maxmemory) an uploaded file. */
+export function redis(props: Partial<ContainerProps> = {}): GraphResource {
+  return container("redis", "redis", {
+    uploads: [
+      { file: "/usr/local/etc/redis/redis.conf", content: 'requirepass "x"\nappendonly yes\ndir /data\nmaxmemory 384mb\nmaxmemory-policy volatile-lru\n' },
+    ],
+    volumes: [{ volumeName: "redis-data", containerPath: "/data" }],
     ...props,
   });
 }

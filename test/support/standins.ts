@@ -259,10 +259,16 @@ case "$*" in
 esac
 `;
 
-/** `mongod` for one-off runs (a restore's re-key): with --noauth it serves without checking passwords. */
+/**
+ * `mongod`: as the container's command (the stack sizes its cache: `mongod --wiredTigerCacheSizeGB N`)
+ * it records its arguments and starts as the image does; for one-off runs (a restore's re-key) with
+ * --noauth it serves without checking passwords.
+ */
 const MONGOD = String.raw`#!/bin/sh
-case " $* " in *" --noauth "*) touch /tmp/noauth ;; esac
-httpd -f -p 27017 -h /mongo & pid=$!
+case " $* " in
+  *" --noauth "*) touch /tmp/noauth; httpd -f -p 27017 -h /mongo & pid=$! ;;
+  *) echo "$*" > /tmp/mongod.args; /bin/mongod-start & pid=$! ;;
+esac
 trap 'kill $pid; exit 0' TERM
 wait $pid
 `;

@@ -188,10 +188,32 @@ export function mongoEnv(p: { user: string; database: string }): string[] {
   });
 }
 
-/** Redis config: the password lives here, quoted, not on the command line. */
-export function redisConf(password: string): string {
+/**
+ * WiredTiger's cache for Mongo's memory limit: MongoDB's own rule (50% of RAM − 1 GiB, at least
+ * 0.25 GB) applied to the container's limit, not the host's RAM, so mongod stays inside it instead of
+ * the kernel's OOM killer deciding at the limit.
+ */
+export function wiredTigerCacheGb(memoryMb: number): number {
+  return Math.max(0.25, Math.floor(((memoryMb - 1024) / 2 / 1024) * 100) / 100);
+}
+
+/** mongod with its cache sized (the official image's entrypoint adds --auth for the root user). */
+export const mongoCommand = (cacheGb: number): string[] => ["mongod", "--wiredTigerCacheSizeGB", String(cacheGb)];
+
+/** Redis's `maxmemory` for its limit: 75%, leaving room for the fork of an AOF rewrite and its own overhead. */
+export const redisMaxMemoryMb = (memoryMb: number): number => Math.floor(memoryMb * 0.75);
+
+/** What Redis does at `maxmemory` (config `redis.evictionPolicy`). */
+export interface RedisMemory {
+  maxMemoryMb: number;
+  policy: string;
+}
+
+/** Redis config: the password lives here, quoted, not on the command line; `maxmemory` and its policy when given. */
+export function redisConf(password: string, memory?: RedisMemory): string {
   const quoted = password.replace(/\\/g, "\\\\").replace(/"/g, '\\"');
-  return [`requirepass "${quoted}"`, "appendonly yes", "dir /data", ""].join("\n");
+  const sized = memory ? [`maxmemory ${memory.maxMemoryMb}mb`, `maxmemory-policy ${memory.policy}`] : [];
+  return [`requirepass "${quoted}"`, "appendonly yes", "dir /data", ...sized, ""].join("\n");
 }
 
 export const REDIS_COMMAND = ["redis-server", REDIS_CONF];
