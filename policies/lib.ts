@@ -23,6 +23,8 @@ export interface ContainerProps {
   logOpts?: Record<string, string>;
   privileged?: boolean;
   command?: string[];
+  securityOpts?: string[];
+  capabilities?: { adds?: string[]; drops?: string[] };
   volumes?: { volumeName?: string; containerPath?: string; hostPath?: string }[];
 }
 

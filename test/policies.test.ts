@@ -188,6 +188,8 @@ describe("containers-hardened", () => {
     ["no memory limit", { memory: 0 }],
     ["unbounded logs", { logOpts: {} }],
     ["privileged", { privileged: true }],
+    ["privileges gained after start", { securityOpts: [] }],
+    ["Docker's default capabilities", { capabilities: { drops: [], adds: ["CHOWN"] } }],
     ["Mongo on 0.0.0.0", { ports: [{ internal: 27017, external: 27017, ip: "0.0.0.0" }] }],
   ])("%s fires", (_n, props) => {
     expect(rulesOf(fired([mongo(props as object)]).filter((v) => v.rule !== "data-volumes-retained"))).toEqual(["containers-hardened"]);

@@ -161,6 +161,8 @@ describe("container settings", () => {
       memory: 256,
       cpus: "0.5",
       privileged: false,
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: [] },
     });
   });
 });

@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { routeFile } from "../../components/renderers/proxy";
+import { CAPABILITIES } from "../../components/renderers/services/containers";
 import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
@@ -90,6 +91,27 @@ test.each([
   expect(remote("exec", `copilotos-${stack}-mongo`, "cat", "/tmp/mongod.args")).toBe(`--wiredTigerCacheSizeGB ${cacheGb}`);
   const config = remote("exec", `copilotos-${stack}-redis`, "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli CONFIG GET maxmemory*');
   expect(config.split("\n")).toEqual(expect.arrayContaining(["maxmemory", String(redisMb * 1024 * 1024), "maxmemory-policy", "volatile-lru"]));
+});
+
+test("every container runs with no-new-privileges and only its own capabilities, and still serves", () => {
+  const plain = (caps: string[] | null) => (caps ?? []).map((c) => c.replace(/^CAP_/, "")).sort();
+  for (const n of stackContainers("prod")) {
+    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof CAPABILITIES;
+    const [security, drops, adds] = remote(
+      "inspect",
+      "--format",
+      "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.CapDrop}} {{json .HostConfig.CapAdd}}",
+      n,
+    )
+      .split(" ")
+      .map((j) => JSON.parse(j) as string[] | null);
+    expect([n, security, plain(drops), plain(adds)]).toEqual([
+      n,
+      [expect.stringMatching(/^no-new-privileges(:true)?$/)],
+      ["ALL"],
+      [...CAPABILITIES[service]].sort(),
+    ]);
+  }
 });
 
 test("the two stacks keep their own secrets, networks and volumes", () => {

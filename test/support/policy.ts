@@ -20,6 +20,8 @@ const hardened = {
   logDriver: "json-file",
   logOpts: { "max-size": "10m" },
   healthcheck: { tests: ["CMD-SHELL", "true"] },
+  securityOpts: ["no-new-privileges:true"],
+  capabilities: { drops: ["ALL"], adds: [] },
 };
 
 export function container(name: string, service: string, props: Partial<ContainerProps> = {}): GraphResource {

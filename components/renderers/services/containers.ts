@@ -70,8 +70,27 @@ export function logOptions(l: LogSettings): Record<string, string> {
   return l.driver === "json-file" || l.driver === "local" ? { "max-size": `${l.maxSizeMb}m`, "max-file": String(l.maxFiles) } : {};
 }
 
-/** Restart policy, log driver and rotation, and limits every container gets. */
-export function hardening(limits: Limits, logs: LogSettings = DEFAULT_LOGS) {
+/**
+ * The Linux capabilities each service keeps; every other is dropped. The official mongo and redis
+ * images start as root, chown their data folder (reading into the daemon's own 0700 folders) and drop
+ * to their user with gosu: CHOWN, DAC_OVERRIDE, SETGID, SETUID. nginx's master chowns its temp folders
+ * and starts its workers as another user: CHOWN, SETGID, SETUID (its ports inside are all above 1024).
+ * The app images run as their own users (apps/backend's `USER api_user`, the web's) and need none.
+ */
+export const CAPABILITIES: Record<Service, readonly string[]> = {
+  mongo: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
+  redis: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
+  proxy: ["CHOWN", "SETGID", "SETUID"],
+  api: [],
+  web: [],
+};
+
+/**
+ * Restart policy, log driver and rotation, limits, and the privileges every container gets: none
+ * gained after start (`no-new-privileges`: a setuid binary grants nothing), every capability dropped
+ * but the service's own ({@link CAPABILITIES}), never privileged.
+ */
+export function hardening(limits: Limits, logs: LogSettings = DEFAULT_LOGS, service?: Service) {
   return {
     restart: "unless-stopped",
     logDriver: logs.driver,
@@ -79,6 +98,8 @@ export function hardening(limits: Limits, logs: LogSettings = DEFAULT_LOGS) {
     memory: limits.memoryMb,
     cpus: String(limits.cpus),
     privileged: false,
+    securityOpts: ["no-new-privileges:true"],
+    capabilities: { drops: ["ALL"], adds: [...(service ? CAPABILITIES[service] : [])] },
   };
 }
 
@@ -160,7 +181,7 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
     healthcheck: healthcheckOf(p.service, p.apiPort),
     wait: true,
     waitTimeout: p.healthTimeoutSeconds,
-    ...hardening(p.limits, p.logs),
+    ...hardening(p.limits, p.logs, p.service),
   };
 }
 

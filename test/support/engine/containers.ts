@@ -76,6 +76,10 @@ function containerArgs(p: Inputs): string[] {
   if (p.memory) a.push("--memory", `${Number(p.memory)}m`);
   if (p.cpus) a.push("--cpus", String(p.cpus));
   if (p.privileged) a.push("--privileged");
+  for (const o of (p.securityOpts as string[] | undefined) ?? []) a.push("--security-opt", o);
+  const caps = p.capabilities as { adds?: string[]; drops?: string[] } | undefined;
+  for (const c of caps?.drops ?? []) a.push("--cap-drop", c);
+  for (const c of caps?.adds ?? []) a.push("--cap-add", c);
   for (const port of (p.ports as { internal: number; external: number; ip?: string; protocol?: string }[] | undefined) ?? []) {
     a.push("-p", `${port.ip ?? "0.0.0.0"}:${port.external}:${port.internal}/${port.protocol ?? "tcp"}`);
   }
