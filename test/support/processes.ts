@@ -72,3 +72,36 @@ export function dockerdArgv(root: string, extra: string[] = []): string[] {
     ...extra,
   ];
 }
+
+/** An ed25519 key pair `<dir>/<name>` and `<name>.pub`, made once (an existing one is kept). */
+export function keyPair(dir: string, name: string): string {
+  const f = path.join(dir, name);
+  if (!fs.existsSync(f)) sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", f]);
+  return f;
+}
+
+/**
+ * Starts this machine's sshd in the network namespace `ns` on `address`:22, its files in `dir`
+ * (`sshd_config`, `sshd.pid`, `sshd.log`, `authorized_keys` = the client key's public half), for
+ * `user` only, by key only; `extra` config lines after those.
+ */
+export function startSshd(o: { ns: string; dir: string; address: string; user: string; hostKey: string; clientKey: string; extra: string[] }): void {
+  fs.copyFileSync(`${o.clientKey}.pub`, path.join(o.dir, "authorized_keys"));
+  const config = [
+    `ListenAddress ${o.address}:22`,
+    `HostKey ${o.hostKey}`,
+    `PidFile ${path.join(o.dir, "sshd.pid")}`,
+    `AuthorizedKeysFile ${path.join(o.dir, "authorized_keys")}`,
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "UsePAM no",
+    "StrictModes no",
+    `AllowUsers ${o.user}`,
+    ...o.extra,
+    "",
+  ];
+  fs.writeFileSync(path.join(o.dir, "sshd_config"), config.join("\n"));
+  fs.mkdirSync("/run/sshd", { recursive: true });
+  // nsenter, not `ip netns exec`: the latter remounts /sys (dockerd in the same namespace needs its cgroup mounts).
+  sh("nsenter", [`--net=/var/run/netns/${o.ns}`, "/usr/sbin/sshd", "-f", path.join(o.dir, "sshd_config"), "-E", path.join(o.dir, "sshd.log")]);
+}

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { killPidFile, ok, sh, waitFor, waitGone } from "./processes";
+import { keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone } from "./processes";
 
 const DIR = "/tmp/copilotos-sftp";
 const NS = "cpt-sftp";
@@ -58,34 +58,10 @@ export async function startSftpTarget(): Promise<SftpTarget> {
   ])
     sh("ip", ["netns", "exec", NS, "ip", ...args]);
   for (const rule of FORWARD_RULES) sh("iptables", ["-I", "FORWARD", "1", ...rule]);
-  const key = (name: string) => {
-    const f = path.join(DIR, name);
-    sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", f]);
-    return f;
-  };
-  const hostKey = key("host_key");
-  const clientKey = key("client_key");
-  fs.copyFileSync(`${clientKey}.pub`, path.join(DIR, "authorized_keys"));
-  fs.writeFileSync(
-    path.join(DIR, "sshd_config"),
-    [
-      `ListenAddress ${SFTP_ADDRESS}:22`,
-      `HostKey ${hostKey}`,
-      `PidFile ${path.join(DIR, "sshd.pid")}`,
-      `AuthorizedKeysFile ${path.join(DIR, "authorized_keys")}`,
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      `AllowUsers ${USER}`,
-      // SFTP only: the backup user gets no shell.
-      "Subsystem sftp internal-sftp",
-      "ForceCommand internal-sftp",
-      "",
-    ].join("\n"),
-  );
-  fs.mkdirSync("/run/sshd", { recursive: true });
-  sh("nsenter", [`--net=/var/run/netns/${NS}`, "/usr/sbin/sshd", "-f", path.join(DIR, "sshd_config"), "-E", path.join(DIR, "sshd.log")]);
+  const hostKey = keyPair(DIR, "host_key");
+  const clientKey = keyPair(DIR, "client_key");
+  // SFTP only: the backup user gets no shell.
+  startSshd({ ns: NS, dir: DIR, address: SFTP_ADDRESS, user: USER, hostKey, clientKey, extra: ["Subsystem sftp internal-sftp", "ForceCommand internal-sftp"] });
   await waitFor("sshd on the SFTP target", () => ok("sh", ["-c", `ssh-keyscan -T 2 ${SFTP_ADDRESS} 2>/dev/null | grep -q ssh-ed25519`]), 20);
   const pub = fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
   return { address: SFTP_ADDRESS, port: 22, user: USER, hostKey: pub, clientKey: fs.readFileSync(clientKey, "utf8"), home };

@@ -14,7 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
-import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone, which } from "./processes";
+import { daemon, dockerdArgv, keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
 if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 9) throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 9");
@@ -168,37 +168,25 @@ async function start(): Promise<TestHostState> {
   fs.mkdirSync(remote, { recursive: true });
   await startRemoteEngine();
 
-  const key = (name: string) => {
-    const f = path.join(d, name);
-    if (!fs.existsSync(f)) sh("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", f]);
-    return f;
-  };
+  const key = (name: string) => keyPair(d, name);
   const hostKey = key("host_key");
   const clientKey = key("client_key");
   const rejectedKey = key("rejected_key");
   const otherHostKey = key("other_host_key");
-  fs.copyFileSync(`${clientKey}.pub`, path.join(d, "authorized_keys"));
-  fs.writeFileSync(
-    path.join(d, "sshd_config"),
-    [
-      `ListenAddress ${HOST_ADDRESS}:22`,
-      `HostKey ${hostKey}`,
-      `PidFile ${path.join(d, "sshd.pid")}`,
-      `AuthorizedKeysFile ${path.join(d, "authorized_keys")}`,
-      "PasswordAuthentication no",
-      "KbdInteractiveAuthentication no",
-      "UsePAM no",
-      "StrictModes no",
-      `AllowUsers ${USER}`,
+  startSshd({
+    ns: NETNS,
+    dir: d,
+    address: HOST_ADDRESS,
+    user: USER,
+    hostKey,
+    clientKey,
+    extra: [
       "Subsystem sftp internal-sftp",
       `SetEnv DOCKER_HOST=unix://${socket}`,
       // Lets a test put a stand-in command first on the session's PATH (~/.ssh/environment); nothing else.
       "PermitUserEnvironment PATH",
-      "",
-    ].join("\n"),
-  );
-  fs.mkdirSync("/run/sshd", { recursive: true });
-  sh("nsenter", [...inNs, "/usr/sbin/sshd", "-f", path.join(d, "sshd_config"), "-E", path.join(d, "sshd.log")]);
+    ],
+  });
   // The host's cron, for the scheduled backups the stack installs: Debian's, unless one runs already.
   ok("crontab", ["-r", "-u", USER]);
   if (INSTANCE === 0 && cronPid() === undefined) {
