@@ -105,3 +105,22 @@ export function startSshd(o: { ns: string; dir: string; address: string; user: s
   // nsenter, not `ip netns exec`: the latter remounts /sys (dockerd in the same namespace needs its cgroup mounts).
   sh("nsenter", [`--net=/var/run/netns/${o.ns}`, "/usr/sbin/sshd", "-f", path.join(o.dir, "sshd_config"), "-E", path.join(o.dir, "sshd.log")]);
 }
+
+/**
+ * A network namespace `ns` linked to this machine by a veth pair: `outDev` here with `outAddress`,
+ * `inDev` inside with `inAddress` (both /30), loopback up; `routes` are added inside (`ip route add …`).
+ */
+export function linkedNamespace(o: { ns: string; outDev: string; inDev: string; outAddress: string; inAddress: string; routes?: string[][] }): void {
+  sh("ip", ["netns", "add", o.ns]);
+  sh("ip", ["link", "add", o.outDev, "type", "veth", "peer", "name", o.inDev]);
+  sh("ip", ["link", "set", o.inDev, "netns", o.ns]);
+  sh("ip", ["addr", "add", `${o.outAddress}/30`, "dev", o.outDev]);
+  sh("ip", ["link", "set", o.outDev, "up"]);
+  const inside = [
+    ["addr", "add", `${o.inAddress}/30`, "dev", o.inDev],
+    ["link", "set", o.inDev, "up"],
+    ["link", "set", "lo", "up"],
+    ...(o.routes ?? []).map((r) => ["route", "add", ...r]),
+  ];
+  for (const args of inside) sh("ip", ["netns", "exec", o.ns, "ip", ...args]);
+}

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone } from "./processes";
+import { keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone } from "./processes";
 
 const DIR = "/tmp/copilotos-sftp";
 const NS = "cpt-sftp";
@@ -45,18 +45,7 @@ export async function startSftpTarget(): Promise<SftpTarget> {
   if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
   sh("usermod", ["-p", "*", USER]);
   sh("chown", [`${USER}:${USER}`, home]);
-  sh("ip", ["netns", "add", NS]);
-  sh("ip", ["link", "add", OUT, "type", "veth", "peer", "name", IN]);
-  sh("ip", ["link", "set", IN, "netns", NS]);
-  sh("ip", ["addr", "add", `${OUT_ADDRESS}/30`, "dev", OUT]);
-  sh("ip", ["link", "set", OUT, "up"]);
-  for (const args of [
-    ["addr", "add", `${SFTP_ADDRESS}/30`, "dev", IN],
-    ["link", "set", IN, "up"],
-    ["link", "set", "lo", "up"],
-    ["route", "add", "10.201.0.0/16", "via", OUT_ADDRESS],
-  ])
-    sh("ip", ["netns", "exec", NS, "ip", ...args]);
+  linkedNamespace({ ns: NS, outDev: OUT, inDev: IN, outAddress: OUT_ADDRESS, inAddress: SFTP_ADDRESS, routes: [["10.201.0.0/16", "via", OUT_ADDRESS]] });
   for (const rule of FORWARD_RULES) sh("iptables", ["-I", "FORWARD", "1", ...rule]);
   const hostKey = keyPair(DIR, "host_key");
   const clientKey = keyPair(DIR, "client_key");

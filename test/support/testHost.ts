@@ -14,7 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
-import { daemon, dockerdArgv, keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
+import { daemon, dockerdArgv, keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
 if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 9) throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 9");
@@ -136,17 +136,7 @@ async function start(): Promise<TestHostState> {
     state.startedLocalEngine = true;
     await waitFor("the local dockerd", () => ok("docker", ["info"]), 60);
   }
-  sh("ip", ["netns", "add", NETNS]);
-  sh("ip", ["link", "add", VETH_OUT, "type", "veth", "peer", "name", VETH_IN]);
-  sh("ip", ["link", "set", VETH_IN, "netns", NETNS]);
-  sh("ip", ["addr", "add", `${OUT_ADDRESS}/30`, "dev", VETH_OUT]);
-  sh("ip", ["link", "set", VETH_OUT, "up"]);
-  for (const args of [
-    ["addr", "add", `${HOST_ADDRESS}/30`, "dev", VETH_IN],
-    ["link", "set", VETH_IN, "up"],
-    ["link", "set", "lo", "up"],
-  ])
-    sh("ip", ["netns", "exec", NETNS, "ip", ...args]);
+  linkedNamespace({ ns: NETNS, outDev: VETH_OUT, inDev: VETH_IN, outAddress: OUT_ADDRESS, inAddress: HOST_ADDRESS });
 
   // A new host has an empty home: archives, crontab files and keys an earlier run left (a run that
   // was killed never tore down) would change what the tests count, e.g. retention keeping 7.
