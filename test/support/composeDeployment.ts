@@ -50,6 +50,9 @@ services:
       NODE_ENV: production
       MONGODB_HOST: mongodb
       REDIS_HOST: redis
+      # Seed 004's production checklist sets these; the app refuses any other Host (ALLOWED_HOSTS).
+      ALLOWED_HOSTS: ${requireTestHost().target.address},localhost,127.0.0.1
+      CORS_ORIGINS: http://${requireTestHost().target.address}:${ports.web}
     ports:
       - "${ports.api}:8001"
   web:
