@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, parseConfig, rawFromAllConfig } from "../components/config";
 import { projectRoot } from "./stack/project";
 import { loadStackConfig } from "./stack/stackConfig";
+import { UNUSED_SECRETS } from "./stack/stackTarget";
 
 export const USAGE = "usage: npm run images -- <stack> [--stack-dir dir]\nexample: npm run images -- prod\n";
 
@@ -44,8 +45,8 @@ export async function images(argv: string[], io: { out: (s: string) => void; err
     const input = loadStackConfig({
       stack,
       dir: path.resolve(a.values["stack-dir"] ?? projectRoot()),
-      // Secrets are not needed to list images; placeholders satisfy the schema.
-      secrets: ["copilotos:saptivaApiKey=sk-unused-by-this-command", "copilotos:offsiteSshKey=-----BEGIN OPENSSH PRIVATE KEY----- unused"],
+      // Secrets are not needed to list images.
+      secrets: UNUSED_SECRETS,
     });
     io.out(`${JSON.stringify(stackImages(parseConfig(rawFromAllConfig(input.config))))}\n`);
     return 0;

@@ -6,6 +6,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { parseConfig, withSecrets } from "../components/config";
+import { NOT_READ } from "../components/config/keys";
 import { backupScript } from "../components/renderers/operations/backup";
 import {
   keepFlags,
@@ -138,6 +139,12 @@ describe("config", () => {
     expect(problemsOf(withSftp({ offsiteSshKey: "not a key" })).map((p) => [p.key, p.message])).toEqual([
       ["copilotos:offsiteSshKey", "must be a private key (PEM or OpenSSH text starting -----BEGIN … PRIVATE KEY-----)"],
     ]);
+  });
+
+  test("the CLIs that never read the credentials parse a stack with them encrypted: set, not a value", () => {
+    const parsed = parseConfig(withSftp({ offsiteSshKey: NOT_READ }));
+    expect(parsed.offsiteSshKey).toBe(NOT_READ);
+    expect(problemsOf(withSftp({ offsiteSshKey: "(not read)" })).map((p) => p.key)).toEqual(["copilotos:offsiteSshKey"]);
   });
 
   test("exactly one target; a bad host key is refused naming its path; not on a swarm yet", () => {

@@ -3,18 +3,18 @@
 /** The config namespace: every key is `copilotos:<key>`. */
 export const NAMESPACE = "copilotos";
 
+/** The off-host target's credentials (config `backup.offsite`), each a secret key of its own. */
+export const OFFSITE_KEYS = ["offsiteSshKey", "offsiteS3AccessKeyId", "offsiteS3SecretAccessKey", "offsiteRestPassword"] as const;
+export type OffsiteKey = (typeof OFFSITE_KEYS)[number];
+
+/**
+ * What the CLIs that never use the off-host credentials (pulumi up wrote them on the host) give for
+ * them: set, so the config parses, but no value; the private-key check lets it by.
+ */
+export const NOT_READ = "(not read by this command)";
+
 /** Config keys whose values are secrets: they leave `loadConfig` as Pulumi secret outputs. */
-export const SECRET_KEYS = [
-  "saptivaApiKey",
-  "mongoPassword",
-  "redisPassword",
-  "jwtSecretKey",
-  "secretKey",
-  "offsiteSshKey",
-  "offsiteS3AccessKeyId",
-  "offsiteS3SecretAccessKey",
-  "offsiteRestPassword",
-] as const;
+export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey", ...OFFSITE_KEYS] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Nested config paths whose values are secrets (set with `pulumi config set --path --secret`). */

@@ -1,6 +1,7 @@
 /** Config sections of the operations side (backups, the API's extras, logs, the state backend, HTTPS), parsed by the schema in index.ts. */
 import { createPrivateKey, KeyObject, X509Certificate } from "node:crypto";
 import { z } from "zod";
+import { NOT_READ, OffsiteKey } from "./keys";
 import { hostPath } from "./syntax";
 import { bool, envMap, integer, jsonList, port, text } from "./values";
 
@@ -113,8 +114,6 @@ export const offsiteSchema = z
   })
   .refine((o) => [o.sftp, o.s3, o.rest].filter(Boolean).length === 1, { error: "must name exactly one target: sftp, s3 or rest" });
 
-type OffsiteKey = "offsiteSshKey" | "offsiteS3AccessKeyId" | "offsiteS3SecretAccessKey" | "offsiteRestPassword";
-
 /** The off-host target's credentials that are missing or malformed: each names the key to set and how. */
 export function offsiteCredentialIssues(
   o: z.output<typeof offsiteSchema> | undefined,
@@ -127,7 +126,8 @@ export function offsiteCredentialIssues(
     [!!o?.rest?.user, "offsiteRestPassword", "is required with backup.offsite.rest.user: pulumi config set --secret copilotos:offsiteRestPassword <password>"],
   ];
   const issues = needs.filter(([needed, key]) => needed && keys[key] === undefined).map(([, key, message]) => ({ path: [key], message }));
-  if (keys.offsiteSshKey !== undefined && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(keys.offsiteSshKey)) {
+  const sshKey = keys.offsiteSshKey;
+  if (sshKey !== undefined && sshKey !== NOT_READ && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(sshKey)) {
     issues.push({ path: ["offsiteSshKey"], message: "must be a private key (PEM or OpenSSH text starting -----BEGIN … PRIVATE KEY-----)" });
   }
   return issues;

@@ -7,11 +7,19 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig, rawFromAllConfig } from "../../components/config";
+import { NOT_READ, OFFSITE_KEYS } from "../../components/config/keys";
 import { sshFilesIn, writeSshFiles } from "../../components/hosts/sshFiles";
 import { knownHostsLine } from "../../components/renderers/hosts/ssh";
 import type { HostTarget } from "./hostExec";
 import { projectRoot } from "./project";
 import { loadStackConfig } from "./stackConfig";
+
+/**
+ * Secrets the CLIs that work on a stack's host never use, given so its config parses: the API key
+ * (a placeholder), and the off-host target's credentials, which pulumi up already wrote on the host
+ * ({@link NOT_READ}: set, no value). A value given with --secret wins.
+ */
+export const UNUSED_SECRETS = ["copilotos:saptivaApiKey=sk-unused-by-this-command", ...OFFSITE_KEYS.map((k) => `copilotos:${k}=${NOT_READ}`)];
 
 export interface StackTargetOptions {
   stack: string;
@@ -56,20 +64,11 @@ export function stackTargetFromArgs(stack: string, v: HostArgs, tmp: string, cli
 export type StackTarget = { cfg: ReturnType<typeof parseConfig>; target: HostTarget } | { usage: string };
 
 export function stackTarget(o: StackTargetOptions): StackTarget {
-  // The API key is not needed by these CLIs; a placeholder satisfies the schema unless one is given.
   const input = loadStackConfig({
     stack: o.stack,
     dir: path.resolve(o.stackDir ?? projectRoot()),
     config: o.config,
-    // Likewise the off-host target's credentials: they are on the host already (pulumi up wrote them).
-    secrets: [
-      "copilotos:saptivaApiKey=sk-unused-by-this-command",
-      "copilotos:offsiteSshKey=-----BEGIN OPENSSH PRIVATE KEY----- unused by this command",
-      "copilotos:offsiteS3AccessKeyId=unused-by-this-command",
-      "copilotos:offsiteS3SecretAccessKey=unused-by-this-command",
-      "copilotos:offsiteRestPassword=unused-by-this-command",
-      ...(o.secrets ?? []),
-    ],
+    secrets: [...UNUSED_SECRETS, ...(o.secrets ?? [])],
   });
   const cfg = parseConfig(rawFromAllConfig(input.config));
   if (cfg.host.kind === "local") return { cfg, target: { kind: "local" } };
