@@ -225,10 +225,7 @@ export class AppStack extends pulumi.ComponentResource {
         envIsSecret: cfg.secretEnv.api,
         port: cfg.api.containerPort,
         limits: cfg.resources.api,
-        access: this.host.publicAddress.apply((a) => {
-          const own = apiAccessOf([a], [entryUrl(entry.scheme, a, entry.ports.web)]);
-          return { allowedHosts: cfg.api.allowedHosts ?? own.allowedHosts, corsOrigins: cfg.api.corsOrigins ?? own.corsOrigins };
-        }),
+        access: this.host.publicAddress.apply((a) => apiAccessOf([a], [entryUrl(entry.scheme, a, entry.ports.web)], cfg.api)),
       },
       after(this.mongo, this.redis, ...appBackup, ...imageOf("api").ready),
     );

@@ -1,6 +1,7 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
 import * as vm from "node:vm";
-import { backupNamePattern, mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
+import { mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
+import { backupNamePattern } from "../components/renderers/names";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";
 import { hostPath, lines, shq } from "../components/renderers/shell";

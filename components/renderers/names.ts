@@ -85,3 +85,6 @@ export function dockerLabels(labels: Record<string, string>): { label: string; v
     .sort()
     .map((label) => ({ label, value: labels[label] }));
 }
+
+/** Backup file names a stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar` (an extended regular expression). */
+export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;

@@ -162,11 +162,11 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     // Browsers reach any edge node, by its name or the manager's address.
     const edges = [...swarm.nodes.filter((n) => n.edge).map((n) => n.name), swarm.address];
-    const own = apiAccessOf(
+    const swarmAccess = apiAccessOf(
       edges,
       edges.map((e) => `http://${e}:${cfg.ports.web}`),
+      cfg.api,
     );
-    const swarmAccess = { allowedHosts: cfg.api.allowedHosts ?? own.allowedHosts, corsOrigins: cfg.api.corsOrigins ?? own.corsOrigins };
     const api = service(
       "api",
       swarmService({

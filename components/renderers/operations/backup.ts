@@ -11,6 +11,7 @@ import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { MONGO_VOLUME_PASSWORD } from "./health";
 import { offsiteBackupLines, OffsiteSpec } from "./offsite";
 import { Retention, retentionLines } from "./retention";
+import { backupNamePattern } from "../names";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT, waitWithProgress } from "../shell";
 
 /** How often a running backup reports the bytes archived so far. */
@@ -74,8 +75,6 @@ export function mongoAdminJs(call: string): string {
 }
 
 export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
-/** Backup file names this stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar`. */
-export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
 
 /** The entries of `$dir`, one name a line (a glob, not `ls`: names are never parsed from ls output). */
 export const NAMES_IN_DIR = `for f in "$dir"/*; do [ -e "$f" ] && printf '%s\\n' "\${f##*/}"; done`;

@@ -4,7 +4,8 @@
  * auth) must start on it and list its databases. The live container and volume are never touched;
  * the scratch container and volume are removed however the drill ends. Pure.
  */
-import { archiveCheckLines, backupNamePattern, NAMES_IN_DIR, tarImage } from "./backup";
+import { archiveCheckLines, NAMES_IN_DIR, tarImage } from "./backup";
+import { backupNamePattern } from "../names";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT } from "../shell";
 
 export interface DrillSpec {

@@ -7,7 +7,8 @@
  * host (written by {@link offsiteFilesScript}), mounted read-only, never on a command line. Pure.
  */
 import type { Retention } from "./retention";
-import { hostPath, lines, shq } from "../shell";
+import { backupNamePattern } from "../names";
+import { hostPath, lines, shq, waitWithProgress } from "../shell";
 
 export type OffsiteTarget =
   /** SFTP: `user@host:path`, the server's key pinned (`hostKey`: `<type> <base64>`), a private key as secret. */
@@ -250,7 +251,8 @@ export interface FetchSpec {
 export function offsiteFetchScript(f: FetchSpec): string {
   const snapshot = f.snapshot ?? "latest";
   if (!SNAPSHOT_PATTERN.test(snapshot)) throw new Error(`"${snapshot}" is not a snapshot ID (8 to 64 hex digits, from the list) or "latest"`);
-  const archive = `^/${f.prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
+  // restic lists the snapshot's one file under `/`.
+  const archive = `^/${backupNamePattern(f.prefix).slice(1)}`;
   return lines(
     "set -eu",
     "umask 077",
@@ -269,8 +271,12 @@ export function offsiteFetchScript(f: FetchSpec): string {
     '  echo "restore: copying $name from the off-host snapshot $snap of $where (restic checks every block against its hash)"',
     '  restic_run dump --host "$prefix" "$snap" "/$name" > "$f.partial" &',
     "  pid=$!",
-    '  ticks=0; while kill -0 "$pid" 2>/dev/null; do sleep 0.5; ticks=$((ticks + 1)); if [ $((ticks % 20)) -eq 0 ]; then echo "restore: $(wc -c < "$f.partial") bytes so far"; fi; done',
-    '  wait "$pid" || { rm -f "$f.partial"; echo "restore: reading $name from $where failed (above: restic\'s error); nothing was restored" >&2; exit 1; }',
+    ...waitWithProgress(
+      '"$f.partial"',
+      "restore",
+      OFFSITE_PROGRESS_SECONDS,
+      `rm -f "$f.partial"; echo "restore: reading $name from $where failed (above: restic's error); nothing was restored" >&2`,
+    ).map((l) => `  ${l}`),
     '  sum=$(sha256sum < "$f.partial" | cut -d" " -f1); mv "$f.partial" "$f"; printf \'%s  %s\\n\' "$sum" "$name" > "$f.sha256"',
     '  echo "restore: $name copied to $dir ($(wc -c < "$f") bytes, sha256 $sum)"',
     "fi",
@@ -317,7 +323,7 @@ export function offsiteStatusLines(o: OffsiteSpec, prefix: string): string[] {
  * and fails the import at the end.
  */
 export function offsiteImportScript(o: OffsiteSpec, dir: string, prefix: string): string {
-  const archive = `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;
+  const archive = backupNamePattern(prefix);
   return lines(
     "set -eu",
     `dir=${hostPath(dir)}; prefix=${shq(prefix)}`,

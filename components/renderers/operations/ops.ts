@@ -2,9 +2,8 @@
  * Day-2 host scripts for `npm run ops` (status, logs, exec), by service name. Pure.
  * App containers carry a random suffix in their names; the one serving is the one the proxy routes to.
  */
-import { backupNamePattern } from "./backup";
 import { offsiteStatusLines, OffsiteSpec } from "./offsite";
-import { containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
+import { backupNamePattern, containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
 import { routeFile } from "../proxy";
 import { hostPath, lines, shq, STRICT } from "../shell";
 

@@ -267,10 +267,14 @@ export interface ApiAccess {
 /**
  * The stack's own names: its public address (what browsers send as Host), `proxy` (the web's server
  * side reaches the API at http://proxy:<port>), localhost and 127.0.0.1 (the health check and the
- * gates); the web app's URLs as the origins.
+ * gates); the web app's URLs as the origins. Either list `configured` (config `api.allowedHosts`,
+ * `api.corsOrigins`) replaces the stack's own.
  */
-export function apiAccessOf(publicAddresses: string[], webUrls: string[]): ApiAccess {
-  return { allowedHosts: [...new Set([...publicAddresses, ALIASES.proxy, "localhost", "127.0.0.1"])], corsOrigins: [...new Set(webUrls)] };
+export function apiAccessOf(publicAddresses: string[], webUrls: string[], configured: Partial<ApiAccess> = {}): ApiAccess {
+  return {
+    allowedHosts: configured.allowedHosts ?? [...new Set([...publicAddresses, ALIASES.proxy, "localhost", "127.0.0.1"])],
+    corsOrigins: configured.corsOrigins ?? [...new Set(webUrls)],
+  };
 }
 
 /**
