@@ -8,6 +8,7 @@ import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Se
 import type { StackConfig } from "./config";
 import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
+import { HostFirewall, hostFirewallOf } from "./hosts/hostFirewall";
 import { Mongo } from "./services/mongo";
 import type { MongoBackup } from "./operations/mongoBackup";
 import { mongoVolumeOf } from "./backupSpec";
@@ -52,6 +53,8 @@ export class AppStack extends pulumi.ComponentResource {
   public readonly web: Web;
   public readonly images: Record<Service, AppImage>;
   public readonly preflight: Preflight;
+  /** The host firewall of an ssh host (`host.firewall`, on by default). */
+  public readonly firewall?: HostFirewall;
   public readonly backup?: MongoBackup;
   /** The restic repository off the host (config `backup.offsite`); its password is a secret output. */
   public readonly offsite?: OffsiteRepository;
@@ -110,6 +113,7 @@ export class AppStack extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: this.host.ready },
     );
+    this.firewall = hostFirewallOf(this, `${name}-firewall`, host, cfg, prefix, [this.preflight]);
     // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).
     const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
     this.images = Object.fromEntries(

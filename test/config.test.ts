@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig, rawFromAllConfig } from "../components/config";
-import { RESTIC_IMAGE } from "../components/config/images";
+import { FIREWALL_IMAGE, RESTIC_IMAGE } from "../components/config/images";
 import { minimalConfig, problemsOf } from "./support/config";
 
 const SECRET = "k".repeat(40);
@@ -19,6 +19,7 @@ describe("parseConfig defaults", () => {
       redis: "redis:7-alpine",
       proxy: "nginx:1.27-alpine",
       restic: RESTIC_IMAGE,
+      firewall: FIREWALL_IMAGE,
     });
     expect(c.ports).toEqual({ web: 3000, api: 8001 });
     expect(c.secretLength).toBe(32);
@@ -38,7 +39,15 @@ describe("parseConfig defaults", () => {
   test("an ssh host keeps its pinned key and gets port 22 and a dial timeout", () => {
     const hostKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
     const c = parseConfig({ ...valid(), host: { kind: "ssh", address: "10.0.0.5", user: "deploy", hostKey } });
-    expect(c.host).toEqual({ kind: "ssh", address: "10.0.0.5", user: "deploy", hostKey, port: 22, connectTimeoutSeconds: 10 });
+    expect(c.host).toEqual({
+      kind: "ssh",
+      address: "10.0.0.5",
+      user: "deploy",
+      hostKey,
+      port: 22,
+      connectTimeoutSeconds: 10,
+      firewall: { enabled: true, sshCidrs: ["0.0.0.0/0", "::/0"], appCidrs: ["0.0.0.0/0", "::/0"], trialSeconds: 60 },
+    });
   });
 
   test("digests are accepted for every image", () => {

@@ -202,6 +202,8 @@ describe("the program", () => {
       /^# offsite: the password and credentials of the restic repository sftp:restic@backup\.example\.com:\/srv\/restic\/prod into ~\/\.copilotos\/offsite\/copilotos-prod \(0600\)/,
     );
     expect(String(files.inputs.delete)).toContain('rm -rf "$HOME"/.copilotos/offsite/copilotos-prod');
+    // New credentials update the step in place: a replacement's old removal would run last and delete the new files.
+    expect(files.inputs.triggers).toEqual([]);
     for (const backup of ["copilotos-mongo-backup-run", "copilotos-app-backup-run", "copilotos-backup-schedule-install"]) {
       const r = run.resources.find((x) => x.name === backup)!;
       expect(String(r.inputs.create)).toContain("backup: copying $name to the off-host repository $where");

@@ -30,7 +30,27 @@ const sshConnection = (what: string) => ({
   connectTimeoutSeconds: connectTimeoutSeconds().describe("dial timeout per attempt"),
 });
 
-export const sshHost = z.strictObject({ kind: z.literal("ssh"), ...sshConnection("Docker host") });
+const anywhere = ["0.0.0.0/0", "::/0"];
+
+/** `host.firewall` of an ssh host: nftables rules that published container ports obey too (components/renderers/hosts/firewall.ts). */
+const sshFirewall = z
+  .strictObject({
+    enabled: bool().default(true).describe("close every inbound port but SSH and the proxy's (`false`: no rules; the stack's are removed)"),
+    sshCidrs: cidrList("allowed to reach SSH", 1)
+      .default(anywhere)
+      .describe("CIDR blocks allowed to reach SSH; rules that would not admit the deploying connection are refused"),
+    appCidrs: cidrList("allowed to reach the web and API ports", 1)
+      .default(anywhere)
+      .describe("CIDR blocks allowed to reach the proxy's published ports (web, API, their HTTPS ports)"),
+    sshPort: port().optional().describe("the port sshd listens on, on the host; unset: `host.port` (set it when a NAT maps another port there)"),
+    trialSeconds: integer(10, 3600, "a whole number of seconds from 10 to 3600")
+      .default(60)
+      .describe("new rules remove themselves after this long unless a new SSH connection confirms them"),
+  })
+  .prefault({})
+  .describe("the host firewall (nftables, before Docker's own rules)");
+
+export const sshHost = z.strictObject({ kind: z.literal("ssh"), ...sshConnection("Docker host"), firewall: sshFirewall });
 
 const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_KEY = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
@@ -122,9 +142,7 @@ export const awsHost = z
       })
       .describe("the deploy key's public half, installed as the instance's key pair"),
     privateKey: privateKey().describe("the deploy key's private half; unset: the ssh agent's keys"),
-    sshCidrs: cidrList("allowed to reach SSH")
-      .min(1, { error: "must name at least one CIDR block allowed to reach SSH" })
-      .describe("CIDR blocks allowed to reach SSH (port 22); 0.0.0.0/0 fails the prod policies"),
+    sshCidrs: cidrList("allowed to reach SSH", 1).describe("CIDR blocks allowed to reach SSH (port 22); 0.0.0.0/0 fails the prod policies"),
     appCidrs: cidrList("allowed to reach the web and API ports").default(["0.0.0.0/0", "::/0"]).describe("CIDR blocks allowed to reach the web and API ports"),
     rootVolumeGb: integer(8, 16384, "a whole number of GiB from 8 to 16384")
       .default(20)

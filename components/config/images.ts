@@ -8,6 +8,12 @@ import { envMap, imageRef, text } from "./values";
  */
 export const RESTIC_IMAGE = "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120";
 
+/**
+ * netshoot (0.16) by digest: a network toolbox with nft (nftables) and sh, which the host firewall runs
+ * on the host's network with NET_ADMIN only.
+ */
+export const FIREWALL_IMAGE = "nicolaka/netshoot:v0.16@sha256:b09d9b21381f47a79b3cbcb30da25266dc17186ea00ae65e99fdc51396f48e70";
+
 /** An app image built from source by the program (instead of a reference). */
 const buildSpec = z.strictObject({
   /** Build context folder, relative to the project (or, with `git`, to the repository's root). */

@@ -5,7 +5,7 @@ import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
-import { appImage, RESTIC_IMAGE } from "./images";
+import { appImage, FIREWALL_IMAGE, RESTIC_IMAGE } from "./images";
 import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
 import { headerValue } from "./syntax";
 import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
@@ -47,6 +47,9 @@ export const configSchema = z
         restic: imageRef({ pinned: true })
           .default(RESTIC_IMAGE)
           .describe("restic for the off-host backups (backup.offsite); upstream's image by digest, its binary at /usr/bin/restic"),
+        firewall: imageRef({ pinned: true })
+          .default(FIREWALL_IMAGE)
+          .describe("an image with `nft` and `sh` for the host firewall of an ssh host (`host.firewall`); netshoot by digest"),
       })
       // Parsed even when absent, so the error names images.api / images.web, not images.
       .prefault({} as { api: string; web: string }),

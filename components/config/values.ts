@@ -60,10 +60,16 @@ export const envMap = z
   )
   .default({});
 
-export const cidrList = (what: string) =>
-  z.array(
-    z.string({ error: "must be a CIDR block such as 203.0.113.7/32" }).refine((s) => IPV4_CIDR.test(s) || IPV6_CIDR.test(s), {
-      error: "must be a CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
-    }),
-    { error: `must be a list of CIDR blocks ${what}` },
+/** A list of CIDR blocks, at least `min` of them; JSON text (`'["10.0.0.0/8"]'`, as `pulumi config set --path` stores it) is read as the list. */
+export const cidrList = (what: string, min = 0) =>
+  z.preprocess(
+    jsonList,
+    z
+      .array(
+        z.string({ error: "must be a CIDR block such as 203.0.113.7/32" }).refine((s) => IPV4_CIDR.test(s) || IPV6_CIDR.test(s), {
+          error: "must be a CIDR block such as 203.0.113.7/32 or 2001:db8::/48",
+        }),
+        { error: `must be a list of CIDR blocks ${what}` },
+      )
+      .min(min, { error: `must name at least one CIDR block ${what}` }),
   );

@@ -3,7 +3,7 @@ import * as random from "@pulumi/random";
 import type { DockerHost } from "../hosts/dockerHost";
 import { offsiteFilesInput, offsiteFilesRemoveScript, offsiteFilesScript, OffsiteSpec } from "../renderers/operations/offsite";
 import { offsiteDoes } from "../renderers/operations/stepDescriptions";
-import { hostCommand, secretHash } from "./hostCommand";
+import { hostCommand } from "./hostCommand";
 
 export interface OffsiteRepositoryArgs {
   host: DockerHost;
@@ -57,7 +57,9 @@ export class OffsiteRepository extends pulumi.ComponentResource {
         host: args.host,
         script: offsiteFilesScript(args.spec),
         does: offsiteDoes(args.spec),
-        triggers: [secretHash(input)],
+        // No trigger: new credentials (a changed secret stdin) update the files in place. A trigger would
+        // replace the step, and the old step's removal, which the engine runs last, would delete the new files.
+        triggers: [],
         stdin: input,
         remove: offsiteFilesRemoveScript(args.spec),
       },

@@ -22,7 +22,7 @@ import { HostTarget, runOnHost } from "../../scripts/stack/hostExec";
 import { stackTarget } from "../../scripts/stack/stackTarget";
 import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
-import { FAKE_MONGOSH, fakeMongoImage, fakeMongoRunArgs, resticImage } from "../support/testImages";
+import { FAKE_MONGOSH, fakeMongoImage, fakeMongoRunArgs, FIREWALL_STANDIN, resticImage } from "../support/testImages";
 import { TEST_HOST_DIR } from "../support/testHost";
 import { host } from "./support";
 
@@ -58,6 +58,7 @@ function stackConfig(h: ReadyHost): string[] {
     `copilotos:host.hostKey=${hostKey}`,
     `copilotos:images.mongo=${MONGO_IMAGE}`,
     `copilotos:images.restic=${RESTIC_IMAGE}`,
+    `copilotos:images.firewall=${FIREWALL_STANDIN}`,
     "copilotos:backup.dir=~/backups",
     "copilotos:backup.keep=3",
     `copilotos:backup.offsite.sftp.host=${sftp.address}`,

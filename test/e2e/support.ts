@@ -1,6 +1,9 @@
 /** Helpers for tests against the real test host (test/support/testHost.ts). */
-import { execFileSync } from "node:child_process";
-import { requireTestHost } from "../support/testHost";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { FIREWALL_CONTAINER, FIREWALL_TRIAL_CONTAINER } from "../../components/renderers/hosts/firewall";
+import { NETNS, requireTestHost, TEST_HOST_DIR } from "../support/testHost";
 
 export const host = requireTestHost();
 const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };
@@ -29,8 +32,20 @@ export function removeByPrefix(prefix: string): void {
   if (nets) remote("network", "rm", ...nets.split("\n"));
 }
 
-/** Removes every container, volume and network of the project's stacks on the test host (labels, not names). */
+/**
+ * Takes the host firewall (host.firewall, on for every ssh stack) off the test host: its containers,
+ * its nftables table in the host's namespace, the deploy user's entries. A suite starts without the
+ * rules an earlier suite's stacks left, which would close the ports it publishes itself.
+ */
+export function removeFirewall(): void {
+  remoteTry("rm", "-f", FIREWALL_CONTAINER, FIREWALL_TRIAL_CONTAINER);
+  spawnSync("nsenter", [`--net=/var/run/netns/${NETNS}`, "nft", "delete", "table", "inet", "copilotos"], quiet);
+  fs.rmSync(path.join(TEST_HOST_DIR, "home", ".copilotos", "firewall"), { recursive: true, force: true });
+}
+
+/** Removes every container, volume and network of the project's stacks on the test host (labels, not names), and the host firewall. */
 export function removeProject(): void {
+  removeFirewall();
   for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
     const [cmd, ...rest] = kind.split(" ");
     const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");

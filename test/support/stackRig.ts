@@ -13,10 +13,12 @@ import { NETNS, requireTestHost, TEST_HOST_DIR } from "./testHost";
 import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, Engine, ExecState, refreshState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
+import { FIREWALL_STANDIN } from "./testImages";
 
 /** The stand-in images in place of the stack's, and waits sized for the test host. */
 const TEST_SETTINGS = [
   ...Object.entries(STANDIN_TAGS).map(([service, tag]) => `copilotos:images.${service}=${tag}`),
+  `copilotos:images.firewall=${FIREWALL_STANDIN}`,
   "copilotos:healthTimeoutSeconds=90",
   "copilotos:health.intervalSeconds=1",
   "copilotos:preflight.minFreeDiskMb=100",

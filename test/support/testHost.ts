@@ -14,6 +14,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
+import { FIREWALL_STANDIN, firewallImage } from "./testImages";
 import { daemon, dockerdArgv, keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
@@ -51,6 +52,7 @@ const REQUIRED = [
   "certbot",
   "pebble",
   "pebble-challtestsrv",
+  "nft",
 ];
 
 export interface TestHostState {
@@ -157,6 +159,8 @@ async function start(): Promise<TestHostState> {
   const socket = path.join(remote, "docker.sock");
   fs.mkdirSync(remote, { recursive: true });
   await startRemoteEngine();
+  // Every ssh stack's host firewall (host.firewall) runs it: the rigs set images.firewall to it.
+  firewallImage(["-H", `unix://${socket}`], FIREWALL_STANDIN);
 
   const key = (name: string) => keyPair(d, name);
   const hostKey = key("host_key");

@@ -148,3 +148,11 @@ export const fakeMongoRunArgs = (container: string, volume: string, image: strin
 export function resticImage(dockerArgs: string[], tag: string): string {
   return busyboxImage(dockerArgs, tag, { hostFiles: binaryFiles("restic", "ssh"), env: ["PATH=/bin:/usr/bin"], cmd: ["/usr/bin/restic", "version"] });
 }
+
+/** The tag of the firewall stand-in every test host has (a digest reference cannot be imported): stacks set `images.firewall` to it. */
+export const FIREWALL_STANDIN = "cpt-standin/firewall:1";
+
+/** The firewall image stand-in: this machine's nft (Debian's nftables) on busybox (sh, awk), as netshoot has them. */
+export function firewallImage(dockerArgs: string[], tag: string): string {
+  return busyboxImage(dockerArgs, tag, { hostFiles: binaryFiles("nft"), env: ["PATH=/bin:/usr/sbin:/usr/bin"], cmd: ["nft", "--version"] });
+}

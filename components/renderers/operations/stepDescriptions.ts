@@ -3,6 +3,8 @@
  * comment that heads each host script (shell.ts describedScript), so `npm run check` and
  * `pulumi preview` read like a plan. Pure.
  */
+import { createHash } from "node:crypto";
+import type { FirewallSpec } from "../hosts/firewall";
 import type { AdoptSpec } from "./adopt";
 import type { BackupSpec } from "./backup";
 import type { GateRoute, HealthGateSpec } from "./health";
@@ -64,4 +66,12 @@ export const AWS_READY_DOES = "ready: the instance booted, its data volume mount
 
 export function nodeLabelsDoes(nodes: number): string {
   return `labels: roles and labels of ${plural(nodes, "swarm node")}`;
+}
+
+export function firewallTrialDoes(s: Pick<FirewallSpec, "stack" | "sshPort" | "ports" | "trialSeconds">): string {
+  return `firewall: ${s.stack}'s rules (SSH ${s.sshPort}, ports ${s.ports.join(",")}; every other inbound port closed) checked against this SSH connection and applied on trial for ${s.trialSeconds} s`;
+}
+
+export function firewallConfirmDoes(s: Pick<FirewallSpec, "stack">, entries: string): string {
+  return `firewall: ${s.stack}'s rules (entries ${createHash("sha256").update(entries).digest("hex").slice(0, 12)}) kept over a new SSH connection, applied again at every engine start`;
 }
