@@ -6,6 +6,8 @@ import { apiAccessOf, WEB_API_BASE_URL } from "./renderers/services/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
+import { proxyTlsOf } from "./operations/acmeCertificate";
+import { acmeVolumeNames } from "./renderers/operations/acme";
 import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
 import { HostFirewall, hostFirewallOf } from "./hosts/hostFirewall";
@@ -75,7 +77,12 @@ export class AppStack extends pulumi.ComponentResource {
       {
         host: cfg.host,
         sshDir: args.sshDir ?? defaultSshDir(cfg.project, cfg.stack),
-        appPorts: { web: cfg.ports.web, api: cfg.ports.api, ...(cfg.tls && { webHttps: cfg.tls.ports.web, apiHttps: cfg.tls.ports.api }) },
+        appPorts: {
+          web: cfg.ports.web,
+          api: cfg.ports.api,
+          ...(cfg.tls && { webHttps: cfg.tls.ports.web, apiHttps: cfg.tls.ports.api }),
+          ...(cfg.tls?.acme && { acmeHttp: cfg.tls.acme.httpPort }),
+        },
         offsiteBackups: cfg.backup.s3,
         registry: cfg.registry,
       },
@@ -92,7 +99,7 @@ export class AppStack extends pulumi.ComponentResource {
       compose: { project: cfg.adopt.composeProject, service: cfg.adopt.services.mongo },
     };
     const mongoVolume = mongoVolumeOf({ identity, cfg });
-    const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis, cfg.tls?.ports.web, cfg.tls?.ports.api].filter(
+    const ports = [cfg.ports.web, cfg.ports.api, cfg.ports.mongo, cfg.ports.redis, cfg.tls?.ports.web, cfg.tls?.ports.api, cfg.tls?.acme?.httpPort].filter(
       (p): p is number => p !== undefined,
     );
     this.preflight = new Preflight(
@@ -103,7 +110,12 @@ export class AppStack extends pulumi.ComponentResource {
           identity,
           ports,
           containers: FIXED.map((s) => containerName(identity, s)),
-          volumes: [volumeName(identity, "mongo"), volumeName(identity, "redis"), routesVolumeName(identity)],
+          volumes: [
+            volumeName(identity, "mongo"),
+            volumeName(identity, "redis"),
+            routesVolumeName(identity),
+            ...(cfg.tls?.acme ? Object.values(acmeVolumeNames(identity)) : []),
+          ],
           networks: [prefix],
           minFreeMb: cfg.preflight.minFreeDiskMb,
           adopt: cfg.adopt && { composeProject: cfg.adopt.composeProject, volumes: [cfg.adopt.volumes.mongo, cfg.adopt.volumes.redis] },
@@ -114,6 +126,8 @@ export class AppStack extends pulumi.ComponentResource {
       { parent: this, dependsOn: this.host.ready },
     );
     this.firewall = hostFirewallOf(this, `${name}-firewall`, host, cfg, prefix, [this.preflight]);
+    // The name browsers use: the certificate's first name with tls.acme, else the host's address.
+    const publicName = cfg.tls?.acme ? pulumi.output(cfg.tls.acme.domains[0]) : this.host.publicAddress;
     // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).
     const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
     this.images = Object.fromEntries(
@@ -135,7 +149,7 @@ export class AppStack extends pulumi.ComponentResource {
             buildArgs:
               service === "web"
                 ? {
-                    NEXT_PUBLIC_API_URL: this.host.publicAddress.apply((a) => entryUrl(entry.scheme, a, entry.ports.api)),
+                    NEXT_PUBLIC_API_URL: publicName.apply((a) => entryUrl(entry.scheme, a, entry.ports.api)),
                     API_BASE_URL: WEB_API_BASE_URL,
                   }
                 : {},
@@ -229,10 +243,13 @@ export class AppStack extends pulumi.ComponentResource {
         envIsSecret: cfg.secretEnv.api,
         port: cfg.api.containerPort,
         limits: cfg.resources.api,
-        access: this.host.publicAddress.apply((a) => apiAccessOf([a], [entryUrl(entry.scheme, a, entry.ports.web)], cfg.api)),
+        access: pulumi
+          .all([this.host.publicAddress, publicName])
+          .apply(([a, n]) => apiAccessOf(a === n ? [a] : [n, a], [entryUrl(entry.scheme, n, entry.ports.web)], cfg.api)),
       },
       after(this.mongo, this.redis, ...appBackup, ...imageOf("api").ready),
     );
+    const tls = proxyTlsOf(this, `${name}-tls`, host, cfg, identity, [this.preflight]);
     this.proxy = new Proxy(
       `${name}-proxy`,
       {
@@ -246,9 +263,9 @@ export class AppStack extends pulumi.ComponentResource {
           maxBodyMb: cfg.proxy.maxBodyMb,
           apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
         },
-        tls: cfg.tls && { certificate: cfg.tls.certificate, key: cfg.tls.key, hostPorts: cfg.tls.ports },
+        tls: tls.tls,
       },
-      after(...imageOf("proxy").ready, ...cutoverDone),
+      after(...imageOf("proxy").ready, ...cutoverDone, ...tls.ready),
     );
     const secrets = [
       this.secrets.mongoPassword,
@@ -278,8 +295,8 @@ export class AppStack extends pulumi.ComponentResource {
     );
     route("web", this.web);
 
-    this.webUrl = this.host.publicAddress.apply((a) => entryUrl(entry.scheme, a, entry.ports.web));
-    this.apiHealthUrl = this.host.publicAddress.apply((a) => `${entryUrl(entry.scheme, a, entry.ports.api)}/api/health`);
+    this.webUrl = publicName.apply((a) => entryUrl(entry.scheme, a, entry.ports.web));
+    this.apiHealthUrl = publicName.apply((a) => `${entryUrl(entry.scheme, a, entry.ports.api)}/api/health`);
     this.registerOutputs({ webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl, networkName: this.networkName });
   }
 

@@ -15,6 +15,7 @@ import { saptivaKeySet } from "./rules/saptivaKeySet";
 import { secretMinLength } from "./rules/secretMinLength";
 import { sshHostKeyPinned } from "./rules/sshHostKeyPinned";
 import { swarmDataPinned } from "./rules/swarmDataPinned";
+import { tlsEnabled } from "./rules/tlsEnabled";
 import { uniqueHostPorts } from "./rules/uniqueHostPorts";
 
 export const PACK_NAME = "copilotos-guard";
@@ -31,6 +32,7 @@ export const rules: Policies = [
   containersHardened,
   databasesSized,
   apiOriginsRestricted,
+  tlsEnabled,
   noPlaintextSecretsInEnv,
   sshHostKeyPinned,
   awsSshRestricted,

@@ -5,6 +5,7 @@
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
+import { acmeVolumeNames } from "../components/renderers/operations/acme";
 import { parseArgs } from "node:util";
 import { containerName, Service } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/proxy/maintenance";
@@ -73,7 +74,11 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     const id = { project: "copilotos", stack };
     const script =
       verb === "status"
-        ? statusScript({ identity: id, backup: backupSpecOf({ identity: id, cfg }) })
+        ? statusScript({
+            identity: id,
+            backup: backupSpecOf({ identity: id, cfg }),
+            certificate: cfg.tls?.acme && { ...cfg.tls.acme, image: String(cfg.images.certbot), volumes: acmeVolumeNames(id) },
+          })
         : verb === "logs"
           ? logsScript(id, service as Service, { since: a.values.since, tail, follow: a.values.follow })
           : verb === "exec"

@@ -61,11 +61,13 @@ describe("an aws host with off-host backups", () => {
 
   test("the security group lets SSH in from sshCidrs and the app ports from appCidrs, and no database port", async () => {
     const sg = named(run, `${HOST}-sg`);
-    expect(sg.inputs.ingress).toEqual(ingressRules({ sshCidrs: ["203.0.113.7/32"], appCidrs: ["0.0.0.0/0", "::/0"], appPorts: { web: 3000, api: 8001 } }));
-    expect((sg.inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001]);
+    // The fixture's tls.acme: the HTTPS ports, and 80 for the CA's HTTP-01 challenge.
+    const appPorts = { web: 3000, api: 8001, webHttps: 443, apiHttps: 8443, acmeHttp: 80 };
+    expect(sg.inputs.ingress).toEqual(ingressRules({ sshCidrs: ["203.0.113.7/32"], appCidrs: ["0.0.0.0/0", "::/0"], appPorts }));
+    expect((sg.inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001, 443, 8443, 80]);
     // Publishing Mongo on the host (127.0.0.1) still opens nothing in the group.
     const withMongo = await runStack("aws", ["copilotos:ports.mongo=27017"], [], FIXTURES);
-    expect((named(withMongo, `${HOST}-sg`).inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001]);
+    expect((named(withMongo, `${HOST}-sg`).inputs.ingress as { fromPort: number }[]).map((r) => r.fromPort)).toEqual([22, 3000, 8001, 443, 8443, 80]);
   });
 
   test("the instance: IMDSv2 with one hop, encrypted root disk, key pair, instance profile; a new AMI does not replace it", () => {
@@ -130,7 +132,8 @@ describe("an aws host with off-host backups", () => {
     expect(preflight.inputs.connection).toMatchObject({ host: ip, user: "admin", hostKey: conn.hostKey, dialErrorLimit: 3 });
     const provider = run.resources.find((r) => r.type === "pulumi:providers:docker" && r.name === "copilotos-host-docker")!;
     expect(provider.inputs.host).toBe(`ssh://admin@${ip}:22`);
-    expect(run.outputs.webUrl).toEqual({ value: `http://${ip}:3000`, isSecret: false });
+    // The web's URL is the certificate's name (tls.acme); the instance is reached by its Elastic IP.
+    expect(run.outputs.webUrl).toEqual({ value: "https://chat.example.com", isSecret: false });
     expect(run.outputs.sshHost).toEqual({ value: { address: ip, port: 22, user: "admin", hostKey: conn.hostKey }, isSecret: false });
   });
 

@@ -26,7 +26,7 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: 61 resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: ${stack === "prod" ? 67 : 61} resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     // An app container's name ends in a random suffix, which only the deploy draws.
     for (const name of ["api", "web"])
@@ -71,7 +71,9 @@ describe("npm run check", () => {
     expect(r.stdout).toMatch(
       /aws:Instance +copilotos-host-aws-instance +type=t3\.small ami=\[known after deploy\] zone=eu-west-1b imds=v2 userData=\[secret\]\n/,
     );
-    expect(r.stdout).toMatch(/aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0\n/);
+    expect(r.stdout).toMatch(
+      /aws:SecurityGroup +copilotos-host-aws-sg +in=22<-203\.0\.113\.7\/32 3000<-0\.0\.0\.0\/0,::\/0 8001<-0\.0\.0\.0\/0,::\/0 443<-0\.0\.0\.0\/0,::\/0 8443<-0\.0\.0\.0\/0,::\/0 80<-0\.0\.0\.0\/0,::\/0\n/,
+    );
     expect(r.stdout).toMatch(/aws:Volume +copilotos-host-aws-data +size=30GiB zone=eu-west-1b encrypted=true protect retainOnDelete\n/);
     expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
     // The instance's address and the IDs are made up offline: shown as unknown, never as real-looking values.
@@ -123,12 +125,14 @@ describe("npm run check", () => {
 });
 
 describe("npm run check with the policy pack", () => {
-  test("the committed stacks pass every rule", async () => {
-    for (const stack of ["staging", "prod"]) {
-      const r = await check(stack);
-      expect(r.stdout).toContain("no violations");
-      expect(r.stdout).toContain("0 mandatory, 0 advisory violation(s)");
-    }
+  test("the committed stacks pass every rule; staging, on plain HTTP, with tls-enabled's advisory", async () => {
+    const prod = await check("prod");
+    expect(prod.stdout).toContain("no violations");
+    expect(prod.stdout).toContain("0 mandatory, 0 advisory violation(s)");
+    const staging = await check("staging");
+    expect(staging.exitCode).toBe(0);
+    expect(staging.stdout).toMatch(/tls-enabled +copilotos-proxy-container +advisory/);
+    expect(staging.stdout).toContain("0 mandatory, 1 advisory violation(s)");
   });
 
   test("a mandatory violation prints the table and exits non-zero; no secret in it", async () => {
@@ -142,7 +146,8 @@ describe("npm run check with the policy pack", () => {
   test("advisory violations are listed but do not fail; --policy-config overrides the stack's file", async () => {
     const r = await check("staging", "--config", "copilotos:images.web=copilotos-web:latest");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain("0 mandatory, 1 advisory violation(s)");
+    // no-mutable-image-tags, and tls-enabled's (staging serves plain HTTP).
+    expect(r.stdout).toContain("0 mandatory, 2 advisory violation(s)");
     const strict = await check(
       "staging",
       "--config",

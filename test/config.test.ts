@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { parseConfig, rawFromAllConfig } from "../components/config";
-import { FIREWALL_IMAGE, RESTIC_IMAGE } from "../components/config/images";
+import { CERTBOT_IMAGE, FIREWALL_IMAGE, RESTIC_IMAGE } from "../components/config/images";
 import { minimalConfig, problemsOf } from "./support/config";
 
 const SECRET = "k".repeat(40);
@@ -20,6 +20,7 @@ describe("parseConfig defaults", () => {
       proxy: "nginx:1.27-alpine",
       restic: RESTIC_IMAGE,
       firewall: FIREWALL_IMAGE,
+      certbot: CERTBOT_IMAGE,
     });
     expect(c.ports).toEqual({ web: 3000, api: 8001 });
     expect(c.secretLength).toBe(32);

@@ -172,7 +172,9 @@ describe("the program", () => {
     const confirm = run.resources.find((r) => r.name === "copilotos-firewall-confirm");
     expect(trial?.inputs.triggers).toEqual([]);
     expect(confirm?.inputs.triggers).toEqual([]);
-    expect(String(trial?.inputs.create)).toMatch(/^# firewall: copilotos-prod's rules \(SSH 22, ports 3000,8001; every other inbound port closed\)/);
+    expect(String(trial?.inputs.create)).toMatch(
+      /^# firewall: copilotos-prod's rules \(SSH 22, ports 3000,8001,443,8443,80; every other inbound port closed\)/,
+    );
     expect(String(confirm?.inputs.create)).toMatch(/^# firewall: copilotos-prod's rules \(entries [0-9a-f]{12}\) kept over a new SSH connection/);
     expect(String(confirm?.inputs.delete)).toContain('rm -f "$dir/copilotos-prod.entries"');
     expect(confirm?.deps).toContain("copilotos-firewall-trial");

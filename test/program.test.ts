@@ -22,7 +22,16 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
       ofType(run, VOLUME)
         .map((v) => v.inputs.name)
         .sort(),
-    ).toEqual([`copilotos-${stack}-mongo-data`, `copilotos-${stack}-proxy-routes`, `copilotos-${stack}-redis-data`]);
+    ).toEqual(
+      [
+        // prod's tls.acme: certbot's state, the challenge webroot, the served pair.
+        ...(stack === "prod" ? ["acme", "acme-webroot"] : []),
+        "mongo-data",
+        "proxy-routes",
+        "redis-data",
+        ...(stack === "prod" ? ["tls"] : []),
+      ].map((v) => `copilotos-${stack}-${v}`),
+    );
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
   });
 
@@ -118,7 +127,8 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("outputs: URLs and names in plaintext, no secret anywhere in them", () => {
-    expect(run.outputs.webUrl).toEqual({ value: `http://203.0.113.10:${stack === "prod" ? 3000 : 3100}`, isSecret: false });
+    // prod serves HTTPS under its certificate's name (tls.acme); staging plain HTTP on the host's address.
+    expect(run.outputs.webUrl).toEqual({ value: stack === "prod" ? "https://chat.example.com" : "http://203.0.113.10:3100", isSecret: false });
     expect(run.outputs.containers.value).toMatchObject({ mongo: `copilotos-${stack}-mongo` });
     expect(run.outputs.images.value).toMatchObject({ mongo: "mongo:7.0" });
     const text = JSON.stringify(run.outputs);

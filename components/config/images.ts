@@ -14,6 +14,12 @@ export const RESTIC_IMAGE = "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de
  */
 export const FIREWALL_IMAGE = "nicolaka/netshoot:v0.16@sha256:b09d9b21381f47a79b3cbcb30da25266dc17186ea00ae65e99fdc51396f48e70";
 
+/**
+ * certbot's upstream image (5.7.0) by digest: certbot on PATH, and python3 with `cryptography`, which
+ * reads the served certificate's names and expiry (tls.acme).
+ */
+export const CERTBOT_IMAGE = "certbot/certbot:v5.7.0@sha256:34ee91d2f43008eb78a007d22f23ed4b2eaa9a454cb27ca2c042b49527a695b4";
+
 /** An app image built from source by the program (instead of a reference). */
 const buildSpec = z.strictObject({
   /** Build context folder, relative to the project (or, with `git`, to the repository's root). */

@@ -5,7 +5,7 @@ import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
-import { appImage, FIREWALL_IMAGE, RESTIC_IMAGE } from "./images";
+import { appImage, CERTBOT_IMAGE, FIREWALL_IMAGE, RESTIC_IMAGE } from "./images";
 import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
 import { headerValue } from "./syntax";
 import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
@@ -47,6 +47,9 @@ export const configSchema = z
         restic: imageRef({ pinned: true })
           .default(RESTIC_IMAGE)
           .describe("restic for the off-host backups (backup.offsite); upstream's image by digest, its binary at /usr/bin/restic"),
+        certbot: imageRef({ pinned: true })
+          .default(CERTBOT_IMAGE)
+          .describe("certbot for `tls.acme` (gets and renews the certificate on the host); upstream's image by digest"),
         firewall: imageRef({ pinned: true })
           .default(FIREWALL_IMAGE)
           .describe("an image with `nft` and `sh` for the host firewall of an ssh host (`host.firewall`); netshoot by digest"),
@@ -213,6 +216,13 @@ export const configSchema = z
       });
     }
     for (const { path, message } of offsiteCredentialIssues(cfg.backup.offsite, cfg)) ctx.addIssue({ code: "custom", path, message });
+    const acmePort = cfg.tls?.acme?.httpPort;
+    if (acmePort !== undefined && [cfg.ports.web, cfg.ports.api, cfg.tls?.ports.web, cfg.tls?.ports.api].includes(acmePort))
+      ctx.addIssue({
+        code: "custom",
+        path: ["tls", "acme", "httpPort"],
+        message: `is ${acmePort}, a port the stack already publishes; HTTP-01 needs a port of its own (80)`,
+      });
     for (const key of ["mongoPassword", "redisPassword", "jwtSecretKey", "secretKey"] as const) {
       const value = cfg[key];
       // An adopted Mongo password is what the volume holds; the app's own minimum still applies (above).
@@ -277,8 +287,8 @@ export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "
   registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
   /** Unset: the API runs without a SAPTIVA key ({@link NO_SAPTIVA_KEY}). */
   saptivaApiKey?: pulumi.Output<string>;
-  /** HTTPS at the proxy, its key a secret. */
-  tls?: Omit<NonNullable<ParsedConfig["tls"]>, "key"> & { key: pulumi.Output<string> };
+  /** HTTPS at the proxy: a certificate and its key (a secret), or `acme`. */
+  tls?: Omit<NonNullable<ParsedConfig["tls"]>, "key"> & { key?: pulumi.Output<string> };
   /** Whether `api.env` / `web.env` hold a value set with `--secret` (the container's env is then a secret input). */
   secretEnv: { api: boolean; web: boolean };
 } & { [K in SecretKey]?: pulumi.Output<string> };
@@ -296,7 +306,9 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
   const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
   const host: WithSecretKey<HostSettings> = parsed.host.kind === "local" ? parsed.host : { ...parsed.host, privateKey: secret(parsed.host.privateKey) };
   // A key or credential in plain text would sit readable in Pulumi.<stack>.yaml and in every clone of the repo.
-  const plain = MUST_BE_SECRET.filter(([key]) => parsed[key] !== undefined && !isSecretKey(key));
+  // tls is there with acme too; only its key must be secret.
+  const present = (key: (typeof MUST_BE_SECRET)[number][0]) => (key === "tls" ? parsed.tls?.key : parsed[key]) !== undefined;
+  const plain = MUST_BE_SECRET.filter(([key]) => present(key) && !isSecretKey(key));
   if (plain.length) {
     throw new ConfigError(
       plain.map(([, path, fix]) => ({
@@ -313,7 +325,7 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     host,
     registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
     saptivaApiKey: secret(parsed.saptivaApiKey),
-    tls: parsed.tls && { ...parsed.tls, key: pulumi.secret(parsed.tls.key) },
+    tls: parsed.tls && { ...parsed.tls, key: secret(parsed.tls.key) },
     secretEnv: { api: isSecretKey("api"), web: isSecretKey("web") },
     mongoPassword: secret(parsed.mongoPassword),
     redisPassword: secret(parsed.redisPassword),

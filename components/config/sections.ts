@@ -216,13 +216,47 @@ export function tlsProblem(certificate: string, key: string, now = new Date()): 
   return undefined;
 }
 
-/** `copilotos:tls`: HTTPS at the proxy. Set: each app gets a TLS port, its plain port redirects there. */
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/** `tls.acme`: a certificate from an ACME CA (Let's Encrypt by default) for the stack's names, renewed on the host. */
+const acmeSchema = z.strictObject({
+  email: text("an e-mail address for the CA's expiry notices")
+    .regex(/^[^@\s'"]+@[^@\s'"]+\.[^@\s'"]+$/, { error: "must be an e-mail address" })
+    .describe("the account's e-mail address (the CA's expiry and policy notices)"),
+  domains: z
+    .preprocess(
+      jsonList,
+      z.array(text().regex(DOMAIN, { error: "must be a DNS name such as chat.example.com (lower case)" }), {
+        error: "must be a list of DNS names, e.g. [chat.example.com]",
+      }),
+    )
+    .refine((d) => d.length >= 1 && d.length <= 100, { error: "must name 1 to 100 DNS names" })
+    .describe("the names on the certificate; each must resolve to the host (HTTP-01 reaches them on `httpPort`)"),
+  directory: text()
+    .regex(/^https:\/\/\S+$/, { error: "must be an https:// URL of an ACME directory" })
+    .default("https://acme-v02.api.letsencrypt.org/directory")
+    .describe("the ACME directory (Let's Encrypt's; its staging one while trying things)"),
+  httpPort: port().default(80).describe("host port the proxy answers HTTP-01 challenges on (the CA connects to 80), redirecting anything else to HTTPS"),
+  renewBeforeDays: integer(1, 60, "a whole number of days from 1 to 60").default(30).describe("renew when the certificate expires within this many days"),
+  schedule: text()
+    .refine((v) => CRON.test(v.trim()), { error: 'must be a cron schedule of five fields (e.g. "17 3,15 * * *")' })
+    .default("17 3,15 * * *")
+    .describe("when the host checks for renewal (cron, twice a day by default); the proxy reloads only when the certificate changed"),
+});
+
+/**
+ * `copilotos:tls`: HTTPS at the proxy, from a certificate and key in config or from ACME. Set: each
+ * app gets a TLS port, its plain port redirects there.
+ */
 export const tlsSchema = z
   .strictObject({
-    certificate: pem("CERTIFICATE", "-----BEGIN CERTIFICATE-----").describe(
-      "certificate chain the proxy serves (PEM, leaf first); setting `tls` turns HTTPS on: plain ports redirect, HSTS is sent over HTTPS only",
-    ),
-    key: pem("", "-----BEGIN PRIVATE KEY-----").describe("the certificate's private key (PEM, unencrypted); set it with `--secret`"),
+    certificate: pem("CERTIFICATE", "-----BEGIN CERTIFICATE-----")
+      .optional()
+      .describe(
+        "certificate chain the proxy serves (PEM, leaf first), with `key`; or set `acme` instead. Setting `tls` turns HTTPS on: plain ports redirect, HSTS is sent over HTTPS only",
+      ),
+    key: pem("", "-----BEGIN PRIVATE KEY-----").optional().describe("the certificate's private key (PEM, unencrypted); set it with `--secret`"),
+    acme: acmeSchema.optional(),
     ports: z
       .strictObject({
         web: port().default(443).describe("host port of the web app over HTTPS"),
@@ -231,8 +265,16 @@ export const tlsSchema = z
       .prefault({}),
   })
   .superRefine((tls, ctx) => {
+    if (tls.acme) {
+      for (const k of ["certificate", "key"] as const)
+        if (tls[k] !== undefined)
+          ctx.addIssue({ code: "custom", path: [k], message: "is set with tls.acme too: the certificate comes from one of them; remove one" });
+      return;
+    }
+    for (const k of ["certificate", "key"] as const)
+      if (tls[k] === undefined) ctx.addIssue({ code: "custom", path: [k], message: "is required with tls (or set tls.acme for a certificate from ACME)" });
     // Text that is not PEM at all was already named by the field's own check.
-    if (!tls.certificate.includes("-----BEGIN ") || !tls.key.includes("-----BEGIN ")) return;
+    if (!tls.certificate?.includes("-----BEGIN ") || !tls.key?.includes("-----BEGIN ")) return;
     const problem = tlsProblem(tls.certificate, tls.key);
     if (problem) ctx.addIssue({ code: "custom", path: [problem.path], message: problem.message });
   })

@@ -64,7 +64,7 @@ export function hostFirewallOf(
 ): HostFirewall | undefined {
   if (cfg.host.kind !== "ssh" || !cfg.host.firewall.enabled) return undefined;
   const f = cfg.host.firewall;
-  const ports = [cfg.ports.web, cfg.ports.api, ...(cfg.tls ? [cfg.tls.ports.web, cfg.tls.ports.api] : [])];
+  const ports = [cfg.ports.web, cfg.ports.api, ...(cfg.tls ? [cfg.tls.ports.web, cfg.tls.ports.api] : []), ...(cfg.tls?.acme ? [cfg.tls.acme.httpPort] : [])];
   return new HostFirewall(
     name,
     {

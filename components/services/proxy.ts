@@ -12,7 +12,9 @@ import {
   ProxyConfSpec,
   proxyStartScript,
   ROUTES_DIR,
+  ACME_WEBROOT,
   TLS_CERT,
+  TLS_DIR,
   TLS_KEY,
   TLS_KEY_MODE,
 } from "../renderers/proxy";
@@ -30,10 +32,14 @@ export interface ProxyArgs {
   /** Security headers and rate limit (components/renderers/proxy/). */
   conf: Omit<ProxyConfSpec, "tls">;
   /**
-   * HTTPS (config `tls`): the certificate chain and key, and the host ports of the HTTPS listeners;
-   * `hostPorts` then only redirect there. @default none: plain HTTP on `hostPorts`
+   * HTTPS (config `tls`): the host ports of the HTTPS listeners (`hostPorts` then only redirect
+   * there), and the pair: a certificate chain and key copied in, or (`acme`) the stack's TLS volume
+   * the renewal rewrites, its webroot for HTTP-01 and the host port that reaches it. @default none: plain HTTP on `hostPorts`
    */
-  tls?: { certificate: pulumi.Input<string>; key: pulumi.Input<string>; hostPorts: { api: number; web: number } };
+  tls?: { hostPorts: { api: number; web: number } } & (
+    | { certificate: pulumi.Input<string>; key: pulumi.Input<string> }
+    | { acme: { tlsVolume: pulumi.Input<string>; webrootVolume: pulumi.Input<string>; httpPort: number } }
+  );
   /** Memory and CPU limits. @default { memoryMb: 128, cpus: 0.25 } */
   limits?: Limits;
   /** Seconds to wait for a healthy proxy (config `healthTimeoutSeconds`). */
@@ -60,6 +66,7 @@ export class Proxy extends pulumi.ComponentResource {
     super("copilotos:proxy:Proxy", name, {}, opts);
     this.hostPorts = args.hostPorts;
     const tls = args.tls;
+    const acme = tls && "acme" in tls ? tls.acme : undefined;
     this.entry = entryOf(args.hostPorts, tls);
     // With TLS the apps' own ports stay on the stack network; the published plain ports redirect.
     const plain = tls ? PROXY_REDIRECT_PORTS : PROXY_PORTS;
@@ -82,13 +89,21 @@ export class Proxy extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         command: ["sh", "-c", proxyStartScript()],
-        volumes: [{ volumeName: routes.name, containerPath: ROUTES_DIR }],
+        volumes: [
+          { volumeName: routes.name, containerPath: ROUTES_DIR },
+          ...(acme
+            ? [
+                { volumeName: acme.tlsVolume, containerPath: TLS_DIR, readOnly: true },
+                { volumeName: acme.webrootVolume, containerPath: ACME_WEBROOT, readOnly: true },
+              ]
+            : []),
+        ],
         uploads: [
-          { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts } }) },
+          { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts, acme: acme !== undefined } }) },
           // Maintenance starts off on a new proxy (npm run ops -- <stack> maintenance on|off).
           { file: MAINTENANCE_CONF, content: "# maintenance off\n" },
           { file: MAINTENANCE_PAGE, content: DEFAULT_MAINTENANCE_PAGE },
-          ...(tls
+          ...(tls && "certificate" in tls
             ? [
                 { file: TLS_CERT, content: tls.certificate },
                 { file: TLS_KEY, content: pulumi.secret(tls.key), permissions: TLS_KEY_MODE },
@@ -98,6 +113,8 @@ export class Proxy extends pulumi.ComponentResource {
         ports: [
           ...publicPort(plain.api, args.hostPorts.api),
           ...publicPort(plain.web, args.hostPorts.web),
+          // HTTP-01 reaches the web's redirect port, which serves the challenges, on the port the CA calls.
+          ...(acme ? publicPort(plain.web, acme.httpPort) : []),
           ...(tls ? [...publicPort(PROXY_TLS_PORTS.api, tls.hostPorts.api), ...publicPort(PROXY_TLS_PORTS.web, tls.hostPorts.web)] : []),
         ],
       },

@@ -21,7 +21,7 @@ jest.setTimeout(600_000);
 const ADDRESS = host.target.address;
 /** This machine's end of the link: where the test host sees SSH come from. */
 const CLIENT = ADDRESS.replace(/\.2$/, ".1");
-const rig = new StackRig("prod");
+const rig = new StackRig("prod", { without: ["tls"] });
 const PROD = { web: 3000, api: 8001 };
 /** Ports a container publishes that no stack opened: the firewall must close them. */
 const PROBES = [9999, 8443];

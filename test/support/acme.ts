@@ -22,22 +22,50 @@ export interface AcmeCertificate {
 
 const PORTS = { acme: 14000, management: 15000, http01: 5002, dns: 8053, challManagement: 8055 };
 
-export async function issueWithCertbot(domain: string): Promise<AcmeCertificate> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-acme-"));
-  // pebble's own HTTPS listener needs a certificate: one from a CA made here, which certbot trusts.
-  const ca = makeTestCa();
+export interface PebbleOptions {
+  /** Where pebble, its management API and its DNS listen. @default 127.0.0.1 */
+  listen?: string;
+  /** The address every name resolves to (where the http-01 challenge is fetched). @default 127.0.0.1 */
+  namesResolveTo?: string;
+  /** The port pebble fetches http-01 challenges from. @default 5002 */
+  httpPort?: number;
+}
+
+export interface Pebble {
+  /** The ACME directory URL. */
+  directory: string;
+  /** The CA of pebble's own HTTPS listener (PEM): what an ACME client must trust, as a file too. */
+  listenerCa: string;
+  listenerCaFile: string;
+  /** pebble's root (it signs the chain's intermediate): what a client of the issued certificate trusts. */
+  root(): Promise<string>;
+  stop(): void;
+}
+
+/**
+ * Pebble (Let's Encrypt's test ACME server) and its challenge test server as DNS, every name
+ * resolving to `namesResolveTo`: a real ACME exchange on this machine. No sleeps between validation
+ * attempts and no forced nonce rejections: a quick, deterministic exchange. `stop` ends both and
+ * removes their files.
+ */
+export async function startPebble(o: PebbleOptions = {}): Promise<Pebble> {
+  const listen = o.listen ?? "127.0.0.1";
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-pebble-"));
+  // pebble's own HTTPS listener needs a certificate: one from a CA made here, which clients trust.
+  const ca = makeTestCa([listen]);
   const caPem = fs.readFileSync(ca.caFile, "utf8");
   fs.writeFileSync(path.join(dir, "listener.crt"), ca.cert);
   fs.writeFileSync(path.join(dir, "listener.key"), ca.key);
+  fs.writeFileSync(path.join(dir, "ca.pem"), caPem);
   fs.writeFileSync(
     path.join(dir, "pebble.json"),
     JSON.stringify({
       pebble: {
-        listenAddress: `127.0.0.1:${PORTS.acme}`,
-        managementListenAddress: `127.0.0.1:${PORTS.management}`,
+        listenAddress: `${listen}:${PORTS.acme}`,
+        managementListenAddress: `${listen}:${PORTS.management}`,
         certificate: path.join(dir, "listener.crt"),
         privateKey: path.join(dir, "listener.key"),
-        httpPort: PORTS.http01,
+        httpPort: o.httpPort ?? PORTS.http01,
         tlsPort: 5001,
         ocspResponderURL: "",
         externalAccountBindingRequired: false,
@@ -49,14 +77,19 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
     const log = fs.openSync(path.join(dir, `${cmd}.log`), "a");
     started.push(spawn(cmd, args, { stdio: ["ignore", log, log], env: { ...process.env, ...env } }));
   };
+  const stop = () => {
+    for (const p of started) p.kill();
+    ca.remove();
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   try {
     start("pebble-challtestsrv", [
       "-defaultIPv4",
-      "127.0.0.1",
+      o.namesResolveTo ?? "127.0.0.1",
       "-defaultIPv6",
       "",
       "-dns01",
-      `127.0.0.1:${PORTS.dns}`,
+      `${listen}:${PORTS.dns}`,
       "-http01",
       "",
       "-https01",
@@ -64,16 +97,13 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
       "-tlsalpn01",
       "",
       "-management",
-      `127.0.0.1:${PORTS.challManagement}`,
+      `${listen}:${PORTS.challManagement}`,
     ]);
-    // No sleeps between validation attempts and no forced nonce rejections: a quick, deterministic exchange.
-    start("pebble", ["-config", path.join(dir, "pebble.json"), "-dnsserver", `127.0.0.1:${PORTS.dns}`], {
-      PEBBLE_VA_NOSLEEP: "1",
-      PEBBLE_WFE_NONCEREJECT: "0",
-    });
+    start("pebble", ["-config", path.join(dir, "pebble.json"), "-dnsserver", `${listen}:${PORTS.dns}`], { PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" });
+    const directory = `https://${listen}:${PORTS.acme}/dir`;
     const deadline = Date.now() + 20_000;
     while (
-      !(await get(`https://127.0.0.1:${PORTS.acme}/dir`, { ca: caPem }).then(
+      !(await get(directory, { ca: caPem }).then(
         (r) => r.status === 200,
         () => false,
       ))
@@ -81,6 +111,24 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
       if (Date.now() > deadline) throw new Error(`pebble did not answer within 20s (log: ${path.join(dir, "pebble.log")})`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    return {
+      directory,
+      listenerCa: caPem,
+      listenerCaFile: path.join(dir, "ca.pem"),
+      root: async () => `${(await get(`https://${listen}:${PORTS.management}/roots/0`, { ca: caPem })).body}\n`,
+      stop,
+    };
+  } catch (e) {
+    stop();
+    throw e;
+  }
+}
+
+/** A certificate for `domain` from pebble on loopback, got by this machine's certbot with its standalone server. */
+export async function issueWithCertbot(domain: string): Promise<AcmeCertificate> {
+  const pebble = await startPebble();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-acme-"));
+  try {
     const certbotDirs = ["--config-dir", path.join(dir, "config"), "--work-dir", path.join(dir, "work"), "--logs-dir", path.join(dir, "logs")];
     await promisify(execFile)(
       "certbot",
@@ -91,7 +139,7 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
         "--agree-tos",
         "--register-unsafely-without-email",
         "--server",
-        `https://127.0.0.1:${PORTS.acme}/dir`,
+        pebble.directory,
         "-d",
         domain,
         "--http-01-address",
@@ -100,18 +148,16 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
         String(PORTS.http01),
         ...certbotDirs,
       ],
-      { env: { ...process.env, REQUESTS_CA_BUNDLE: ca.caFile }, timeout: 120_000 },
+      { env: { ...process.env, REQUESTS_CA_BUNDLE: pebble.listenerCaFile }, timeout: 120_000 },
     );
     const live = path.join(dir, "config", "live", domain);
-    const root = await get(`https://127.0.0.1:${PORTS.management}/roots/0`, { ca: caPem });
     return {
       fullchain: fs.readFileSync(path.join(live, "fullchain.pem"), "utf8"),
       privkey: fs.readFileSync(path.join(live, "privkey.pem"), "utf8"),
-      root: `${root.body}\n`,
+      root: await pebble.root(),
     };
   } finally {
-    for (const p of started) p.kill();
-    ca.remove();
+    pebble.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

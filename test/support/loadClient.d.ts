@@ -30,6 +30,9 @@ export interface LoadSpec {
   clients?: number;
   /** @default 5000 */
   timeoutMs?: number;
+  /** https: the CA to check the server's certificate against, and the name it must carry (sent as SNI). */
+  ca?: string;
+  servername?: string;
 }
 
 /**

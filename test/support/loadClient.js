@@ -36,7 +36,7 @@ function get(url, opts = {}) {
  * `clients` loops of GET `url` until `isStopping()` and at least `minRequests` were made; `counted`
  * is called after each request with the count so far. Resolves with the LoadResult.
  */
-async function runLoad({ url, minRequests, clients = 2, timeoutMs }, isStopping, counted) {
+async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servername }, isStopping, counted) {
   const started = Date.now();
   const result = { requests: 0, failed: 0, bodies: {}, statuses: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
   let lastOk = 0;
@@ -52,7 +52,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs }, isStopping,
   const client = async () => {
     while (!isStopping() || result.requests < minRequests) {
       try {
-        const r = await get(url, { timeoutMs });
+        const r = await get(url, { timeoutMs, ca, servername });
         if (r.status === 200) {
           result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
           const now = Date.now();

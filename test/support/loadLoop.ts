@@ -10,7 +10,7 @@
  */
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
-import type { LoadResult } from "./loadClient";
+import type { LoadResult, LoadSpec } from "./loadClient";
 
 export { get } from "./loadClient";
 export type { Answer, LoadResult } from "./loadClient";
@@ -25,7 +25,7 @@ export interface LoadLoop {
   reached(n: number): Promise<void>;
 }
 
-export function startLoad(url: string, opts: { minRequests: number; clients?: number; timeoutMs?: number }): LoadLoop {
+export function startLoad(url: string, opts: Omit<LoadSpec, "url">): LoadLoop {
   const counter = new SharedArrayBuffer(4);
   const count = () => Atomics.load(new Int32Array(counter), 0);
   const worker = new Worker(path.join(__dirname, "loadClient.js"), { workerData: { loadLoop: true, url, ...opts, counter } });

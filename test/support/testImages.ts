@@ -2,7 +2,7 @@
  * Small images for tests and benches, made here without a registry: a busybox-static root file
  * system plus the files a test needs, imported with `docker import`.
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -30,7 +30,8 @@ export function binaryFiles(...commands: string[]): string[] {
   for (const c of commands) {
     const bin = c.startsWith("/") ? c : execFileSync("sh", ["-c", `command -v ${c}`], { encoding: "utf8" }).trim();
     files.add(bin);
-    for (const l of execFileSync("ldd", [bin], { encoding: "utf8" }).split("\n")) {
+    // ldd fails on a static file: it links nothing.
+    for (const l of spawnSync("ldd", [bin], { encoding: "utf8" }).stdout.split("\n")) {
       const lib = /(\/\S+) \(0x/.exec(l)?.[1];
       if (lib) files.add(lib);
     }
@@ -155,4 +156,22 @@ export const FIREWALL_STANDIN = "cpt-standin/firewall:1";
 /** The firewall image stand-in: this machine's nft (Debian's nftables) on busybox (sh, awk), as netshoot has them. */
 export function firewallImage(dockerArgs: string[], tag: string): string {
   return busyboxImage(dockerArgs, tag, { hostFiles: binaryFiles("nft"), env: ["PATH=/bin:/usr/sbin:/usr/bin"], cmd: ["nft", "--version"] });
+}
+
+/**
+ * The certbot image stand-in: this machine's certbot (Debian's, Python) with the Python it runs on
+ * and every library its modules load, `python3` with `cryptography` (as upstream's image has them),
+ * and `caPem` trusted for the ACME server's own HTTPS (REQUESTS_CA_BUNDLE).
+ */
+export function certbotImage(dockerArgs: string[], tag: string, caPem: string): string {
+  const dirs = ["/usr/lib/python3.11", "/usr/lib/python3/dist-packages"];
+  const extensions = execFileSync("find", [...dirs, "-name", "*.so*", "-type", "f"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  return busyboxImage(dockerArgs, tag, {
+    // OpenSSL's config and its providers: cryptography's bindings load them at start.
+    hostFiles: [...binaryFiles("/usr/bin/python3.11", ...extensions), "/usr/bin/python3", "/usr/bin/certbot", "/etc/ssl/openssl.cnf"],
+    hostDirs: [...dirs, "/usr/lib/x86_64-linux-gnu/ossl-modules", "/usr/share/zoneinfo"],
+    files: { "/etc/acme-ca.pem": caPem },
+    env: ["PATH=/bin:/usr/bin", "REQUESTS_CA_BUNDLE=/etc/acme-ca.pem"],
+    cmd: ["certbot", "--version"],
+  });
 }

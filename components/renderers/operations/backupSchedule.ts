@@ -7,11 +7,13 @@
 import type { StackIdentity } from "../names";
 import { HOST_LOCK, lines, shq, STRICT } from "../shell";
 
+/** What a scheduled job does: the scheduled backup, or the certificate renewal (tls.acme). */
+export type ScheduledTask = "backup" | "renew";
 /** The crontab line's tag: the stack's line is found (and replaced, or removed) by it. */
-export const scheduleTag = (id: StackIdentity) => `# copilotos backup ${id.project}-${id.stack}`;
+export const scheduleTag = (id: StackIdentity, task: ScheduledTask = "backup") => `# copilotos ${task} ${id.project}-${id.stack}`;
 /** Job and log files, under the deploy user's home. */
-export const jobFile = (id: StackIdentity) => `.copilotos/backup-${id.project}-${id.stack}.sh`;
-export const jobLog = (id: StackIdentity) => `.copilotos/backup-${id.project}-${id.stack}.log`;
+export const jobFile = (id: StackIdentity, task: ScheduledTask = "backup") => `.copilotos/${task}-${id.project}-${id.stack}.sh`;
+export const jobLog = (id: StackIdentity, task: ScheduledTask = "backup") => `.copilotos/${task}-${id.project}-${id.stack}.log`;
 const END = "COPILOTOS_BACKUP_JOB";
 
 /** The scheduled job: the host lock, then the backup script (which starts with `set -eu`). */
@@ -28,15 +30,17 @@ const othersLines = (tag: string) => [`others=$(crontab -l 2>/dev/null | grep -v
  * Installs (or replaces) the job and its crontab line. `DOCKER_HOST` of the deploy's session goes
  * into the line, so the job talks to the engine the stack deploys to. Idempotent.
  */
-export function installScheduleScript(s: { identity: StackIdentity; schedule: string; job: string }): string {
-  if (s.job.split("\n").includes(END)) throw new Error(`the backup job may not contain a line "${END}"`);
-  const tag = scheduleTag(s.identity);
+export function installScheduleScript(s: { identity: StackIdentity; schedule: string; job: string; task?: ScheduledTask }): string {
+  const task = s.task ?? "backup";
+  if (s.job.split("\n").includes(END)) throw new Error(`the ${task} job may not contain a line "${END}"`);
+  const tag = scheduleTag(s.identity, task);
+  const off = task === "backup" ? "set backup.schedule off" : "remove tls.acme";
   return lines(
     STRICT,
     "umask 077",
-    `command -v crontab >/dev/null 2>&1 || { echo ${shq("backup schedule: crontab is not installed on the host; install cron (apt-get install cron) or set backup.schedule off")} >&2; exit 1; }`,
+    `command -v crontab >/dev/null 2>&1 || { echo ${shq(`${task} schedule: crontab is not installed on the host; install cron (apt-get install cron) or ${off}`)} >&2; exit 1; }`,
     'mkdir -p "$HOME/.copilotos"; chmod 700 "$HOME/.copilotos"',
-    `job="$HOME/"${shq(jobFile(s.identity))}; log="$HOME/"${shq(jobLog(s.identity))}`,
+    `job="$HOME/"${shq(jobFile(s.identity, task))}; log="$HOME/"${shq(jobLog(s.identity, task))}`,
     `cat > "$job.next" <<'${END}'`,
     s.job.replace(/\n$/, ""),
     END,
@@ -46,20 +50,20 @@ export function installScheduleScript(s: { identity: StackIdentity; schedule: st
     `line="${s.schedule} $engine/bin/sh '$job' >> '$log' 2>&1 ${tag}"`,
     ...othersLines(tag),
     `if [ -n "$others" ]; then printf '%s\\n%s\\n' "$others" "$line"; else printf '%s\\n' "$line"; fi | crontab -`,
-    `echo "backup schedule: ${s.schedule} runs $job (log: $log)"`,
+    `echo "${task} schedule: ${s.schedule} runs $job (log: $log)"`,
   );
 }
 
 /** Removes the stack's crontab line and job file (the archives and the log stay). Idempotent. */
-export function removeScheduleScript(id: StackIdentity): string {
-  const tag = scheduleTag(id);
+export function removeScheduleScript(id: StackIdentity, task: ScheduledTask = "backup"): string {
+  const tag = scheduleTag(id, task);
   return lines(
     STRICT,
     "if command -v crontab >/dev/null 2>&1 && crontab -l 2>/dev/null | grep -qF " + shq(tag) + "; then",
     ...othersLines(tag).map((l) => `  ${l}`),
     '  if [ -n "$others" ]; then printf \'%s\\n\' "$others" | crontab -; else crontab -r; fi',
     "fi",
-    `rm -f "$HOME/"${shq(jobFile(id))}`,
-    `echo "backup schedule: removed for ${id.project}-${id.stack} (archives kept)"`,
+    `rm -f "$HOME/"${shq(jobFile(id, task))}`,
+    `echo "${task} schedule: removed for ${id.project}-${id.stack}${task === "backup" ? " (archives kept)" : ""}"`,
   );
 }

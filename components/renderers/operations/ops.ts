@@ -2,6 +2,7 @@
  * Day-2 host scripts for `npm run ops` (status, logs, exec), by service name. Pure.
  * App containers carry a random suffix in their names; the one serving is the one the proxy routes to.
  */
+import { certificateStatusLines, CertificateStatusSpec } from "./acme";
 import { offsiteStatusLines, OffsiteSpec } from "./offsite";
 import { backupNamePattern, containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
 import { routeFile } from "../proxy";
@@ -30,6 +31,8 @@ export interface StatusSpec {
   identity: StackIdentity;
   /** Backup folder and file prefix (config backup.dir; `<stack prefix>-mongo`), and the off-host repository if any. */
   backup: { dir: string; prefix: string; offsite?: OffsiteSpec };
+  /** The served certificate of `tls.acme`, whose expiry is shown. @default none */
+  certificate?: CertificateStatusSpec;
 }
 
 /**
@@ -53,6 +56,7 @@ export function statusScript(s: StatusSpec): string {
     `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,
     'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',
     ...(s.backup.offsite ? offsiteStatusLines(s.backup.offsite, s.backup.prefix) : []),
+    ...(s.certificate ? certificateStatusLines(s.certificate) : []),
     `root=$(docker info --format '{{.DockerRootDir}}')`,
     `echo "free disk: $(df -Pk "$root" | awk 'NR==2 { print int($4 / 1024) }') MiB on $root (Docker root)"`,
     `if [ -d "$dir" ]; then echo "free disk: $(df -Pk "$dir" | awk 'NR==2 { print int($4 / 1024) }') MiB on $dir (backups)"; fi`,

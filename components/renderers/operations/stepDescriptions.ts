@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FirewallSpec } from "../hosts/firewall";
+import type { AcmeSpec } from "./acme";
 import type { AdoptSpec } from "./adopt";
 import type { BackupSpec } from "./backup";
 import type { GateRoute, HealthGateSpec } from "./health";
@@ -74,4 +75,12 @@ export function firewallTrialDoes(s: Pick<FirewallSpec, "stack" | "sshPort" | "p
 
 export function firewallConfirmDoes(s: Pick<FirewallSpec, "stack">, entries: string): string {
   return `firewall: ${s.stack}'s rules (entries ${createHash("sha256").update(entries).digest("hex").slice(0, 12)}) kept over a new SSH connection, applied again at every engine start`;
+}
+
+export function acmeDoes(s: Pick<AcmeSpec, "domains" | "directory" | "httpPort" | "renewBeforeDays">): string {
+  return `tls: a certificate for ${s.domains.join(",")} from ${s.directory} (HTTP-01 on port ${s.httpPort}), kept until ${s.renewBeforeDays} days before it expires`;
+}
+
+export function renewalDoes(schedule: string, s: Pick<AcmeSpec, "domains">): string {
+  return `tls renewal: crontab line (${schedule}) renews the certificate for ${s.domains.join(",")} when due and reloads the proxy`;
 }

@@ -9,6 +9,7 @@ import type { AppService } from "../names";
 import { lines, shq } from "../shell";
 import { maintenanceInclude, maintenanceServerLines } from "./maintenance";
 import {
+  ACME_WEBROOT,
   DOCKER_DNS,
   PLACEHOLDER_ROUTE,
   PROXY_PID,
@@ -28,8 +29,11 @@ export interface ProxyConfSpec {
   contentSecurityPolicy: string;
   /** Send Strict-Transport-Security on HTTPS responses (never over plain HTTP). */
   hsts: boolean;
-  /** HTTPS: the host ports the redirects point at. @default none: plain HTTP only */
-  tls?: { hostPorts: { api: number; web: number } };
+  /**
+   * HTTPS: the host ports the redirects point at; `acme`: the web's redirect port also serves
+   * HTTP-01 challenges from ACME_WEBROOT (it is published on `tls.acme.httpPort` too). @default none: plain HTTP only
+   */
+  tls?: { hostPorts: { api: number; web: number }; acme?: boolean };
   /**
    * A swarm: the apps are reached by service name through Docker's DNS (every task's address,
    * asked again every RESOLVER_VALID seconds), not through route files. @default route files
@@ -102,9 +106,17 @@ export const TLS_LINES = [
 ];
 
 /** With TLS, a published plain port answers with a permanent redirect (308 for the API: method and body kept). */
-function redirectServer(service: AppService, httpsPort: number): string[] {
+function redirectServer(service: AppService, httpsPort: number, acme: boolean): string[] {
   const target = `https://$host${httpsPort === 443 ? "" : `:${httpsPort}`}$request_uri`;
-  return ["  server {", `    listen ${PROXY_REDIRECT_PORTS[service]};`, `    return ${service === "api" ? 308 : 301} ${target};`, "  }"];
+  const redirect = `return ${service === "api" ? 308 : 301} ${target};`;
+  if (!acme || service !== "web") return ["  server {", `    listen ${PROXY_REDIRECT_PORTS[service]};`, `    ${redirect}`, "  }"];
+  return [
+    "  server {",
+    `    listen ${PROXY_REDIRECT_PORTS[service]};`,
+    `    location /.well-known/acme-challenge/ { root ${ACME_WEBROOT}; }`,
+    `    location / { ${redirect} }`,
+    "  }",
+  ];
 }
 
 function server(service: AppService, p: ProxyConfSpec, https: boolean): string[] {
@@ -156,7 +168,10 @@ export function proxyConf(p: ProxyConfSpec): string {
     ...(p.dns
       ? [`  resolver ${DOCKER_DNS} valid=${RESOLVER_VALID_SECONDS}s ipv6=off;`, "  resolver_timeout 2s;"]
       : (["api", "web"] as const).map((s) => `  upstream copilotos_${s} { include ${routeFile(s)}; keepalive 16; }`)),
-    ...(["api", "web"] as const).flatMap((s) => [...server(s, p, false), ...(p.tls ? [...server(s, p, true), ...redirectServer(s, p.tls.hostPorts[s])] : [])]),
+    ...(["api", "web"] as const).flatMap((s) => [
+      ...server(s, p, false),
+      ...(p.tls ? [...server(s, p, true), ...redirectServer(s, p.tls.hostPorts[s], p.tls.acme === true)] : []),
+    ]),
     "}",
   );
 }

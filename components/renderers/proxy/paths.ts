@@ -12,8 +12,12 @@ export const PROXY_PORTS = { api: 8001, web: 3000 } as const;
 /** With TLS: the HTTPS ports, and the plain ones that only redirect to them (published as `ports.*`). */
 export const PROXY_TLS_PORTS = { api: 8443, web: 3443 } as const;
 export const PROXY_REDIRECT_PORTS = { api: 8080, web: 3080 } as const;
-export const TLS_CERT = "/etc/nginx/tls/cert.pem";
-export const TLS_KEY = "/etc/nginx/tls/key.pem";
+/** The served pair's folder: uploads, or (tls.acme) the stack's TLS volume that the renewal rewrites. */
+export const TLS_DIR = "/etc/nginx/tls";
+export const TLS_CERT = `${TLS_DIR}/cert.pem`;
+export const TLS_KEY = `${TLS_DIR}/key.pem`;
+/** Where the proxy serves HTTP-01 challenge files from (tls.acme), and certbot writes them. */
+export const ACME_WEBROOT = "/var/www/acme";
 /** Only nginx's master (root) reads the key; its workers never need it. */
 export const TLS_KEY_MODE = "0400";
 export const PROXY_CONF = "/etc/nginx/nginx.conf";
