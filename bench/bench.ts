@@ -19,6 +19,9 @@
  * `npm run bench -- recovery`: off-host backups (restic over SFTP), the first test host wiped, the data back on
  * a new one (runs test/e2e/recovery.test.ts, root). Ends with
  * `recovery: offsite=sftp encrypted=… restored_identical=… rto_s=… rpo_s=… unchanged_added_bytes=… corruption_detected=…`.
+ * `npm run bench -- security`: a certificate from a real ACME server (pebble) renewed under load, the host
+ * firewall and the hardened stack behind it (runs test/e2e/acme.test.ts and test/e2e/firewall.test.ts, root).
+ * Ends with `security: tls_renewed=… renew_failed=… firewall_closed=<n>/<n> ssh_ok=… hardened=<n>/<n> mongo_cache_fits=… redis_maxmemory=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -28,7 +31,7 @@ import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/stack/project";
 
 export const USAGE =
-  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
+  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery|security [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -104,6 +107,13 @@ export async function main(argv: string[]): Promise<number> {
     case "recovery":
       // The recovery test is the bench: off-host backups to SFTP, the host lost, the data back on a new one (test hosts 3 and 4).
       return runJest("test/e2e/recovery.test.ts", { COPILOTOS_TEST_HOST: process.env.COPILOTOS_TEST_HOST ?? "3" });
+    case "security": {
+      // The suites print their own lines; the security line is made of them.
+      const out: string[] = [];
+      const code = await runJest("test/e2e/acme.test.ts test/e2e/firewall.test.ts", {}, (s) => out.push(s));
+      console.log(securityLine(out.join("")));
+      return code;
+    }
     case "converge": {
       // CI runs the matrix's fuzz with 4 seeds and the first deploy's with 3; the bench runs both with 20.
       const matrix = await runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });
@@ -116,11 +126,35 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Runs one jest test file with this project's config, output passed through; its exit code. */
-function runJest(file: string, env: NodeJS.ProcessEnv = {}): Promise<number> {
+/** Runs jest test files (space-separated) with this project's config, output passed through (and to `onOutput`); its exit code. */
+function runJest(files: string, env: NodeJS.ProcessEnv = {}, onOutput?: (s: string) => void): Promise<number> {
   const jest = path.join(projectRoot(), "node_modules", "jest", "bin", "jest.js");
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [jest, "--runTestsByPath", file], { cwd: projectRoot(), stdio: "inherit", env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [jest, "--runInBand", "--runTestsByPath", ...files.split(" ")], {
+      cwd: projectRoot(),
+      stdio: onOutput ? ["inherit", "pipe", "pipe"] : "inherit",
+      env: { ...process.env, ...env },
+    });
+    for (const stream of [child.stdout, child.stderr])
+      stream?.on("data", (b: Buffer) => {
+        (stream === child.stdout ? process.stdout : process.stderr).write(b);
+        onOutput?.(b.toString());
+      });
     child.on("close", (code) => resolve(code ?? 1));
   });
+}
+
+/** The `security:` line from the `tls:`, `hardening:` and `firewall:` lines the suites print (`?` for a figure none printed). */
+export function securityLine(output: string): string {
+  const field = (line: string, key: string) => new RegExp(`^\\s*${line}:.*\\b${key}=(\\S+)`, "m").exec(output)?.[1] ?? "?";
+  return [
+    "security:",
+    `tls_renewed=${field("tls", "renewed")}`,
+    `renew_failed=${field("tls", "renew_failed")}`,
+    `firewall_closed=${field("firewall", "closed")}`,
+    `ssh_ok=${field("firewall", "ssh_ok")}`,
+    `hardened=${field("hardening", "hardened")}`,
+    `mongo_cache_fits=${field("hardening", "mongo_cache_fits")}`,
+    `redis_maxmemory=${field("hardening", "redis_maxmemory")}`,
+  ].join(" ");
 }

@@ -85,7 +85,10 @@ test("the first up gets a certificate from the ACME server (certbot's own HTTP-0
   // ops status shows when it expires.
   const status = await runOnHost(
     host.target,
-    lines("set -eu", ...certificateStatusLines({ image: CERTBOT, volumes: acmeVolumeNames(id), domains: [NAME], renewBeforeDays: 30, directory: pebble.directory })),
+    lines(
+      "set -eu",
+      ...certificateStatusLines({ image: CERTBOT, volumes: acmeVolumeNames(id), domains: [NAME], renewBeforeDays: 30, directory: pebble.directory }),
+    ),
   );
   expect(status.stdout).toMatch(/^certificate: expires \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(\d+ days left\)\n$/);
 });

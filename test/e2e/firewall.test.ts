@@ -5,7 +5,7 @@
  * are refused, rules on trial remove themselves, the confirmed ones come back with the engine, and a
  * stack that turns its firewall off takes its rules out. The bench line
  * `firewall: closed=<n>/<n> open=<n>/<n> ssh_ok=yes lockout_refused=yes trial_reverted=yes after_restart=yes`
- * ends the file.
+ * ends the file, after `hardening: hardened=<n>/<n> mongo_cache_fits=yes redis_maxmemory=yes` (the stack behind it).
  */
 import { spawnSync } from "node:child_process";
 import { FIREWALL_CONTAINER, firewallConfirmScript, firewallRemoveScript, firewallTrialScript, FirewallSpec } from "../../components/renderers/hosts/firewall";
@@ -26,6 +26,7 @@ const PROD = { web: 3000, api: 8001 };
 /** Ports a container publishes that no stack opened: the firewall must close them. */
 const PROBES = [9999, 8443];
 const report = { closed: 0, open: 0, sshOk: false, lockoutRefused: false, reverted: false, afterRestart: false };
+const hardening = { hardened: 0, containers: 0, mongoCacheFits: false, redisMaxmemory: false };
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 /** Whether a port of the test host answers HTTP from this machine (outside the host). */
@@ -50,6 +51,9 @@ afterAll(async () => {
   removeProject();
   const open = 2;
   process.stdout.write(
+    `hardening: hardened=${hardening.hardened}/${hardening.containers} mongo_cache_fits=${hardening.mongoCacheFits ? "yes" : "no"} redis_maxmemory=${hardening.redisMaxmemory ? "yes" : "no"}\n`,
+  );
+  process.stdout.write(
     `firewall: closed=${report.closed}/${PROBES.length} open=${report.open}/${open} ssh_ok=${report.sshOk ? "yes" : "no"} lockout_refused=${report.lockoutRefused ? "yes" : "no"} trial_reverted=${report.reverted ? "yes" : "no"} after_restart=${report.afterRestart ? "yes" : "no"}\n`,
   );
 });
@@ -69,6 +73,29 @@ test("pulumi up closes the ports a container publishes that no stack opened; the
   const ssh = await runOnHost(host.target, "echo ssh-ok");
   expect(ssh.stdout).toBe("ssh-ok\n");
   report.sshOk = true;
+});
+
+test("behind the firewall, the stack's containers run hardened and its databases sized to their limits", () => {
+  const containers = remote("ps", "--filter", "label=copilotos.stack=prod", "--format", "{{.Names}}").split("\n").filter(Boolean);
+  expect(containers.length).toBe(5);
+  for (const c of containers) {
+    const [security, drops] = remote("inspect", "--format", "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.CapDrop}}", c)
+      .split(" ")
+      .map((j) => (JSON.parse(j) as string[] | null) ?? []);
+    hardening.containers++;
+    if (security.some((o) => /^no-new-privileges(:true)?$/.test(o)) && drops.some((d) => /^(CAP_)?ALL$/.test(d))) hardening.hardened++;
+  }
+  expect(hardening.hardened).toBe(hardening.containers);
+  // mongod's cache (its arguments, as the stand-in records them) against its container's memory limit.
+  const cacheGb = Number(/--wiredTigerCacheSizeGB (\S+)/.exec(remote("exec", "copilotos-prod-mongo", "cat", "/tmp/mongod.args"))?.[1]);
+  const mongoLimitMb = Number(remote("inspect", "--format", "{{.HostConfig.Memory}}", "copilotos-prod-mongo")) / 1024 / 1024;
+  expect(cacheGb * 1024).toBeLessThanOrEqual(mongoLimitMb - 256);
+  hardening.mongoCacheFits = true;
+  const redis = remote("exec", "copilotos-prod-redis", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli CONFIG GET maxmemory').split("\n");
+  const redisLimit = Number(remote("inspect", "--format", "{{.HostConfig.Memory}}", "copilotos-prod-redis"));
+  expect(Number(redis[1])).toBeGreaterThan(0);
+  expect(Number(redis[1])).toBeLessThan(redisLimit);
+  hardening.redisMaxmemory = true;
 });
 
 test("rules that would shut out the deploying SSH connection are refused by key; nothing changes, and the next up with good config reconciles", async () => {

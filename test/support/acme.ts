@@ -99,7 +99,10 @@ export async function startPebble(o: PebbleOptions = {}): Promise<Pebble> {
       "-management",
       `${listen}:${PORTS.challManagement}`,
     ]);
-    start("pebble", ["-config", path.join(dir, "pebble.json"), "-dnsserver", `${listen}:${PORTS.dns}`], { PEBBLE_VA_NOSLEEP: "1", PEBBLE_WFE_NONCEREJECT: "0" });
+    start("pebble", ["-config", path.join(dir, "pebble.json"), "-dnsserver", `${listen}:${PORTS.dns}`], {
+      PEBBLE_VA_NOSLEEP: "1",
+      PEBBLE_WFE_NONCEREJECT: "0",
+    });
     const directory = `https://${listen}:${PORTS.acme}/dir`;
     const deadline = Date.now() + 20_000;
     while (

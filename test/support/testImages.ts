@@ -165,7 +165,9 @@ export function firewallImage(dockerArgs: string[], tag: string): string {
  */
 export function certbotImage(dockerArgs: string[], tag: string, caPem: string): string {
   const dirs = ["/usr/lib/python3.11", "/usr/lib/python3/dist-packages"];
-  const extensions = execFileSync("find", [...dirs, "-name", "*.so*", "-type", "f"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  const extensions = execFileSync("find", [...dirs, "-name", "*.so*", "-type", "f"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
   return busyboxImage(dockerArgs, tag, {
     // OpenSSL's config and its providers: cryptography's bindings load them at start.
     hostFiles: [...binaryFiles("/usr/bin/python3.11", ...extensions), "/usr/bin/python3", "/usr/bin/certbot", "/etc/ssl/openssl.cnf"],
