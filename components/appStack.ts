@@ -11,6 +11,7 @@ import { acmeVolumeNames } from "./renderers/operations/acme";
 import { ComposeCutover } from "./operations/composeCutover";
 import { DockerHost } from "./hosts/dockerHost";
 import { HostFirewall, hostFirewallOf } from "./hosts/hostFirewall";
+import { osUpdatesOf } from "./hosts/osUpdates";
 import { Mongo } from "./services/mongo";
 import type { MongoBackup } from "./operations/mongoBackup";
 import { mongoVolumeOf } from "./backupSpec";
@@ -126,6 +127,7 @@ export class AppStack extends pulumi.ComponentResource {
       { parent: this, dependsOn: this.host.ready },
     );
     this.firewall = hostFirewallOf(this, `${name}-firewall`, host, cfg, prefix, [this.preflight]);
+    osUpdatesOf(this, `${name}-os-updates`, host, cfg, [this.preflight]);
     // The name browsers use: the certificate's first name with tls.acme, else the host's address.
     const publicName = cfg.tls?.acme ? pulumi.output(cfg.tls.acme.domains[0]) : this.host.publicAddress;
     // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).

@@ -94,7 +94,17 @@ describe("an aws host with off-host backups", () => {
     const text = instance.inputs.userData as string;
     const privateKey = [...run.secretValues].find((s) => s.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     const publicKey = (named(run, `${HOST}-ready`).inputs.connection as { hostKey: string }).hostKey;
-    expect(text).toBe(userData({ hostKey: { privateKey, publicKey }, volumeId, user: "admin", awsCli: true, attachWaitSeconds: 600 }));
+    expect(text).toBe(
+      userData({
+        hostKey: { privateKey, publicKey },
+        volumeId,
+        user: "admin",
+        awsCli: true,
+        attachWaitSeconds: 600,
+        // host.osUpdates' defaults: unattended security upgrades from the first boot, no automatic reboot.
+        osUpdates: { reboot: "never", rebootTime: "04:00" },
+      }),
+    );
     expect(text).toContain(`nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`);
   });
 

@@ -136,6 +136,7 @@ describe("aws host config", () => {
       dataVolumeGb: 30,
       connectTimeoutSeconds: 10,
       readyTimeoutSeconds: 600,
+      osUpdates: { enabled: true, reboot: "never", rebootTime: "04:00" },
     });
   });
 

@@ -103,3 +103,19 @@ test("the dry run's stand-ins load like modules and refuse every use, naming it"
     "the offline dry run does not serialize functions, yet typescript.createSourceFile was used (scripts/mockRuntime/dryRunStubs.ts)",
   );
 });
+
+test("npm run bench -- security makes its line of the suites' lines; a figure none printed is ?", async () => {
+  const { securityLine } = await import("../bench/bench");
+  const output = [
+    "  ✓ a test",
+    "tls: issued=yes renewed=yes renew_failed=0 requests=1553 new_cert_served=yes",
+    "hardening: hardened=5/5 mongo_cache_fits=yes redis_maxmemory=yes",
+    "firewall: closed=2/2 open=2/2 ssh_ok=yes lockout_refused=yes trial_reverted=yes after_restart=yes",
+  ].join("\n");
+  expect(securityLine(output)).toBe(
+    "security: tls_renewed=yes renew_failed=0 firewall_closed=2/2 ssh_ok=yes hardened=5/5 mongo_cache_fits=yes redis_maxmemory=yes",
+  );
+  expect(securityLine("tls: renewed=no renew_failed=3")).toBe(
+    "security: tls_renewed=no renew_failed=3 firewall_closed=? ssh_ok=? hardened=? mongo_cache_fits=? redis_maxmemory=?",
+  );
+});

@@ -50,7 +50,23 @@ const sshFirewall = z
   .prefault({})
   .describe("the host firewall (nftables, before Docker's own rules)");
 
-export const sshHost = z.strictObject({ kind: z.literal("ssh"), ...sshConnection("Docker host"), firewall: sshFirewall });
+/** `host.osUpdates` of an ssh or aws host: unattended security upgrades (components/renderers/hosts/osUpdates.ts). */
+const osUpdates = z
+  .strictObject({
+    enabled: bool().default(true).describe("install and configure unattended security upgrades (Debian/Ubuntu); `false`: the stack leaves them alone"),
+    reboot: z
+      .enum(["never", "auto"], { error: 'must be "never" or "auto"' })
+      .default("never")
+      .describe("`auto`: reboot at `rebootTime` when an upgrade needs it (the containers come back by their restart policies)"),
+    rebootTime: text()
+      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: "must be a time HH:MM" })
+      .default("04:00")
+      .describe("when an automatic reboot may happen (host's time zone)"),
+  })
+  .prefault({})
+  .describe("unattended security upgrades of the host's OS");
+
+export const sshHost = z.strictObject({ kind: z.literal("ssh"), ...sshConnection("Docker host"), firewall: sshFirewall, osUpdates });
 
 const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,61}[A-Za-z0-9])?$/;
 const LABEL_KEY = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
@@ -112,6 +128,7 @@ export const DEBIAN_AMI_NAME = "debian-12-amd64-*";
 export const awsHost = z
   .strictObject({
     kind: z.literal("aws"),
+    osUpdates,
     region: text("an AWS region such as eu-west-1")
       .regex(AWS_REGION, { error: "must be an AWS region such as eu-west-1" })
       .describe("AWS region of every AWS resource of the stack"),

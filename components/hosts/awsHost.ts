@@ -101,6 +101,7 @@ export class AwsHost extends pulumi.ComponentResource {
         user: s.user,
         awsCli: args.offsiteBackups ?? false,
         attachWaitSeconds: s.readyTimeoutSeconds,
+        osUpdates: s.osUpdates.enabled ? s.osUpdates : undefined,
       }),
     );
     const instance = new aws.ec2.Instance(

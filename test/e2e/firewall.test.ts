@@ -9,6 +9,8 @@
  */
 import { spawnSync } from "node:child_process";
 import { FIREWALL_CONTAINER, firewallConfirmScript, firewallRemoveScript, firewallTrialScript, FirewallSpec } from "../../components/renderers/hosts/firewall";
+import * as fs from "node:fs";
+import { osUpdatesScript, UPGRADES_FILE } from "../../components/renderers/hosts/osUpdates";
 import { runHostStep, runOnHost } from "../../scripts/stack/hostExec";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";
@@ -91,7 +93,9 @@ test("behind the firewall, the stack's containers run hardened and its databases
   const mongoLimitMb = Number(remote("inspect", "--format", "{{.HostConfig.Memory}}", "copilotos-prod-mongo")) / 1024 / 1024;
   expect(cacheGb * 1024).toBeLessThanOrEqual(mongoLimitMb - 256);
   hardening.mongoCacheFits = true;
-  const redis = remote("exec", "copilotos-prod-redis", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli CONFIG GET maxmemory').split("\n");
+  const redis = remote("exec", "copilotos-prod-redis", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli CONFIG GET maxmemory').split(
+    "\n",
+  );
   const redisLimit = Number(remote("inspect", "--format", "{{.HostConfig.Memory}}", "copilotos-prod-redis"));
   expect(Number(redis[1])).toBeGreaterThan(0);
   expect(Number(redis[1])).toBeLessThan(redisLimit);
@@ -152,6 +156,17 @@ test("rules on trial remove themselves unless a new SSH connection confirms them
   expect(await answersFromOutside(9999)).toBe(false);
   expect(await answersFromOutside(PROD.api)).toBe(true);
   expect(firewallRules()).toBe(kept);
+});
+
+test("OS updates: a deploy user that cannot become root gets the commands an admin runs once, and nothing changes", async () => {
+  const r = await runOnHost(host.target, osUpdatesScript({ reboot: "never", rebootTime: "04:00" }));
+  expect(r.code).toBe(1);
+  expect(r.stdout).toBe("");
+  expect(r.stderr).toContain(
+    "os updates: unattended security upgrades are not set up, and the deploy user cannot become root (no passwordless sudo). As root on the host, run once:\n    env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null\n",
+  );
+  expect(r.stderr).toContain("or set host.osUpdates.enabled false to manage upgrades yourself\n");
+  expect(fs.existsSync(UPGRADES_FILE)).toBe(false);
 });
 
 test("after the engine restarts (a reboot: the kernel's rules gone), the firewall container applies the confirmed rules again", async () => {

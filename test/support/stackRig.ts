@@ -58,7 +58,15 @@ export class StackRig {
     const hostKey = fs.readFileSync(path.join(TEST_HOST_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
     const target = host.target;
     return {
-      config: [`copilotos:host.address=${target.address}`, `copilotos:host.user=${target.user}`, `copilotos:host.hostKey=${hostKey}`, ...TEST_SETTINGS],
+      config: [
+        `copilotos:host.address=${target.address}`,
+        `copilotos:host.user=${target.user}`,
+        `copilotos:host.hostKey=${hostKey}`,
+        // The deploy user cannot become root, and the test host is this machine: its apt is not the stack's.
+        // test/e2e/firewall.test.ts runs the step there (it refuses, printing what an admin runs once).
+        "copilotos:host.osUpdates.enabled=false",
+        ...TEST_SETTINGS,
+      ],
       secrets: [`copilotos:host.privateKey=${fs.readFileSync(target.identityFile!, "utf8")}`, `copilotos:saptivaApiKey=${SAPTIVA_KEY}`],
     };
   }

@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { lines, shq, STRICT } from "../shell";
+import { osUpdatesSetupLines, OsUpdatesSpec } from "./osUpdates";
 
 /** An IPv4 or IPv6 CIDR block (`203.0.113.0/24`, `2001:db8::/32`). */
 export const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
@@ -25,6 +26,8 @@ export interface SetupSpec {
   awsCli: boolean;
   /** Seconds to wait for the data volume to be attached. */
   attachWaitSeconds: number;
+  /** Unattended security upgrades (config host.osUpdates). @default none */
+  osUpdates?: OsUpdatesSpec;
 }
 
 /**
@@ -53,6 +56,7 @@ export function setupScript(s: SetupSpec): string {
     `apt-get update -q`,
     // cron runs the scheduled backups (backup.schedule).
     `apt-get install -y -q docker.io cron${s.awsCli ? " awscli" : ""}`,
+    ...(s.osUpdates ? osUpdatesSetupLines(s.osUpdates) : []),
     `usermod -aG docker ${shq(s.user)}`,
     `systemctl enable --now docker`,
     `echo "copilotos: docker ready on $dev"`,

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { FirewallSpec } from "../hosts/firewall";
+import type { OsUpdatesSpec } from "../hosts/osUpdates";
 import type { AcmeSpec } from "./acme";
 import type { AdoptSpec } from "./adopt";
 import type { BackupSpec } from "./backup";
@@ -83,4 +84,8 @@ export function acmeDoes(s: Pick<AcmeSpec, "domains" | "directory" | "httpPort" 
 
 export function renewalDoes(schedule: string, s: Pick<AcmeSpec, "domains">): string {
   return `tls renewal: crontab line (${schedule}) renews the certificate for ${s.domains.join(",")} when due and reloads the proxy`;
+}
+
+export function osUpdatesDoes(s: OsUpdatesSpec): string {
+  return `os updates: unattended-upgrades installs this release's security updates daily; reboot ${s.reboot === "auto" ? `at ${s.rebootTime} when needed` : "never"}`;
 }
