@@ -114,6 +114,22 @@ describe("the swarm stack", () => {
     for (const n of ["mongo", "redis", "proxy"]) expect((service(n).inputs.updateConfig as { order: string }).order).toBe("stop-first");
   });
 
+  test("every service's tasks drop every capability but the service's own, as the single host's containers do", () => {
+    const caps = Object.fromEntries(
+      ["mongo", "redis", "api", "web", "proxy"].map((n) => {
+        const c = (service(n).inputs.taskSpec as { containerSpec: { capDrops: string[]; capAdds: string[] } }).containerSpec;
+        return [n, [c.capDrops, c.capAdds]];
+      }),
+    );
+    expect(caps).toEqual({
+      mongo: [["ALL"], ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]],
+      redis: [["ALL"], ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]],
+      api: [["ALL"], []],
+      web: [["ALL"], []],
+      proxy: [["ALL"], ["CHOWN", "SETGID", "SETUID"]],
+    });
+  });
+
   test("secrets are Docker secrets named by the hash of their value; Mongo's root password and the API's come from one output", () => {
     const secrets = ofType(run, SECRET);
     expect(secrets.map((s) => s.name).sort()).toEqual(

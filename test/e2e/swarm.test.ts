@@ -116,6 +116,13 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   for (const p of Object.values(passwords)) expect(env).not.toContain(p.result);
   expect(env).not.toContain(SAPTIVA_KEY);
   expect(STANDIN_TAGS.api).toBe("cpt-standin/api:1");
+  // Redis's task runs (and answered above) with every capability dropped but its own.
+  const task = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-redis");
+  const [drops, adds] = rig
+    .docker(1, "inspect", "--format", "{{json .HostConfig.CapDrop}} {{json .HostConfig.CapAdd}}", task)
+    .split(" ")
+    .map((j) => ((JSON.parse(j) as string[] | null) ?? []).map((c) => c.replace(/^CAP_/, "")).sort());
+  expect([drops, adds]).toEqual([["ALL"], ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]]);
 });
 
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {

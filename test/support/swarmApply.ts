@@ -76,6 +76,8 @@ export function serviceSpec(p: Json): Json {
       configs?: { configId: string; configName: string; fileName: string }[];
       mounts?: { type: string; source: string; target: string }[];
       stopGracePeriod?: string;
+      capAdds?: string[];
+      capDrops?: string[];
     };
     networksAdvanceds?: { name: string; aliases?: string[] }[];
     placement?: { constraints?: string[] };
@@ -109,6 +111,8 @@ export function serviceSpec(p: Json): Json {
         Configs: (c.configs ?? []).map((s) => ({ File: file(s.fileName), ConfigID: s.configId, ConfigName: s.configName })),
         Mounts: (c.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target })),
         StopGracePeriod: nanos(c.stopGracePeriod),
+        CapabilityAdd: c.capAdds?.map((x) => `CAP_${x}`),
+        CapabilityDrop: c.capDrops?.map((x) => (x === "ALL" ? x : `CAP_${x}`)),
       },
       Networks: (t.networksAdvanceds ?? []).map((n) => ({ Target: n.name, Aliases: n.aliases })),
       Placement: { Constraints: t.placement?.constraints ?? [] },

@@ -15,7 +15,7 @@
  *   update stop-first: two mongods must never open one volume.
  */
 import { createHash } from "node:crypto";
-import { ALIASES, DEFAULT_LOGS, healthcheckOf, Limits, LogSettings, logOptions } from "../services/containers";
+import { ALIASES, CAPABILITIES, DEFAULT_LOGS, healthcheckOf, Limits, LogSettings, logOptions } from "../services/containers";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
@@ -99,6 +99,9 @@ export function swarmService<T>(p: SwarmServiceParts<T>) {
         secrets: (p.secrets ?? []).map((s) => ({ secretId: s.secretId, secretName: s.secretName, fileName: s.file, fileMode: 0o444 })),
         mounts: mount ? [{ type: "volume", source: volumeName(p.identity, p.service), target: mount }] : [],
         stopGracePeriod: DATA.includes(p.service) ? "60s" : "15s",
+        // As on one host: every capability dropped but the service's own.
+        capDrops: ["ALL"],
+        capAdds: [...CAPABILITIES[p.service]],
       },
       networksAdvanceds: [{ name: p.network, aliases: p.service in ALIASES ? [ALIASES[p.service as keyof typeof ALIASES]] : [] }],
       placement: { constraints },
