@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig } from "../components/config";
 import { acmeScript, AcmeSpec, CERT_STATE_PY } from "../components/renderers/operations/acme";
+import { parseStatus } from "../components/renderers/operations/ops";
 import { proxyConf } from "../components/renderers/proxy";
 import { minimalConfig } from "./support/config";
 import { CONTAINER, ofType, runStack, uploadOf } from "./support/program";
@@ -142,4 +143,18 @@ describe("the program: prod's tls.acme", () => {
     expect(() => uploadOf(proxy, "/etc/nginx/tls/key.pem")).toThrow();
     expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toContain("location /.well-known/acme-challenge/ { root /var/www/acme; }");
   });
+});
+
+test("ops status --json reads the certificate's line: its expiry, days left, whether it is due; or why there is none", () => {
+  expect(parseStatus("certificate: expires 2027-03-05T10:00:00Z (89 days left)\n").certificate).toEqual({
+    expires: "2027-03-05T10:00:00Z",
+    daysLeft: 89,
+    dueForRenewal: false,
+  });
+  expect(parseStatus("certificate: expires 2027-01-01T10:00:00Z (26 days left), due for renewal\n").certificate).toEqual({
+    expires: "2027-01-01T10:00:00Z",
+    daysLeft: 26,
+    dueForRenewal: true,
+  });
+  expect(parseStatus("certificate: missing (run pulumi up)\n").certificate).toEqual({ none: "missing (run pulumi up)" });
 });

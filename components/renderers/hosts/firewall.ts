@@ -168,6 +168,8 @@ export function firewallTrialScript(s: FirewallSpec): string {
 function keepLines(): string[] {
   return [
     'cp "$dir/ruleset.nft" "$dir/confirmed.nft"',
+    // In force when the step ends (the container below starts detached; it applies them again at each engine start).
+    `nft_run -f ${MOUNT}/confirmed.nft`,
     `docker rm -f ${FIREWALL_CONTAINER} >/dev/null 2>&1 || true`,
     `docker run -d --name ${FIREWALL_CONTAINER} --restart unless-stopped --network host --cap-drop ALL --cap-add NET_ADMIN --security-opt no-new-privileges --label ${RULES_LABEL}="$sha" -v "$dir":${MOUNT}:ro --entrypoint sh "$img" -c ${shq(`nft -f ${MOUNT}/confirmed.nft && echo applied && exec tail -f /dev/null`)} >/dev/null`,
   ];

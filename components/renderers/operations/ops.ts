@@ -90,6 +90,8 @@ export interface StatusReport {
   freeDisk: { path: string; mib: number; of: "docker-root" | "backups" }[];
   /** The newest off-host snapshot (with `backup.offsite`): its ID, time and age, or why there is none. */
   offsite?: { snapshot: string; time: string; ageHours: number; where: string } | { none: string };
+  /** The served certificate (with `tls.acme`): when it expires, or why none is read. */
+  certificate?: { expires: string; daysLeft: number; dueForRenewal: boolean } | { none: string };
 }
 
 /** Parses what {@link statusScript} printed; a line it does not know is an error naming it. */
@@ -103,6 +105,9 @@ export function parseStatus(stdout: string): StatusReport {
     else if ((m = /^off-host snapshot: ([0-9a-f]+) at (\S+) \((\d+) h old\) in (\S+)$/.exec(line)))
       report.offsite = { snapshot: m[1], time: m[2], ageHours: Number(m[3]), where: m[4] };
     else if ((m = /^off-host snapshot: (none .*)$/.exec(line))) report.offsite = { none: m[1] };
+    else if ((m = /^certificate: expires (\S+) \((\d+) days left\)(, due for renewal)?$/.exec(line)))
+      report.certificate = { expires: m[1], daysLeft: Number(m[2]), dueForRenewal: m[3] !== undefined };
+    else if ((m = /^certificate: (.+)$/.exec(line))) report.certificate = { none: m[1] };
     else if ((m = /^free disk: (\d+) MiB on (.+) \((Docker root|backups)\)$/.exec(line)))
       report.freeDisk.push({ path: m[2], mib: Number(m[1]), of: m[3] === "backups" ? "backups" : "docker-root" });
     else if ((m = /^(\S+) (\S+) (\S+) (\S+) (\S+) (\d+) (\S+)$/.exec(line)))
