@@ -37,3 +37,17 @@ test("the program: every container of the stack, by service", async () => {
     web: [["no-new-privileges:true"], { drops: ["ALL"], adds: [] }],
   });
 });
+
+test("the web, into which nothing is copied, runs on a read-only root with memory for Next.js's cache and /tmp; the others keep theirs writable (their config is copied in)", async () => {
+  const run = await runStack("staging");
+  const byService = Object.fromEntries(
+    ofType(run, CONTAINER).map((c) => [(c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "copilotos.service")!.value, c.inputs]),
+  );
+  expect([byService.web.readOnly, byService.web.tmpfs, byService.web.uploads]).toEqual([
+    true,
+    { "/tmp": "rw,noexec,nosuid,size=64m", "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777" },
+    undefined,
+  ]);
+  for (const s of ["mongo", "redis", "api", "proxy"])
+    expect([s, byService[s].readOnly, (byService[s].uploads as unknown[]).length > 0]).toEqual([s, undefined, true]);
+});

@@ -112,6 +112,13 @@ test("every container runs with no-new-privileges and only its own capabilities,
       [...CAPABILITIES[service]].sort(),
     ]);
   }
+  // The web runs on a read-only root (what Next.js writes goes to memory) and serves through the proxy.
+  const web = stackContainers("prod").find((n) => /^copilotos-prod-web-/.test(n))!;
+  expect(remote("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", web)).toBe("true");
+  expect(spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "exec", web, "touch", "/written"], { encoding: "utf8" }).stderr).toContain(
+    "Read-only file system",
+  );
+  expect(remote("exec", web, "touch", "/tmp/written")).toBe("");
 });
 
 test("the two stacks keep their own secrets, networks and volumes", () => {

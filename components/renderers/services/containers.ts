@@ -77,6 +77,12 @@ export function logOptions(l: LogSettings): Record<string, string> {
  * and starts its workers as another user: CHOWN, SETGID, SETUID (its ports inside are all above 1024).
  * The app images run as their own users (apps/backend's `USER api_user`, the web's) and need none.
  */
+/** The web's writable places on its read-only root: the app's Next.js cache (apps/web's Dockerfile: WORKDIR /app) and /tmp. */
+export const WEB_TMPFS: Record<string, string> = {
+  "/tmp": "rw,noexec,nosuid,size=64m",
+  "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777",
+};
+
 export const CAPABILITIES: Record<Service, readonly string[]> = {
   mongo: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
   redis: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],

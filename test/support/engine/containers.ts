@@ -76,6 +76,8 @@ function containerArgs(p: Inputs): string[] {
   if (p.memory) a.push("--memory", `${Number(p.memory)}m`);
   if (p.cpus) a.push("--cpus", String(p.cpus));
   if (p.privileged) a.push("--privileged");
+  if (p.readOnly) a.push("--read-only");
+  for (const [at, opts] of Object.entries((p.tmpfs as Record<string, string> | undefined) ?? {})) a.push("--tmpfs", opts ? `${at}:${opts}` : at);
   for (const o of (p.securityOpts as string[] | undefined) ?? []) a.push("--security-opt", o);
   const caps = p.capabilities as { adds?: string[]; drops?: string[] } | undefined;
   for (const c of caps?.drops ?? []) a.push("--cap-drop", c);
@@ -83,9 +85,9 @@ function containerArgs(p: Inputs): string[] {
   for (const port of (p.ports as { internal: number; external: number; ip?: string; protocol?: string }[] | undefined) ?? []) {
     a.push("-p", `${port.ip ?? "0.0.0.0"}:${port.external}:${port.internal}/${port.protocol ?? "tcp"}`);
   }
-  for (const v of (p.volumes as { volumeName?: string; containerPath: string }[] | undefined) ?? []) {
+  for (const v of (p.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
     if (!v.volumeName) throw new Error("the test executor mounts named volumes only");
-    a.push("-v", `${v.volumeName}:${v.containerPath}`);
+    a.push("-v", `${v.volumeName}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
   }
   a.push(String(p.image), ...((p.command as string[] | undefined) ?? []));
   return a;
