@@ -18,6 +18,7 @@ import { mongoVolumeOf } from "./backupSpec";
 import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring, offsiteRepositoryOf } from "./backups";
 import type { OffsiteRepository } from "./operations/offsiteRepository";
 import { MongoRotation } from "./operations/mongoRotation";
+import { PidsLimits } from "./operations/pidsLimits";
 import { Preflight } from "./operations/preflight";
 import { defaultSshDir } from "./hosts/sshFiles";
 import { Proxy } from "./services/proxy";
@@ -295,7 +296,21 @@ export class AppStack extends pulumi.ComponentResource {
       { ...common, image: imageOf("web").image, env: cfg.web.env, envIsSecret: cfg.secretEnv.web, limits: cfg.resources.web },
       after(apiHealth, ...imageOf("web").ready),
     );
-    route("web", this.web);
+    const webHealth = route("web", this.web);
+    new PidsLimits(
+      `${name}-pids`,
+      {
+        host,
+        containers: {
+          mongo: this.mongo.containerName,
+          redis: this.redis.containerName,
+          api: this.api.containerName,
+          web: this.web.containerName,
+          proxy: this.proxy.containerName,
+        },
+      },
+      { parent: this, dependsOn: [webHealth] },
+    );
 
     this.webUrl = publicName.apply((a) => entryUrl(entry.scheme, a, entry.ports.web));
     this.apiHealthUrl = publicName.apply((a) => `${entryUrl(entry.scheme, a, entry.ports.api)}/api/health`);

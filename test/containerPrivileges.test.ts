@@ -3,7 +3,8 @@
  * capability dropped but each service's own. The e2e suites run the stand-ins under exactly these
  * (the test executor passes them to `docker create`), so the stack still starts and passes its gates.
  */
-import { CAPABILITIES, hardening } from "../components/renderers/services/containers";
+import { pidsLimitsScript } from "../components/renderers/operations/pidsLimits";
+import { CAPABILITIES, hardening, PIDS_LIMITS } from "../components/renderers/services/containers";
 import { CONTAINER, ofType, runStack } from "./support/program";
 
 test("each service keeps only its own capabilities, and none gains privileges", () => {
@@ -50,4 +51,34 @@ test("the web, into which nothing is copied, runs on a read-only root with memor
   ]);
   for (const s of ["mongo", "redis", "api", "proxy"])
     expect([s, byService[s].readOnly, (byService[s].uploads as unknown[]).length > 0]).toEqual([s, undefined, true]);
+});
+
+test("pids limits: each container's set on the host (the provider has no input for it), read back, after the web's gate", async () => {
+  expect(
+    pidsLimitsScript([
+      ["mongo", "copilotos-prod-mongo", 2048],
+      ["web", "copilotos-prod-web-1a2b3c4d", 1024],
+    ]),
+  ).toBe(
+    [
+      "set -eu",
+      "docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo 'pids limits: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it' >&2; exit 1; }",
+      "docker update --pids-limit 2048 copilotos-prod-mongo >/dev/null",
+      `[ "$(docker inspect --format '{{.HostConfig.PidsLimit}}' copilotos-prod-mongo)" = 2048 ] || { echo 'pids limits: copilotos-prod-mongo did not take its limit of 2048' >&2; exit 1; }`,
+      "docker update --pids-limit 1024 copilotos-prod-web-1a2b3c4d >/dev/null",
+      `[ "$(docker inspect --format '{{.HostConfig.PidsLimit}}' copilotos-prod-web-1a2b3c4d)" = 1024 ] || { echo 'pids limits: copilotos-prod-web-1a2b3c4d did not take its limit of 1024' >&2; exit 1; }`,
+      "echo 'pids limits: mongo 2048, web 1024'",
+      "",
+    ].join("\n"),
+  );
+  const run = await runStack("prod");
+  const step = run.resources.find((r) => r.name === "copilotos-pids-set")!;
+  expect(String(step.inputs.create).split("\n")[0]).toBe(
+    `# pids limits: ${Object.entries(PIDS_LIMITS)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(", ")}`,
+  );
+  expect(step.inputs.triggers).toEqual([]);
+  expect(step.opts.dependsOn).toEqual(["copilotos-web-health"]);
+  expect(String(step.inputs.create)).toMatch(/docker update --pids-limit 1024 copilotos-prod-api-[0-9a-f]{8} >\/dev\/null/);
 });

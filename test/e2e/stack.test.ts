@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { routeFile } from "../../components/renderers/proxy";
-import { CAPABILITIES } from "../../components/renderers/services/containers";
+import { CAPABILITIES, PIDS_LIMITS } from "../../components/renderers/services/containers";
 import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
@@ -111,6 +111,11 @@ test("every container runs with no-new-privileges and only its own capabilities,
       ["ALL"],
       [...CAPABILITIES[service]].sort(),
     ]);
+  }
+  // Each container's pids limit, which the stack sets on the host once the containers exist.
+  for (const n of stackContainers("prod")) {
+    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof PIDS_LIMITS;
+    expect([n, remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", n)]).toEqual([n, String(PIDS_LIMITS[service])]);
   }
   // The web runs on a read-only root (what Next.js writes goes to memory) and serves through the proxy.
   const web = stackContainers("prod").find((n) => /^copilotos-prod-web-/.test(n))!;

@@ -83,6 +83,13 @@ export const WEB_TMPFS: Record<string, string> = {
   "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777",
 };
 
+/**
+ * Processes (and threads) each container may run: a fork bomb or a thread leak stops at its own
+ * limit, not at the host's. mongod runs a thread per connection; the API's uvicorn and the web's
+ * Node a few dozen; Redis and nginx a handful.
+ */
+export const PIDS_LIMITS: Record<Service, number> = { mongo: 2048, redis: 256, api: 1024, web: 1024, proxy: 256 };
+
 export const CAPABILITIES: Record<Service, readonly string[]> = {
   mongo: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
   redis: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
