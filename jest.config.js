@@ -22,6 +22,8 @@ module.exports = {
         "<rootDir>/test/e2e/localStack\\.test\\.ts$",
         "<rootDir>/test/e2e/firstDeploy\\.test\\.ts$",
         "<rootDir>/test/e2e/recovery\\.test\\.ts$",
+        "<rootDir>/test/e2e/acme\\.test\\.ts$",
+        "<rootDir>/test/e2e/firewall\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
@@ -50,6 +52,15 @@ module.exports = {
       ...common,
       displayName: "recovery",
       testMatch: ["<rootDir>/test/e2e/recovery.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    // The security baseline on a host of its own (COPILOTOS_TEST_HOST=5): a certificate from pebble
+    // renewed under load, and the host firewall (which restarts that host's engine).
+    {
+      ...common,
+      displayName: "security",
+      testMatch: ["<rootDir>/test/e2e/acme.test.ts", "<rootDir>/test/e2e/firewall.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

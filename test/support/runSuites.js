@@ -5,7 +5,8 @@
 // convergence matrix (project "converge") in a third, on a test host of its own
 // (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
 // process then runs the local stack and the first deploys (project "local", test host 2), then the
-// recovery onto a new host (project "recovery", test hosts 3 and 4). Most of the e2e
+// recovery onto a new host (project "recovery", test hosts 3 and 4), then the security baseline
+// (project "security": ACME renewal and the host firewall, test host 5). Most of the e2e
 // time is waiting on health checks and request loops, so the processes beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped".
@@ -62,12 +63,20 @@ async function main(argv) {
     unit,
     await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
     await beside("recovery onto a new host (test hosts 3 and 4)", ["--selectProjects", "recovery", "--runInBand"], { COPILOTOS_TEST_HOST: "3" }),
+    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local, recovery], converge] = await Promise.all([side, matrix]);
-  const others = [unit, local, recovery, converge];
-  const parts = [summary("e2e", e2e), summary("unit+swarm", unit), summary("local", local), summary("recovery", recovery), summary("converge", converge)];
+  const [[unit, local, recovery, security], converge] = await Promise.all([side, matrix]);
+  const others = [unit, local, recovery, security, converge];
+  const parts = [
+    summary("e2e", e2e),
+    summary("unit+swarm", unit),
+    summary("local", local),
+    summary("recovery", recovery),
+    summary("security", security),
+    summary("converge", converge),
+  ];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
   process.stdout.write(
