@@ -47,7 +47,7 @@ describe("parseConfig defaults", () => {
       hostKey,
       port: 22,
       connectTimeoutSeconds: 10,
-      firewall: { enabled: true, sshCidrs: ["0.0.0.0/0", "::/0"], appCidrs: ["0.0.0.0/0", "::/0"], trialSeconds: 60 },
+      firewall: { enabled: true, sshCidrs: ["0.0.0.0/0", "::/0"], appCidrs: ["0.0.0.0/0", "::/0"], extraPorts: [], trialSeconds: 60 },
       osUpdates: { enabled: true, reboot: "never", rebootTime: "04:00" },
     });
   });

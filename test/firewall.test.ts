@@ -145,6 +145,7 @@ describe("config: host.firewall", () => {
       enabled: true,
       sshCidrs: ["0.0.0.0/0", "::/0"],
       appCidrs: ["0.0.0.0/0", "::/0"],
+      extraPorts: [],
       trialSeconds: 60,
     });
   });
@@ -179,6 +180,12 @@ describe("the program", () => {
     expect(String(confirm?.inputs.delete)).toContain('rm -f "$dir/copilotos-prod.entries"');
     expect(confirm?.deps).toContain("copilotos-firewall-trial");
     expect(trial?.deps).toContain("copilotos-preflight-check");
+  });
+  test("host.firewall.extraPorts opens another service's ports of the host too, to appCidrs", async () => {
+    const run = await runStack("staging", ["copilotos:host.firewall.extraPorts=[9100]"]);
+    const trial = run.resources.find((r) => r.name === "copilotos-firewall-trial");
+    expect(String(trial?.inputs.create)).toMatch(/^# firewall: copilotos-staging's rules \(SSH 22, ports 3100,8101,9100;/);
+    expect(String(trial?.inputs.create)).toContain("0.0.0.0/0 9100\n::/0 9100\n");
   });
   test("host.firewall.enabled=false: no firewall steps", async () => {
     const run = await runStack("prod", ["copilotos:host.firewall.enabled=false"], [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`]);

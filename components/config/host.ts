@@ -1,7 +1,7 @@
 /** Where the stack's Docker engine runs: `host.kind` local, ssh, aws, or a Docker Swarm (swarm). */
 import { z } from "zod";
 import { dockerSocket, hostAddress, isKeyLine, sshUser } from "./syntax";
-import { bool, cidrList, integer, port, requiredString, text } from "./values";
+import { bool, cidrList, integer, jsonList, port, requiredString, text } from "./values";
 
 export const localHost = z.strictObject({
   kind: z.literal("local"),
@@ -43,6 +43,10 @@ const sshFirewall = z
       .default(anywhere)
       .describe("CIDR blocks allowed to reach the proxy's published ports (web, API, their HTTPS ports)"),
     sshPort: port().optional().describe("the port sshd listens on, on the host; unset: `host.port` (set it when a NAT maps another port there)"),
+    extraPorts: z
+      .preprocess(jsonList, z.array(port(), { error: "must be a list of ports" }))
+      .default([])
+      .describe("other TCP ports of the host to leave open to `appCidrs` (another service on the host); the rest stay closed"),
     trialSeconds: integer(10, 3600, "a whole number of seconds from 10 to 3600")
       .default(60)
       .describe("new rules remove themselves after this long unless a new SSH connection confirms them"),

@@ -64,7 +64,15 @@ export function hostFirewallOf(
 ): HostFirewall | undefined {
   if (cfg.host.kind !== "ssh" || !cfg.host.firewall.enabled) return undefined;
   const f = cfg.host.firewall;
-  const ports = [cfg.ports.web, cfg.ports.api, ...(cfg.tls ? [cfg.tls.ports.web, cfg.tls.ports.api] : []), ...(cfg.tls?.acme ? [cfg.tls.acme.httpPort] : [])];
+  const ports = [
+    ...new Set([
+      cfg.ports.web,
+      cfg.ports.api,
+      ...(cfg.tls ? [cfg.tls.ports.web, cfg.tls.ports.api] : []),
+      ...(cfg.tls?.acme ? [cfg.tls.acme.httpPort] : []),
+      ...cfg.host.firewall.extraPorts,
+    ]),
+  ];
   return new HostFirewall(
     name,
     {
