@@ -26,6 +26,7 @@ export interface ContainerProps {
   securityOpts?: string[];
   capabilities?: { adds?: string[]; drops?: string[] };
   volumes?: { volumeName?: string; containerPath?: string; hostPath?: string }[];
+  readOnly?: boolean;
 }
 
 export type Service = "mongo" | "redis" | "api" | "web";

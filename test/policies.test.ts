@@ -197,6 +197,14 @@ describe("containers-hardened", () => {
   test("Mongo on 127.0.0.1 passes", () => {
     expect(fired([mongo({ ports: [{ internal: 27017, external: 27017, ip: "127.0.0.1" }] })])).toEqual([]);
   });
+  test("a container into which nothing is copied must run on a read-only root; one with uploads may not (Docker refuses them there)", () => {
+    const vs = fired([...baseline(), container("web", "web", { readOnly: false })]);
+    expect(vs.map((v) => [v.rule, v.message])).toEqual([
+      ["containers-hardened", "web: nothing is copied into it, yet its root file system is writable; run it read-only (tmpfs for what it writes)."],
+    ]);
+    expect(fired([...baseline(), container("web", "web", { readOnly: true })])).toEqual([]);
+    expect(fired([mongo({ readOnly: false })])).toEqual([]);
+  });
 });
 
 describe("databases-sized", () => {

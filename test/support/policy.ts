@@ -22,6 +22,7 @@ const hardened = {
   healthcheck: { tests: ["CMD-SHELL", "true"] },
   securityOpts: ["no-new-privileges:true"],
   capabilities: { drops: ["ALL"], adds: [] },
+  readOnly: true,
 };
 
 export function container(name: string, service: string, props: Partial<ContainerProps> = {}): GraphResource {
