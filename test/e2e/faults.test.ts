@@ -165,7 +165,8 @@ test("4. the update is killed between the route switch and the health gate: the 
     const changed = steps.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`);
     // The killed gate's replacement never reached the state: the engine replaces the old gate again (its switch finds the route in place);
     // the rest are the deletes the killed update left pending.
-    expect(changed.filter((s) => !s.startsWith("delete "))).toEqual(["replace copilotos-api-health-wait"]);
+    // The pids limits, which wait for the web's gate, reach the new API only now.
+    expect(changed.filter((s) => !s.startsWith("delete "))).toEqual(["replace copilotos-api-health-wait", "update copilotos-pids-set"]);
     expect(changed).toContainEqual(expect.stringMatching(/^delete copilotos-staging-api-[0-9a-f]{8}$/));
     const leftovers = await converged(seen);
     const apis = run.containers().filter((l) => l.includes("-api-"));
