@@ -30,6 +30,14 @@ export function engineAnswers(step: string): string {
   return `docker version --format '{{.Server.Version}}' >/dev/null 2>&1 || { echo ${shq(`${step}: the Docker engine does not answer (docker version failed); nothing was done. Check that it runs and that DOCKER_HOST names it`)} >&2; exit 1; }`;
 }
 
+/**
+ * Lines that set `$img` to `image` and pull it when the host does not have it, saying so with
+ * `announce` (`offsite: pulling the restic image`): the pinned tool images the host steps run.
+ */
+export function pullWhenMissing(image: string, announce: string): string[] {
+  return [`img=${shq(image)}`, `if ! docker image inspect "$img" >/dev/null 2>&1; then echo "${announce} $img"; docker pull "$img" >/dev/null; fi`];
+}
+
 /** Makes TERM, HUP and INT end the script through its EXIT trap (dash runs that trap only on exit). */
 export const EXIT_ON_SIGNALS = "trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 143' TERM";
 

@@ -13,7 +13,7 @@
  * runs over (`$SSH_CONNECTION`), then applies them on trial: they remove themselves after
  * `trialSeconds` unless the confirm step, over a new SSH connection, keeps them.
  */
-import { HOST_LOCK, hostPath, lines, shq, STRICT, engineAnswers } from "../shell";
+import { HOST_LOCK, hostPath, lines, pullWhenMissing, shq, STRICT, engineAnswers } from "../shell";
 
 export interface FirewallSpec {
   /** The stack's prefix (`copilotos-prod`): the name of its entries file. */
@@ -91,8 +91,7 @@ export function rulesetLine(entries: string, target: string): string {
 /** `nft_run <args>`: nft in a throwaway container on the host's network, the folder read-only. */
 function nftLines(image: string): string[] {
   return [
-    `img=${shq(image)}`,
-    'if ! docker image inspect "$img" >/dev/null 2>&1; then echo "firewall: pulling $img"; docker pull "$img" >/dev/null; fi',
+    ...pullWhenMissing(image, "firewall: pulling"),
     `nft_run() { docker run --rm --network host --cap-drop ALL --cap-add NET_ADMIN --security-opt no-new-privileges -v "$dir":${MOUNT}:ro --entrypoint nft "$img" "$@"; }`,
   ];
 }

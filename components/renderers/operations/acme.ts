@@ -14,7 +14,7 @@
  */
 import { StackIdentity, stackPrefix } from "../names";
 import { ACME_WEBROOT } from "../proxy/paths";
-import { engineAnswers, HOST_LOCK, lines, shq, STRICT } from "../shell";
+import { engineAnswers, HOST_LOCK, lines, pullWhenMissing, shq, STRICT } from "../shell";
 
 export interface AcmeSpec {
   /** The stack's prefix: certbot's certificate name. */
@@ -62,12 +62,12 @@ export const CERT_STATE_PY = [
   "else: print('due' if left < datetime.timedelta(days=int(sys.argv[2])) else 'ok', expiry.strftime('%Y-%m-%dT%H:%M:%SZ'), left.days)",
 ].join("\n");
 
-/** Lines defining `certbot_run <docker run args> -- <certbot args>`-style helpers, and pulling the image when missing. */
+/** Lines that pull the image when missing and define `state` (the served pair's state) and `certbot_run <docker run args> <image> <certbot args>`. */
 function certbotLines(s: AcmeSpec): string[] {
   const v = s.volumes;
   return [
-    `img=${shq(s.image)}; proxy=${shq(s.proxy)}`,
-    'if ! docker image inspect "$img" >/dev/null 2>&1; then echo "tls: pulling $img"; docker pull "$img" >/dev/null; fi',
+    `proxy=${shq(s.proxy)}`,
+    ...pullWhenMissing(s.image, "tls: pulling"),
     `state() { docker run --rm -v ${shq(v.tls)}:${TLS}:ro --entrypoint python3 "$img" -c ${shq(CERT_STATE_PY)} ${shq(s.domains.join(","))} ${s.renewBeforeDays} ${shq(s.directory)}; }`,
     `certbot_run() { docker run --rm -v ${shq(v.state)}:${STATE} -v ${shq(v.webroot)}:${ACME_WEBROOT} --entrypoint certbot "$@"; }`,
   ];

@@ -8,7 +8,7 @@
  */
 import type { Retention } from "./retention";
 import { backupNamePattern } from "../names";
-import { hostPath, lines, shq, waitWithProgress } from "../shell";
+import { hostPath, lines, pullWhenMissing, shq, waitWithProgress } from "../shell";
 
 export type OffsiteTarget =
   /** SFTP: `user@host:path`, the server's key pinned (`hostKey`: `<type> <base64>`), a private key as secret. */
@@ -133,8 +133,7 @@ export function offsiteFilesScript(o: Pick<OffsiteSpec, "secretsDir" | "image">)
     '  chmod 600 "$dir/.$name.new"; mv "$dir/.$name.new" "$dir/$name"; n=$((n + 1))',
     "done",
     `echo "offsite: $n files of the off-host repository's password and credentials in $dir (0600)"`,
-    `img=${shq(o.image)}`,
-    'if ! docker image inspect "$img" >/dev/null 2>&1; then echo "offsite: pulling the restic image $img"; docker pull "$img" >/dev/null; fi',
+    ...pullWhenMissing(o.image, "offsite: pulling the restic image"),
   );
 }
 
