@@ -11,6 +11,7 @@ import { dataVolumesRetained } from "./rules/dataVolumesRetained";
 import { mongoPasswordConsistency } from "./rules/mongoPasswordConsistency";
 import { noMutableImageTags } from "./rules/noMutableImageTags";
 import { noPlaintextSecretsInEnv } from "./rules/noPlaintextSecretsInEnv";
+import { pidsLimited } from "./rules/pidsLimited";
 import { saptivaKeySet } from "./rules/saptivaKeySet";
 import { secretMinLength } from "./rules/secretMinLength";
 import { sshHostKeyPinned } from "./rules/sshHostKeyPinned";
@@ -30,6 +31,7 @@ export const rules: Policies = [
   noMutableImageTags,
   dataVolumesRetained,
   containersHardened,
+  pidsLimited,
   databasesSized,
   apiOriginsRestricted,
   tlsEnabled,

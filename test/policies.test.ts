@@ -2,10 +2,25 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { evaluate, GraphResource, toGraph, Violation } from "../policies/evaluate";
 import { rules } from "../policies/rules";
-import { api, apiEnvs, container, dockerProvider, goodUrl, mongo, PASSWORD, randomPassword, redis, SAPTIVA, volume } from "./support/policy";
+import {
+  api,
+  apiEnvs,
+  container,
+  dockerProvider,
+  goodUrl,
+  mongo,
+  PASSWORD,
+  pidsStep,
+  randomPassword,
+  redis,
+  SAPTIVA,
+  volume,
+  withPidsStep,
+} from "./support/policy";
 import { runStack } from "./support/program";
 
-const fired = (resources: GraphResource[], config = {}) => evaluate(resources, config);
+/** The rules over fixture resources plus the pids step the program adds for their containers (pids-limited's own tests leave it out). */
+const fired = (resources: GraphResource[], config = {}) => evaluate(withPidsStep(resources), config);
 const rulesOf = (vs: Violation[]) => [...new Set(vs.map((v) => v.rule))].sort();
 const baseline = () => [mongo(), api(), volume("mongo-data", "mongo", { retainOnDelete: true })];
 
@@ -207,6 +222,38 @@ describe("containers-hardened", () => {
   });
 });
 
+describe("pids-limited", () => {
+  const stack = () => [mongo(), api(), volume("mongo-data", "mongo", { retainOnDelete: true })];
+  const only = (vs: Violation[]) => vs.filter((v) => v.rule === "pids-limited").map((v) => v.message);
+
+  test("containers named in the pids step pass, whether the step quotes the name or not", () => {
+    expect(evaluate([...stack(), pidsStep(stack())], {})).toEqual([]);
+    const quoted = pidsStep(stack());
+    quoted.props.create = String(quoted.props.create).replace(/ (mongo|api) /g, " '$1' ");
+    expect(evaluate([...stack(), quoted], {})).toEqual([]);
+  });
+  test("a container the step does not name fires, naming it", () => {
+    const [m, a, v] = stack();
+    expect(only(evaluate([m, a, v, pidsStep([m])], {}))).toEqual(["api: no pids limit; no host step runs docker update --pids-limit on api."]);
+    expect(only(evaluate(stack(), {}))).toEqual([
+      "mongo: no pids limit; no host step runs docker update --pids-limit on mongo.",
+      "api: no pids limit; no host step runs docker update --pids-limit on api.",
+    ]);
+  });
+  test("a limit above maxPids, or 0 (unlimited), fires; maxPids is policy config", () => {
+    expect(only(evaluate([...stack(), pidsStep(stack(), 8192)], {}))).toEqual([
+      "mongo: its pids limit is 8192, outside 1..4096 (policy config maxPids).",
+      "api: its pids limit is 8192, outside 1..4096 (policy config maxPids).",
+    ]);
+    expect(only(evaluate([...stack(), pidsStep(stack(), 0)], {}))).toHaveLength(2);
+    expect(evaluate([...stack(), pidsStep(stack(), 8192)], { "pids-limited": { maxPids: 8192 } })).toEqual([]);
+  });
+  test("an app container whose name is not known yet (a first preview) is not judged", () => {
+    expect(only(evaluate([api({}, { name: undefined })], {}))).toEqual([]);
+    expect(only(evaluate([api()], {}))).toHaveLength(1);
+  });
+});
+
 describe("databases-sized", () => {
   test("the stack's sizes pass (Mongo 0.25 GB of 1024 MiB, Redis 384 of 512 MiB)", () => {
     expect(fired([mongo(), redis(), volume("redis-data", "redis", { retainOnDelete: true })])).toEqual([]);
@@ -297,12 +344,12 @@ describe("no-plaintext-secrets-in-env", () => {
     });
     const allow = { allowNames: ["RECAPTCHA_SITE_KEY"] };
     const config = { "no-plaintext-secrets-in-env": allow, "secret-min-length": allow };
-    expect(evaluate([web], config).map((v) => v.message)).toEqual([
+    expect(fired([web], config).map((v) => v.message)).toEqual([
       "copilotos-staging-web: env SECRET_KEY carries a secret value; deliver it as a file, or list SECRET_KEY in allowNames if it is not a secret.",
     ]);
-    expect(evaluate([container("copilotos-staging-web", "web", { envs: ["RECAPTCHA_SITE_KEY=6Lc-public"] })], config)).toEqual([]);
+    expect(fired([container("copilotos-staging-web", "web", { envs: ["RECAPTCHA_SITE_KEY=6Lc-public"] })], config)).toEqual([]);
     // Without the list, the same name fires both rules; a NEXT_PUBLIC_ name is public by definition.
-    expect(rulesOf(evaluate([web], {}))).toEqual(["no-plaintext-secrets-in-env", "secret-min-length"]);
+    expect(rulesOf(fired([web]))).toEqual(["no-plaintext-secrets-in-env", "secret-min-length"]);
     expect(evaluate([web], {}).filter((v) => v.message.includes("NEXT_PUBLIC_"))).toEqual([]);
   });
 });
@@ -320,7 +367,7 @@ describe("ssh-host-key-pinned", () => {
 });
 
 describe("the pack", () => {
-  test("has the seventeen rules, each with a description and a configSchema", () => {
+  test("has the eighteen rules, each with a description and a configSchema", () => {
     expect(rules.map((r) => r.name)).toEqual([
       "secret-min-length",
       "saptiva-key-set",
@@ -329,6 +376,7 @@ describe("the pack", () => {
       "no-mutable-image-tags",
       "data-volumes-retained",
       "containers-hardened",
+      "pids-limited",
       "databases-sized",
       "api-origins-restricted",
       "tls-enabled",

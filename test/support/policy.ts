@@ -172,3 +172,12 @@ export function backupBucket(change: Partial<Record<BucketPart, Record<string, u
     .map((k) => resource(parts[k][0], `backups-${k}`, { bucket: id, ...parts[k][1], ...(change[k] ?? {}) }));
   return [bucket, ...settings];
 }
+
+/** The stack's pids-limits host step (components/operations/pidsLimits.ts) for these containers, at `limit` each. */
+export function pidsStep(containers: GraphResource[], limit = 1024): GraphResource {
+  const names = containers.filter((c) => c.type === "docker:index/container:Container").map((c) => String(c.props.name));
+  return resource("command:remote:Command", "pids-limits-set", { create: names.map((n) => `docker update --pids-limit ${limit} ${n} >/dev/null`).join("\n") });
+}
+
+/** `resources` as the program creates them: with the pids step that covers their containers. */
+export const withPidsStep = (resources: GraphResource[]): GraphResource[] => [...resources, pidsStep(resources)];
