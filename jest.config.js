@@ -24,6 +24,7 @@ module.exports = {
         "<rootDir>/test/e2e/recovery\\.test\\.ts$",
         "<rootDir>/test/e2e/acme\\.test\\.ts$",
         "<rootDir>/test/e2e/firewall\\.test\\.ts$",
+        "<rootDir>/test/e2e/osUpdates\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
@@ -60,7 +61,7 @@ module.exports = {
     {
       ...common,
       displayName: "security",
-      testMatch: ["<rootDir>/test/e2e/acme.test.ts", "<rootDir>/test/e2e/firewall.test.ts"],
+      testMatch: ["<rootDir>/test/e2e/acme.test.ts", "<rootDir>/test/e2e/firewall.test.ts", "<rootDir>/test/e2e/osUpdates.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

@@ -1,7 +1,9 @@
 /**
  * host.osUpdates without a host: the apt files (read back by the real apt-config), the ssh host's
- * step, and where the program puts it. Its refusal on a host whose deploy user cannot become root:
- * test/e2e/firewall.test.ts. (Running the step as root here would configure this machine's apt.)
+ * step, and where the program puts it. As root on a real Debian (install, files, the real
+ * unattended-upgrade reading them, and the refusal without root): test/e2e/osUpdates.test.ts;
+ * over SSH as the test host's deploy user: test/e2e/firewall.test.ts. (Running the step as root
+ * here would configure this machine's apt.)
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -42,7 +44,10 @@ test("the step checks first, then becomes root through sudo -n only when it must
   const script = osUpdatesScript({ reboot: "never", rebootTime: "04:00" });
   expect(script).toContain("if configured; then echo 'os updates: unattended security upgrades configured (reboot: never)'; exit 0; fi\n");
   expect(script).toContain('elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root() { sudo -n "$@"; }\n');
-  expect(script).toContain("as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null\n");
+  // The package only when dpkg lacks it, after refreshing the lists (a fresh host's may be empty).
+  expect(script).toContain(
+    "if ! dpkg-query -W -f='${Status}' unattended-upgrades 2>/dev/null | grep -q 'install ok installed'; then as_root apt-get update -q >/dev/null; as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null; fi\n",
+  );
 });
 
 test("config: on by default for ssh and aws hosts; a bad time is refused by key", () => {

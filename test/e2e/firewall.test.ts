@@ -163,7 +163,7 @@ test("OS updates: a deploy user that cannot become root gets the commands an adm
   expect(r.code).toBe(1);
   expect(r.stdout).toBe("");
   expect(r.stderr).toContain(
-    "os updates: unattended security upgrades are not set up, and the deploy user cannot become root (no passwordless sudo). As root on the host, run once:\n    env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null\n",
+    "os updates: unattended security upgrades are not set up, and the deploy user cannot become root (no passwordless sudo). As root on the host, run once:\n    apt-get update -q >/dev/null\n    env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null\n",
   );
   expect(r.stderr).toContain("or set host.osUpdates.enabled false to manage upgrades yourself\n");
   expect(fs.existsSync(UPGRADES_FILE)).toBe(false);

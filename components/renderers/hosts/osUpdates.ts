@@ -25,6 +25,9 @@ export function osUpdatesFiles(s: OsUpdatesSpec): [string, string][] {
       UPGRADES_FILE,
       [
         "// Written by copilotos (components/renderers/hosts/osUpdates.ts): security updates of this release only.",
+        "// The package's own 50unattended-upgrades also allows the release's point updates: cleared here.",
+        "#clear Unattended-Upgrade::Origins-Pattern;",
+        "#clear Unattended-Upgrade::Allowed-Origins;",
         "Unattended-Upgrade::Allowed-Origins {",
         '  "${distro_id}:${distro_codename}-security";',
         '  "${distro_id}ESMApps:${distro_codename}-apps-security";',
@@ -39,18 +42,23 @@ export function osUpdatesFiles(s: OsUpdatesSpec): [string, string][] {
   ];
 }
 
-/** Lines that install the package and write the files; `asRoot`: each privileged command through the script's `as_root`. */
-function installLines(s: OsUpdatesSpec, asRoot: boolean): string[] {
-  const root = asRoot ? "as_root " : "";
-  return [
-    `${root}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q unattended-upgrades >/dev/null`,
-    ...osUpdatesFiles(s).map(([file, content]) => `printf '%s' ${shq(content)} | ${root}tee ${file} >/dev/null`),
-  ];
+const PACKAGE = "unattended-upgrades";
+/** True when the package is installed (dpkg's own record, not a guess from a file). */
+const INSTALLED = `dpkg-query -W -f='\${Status}' ${PACKAGE} 2>/dev/null | grep -q 'install ok installed'`;
+
+/** Refresh the package lists (a host's may be stale or, on a fresh image, empty), then install the package. */
+function aptLines(root: string): string[] {
+  return [`${root}apt-get update -q >/dev/null`, `${root}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PACKAGE} >/dev/null`];
 }
 
-/** For an aws host's first boot (root already): install and configure. */
+/** Lines that write the two files. */
+function fileLines(s: OsUpdatesSpec, root: string): string[] {
+  return osUpdatesFiles(s).map(([file, content]) => `printf '%s' ${shq(content)} | ${root}tee ${file} >/dev/null`);
+}
+
+/** For an aws host's first boot (root already, its package lists just updated): install and configure. */
 export function osUpdatesSetupLines(s: OsUpdatesSpec): string[] {
-  return installLines(s, false);
+  return [aptLines("")[1], ...fileLines(s, "")];
 }
 
 /**
@@ -60,10 +68,7 @@ export function osUpdatesSetupLines(s: OsUpdatesSpec): string[] {
  */
 export function osUpdatesScript(s: OsUpdatesSpec): string {
   const files = osUpdatesFiles(s);
-  const check = [
-    `dpkg-query -W -f='\${Status}' unattended-upgrades 2>/dev/null | grep -q 'install ok installed'`,
-    ...files.map(([file, content]) => `[ "$(cat ${file} 2>/dev/null; echo x)" = ${shq(`${content}x`)} ]`),
-  ].join(" && ");
+  const check = [INSTALLED, ...files.map(([file, content]) => `[ "$(cat ${file} 2>/dev/null; echo x)" = ${shq(`${content}x`)} ]`)].join(" && ");
   const done = `os updates: unattended security upgrades configured (reboot: ${s.reboot === "auto" ? `at ${s.rebootTime} when needed` : "never"})`;
   return lines(
     STRICT,
@@ -73,12 +78,13 @@ export function osUpdatesScript(s: OsUpdatesSpec): string {
     'elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root() { sudo -n "$@"; }',
     "else",
     `  echo ${shq("os updates: unattended security upgrades are not set up, and the deploy user cannot become root (no passwordless sudo). As root on the host, run once:")} >&2`,
-    ...installLines(s, false).map((l) => `  echo ${shq(`    ${l}`)} >&2`),
+    ...[...aptLines(""), ...fileLines(s, "")].map((l) => `  echo ${shq(`    ${l}`)} >&2`),
     `  echo ${shq("or set host.osUpdates.enabled false to manage upgrades yourself")} >&2`,
     "  exit 1",
     "fi",
     "echo 'os updates: installing and configuring unattended-upgrades'",
-    ...installLines(s, true),
+    `if ! ${INSTALLED}; then ${aptLines("as_root ").join("; ")}; fi`,
+    ...fileLines(s, "as_root "),
     `configured || { echo ${shq("os updates: the files did not take (another tool rewrote them?); nothing else was changed")} >&2; exit 1; }`,
     `echo ${shq(done)}`,
   );
