@@ -130,6 +130,27 @@ describe("the swarm stack", () => {
     });
   });
 
+  test("every service's tasks run on a read-only root (their files are Docker secrets and configs), with memory for what each writes", () => {
+    const MiB = 1024 * 1024;
+    const roots = Object.fromEntries(
+      ["mongo", "redis", "api", "web", "proxy"].map((n) => {
+        const c = (service(n).inputs.taskSpec as { containerSpec: { readOnly: boolean; mounts: { type: string; target: string }[] } }).containerSpec;
+        return [n, [c.readOnly, c.mounts.filter((m) => m.type === "tmpfs")]];
+      }),
+    );
+    const tmp = { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * MiB } };
+    expect(roots).toEqual({
+      mongo: [true, [tmp]],
+      redis: [true, []],
+      api: [true, [tmp]],
+      web: [true, [tmp, { type: "tmpfs", target: "/app/apps/web/.next/cache", tmpfsOptions: { sizeBytes: 256 * MiB, mode: 0o1777 } }]],
+      proxy: [true, [tmp]],
+    });
+    // The data volumes stay where they were.
+    const mongoMounts = (service("mongo").inputs.taskSpec as { containerSpec: { mounts: { type: string; target: string }[] } }).containerSpec.mounts;
+    expect(mongoMounts.filter((m) => m.type === "volume")).toEqual([{ type: "volume", source: "copilotos-swarm-mongo-data", target: "/data/db" }]);
+  });
+
   test("secrets are Docker secrets named by the hash of their value; Mongo's root password and the API's come from one output", () => {
     const secrets = ofType(run, SECRET);
     expect(secrets.map((s) => s.name).sort()).toEqual(

@@ -7,6 +7,7 @@
  * fingerprinted before and after each. Ends with the bench line
  * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
  */
+import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { applyGraph, ApplyError, ExecState } from "../support/executor";
 import { get, startLoad } from "../support/loadLoop";
@@ -123,6 +124,25 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
     .split(" ")
     .map((j) => ((JSON.parse(j) as string[] | null) ?? []).map((c) => c.replace(/^CAP_/, "")).sort());
   expect([drops, adds]).toEqual([["ALL"], ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"]]);
+  // Every task of every service, on whichever node, runs (and answered above) on a read-only root:
+  // a write outside its volumes and memory folders fails, one to /tmp works.
+  const roots: string[] = [];
+  for (const node of [1, 2, 3]) {
+    for (const line of rig
+      .docker(node, "ps", "--filter", "label=com.docker.swarm.service.name", "--format", '{{.ID}} {{.Label "com.docker.swarm.service.name"}}')
+      .split("\n")) {
+      const [id, svc] = line.split(" ");
+      if (!id || !svc.startsWith("copilotos-swarm-")) continue;
+      const ro = rig.docker(node, "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", id);
+      const rootWrite = spawnSync("docker", [...rig.nodes[node - 1].dockerArgs, "exec", id, "sh", "-c", "echo x > /probe"]).status;
+      roots.push(`${svc.replace("copilotos-swarm-", "")}: ${ro} ${rootWrite === 0 ? "root-writable" : "root-refused"}`);
+    }
+  }
+  expect([...new Set(roots)].sort()).toEqual(["api", "mongo", "proxy", "redis", "web"].map((s) => `${s}: true root-refused`));
+  for (const svc of ["mongo", "api", "proxy"]) {
+    const id = rig.docker(1, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`).split("\n")[0];
+    if (id) expect([svc, rig.docker(1, "exec", id, "sh", "-c", "echo x > /tmp/probe && cat /tmp/probe")]).toEqual([svc, "x"]);
+  }
 });
 
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {

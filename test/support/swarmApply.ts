@@ -74,7 +74,8 @@ export function serviceSpec(p: Json): Json {
       healthcheck?: { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
       secrets?: { secretId: string; secretName: string; fileName: string; fileMode?: number }[];
       configs?: { configId: string; configName: string; fileName: string }[];
-      mounts?: { type: string; source: string; target: string }[];
+      mounts?: { type: string; source?: string; target: string; tmpfsOptions?: { sizeBytes?: number; mode?: number } }[];
+      readOnly?: boolean;
       stopGracePeriod?: string;
       capAdds?: string[];
       capDrops?: string[];
@@ -109,7 +110,13 @@ export function serviceSpec(p: Json): Json {
         },
         Secrets: (c.secrets ?? []).map((s) => ({ File: file(s.fileName, s.fileMode), SecretID: s.secretId, SecretName: s.secretName })),
         Configs: (c.configs ?? []).map((s) => ({ File: file(s.fileName), ConfigID: s.configId, ConfigName: s.configName })),
-        Mounts: (c.mounts ?? []).map((m) => ({ Type: m.type, Source: m.source, Target: m.target })),
+        Mounts: (c.mounts ?? []).map((m) => ({
+          Type: m.type,
+          Source: m.source,
+          Target: m.target,
+          ...(m.tmpfsOptions ? { TmpfsOptions: { SizeBytes: m.tmpfsOptions.sizeBytes, Mode: m.tmpfsOptions.mode } } : {}),
+        })),
+        ReadOnly: c.readOnly,
         StopGracePeriod: nanos(c.stopGracePeriod),
         CapabilityAdd: c.capAdds?.map((x) => `CAP_${x}`),
         CapabilityDrop: c.capDrops?.map((x) => (x === "ALL" ? x : `CAP_${x}`)),

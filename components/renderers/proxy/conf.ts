@@ -161,8 +161,12 @@ export function proxyConf(p: ProxyConfSpec): string {
     "  default_type application/octet-stream;",
     '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr\';',
     "  access_log /dev/stdout main;",
+    // Every temp path in /tmp (nginx creates and chowns them all at start, used or not): the rest of a read-only root stays untouched.
     "  client_body_temp_path /tmp/nginx-client-body;",
     "  proxy_temp_path /tmp/nginx-proxy;",
+    "  fastcgi_temp_path /tmp/nginx-fastcgi;",
+    "  uwsgi_temp_path /tmp/nginx-uwsgi;",
+    "  scgi_temp_path /tmp/nginx-scgi;",
     "  map $http_upgrade $connection_upgrade { default upgrade; '' ''; }",
     p.apiRateLimitPerSecond > 0 && `  limit_req_zone $binary_remote_addr zone=api:10m rate=${p.apiRateLimitPerSecond}r/s;`,
     ...(p.dns

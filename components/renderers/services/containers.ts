@@ -77,11 +77,35 @@ export function logOptions(l: LogSettings): Record<string, string> {
  * and starts its workers as another user: CHOWN, SETGID, SETUID (its ports inside are all above 1024).
  * The app images run as their own users (apps/backend's `USER api_user`, the web's) and need none.
  */
-/** The web's writable places on its read-only root: the app's Next.js cache (apps/web's Dockerfile: WORKDIR /app) and /tmp. */
-export const WEB_TMPFS: Record<string, string> = {
-  "/tmp": "rw,noexec,nosuid,size=64m",
-  "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777",
+/** A memory-backed writable folder on a read-only root file system. */
+export interface Tmpfs {
+  path: string;
+  sizeMb: number;
+  /** @default the kernel's (1777) */
+  mode?: number;
+}
+
+/**
+ * What each service writes outside its volumes, as memory: the rest of its root is read-only.
+ * mongod its socket file (and the official entrypoint its temporary config at first init) in /tmp;
+ * Redis nothing (only /data); the API /tmp; the web the app's Next.js cache (apps/web's Dockerfile:
+ * WORKDIR /app) and /tmp; the proxy its pid and temp files (nginx.conf puts them all in /tmp).
+ */
+export const TMPFS: Record<Service, Tmpfs[]> = {
+  mongo: [{ path: "/tmp", sizeMb: 64 }],
+  redis: [],
+  api: [{ path: "/tmp", sizeMb: 64 }],
+  web: [
+    { path: "/tmp", sizeMb: 64 },
+    { path: "/app/apps/web/.next/cache", sizeMb: 256, mode: 0o1777 },
+  ],
+  proxy: [{ path: "/tmp", sizeMb: 64 }],
 };
+
+/** Docker's `--tmpfs` options (the provider's `tmpfs` input): never executable, no setuid. */
+export function tmpfsOptions(list: Tmpfs[]): Record<string, string> {
+  return Object.fromEntries(list.map((t) => [t.path, `rw,noexec,nosuid,size=${t.sizeMb}m${t.mode === undefined ? "" : `,mode=${t.mode.toString(8)}`}`]));
+}
 
 /**
  * Processes (and threads) each container may run: a fork bomb or a thread leak stops at its own
