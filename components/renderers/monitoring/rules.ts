@@ -1,0 +1,192 @@
+/**
+ * The alert rules: what each alert means, when it fires, and the first command to run. Pure: YAML
+ * from a {@link MonitoringSpec}, checked by the real `promtool check rules` and each alert proven by
+ * `promtool test rules` in test/monitoring.test.ts. The documented list: docs/monitoring.md.
+ */
+import { stringify } from "yaml";
+import { CHECKS, MonitoringSpec } from "./spec";
+
+/** `scope: service` alerts are silenced while the host itself is unreachable (Alertmanager's inhibit rule). */
+export type AlertScope = "host" | "service" | "monitoring";
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  /** How long the condition holds before the alert fires (`0s`: at once). */
+  for: string;
+  severity: "page" | "warning";
+  scope: AlertScope;
+  summary: string;
+  /** The first command to run. */
+  action: string;
+}
+
+const probeDown = (check: string) => `probe_success{check="${check}"} == 0`;
+
+/** Every alert of the stack, in the order docs/monitoring.md lists them. */
+export function alertRules(spec: MonitoringSpec): AlertRule[] {
+  const t = spec.thresholds;
+  const ops = `npm run ops -- ${spec.stack}`;
+  const rules: AlertRule[] = [
+    {
+      alert: "ApiNotReady",
+      expr: probeDown(CHECKS.apiReady),
+      for: "1m",
+      severity: "page",
+      scope: "service",
+      summary: "The API does not answer ready through the proxy (503: it cannot reach or authenticate to Mongo; 502: no API behind the proxy).",
+      action: `${ops} status; ${ops} logs api`,
+    },
+    {
+      alert: "MongoUnavailable",
+      expr: `${probeDown(CHECKS.apiHealth)} and on(instance) probe_http_status_code{check="${CHECKS.apiHealth}"} == 200`,
+      for: "1m",
+      severity: "page",
+      scope: "service",
+      summary: "The API answers, but degraded: it cannot reach Mongo or Mongo refuses its password.",
+      action: `${ops} logs mongo; ${ops} status`,
+    },
+    {
+      alert: "WebDown",
+      expr: probeDown(CHECKS.web),
+      for: "1m",
+      severity: "page",
+      scope: "service",
+      summary: "The web app does not answer 200 through the proxy.",
+      action: `${ops} status; ${ops} logs web`,
+    },
+    {
+      alert: "SyntheticCheckFailing",
+      expr: 'probe_success{kind="synthetic"} == 0',
+      for: "2m",
+      severity: "warning",
+      scope: "service",
+      summary: "A configured check (monitoring.checks) does not get its status or text.",
+      action: `curl -sS -o /dev/null -w '%{http_code}' <the check's url>; ${ops} logs web`,
+    },
+    {
+      alert: "ContainerUnhealthy",
+      expr: "copilotos_container_healthy == 0",
+      for: "2m",
+      severity: "page",
+      scope: "service",
+      summary: "A container of the stack is not running or its health check fails.",
+      action: `${ops} status; ${ops} logs <service>`,
+    },
+    {
+      alert: "ContainerCrashLooping",
+      expr: `increase(copilotos_container_restarts_total[15m]) >= ${t.restarts}`,
+      for: "0s",
+      severity: "page",
+      scope: "service",
+      summary: `A container restarted ${t.restarts} times or more within 15 minutes.`,
+      action: `${ops} logs <service>`,
+    },
+    {
+      alert: "RedisDown",
+      expr: "redis_up == 0",
+      for: "1m",
+      severity: "page",
+      scope: "service",
+      summary: "Redis does not answer the exporter with the stack's password.",
+      action: `${ops} logs redis`,
+    },
+    {
+      alert: "RedisMemoryHigh",
+      expr: `redis_memory_max_bytes > 0 and redis_memory_used_bytes / redis_memory_max_bytes * 100 > ${t.redisMemoryPercent}`,
+      for: "5m",
+      severity: "warning",
+      scope: "service",
+      summary: `Redis uses more than ${t.redisMemoryPercent}% of its maxmemory: it is evicting cache keys (volatile-lru) or will refuse writes.`,
+      action: `${ops} exec redis -- sh -c 'redis-cli --no-auth-warning -a "$(cat /run/secrets/redis_password)" info memory' (resources.redis.memoryMb raises the limit)`,
+    },
+    {
+      alert: "HostDiskFull",
+      expr: `node_filesystem_avail_bytes{mountpoint="/"} / node_filesystem_size_bytes{mountpoint="/"} * 100 < ${t.diskFreePercent}`,
+      for: "5m",
+      severity: "page",
+      scope: "host",
+      summary: `The host's root file system has less than ${t.diskFreePercent}% free.`,
+      action: "ssh to the host: df -h /; docker system df",
+    },
+    {
+      alert: "HostMemoryLow",
+      expr: `node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes * 100 < ${t.memoryAvailablePercent}`,
+      for: "5m",
+      severity: "warning",
+      scope: "host",
+      summary: `The host has less than ${t.memoryAvailablePercent}% of its memory available.`,
+      action: "ssh to the host: free -m; docker stats --no-stream",
+    },
+    {
+      alert: "HostUnreachable",
+      expr: 'up{job="node"} == 0',
+      for: "1m",
+      severity: "page",
+      scope: "host",
+      summary: "Prometheus cannot scrape the host's node exporter: the per-service alerts are held back until it answers again.",
+      action: `${ops} status`,
+    },
+    {
+      alert: "MonitoringTargetDown",
+      expr: 'up{job=~"redis|blackbox|alertmanager"} == 0',
+      for: "2m",
+      severity: "warning",
+      scope: "monitoring",
+      summary: "A part of the monitoring itself does not answer: alerts that depend on it cannot fire.",
+      action: `${ops} status`,
+    },
+  ];
+  if (spec.tls) {
+    rules.push({
+      alert: "CertificateExpiring",
+      expr: `(probe_ssl_earliest_cert_expiry{check="${CHECKS.tls}"} - time()) / 86400 < ${t.certificateDays}`,
+      for: "10m",
+      severity: "warning",
+      scope: "service",
+      summary: `The served certificate expires within ${t.certificateDays} days: its renewal on the host is failing.`,
+      action: `${ops} status (the certificate line); on the host: crontab -l, the renewal's log`,
+    });
+  }
+  if (spec.backups) {
+    rules.push(
+      {
+        alert: "BackupFailed",
+        expr: "copilotos_backup_last_result == 0",
+        for: "0s",
+        severity: "page",
+        scope: "service",
+        summary: "The last scheduled backup failed its verification or did not complete.",
+        action: `npm run backup -- ${spec.stack} (prints what failed)`,
+      },
+      {
+        alert: "BackupMissing",
+        expr: `time() - copilotos_backup_last_success_timestamp_seconds > ${t.backupMaxAgeHours * 3600}`,
+        for: "0s",
+        severity: "page",
+        scope: "service",
+        summary: `No verified backup in ${t.backupMaxAgeHours} hours: the schedule did not run.`,
+        action: `on the host: crontab -l; npm run backup -- ${spec.stack}`,
+      },
+    );
+  }
+  return rules;
+}
+
+/** rules.yml: one group, each alert labelled with its severity and scope, its summary and action as annotations. */
+export function rulesConfig(spec: MonitoringSpec): string {
+  return stringify({
+    groups: [
+      {
+        name: "copilotos",
+        rules: alertRules(spec).map((r) => ({
+          alert: r.alert,
+          expr: r.expr,
+          for: r.for,
+          labels: { severity: r.severity, scope: r.scope },
+          annotations: { summary: r.summary, action: r.action },
+        })),
+      },
+    ],
+  });
+}

@@ -1,0 +1,65 @@
+/**
+ * What the stack's monitoring watches and where it finds it: the shared input of the Prometheus,
+ * blackbox and Alertmanager renderers. Pure names and numbers.
+ */
+
+/** Where each monitoring part answers on the stack network (its alias and port). */
+export const MONITORING_ADDRESSES = {
+  prometheus: "prometheus:9090",
+  alertmanager: "alertmanager:9093",
+  blackbox: "blackbox:9115",
+  node: "node-exporter:9100",
+  redis: "redis-exporter:9121",
+} as const;
+
+/** Where Prometheus reads its files inside its container. */
+export const PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml";
+export const PROMETHEUS_RULES = "/etc/prometheus/rules.yml";
+
+/** The thresholds the alerts fire at (config `monitoring.thresholds`). */
+export interface Thresholds {
+  /** Host file system free space below this percentage. */
+  diskFreePercent: number;
+  /** Host memory available below this percentage. */
+  memoryAvailablePercent: number;
+  /** A served certificate expiring within this many days. */
+  certificateDays: number;
+  /** No verified backup for this many hours (with a backup schedule). */
+  backupMaxAgeHours: number;
+  /** Redis's used memory above this percentage of its `maxmemory`. */
+  redisMemoryPercent: number;
+  /** Restarts of one container within 15 minutes: a crash loop. */
+  restarts: number;
+}
+
+/** A check of a page the health endpoints do not cover (config `monitoring.checks`). */
+export interface SyntheticCheck {
+  /** Lower-case letters, digits and dashes: the alert's `check` label. */
+  name: string;
+  url: string;
+  /** The HTTP status it must answer. */
+  status: number;
+  /** Text the body must contain. @default any body */
+  contains?: string;
+}
+
+export interface MonitoringSpec {
+  /** The stack's name: every alert carries it as `stack`. */
+  stack: string;
+  scrapeIntervalSeconds: number;
+  evaluationIntervalSeconds: number;
+  thresholds: Thresholds;
+  /**
+   * What a user reaches, through the stack's proxy on its network: the API's readiness and health
+   * (`/api/health/ready`, `/api/health`) and the web's front page.
+   */
+  probes: { apiReady: string; apiHealth: string; web: string };
+  /** The HTTPS address whose certificate's expiry is watched, and the name it is served for. @default no TLS watch */
+  tls?: { url: string; serverName: string };
+  /** Whether the stack backs up on a schedule (the backup alerts exist only then). */
+  backups: boolean;
+  checks: SyntheticCheck[];
+}
+
+/** The probes' `check` labels: how the alerts name what failed. */
+export const CHECKS = { apiReady: "api-ready", apiHealth: "api-health", web: "web", tls: "tls" } as const;

@@ -1,0 +1,123 @@
+/**
+ * The rendered alertmanager.yml in the real Alertmanager (Debian's, on loopback), alerts posted to
+ * its API and a webhook receiver written for the test: one notification when an alert fires, none
+ * repeated while it keeps firing, one when it resolves; the host unreachable holds back the same
+ * stack's service alerts, not another stack's.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+import { alertmanagerConfig } from "../components/renderers/monitoring/alertmanager";
+
+jest.setTimeout(60_000);
+
+interface Notification {
+  status: "firing" | "resolved";
+  alerts: { status: string; labels: Record<string, string> }[];
+}
+const received: Notification[] = [];
+const receiver = http.createServer((req, res) => {
+  let body = "";
+  req.on("data", (c: Buffer) => (body += c.toString()));
+  req.on("end", () => {
+    received.push(JSON.parse(body) as Notification);
+    res.end("ok");
+  });
+});
+let am: ChildProcess;
+let api: string;
+let dir: string;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A free loopback port (the kernel's pick, released for the process to take). */
+async function freePort(): Promise<number> {
+  const s = http.createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** Waits (bounded) until `n` notifications arrived; returns them. */
+async function notifications(n: number, withinMs = 15_000): Promise<Notification[]> {
+  const deadline = Date.now() + withinMs;
+  while (received.length < n && Date.now() < deadline) await sleep(100);
+  return received.slice();
+}
+
+const alert = (alertname: string, labels: Record<string, string>, endsAt?: Date) => ({
+  labels: { alertname, severity: "page", ...labels },
+  annotations: { summary: alertname },
+  startsAt: new Date(Date.now() - 60_000).toISOString(),
+  ...(endsAt ? { endsAt: endsAt.toISOString() } : {}),
+});
+async function post(alerts: object[]): Promise<void> {
+  const r = await fetch(`${api}/api/v2/alerts`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(alerts) });
+  expect(r.status).toBe(200);
+}
+const summary = (n: Notification) => `${n.status}: ${n.alerts.map((a) => `${a.labels.alertname}/${a.labels.stack}`).join(",")}`;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-alertmanager-"));
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  // Seconds instead of the defaults' minutes and hours: the same routing, fast enough to watch.
+  fs.writeFileSync(
+    path.join(dir, "alertmanager.yml"),
+    alertmanagerConfig({ stack: "prod", groupWaitSeconds: 1, groupIntervalSeconds: 2, repeatIntervalSeconds: 3600, receivers: { webhook: { url: hook } } }),
+  );
+  const port = await freePort();
+  api = `http://127.0.0.1:${port}`;
+  am = spawn(
+    "prometheus-alertmanager",
+    [`--config.file=${dir}/alertmanager.yml`, `--storage.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address="],
+    { stdio: "ignore" },
+  );
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (
+      await fetch(`${api}/-/ready`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
+    await sleep(200);
+  }
+  throw new Error("Alertmanager did not become ready in 15 s");
+});
+afterAll(async () => {
+  am?.kill();
+  await new Promise((r) => receiver.close(r));
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test("one notification when an alert fires, none again while it keeps firing, one when it resolves", async () => {
+  received.length = 0;
+  const labels = { stack: "prod", scope: "service", check: "api-ready" };
+  await post([alert("ApiNotReady", labels)]);
+  expect((await notifications(1)).map(summary)).toEqual(["firing: ApiNotReady/prod"]);
+  // Still firing (posted again, as Prometheus does every evaluation) across three group intervals: no repeat.
+  for (let i = 0; i < 3; i++) {
+    await sleep(2000);
+    await post([alert("ApiNotReady", labels)]);
+  }
+  expect(received.map(summary)).toEqual(["firing: ApiNotReady/prod"]);
+  await post([alert("ApiNotReady", labels, new Date())]);
+  expect((await notifications(2)).map(summary)).toEqual(["firing: ApiNotReady/prod", "resolved: ApiNotReady/prod"]);
+  await sleep(5000);
+  expect(received).toHaveLength(2);
+});
+
+test("the host unreachable holds back the same stack's service alerts; another stack's still notify", async () => {
+  received.length = 0;
+  await post([alert("HostUnreachable", { stack: "prod", scope: "host" })]);
+  await notifications(1);
+  await post([alert("WebDown", { stack: "prod", scope: "service", check: "web" }), alert("WebDown", { stack: "staging", scope: "service", check: "web" })]);
+  await notifications(2);
+  await sleep(5000);
+  expect(received.map(summary).sort()).toEqual(["firing: HostUnreachable/prod", "firing: WebDown/staging"]);
+});
