@@ -1,12 +1,76 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import { parseConfig, rawFromAllConfig } from "../components/config";
-import { CERTBOT_IMAGE, FIREWALL_IMAGE, RESTIC_IMAGE } from "../components/config/images";
+import { ConfigError, parseConfig, rawFromAllConfig } from "../components/config";
+import {
+  ALERTMANAGER_IMAGE,
+  BLACKBOX_IMAGE,
+  CERTBOT_IMAGE,
+  FIREWALL_IMAGE,
+  NODE_EXPORTER_IMAGE,
+  PROMETHEUS_IMAGE,
+  REDIS_EXPORTER_IMAGE,
+  RESTIC_IMAGE,
+} from "../components/config/images";
+import { monitoringEnabled } from "../components/config/monitoring";
 import { minimalConfig, problemsOf } from "./support/config";
 
 const SECRET = "k".repeat(40);
 const valid = minimalConfig;
+
+describe("monitoring", () => {
+  test("defaults: on for prod only, the documented thresholds and alert timings, no checks and no receivers", () => {
+    const m = parseConfig(valid()).monitoring;
+    expect([
+      monitoringEnabled(m, "prod"),
+      monitoringEnabled(m, "staging"),
+      monitoringEnabled({ ...m, enabled: true }, "staging"),
+      monitoringEnabled({ ...m, enabled: false }, "prod"),
+    ]).toEqual([true, false, true, false]);
+    expect(m).toEqual({
+      scrapeIntervalSeconds: 15,
+      evaluationIntervalSeconds: 15,
+      retentionDays: 15,
+      thresholds: { diskFreePercent: 10, memoryAvailablePercent: 10, certificateDays: 14, backupMaxAgeHours: 26, redisMemoryPercent: 90, restarts: 3 },
+      checks: [],
+      alerts: { groupWaitSeconds: 30, groupIntervalMinutes: 5, repeatIntervalHours: 4 },
+    });
+  });
+
+  test("a receiver without its secret, a secret without its receiver, or a bad check is refused by key with the fix", () => {
+    const problems = (raw: Record<string, unknown>) => {
+      try {
+        parseConfig({ ...valid(), ...raw });
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems.map((p) => `${p.key}: ${p.message}`);
+      }
+    };
+    expect(problems({ monitoring: { alerts: { slack: { channel: "#ops" } } } })).toEqual([
+      "copilotos:alertSlackWebhookUrl: is required with monitoring.alerts.slack: pulumi config set --secret copilotos:alertSlackWebhookUrl <incoming webhook URL>",
+    ]);
+    expect(problems({ alertSlackWebhookUrl: "https://hooks.slack.example/x" })).toEqual([
+      "copilotos:monitoring.alerts.slack: is required with copilotos:alertSlackWebhookUrl: it names the channel ({ channel: '#ops' })",
+    ]);
+    expect(
+      problems({ monitoring: { alerts: { email: { to: "a@example.com", from: "b@example.com", smarthost: "smtp.example.com:587", username: "u" } } } }),
+    ).toEqual([
+      "copilotos:alertSmtpPassword: is required with monitoring.alerts.email.username: pulumi config set --secret copilotos:alertSmtpPassword <password>",
+    ]);
+    expect(problems({ alertWebhookUrl: "not a url" })).toEqual(["copilotos:alertWebhookUrl: must be an http(s) URL"]);
+    expect(problems({ monitoring: { checks: [{ name: "Login Page", url: "http://proxy:3000/login" }] } })).toEqual([
+      "copilotos:monitoring.checks.0.name: must be lower-case letters, digits and dashes (the alert's check label)",
+    ]);
+    expect(problems({ monitoring: { checks: '[{"name":"login","url":"http://proxy:3000/login","contains":"Sign in"}]' } })).toEqual([]);
+    expect(
+      problems({
+        alertWebhookUrl: "https://hooks.example/x",
+        monitoring: { alerts: { slack: { channel: "#ops" } } },
+        alertSlackWebhookUrl: "https://hooks.slack.example/x",
+      }),
+    ).toEqual([]);
+  });
+});
 
 describe("parseConfig defaults", () => {
   test("a minimal config gets the documented defaults", () => {
@@ -21,7 +85,14 @@ describe("parseConfig defaults", () => {
       restic: RESTIC_IMAGE,
       firewall: FIREWALL_IMAGE,
       certbot: CERTBOT_IMAGE,
+      prometheus: PROMETHEUS_IMAGE,
+      alertmanager: ALERTMANAGER_IMAGE,
+      blackbox: BLACKBOX_IMAGE,
+      nodeExporter: NODE_EXPORTER_IMAGE,
+      redisExporter: REDIS_EXPORTER_IMAGE,
     });
+    for (const image of [PROMETHEUS_IMAGE, ALERTMANAGER_IMAGE, BLACKBOX_IMAGE, NODE_EXPORTER_IMAGE, REDIS_EXPORTER_IMAGE])
+      expect(image).toMatch(/:v[0-9.]+@sha256:[0-9a-f]{64}$/);
     expect(c.ports).toEqual({ web: 3000, api: 8001 });
     expect(c.secretLength).toBe(32);
     expect(c.mongo).toEqual({ user: "copilotos_user", database: "copilotos" });

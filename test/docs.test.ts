@@ -44,6 +44,9 @@ test("rows come from the schema: required keys, defaults, host kinds and secrets
     "offsiteS3AccessKeyId",
     "offsiteS3SecretAccessKey",
     "offsiteRestPassword",
+    "alertWebhookUrl",
+    "alertSlackWebhookUrl",
+    "alertSmtpPassword",
     "registry.password",
     "tls.key",
   ]);

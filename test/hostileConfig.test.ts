@@ -47,6 +47,12 @@ function rawWith(key: string, kind: string | undefined, type: string, value: str
     raw.adopt = { composeProject: "infra", volumes: { mongo: "infra_mongodb_data", redis: "infra_redis_data" } };
     raw.mongoPassword = "compose-mongo-password-0123";
   }
+  // Email alerts need their other fields and, with a user, its password: each key is tried on a valid receiver.
+  if (key.startsWith("monitoring.alerts.email.")) {
+    raw.monitoring = { alerts: { email: { to: "ops@example.com", from: "alerts@example.com", smarthost: "smtp.example.com:587", username: "alerts" } } };
+    raw.alertSmtpPassword = "smtp-password";
+  }
+  if (key.startsWith("monitoring.alerts.slack.")) raw.alertSlackWebhookUrl = "https://hooks.slack.example/services/T0/B0/x";
   // An off-host target needs its other fields and its credential: each key is tried on a valid target.
   const target = /^backup\.offsite\.(sftp|s3|rest)\./.exec(key)?.[1];
   if (target)

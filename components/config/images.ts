@@ -50,3 +50,44 @@ export type BuildSpec = z.output<typeof buildSpec>;
 export const appImage = z.union([imageRef({ pinned: false }), buildSpec], {
   error: "must be an image reference (name:tag) or a build spec ({ context, dockerfile, target, args, version, git })",
 });
+
+/** Upstream Prometheus (3.5, a long-term-support release) by digest. */
+export const PROMETHEUS_IMAGE = "prom/prometheus:v3.5.0@sha256:63805ebb8d2b3920190daf1cb14a60871b16fd38bed42b857a3182bc621f4996";
+/** Upstream Alertmanager (0.28.1) by digest. */
+export const ALERTMANAGER_IMAGE = "prom/alertmanager:v0.28.1@sha256:27c475db5fb156cab31d5c18a4251ac7ed567746a2483ff264516437a39b15ba";
+/** Upstream blackbox exporter (0.27.0) by digest. */
+export const BLACKBOX_IMAGE = "prom/blackbox-exporter:v0.27.0@sha256:a50c4c0eda297baa1678cd4dc4712a67fdea713b832d43ce7fcc5f9bea05094d";
+/** Upstream node exporter (1.9.1) by digest. */
+export const NODE_EXPORTER_IMAGE = "prom/node-exporter:v1.9.1@sha256:d00a542e409ee618a4edc67da14dd48c5da66726bbd5537ab2af9c1dfc442c8a";
+/** The Redis exporter (1.67.0) by digest, from its author's quay.io repository. */
+export const REDIS_EXPORTER_IMAGE = "quay.io/oliver006/redis_exporter:v1.67.0@sha256:120f7ec77293459ccfdad66bb1db75ab72e8bfeab99f58b1cc2564cadcd7a9e7";
+
+/** `copilotos:images`: the apps (references or build specs) and every pinned tool image the stack runs. */
+export const imagesSchema = z
+  .strictObject({
+    api: appImage.describe("an image ref (`name:tag`, `name@sha256:…`) or a build spec `{ context, dockerfile, target, args, version, repository }`"),
+    web: appImage.describe("same as `images.api`, for the web app"),
+    mongo: imageRef({ pinned: true }).default("mongo:7").describe("Mongo image; a version tag or digest, never `latest`"),
+    redis: imageRef({ pinned: true }).default("redis:7-alpine").describe("Redis image; a version tag or digest, never `latest`"),
+    proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine").describe("the stack's reverse proxy (nginx), which owns the web and API ports"),
+    restic: imageRef({ pinned: true })
+      .default(RESTIC_IMAGE)
+      .describe("restic for the off-host backups (backup.offsite); upstream's image by digest, its binary at /usr/bin/restic"),
+    certbot: imageRef({ pinned: true })
+      .default(CERTBOT_IMAGE)
+      .describe("certbot for `tls.acme` (gets and renews the certificate on the host); upstream's image by digest"),
+    firewall: imageRef({ pinned: true })
+      .default(FIREWALL_IMAGE)
+      .describe("an image with `nft` and `sh` for the host firewall of an ssh host (`host.firewall`); netshoot by digest"),
+    prometheus: imageRef({ pinned: true }).default(PROMETHEUS_IMAGE).describe("Prometheus for `monitoring`; upstream's image by digest"),
+    alertmanager: imageRef({ pinned: true }).default(ALERTMANAGER_IMAGE).describe("Alertmanager for `monitoring`; upstream's image by digest"),
+    blackbox: imageRef({ pinned: true })
+      .default(BLACKBOX_IMAGE)
+      .describe("the blackbox exporter (the probes through the proxy) for `monitoring`; upstream's image by digest"),
+    nodeExporter: imageRef({ pinned: true })
+      .default(NODE_EXPORTER_IMAGE)
+      .describe("the node exporter (the host's disk and memory) for `monitoring`; upstream's image by digest"),
+    redisExporter: imageRef({ pinned: true }).default(REDIS_EXPORTER_IMAGE).describe("the Redis exporter for `monitoring`; its author's image by digest"),
+  })
+  // Parsed even when absent, so the error names images.api / images.web, not images.
+  .prefault({} as { api: string; web: string });

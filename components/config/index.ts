@@ -5,10 +5,11 @@ import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
-import { appImage, CERTBOT_IMAGE, FIREWALL_IMAGE, RESTIC_IMAGE } from "./images";
+import { alertReceiverIssues, monitoringSchema } from "./monitoring";
+import { imagesSchema } from "./images";
 import { MIN_SECRET_LENGTH, NAMESPACE, NO_SAPTIVA_KEY, SecretKey } from "./keys";
 import { headerValue } from "./syntax";
-import { bool, envMap, imageRef, integer, port, text, toNumber } from "./values";
+import { bool, envMap, integer, port, text, toNumber } from "./values";
 
 export { ConfigError, type ConfigProblem } from "./errors";
 export type { BuildSpec } from "./images";
@@ -37,25 +38,7 @@ export const DEFAULT_CSP =
 export const configSchema = z
   .strictObject({
     host: hostSchema,
-    images: z
-      .strictObject({
-        api: appImage.describe("an image ref (`name:tag`, `name@sha256:…`) or a build spec `{ context, dockerfile, target, args, version, repository }`"),
-        web: appImage.describe("same as `images.api`, for the web app"),
-        mongo: imageRef({ pinned: true }).default("mongo:7").describe("Mongo image; a version tag or digest, never `latest`"),
-        redis: imageRef({ pinned: true }).default("redis:7-alpine").describe("Redis image; a version tag or digest, never `latest`"),
-        proxy: imageRef({ pinned: true }).default("nginx:1.27-alpine").describe("the stack's reverse proxy (nginx), which owns the web and API ports"),
-        restic: imageRef({ pinned: true })
-          .default(RESTIC_IMAGE)
-          .describe("restic for the off-host backups (backup.offsite); upstream's image by digest, its binary at /usr/bin/restic"),
-        certbot: imageRef({ pinned: true })
-          .default(CERTBOT_IMAGE)
-          .describe("certbot for `tls.acme` (gets and renews the certificate on the host); upstream's image by digest"),
-        firewall: imageRef({ pinned: true })
-          .default(FIREWALL_IMAGE)
-          .describe("an image with `nft` and `sh` for the host firewall of an ssh host (`host.firewall`); netshoot by digest"),
-      })
-      // Parsed even when absent, so the error names images.api / images.web, not images.
-      .prefault({} as { api: string; web: string }),
+    images: imagesSchema,
     delivery: z
       .strictObject({
         mode: z
@@ -131,6 +114,9 @@ export const configSchema = z
     offsiteS3AccessKeyId: text().optional().describe("backup.offsite.s3: the access key ID (a secret)"),
     offsiteS3SecretAccessKey: text().optional().describe("backup.offsite.s3: the secret access key (a secret)"),
     offsiteRestPassword: text().optional().describe("backup.offsite.rest with a user: its password (a secret)"),
+    alertWebhookUrl: text().optional().describe("monitoring: a webhook every alert is posted to, firing and resolved (a secret: such URLs carry tokens)"),
+    alertSlackWebhookUrl: text().optional().describe("monitoring.alerts.slack: the Slack incoming webhook's URL (a secret)"),
+    alertSmtpPassword: text().optional().describe("monitoring.alerts.email.username: the SMTP password (a secret)"),
     mongo: z
       .strictObject({
         user: text()
@@ -178,6 +164,7 @@ export const configSchema = z
     logs: logsSchema,
     stateBackend: stateBackendSchema,
     tls: tlsSchema,
+    monitoring: monitoringSchema,
     adopt: adoptSchema,
   })
   .superRefine((cfg, ctx) => {
@@ -204,6 +191,7 @@ export const configSchema = z
         [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (the swarm has no backups yet)"],
         [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
         [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
+        [["monitoring", "enabled"], cfg.monitoring.enabled === true, "is not supported on a swarm yet (set it false; the swarm's monitoring is planned)"],
       ];
       for (const [path, bad, message] of unsupported) if (bad) ctx.addIssue({ code: "custom", path, message });
     }
@@ -216,6 +204,7 @@ export const configSchema = z
       });
     }
     for (const { path, message } of offsiteCredentialIssues(cfg.backup.offsite, cfg)) ctx.addIssue({ code: "custom", path, message });
+    for (const { path, message } of alertReceiverIssues(cfg.monitoring, cfg)) ctx.addIssue({ code: "custom", path, message });
     const acmePort = cfg.tls?.acme?.httpPort;
     if (acmePort !== undefined && [cfg.ports.web, cfg.ports.api, cfg.tls?.ports.web, cfg.tls?.ports.api].includes(acmePort))
       ctx.addIssue({
@@ -299,6 +288,9 @@ const MUST_BE_SECRET = [
   ["offsiteSshKey", "offsiteSshKey", `--secret ${NAMESPACE}:offsiteSshKey "$(cat backup_key)"`],
   ["offsiteS3SecretAccessKey", "offsiteS3SecretAccessKey", `--secret ${NAMESPACE}:offsiteS3SecretAccessKey <key>`],
   ["offsiteRestPassword", "offsiteRestPassword", `--secret ${NAMESPACE}:offsiteRestPassword <password>`],
+  ["alertWebhookUrl", "alertWebhookUrl", `--secret ${NAMESPACE}:alertWebhookUrl <url>`],
+  ["alertSlackWebhookUrl", "alertSlackWebhookUrl", `--secret ${NAMESPACE}:alertSlackWebhookUrl <url>`],
+  ["alertSmtpPassword", "alertSmtpPassword", `--secret ${NAMESPACE}:alertSmtpPassword <password>`],
 ] as const;
 
 /** Wraps the secret fields of a parsed config as Pulumi secrets. */
@@ -335,6 +327,9 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     offsiteS3AccessKeyId: secret(parsed.offsiteS3AccessKeyId),
     offsiteS3SecretAccessKey: secret(parsed.offsiteS3SecretAccessKey),
     offsiteRestPassword: secret(parsed.offsiteRestPassword),
+    alertWebhookUrl: secret(parsed.alertWebhookUrl),
+    alertSlackWebhookUrl: secret(parsed.alertSlackWebhookUrl),
+    alertSmtpPassword: secret(parsed.alertSmtpPassword),
   };
 }
 

@@ -13,8 +13,12 @@ export type OffsiteKey = (typeof OFFSITE_KEYS)[number];
  */
 export const NOT_READ = "(not read by this command)";
 
+/** The alert receivers' URLs and password (config `monitoring.alerts`), each a secret key of its own. */
+export const ALERT_KEYS = ["alertWebhookUrl", "alertSlackWebhookUrl", "alertSmtpPassword"] as const;
+export type AlertKey = (typeof ALERT_KEYS)[number];
+
 /** Config keys whose values are secrets: they leave `loadConfig` as Pulumi secret outputs. */
-export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey", ...OFFSITE_KEYS] as const;
+export const SECRET_KEYS = ["saptivaApiKey", "mongoPassword", "redisPassword", "jwtSecretKey", "secretKey", ...OFFSITE_KEYS, ...ALERT_KEYS] as const;
 export type SecretKey = (typeof SECRET_KEYS)[number];
 
 /** Nested config paths whose values are secrets (set with `pulumi config set --path --secret`). */

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig, rawFromAllConfig } from "../../components/config";
-import { NOT_READ, OFFSITE_KEYS } from "../../components/config/keys";
+import { ALERT_KEYS, NOT_READ, OFFSITE_KEYS } from "../../components/config/keys";
 import { sshFilesIn, writeSshFiles } from "../../components/hosts/sshFiles";
 import { knownHostsLine } from "../../components/renderers/hosts/ssh";
 import type { HostTarget } from "./hostExec";
@@ -19,7 +19,10 @@ import { loadStackConfig } from "./stackConfig";
  * (a placeholder), and the off-host target's credentials, which pulumi up already wrote on the host
  * ({@link NOT_READ}: set, no value). A value given with --secret wins.
  */
-export const UNUSED_SECRETS = ["copilotos:saptivaApiKey=sk-unused-by-this-command", ...OFFSITE_KEYS.map((k) => `copilotos:${k}=${NOT_READ}`)];
+export const UNUSED_SECRETS = [
+  "copilotos:saptivaApiKey=sk-unused-by-this-command",
+  ...[...OFFSITE_KEYS, ...ALERT_KEYS].map((k) => `copilotos:${k}=${NOT_READ}`),
+];
 
 export interface StackTargetOptions {
   stack: string;
