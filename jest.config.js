@@ -25,6 +25,7 @@ module.exports = {
         "<rootDir>/test/e2e/acme\\.test\\.ts$",
         "<rootDir>/test/e2e/firewall\\.test\\.ts$",
         "<rootDir>/test/e2e/osUpdates\\.test\\.ts$",
+        "<rootDir>/test/e2e/monitoring\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
@@ -62,6 +63,15 @@ module.exports = {
       ...common,
       displayName: "security",
       testMatch: ["<rootDir>/test/e2e/acme.test.ts", "<rootDir>/test/e2e/firewall.test.ts", "<rootDir>/test/e2e/osUpdates.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    // The monitoring's alerts, each fault measured to its notification: a test host of its own
+    // (COPILOTOS_TEST_HOST=6), beside the others (most of its time is waiting for intervals).
+    {
+      ...common,
+      displayName: "monitoring",
+      testMatch: ["<rootDir>/test/e2e/monitoring.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

@@ -22,6 +22,9 @@
  * `npm run bench -- security`: a certificate from a real ACME server (pebble) renewed under load, the host
  * firewall and the hardened stack behind it (runs test/e2e/acme.test.ts and test/e2e/firewall.test.ts, root).
  * Ends with `security: tls_renewed=… renew_failed=… firewall_closed=<n>/<n> ssh_ok=… hardened=<n>/<n> mongo_cache_fits=… redis_maxmemory=…`.
+ * `npm run bench -- alerts`: the monitoring on the test host, each fault measured to its notification and
+ * back to resolved, and an update that must notify no one (runs test/e2e/monitoring.test.ts, root). Ends with
+ * `alerts: scenarios=… detected=… resolved=… max_detect_s=… duplicates=… false_alarms=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
  */
@@ -31,7 +34,7 @@ import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/stack/project";
 
 export const USAGE =
-  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery|security [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
+  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery|security|alerts [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -116,6 +119,8 @@ export async function main(argv: string[]): Promise<number> {
       console.log(securityLine(out.join("")));
       return code;
     }
+    case "alerts":
+      return runJest("test/e2e/monitoring.test.ts", { COPILOTOS_TEST_HOST: process.env.COPILOTOS_TEST_HOST ?? "6" });
     case "converge": {
       // CI runs the matrix's fuzz with 4 seeds and the first deploy's with 3; the bench runs both with 20.
       const matrix = await runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });

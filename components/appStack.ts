@@ -26,6 +26,7 @@ import { Redis } from "./services/redis";
 import { rollOut } from "./rollout";
 import { secretsArgsOf, StackSecrets } from "./secrets";
 import { Web } from "./services/web";
+import { monitoringOf } from "./services/monitoringOf";
 
 export interface AppStackArgs {
   /** The parsed, typed stack config (components/config/index.ts); nothing here reads pulumi.Config. */
@@ -297,6 +298,19 @@ export class AppStack extends pulumi.ComponentResource {
       after(apiHealth, ...imageOf("web").ready),
     );
     const webHealth = route("web", this.web);
+    // Once the stack serves (a first deploy's probes would otherwise page about the rollout itself);
+    // the probes go through the proxy; the certificate's name (tls.acme) is what its expiry is read for.
+    const serverName = cfg.tls?.acme?.domains[0] ?? ("address" in cfg.host ? cfg.host.address : "localhost");
+    monitoringOf(this, `${name}-monitoring`, {
+      host,
+      identity,
+      cfg,
+      networkName: network.name,
+      redisPassword: this.secrets.redisPassword,
+      serverName,
+      imagesAfter: [this.preflight],
+      after: [webHealth],
+    });
     new PidsLimits(
       `${name}-pids`,
       {

@@ -80,7 +80,7 @@ describe("the house", () => {
   it("groups the renderers like the components they serve; only the shared helpers sit at the top", () => {
     const dir = path.join(root, "components/renderers");
     const top = fs.readdirSync(dir).sort();
-    expect(top).toEqual(["hosts", "names.ts", "operations", "proxy", "services", "shell.ts", "swarm"]);
+    expect(top).toEqual(["hosts", "monitoring", "names.ts", "operations", "proxy", "services", "shell.ts", "swarm"]);
   });
 
   it("keeps no catch-all scripts/lib: the CLIs' logic lives in named folders", () => {

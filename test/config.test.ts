@@ -33,7 +33,7 @@ describe("monitoring", () => {
       retentionDays: 15,
       thresholds: { diskFreePercent: 10, memoryAvailablePercent: 10, certificateDays: 14, backupMaxAgeHours: 26, redisMemoryPercent: 90, restarts: 3 },
       checks: [],
-      alerts: { groupWaitSeconds: 30, groupIntervalMinutes: 5, repeatIntervalHours: 4 },
+      alerts: { groupWaitSeconds: 10, groupIntervalMinutes: 5, repeatIntervalHours: 4 },
     });
   });
 

@@ -325,3 +325,13 @@ test("alertmanager.yml: grouped by alert and stack, resolved ones sent, repeats 
     expect([r.code, r.out]).toEqual([0, expect.stringContaining("SUCCESS")]);
   }
 });
+
+test("docs/monitoring.md lists every alert with its first command; the backup alerts are named where it says what is not there yet", () => {
+  const doc = fs.readFileSync(path.join(__dirname, "..", "docs", "monitoring.md"), "utf8");
+  const rows = doc.split("\n").filter((l) => /^\| `[A-Za-z]+` \|/.test(l));
+  const listed = rows.map((l) => /^\| `([A-Za-z]+)`/.exec(l)![1]);
+  const rendered = alertRules(SPEC).map((r) => r.alert);
+  expect(listed).toEqual(rendered.filter((a) => !a.startsWith("Backup")));
+  for (const row of rows) expect(row.split("|")[3].trim().length).toBeGreaterThan(5);
+  for (const a of ["BackupFailed", "BackupMissing"]) expect(doc).toContain(a);
+});

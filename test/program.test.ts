@@ -3,6 +3,9 @@ import type { ProgramRun } from "../scripts/mockRuntime/harness";
 import { CONTAINER, containerOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf, VOLUME } from "./support/program";
 
 type Port = { ip: string; external: number };
+/** The stack's own resources: without the monitoring's (test/monitoringStack.test.ts), which prod also runs. */
+const own = <T extends { inputs: Record<string, unknown> }>(rs: T[]) =>
+  rs.filter((r) => !JSON.stringify(r.inputs.labels ?? []).includes("copilotos.monitoring"));
 const envOf = (run: ProgramRun, service: string) => containerOf(run, service).inputs.envs as string[];
 
 describe.each(["staging", "prod"])("the %s stack", (stack) => {
@@ -12,14 +15,14 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("creates the four services and the proxy, their volumes and one network", () => {
-    const names = ofType(run, CONTAINER)
+    const names = own(ofType(run, CONTAINER))
       .map((c) => String(c.inputs.name))
       .sort();
     expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(
       ["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`),
     );
     expect(
-      ofType(run, VOLUME)
+      own(ofType(run, VOLUME))
         .map((v) => v.inputs.name)
         .sort(),
     ).toEqual(
@@ -97,7 +100,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("containers are hardened: health check, restart, limits, rotated logs; apps are awaited by a ready gate", () => {
-    for (const c of ofType(run, CONTAINER)) {
+    for (const c of own(ofType(run, CONTAINER))) {
       const app = ["api", "web"].some((s) => String(c.inputs.name).includes(`-${s}-`));
       expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: !app, privileged: false });
       expect((c.inputs.healthcheck as { tests: string[] }).tests[0]).toBe("CMD-SHELL");
@@ -107,7 +110,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("data volumes are retained on delete (and protected in prod); the API waits for the databases", () => {
-    const data = ofType(run, VOLUME).filter((v) => String(v.inputs.name).endsWith("-data"));
+    const data = own(ofType(run, VOLUME)).filter((v) => String(v.inputs.name).endsWith("-data"));
     expect(data).toHaveLength(2);
     for (const v of data) {
       expect(v.opts.retainOnDelete).toBe(true);

@@ -51,7 +51,7 @@ export const monitoringSchema = z
     alerts: z
       .strictObject({
         groupWaitSeconds: integer(0, 3600, "a whole number of seconds from 0 to 3600")
-          .default(30)
+          .default(10)
           .describe("how long a new group of alerts waits for more before the first notification"),
         groupIntervalMinutes: integer(1, 1440, "a whole number of minutes from 1 to 1440")
           .default(5)

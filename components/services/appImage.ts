@@ -4,6 +4,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Service, StackIdentity, stackPrefix } from "../renderers/names";
+import type { MonitoringPart } from "../renderers/monitoring/containers";
 import { deliverCommand, versionOfRef } from "../renderers/services/version";
 import type { BuildSpec } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
@@ -16,7 +17,8 @@ import { checkoutSource, shownUrl } from "./gitSource";
 export interface AppImageArgs {
   host: DockerHost;
   identity: StackIdentity;
-  service: Service;
+  /** The service, or monitoring part, the image is for: its config key is `images.<service>`. */
+  service: Service | MonitoringPart;
   /** An image reference, or a build spec the program builds on this machine. */
   source: string | BuildSpec;
   /** registry: the host pulls by digest. transfer: this machine sends the image over SSH (config `delivery.mode`). */

@@ -6,7 +6,8 @@
 // (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
 // process then runs the local stack and the first deploys (project "local", test host 2), then the
 // recovery onto a new host (project "recovery", test hosts 3 and 4), then the security baseline
-// (project "security": ACME renewal and the host firewall, test host 5). Most of the e2e
+// (project "security": ACME renewal and the host firewall, test host 5); the monitoring's alerts
+// (project "monitoring", test host 6) run in a fourth process from the start. Most of the e2e
 // time is waiting on health checks and request loops, so the processes beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped".
@@ -66,9 +67,10 @@ async function main(argv) {
     await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
+  const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local, recovery, security], converge] = await Promise.all([side, matrix]);
-  const others = [unit, local, recovery, security, converge];
+  const [[unit, local, recovery, security], converge, monitoring] = await Promise.all([side, matrix, alerts]);
+  const others = [unit, local, recovery, security, converge, monitoring];
   const parts = [
     summary("e2e", e2e),
     summary("unit+swarm", unit),
@@ -76,6 +78,7 @@ async function main(argv) {
     summary("recovery", recovery),
     summary("security", security),
     summary("converge", converge),
+    summary("monitoring", monitoring),
   ];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);

@@ -23,6 +23,8 @@ const TEST_SETTINGS = [
   "copilotos:health.intervalSeconds=1",
   "copilotos:preflight.minFreeDiskMb=100",
   "copilotos:proxy.drainSeconds=15",
+  // Prod's monitoring needs its own stand-in images; test/e2e/monitoring.test.ts turns it on with them.
+  "copilotos:monitoring.enabled=false",
 ];
 
 /** HOME of a local stack's Commands (its backups and host lock), inside the test host's folder. */

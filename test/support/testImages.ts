@@ -22,6 +22,10 @@ export interface BusyboxImageSpec {
   hostDirs?: string[];
   /** Image WORKDIR (the official redis image's is /data: where it writes its AOF unless told otherwise). @default / */
   workdir?: string;
+  /** Image ENTRYPOINT (the upstream images' binary, which the stack's container spec gives only arguments). @default none */
+  entrypoint?: string[];
+  /** Programs of this machine copied to another path, mode 0755: path inside the image → this machine's file. */
+  executables?: Record<string, string>;
 }
 
 /** This machine's binaries by command name (or absolute path), with the shared libraries they link (for `hostFiles`). */
@@ -71,7 +75,13 @@ export function busyboxImage(dockerArgs: string[], tag: string, spec: BusyboxIma
       fs.rmSync(dest, { force: true });
       fs.writeFileSync(dest, content, { mode: p.startsWith("/bin/") || p.includes("/cgi-bin/") ? 0o755 : 0o644 });
     }
+    for (const [p, source] of Object.entries(spec.executables ?? {})) {
+      fs.mkdirSync(path.join(root, path.dirname(p)), { recursive: true });
+      fs.copyFileSync(fs.realpathSync(source), path.join(root, p));
+      fs.chmodSync(path.join(root, p), 0o755);
+    }
     const changes = [
+      ...(spec.entrypoint ? ["-c", `ENTRYPOINT ${JSON.stringify(spec.entrypoint)}`] : []),
       "-c",
       `ENV ${[...(spec.env?.some((e) => e.startsWith("PATH=")) ? [] : ["PATH=/bin"]), ...(spec.env ?? [])].join(" ")}`,
       "-c",

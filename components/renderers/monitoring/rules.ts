@@ -23,7 +23,11 @@ export interface AlertRule {
 
 const probeDown = (check: string) => `probe_success{check="${check}"} == 0`;
 
-/** Every alert of the stack, in the order docs/monitoring.md lists them. */
+/**
+ * Every alert of the stack, in the order docs/monitoring.md lists them. What a user sees down waits
+ * 30 s (two scrapes at the default 15 s): a container's restart or a route switch is shorter, and
+ * with Alertmanager's 10 s group wait a fault is notified within 90 s.
+ */
 export function alertRules(spec: MonitoringSpec): AlertRule[] {
   const t = spec.thresholds;
   const ops = `npm run ops -- ${spec.stack}`;
@@ -31,7 +35,7 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     {
       alert: "ApiNotReady",
       expr: probeDown(CHECKS.apiReady),
-      for: "1m",
+      for: "30s",
       severity: "page",
       scope: "service",
       summary: "The API does not answer ready through the proxy (503: it cannot reach or authenticate to Mongo; 502: no API behind the proxy).",
@@ -40,7 +44,7 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     {
       alert: "MongoUnavailable",
       expr: `${probeDown(CHECKS.apiHealth)} and on(instance) probe_http_status_code{check="${CHECKS.apiHealth}"} == 200`,
-      for: "1m",
+      for: "30s",
       severity: "page",
       scope: "service",
       summary: "The API answers, but degraded: it cannot reach Mongo or Mongo refuses its password.",
@@ -49,7 +53,7 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     {
       alert: "WebDown",
       expr: probeDown(CHECKS.web),
-      for: "1m",
+      for: "30s",
       severity: "page",
       scope: "service",
       summary: "The web app does not answer 200 through the proxy.",
@@ -85,7 +89,7 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     {
       alert: "RedisDown",
       expr: "redis_up == 0",
-      for: "1m",
+      for: "30s",
       severity: "page",
       scope: "service",
       summary: "Redis does not answer the exporter with the stack's password.",
@@ -121,7 +125,7 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     {
       alert: "HostUnreachable",
       expr: 'up{job="node"} == 0',
-      for: "1m",
+      for: "30s",
       severity: "page",
       scope: "host",
       summary: "Prometheus cannot scrape the host's node exporter: the per-service alerts are held back until it answers again.",

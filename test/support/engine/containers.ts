@@ -63,8 +63,18 @@ function containerArgs(p: Inputs): string[] {
   for (const e of (p.envs as string[] | undefined) ?? []) a.push("-e", e);
   const hc = p.healthcheck as { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string } | undefined;
   if (hc) {
-    if (hc.tests[0] !== "CMD-SHELL") throw new Error(`health check form ${hc.tests[0]} is not applied by the test executor`);
-    a.push("--health-cmd", hc.tests[1]);
+    // The CLI takes a shell command only: the exec form (which the provider sends as such) becomes its
+    // words quoted for sh, the same program and arguments where the image has a shell (every stand-in has).
+    if (hc.tests[0] !== "CMD-SHELL" && hc.tests[0] !== "CMD") throw new Error(`health check form ${hc.tests[0]} is not applied by the test executor`);
+    a.push(
+      "--health-cmd",
+      hc.tests[0] === "CMD"
+        ? hc.tests
+            .slice(1)
+            .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
+            .join(" ")
+        : hc.tests[1],
+    );
     if (hc.interval) a.push("--health-interval", hc.interval);
     if (hc.timeout) a.push("--health-timeout", hc.timeout);
     if (hc.retries !== undefined) a.push("--health-retries", String(hc.retries));
@@ -84,6 +94,18 @@ function containerArgs(p: Inputs): string[] {
   for (const c of caps?.adds ?? []) a.push("--cap-add", c);
   for (const port of (p.ports as { internal: number; external: number; ip?: string; protocol?: string }[] | undefined) ?? []) {
     a.push("-p", `${port.ip ?? "0.0.0.0"}:${port.external}:${port.internal}/${port.protocol ?? "tcp"}`);
+  }
+  type Mount = { type: string; source?: string; target: string; readOnly?: boolean; bindOptions?: { propagation?: string } };
+  for (const m of (p.mounts as Mount[] | undefined) ?? []) {
+    if (m.type !== "bind") throw new Error(`mount type ${m.type} is not applied by the test executor`);
+    const opts = [
+      `type=bind`,
+      `source=${m.source}`,
+      `target=${m.target}`,
+      ...(m.readOnly ? ["readonly"] : []),
+      ...(m.bindOptions?.propagation ? [`bind-propagation=${m.bindOptions.propagation}`] : []),
+    ];
+    a.push("--mount", opts.join(","));
   }
   for (const v of (p.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
     if (!v.volumeName) throw new Error("the test executor mounts named volumes only");

@@ -1,0 +1,104 @@
+/**
+ * The monitoring containers as the upstream images run them: each part's command, port, health
+ * check, limits and where its files go. Pure; the component (components/services/monitoring.ts)
+ * adds names, labels, the network and the uploads.
+ */
+import type { Limits } from "../services/containers";
+import { MONITORING_ADDRESSES, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "./spec";
+
+export type MonitoringPart = "prometheus" | "alertmanager" | "blackbox" | "nodeExporter" | "redisExporter";
+export const MONITORING_PARTS: MonitoringPart[] = ["prometheus", "alertmanager", "blackbox", "nodeExporter", "redisExporter"];
+
+/** Where the parts read their files. */
+export const ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml";
+export const BLACKBOX_CONFIG = "/etc/blackbox_exporter/config.yml";
+/** The Redis exporter's password file: a JSON map of Redis address → password. */
+export const REDIS_EXPORTER_PASSWORDS = "/run/secrets/redis_exporter_passwords.json";
+/** The node exporter's textfile folder: the host's jobs (backups, container health) write metrics there. */
+export const TEXTFILE_DIR = "/textfile";
+/** Where the node exporter sees the host's root file system (disk and memory of the host, not its own). */
+export const HOST_ROOT = "/host";
+/** Where Redis is, for the exporter (its alias on the stack network). */
+export const REDIS_ADDRESS = "redis://redis:6379";
+
+/** Memory and CPU of each part: Prometheus keeps its head block in memory; the exporters are small. */
+export const MONITORING_LIMITS: Record<MonitoringPart, Limits> = {
+  prometheus: { memoryMb: 512, cpus: 0.5 },
+  alertmanager: { memoryMb: 128, cpus: 0.25 },
+  blackbox: { memoryMb: 64, cpus: 0.25 },
+  nodeExporter: { memoryMb: 64, cpus: 0.25 },
+  redisExporter: { memoryMb: 64, cpus: 0.25 },
+};
+
+const portOf = (part: Exclude<MonitoringPart, "nodeExporter" | "redisExporter">) => Number(MONITORING_ADDRESSES[part].split(":")[1]);
+/** The network alias each part answers to (the host part of its address). */
+export const aliasOf = (part: MonitoringPart): string =>
+  ({
+    prometheus: MONITORING_ADDRESSES.prometheus,
+    alertmanager: MONITORING_ADDRESSES.alertmanager,
+    blackbox: MONITORING_ADDRESSES.blackbox,
+    nodeExporter: MONITORING_ADDRESSES.node,
+    redisExporter: MONITORING_ADDRESSES.redis,
+  })[part].split(":")[0];
+
+/** A health check with busybox's wget (the prom/* images are built on busybox). */
+const wget = (port: number, path: string) => ({
+  tests: ["CMD", "wget", "-q", "-O", "/dev/null", `http://127.0.0.1:${port}${path}`],
+  interval: "10s",
+  timeout: "5s",
+  retries: 3,
+  startPeriod: "20s",
+});
+
+/**
+ * Each part's arguments to its image's entrypoint and its health check. The Redis exporter's image
+ * holds only its binary (no shell, no wget): its check runs the binary, which proves it is intact,
+ * while `up{job="redis"}` (MonitoringTargetDown) watches that it serves.
+ */
+export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
+  switch (part) {
+    case "prometheus":
+      return {
+        command: [
+          `--config.file=${PROMETHEUS_CONFIG}`,
+          "--storage.tsdb.path=/prometheus",
+          `--storage.tsdb.retention.time=${retentionDays}d`,
+          `--web.listen-address=:${portOf("prometheus")}`,
+        ],
+        healthcheck: wget(portOf("prometheus"), "/-/ready"),
+        dataPath: "/prometheus",
+        files: [PROMETHEUS_CONFIG, PROMETHEUS_RULES],
+      };
+    case "alertmanager":
+      return {
+        command: [
+          `--config.file=${ALERTMANAGER_CONFIG}`,
+          "--storage.path=/alertmanager",
+          "--cluster.listen-address=",
+          `--web.listen-address=:${portOf("alertmanager")}`,
+        ],
+        healthcheck: wget(portOf("alertmanager"), "/-/ready"),
+        dataPath: "/alertmanager",
+        files: [ALERTMANAGER_CONFIG],
+      };
+    case "blackbox":
+      return { command: [`--config.file=${BLACKBOX_CONFIG}`], healthcheck: wget(portOf("blackbox"), "/-/healthy"), files: [BLACKBOX_CONFIG] };
+    case "nodeExporter":
+      return {
+        command: [`--path.rootfs=${HOST_ROOT}`, `--collector.textfile.directory=${TEXTFILE_DIR}`, "--web.listen-address=:9100"],
+        healthcheck: wget(9100, "/metrics"),
+        files: [],
+      };
+    case "redisExporter":
+      return {
+        // A Redis that is gone must fail fast: within Prometheus's 10 s scrape timeout the exporter
+        // answers redis_up 0 (RedisDown) instead of the scrape itself failing (15 s by default).
+        command: [`-redis.addr=${REDIS_ADDRESS}`, `-redis.password-file=${REDIS_EXPORTER_PASSWORDS}`, "-connection-timeout=3s"],
+        healthcheck: { tests: ["CMD", "/redis_exporter", "-version"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" },
+        files: [REDIS_EXPORTER_PASSWORDS],
+      };
+  }
+}
+
+/** The Redis exporter's password file for the stack's Redis. */
+export const redisExporterPasswords = (password: string): string => `${JSON.stringify({ [REDIS_ADDRESS]: password })}\n`;

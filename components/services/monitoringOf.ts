@@ -1,0 +1,109 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../config";
+import { monitoringEnabled } from "../config/monitoring";
+import type { DockerHost } from "../hosts/dockerHost";
+import type { Receivers } from "../renderers/monitoring/alertmanager";
+import { MONITORING_PARTS, MonitoringPart } from "../renderers/monitoring/containers";
+import { MonitoringSpec } from "../renderers/monitoring/spec";
+import type { StackIdentity } from "../renderers/names";
+import { ALIASES } from "../renderers/services/containers";
+import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
+import { AppImage } from "./appImage";
+import { Monitoring } from "./monitoring";
+
+/** What the stack's monitoring watches, from config: the probes through the proxy on the stack network. */
+export function monitoringSpecOf(cfg: { stack: string; monitoring: StackConfig["monitoring"]; tls?: object }, serverName: string): MonitoringSpec {
+  const m = cfg.monitoring;
+  const proxy = `http://${ALIASES.proxy}`;
+  return {
+    stack: cfg.stack,
+    scrapeIntervalSeconds: m.scrapeIntervalSeconds,
+    evaluationIntervalSeconds: m.evaluationIntervalSeconds,
+    thresholds: m.thresholds,
+    probes: {
+      apiReady: `${proxy}:${PROXY_PORTS.api}/api/health/ready`,
+      apiHealth: `${proxy}:${PROXY_PORTS.api}/api/health`,
+      web: `${proxy}:${PROXY_PORTS.web}/`,
+    },
+    tls: cfg.tls ? { url: `https://${ALIASES.proxy}:${PROXY_TLS_PORTS.web}/`, serverName } : undefined,
+    // The scheduled backup does not publish its result into the textfile folder yet: no backup
+    // alert until it does (an alert on a metric nobody writes could never fire).
+    backups: false,
+    checks: m.checks,
+  };
+}
+
+/** The receivers from config and the alert secrets (a secret output). */
+function receiversOf(cfg: StackConfig): pulumi.Output<Receivers> {
+  const a = cfg.monitoring.alerts;
+  return pulumi.secret(
+    pulumi.all([cfg.alertWebhookUrl, cfg.alertSlackWebhookUrl, cfg.alertSmtpPassword]).apply(([webhook, slack, smtp]) => ({
+      ...(webhook ? { webhook: { url: webhook } } : {}),
+      ...(slack && a.slack ? { slack: { url: slack, channel: a.slack.channel } } : {}),
+      ...(a.email ? { email: { ...a.email, password: smtp } } : {}),
+    })),
+  );
+}
+
+/**
+ * The stack's monitoring when config turns it on (by default on `prod`): each part's image delivered
+ * like the stack's own (registry or transfer) after `imagesAfter`, the containers after `after` (once
+ * the stack serves: a first deploy's rollout would otherwise look like an outage to the probes).
+ */
+export function monitoringOf(
+  parent: pulumi.Resource,
+  name: string,
+  a: {
+    host: DockerHost;
+    identity: StackIdentity;
+    cfg: StackConfig;
+    networkName: pulumi.Input<string>;
+    redisPassword: pulumi.Input<string>;
+    serverName: string;
+    imagesAfter: pulumi.Resource[];
+    after: pulumi.Resource[];
+  },
+): Monitoring | undefined {
+  const cfg = a.cfg;
+  if (!monitoringEnabled(cfg.monitoring, cfg.stack)) return undefined;
+  const images = Object.fromEntries(
+    MONITORING_PARTS.map((part) => [
+      part,
+      new AppImage(
+        `${name}-${part}-image`,
+        {
+          host: a.host,
+          identity: a.identity,
+          service: part,
+          source: cfg.images[part],
+          mode: cfg.delivery.mode,
+          keep: cfg.delivery.keep,
+          compress: cfg.delivery.compress,
+          after: a.imagesAfter,
+        },
+        { parent },
+      ),
+    ]),
+  ) as Record<MonitoringPart, AppImage>;
+  const m = cfg.monitoring;
+  return new Monitoring(
+    name,
+    {
+      identity: a.identity,
+      networkName: a.networkName,
+      images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
+      spec: monitoringSpecOf(cfg, a.serverName),
+      routing: {
+        groupWaitSeconds: m.alerts.groupWaitSeconds,
+        groupIntervalSeconds: m.alerts.groupIntervalMinutes * 60,
+        repeatIntervalSeconds: m.alerts.repeatIntervalHours * 3600,
+      },
+      receivers: receiversOf(cfg),
+      redisPassword: a.redisPassword,
+      retentionDays: m.retentionDays,
+      healthTimeoutSeconds: cfg.healthTimeoutSeconds,
+      logs: cfg.logs,
+    },
+    { parent, providers: [a.host.provider], dependsOn: [...a.after, ...MONITORING_PARTS.flatMap((p) => images[p].ready)] },
+  );
+}

@@ -1,0 +1,79 @@
+/**
+ * The monitoring in the program, under the mock runtime: on for prod by default, off for staging;
+ * five containers on the stack network with no published port, the upstream images by digest,
+ * Prometheus's files the renderers' own, Alertmanager's (with the receivers' URLs) and the Redis
+ * exporter's password file secret, retained data volumes, the node exporter read-only.
+ */
+import { PROMETHEUS_IMAGE } from "../components/config/images";
+import { prometheusConfig } from "../components/renderers/monitoring/prometheus";
+import { monitoringSpecOf } from "../components/services/monitoringOf";
+import { parseConfig } from "../components/config";
+import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
+import { CONTAINER, containerOf, ofType, runStack, uploadOf, VOLUME } from "./support/program";
+
+const HOOK = "https://hooks.example.com/alerts/T0KEN-0123456789";
+const monitoringOf = (run: ProgramRun) => ofType(run, CONTAINER).filter((c) => JSON.stringify(c.inputs.labels).includes("copilotos.monitoring"));
+const part = (run: ProgramRun, alias: string): RecordedResource => monitoringOf(run).find((c) => c.inputs.name === `copilotos-prod-${alias}`)!;
+
+let prod: ProgramRun;
+beforeAll(async () => {
+  prod = await runStack("prod", [], [`copilotos:alertWebhookUrl=${HOOK}`]);
+});
+
+test("prod runs the five parts on its network, nothing published, each image pinned by digest", () => {
+  const parts = monitoringOf(prod);
+  expect(parts.map((c) => c.inputs.name).sort()).toEqual(
+    ["alertmanager", "blackbox", "node-exporter", "prometheus", "redis-exporter"].map((a) => `copilotos-prod-${a}`),
+  );
+  for (const c of parts) {
+    expect([c.inputs.name, c.inputs.ports ?? []]).toEqual([c.inputs.name, []]);
+    expect((c.inputs.networksAdvanced as { name: string }[])[0].name).toBe("copilotos-prod");
+    expect(c.inputs).toMatchObject({
+      restart: "unless-stopped",
+      securityOpts: ["no-new-privileges:true"],
+      capabilities: { drops: ["ALL"], adds: [] },
+      wait: true,
+    });
+  }
+  // The mock runtime's image pull answers with the reference it was given.
+  const pull = prod.resources.find((r) => r.name === "copilotos-monitoring-prometheus-image-pull")!;
+  expect(pull.inputs.name).toBe(PROMETHEUS_IMAGE);
+});
+
+test("Prometheus's files are the renderers' own for prod's config; its data volume is retained", () => {
+  const cfg = parseConfig({ images: { api: "a:1", web: "w:1" }, tls: { acme: { email: "ops@example.com", domains: ["chat.example.com"] } } });
+  const spec = monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, tls: cfg.tls }, "chat.example.com");
+  expect(uploadOf(part(prod, "prometheus"), "/etc/prometheus/prometheus.yml")).toBe(prometheusConfig(spec));
+  expect(spec.probes).toEqual({ apiReady: "http://proxy:8001/api/health/ready", apiHealth: "http://proxy:8001/api/health", web: "http://proxy:3000/" });
+  expect(spec.tls).toEqual({ url: "https://proxy:3443/", serverName: "chat.example.com" });
+  const data = ofType(prod, VOLUME).filter((v) => /prometheus-data|alertmanager-data/.test(String(v.inputs.name)));
+  expect(data.map((v) => [v.inputs.name, v.opts.retainOnDelete])).toEqual([
+    ["copilotos-prod-prometheus-data", true],
+    ["copilotos-prod-alertmanager-data", true],
+  ]);
+});
+
+test("Alertmanager's config carries the webhook only as a secret file; the Redis exporter's password file is Redis's password, secret", () => {
+  const am = part(prod, "alertmanager");
+  expect(uploadOf(am, "/etc/alertmanager/alertmanager.yml")).toContain(`      - url: ${HOOK}\n        send_resolved: true\n`);
+  expect(am.secretPaths).toContain("uploads");
+  for (const c of monitoringOf(prod)) expect(JSON.stringify([c.inputs.envs ?? [], c.inputs.command ?? []])).not.toContain("T0KEN");
+  const exporter = part(prod, "redis-exporter");
+  const password = uploadOf(containerOf(prod, "redis"), "/run/secrets/redis_password");
+  expect(JSON.parse(uploadOf(exporter, "/run/secrets/redis_exporter_passwords.json"))).toEqual({ "redis://redis:6379": password });
+  expect(exporter.secretPaths).toContain("uploads");
+});
+
+test("the node exporter reads the host's root read-only and runs on a read-only root itself", () => {
+  const node = part(prod, "node-exporter");
+  expect(node.inputs.readOnly).toBe(true);
+  expect(node.inputs.uploads).toBeUndefined();
+  expect(node.inputs.mounts).toEqual([{ type: "bind", source: "/", target: "/host", readOnly: true }]);
+  expect(node.inputs.command).toEqual(["--path.rootfs=/host", "--collector.textfile.directory=/textfile", "--web.listen-address=:9100"]);
+});
+
+test("staging runs none unless config turns it on", async () => {
+  expect(monitoringOf(await runStack("staging"))).toEqual([]);
+  const on = await runStack("staging", ["copilotos:monitoring.enabled=true"]);
+  expect(monitoringOf(on).map((c) => c.inputs.name)).toContain("copilotos-staging-prometheus");
+});
