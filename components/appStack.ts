@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
-import { AppImage } from "./services/appImage";
+import { AppImage, appImagesOf } from "./services/appImage";
 import { apiAccessOf, WEB_API_BASE_URL } from "./renderers/services/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
@@ -134,34 +134,15 @@ export class AppStack extends pulumi.ComponentResource {
     const publicName = cfg.tls?.acme ? pulumi.output(cfg.tls.acme.domains[0]) : this.host.publicAddress;
     // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).
     const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
-    this.images = Object.fromEntries(
-      SERVICES.map((service) => [
-        service,
-        new AppImage(
-          `${name}-${service}-image`,
-          {
-            host,
-            identity,
-            service,
-            source: cfg.images[service],
-            mode: cfg.delivery.mode,
-            keep: cfg.delivery.keep,
-            compress: cfg.delivery.compress,
-            root: args.root,
-            after: [this.preflight],
-            // Next.js bakes these into the web bundle when it is built: a new API URL or port is a new build.
-            buildArgs:
-              service === "web"
-                ? {
-                    NEXT_PUBLIC_API_URL: publicName.apply((a) => entryUrl(entry.scheme, a, entry.ports.api)),
-                    API_BASE_URL: WEB_API_BASE_URL,
-                  }
-                : {},
-          },
-          { parent: this },
-        ),
-      ]),
-    ) as Record<Service, AppImage>;
+    this.images = appImagesOf(this, name, SERVICES, {
+      host,
+      identity,
+      cfg,
+      root: args.root,
+      after: [this.preflight],
+      // Next.js bakes these into the web bundle when it is built: a new API URL or port is a new build.
+      buildArgs: { web: { NEXT_PUBLIC_API_URL: publicName.apply((a) => entryUrl(entry.scheme, a, entry.ports.api)), API_BASE_URL: WEB_API_BASE_URL } },
+    });
     const after = (...deps: pulumi.Resource[]) => ({ parent: this, providers: [host.provider], dependsOn: [this.preflight, ...deps] });
     const imageOf = (s: Service) => ({ image: this.images[s].image, ready: this.images[s].ready });
 
@@ -301,7 +282,7 @@ export class AppStack extends pulumi.ComponentResource {
     // Once the stack serves (a first deploy's probes would otherwise page about the rollout itself);
     // the probes go through the proxy; the certificate's name (tls.acme) is what its expiry is read for.
     const serverName = cfg.tls?.acme?.domains[0] ?? ("address" in cfg.host ? cfg.host.address : "localhost");
-    monitoringOf(this, `${name}-monitoring`, {
+    const monitoring = monitoringOf(this, `${name}-monitoring`, {
       host,
       identity,
       cfg,
@@ -321,6 +302,7 @@ export class AppStack extends pulumi.ComponentResource {
           api: this.api.containerName,
           web: this.web.containerName,
           proxy: this.proxy.containerName,
+          ...monitoring?.containerNames,
         },
       },
       { parent: this, dependsOn: [webHealth] },

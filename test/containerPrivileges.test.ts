@@ -4,6 +4,7 @@
  * (the test executor passes them to `docker create`), so the stack still starts and passes its gates.
  */
 import { pidsLimitsScript } from "../components/renderers/operations/pidsLimits";
+import { MONITORING_PIDS_LIMITS } from "../components/renderers/monitoring/containers";
 import { CAPABILITIES, hardening, PIDS_LIMITS } from "../components/renderers/services/containers";
 import { CONTAINER, ofType, runStack } from "./support/program";
 
@@ -24,8 +25,9 @@ test("each service keeps only its own capabilities, and none gains privileges", 
 
 test("the program: every container of the stack, by service", async () => {
   const run = await runStack("prod");
+  const services = ofType(run, CONTAINER).filter((c) => (c.inputs.labels as { label: string }[]).some((l) => l.label === "copilotos.service"));
   const byService = Object.fromEntries(
-    ofType(run, CONTAINER).map((c) => [
+    services.map((c) => [
       (c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "copilotos.service")!.value,
       [c.inputs.securityOpts, c.inputs.capabilities],
     ]),
@@ -74,10 +76,12 @@ test("pids limits: each container's set on the host (the provider has no input f
   const run = await runStack("prod");
   const step = run.resources.find((r) => r.name === "copilotos-pids-set")!;
   expect(String(step.inputs.create).split("\n")[0]).toBe(
-    `# pids limits: ${Object.entries(PIDS_LIMITS)
+    `# pids limits: ${Object.entries({ ...PIDS_LIMITS, ...MONITORING_PIDS_LIMITS })
       .map(([s, n]) => `${s} ${n}`)
       .join(", ")}`,
   );
+  // Prod's monitoring containers too (monitoring is on for prod).
+  expect(String(step.inputs.create)).toContain("docker update --pids-limit 256 copilotos-prod-prometheus >/dev/null");
   expect(step.inputs.triggers).toEqual([]);
   expect(step.opts.dependsOn).toEqual(["copilotos-web-health"]);
   expect(String(step.inputs.create)).toMatch(/docker update --pids-limit 1024 copilotos-prod-api-[0-9a-f]{8} >\/dev\/null/);

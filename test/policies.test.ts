@@ -248,6 +248,13 @@ describe("pids-limited", () => {
     expect(only(evaluate([...stack(), pidsStep(stack(), 0)], {}))).toHaveLength(2);
     expect(evaluate([...stack(), pidsStep(stack(), 8192)], { "pids-limited": { maxPids: 8192 } })).toEqual([]);
   });
+  test("the monitoring's containers are judged too", () => {
+    const prometheus = container("copilotos-prod-prometheus", "prometheus", { labels: [{ label: "copilotos.monitoring", value: "true" }] });
+    expect(only(evaluate([prometheus], {}))).toEqual([
+      "copilotos-prod-prometheus: no pids limit; no host step runs docker update --pids-limit on copilotos-prod-prometheus.",
+    ]);
+    expect(only(evaluate([prometheus, pidsStep([prometheus], 256)], {}))).toEqual([]);
+  });
   test("an app container whose name is not known yet (a first preview) is not judged", () => {
     expect(only(evaluate([api({}, { name: undefined })], {}))).toEqual([]);
     expect(only(evaluate([api()], {}))).toHaveLength(1);

@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
-import type { Service } from "../renderers/names";
 import { pidsLimitsScript } from "../renderers/operations/pidsLimits";
 import { PIDS_LIMITS } from "../renderers/services/containers";
+import { MONITORING_PIDS_LIMITS } from "../renderers/monitoring/containers";
 import { hostCommand } from "./hostCommand";
 
 export interface PidsLimitsArgs {
   host: DockerHost;
-  /** Each service's container name (an app's changes with each new container). */
-  containers: Record<Service, pulumi.Input<string>>;
-  /** @default PIDS_LIMITS */
-  limits?: Record<Service, number>;
+  /** Each service's (or monitoring part's) container name (an app's changes with each new container). */
+  containers: Record<string, pulumi.Input<string>>;
+  /** The limit of each, by the same key. @default PIDS_LIMITS and MONITORING_PIDS_LIMITS */
+  limits?: Record<string, number>;
 }
 
 /**
@@ -23,11 +23,11 @@ export class PidsLimits extends pulumi.ComponentResource {
 
   constructor(name: string, args: PidsLimitsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:PidsLimits", name, {}, opts);
-    const limits = args.limits ?? PIDS_LIMITS;
-    const services = Object.keys(args.containers) as Service[];
+    const limits: Record<string, number> = args.limits ?? { ...PIDS_LIMITS, ...MONITORING_PIDS_LIMITS };
+    const services = Object.keys(args.containers);
     const script = pulumi
       .all(services.map((s) => args.containers[s]))
-      .apply((names) => pidsLimitsScript(services.map((s, i): [Service, string, number] => [s, names[i], limits[s]])));
+      .apply((names) => pidsLimitsScript(services.map((s, i): [string, string, number] => [s, names[i], limits[s]])));
     const cmd = hostCommand(
       `${name}-set`,
       { host: args.host, script, does: `pids limits: ${services.map((s) => `${s} ${limits[s]}`).join(", ")}`, triggers: [] },

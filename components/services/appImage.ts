@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Service, StackIdentity, stackPrefix } from "../renderers/names";
 import type { MonitoringPart } from "../renderers/monitoring/containers";
 import { deliverCommand, versionOfRef } from "../renderers/services/version";
-import type { BuildSpec } from "../config";
+import type { BuildSpec, StackConfig } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
 import { deliveredRepository, hostPruneScript } from "../renderers/services/delivery";
 import { parseImageRef } from "../renderers/services/imageRef";
@@ -148,4 +148,45 @@ export function repositoryOf(ref: string): string {
   const parsed = parseImageRef(ref);
   if (!parsed) return ref;
   return parsed.domain ? `${parsed.domain}/${parsed.path}` : parsed.path;
+}
+
+/**
+ * One {@link AppImage} per service or monitoring part, `${prefix}-<part>-image`, each from its
+ * `images.<part>` and delivered as config `delivery` says, after `after`; `buildArgs` per part.
+ */
+export function appImagesOf<K extends Service | MonitoringPart>(
+  parent: pulumi.Resource,
+  prefix: string,
+  parts: K[],
+  a: {
+    host: DockerHost;
+    identity: StackIdentity;
+    cfg: Pick<StackConfig, "images" | "delivery">;
+    root?: string;
+    after: pulumi.Resource[];
+    buildArgs?: Partial<Record<K, Record<string, pulumi.Input<string>>>>;
+  },
+): Record<K, AppImage> {
+  const d = a.cfg.delivery;
+  return Object.fromEntries(
+    parts.map((part) => [
+      part,
+      new AppImage(
+        `${prefix}-${part}-image`,
+        {
+          host: a.host,
+          identity: a.identity,
+          service: part,
+          source: a.cfg.images[part],
+          mode: d.mode,
+          keep: d.keep,
+          compress: d.compress,
+          root: a.root,
+          after: a.after,
+          buildArgs: a.buildArgs?.[part] ?? {},
+        },
+        { parent },
+      ),
+    ]),
+  ) as Record<K, AppImage>;
 }

@@ -8,7 +8,7 @@ import { MonitoringSpec } from "../renderers/monitoring/spec";
 import type { StackIdentity } from "../renderers/names";
 import { ALIASES } from "../renderers/services/containers";
 import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
-import { AppImage } from "./appImage";
+import { appImagesOf } from "./appImage";
 import { Monitoring } from "./monitoring";
 
 /** What the stack's monitoring watches, from config: the probes through the proxy on the stack network. */
@@ -66,25 +66,7 @@ export function monitoringOf(
 ): Monitoring | undefined {
   const cfg = a.cfg;
   if (!monitoringEnabled(cfg.monitoring, cfg.stack)) return undefined;
-  const images = Object.fromEntries(
-    MONITORING_PARTS.map((part) => [
-      part,
-      new AppImage(
-        `${name}-${part}-image`,
-        {
-          host: a.host,
-          identity: a.identity,
-          service: part,
-          source: cfg.images[part],
-          mode: cfg.delivery.mode,
-          keep: cfg.delivery.keep,
-          compress: cfg.delivery.compress,
-          after: a.imagesAfter,
-        },
-        { parent },
-      ),
-    ]),
-  ) as Record<MonitoringPart, AppImage>;
+  const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: a.imagesAfter });
   const m = cfg.monitoring;
   return new Monitoring(
     name,

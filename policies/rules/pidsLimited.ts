@@ -35,7 +35,8 @@ export const pidsLimited: StackValidationPolicy = {
     const limits = pidsLimitsSet(args.resources);
     for (const c of args.resources.filter((r) => r.type === CONTAINER)) {
       const props = c.props as ContainerProps;
-      const service = labelsOf(props)["copilotos.service"];
+      const labels = labelsOf(props);
+      const service = labels["copilotos.service"] ?? (labels["copilotos.monitoring"] === "true" ? "monitoring" : undefined);
       // An app container's name is unknown until its suffix is generated (a first preview): nothing to match yet.
       if (service === undefined || typeof props.name !== "string") continue;
       const limit = limits.get(props.name);

@@ -122,6 +122,8 @@ test("every target is scraped and healthy, and nothing fires on a healthy stack"
     "api-health": "up",
     web: "up",
   });
+  // Each part runs under its pids limit, set by the stack's host step like the services'.
+  expect(remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", container("prometheus"), container("redis-exporter"))).toBe("256\n64");
   // Two evaluation rounds past every `for`: a healthy stack raises nothing.
   await sleep(50_000);
   expect(received.filter((r) => r.status === "firing").map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);

@@ -30,6 +30,15 @@ export const MONITORING_LIMITS: Record<MonitoringPart, Limits> = {
   redisExporter: { memoryMb: 64, cpus: 0.25 },
 };
 
+/** Processes and threads of each part (the host step sets them: the provider cannot): Go runtimes use a few dozen. */
+export const MONITORING_PIDS_LIMITS: Record<MonitoringPart, number> = {
+  prometheus: 256,
+  alertmanager: 128,
+  blackbox: 128,
+  nodeExporter: 64,
+  redisExporter: 64,
+};
+
 const portOf = (part: Exclude<MonitoringPart, "nodeExporter" | "redisExporter">) => Number(MONITORING_ADDRESSES[part].split(":")[1]);
 /** The network alias each part answers to (the host part of its address). */
 export const aliasOf = (part: MonitoringPart): string =>

@@ -2,11 +2,10 @@
  * The pids limit of each container of the stack, set with `docker update --pids-limit` on the host:
  * the Docker provider's Container has no such input. Pure.
  */
-import type { Service } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
-/** Sets each container's limit (container name → limit) and reads it back. */
-export function pidsLimitsScript(limits: [Service, string, number][]): string {
+/** Sets each container's limit (what it runs, its name, the limit) and reads it back. */
+export function pidsLimitsScript(limits: [string, string, number][]): string {
   return lines(
     STRICT,
     engineAnswers("pids limits"),
