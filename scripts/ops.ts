@@ -1,6 +1,7 @@
 /**
  * `npm run ops -- <stack> status | logs <service> [--since <time>] [--tail N] [--follow] | exec <service> -- <command...>`
  * `npm run ops -- <stack> maintenance on|off`: both apps answer 503 with a page at the proxy, no deploy.
+ * `npm run ops -- <stack> alerts`: what the stack's monitoring has firing now, with each alert's first command.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
@@ -13,6 +14,7 @@ import { gateUrl } from "../components/renderers/operations/health";
 import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
+import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
 
 type AppPorts = { api: number; web: number };
 import { spawnOnHost } from "./stack/hostExec";
@@ -23,6 +25,7 @@ export const USAGE =
   "       npm run ops -- <stack> logs <mongo|redis|api|web|proxy> [--since <time>] [--tail N] [--follow]\n" +
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
   "       npm run ops -- <stack> maintenance on|off\n" +
+  "       npm run ops -- <stack> alerts   (what the monitoring has firing now)\n" +
   "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
@@ -62,11 +65,11 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   if ((verb === "logs" || verb === "exec" || verb === "restart") && !OPS_SERVICES.includes(service as Service))
     return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
   if (verb === "restart" && rest.length) return usage("restart takes one service");
-  if (verb === "status" && service) return usage("status takes no service");
+  if ((verb === "status" || verb === "alerts") && service) return usage(`${verb} takes no service`);
   if (a.values.json && verb !== "status") return usage("--json goes with status");
   if (verb === "logs" && rest.length) return usage("logs takes one service");
   if (verb === "exec" && !rest.length) return usage("exec needs a command after --");
-  if (!["status", "logs", "exec", "maintenance", "restart"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
+  if (!["status", "logs", "exec", "maintenance", "restart", "alerts"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
   const tail = a.values.tail === undefined ? undefined : Number(a.values.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) return usage("--tail must be a whole number");
   if (a.values.since !== undefined && !/^[0-9A-Za-z:.+-]{1,40}$/.test(a.values.since)) return usage("--since must be a duration (10m, 2h) or a time stamp");
@@ -89,18 +92,21 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
                   intervalSeconds: cfg.health.intervalSeconds,
                   gateUrl: gateUrlOf(cfg, service),
                 })
-              : maintenanceScript(containerName(id, "proxy"), service === "on");
+              : verb === "alerts"
+                ? alertsScript(id)
+                : maintenanceScript(containerName(id, "proxy"), service === "on");
     const child = spawnOnHost(target, script);
-    // --json: the report parsed once the host has printed all of it.
+    // --json and alerts: the report parsed once the host has printed all of it.
+    const whole = a.values.json || verb === "alerts";
     let report = "";
-    child.stdout.on("data", (b: Buffer) => (a.values.json ? (report += b.toString()) : io.out(b.toString())));
+    child.stdout.on("data", (b: Buffer) => (whole ? (report += b.toString()) : io.out(b.toString())));
     child.stderr.on("data", (b: Buffer) => io.err(b.toString()));
     if (verb === "exec" && io.stdin) io.stdin.pipe(child.stdin);
     else child.stdin.end();
     const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
-    if (!a.values.json || code !== 0) return code;
+    if (!whole || code !== 0) return code;
     try {
-      io.out(`${JSON.stringify(parseStatus(report), null, 2)}\n`);
+      io.out(verb === "alerts" ? formatAlerts(report, new Date()) : `${JSON.stringify(parseStatus(report), null, 2)}\n`);
       return 0;
     } catch (e) {
       io.err(`${(e as Error).message}\n`);

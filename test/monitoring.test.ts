@@ -12,6 +12,7 @@ import { stringify } from "yaml";
 import { alertmanagerConfig, AlertRouting } from "../components/renderers/monitoring/alertmanager";
 import { blackboxConfig, prometheusConfig, re2Literal } from "../components/renderers/monitoring/prometheus";
 import { alertRules, rulesConfig } from "../components/renderers/monitoring/rules";
+import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
 import { MonitoringSpec, PROMETHEUS_RULES } from "../components/renderers/monitoring/spec";
 
 const SPEC: MonitoringSpec = {
@@ -334,4 +335,40 @@ test("docs/monitoring.md lists every alert with its first command; the backup al
   expect(listed).toEqual(rendered.filter((a) => !a.startsWith("Backup")));
   for (const row of rows) expect(row.split("|")[3].trim().length).toBeGreaterThan(5);
   for (const a of ["BackupFailed", "BackupMissing"]) expect(doc).toContain(a);
+});
+
+test("ops alerts: the script reads Alertmanager inside its container, or says monitoring is off; the report is one entry per alert, oldest first", () => {
+  const script = alertsScript({ project: "copilotos", stack: "prod" });
+  expect(script).toContain(
+    "if [ \"$(docker inspect -f '{{.State.Running}}' copilotos-prod-alertmanager 2>/dev/null)\" != true ]; then echo 'alerts: copilotos-prod-alertmanager is not running: monitoring is off for this stack (monitoring.enabled), or Alertmanager is down (npm run ops -- prod status)' >&2; exit 1; fi\n",
+  );
+  expect(script).toContain(
+    "docker exec copilotos-prod-alertmanager wget -qO- 'http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibited=false'\n",
+  );
+  const now = new Date("2026-12-05T12:10:00Z");
+  const alert = (alertname: string, startsAt: string, labels: Record<string, string>, annotations: Record<string, string>) => ({
+    labels: { alertname, stack: "prod", scope: "service", ...labels },
+    annotations,
+    startsAt,
+  });
+  const json = JSON.stringify([
+    alert("RedisMemoryHigh", "2026-12-05T12:05:00Z", { severity: "warning", job: "redis", instance: "redis-exporter:9121" }, { summary: "Redis is full." }),
+    alert(
+      "ApiNotReady",
+      "2026-12-05T11:58:00Z",
+      { severity: "page", check: "api-ready", kind: "app", module: "http_ready" },
+      { summary: "Not ready.", action: "npm run ops -- prod status" },
+    ),
+  ]);
+  expect(formatAlerts(json, now)).toBe(
+    [
+      "PAGE ApiNotReady (check=api-ready) for 12 min",
+      "  Not ready.",
+      "  first: npm run ops -- prod status",
+      "WARN RedisMemoryHigh for 5 min",
+      "  Redis is full.",
+      "",
+    ].join("\n"),
+  );
+  expect(formatAlerts("[]", now)).toBe("alerts: none firing\n");
 });

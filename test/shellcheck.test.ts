@@ -14,6 +14,7 @@ import { runStack, SAPTIVA_KEY } from "./support/program";
 import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBackScript, inventoryScript } from "../components/renderers/operations/adopt";
 import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { maintenanceScript } from "../components/renderers/proxy/maintenance";
+import { alertsScript } from "../components/renderers/monitoring/alerts";
 import { proxyStartScript } from "../components/renderers/proxy";
 import { migrateScript } from "../components/renderers/operations/migrate";
 
@@ -74,6 +75,7 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     restartRedis: restartScript(ADOPT.identity, "redis", { timeoutSeconds: 60, intervalSeconds: 2 }),
     restartApi: restartScript(ADOPT.identity, "api", { timeoutSeconds: 60, intervalSeconds: 2, gateUrl: "https://127.0.0.1:8543/api/health/ready" }),
     maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
+    alerts: alertsScript(ADOPT.identity),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
     drillNewest: drillScript({ container: "copilotos-prod-mongo", dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo", image: "mongo:7" }),

@@ -9,6 +9,7 @@
  */
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
+import { ops } from "../../scripts/ops";
 import { StackRig } from "../support/stackRig";
 import { buildStandins } from "../support/standins";
 import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support/monitoringImages";
@@ -57,7 +58,7 @@ async function notified(alertname: string, status: "firing" | "resolved", since:
  * A fault, the alert it must raise, the repair: detection is measured from the fault, resolution
  * from the repair; firing notifications of the alert beyond the first are duplicates.
  */
-async function scenario(name: string, alertname: string, fault: () => void, repair: () => void): Promise<void> {
+async function scenario(name: string, alertname: string, fault: () => void, repair: () => void, whileFiring?: () => Promise<void>): Promise<void> {
   report.scenarios++;
   const start = Date.now();
   fault();
@@ -66,6 +67,7 @@ async function scenario(name: string, alertname: string, fault: () => void, repa
   const detect = (fired!.at - start) / 1000;
   report.detected++;
   report.maxDetect = Math.max(report.maxDetect, detect);
+  await whileFiring?.();
   const repaired = Date.now();
   repair();
   const resolved = await notified(alertname, "resolved", repaired, 240_000);
@@ -136,6 +138,16 @@ test("the API stopped: ApiNotReady reaches the webhook, and its resolution when 
     "ApiNotReady",
     () => remote("stop", api),
     () => remote("start", api),
+    async () => {
+      // What an operator runs: `npm run ops -- prod alerts` over the stack's pinned connection.
+      const out: string[] = [];
+      const err: string[] = [];
+      const args = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!, "prod", "alerts"];
+      const code = await ops(args, { out: (x) => out.push(x), err: (x) => err.push(x) });
+      expect([code, err.join("")]).toEqual([0, ""]);
+      expect(out.join("")).toMatch(/^PAGE ApiNotReady \(check=api-ready\) for \d+ min\n {2}The API does not answer ready through the proxy/m);
+      expect(out.join("")).toContain("  first: npm run ops -- prod status; npm run ops -- prod logs api\n");
+    },
   );
 });
 

@@ -1,0 +1,49 @@
+/**
+ * `npm run ops -- <stack> alerts`: what fires now, read from the stack's Alertmanager inside its
+ * container (nothing is published), and its report. Pure.
+ */
+import { StackIdentity, stackPrefix } from "../names";
+import { engineAnswers, lines, shq, STRICT } from "../shell";
+import { aliasOf } from "./containers";
+
+/** Alertmanager's container of the stack. */
+export const alertmanagerContainer = (id: StackIdentity) => `${stackPrefix(id)}-${aliasOf("alertmanager")}`;
+
+/** Prints Alertmanager's active alerts (JSON), neither silenced nor held back by the host being unreachable. */
+export function alertsScript(id: StackIdentity): string {
+  const ctr = alertmanagerContainer(id);
+  return lines(
+    STRICT,
+    engineAnswers("alerts"),
+    `if [ "$(docker inspect -f '{{.State.Running}}' ${shq(ctr)} 2>/dev/null)" != true ]; then echo ${shq(`alerts: ${ctr} is not running: monitoring is off for this stack (monitoring.enabled), or Alertmanager is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
+    `docker exec ${shq(ctr)} wget -qO- 'http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibited=false'`,
+  );
+}
+
+interface ActiveAlert {
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+}
+
+/** One line per firing alert (oldest first): its name, what it is about, since when, what it means and the first command. */
+export function formatAlerts(json: string, now: Date): string {
+  const alerts = (JSON.parse(json) as ActiveAlert[]).slice().sort((a, b) => a.startsAt.localeCompare(b.startsAt));
+  if (!alerts.length) return "alerts: none firing\n";
+  return alerts
+    .map((a) => {
+      const { alertname, severity, scope: _scope, stack: _stack, ...about } = a.labels;
+      const what = Object.entries(about)
+        .filter(([k]) => !["instance", "job", "kind", "module"].includes(k))
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+      const minutes = Math.max(0, Math.round((now.getTime() - Date.parse(a.startsAt)) / 60000));
+      return [
+        `${severity === "page" ? "PAGE" : "WARN"} ${alertname}${what ? ` (${what})` : ""} for ${minutes} min`,
+        ...(a.annotations?.summary ? [`  ${a.annotations.summary}`] : []),
+        ...(a.annotations?.action ? [`  first: ${a.annotations.action}`] : []),
+      ].join("\n");
+    })
+    .join("\n")
+    .concat("\n");
+}
