@@ -9,6 +9,7 @@ import {
   MONITORING_LIMITS,
   MONITORING_PARTS,
   monitoringCommand,
+  monitoringContainerName,
   MonitoringPart,
   REDIS_EXPORTER_PASSWORDS,
   redisExporterPasswords,
@@ -97,7 +98,7 @@ export class Monitoring extends pulumi.ComponentResource {
       return new docker.Container(
         `${name}-${part}`,
         {
-          name: `${prefix}-${aliasOf(part)}`,
+          name: monitoringContainerName(args.identity, part),
           image: args.images[part],
           command: c.command,
           labels,

@@ -2,16 +2,13 @@
  * `npm run ops -- <stack> alerts`: what fires now, read from the stack's Alertmanager inside its
  * container (nothing is published), and its report. Pure.
  */
-import { StackIdentity, stackPrefix } from "../names";
+import type { StackIdentity } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
-import { aliasOf } from "./containers";
-
-/** Alertmanager's container of the stack. */
-export const alertmanagerContainer = (id: StackIdentity) => `${stackPrefix(id)}-${aliasOf("alertmanager")}`;
+import { monitoringContainerName } from "./containers";
 
 /** Prints Alertmanager's active alerts (JSON), neither silenced nor held back by the host being unreachable. */
 export function alertsScript(id: StackIdentity): string {
-  const ctr = alertmanagerContainer(id);
+  const ctr = monitoringContainerName(id, "alertmanager");
   return lines(
     STRICT,
     engineAnswers("alerts"),

@@ -3,11 +3,11 @@
  * check, limits and where its files go. Pure; the component (components/services/monitoring.ts)
  * adds names, labels, the network and the uploads.
  */
-import type { Limits } from "../services/containers";
-import { MONITORING_ADDRESSES, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "./spec";
+import { StackIdentity, stackPrefix } from "../names";
+import { ALIASES, Limits, SERVICE_PORTS } from "../services/containers";
+import { MONITORING_ADDRESSES, MonitoringPart, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "./spec";
 
-export type MonitoringPart = "prometheus" | "alertmanager" | "blackbox" | "nodeExporter" | "redisExporter";
-export const MONITORING_PARTS: MonitoringPart[] = ["prometheus", "alertmanager", "blackbox", "nodeExporter", "redisExporter"];
+export { MONITORING_PARTS, type MonitoringPart } from "./spec";
 
 /** Where the parts read their files. */
 export const ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml";
@@ -19,7 +19,7 @@ export const TEXTFILE_DIR = "/textfile";
 /** Where the node exporter sees the host's root file system (disk and memory of the host, not its own). */
 export const HOST_ROOT = "/host";
 /** Where Redis is, for the exporter (its alias on the stack network). */
-export const REDIS_ADDRESS = "redis://redis:6379";
+export const REDIS_ADDRESS = `redis://${ALIASES.redis}:${SERVICE_PORTS.redis}`;
 
 /** Memory and CPU of each part: Prometheus keeps its head block in memory; the exporters are small. */
 export const MONITORING_LIMITS: Record<MonitoringPart, Limits> = {
@@ -39,16 +39,11 @@ export const MONITORING_PIDS_LIMITS: Record<MonitoringPart, number> = {
   redisExporter: 64,
 };
 
-const portOf = (part: Exclude<MonitoringPart, "nodeExporter" | "redisExporter">) => Number(MONITORING_ADDRESSES[part].split(":")[1]);
-/** The network alias each part answers to (the host part of its address). */
-export const aliasOf = (part: MonitoringPart): string =>
-  ({
-    prometheus: MONITORING_ADDRESSES.prometheus,
-    alertmanager: MONITORING_ADDRESSES.alertmanager,
-    blackbox: MONITORING_ADDRESSES.blackbox,
-    nodeExporter: MONITORING_ADDRESSES.node,
-    redisExporter: MONITORING_ADDRESSES.redis,
-  })[part].split(":")[0];
+/** The network alias each part answers to, and its port: its address on the stack network. */
+export const aliasOf = (part: MonitoringPart): string => MONITORING_ADDRESSES[part].split(":")[0];
+const portOf = (part: MonitoringPart) => Number(MONITORING_ADDRESSES[part].split(":")[1]);
+/** A part's container: `copilotos-prod-alertmanager`. */
+export const monitoringContainerName = (id: StackIdentity, part: MonitoringPart): string => `${stackPrefix(id)}-${aliasOf(part)}`;
 
 /** A health check with busybox's wget (the prom/* images are built on busybox). */
 const wget = (port: number, path: string) => ({
@@ -94,8 +89,8 @@ export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
       return { command: [`--config.file=${BLACKBOX_CONFIG}`], healthcheck: wget(portOf("blackbox"), "/-/healthy"), files: [BLACKBOX_CONFIG] };
     case "nodeExporter":
       return {
-        command: [`--path.rootfs=${HOST_ROOT}`, `--collector.textfile.directory=${TEXTFILE_DIR}`, "--web.listen-address=:9100"],
-        healthcheck: wget(9100, "/metrics"),
+        command: [`--path.rootfs=${HOST_ROOT}`, `--collector.textfile.directory=${TEXTFILE_DIR}`, `--web.listen-address=:${portOf("nodeExporter")}`],
+        healthcheck: wget(portOf("nodeExporter"), "/metrics"),
         files: [],
       };
     case "redisExporter":

@@ -66,8 +66,8 @@ export function prometheusConfig(spec: MonitoringSpec): string {
     scrape_configs: [
       job("prometheus", [a.prometheus]),
       job("alertmanager", [a.alertmanager]),
-      job("node", [a.node]),
-      job("redis", [a.redis]),
+      job("node", [a.nodeExporter]),
+      job("redis", [a.redisExporter]),
       job("blackbox", [a.blackbox]),
       {
         job_name: "probe",

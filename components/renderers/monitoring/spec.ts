@@ -3,14 +3,17 @@
  * blackbox and Alertmanager renderers. Pure names and numbers.
  */
 
+export type MonitoringPart = "prometheus" | "alertmanager" | "blackbox" | "nodeExporter" | "redisExporter";
+export const MONITORING_PARTS: MonitoringPart[] = ["prometheus", "alertmanager", "blackbox", "nodeExporter", "redisExporter"];
+
 /** Where each monitoring part answers on the stack network (its alias and port). */
-export const MONITORING_ADDRESSES = {
+export const MONITORING_ADDRESSES: Record<MonitoringPart, string> = {
   prometheus: "prometheus:9090",
   alertmanager: "alertmanager:9093",
   blackbox: "blackbox:9115",
-  node: "node-exporter:9100",
-  redis: "redis-exporter:9121",
-} as const;
+  nodeExporter: "node-exporter:9100",
+  redisExporter: "redis-exporter:9121",
+};
 
 /** Where Prometheus reads its files inside its container. */
 export const PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml";

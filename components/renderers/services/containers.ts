@@ -70,13 +70,6 @@ export function logOptions(l: LogSettings): Record<string, string> {
   return l.driver === "json-file" || l.driver === "local" ? { "max-size": `${l.maxSizeMb}m`, "max-file": String(l.maxFiles) } : {};
 }
 
-/**
- * The Linux capabilities each service keeps; every other is dropped. The official mongo and redis
- * images start as root, chown their data folder (reading into the daemon's own 0700 folders) and drop
- * to their user with gosu: CHOWN, DAC_OVERRIDE, SETGID, SETUID. nginx's master chowns its temp folders
- * and starts its workers as another user: CHOWN, SETGID, SETUID (its ports inside are all above 1024).
- * The app images run as their own users (apps/backend's `USER api_user`, the web's) and need none.
- */
 /** A memory-backed writable folder on a read-only root file system. */
 export interface Tmpfs {
   path: string;
@@ -114,6 +107,13 @@ export function tmpfsOptions(list: Tmpfs[]): Record<string, string> {
  */
 export const PIDS_LIMITS: Record<Service, number> = { mongo: 2048, redis: 256, api: 1024, web: 1024, proxy: 256 };
 
+/**
+ * The Linux capabilities each service keeps; every other is dropped. The official mongo and redis
+ * images start as root, chown their data folder (reading into the daemon's own 0700 folders) and drop
+ * to their user with gosu: CHOWN, DAC_OVERRIDE, SETGID, SETUID. nginx's master chowns its temp folders
+ * and starts its workers as another user: CHOWN, SETGID, SETUID (its ports inside are all above 1024).
+ * The app images run as their own users (apps/backend's `USER api_user`, the web's) and need none.
+ */
 export const CAPABILITIES: Record<Service, readonly string[]> = {
   mongo: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
   redis: ["CHOWN", "DAC_OVERRIDE", "SETGID", "SETUID"],
