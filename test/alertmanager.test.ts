@@ -11,22 +11,13 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { alertmanagerConfig } from "../components/renderers/monitoring/alertmanager";
+import { Notification, startWebhookReceiver, WebhookReceiver } from "./support/webhookReceiver";
 
 jest.setTimeout(60_000);
 
-interface Notification {
-  status: "firing" | "resolved";
-  alerts: { status: string; labels: Record<string, string> }[];
-}
+let hook: WebhookReceiver;
+/** The receiver's notifications (emptied by each test). */
 const received: Notification[] = [];
-const receiver = http.createServer((req, res) => {
-  let body = "";
-  req.on("data", (c: Buffer) => (body += c.toString()));
-  req.on("end", () => {
-    received.push(JSON.parse(body) as Notification);
-    res.end("ok");
-  });
-});
 let am: ChildProcess;
 let api: string;
 let dir: string;
@@ -62,12 +53,11 @@ const summary = (n: Notification) => `${n.status}: ${n.alerts.map((a) => `${a.la
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-alertmanager-"));
-  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  const hook = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  hook = await startWebhookReceiver("127.0.0.1", (n) => received.push(n));
   // Seconds instead of the defaults' minutes and hours: the same routing, fast enough to watch.
   fs.writeFileSync(
     path.join(dir, "alertmanager.yml"),
-    alertmanagerConfig({ stack: "prod", groupWaitSeconds: 1, groupIntervalSeconds: 2, repeatIntervalSeconds: 3600, receivers: { webhook: { url: hook } } }),
+    alertmanagerConfig({ stack: "prod", groupWaitSeconds: 1, groupIntervalSeconds: 2, repeatIntervalSeconds: 3600, receivers: { webhook: { url: hook.url } } }),
   );
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
@@ -91,7 +81,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   am?.kill();
-  await new Promise((r) => receiver.close(r));
+  await hook?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

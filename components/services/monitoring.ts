@@ -67,7 +67,7 @@ export class Monitoring extends pulumi.ComponentResource {
       alertmanager: volume("alertmanager-data", true),
     };
     const textfile = volume("metrics", false);
-    const uploads: Record<MonitoringPart, pulumi.Input<Upload<pulumi.Input<string>>[]>> = {
+    const uploads: Record<MonitoringPart, Upload<pulumi.Input<string>>[]> = {
       prometheus: [
         { file: PROMETHEUS_CONFIG, content: prometheusConfig(args.spec), permissions: "0444" },
         { file: PROMETHEUS_RULES, content: rulesConfig(args.spec), permissions: "0444" },
@@ -107,8 +107,8 @@ export class Monitoring extends pulumi.ComponentResource {
           wait: true,
           waitTimeout: args.healthTimeoutSeconds,
           ...hardening(MONITORING_LIMITS[part], args.logs),
-          // Nothing is copied into the node exporter: its root stays read-only.
-          ...(part === "nodeExporter" ? { readOnly: true } : { uploads: files }),
+          // A part into which nothing is copied (the node exporter) runs on a read-only root.
+          ...(files.length ? { uploads: files } : { readOnly: true }),
           volumes: [
             ...(dataVolume && "dataPath" in c ? [{ volumeName: dataVolume.name, containerPath: c.dataPath }] : []),
             ...(part === "nodeExporter" ? [{ volumeName: textfile.name, containerPath: TEXTFILE_DIR, readOnly: true }] : []),

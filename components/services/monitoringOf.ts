@@ -6,7 +6,7 @@ import type { Receivers } from "../renderers/monitoring/alertmanager";
 import { MONITORING_PARTS, MonitoringPart } from "../renderers/monitoring/containers";
 import { MonitoringSpec } from "../renderers/monitoring/spec";
 import type { StackIdentity } from "../renderers/names";
-import { ALIASES } from "../renderers/services/containers";
+import { ALIASES, API_READY_PATH } from "../renderers/services/containers";
 import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
 import { appImagesOf } from "./appImage";
 import { Monitoring } from "./monitoring";
@@ -21,7 +21,7 @@ export function monitoringSpecOf(cfg: { stack: string; monitoring: StackConfig["
     evaluationIntervalSeconds: m.evaluationIntervalSeconds,
     thresholds: m.thresholds,
     probes: {
-      apiReady: `${proxy}:${PROXY_PORTS.api}/api/health/ready`,
+      apiReady: `${proxy}:${PROXY_PORTS.api}${API_READY_PATH}`,
       apiHealth: `${proxy}:${PROXY_PORTS.api}/api/health`,
       web: `${proxy}:${PROXY_PORTS.web}/`,
     },

@@ -36,9 +36,9 @@ export const pidsLimited: StackValidationPolicy = {
     for (const c of args.resources.filter((r) => r.type === CONTAINER)) {
       const props = c.props as ContainerProps;
       const labels = labelsOf(props);
-      const service = labels["copilotos.service"] ?? (labels["copilotos.monitoring"] === "true" ? "monitoring" : undefined);
+      const ofStack = labels["copilotos.service"] !== undefined || labels["copilotos.monitoring"] === "true";
       // An app container's name is unknown until its suffix is generated (a first preview): nothing to match yet.
-      if (service === undefined || typeof props.name !== "string") continue;
+      if (!ofStack || typeof props.name !== "string") continue;
       const limit = limits.get(props.name);
       if (limit === undefined) report(`${c.name}: no pids limit; no host step runs docker update --pids-limit on ${props.name}.`, c.urn);
       else if (limit === 0 || limit > maxPids) report(`${c.name}: its pids limit is ${limit}, outside 1..${maxPids} (policy config maxPids).`, c.urn);

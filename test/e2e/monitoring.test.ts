@@ -7,10 +7,9 @@
  * so a resolved notification comes within the test's patience); a zero-downtime update must notify
  * no one. Ends with `alerts: scenarios=<n> detected=<n> resolved=<n> max_detect_s=<x> duplicates=<n> false_alarms=<n>`.
  */
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { ops } from "../../scripts/ops";
 import { StackRig } from "../support/stackRig";
+import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
 import { buildStandins } from "../support/standins";
 import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support/monitoringImages";
 import { host, remote, removeProject } from "./support";
@@ -23,29 +22,16 @@ const rig = new StackRig("prod", { without: ["tls"] });
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Received {
-  at: number;
-  status: "firing" | "resolved";
-  alerts: { status: string; labels: Record<string, string> }[];
-}
-const received: Received[] = [];
-const receiver = http.createServer((req, res) => {
-  let body = "";
-  req.on("data", (c: Buffer) => (body += c.toString()));
-  req.on("end", () => {
-    const n = JSON.parse(body) as Omit<Received, "at">;
-    received.push({ ...n, at: Date.now() });
-    log(`webhook: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}(${a.status})`).join(", ")}`);
-    res.end("ok");
-  });
-});
+let hook: WebhookReceiver;
+/** Every notification the receiver got, in arrival order. */
+let received: Notification[] = [];
 const report = { scenarios: 0, detected: 0, resolved: 0, maxDetect: 0, duplicates: 0, falseAlarms: 0 };
 
 const container = (suffix: string) => `copilotos-prod-${suffix}`;
 const apiContainer = () => remote("ps", "-q", "--filter", "label=copilotos.stack=prod", "--filter", "label=copilotos.service=api").split("\n")[0];
 
 /** The first notification at or after `since` in which `alertname` has `status`; waits at most `withinMs`. */
-async function notified(alertname: string, status: "firing" | "resolved", since: number, withinMs: number): Promise<Received | undefined> {
+async function notified(alertname: string, status: "firing" | "resolved", since: number, withinMs: number): Promise<Notification | undefined> {
   const deadline = Date.now() + withinMs;
   for (;;) {
     const n = received.find((r) => r.at >= since && r.alerts.some((a) => a.labels.alertname === alertname && a.status === status));
@@ -89,17 +75,17 @@ beforeAll(async () => {
   removeProject();
   buildStandins(DOCKER);
   buildMonitoringStandins(DOCKER);
-  await new Promise<void>((r) => receiver.listen(0, OUTSIDE, r));
-  const hook = `http://${OUTSIDE}:${(receiver.address() as AddressInfo).port}/hook`;
+  hook = await startWebhookReceiver(OUTSIDE, (n) => log(`webhook: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}(${a.status})`).join(", ")}`));
+  received = hook.received;
   await rig.deploy(
     ["copilotos:monitoring.enabled=true", "copilotos:monitoring.alerts.groupIntervalMinutes=1", ...MONITORING_STANDIN_SETTINGS],
     log,
     undefined,
-    [`copilotos:alertWebhookUrl=${hook}`],
+    [`copilotos:alertWebhookUrl=${hook.url}`],
   );
 });
 afterAll(async () => {
-  await new Promise((r) => receiver.close(r));
+  await hook?.close();
   removeProject();
   process.stdout.write(
     `alerts: scenarios=${report.scenarios} detected=${report.detected} resolved=${report.resolved} max_detect_s=${report.maxDetect.toFixed(1)} duplicates=${report.duplicates} false_alarms=${report.falseAlarms}\n`,
@@ -188,7 +174,7 @@ test("a zero-downtime update of the API notifies no one", async () => {
     ["copilotos:monitoring.enabled=true", "copilotos:monitoring.alerts.groupIntervalMinutes=1", "copilotos:api.env.RELEASE=2", ...MONITORING_STANDIN_SETTINGS],
     log,
     undefined,
-    [`copilotos:alertWebhookUrl=http://${OUTSIDE}:${(receiver.address() as AddressInfo).port}/hook`],
+    [`copilotos:alertWebhookUrl=${hook.url}`],
   );
   // Past every `for` and the group wait after the swap.
   await sleep(70_000);

@@ -46,10 +46,9 @@ const PACKAGE = "unattended-upgrades";
 /** True when the package is installed (dpkg's own record, not a guess from a file). */
 const INSTALLED = `dpkg-query -W -f='\${Status}' ${PACKAGE} 2>/dev/null | grep -q 'install ok installed'`;
 
+const installLine = (root: string) => `${root}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PACKAGE} >/dev/null`;
 /** Refresh the package lists (a host's may be stale or, on a fresh image, empty), then install the package. */
-function aptLines(root: string): string[] {
-  return [`${root}apt-get update -q >/dev/null`, `${root}env DEBIAN_FRONTEND=noninteractive apt-get install -y -q ${PACKAGE} >/dev/null`];
-}
+const aptLines = (root: string) => [`${root}apt-get update -q >/dev/null`, installLine(root)];
 
 /** Lines that write the two files. */
 function fileLines(s: OsUpdatesSpec, root: string): string[] {
@@ -58,7 +57,7 @@ function fileLines(s: OsUpdatesSpec, root: string): string[] {
 
 /** For an aws host's first boot (root already, its package lists just updated): install and configure. */
 export function osUpdatesSetupLines(s: OsUpdatesSpec): string[] {
-  return [aptLines("")[1], ...fileLines(s, "")];
+  return [installLine(""), ...fileLines(s, "")];
 }
 
 /**

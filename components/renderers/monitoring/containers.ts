@@ -5,7 +5,7 @@
  */
 import { StackIdentity, stackPrefix } from "../names";
 import { ALIASES, Limits, SERVICE_PORTS } from "../services/containers";
-import { MONITORING_ADDRESSES, MonitoringPart, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "./spec";
+import { MONITORING_ADDRESSES, MonitoringPart, PROMETHEUS_CONFIG } from "./spec";
 
 export { MONITORING_PARTS, type MonitoringPart } from "./spec";
 
@@ -71,7 +71,6 @@ export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
         ],
         healthcheck: wget(portOf("prometheus"), "/-/ready"),
         dataPath: "/prometheus",
-        files: [PROMETHEUS_CONFIG, PROMETHEUS_RULES],
       };
     case "alertmanager":
       return {
@@ -83,15 +82,13 @@ export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
         ],
         healthcheck: wget(portOf("alertmanager"), "/-/ready"),
         dataPath: "/alertmanager",
-        files: [ALERTMANAGER_CONFIG],
       };
     case "blackbox":
-      return { command: [`--config.file=${BLACKBOX_CONFIG}`], healthcheck: wget(portOf("blackbox"), "/-/healthy"), files: [BLACKBOX_CONFIG] };
+      return { command: [`--config.file=${BLACKBOX_CONFIG}`], healthcheck: wget(portOf("blackbox"), "/-/healthy") };
     case "nodeExporter":
       return {
         command: [`--path.rootfs=${HOST_ROOT}`, `--collector.textfile.directory=${TEXTFILE_DIR}`, `--web.listen-address=:${portOf("nodeExporter")}`],
         healthcheck: wget(portOf("nodeExporter"), "/metrics"),
-        files: [],
       };
     case "redisExporter":
       return {
@@ -99,7 +96,6 @@ export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
         // answers redis_up 0 (RedisDown) instead of the scrape itself failing (15 s by default).
         command: [`-redis.addr=${REDIS_ADDRESS}`, `-redis.password-file=${REDIS_EXPORTER_PASSWORDS}`, "-connection-timeout=3s"],
         healthcheck: { tests: ["CMD", "/redis_exporter", "-version"], interval: "10s", timeout: "5s", retries: 3, startPeriod: "10s" },
-        files: [REDIS_EXPORTER_PASSWORDS],
       };
   }
 }

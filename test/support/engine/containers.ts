@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import * as tar from "tar-stream";
 import type { RecordedResource } from "../../../scripts/mockRuntime/harness";
 import { Docker, Engine, Inputs, Live, PartialCreate } from "./engine";
+import { shq } from "../../../components/renderers/shell";
 
 export async function createContainer(res: RecordedResource, p: Inputs, engine: Engine, docker: Docker): Promise<Live> {
   const name = String(p.name);
@@ -66,15 +67,7 @@ function containerArgs(p: Inputs): string[] {
     // The CLI takes a shell command only: the exec form (which the provider sends as such) becomes its
     // words quoted for sh, the same program and arguments where the image has a shell (every stand-in has).
     if (hc.tests[0] !== "CMD-SHELL" && hc.tests[0] !== "CMD") throw new Error(`health check form ${hc.tests[0]} is not applied by the test executor`);
-    a.push(
-      "--health-cmd",
-      hc.tests[0] === "CMD"
-        ? hc.tests
-            .slice(1)
-            .map((w) => `'${w.replace(/'/g, `'\\''`)}'`)
-            .join(" ")
-        : hc.tests[1],
-    );
+    a.push("--health-cmd", hc.tests[0] === "CMD" ? hc.tests.slice(1).map(shq).join(" ") : hc.tests[1]);
     if (hc.interval) a.push("--health-interval", hc.interval);
     if (hc.timeout) a.push("--health-timeout", hc.timeout);
     if (hc.retries !== undefined) a.push("--health-retries", String(hc.retries));
