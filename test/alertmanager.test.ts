@@ -11,6 +11,7 @@ import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { alertmanagerConfig } from "../components/renderers/monitoring/alertmanager";
+import { stopChild } from "./support/processes";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "./support/webhookReceiver";
 
 jest.setTimeout(60_000);
@@ -80,7 +81,7 @@ beforeAll(async () => {
   throw new Error("Alertmanager did not become ready in 15 s");
 });
 afterAll(async () => {
-  am?.kill();
+  await stopChild(am);
   await hook?.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -57,8 +57,8 @@ beforeAll(async () => {
   certbotImage(["-H", `unix://${host.remoteSocket}`], CERTBOT, pebble.listenerCa);
   root = await pebble.root();
 });
-afterAll(() => {
-  pebble?.stop();
+afterAll(async () => {
+  await pebble?.stop();
   removeProject();
   process.stdout.write(
     `tls: issued=${report.issued ? "yes" : "no"} renewed=${report.renewed ? "yes" : "no"} renew_failed=${report.failed} requests=${report.requests} new_cert_served=${report.served ? "yes" : "no"}\n`,

@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { get } from "./loadLoop";
 import { makeTestCa } from "./testCa";
+import { stopChild } from "./processes";
 
 export interface AcmeCertificate {
   /** certbot's fullchain.pem and privkey.pem. */
@@ -39,7 +40,7 @@ export interface Pebble {
   listenerCaFile: string;
   /** pebble's root (it signs the chain's intermediate): what a client of the issued certificate trusts. */
   root(): Promise<string>;
-  stop(): void;
+  stop(): Promise<void>;
 }
 
 /**
@@ -77,8 +78,8 @@ export async function startPebble(o: PebbleOptions = {}): Promise<Pebble> {
     const log = fs.openSync(path.join(dir, `${cmd}.log`), "a");
     started.push(spawn(cmd, args, { stdio: ["ignore", log, log], env: { ...process.env, ...env } }));
   };
-  const stop = () => {
-    for (const p of started) p.kill();
+  const stop = async () => {
+    await Promise.all(started.map((p) => stopChild(p)));
     ca.remove();
     fs.rmSync(dir, { recursive: true, force: true });
   };
@@ -122,7 +123,7 @@ export async function startPebble(o: PebbleOptions = {}): Promise<Pebble> {
       stop,
     };
   } catch (e) {
-    stop();
+    await stop();
     throw e;
   }
 }
@@ -160,7 +161,7 @@ export async function issueWithCertbot(domain: string): Promise<AcmeCertificate>
       root: await pebble.root(),
     };
   } finally {
-    pebble.stop();
+    await pebble.stop();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 /** The processes the test rigs start (dockerds, sshd, a registry): start, wait for, stop. Root-only use. */
-import { execFileSync, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -54,6 +54,17 @@ export async function waitGone(pid: number | undefined, seconds: number): Promis
     }
   };
   await waitFor(`process ${pid} to exit`, () => !alive(), seconds).catch(() => process.kill(pid, "SIGKILL"));
+}
+
+/** SIGTERM to a child this process started, then waits for it to exit (SIGKILL after `seconds`): a
+ * process still writing its files when the caller removes their directory fails the removal. */
+export async function stopChild(child: ChildProcess | undefined, seconds = 10): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), seconds * 1000);
+  await exited;
+  clearTimeout(timer);
 }
 
 /** A dockerd of its own under `root`: data, exec root, pidfile and socket there. */
