@@ -5,6 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
+import { monitoringEnabled } from "./config/monitoring";
 import type { DockerHost } from "./hosts/dockerHost";
 import { BackupSchedule } from "./operations/backupSchedule";
 import { secretHash } from "./operations/hostCommand";
@@ -67,7 +68,7 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
   if (cfg.backup.schedule !== "off") {
     new BackupSchedule(
       `${name}-backup-schedule`,
-      { host, identity: w.identity, schedule: cfg.backup.schedule, spec, s3: host.s3 },
+      { host, identity: w.identity, schedule: cfg.backup.schedule, spec, s3: host.s3, metrics: monitoringEnabled(cfg.monitoring, cfg.stack) },
       { parent, dependsOn: [...after, ...offsiteReady(w)] },
     );
   }

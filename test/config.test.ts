@@ -31,7 +31,15 @@ describe("monitoring", () => {
       scrapeIntervalSeconds: 15,
       evaluationIntervalSeconds: 15,
       retentionDays: 15,
-      thresholds: { diskFreePercent: 10, memoryAvailablePercent: 10, certificateDays: 14, backupMaxAgeHours: 26, redisMemoryPercent: 90, restarts: 3 },
+      thresholds: {
+        diskFreePercent: 10,
+        memoryAvailablePercent: 10,
+        certificateDays: 14,
+        backupMaxAgeHours: 26,
+        redisMemoryPercent: 90,
+        restarts: 3,
+        restartWindowMinutes: 15,
+      },
       checks: [],
       alerts: { groupWaitSeconds: 10, groupIntervalMinutes: 5, repeatIntervalHours: 4 },
     });

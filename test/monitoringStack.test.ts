@@ -5,6 +5,7 @@
  * exporter's password file secret, retained data volumes, the node exporter read-only.
  */
 import { PROMETHEUS_IMAGE } from "../components/config/images";
+import { backupResultLines, containerMetricsJob, scheduleStartLines } from "../components/renderers/monitoring/hostMetrics";
 import { prometheusConfig } from "../components/renderers/monitoring/prometheus";
 import { monitoringSpecOf } from "../components/services/monitoringOf";
 import { parseConfig } from "../components/config";
@@ -42,7 +43,11 @@ test("prod runs the five parts on its network, nothing published, each image pin
 
 test("Prometheus's files are the renderers' own for prod's config; its data volume is retained", () => {
   const cfg = parseConfig({ images: { api: "a:1", web: "w:1" }, tls: { acme: { email: "ops@example.com", domains: ["chat.example.com"] } } });
-  const spec = monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, tls: cfg.tls }, "chat.example.com");
+  const spec = monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, backup: cfg.backup, tls: cfg.tls }, "chat.example.com");
+  // The default schedule records its result: the backup alerts are there; without a schedule they are not.
+  expect(spec.backups).toBe(true);
+  expect(uploadOf(part(prod, "prometheus"), "/etc/prometheus/rules.yml")).toContain("alert: BackupMissing");
+  expect(monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, backup: { ...cfg.backup, schedule: "off" } }, "x").backups).toBe(false);
   expect(uploadOf(part(prod, "prometheus"), "/etc/prometheus/prometheus.yml")).toBe(prometheusConfig(spec));
   expect(spec.probes).toEqual({ apiReady: "http://proxy:8001/api/health/ready", apiHealth: "http://proxy:8001/api/health", web: "http://proxy:3000/" });
   expect(spec.tls).toEqual({ url: "https://proxy:3443/", serverName: "chat.example.com" });
@@ -64,12 +69,45 @@ test("Alertmanager's config carries the webhook only as a secret file; the Redis
   expect(exporter.secretPaths).toContain("uploads");
 });
 
-test("the node exporter reads the host's root read-only and runs on a read-only root itself", () => {
+test("the node exporter binds no host folder and runs on a read-only root; it reports its own root (the data file system) only", () => {
   const node = part(prod, "node-exporter");
   expect(node.inputs.readOnly).toBe(true);
   expect(node.inputs.uploads).toBeUndefined();
-  expect(node.inputs.mounts).toEqual([{ type: "bind", source: "/", target: "/host", readOnly: true }]);
-  expect(node.inputs.command).toEqual(["--path.rootfs=/host", "--collector.textfile.directory=/textfile", "--web.listen-address=:9100"]);
+  expect(node.inputs.mounts ?? []).toEqual([]);
+  expect(node.inputs.command).toEqual([
+    "--collector.filesystem.mount-points-exclude=^/.+",
+    "--collector.filesystem.fs-types-exclude=^$",
+    "--collector.textfile.directory=/textfile",
+    "--web.listen-address=:9100",
+  ]);
+  // The textfile folder is a volume the host's jobs copy into (Docker refuses a copy into a read-only mount).
+  expect(node.inputs.volumes).toEqual([{ volumeName: "copilotos-prod-metrics", containerPath: "/textfile" }]);
+});
+
+test("the containers' health and restarts: a crontab job installed after the node exporter, copying into it, removed with the monitoring", () => {
+  const install = prod.resources.find((r) => r.name === "copilotos-monitoring-container-metrics-install")!;
+  const script = String(install.inputs.create);
+  expect(script.split("\n")[0]).toBe(
+    "# container metrics: crontab line (* * * * *) copies the stack's containers' health and restarts into copilotos-prod-node-exporter",
+  );
+  expect(script).toContain(containerMetricsJob({ project: "copilotos", stack: "prod" }, "copilotos-prod-node-exporter"));
+  expect(script).toContain("# copilotos metrics copilotos-prod");
+  expect(install.inputs.update).toBe(install.inputs.create);
+  expect(String(install.inputs.delete)).toContain("metrics schedule: removed for copilotos-prod");
+  expect(install.inputs.triggers).toEqual([]);
+  // Only the SSH connection (its key) is secret: the job holds no secret.
+  expect(install.secretPaths).toEqual(["connection"]);
+  expect(install.deps).toEqual(expect.arrayContaining(monitoringOf(prod).map((c) => c.name)));
+});
+
+test("the scheduled backup records its result and the schedule's start for the monitoring; without monitoring it does not", async () => {
+  const install = (run: ProgramRun) => String(run.resources.find((r) => r.name === "copilotos-backup-schedule-install")!.inputs.create);
+  const prodId = { project: "copilotos", stack: "prod" };
+  expect(install(prod)).toContain(backupResultLines(prodId).join("\n"));
+  expect(install(prod)).toContain(scheduleStartLines(prodId).join("\n"));
+  const staging = install(await runStack("staging"));
+  expect(staging).not.toContain("copilotos_backup_last_result");
+  expect(staging).not.toContain("metrics-copilotos-staging");
 });
 
 test("staging runs none unless config turns it on", async () => {

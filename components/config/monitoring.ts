@@ -30,7 +30,7 @@ export const monitoringSchema = z
     retentionDays: integer(1, 3650, "a whole number of days from 1 to 3650").default(15).describe("how long Prometheus keeps its series"),
     thresholds: z
       .strictObject({
-        diskFreePercent: percent("HostDiskFull: the host's root file system has less free space than this", 10),
+        diskFreePercent: percent("HostDiskFull: the file system Docker keeps its data on (volumes, images) has less free space than this", 10),
         memoryAvailablePercent: percent("HostMemoryLow: the host has less memory available than this", 10),
         certificateDays: integer(1, 89, "a whole number of days from 1 to 89")
           .default(14)
@@ -41,7 +41,10 @@ export const monitoringSchema = z
         redisMemoryPercent: percent("RedisMemoryHigh: Redis uses more of its maxmemory than this", 90),
         restarts: integer(1, 1000, "a whole number from 1 to 1000")
           .default(3)
-          .describe("ContainerCrashLooping: this many restarts of one container within 15 minutes"),
+          .describe("ContainerCrashLooping: this many restarts of one container within `restartWindowMinutes`"),
+        restartWindowMinutes: integer(2, 1440, "a whole number of minutes from 2 to 1440")
+          .default(15)
+          .describe("ContainerCrashLooping: the window the restarts are counted in (the alert resolves this long after the last restart)"),
       })
       .prefault({}),
     checks: z

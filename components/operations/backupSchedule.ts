@@ -6,6 +6,7 @@ import { scheduleDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
 import { backupScriptOf, MongoBackupArgs } from "./mongoBackup";
 import { hostCommand } from "./hostCommand";
+import { scheduleStartLines } from "../renderers/monitoring/hostMetrics";
 
 export interface BackupScheduleArgs {
   host: DockerHost;
@@ -16,6 +17,8 @@ export interface BackupScheduleArgs {
   spec: BackupSpec;
   /** Upload each scheduled backup too (aws hosts). @default no upload */
   s3?: MongoBackupArgs["s3"];
+  /** Record each scheduled backup's result for the stack's monitoring (BackupFailed, BackupMissing). @default false */
+  metrics?: boolean;
 }
 
 /**
@@ -30,9 +33,14 @@ export class BackupSchedule extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:BackupSchedule", name, {}, opts);
-    const script = pulumi
-      .output(backupScriptOf(args.spec, args.s3))
-      .apply((backup) => installScheduleScript({ identity: args.identity, schedule: args.schedule, job: scheduledJob(backup) }));
+    const script = pulumi.output(backupScriptOf(args.spec, args.s3)).apply((backup) =>
+      installScheduleScript({
+        identity: args.identity,
+        schedule: args.schedule,
+        job: scheduledJob(backup, args.metrics ? args.identity : undefined),
+        setup: args.metrics ? scheduleStartLines(args.identity) : undefined,
+      }),
+    );
     const cmd = hostCommand(
       `${name}-install`,
       // No trigger: a new schedule or job is an update (the install replaces the stack's tagged line). As a

@@ -5,7 +5,6 @@ import {
   aliasOf,
   ALERTMANAGER_CONFIG,
   BLACKBOX_CONFIG,
-  HOST_ROOT,
   MONITORING_LIMITS,
   MONITORING_PARTS,
   monitoringCommand,
@@ -47,13 +46,13 @@ export interface MonitoringArgs {
 /**
  * Prometheus, Alertmanager and the blackbox, node and Redis exporters on the stack's network, no
  * port published (`npm run ops -- <stack> monitor` tunnels to them). Prometheus's and Alertmanager's
- * data live on retained volumes; the node exporter reads the host's root read-only and the textfile
- * folder the host's jobs write metrics into.
+ * data live on retained volumes; the node exporter reads the host's memory and the free space of
+ * Docker's data file system (no host folder bound in), and the textfile folder the host's jobs copy metrics into.
  */
 export class Monitoring extends pulumi.ComponentResource {
   /** Container name of each part. */
   public readonly containerNames: Record<MonitoringPart, pulumi.Output<string>>;
-  /** The textfile folder's volume: the backup and container-health jobs write their metrics into it. */
+  /** The textfile folder's volume: the host's jobs copy their metrics into it (components/renderers/monitoring/hostMetrics.ts). */
   public readonly textfileVolume: pulumi.Output<string>;
 
   constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -111,10 +110,10 @@ export class Monitoring extends pulumi.ComponentResource {
           ...(files.length ? { uploads: files } : { readOnly: true }),
           volumes: [
             ...(dataVolume && "dataPath" in c ? [{ volumeName: dataVolume.name, containerPath: c.dataPath }] : []),
-            ...(part === "nodeExporter" ? [{ volumeName: textfile.name, containerPath: TEXTFILE_DIR, readOnly: true }] : []),
+            // Writable for `docker cp` from the host's jobs (Docker refuses a copy into a read-only mount);
+            // the exporter's own user cannot write the root-owned folder.
+            ...(part === "nodeExporter" ? [{ volumeName: textfile.name, containerPath: TEXTFILE_DIR }] : []),
           ],
-          // Private propagation: a host whose root is not a shared mount (no systemd) refuses rslave.
-          mounts: part === "nodeExporter" ? [{ type: "bind", source: "/", target: HOST_ROOT, readOnly: true }] : [],
         },
         // A fixed name: the old container goes before the new one starts (a gap of seconds in the watching).
         { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },

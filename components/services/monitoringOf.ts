@@ -9,10 +9,14 @@ import type { StackIdentity } from "../renderers/names";
 import { ALIASES, API_READY_PATH } from "../renderers/services/containers";
 import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
 import { appImagesOf } from "./appImage";
+import { ContainerMetrics } from "../operations/containerMetrics";
 import { Monitoring } from "./monitoring";
 
 /** What the stack's monitoring watches, from config: the probes through the proxy on the stack network. */
-export function monitoringSpecOf(cfg: { stack: string; monitoring: StackConfig["monitoring"]; tls?: object }, serverName: string): MonitoringSpec {
+export function monitoringSpecOf(
+  cfg: { stack: string; monitoring: StackConfig["monitoring"]; backup: Pick<StackConfig["backup"], "enabled" | "schedule">; tls?: object },
+  serverName: string,
+): MonitoringSpec {
   const m = cfg.monitoring;
   const proxy = `http://${ALIASES.proxy}`;
   return {
@@ -26,9 +30,8 @@ export function monitoringSpecOf(cfg: { stack: string; monitoring: StackConfig["
       web: `${proxy}:${PROXY_PORTS.web}/`,
     },
     tls: cfg.tls ? { url: `https://${ALIASES.proxy}:${PROXY_TLS_PORTS.web}/`, serverName } : undefined,
-    // The scheduled backup does not publish its result into the textfile folder yet: no backup
-    // alert until it does (an alert on a metric nobody writes could never fire).
-    backups: false,
+    // The scheduled backup records its result for the monitoring (components/renderers/monitoring/hostMetrics.ts).
+    backups: cfg.backup.enabled && cfg.backup.schedule !== "off",
     checks: m.checks,
   };
 }
@@ -68,7 +71,7 @@ export function monitoringOf(
   if (!monitoringEnabled(cfg.monitoring, cfg.stack)) return undefined;
   const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: a.imagesAfter });
   const m = cfg.monitoring;
-  return new Monitoring(
+  const monitoring = new Monitoring(
     name,
     {
       identity: a.identity,
@@ -88,4 +91,10 @@ export function monitoringOf(
     },
     { parent, providers: [a.host.provider], dependsOn: [...a.after, ...MONITORING_PARTS.flatMap((p) => images[p].ready)] },
   );
+  new ContainerMetrics(
+    `${name}-container-metrics`,
+    { host: a.host, identity: a.identity, nodeExporter: monitoring.containerNames.nodeExporter },
+    { parent, dependsOn: [monitoring] },
+  );
+  return monitoring;
 }

@@ -8,8 +8,9 @@
  * `COPILOTOS_TEST_HOST=<n>` (default 0) picks one of several such hosts, each with its own folder,
  * namespace, link, addresses (10.201.<n>.0/30) and deploy user, so suites that each need a whole
  * host (`npm test` runs the convergence matrix on host 1 beside the other suites on host 0) run at
- * once. Host 0 also starts this machine's engine and cron when they do not run; another host needs
- * neither (its stand-ins are built on its own engine, and cron is machine-wide).
+ * once. Host 0 also starts this machine's engine when it does not run (another host's stand-ins are
+ * built on its own engine). Cron is machine-wide: the first host up starts it when none runs, and
+ * the last one of those up stops it (a host going first hands it to another still up).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -181,9 +182,10 @@ async function start(): Promise<TestHostState> {
       "PermitUserEnvironment PATH",
     ],
   });
-  // The host's cron, for the scheduled backups the stack installs: Debian's, unless one runs already.
+  // The host's cron, for the jobs the stack installs (scheduled backups, the containers' metrics):
+  // Debian's, unless one runs already (cron is machine-wide: the first host up starts it).
   ok("crontab", ["-r", "-u", USER]);
-  if (INSTANCE === 0 && cronPid() === undefined) {
+  if (cronPid() === undefined) {
     sh("nsenter", [...inNs, "cron"]);
     fs.writeFileSync(CRON_STARTED, "");
   }
@@ -253,10 +255,30 @@ function cronPid(): number | undefined {
   }
 }
 
+/** Another test host's folder whose sshd still runs, if any. */
+function otherHostUp(): string | undefined {
+  const others = fs
+    .readdirSync("/tmp")
+    .filter((e) => /^copilotos-e2e\d*$/.test(e))
+    .map((e) => path.join("/tmp", e))
+    .filter((d) => d !== TEST_HOST_DIR);
+  return others.find((d) => {
+    try {
+      process.kill(Number(fs.readFileSync(path.join(d, "sshd.pid"), "utf8").trim()), 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 async function stopRemote(): Promise<void> {
   const d = TEST_HOST_DIR;
   ok("crontab", ["-r", "-u", USER]);
-  if (fs.existsSync(CRON_STARTED)) {
+  const heir = fs.existsSync(CRON_STARTED) ? otherHostUp() : undefined;
+  // Another host still up keeps the cron this one started, and stops it when it goes.
+  if (heir) fs.renameSync(CRON_STARTED, path.join(heir, "cron.started"));
+  else if (fs.existsSync(CRON_STARTED)) {
     // Its jobs first (they would outlive it), then the daemon.
     const daemon = cronPid();
     if (daemon !== undefined) ok("pkill", ["-P", String(daemon)]);

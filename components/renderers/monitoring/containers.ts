@@ -3,11 +3,10 @@
  * check, limits and where its files go. Pure; the component (components/services/monitoring.ts)
  * adds names, labels, the network and the uploads.
  */
-import { StackIdentity, stackPrefix } from "../names";
 import { ALIASES, Limits, SERVICE_PORTS } from "../services/containers";
-import { MONITORING_ADDRESSES, MonitoringPart, PROMETHEUS_CONFIG } from "./spec";
+import { MonitoringPart, portOf, PROMETHEUS_CONFIG } from "./spec";
 
-export { MONITORING_PARTS, type MonitoringPart } from "./spec";
+export { aliasOf, MONITORING_PARTS, monitoringContainerName, type MonitoringPart } from "./spec";
 
 /** Where the parts read their files. */
 export const ALERTMANAGER_CONFIG = "/etc/alertmanager/alertmanager.yml";
@@ -16,8 +15,10 @@ export const BLACKBOX_CONFIG = "/etc/blackbox_exporter/config.yml";
 export const REDIS_EXPORTER_PASSWORDS = "/run/secrets/redis_exporter_passwords.json";
 /** The node exporter's textfile folder: the host's jobs (backups, container health) write metrics there. */
 export const TEXTFILE_DIR = "/textfile";
-/** Where the node exporter sees the host's root file system (disk and memory of the host, not its own). */
-export const HOST_ROOT = "/host";
+/** The node exporter's mount points left out: every one but its own root `/`. */
+export const ROOT_ONLY = "^/.+";
+/** File system types left out: none (its root is an overlay, left out by the exporter's default). */
+export const NO_TYPE = "^$";
 /** Where Redis is, for the exporter (its alias on the stack network). */
 export const REDIS_ADDRESS = `redis://${ALIASES.redis}:${SERVICE_PORTS.redis}`;
 
@@ -38,12 +39,6 @@ export const MONITORING_PIDS_LIMITS: Record<MonitoringPart, number> = {
   nodeExporter: 64,
   redisExporter: 64,
 };
-
-/** The network alias each part answers to, and its port: its address on the stack network. */
-export const aliasOf = (part: MonitoringPart): string => MONITORING_ADDRESSES[part].split(":")[0];
-const portOf = (part: MonitoringPart) => Number(MONITORING_ADDRESSES[part].split(":")[1]);
-/** A part's container: `copilotos-prod-alertmanager`. */
-export const monitoringContainerName = (id: StackIdentity, part: MonitoringPart): string => `${stackPrefix(id)}-${aliasOf(part)}`;
 
 /** A health check with busybox's wget (the prom/* images are built on busybox). */
 const wget = (port: number, path: string) => ({
@@ -87,7 +82,16 @@ export function monitoringCommand(part: MonitoringPart, retentionDays: number) {
       return { command: [`--config.file=${BLACKBOX_CONFIG}`], healthcheck: wget(portOf("blackbox"), "/-/healthy") };
     case "nodeExporter":
       return {
-        command: [`--path.rootfs=${HOST_ROOT}`, `--collector.textfile.directory=${TEXTFILE_DIR}`, `--web.listen-address=:${portOf("nodeExporter")}`],
+        // No bind of the host's `/`: its own root is an overlay on the file system Docker keeps its
+        // data on (volumes, images), whose free space statfs reports (HostDiskFull); /proc/meminfo is
+        // the host's (HostMemoryLow). A bind of `/` also copied every container's mounts into it,
+        // nested anew at each restart: thousands, which outgrew the exporter's memory.
+        command: [
+          `--collector.filesystem.mount-points-exclude=${ROOT_ONLY}`,
+          `--collector.filesystem.fs-types-exclude=${NO_TYPE}`,
+          `--collector.textfile.directory=${TEXTFILE_DIR}`,
+          `--web.listen-address=:${portOf("nodeExporter")}`,
+        ],
         healthcheck: wget(portOf("nodeExporter"), "/metrics"),
       };
     case "redisExporter":

@@ -79,11 +79,11 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
     },
     {
       alert: "ContainerCrashLooping",
-      expr: `increase(copilotos_container_restarts_total[15m]) >= ${t.restarts}`,
+      expr: `increase(copilotos_container_restarts_total[${t.restartWindowMinutes}m]) >= ${t.restarts}`,
       for: "0s",
       severity: "page",
       scope: "service",
-      summary: `A container restarted ${t.restarts} times or more within 15 minutes.`,
+      summary: `A container restarted ${t.restarts} times or more within ${t.restartWindowMinutes} minutes.`,
       action: `${ops} logs <service>`,
     },
     {
@@ -110,8 +110,9 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
       for: "5m",
       severity: "page",
       scope: "host",
-      summary: `The host's root file system has less than ${t.diskFreePercent}% free.`,
-      action: "ssh to the host: df -h /; docker system df",
+      summary: `The file system Docker keeps its data on (volumes, images) has less than ${t.diskFreePercent}% free.`,
+      // No Go template braces: an annotation is a template.
+      action: "ssh to the host: docker system df; df -h of Docker's root dir (docker info: Docker Root Dir)",
     },
     {
       alert: "HostMemoryLow",
@@ -165,11 +166,12 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
       },
       {
         alert: "BackupMissing",
-        expr: `time() - copilotos_backup_last_success_timestamp_seconds > ${t.backupMaxAgeHours * 3600}`,
+        // The last success, or the schedule's start until there is one.
+        expr: `time() - (copilotos_backup_last_success_timestamp_seconds or copilotos_backup_schedule_start_timestamp_seconds) > ${t.backupMaxAgeHours * 3600}`,
         for: "0s",
         severity: "page",
         scope: "service",
-        summary: `No verified backup in ${t.backupMaxAgeHours} hours: the schedule did not run.`,
+        summary: `No verified backup in ${t.backupMaxAgeHours} hours (or since the schedule started): the schedule did not run.`,
         action: `on the host: crontab -l; npm run backup -- ${spec.stack}`,
       },
     );

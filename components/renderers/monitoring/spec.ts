@@ -2,6 +2,7 @@
  * What the stack's monitoring watches and where it finds it: the shared input of the Prometheus,
  * blackbox and Alertmanager renderers. Pure names and numbers.
  */
+import { StackIdentity, stackPrefix } from "../names";
 
 export type MonitoringPart = "prometheus" | "alertmanager" | "blackbox" | "nodeExporter" | "redisExporter";
 export const MONITORING_PARTS: MonitoringPart[] = ["prometheus", "alertmanager", "blackbox", "nodeExporter", "redisExporter"];
@@ -14,6 +15,12 @@ export const MONITORING_ADDRESSES: Record<MonitoringPart, string> = {
   nodeExporter: "node-exporter:9100",
   redisExporter: "redis-exporter:9121",
 };
+
+/** The network alias each part answers to, and its port: its address on the stack network. */
+export const aliasOf = (part: MonitoringPart): string => MONITORING_ADDRESSES[part].split(":")[0];
+export const portOf = (part: MonitoringPart): number => Number(MONITORING_ADDRESSES[part].split(":")[1]);
+/** A part's container: `copilotos-prod-alertmanager`. */
+export const monitoringContainerName = (id: StackIdentity, part: MonitoringPart): string => `${stackPrefix(id)}-${aliasOf(part)}`;
 
 /** Where Prometheus reads its files inside its container. */
 export const PROMETHEUS_CONFIG = "/etc/prometheus/prometheus.yml";
@@ -31,8 +38,10 @@ export interface Thresholds {
   backupMaxAgeHours: number;
   /** Redis's used memory above this percentage of its `maxmemory`. */
   redisMemoryPercent: number;
-  /** Restarts of one container within 15 minutes: a crash loop. */
+  /** Restarts of one container within {@link restartWindowMinutes}: a crash loop. */
   restarts: number;
+  /** The window restarts are counted in, in minutes. */
+  restartWindowMinutes: number;
 }
 
 /** A check of a page the health endpoints do not cover (config `monitoring.checks`). */

@@ -6,9 +6,10 @@
  */
 import type { StackIdentity } from "../names";
 import { HOST_LOCK, lines, shq, STRICT } from "../shell";
+import { backupResultLines } from "../monitoring/hostMetrics";
 
-/** What a scheduled job does: the scheduled backup, or the certificate renewal (tls.acme). */
-export type ScheduledTask = "backup" | "renew";
+/** What a scheduled job does: the scheduled backup, the certificate renewal (tls.acme), or the containers' metrics (monitoring). */
+export type ScheduledTask = "backup" | "renew" | "metrics";
 /** The crontab line's tag: the stack's line is found (and replaced, or removed) by it. */
 export const scheduleTag = (id: StackIdentity, task: ScheduledTask = "backup") => `# copilotos ${task} ${id.project}-${id.stack}`;
 /** Job and log files, under the deploy user's home. */
@@ -16,10 +17,19 @@ export const jobFile = (id: StackIdentity, task: ScheduledTask = "backup") => `.
 export const jobLog = (id: StackIdentity, task: ScheduledTask = "backup") => `.copilotos/${task}-${id.project}-${id.stack}.log`;
 const END = "COPILOTOS_BACKUP_JOB";
 
-/** The scheduled job: the host lock, then the backup script (which starts with `set -eu`). */
-export function scheduledJob(backup: string): string {
+/**
+ * The scheduled job: the host lock, then the backup script (which starts with `set -eu`). With
+ * `metricsOf` (the stack has monitoring), it first runs itself and then records the result for it
+ * (components/renderers/monitoring/hostMetrics.ts).
+ */
+export function scheduledJob(backup: string, metricsOf?: StackIdentity): string {
   return (
-    lines("#!/bin/sh", "# Written by copilotos (components/renderers/operations/backupSchedule.ts): the stack's scheduled Mongo backup.", ...HOST_LOCK) + backup
+    lines(
+      "#!/bin/sh",
+      "# Written by copilotos (components/renderers/operations/backupSchedule.ts): the stack's scheduled Mongo backup.",
+      ...(metricsOf ? backupResultLines(metricsOf) : []),
+      ...HOST_LOCK,
+    ) + backup
   );
 }
 
@@ -30,11 +40,11 @@ const othersLines = (tag: string) => [`others=$(crontab -l 2>/dev/null | grep -v
  * Installs (or replaces) the job and its crontab line. `DOCKER_HOST` of the deploy's session goes
  * into the line, so the job talks to the engine the stack deploys to. Idempotent.
  */
-export function installScheduleScript(s: { identity: StackIdentity; schedule: string; job: string; task?: ScheduledTask }): string {
+export function installScheduleScript(s: { identity: StackIdentity; schedule: string; job: string; task?: ScheduledTask; setup?: string[] }): string {
   const task = s.task ?? "backup";
   if (s.job.split("\n").includes(END)) throw new Error(`the ${task} job may not contain a line "${END}"`);
   const tag = scheduleTag(s.identity, task);
-  const off = task === "backup" ? "set backup.schedule off" : "remove tls.acme";
+  const off = { backup: "set backup.schedule off", renew: "remove tls.acme", metrics: "set monitoring.enabled false" }[task];
   return lines(
     STRICT,
     "umask 077",
@@ -45,6 +55,7 @@ export function installScheduleScript(s: { identity: StackIdentity; schedule: st
     s.job.replace(/\n$/, ""),
     END,
     'chmod 700 "$job.next"; mv "$job.next" "$job"',
+    ...(s.setup ?? []),
     // The session's engine, quoted for the crontab's sh.
     `engine=""; if [ -n "\${DOCKER_HOST:-}" ]; then engine="DOCKER_HOST='$(printf '%s' "$DOCKER_HOST" | sed "s/'/'\\\\\\\\''/g")' "; fi`,
     `line="${s.schedule} $engine/bin/sh '$job' >> '$log' 2>&1 ${tag}"`,

@@ -86,6 +86,10 @@ export function renewalDoes(schedule: string, s: Pick<AcmeSpec, "domains">): str
   return `tls renewal: crontab line (${schedule}) renews the certificate for ${s.domains.join(",")} when due and reloads the proxy`;
 }
 
+export function containerMetricsDoes(schedule: string, nodeExporter: string): string {
+  return `container metrics: crontab line (${schedule}) copies the stack's containers' health and restarts into ${nodeExporter}`;
+}
+
 export function osUpdatesDoes(s: OsUpdatesSpec): string {
   return `os updates: unattended-upgrades installs this release's security updates daily; reboot ${s.reboot === "auto" ? `at ${s.rebootTime} when needed` : "never"}`;
 }
