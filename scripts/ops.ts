@@ -94,7 +94,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
                 })
               : verb === "alerts"
                 ? alertsScript(id)
-                : maintenanceScript(containerName(id, "proxy"), service === "on");
+                : maintenanceScript(containerName(id, "proxy"), service === "on", id);
     const child = spawnOnHost(target, script);
     // --json and alerts: the report parsed once the host has printed all of it.
     const whole = a.values.json || verb === "alerts";

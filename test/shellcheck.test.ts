@@ -3,11 +3,12 @@
  * steps of the staging, prod and aws stacks (transfer mode too), and the scripts the CLIs and the
  * aws first boot run. shellcheck is a Debian package; .ci/run installs it.
  */
+import { containerMetricsJob, scheduleStartLines } from "../components/renderers/monitoring/hostMetrics";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { setupScript, readyScript } from "../components/renderers/hosts/aws";
 import { backupScript, listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
-import { scheduledJob } from "../components/renderers/operations/backupSchedule";
+import { installScheduleScript, scheduledJob } from "../components/renderers/operations/backupSchedule";
 import { drillScript } from "../components/renderers/operations/drill";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/services/delivery";
 import { runStack, SAPTIVA_KEY } from "./support/program";
@@ -78,6 +79,8 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     alerts: alertsScript(ADOPT.identity),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
+    maintenanceOnSilenced: maintenanceScript("copilotos-prod-proxy", true, { project: "copilotos", stack: "prod" }),
+    maintenanceOffSilenced: maintenanceScript("copilotos-prod-proxy", false, { project: "copilotos", stack: "prod" }),
     drillNewest: drillScript({ container: "copilotos-prod-mongo", dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo", image: "mongo:7" }),
     drillNamed: drillScript({
       container: "copilotos-prod-mongo",
@@ -89,7 +92,16 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     // The proxy container's command (its routes kept on its volume).
     proxyStart: proxyStartScript(),
     // What the crontab runs (the install step carries it in a quoted here-document, unchecked there).
+    containerMetricsJob: containerMetricsJob({ project: "copilotos", stack: "prod" }, "copilotos-prod-node-exporter"),
     scheduledJob: scheduledJob(backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-prod-mongo", keep: 7, image: "mongo:7" })),
+    // With monitoring: the job runs itself, then records the result; its install records the schedule's start.
+    scheduledJobWithMetrics: scheduledJob("set -eu\necho backing up\n", { project: "copilotos", stack: "prod" }),
+    installWithStart: installScheduleScript({
+      identity: { project: "copilotos", stack: "prod" },
+      schedule: "30 3 * * *",
+      job: "#!/bin/sh\n",
+      setup: scheduleStartLines({ project: "copilotos", stack: "prod" }),
+    }),
   };
   expect(
     Object.entries(scripts)

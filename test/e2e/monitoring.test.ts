@@ -8,6 +8,7 @@
  * no one. Ends with `alerts: scenarios=<n> detected=<n> resolved=<n> max_detect_s=<x> duplicates=<n> false_alarms=<n>`.
  */
 import { ops } from "../../scripts/ops";
+import { runOnHost } from "../../scripts/stack/hostExec";
 import { StackRig } from "../support/stackRig";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
 import { buildStandins } from "../support/standins";
@@ -19,6 +20,17 @@ const DOCKER = ["-H", `unix://${host.remoteSocket}`];
 /** This machine's end of the link: the receiver listens there, reachable from the test host's containers. */
 const OUTSIDE = host.target.address.replace(/\.2$/, ".1");
 const rig = new StackRig("prod", { without: ["tls"] });
+/**
+ * The suite's settings: a 1-minute group interval and a 2-minute crash-loop window, so resolutions
+ * come within the test's patience; backups missing after 1 hour (the smallest).
+ */
+const SETTINGS = [
+  "copilotos:monitoring.enabled=true",
+  "copilotos:monitoring.alerts.groupIntervalMinutes=1",
+  "copilotos:monitoring.thresholds.restartWindowMinutes=2",
+  "copilotos:monitoring.thresholds.backupMaxAgeHours=1",
+  ...MONITORING_STANDIN_SETTINGS,
+];
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,27 +53,55 @@ async function notified(alertname: string, status: "firing" | "resolved", since:
 }
 
 /**
- * A fault, the alert it must raise, the repair: detection is measured from the fault, resolution
- * from the repair; firing notifications of the alert beyond the first are duplicates.
+ * A fault, the alert it must raise, the repair: detection is measured from the fault's end (a crash
+ * loop's third crash, a backup's failed run), resolution from the repair's end; firing notifications
+ * of the alert beyond the first are duplicates.
  */
-async function scenario(name: string, alertname: string, fault: () => void, repair: () => void, whileFiring?: () => Promise<void>): Promise<void> {
+async function scenario(name: string, alertname: string, fault: () => unknown, repair: () => unknown, whileFiring?: () => Promise<void>): Promise<void> {
   report.scenarios++;
+  await fault();
   const start = Date.now();
-  fault();
   const fired = await notified(alertname, "firing", start, 180_000);
   expect([name, fired ? "notified" : "not notified"]).toEqual([name, "notified"]);
   const detect = (fired!.at - start) / 1000;
   report.detected++;
   report.maxDetect = Math.max(report.maxDetect, detect);
   await whileFiring?.();
+  await repair();
   const repaired = Date.now();
-  repair();
   const resolved = await notified(alertname, "resolved", repaired, 240_000);
   expect([name, resolved ? "resolved" : "not resolved"]).toEqual([name, "resolved"]);
   report.resolved++;
   const firings = received.filter((r) => r.at >= start && r.status === "firing" && r.alerts.some((a) => a.labels.alertname === alertname)).length;
   report.duplicates += firings - 1;
   log(`${name}: ${alertname} notified after ${detect.toFixed(1)} s, resolved ${((resolved!.at - repaired) / 1000).toFixed(1)} s after the repair`);
+}
+
+/** `npm run ops -- prod <args>` over the stack's pinned connection: its exit code and output. */
+async function opsOn(...args: string[]): Promise<{ code: number; out: string }> {
+  const out: string[] = [];
+  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
+  const code = await ops([...conn, "prod", ...args], { out: (x) => out.push(x), err: (x) => out.push(x) });
+  return { code, out: out.join("") };
+}
+
+/** A PromQL query's series (labels and value), read inside Prometheus's container. */
+function query(promql: string): { metric: Record<string, string>; value: [number, string] }[] {
+  const out = remote("exec", container("prometheus"), "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
+  return (JSON.parse(out) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+}
+
+/** SIGKILL to a container's main process (a crash, not a stop: the restart policy brings it back); waits until it runs again. */
+async function crash(name: string): Promise<void> {
+  const pid = remote("inspect", "--format", "{{.State.Pid}}", name);
+  process.kill(Number(pid), "SIGKILL");
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    const [running, now] = remote("inspect", "--format", "{{.State.Running}} {{.State.Pid}}", name).split(" ");
+    if (running === "true" && now !== pid && now !== "0") return;
+    await sleep(100);
+  }
+  throw new Error(`${name} did not come back within 30 s of its crash`);
 }
 
 /** Prometheus's view of its targets: job → health, read inside its container (nothing is published). */
@@ -77,12 +117,7 @@ beforeAll(async () => {
   buildMonitoringStandins(DOCKER);
   hook = await startWebhookReceiver(OUTSIDE, (n) => log(`webhook: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}(${a.status})`).join(", ")}`));
   received = hook.received;
-  await rig.deploy(
-    ["copilotos:monitoring.enabled=true", "copilotos:monitoring.alerts.groupIntervalMinutes=1", ...MONITORING_STANDIN_SETTINGS],
-    log,
-    undefined,
-    [`copilotos:alertWebhookUrl=${hook.url}`],
-  );
+  await rig.deploy(SETTINGS, log, undefined, [`copilotos:alertWebhookUrl=${hook.url}`]);
 });
 afterAll(async () => {
   await hook?.close();
@@ -110,6 +145,23 @@ test("every target is scraped and healthy, and nothing fires on a healthy stack"
     "api-health": "up",
     web: "up",
   });
+  // The host's cron copies every container's health into the node exporter: each of the stack's
+  // running containers is there, healthy.
+  expect((await runOnHost(host.target, "crontab -l")).stdout).toMatch(
+    /^\* \* \* \* \* DOCKER_HOST='\S+' \/bin\/sh '\S+\/\.copilotos\/metrics-copilotos-prod\.sh' >> \S+ 2>&1 # copilotos metrics copilotos-prod$/m,
+  );
+  const running = remote("ps", "--filter", "label=copilotos.stack=prod", "--format", "{{.Names}}").split("\n").sort();
+  let healthy: Record<string, string> = {};
+  const until = Date.now() + 150_000;
+  while (Date.now() < until) {
+    healthy = Object.fromEntries(query("copilotos_container_healthy").map((r) => [r.metric.container, r.value[1]]));
+    if (Object.keys(healthy).length >= running.length && Object.values(healthy).every((v) => v === "1")) break;
+    await sleep(5000);
+  }
+  expect(healthy).toEqual(Object.fromEntries(running.map((n) => [n, "1"])));
+  // The node exporter reports one file system, its root: the free space of the engine's data file system.
+  const fs = query("node_filesystem_avail_bytes").map((r) => [r.metric.mountpoint, Number(r.value[1]) > 0]);
+  expect(fs).toEqual([["/", true]]);
   // Each part runs under its pids limit, set by the stack's host step like the services'.
   expect(remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", container("prometheus"), container("redis-exporter"))).toBe("256\n64");
   // Two evaluation rounds past every `for`: a healthy stack raises nothing.
@@ -126,13 +178,10 @@ test("the API stopped: ApiNotReady reaches the webhook, and its resolution when 
     () => remote("start", api),
     async () => {
       // What an operator runs: `npm run ops -- prod alerts` over the stack's pinned connection.
-      const out: string[] = [];
-      const err: string[] = [];
-      const args = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!, "prod", "alerts"];
-      const code = await ops(args, { out: (x) => out.push(x), err: (x) => err.push(x) });
-      expect([code, err.join("")]).toEqual([0, ""]);
-      expect(out.join("")).toMatch(/^PAGE ApiNotReady \(check=api-ready\) for \d+ min\n {2}The API does not answer ready through the proxy/m);
-      expect(out.join("")).toContain("  first: npm run ops -- prod status; npm run ops -- prod logs api\n");
+      const { code, out } = await opsOn("alerts");
+      expect(code).toBe(0);
+      expect(out).toMatch(/^PAGE ApiNotReady \(check=api-ready\) for \d+ min\n {2}The API does not answer ready through the proxy/m);
+      expect(out).toContain("  first: npm run ops -- prod status; npm run ops -- prod logs api\n");
     },
   );
 });
@@ -166,19 +215,87 @@ test("Redis stopped: RedisDown, through the exporter logging in with the stack's
   );
 });
 
+test("Redis crashing three times: ContainerCrashLooping, from the restarts the host's cron job copies into the node exporter", async () => {
+  const redis = container("redis");
+  await scenario(
+    "crash loop",
+    "ContainerCrashLooping",
+    async () => {
+      for (let i = 0; i < 3; i++) await crash(redis);
+    },
+    // The loop is over once it stopped crashing: the alert resolves when the 2-minute window has passed.
+    () => undefined,
+  );
+  expect(Number(remote("inspect", "--format", "{{.RestartCount}}", redis))).toBeGreaterThanOrEqual(3);
+});
+
+/** A script on the test host as the deploy user (whose session's DOCKER_HOST is the test engine, as the crontab line's is). */
+const onHost = (script: string) => runOnHost(host.target, script);
+/** The scheduled backup's job, run as cron runs it: its exit code. */
+const backupJob = async () => (await onHost("/bin/sh ~/.copilotos/backup-copilotos-prod.sh")).code;
+
+test("the scheduled backup failing (its folder not writable): BackupFailed; the next good run resolves it", async () => {
+  await scenario(
+    "backup failing",
+    "BackupFailed",
+    async () => {
+      await onHost("mkdir -p ~/copilotos-backups && chmod 000 ~/copilotos-backups");
+      expect(await backupJob()).not.toBe(0);
+    },
+    async () => {
+      await onHost("chmod 700 ~/copilotos-backups");
+      expect(await backupJob()).toBe(0);
+    },
+  );
+});
+
+test("no verified backup for longer than backupMaxAgeHours (the last one recorded 2 hours back): BackupMissing", async () => {
+  const file = "~/.copilotos/metrics-copilotos-prod/backup.prom";
+  await scenario(
+    "backup missing",
+    "BackupMissing",
+    // Two hours are not waited for: the last success is written back by two hours, as if the schedule had not run since.
+    async () => {
+      const r = await onHost(
+        `sed -i "s/^copilotos_backup_last_success_timestamp_seconds .*/copilotos_backup_last_success_timestamp_seconds $(( $(date +%s) - 7200 ))/" ${file} && grep -c '^copilotos_backup_last_success' ${file}`,
+      );
+      expect(r.stdout.trim()).toBe("1");
+    },
+    async () => expect(await backupJob()).toBe(0),
+  );
+});
+
+test("a maintenance window (ops maintenance on, then off) notifies no one: the probes fail, the alerts are silenced", async () => {
+  await sleep(30_000); // what the scenarios above raised has resolved
+  const start = Date.now();
+  const on = await opsOn("maintenance", "on");
+  expect([on.code, on.out]).toEqual([
+    0,
+    expect.stringMatching(/^maintenance: the alerts of prod are silenced for 4 hours at most \(silence [0-9a-f-]{36}\)$/m),
+  ]);
+  // Past every `for` (30 s) and the group wait: the apps' alerts fire, held back by the silence.
+  await sleep(75_000);
+  const suppressed = JSON.parse(
+    remote("exec", container("alertmanager"), "wget", "-qO-", "http://127.0.0.1:9093/api/v2/alerts?active=false&silenced=true&inhibited=false"),
+  ) as { labels: Record<string, string>; status: { state: string } }[];
+  expect(suppressed.filter((a) => a.status.state === "suppressed").map((a) => a.labels.alertname)).toEqual(expect.arrayContaining(["ApiNotReady", "WebDown"]));
+  const off = await opsOn("maintenance", "off");
+  expect([off.code, off.out]).toEqual([0, expect.stringContaining("maintenance: the alerts of prod are silenced for 2 more minutes")]);
+  await sleep(60_000);
+  const alarms = received.filter((r) => r.at >= start);
+  report.falseAlarms += alarms.length;
+  expect(alarms.map((r) => `${r.status}: ${r.alerts.map((a) => a.labels.alertname)}`)).toEqual([]);
+  log(`maintenance: ${suppressed.length} alerts held back by the silence, ${alarms.length} notifications`);
+});
+
 test("a zero-downtime update of the API notifies no one", async () => {
   // Everything resolved first: an alert still pending from the scenarios above is not this update's.
   await sleep(30_000);
   const start = Date.now();
-  await rig.deploy(
-    ["copilotos:monitoring.enabled=true", "copilotos:monitoring.alerts.groupIntervalMinutes=1", "copilotos:api.env.RELEASE=2", ...MONITORING_STANDIN_SETTINGS],
-    log,
-    undefined,
-    [`copilotos:alertWebhookUrl=${hook.url}`],
-  );
+  await rig.deploy([...SETTINGS, "copilotos:api.env.RELEASE=2"], log, undefined, [`copilotos:alertWebhookUrl=${hook.url}`]);
   // Past every `for` and the group wait after the swap.
   await sleep(70_000);
   const alarms = received.filter((r) => r.at >= start && r.status === "firing");
-  report.falseAlarms = alarms.length;
+  report.falseAlarms += alarms.length;
   expect(alarms.map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);
 });

@@ -108,17 +108,23 @@ test("logs of the serving API by service name; exec in Redis with the arguments 
 test("maintenance on: both apps answer 503 with the page (security headers kept), without a deploy; off: they answer again", async () => {
   const base = `http://${host.target.address}`;
   const on = await run("staging", "maintenance", "on");
-  expect(on).toMatchObject({ code: 0, out: "maintenance: on at copilotos-staging-proxy (both apps answer 503 with the maintenance page)\n" });
+  expect(on).toMatchObject({
+    code: 0,
+    out: "maintenance: no monitoring runs for staging: no alert to silence\nmaintenance: on at copilotos-staging-proxy (both apps answer 503 with the maintenance page)\n",
+  });
   for (const url of [`${base}:3100/`, `${base}:8101/api/health/ready`]) {
     const r = await get(url);
     expect(r.status).toBe(503);
     expect(r.body).toContain("<h1>Down for maintenance</h1>");
     expect(r.headers["x-frame-options"]).toBe("DENY");
   }
-  expect((await run("staging", "maintenance", "on")).out).toBe("maintenance: already on at copilotos-staging-proxy\n");
+  expect((await run("staging", "maintenance", "on")).out).toBe(
+    "maintenance: no monitoring runs for staging: no alert to silence\nmaintenance: already on at copilotos-staging-proxy\n",
+  );
   expect(await run("staging", "maintenance", "off")).toMatchObject({
     code: 0,
-    out: "maintenance: off at copilotos-staging-proxy (traffic reaches the apps again)\n",
+    // Staging runs no monitoring: nothing to silence, and it says so.
+    out: "maintenance: no monitoring runs for staging: no alert to silence\nmaintenance: off at copilotos-staging-proxy (traffic reaches the apps again)\n",
   });
   expect((await get(`${base}:3100/`)).status).toBe(200);
   expect((await get(`${base}:8101/api/health/ready`)).status).toBe(200);

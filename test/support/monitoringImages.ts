@@ -16,7 +16,7 @@ export const MONITORING_STANDIN_TAGS: Record<MonitoringPart, string> = {
 };
 
 /** Each part: Debian's program, where the upstream image has it, and the folders it writes or reads. */
-const PARTS: Record<MonitoringPart, { program: string; at: string; dirs: string[]; hostDirs?: string[] }> = {
+const PARTS: Record<MonitoringPart, { program: string; at: string; dirs: string[]; hostDirs?: string[]; tools?: Record<string, string> }> = {
   prometheus: { program: "/usr/bin/prometheus", at: "/bin/prometheus", dirs: ["/etc/prometheus", "/prometheus"] },
   // Debian's build reads its notification templates from its package's folder.
   alertmanager: {
@@ -24,9 +24,11 @@ const PARTS: Record<MonitoringPart, { program: string; at: string; dirs: string[
     at: "/bin/alertmanager",
     dirs: ["/etc/alertmanager", "/alertmanager"],
     hostDirs: ["/usr/share/prometheus/alertmanager"],
+    // amtool, as upstream's image has it: maintenance silences.
+    tools: { "/bin/amtool": "/usr/bin/amtool" },
   },
   blackbox: { program: "/usr/bin/prometheus-blackbox-exporter", at: "/bin/blackbox_exporter", dirs: ["/etc/blackbox_exporter"] },
-  nodeExporter: { program: "/usr/bin/prometheus-node-exporter", at: "/bin/node_exporter", dirs: ["/textfile", "/host"] },
+  nodeExporter: { program: "/usr/bin/prometheus-node-exporter", at: "/bin/node_exporter", dirs: ["/textfile"] },
   redisExporter: { program: "/usr/bin/prometheus-redis-exporter", at: "/redis_exporter", dirs: ["/run/secrets"] },
 };
 
@@ -34,8 +36,8 @@ const PARTS: Record<MonitoringPart, { program: string; at: string; dirs: string[
 export function buildMonitoringStandins(dockerArgs: string[]): void {
   for (const [part, p] of Object.entries(PARTS) as [MonitoringPart, (typeof PARTS)[MonitoringPart]][]) {
     busyboxImage(dockerArgs, MONITORING_STANDIN_TAGS[part], {
-      hostFiles: binaryFiles(p.program).filter((f) => f !== p.program),
-      executables: { [p.at]: p.program },
+      hostFiles: [p.program, ...Object.values(p.tools ?? {})].flatMap((b) => binaryFiles(b).filter((f) => f !== b)),
+      executables: { [p.at]: p.program, ...p.tools },
       dirs: p.dirs,
       hostDirs: p.hostDirs,
       files: { "/etc/passwd": "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n" },

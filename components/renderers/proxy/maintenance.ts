@@ -3,6 +3,8 @@
  * security headers kept: the page's location adds none of its own), without a deploy. The proxy's nginx.conf includes {@link MAINTENANCE_CONF} inside
  * each app's `location /`; the file is empty (off) or `return 503;` (on). Pure.
  */
+import { maintenanceSilenceLines } from "../monitoring/silence";
+import type { StackIdentity } from "../names";
 import { HOST_LOCK, lines, shq, STRICT } from "../shell";
 import { ROUTES_DIR } from "./paths";
 import { SAVE_WORKERS, waitOldWorkers } from "./switch";
@@ -32,14 +34,17 @@ export const maintenanceInclude = () => `include ${MAINTENANCE_CONF};`;
 
 /**
  * Turns maintenance on or off in the running proxy: writes the switch file, checks the config,
- * reloads; a config nginx rejects is put back. Idempotent; holds the host lock.
+ * reloads; a config nginx rejects is put back. With `silence`, the stack's alerts are silenced
+ * first (components/renderers/monitoring/silence.ts). Idempotent; holds the host lock.
  */
-export function maintenanceScript(proxy: string, on: boolean): string {
+export function maintenanceScript(proxy: string, on: boolean, silence?: StackIdentity): string {
   const content = on ? MAINTENANCE_ON : "# maintenance off";
   const state = on ? "on" : "off";
   return lines(
     STRICT,
     ...HOST_LOCK,
+    // The stack's alerts silenced before the apps answer 503 (on), shortened before they serve (off).
+    ...(silence ? maintenanceSilenceLines(silence, on) : []),
     `proxy=${shq(proxy)}; file=${MAINTENANCE_CONF}`,
     'current=$(docker exec "$proxy" cat "$file" 2>/dev/null || true)',
     `if [ "$current" = ${shq(content)} ]; then echo "maintenance: already ${state} at $proxy"; exit 0; fi`,
