@@ -6,6 +6,7 @@ import { apiAccessOf, WEB_API_BASE_URL } from "./renderers/services/containers";
 import { entryOf, entryUrl } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
+import { monitoringEnabled } from "./config/monitoring";
 import { proxyTlsOf } from "./operations/acmeCertificate";
 import { acmeVolumeNames } from "./renderers/operations/acme";
 import { ComposeCutover } from "./operations/composeCutover";
@@ -271,6 +272,7 @@ export class AppStack extends pulumi.ComponentResource {
         drainSeconds: cfg.proxy.drainSeconds,
         adopt: adopt && { spec: adopt.spec, attempt: adopt.attempt },
         migrate: service === "api" ? cfg.api.migrate : undefined,
+        notify: monitoringEnabled(cfg.monitoring, cfg.stack) ? identity : undefined,
       });
     const apiHealth = route("api", this.api);
     this.web = new Web(

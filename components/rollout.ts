@@ -5,7 +5,7 @@ import { ContainerReady } from "./operations/containerReady";
 import { HealthGate } from "./operations/healthGate";
 import type { AdoptSpec } from "./renderers/operations/adopt";
 import { gateUrl } from "./renderers/operations/health";
-import type { AppService } from "./renderers/names";
+import type { AppService, StackIdentity } from "./renderers/names";
 import type { Api } from "./services/api";
 import type { Proxy } from "./services/proxy";
 import { ProxyRoute } from "./services/proxyRoute";
@@ -26,7 +26,12 @@ export interface RollOutArgs {
   adopt?: { spec: AdoptSpec; attempt: string };
   /** A migration command run in a one-off container of the new image before its ready gate (config `api.migrate`). @default none */
   migrate?: string[];
+  /** The stack whose Alertmanager a failed gate tells (monitoring on). @default none */
+  notify?: StackIdentity;
 }
+
+/** The gates' `notify`: which app's gate tells which stack's Alertmanager. */
+const notifyOf = (a: RollOutArgs) => (a.notify ? { notify: { identity: a.notify, service: a.service } } : {});
 
 /**
  * One app's roll-out, as children of `parent` (`<name>-migrate`, `<name>-ready`, `<name>-route`, `<name>-health`):
@@ -46,7 +51,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
     `${name}-ready`,
     {
       host: a.host,
-      spec: { timeoutSeconds: a.timeoutSeconds, intervalSeconds: a.intervalSeconds },
+      spec: { timeoutSeconds: a.timeoutSeconds, intervalSeconds: a.intervalSeconds, ...notifyOf(a) },
       container: a.target.containerName,
       containerId: a.target.containerId,
       secrets: a.secrets,
@@ -75,6 +80,7 @@ export function rollOut(parent: pulumi.Resource, name: string, a: RollOutArgs): 
         url: gateUrl(a.proxy.entry, a.service),
         timeoutSeconds: a.timeoutSeconds,
         intervalSeconds: a.intervalSeconds,
+        ...notifyOf(a),
       },
       container: a.target.containerName,
       containerId: a.target.containerId,

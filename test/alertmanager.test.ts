@@ -4,13 +4,14 @@
  * repeated while it keeps firing, one when it resolves; the host unreachable holds back the same
  * stack's service alerts, not another stack's.
  */
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { alertmanagerConfig } from "../components/renderers/monitoring/alertmanager";
+import { gateAlertFunction } from "../components/renderers/monitoring/gateAlert";
 import { stopChild } from "./support/processes";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "./support/webhookReceiver";
 
@@ -101,6 +102,43 @@ test("one notification when an alert fires, none again while it keeps firing, on
   expect((await notifications(2)).map(summary)).toEqual(["firing: ApiNotReady/prod", "resolved: ApiNotReady/prod"]);
   await sleep(5000);
   expect(received).toHaveLength(2);
+});
+
+test("a failed gate's alert, posted as the gate posts it (amtool), is notified once, and resolved when the gate passes", async () => {
+  received.length = 0;
+  // The gate's `docker exec <alertmanager> amtool …` run here against this Alertmanager.
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, "docker"),
+    [
+      "#!/bin/sh",
+      'case "$1" in inspect) echo true; exit 0 ;; esac',
+      // exec <container> amtool --alertmanager.url=<in the container> …: this Alertmanager's URL instead.
+      'shift 2; tool=$1; shift; for a in "$@"; do shift; case "$a" in --alertmanager.url=*) ;; *) set -- "$@" "$a" ;; esac; done',
+      `exec "$tool" --alertmanager.url=${api} "$@"`,
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  const gate = (state: string) => {
+    const r = spawnSync(
+      "sh",
+      ["-c", [...gateAlertFunction({ identity: { project: "copilotos", stack: "prod" }, service: "api" }, "health"), `gate_alert ${state}`].join("\n")],
+      {
+        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+        encoding: "utf8",
+      },
+    );
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+  };
+  gate("firing");
+  const [fired] = await notifications(1);
+  expect(fired.alerts.map((a) => [a.status, a.labels])).toEqual([
+    ["firing", { alertname: "DeployGateFailed", stack: "prod", service: "api", gate: "health", severity: "page", scope: "service" }],
+  ]);
+  gate("resolved");
+  expect((await notifications(2)).map(summary)).toEqual(["firing: DeployGateFailed/prod", "resolved: DeployGateFailed/prod"]);
 });
 
 test("the host unreachable holds back the same stack's service alerts; another stack's still notify", async () => {

@@ -3,6 +3,7 @@
  * steps of the staging, prod and aws stacks (transfer mode too), and the scripts the CLIs and the
  * aws first boot run. shellcheck is a Debian package; .ci/run installs it.
  */
+import { healthGateScript, readyGateScript } from "../components/renderers/operations/health";
 import { containerMetricsJob, scheduleStartLines } from "../components/renderers/monitoring/hostMetrics";
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
@@ -79,6 +80,19 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     alerts: alertsScript(ADOPT.identity),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
+    readyNotifying: readyGateScript({
+      container: "c",
+      timeoutSeconds: 60,
+      intervalSeconds: 2,
+      notify: { identity: { project: "copilotos", stack: "prod" }, service: "api" },
+    }),
+    healthNotifying: healthGateScript({
+      container: "c",
+      url: "http://127.0.0.1:8001/api/health",
+      timeoutSeconds: 60,
+      intervalSeconds: 2,
+      notify: { identity: { project: "copilotos", stack: "prod" }, service: "web" },
+    }),
     maintenanceOnSilenced: maintenanceScript("copilotos-prod-proxy", true, { project: "copilotos", stack: "prod" }),
     maintenanceOffSilenced: maintenanceScript("copilotos-prod-proxy", false, { project: "copilotos", stack: "prod" }),
     drillNewest: drillScript({ container: "copilotos-prod-mongo", dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo", image: "mongo:7" }),

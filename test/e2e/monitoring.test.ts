@@ -35,6 +35,8 @@ const log = (line: string) => process.stdout.write(`  ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let hook: WebhookReceiver;
+/** The receiver's URL as the stack's secret. */
+const hookSecret = () => [`copilotos:alertWebhookUrl=${hook.url}`];
 /** Every notification the receiver got, in arrival order. */
 let received: Notification[] = [];
 const report = { scenarios: 0, detected: 0, resolved: 0, maxDetect: 0, duplicates: 0, falseAlarms: 0 };
@@ -67,14 +69,16 @@ async function scenario(name: string, alertname: string, fault: () => unknown, r
   report.detected++;
   report.maxDetect = Math.max(report.maxDetect, detect);
   await whileFiring?.();
+  // A repair that is itself an update resolves during it: the resolution is looked for from its start.
+  const repairing = Date.now();
   await repair();
   const repaired = Date.now();
-  const resolved = await notified(alertname, "resolved", repaired, 240_000);
+  const resolved = await notified(alertname, "resolved", repairing, 240_000);
   expect([name, resolved ? "resolved" : "not resolved"]).toEqual([name, "resolved"]);
   report.resolved++;
   const firings = received.filter((r) => r.at >= start && r.status === "firing" && r.alerts.some((a) => a.labels.alertname === alertname)).length;
   report.duplicates += firings - 1;
-  log(`${name}: ${alertname} notified after ${detect.toFixed(1)} s, resolved ${((resolved!.at - repaired) / 1000).toFixed(1)} s after the repair`);
+  log(`${name}: ${alertname} notified after ${detect.toFixed(1)} s, resolved ${((resolved!.at - repaired) / 1000).toFixed(1)} s after the repair's end`);
 }
 
 /** `npm run ops -- prod <args>` over the stack's pinned connection: its exit code and output. */
@@ -117,7 +121,7 @@ beforeAll(async () => {
   buildMonitoringStandins(DOCKER);
   hook = await startWebhookReceiver(OUTSIDE, (n) => log(`webhook: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}(${a.status})`).join(", ")}`));
   received = hook.received;
-  await rig.deploy(SETTINGS, log, undefined, [`copilotos:alertWebhookUrl=${hook.url}`]);
+  await rig.deploy(SETTINGS, log, undefined, hookSecret());
 });
 afterAll(async () => {
   await hook?.close();
@@ -292,10 +296,28 @@ test("a zero-downtime update of the API notifies no one", async () => {
   // Everything resolved first: an alert still pending from the scenarios above is not this update's.
   await sleep(30_000);
   const start = Date.now();
-  await rig.deploy([...SETTINGS, "copilotos:api.env.RELEASE=2"], log, undefined, [`copilotos:alertWebhookUrl=${hook.url}`]);
+  await rig.deploy([...SETTINGS, "copilotos:api.env.RELEASE=2"], log, undefined, hookSecret());
   // Past every `for` and the group wait after the swap.
   await sleep(70_000);
   const alarms = received.filter((r) => r.at >= start && r.status === "firing");
   report.falseAlarms += alarms.length;
   expect(alarms.map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);
+});
+
+// Last: the failing API's unhealthy container outlives the failed update (ContainerUnhealthy may follow).
+test("an update whose API never gets ready: its failed gate notifies DeployGateFailed; the next good update resolves it", async () => {
+  await scenario(
+    "gate failed",
+    "DeployGateFailed",
+    async () => {
+      const failed = await rig.deploy([...SETTINGS, "copilotos:api.env.STANDIN_FAIL_READY=1"], log, undefined, hookSecret()).then(
+        () => "deployed",
+        (e: Error) => e.message,
+      );
+      expect(failed).toContain("did not become healthy");
+    },
+    () => rig.deploy([...SETTINGS, "copilotos:api.env.RELEASE=2"], log, undefined, hookSecret()),
+  );
+  const gateAlert = received.find((r) => r.alerts.some((a) => a.labels.alertname === "DeployGateFailed"))!.alerts[0];
+  expect(gateAlert.labels).toMatchObject({ stack: "prod", service: "api", gate: "ready", severity: "page" });
 });

@@ -3,6 +3,7 @@
  * It polls the app through the host's published port; on timeout it prints the container's last
  * log lines and Docker health log with every secret value (read from stdin, one per line) masked.
  */
+import { gateAlertFunction, GateNotify } from "../monitoring/gateAlert";
 import { AdoptSpec, handBackLines, markerPath } from "./adopt";
 import { API_READY_PATH } from "../services/containers";
 import { routeFile, SAVE_WORKERS, switchScript, waitOldWorkers } from "../proxy";
@@ -52,6 +53,8 @@ export interface HealthGateSpec {
    * with `finishes`, passing ends the cut-over. @default none
    */
   adopt?: { spec: AdoptSpec; finishes?: boolean };
+  /** Tell the stack's Alertmanager when it fails, and when it passes again (components/renderers/monitoring/gateAlert.ts). @default no alert */
+  notify?: GateNotify;
 }
 
 /**
@@ -86,11 +89,12 @@ export function healthGateScript(h: HealthGateSpec): string {
     // Secrets arrive on stdin so they are on no command line; only awk's environment sees them.
     "SECRETS=$(cat); export SECRETS",
     `ctr=${shq(h.container)}; url=${shq(h.url)}`,
+    ...(h.notify ? gateAlertFunction(h.notify, "health") : []),
     ...(h.revert ? routeLines(h.container, h.revert) : []),
     `deadline=$(( $(date +%s) + ${h.timeoutSeconds} ))`,
     "while :; do",
     `  code=$(curl -s${h.url.startsWith("https:") ? "k" : ""} -o /dev/null -w '%{http_code}' --max-time ${Math.max(1, Math.min(10, h.intervalSeconds * 2))} "$url" || true)`,
-    `  if [ "$code" = 200 ]; then echo "health: $url answered 200";${h.adopt?.finishes ? ` rm -f ${markerPath(h.adopt.spec.identity)};` : ""} exit 0; fi`,
+    `  if [ "$code" = 200 ]; then echo "health: $url answered 200";${h.adopt?.finishes ? ` rm -f ${markerPath(h.adopt.spec.identity)};` : ""}${h.notify ? " gate_alert resolved;" : ""} exit 0; fi`,
     "  now=$(date +%s)",
     '  [ "$now" -lt "$deadline" ] || break',
     '  echo "health: waiting for $url (last status ${code:-none}; $((deadline - now))s left)"',
@@ -101,6 +105,7 @@ export function healthGateScript(h: HealthGateSpec): string {
     'echo "health: last log lines of $ctr:" >&2',
     ...containerReport(h.tailLines ?? 50),
     ...(h.adopt ? handBackLines(h.adopt.spec) : []),
+    ...(h.notify ? ["gate_alert firing"] : []),
     "exit 1",
   );
 }
@@ -159,6 +164,8 @@ export interface ReadySpec {
   tailLines?: number;
   /** While a cut-over from compose is pending, a failure hands back to compose (renderers/adopt.ts). @default none */
   adopt?: AdoptSpec;
+  /** Tell the stack's Alertmanager when it fails, and when it passes again. @default no alert */
+  notify?: GateNotify;
 }
 
 /**
@@ -199,11 +206,12 @@ export function readyGateScript(r: ReadySpec): string {
     STRICT,
     "SECRETS=$(cat); export SECRETS",
     `ctr=${shq(r.container)}`,
+    ...(r.notify ? gateAlertFunction(r.notify, "ready") : []),
     `deadline=$(( $(date +%s) + ${r.timeoutSeconds} ))`,
     "while :; do",
     `  state=$(docker inspect --format '{{.State.Status}} {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$ctr" 2>&1) || { echo "ready: cannot inspect $ctr: $state" >&2; exit 1; }`,
     '  case "$state" in',
-    '    "running healthy"|"running none") echo "ready: $ctr is healthy"; exit 0 ;;',
+    `    "running healthy"|"running none") echo "ready: $ctr is healthy";${r.notify ? " gate_alert resolved;" : ""} exit 0 ;;`,
     "    exited*|dead*) break ;;",
     "  esac",
     "  now=$(date +%s)",
@@ -219,6 +227,7 @@ export function readyGateScript(r: ReadySpec): string {
     'echo "ready: last log lines of $ctr:" >&2',
     ...containerReport(r.tailLines ?? 50),
     ...(r.adopt ? handBackLines(r.adopt) : []),
+    ...(r.notify ? ["gate_alert firing"] : []),
     "exit 1",
   );
 }
