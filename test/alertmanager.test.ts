@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { alertmanagerConfig } from "../components/renderers/monitoring/alertmanager";
 import { gateAlertFunction } from "../components/renderers/monitoring/gateAlert";
+import { maintenanceSilenceLines } from "../components/renderers/monitoring/silence";
 import { stopChild } from "./support/processes";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "./support/webhookReceiver";
 
@@ -52,6 +53,31 @@ async function post(alerts: object[]): Promise<void> {
   expect(r.status).toBe(200);
 }
 const summary = (n: Notification) => `${n.status}: ${n.alerts.map((a) => `${a.labels.alertname}/${a.labels.stack}`).join(",")}`;
+
+/**
+ * Host script lines run here as on the host, their `docker exec <alertmanager> amtool …` run against
+ * this Alertmanager (a stand-in `docker`: the container is running; amtool gets this one's URL).
+ */
+function onHost(script: string[]) {
+  const bin = path.join(dir, "bin");
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(
+    path.join(bin, "docker"),
+    [
+      "#!/bin/sh",
+      'case "$1" in inspect) echo true; exit 0 ;; esac',
+      'shift 2; tool=$1; shift; for a in "$@"; do shift; case "$a" in --alertmanager.url=*) ;; *) set -- "$@" "$a" ;; esac; done',
+      `exec "$tool" --alertmanager.url=${api} "$@"`,
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  fs.mkdirSync(path.join(dir, "home", ".copilotos"), { recursive: true });
+  return spawnSync("sh", ["-c", ["set -eu", ...script].join("\n")], {
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, HOME: path.join(dir, "home") },
+    encoding: "utf8",
+  });
+}
 
 beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-alertmanager-"));
@@ -106,30 +132,8 @@ test("one notification when an alert fires, none again while it keeps firing, on
 
 test("a failed gate's alert, posted as the gate posts it (amtool), is notified once, and resolved when the gate passes", async () => {
   received.length = 0;
-  // The gate's `docker exec <alertmanager> amtool …` run here against this Alertmanager.
-  const bin = path.join(dir, "bin");
-  fs.mkdirSync(bin, { recursive: true });
-  fs.writeFileSync(
-    path.join(bin, "docker"),
-    [
-      "#!/bin/sh",
-      'case "$1" in inspect) echo true; exit 0 ;; esac',
-      // exec <container> amtool --alertmanager.url=<in the container> …: this Alertmanager's URL instead.
-      'shift 2; tool=$1; shift; for a in "$@"; do shift; case "$a" in --alertmanager.url=*) ;; *) set -- "$@" "$a" ;; esac; done',
-      `exec "$tool" --alertmanager.url=${api} "$@"`,
-      "",
-    ].join("\n"),
-    { mode: 0o755 },
-  );
   const gate = (state: string) => {
-    const r = spawnSync(
-      "sh",
-      ["-c", [...gateAlertFunction({ identity: { project: "copilotos", stack: "prod" }, service: "api" }, "health"), `gate_alert ${state}`].join("\n")],
-      {
-        env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
-        encoding: "utf8",
-      },
-    );
+    const r = onHost([...gateAlertFunction({ identity: { project: "copilotos", stack: "prod" }, service: "api" }, "health"), `gate_alert ${state}`]);
     expect([r.status, r.stderr]).toEqual([0, ""]);
   };
   gate("firing");
@@ -139,6 +143,27 @@ test("a failed gate's alert, posted as the gate posts it (amtool), is notified o
   ]);
   gate("resolved");
   expect((await notifications(2)).map(summary)).toEqual(["firing: DeployGateFailed/prod", "resolved: DeployGateFailed/prod"]);
+});
+
+test("maintenance on silences the stack's alerts for 4 hours; off replaces that with 2 minutes (the lines amtool runs on the host)", async () => {
+  type Silence = { id: string; status: { state: string }; matchers: { name: string; value: string }[]; endsAt: string };
+  const silences = async () => (await (await fetch(`${api}/api/v2/silences`)).json()) as Silence[];
+  const id = { project: "copilotos", stack: "prod" };
+  const on = onHost(maintenanceSilenceLines(id, true));
+  expect([on.status, on.stderr]).toEqual([0, ""]);
+  const sid = /\(silence ([0-9a-f-]{36})\)/.exec(on.stdout)![1];
+  const first = (await silences()).find((x) => x.id === sid)!;
+  expect([first.status.state, first.matchers.map((m) => `${m.name}=${m.value}`)]).toEqual(["active", ["stack=prod"]]);
+  expect(Date.parse(first.endsAt) - Date.now()).toBeGreaterThan(4 * 3600_000 - 60_000);
+  const off = onHost(maintenanceSilenceLines(id, false));
+  expect([off.status, off.stderr]).toEqual([0, ""]);
+  const after = await silences();
+  expect(after.find((x) => x.id === sid)!.status.state).toBe("expired");
+  const short = after.filter((x) => x.status.state === "active");
+  expect(short.map((x) => x.matchers.map((m) => `${m.name}=${m.value}`))).toEqual([["stack=prod"]]);
+  expect(Date.parse(short[0].endsAt) - Date.now()).toBeLessThanOrEqual(2 * 60_000);
+  // Nothing of it is left active once the test is over (the inhibit test below posts prod alerts).
+  for (const x of short) await fetch(`${api}/api/v2/silence/${x.id}`, { method: "DELETE" });
 });
 
 test("the host unreachable holds back the same stack's service alerts; another stack's still notify", async () => {

@@ -47,7 +47,7 @@ test("on: one silence of the stack's alerts for 4 hours, its ID kept on the host
   expect(run(true)).toEqual({ code: 0, out: "maintenance: the alerts of prod are silenced for 4 hours at most (silence sid-1)\n" });
   expect(calls()).toEqual([
     "inspect -f {{.State.Running}} copilotos-prod-alertmanager",
-    `${AMTOOL} add -q --duration=4h --author=copilotos --comment=npm run ops -- prod maintenance on stack=prod`,
+    `${AMTOOL} add --duration=4h --author=copilotos --comment=npm run ops -- prod maintenance on stack=prod`,
   ]);
   expect(fs.readFileSync(silenceFile(), "utf8")).toBe("sid-1\n");
   expect(run(true)).toEqual({ code: 0, out: "maintenance: the alerts of prod are silenced already (silence sid-1)\n" });
@@ -59,7 +59,7 @@ test("off: a 2-minute silence while the probes catch up, then the kept one expir
   expect(run(false)).toEqual({ code: 0, out: "maintenance: the alerts of prod are silenced for 2 more minutes, while the probes see the apps again\n" });
   expect(calls().slice(2)).toEqual([
     "inspect -f {{.State.Running}} copilotos-prod-alertmanager",
-    `${AMTOOL} add -q --duration=2m --author=copilotos --comment=npm run ops -- prod maintenance off: the probes see the apps again stack=prod`,
+    `${AMTOOL} add --duration=2m --author=copilotos --comment=npm run ops -- prod maintenance off: the probes see the apps again stack=prod`,
     `${AMTOOL} expire sid-1`,
   ]);
   expect(fs.existsSync(silenceFile())).toBe(false);

@@ -17,7 +17,7 @@ export const silenceFile = (id: StackIdentity) => `.copilotos/maintenance-${id.p
 
 const AMTOOL = `docker exec "$am" amtool --alertmanager.url=http://127.0.0.1:${portOf("alertmanager")} silence`;
 const add = (id: StackIdentity, duration: string, comment: string) =>
-  `${AMTOOL} add -q --duration=${duration} --author=copilotos --comment=${shq(comment)} ${shq(`stack=${id.stack}`)}`;
+  `${AMTOOL} add --duration=${duration} --author=copilotos --comment=${shq(comment)} ${shq(`stack=${id.stack}`)}`;
 
 /**
  * Lines of the maintenance script: with `on`, before the switch; with `off`, after it. Without a
