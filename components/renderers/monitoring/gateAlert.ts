@@ -7,7 +7,7 @@
  */
 import type { AppService, StackIdentity } from "../names";
 import { shq } from "../shell";
-import { monitoringContainerName, portOf } from "./spec";
+import { alertmanagerVar, AM_RUNNING, amtool } from "./amtool";
 
 export const GATE_ALERT = "DeployGateFailed";
 export const GATE_ALERT_HOURS = 24;
@@ -29,10 +29,10 @@ export function gateAlertFunction(n: GateNotify, gate: "ready" | "health"): stri
   const action = `pulumi up again once fixed (it resolves this); ${ops} logs ${n.service}`;
   return [
     "gate_alert() {",
-    `  am=${shq(monitoringContainerName(n.identity, "alertmanager"))}`,
-    `  [ "$(docker inspect -f '{{.State.Running}}' "$am" 2>/dev/null)" = true ] || return 0`,
+    `  ${alertmanagerVar(n.identity)}`,
+    `  ${AM_RUNNING} || return 0`,
     `  if [ "$1" = firing ]; then end=$(date -u -d "@$(( $(date +%s) + ${GATE_ALERT_HOURS * 3600} ))" +%Y-%m-%dT%H:%M:%SZ); else end=$(date -u +%Y-%m-%dT%H:%M:%SZ); fi`,
-    `  docker exec "$am" amtool --alertmanager.url=http://127.0.0.1:${portOf("alertmanager")} alert add ${GATE_ALERT} ${labels} --annotation=${shq(`summary=${summary}`)} --annotation=${shq(`action=${action}`)} --end="$end" >/dev/null 2>&1 ||`,
+    `  ${amtool("alert add")} ${GATE_ALERT} ${labels} --annotation=${shq(`summary=${summary}`)} --annotation=${shq(`action=${action}`)} --end="$end" >/dev/null 2>&1 ||`,
     `    echo ${shq(`${gate}: could not tell the stack's Alertmanager (${GATE_ALERT})`)} >&2`,
     "}",
   ];

@@ -92,6 +92,7 @@ export function containerMetricsJob(id: StackIdentity, nodeExporter: string): st
  */
 export function backupResultLines(id: StackIdentity): string[] {
   const f = `"$mdir/${BACKUP_METRICS_FILE}"`;
+  const next = `"$mdir/${BACKUP_METRICS_FILE}.next"`;
   const LAST = "copilotos_backup_last_success_timestamp_seconds";
   return [
     'if [ "${1:-}" != run ]; then',
@@ -108,8 +109,8 @@ export function backupResultLines(id: StackIdentity): string[] {
     `      echo "# TYPE ${LAST} gauge"`,
     `      echo "${LAST} $last"`,
     "    fi",
-    `  } > ${f.slice(0, -1)}.next"`,
-    `  mv ${f.slice(0, -1)}.next" ${f}`,
+    `  } > ${next}`,
+    `  mv ${next} ${f}`,
     '  exit "$rc"',
     "fi",
   ];

@@ -7,7 +7,7 @@
  */
 import type { StackIdentity } from "../names";
 import { shq } from "../shell";
-import { monitoringContainerName, portOf } from "./spec";
+import { alertmanagerVar, AM_RUNNING, amtool } from "./amtool";
 
 export const MAINTENANCE_SILENCE_HOURS = 4;
 export const AFTER_MAINTENANCE_MINUTES = 2;
@@ -15,9 +15,8 @@ export const AFTER_MAINTENANCE_MINUTES = 2;
 /** The host's file holding the maintenance silence's ID (under the deploy user's home). */
 export const silenceFile = (id: StackIdentity) => `.copilotos/maintenance-${id.project}-${id.stack}.silence`;
 
-const AMTOOL = `docker exec "$am" amtool --alertmanager.url=http://127.0.0.1:${portOf("alertmanager")} silence`;
 const add = (id: StackIdentity, duration: string, comment: string) =>
-  `${AMTOOL} add --duration=${duration} --author=copilotos --comment=${shq(comment)} ${shq(`stack=${id.stack}`)}`;
+  `${amtool("silence")} add --duration=${duration} --author=copilotos --comment=${shq(comment)} ${shq(`stack=${id.stack}`)}`;
 
 /**
  * Lines of the maintenance script: with `on`, before the switch; with `off`, after it. Without a
@@ -26,8 +25,8 @@ const add = (id: StackIdentity, duration: string, comment: string) =>
 export function maintenanceSilenceLines(id: StackIdentity, on: boolean): string[] {
   const ops = `npm run ops -- ${id.stack} maintenance`;
   const head = [
-    `am=${shq(monitoringContainerName(id, "alertmanager"))}; sfile="$HOME/"${shq(silenceFile(id))}`,
-    `if [ "$(docker inspect -f '{{.State.Running}}' "$am" 2>/dev/null)" != true ]; then`,
+    `${alertmanagerVar(id)}; sfile="$HOME/"${shq(silenceFile(id))}`,
+    `if ! ${AM_RUNNING}; then`,
     `  echo ${shq(`maintenance: no monitoring runs for ${id.stack}: no alert to silence`)}`,
   ];
   if (on)
@@ -45,7 +44,7 @@ export function maintenanceSilenceLines(id: StackIdentity, on: boolean): string[
     ...head,
     'elif [ -s "$sfile" ]; then',
     `  ${add(id, `${AFTER_MAINTENANCE_MINUTES}m`, `${ops} off: the probes see the apps again`)} >/dev/null`,
-    `  ${AMTOOL} expire "$(cat "$sfile")" || true`,
+    `  ${amtool("silence expire")} "$(cat "$sfile")" || true`,
     '  rm -f "$sfile"',
     `  echo ${shq(`maintenance: the alerts of ${id.stack} are silenced for ${AFTER_MAINTENANCE_MINUTES} more minutes, while the probes see the apps again`)}`,
     "fi",
