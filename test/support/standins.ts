@@ -33,7 +33,7 @@ const SERVE = (cmd: string) => ["sh", "-c", `${cmd} & pid=$!; trap 'kill $pid; e
  * The API stand-in, in Python like the app: its secret loader and readiness rules, a threaded HTTP
  * server on :8001, and test endpoints (auth report, upload, server-sent events).
  */
-const API_PY = String.raw`import json, os, socket, sys, threading, time, urllib.request
+export const API_PY = String.raw`import json, os, socket, sys, threading, time, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def log(msg):
@@ -115,6 +115,20 @@ def host_allowed(header):  # Starlette's TrustedHostMiddleware: the Host without
     host = (header or "").split(":")[0]
     return any(p == "*" or host == p or (p.startswith("*.") and host.endswith(p[1:])) for p in ALLOWED_HOSTS)
 
+IN_FLIGHT = [0]
+IN_FLIGHT_LOCK = threading.Lock()
+
+def counted(handle):  # requests being answered: a stop waits for them, as uvicorn's graceful shutdown does
+    def run(self):
+        with IN_FLIGHT_LOCK:
+            IN_FLIGHT[0] += 1
+        try:
+            return handle(self)
+        finally:
+            with IN_FLIGHT_LOCK:
+                IN_FLIGHT[0] -= 1
+    return run
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -145,6 +159,7 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
         return True
 
+    @counted
     def do_GET(self):
         if self.refused_host():
             return
@@ -178,6 +193,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         return self.reply(404, {"detail": "Not Found"})
 
+    @counted
     def do_POST(self):
         if self.refused_host():
             return
@@ -201,6 +217,12 @@ import signal
 # Blocked first: as PID 1 a signal with its default action would be dropped, and stop would wait its full timeout.
 signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGINT})
 signal.sigwait([signal.SIGTERM, signal.SIGINT])
+# As uvicorn on SIGTERM: stop accepting, finish the requests in flight (10 s at most), drop idle connections.
+server.shutdown()
+server.server_close()
+deadline = time.time() + 10
+while IN_FLIGHT[0] and time.time() < deadline:
+    time.sleep(0.05)
 `;
 
 /** Files of the API stand-in image: Python from this machine, curl for the app's health check. */
