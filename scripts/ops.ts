@@ -2,6 +2,7 @@
  * `npm run ops -- <stack> status | logs <service> [--since <time>] [--tail N] [--follow] | exec <service> -- <command...>`
  * `npm run ops -- <stack> maintenance on|off`: both apps answer 503 with a page at the proxy, no deploy.
  * `npm run ops -- <stack> alerts`: what the stack's monitoring has firing now, with each alert's first command.
+ * `npm run ops -- <stack> monitor`: Prometheus and Alertmanager on this machine's loopback, through an SSH tunnel.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
@@ -18,6 +19,7 @@ import { alertsScript, formatAlerts } from "../components/renderers/monitoring/a
 
 type AppPorts = { api: number; web: number };
 import { spawnOnHost } from "./stack/hostExec";
+import { monitor } from "./stack/tunnel";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
 export const USAGE =
@@ -26,6 +28,7 @@ export const USAGE =
   "       npm run ops -- <stack> exec <mongo|redis|api|web|proxy> -- <command> [args...]\n" +
   "       npm run ops -- <stack> maintenance on|off\n" +
   "       npm run ops -- <stack> alerts   (what the monitoring has firing now)\n" +
+  "       npm run ops -- <stack> monitor [--prometheus-port N] [--alertmanager-port N]   (their UIs on 127.0.0.1, 9090 and 9093 by default, through an SSH tunnel until Ctrl-C)\n" +
   "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
@@ -36,6 +39,8 @@ export const OPTIONS = {
   tail: { type: "string" },
   follow: { type: "boolean", default: false },
   json: { type: "boolean", default: false },
+  "prometheus-port": { type: "string" },
+  "alertmanager-port": { type: "string" },
   ...HOST_OPTIONS,
 } as const;
 
@@ -44,6 +49,8 @@ export interface OpsIo {
   err: (s: string) => void;
   /** Fed to `exec`'s command. @default nothing */
   stdin?: NodeJS.ReadableStream;
+  /** Ends `monitor`'s tunnel. @default never: it holds until ssh exits */
+  stop?: AbortSignal;
 }
 
 export async function ops(argv: string[], io: OpsIo): Promise<number> {
@@ -65,16 +72,22 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   if ((verb === "logs" || verb === "exec" || verb === "restart") && !OPS_SERVICES.includes(service as Service))
     return usage(`${verb} needs a service: ${OPS_SERVICES.join(", ")}`);
   if (verb === "restart" && rest.length) return usage("restart takes one service");
-  if ((verb === "status" || verb === "alerts") && service) return usage(`${verb} takes no service`);
+  if ((verb === "status" || verb === "alerts" || verb === "monitor") && service) return usage(`${verb} takes no service`);
+  const uiPorts = { prometheus: portFlag(a.values["prometheus-port"], 9090), alertmanager: portFlag(a.values["alertmanager-port"], 9093) };
+  if ((a.values["prometheus-port"] ?? a.values["alertmanager-port"]) !== undefined && verb !== "monitor")
+    return usage("--prometheus-port and --alertmanager-port go with monitor");
+  if (Number.isNaN(uiPorts.prometheus) || Number.isNaN(uiPorts.alertmanager)) return usage("--prometheus-port and --alertmanager-port must be ports (1-65535)");
+  if (uiPorts.prometheus === uiPorts.alertmanager) return usage("Prometheus and Alertmanager need two different ports");
   if (a.values.json && verb !== "status") return usage("--json goes with status");
   if (verb === "logs" && rest.length) return usage("logs takes one service");
   if (verb === "exec" && !rest.length) return usage("exec needs a command after --");
-  if (!["status", "logs", "exec", "maintenance", "restart", "alerts"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
+  if (!["status", "logs", "exec", "maintenance", "restart", "alerts", "monitor"].includes(verb)) return usage(`unknown command "${verb.slice(0, 20)}"`);
   const tail = a.values.tail === undefined ? undefined : Number(a.values.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) return usage("--tail must be a whole number");
   if (a.values.since !== undefined && !/^[0-9A-Za-z:.+-]{1,40}$/.test(a.values.since)) return usage("--since must be a duration (10m, 2h) or a time stamp");
   return withStackTarget(stack, a.values, "ops", io.err, async ({ cfg, target }) => {
     const id = { project: "copilotos", stack };
+    if (verb === "monitor") return monitor(target, id, uiPorts, { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal });
     const script =
       verb === "status"
         ? statusScript({
@@ -116,7 +129,24 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  return ops(argv, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s), stdin: process.stdin });
+  return ops(argv, {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    stdin: process.stdin,
+    // Read by monitor only: Ctrl-C then closes its tunnel; the other commands keep Ctrl-C's default.
+    get stop() {
+      const c = new AbortController();
+      for (const sig of ["SIGINT", "SIGTERM"] as const) process.once(sig, () => c.abort());
+      return c.signal;
+    },
+  });
+}
+
+/** A local port flag: its number, `fallback` when not given, NaN when not a port. */
+function portFlag(v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  return /^\d{1,5}$/.test(v) && n >= 1 && n <= 65535 ? n : NaN;
 }
 
 /** An app's URL through the proxy on the host, as its deploy gate polls it; none for the other services. */

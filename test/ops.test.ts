@@ -120,6 +120,11 @@ test.each([
   [["staging", "maintenance", "yes"], "ops: maintenance takes on or off"],
   [["staging", "logs", "api", "--tail=-3"], "ops: --tail must be a whole number"],
   [["staging", "logs", "api", "--since", "$(id)"], "ops: --since must be a duration (10m, 2h) or a time stamp"],
+  [["staging", "monitor", "api"], "ops: monitor takes no service"],
+  [["staging", "status", "--prometheus-port", "9999"], "ops: --prometheus-port and --alertmanager-port go with monitor"],
+  [["staging", "monitor", "--alertmanager-port", "70000"], "ops: --prometheus-port and --alertmanager-port must be ports (1-65535)"],
+  [["staging", "monitor", "--prometheus-port", "0x50"], "ops: --prometheus-port and --alertmanager-port must be ports (1-65535)"],
+  [["staging", "monitor", "--prometheus-port", "9093"], "ops: Prometheus and Alertmanager need two different ports"],
 ])("%j is refused with the usage (exit 2) before anything runs", async (argv, message) => {
   const err: string[] = [];
   expect(await ops(argv, { out: () => undefined, err: (s) => err.push(s) })).toBe(2);

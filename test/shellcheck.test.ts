@@ -17,6 +17,7 @@ import { AdoptSpec, APP_COMPOSE_SERVICES, cleanupScript, cutoverScript, handBack
 import { execScript, logsScript, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { alertsScript } from "../components/renderers/monitoring/alerts";
+import { uiAddressesScript } from "../components/renderers/monitoring/tunnel";
 import { proxyStartScript } from "../components/renderers/proxy";
 import { migrateScript } from "../components/renderers/operations/migrate";
 
@@ -78,6 +79,7 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     restartApi: restartScript(ADOPT.identity, "api", { timeoutSeconds: 60, intervalSeconds: 2, gateUrl: "https://127.0.0.1:8543/api/health/ready" }),
     maintenanceOn: maintenanceScript("copilotos-prod-proxy", true),
     alerts: alertsScript(ADOPT.identity),
+    monitorAddresses: uiAddressesScript(ADOPT.identity),
     migrate: migrateScript({ container: "copilotos-prod-api-1a2b3c4d", command: ["python", "-m", "scripts.migrate"] }),
     maintenanceOff: maintenanceScript("copilotos-prod-proxy", false),
     readyNotifying: readyGateScript({

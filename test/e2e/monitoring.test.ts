@@ -7,7 +7,9 @@
  * so a resolved notification comes within the test's patience); a zero-downtime update must notify
  * no one. Ends with `alerts: scenarios=<n> detected=<n> resolved=<n> max_detect_s=<x> duplicates=<n> false_alarms=<n>`.
  */
+import * as net from "node:net";
 import { ops } from "../../scripts/ops";
+import { get } from "../support/loadClient";
 import { runOnHost } from "../../scripts/stack/hostExec";
 import { StackRig } from "../support/stackRig";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
@@ -89,6 +91,33 @@ async function opsOn(...args: string[]): Promise<{ code: number; out: string }> 
   return { code, out: out.join("") };
 }
 
+/** `ops monitor` over the stack's pinned connection: Prometheus and Alertmanager answer through it; stopped, it exits 0. */
+async function monitorThroughTunnel(): Promise<void> {
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const out: string[] = [];
+  const stop = new AbortController();
+  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
+  const args = [...conn, "prod", "monitor", "--prometheus-port", String(port), "--alertmanager-port", String(port + 1)];
+  const running = ops(args, { out: (x) => out.push(x), err: (x) => out.push(x), stop: stop.signal });
+  const deadline = Date.now() + 30_000;
+  while (!out.join("").includes("open until Ctrl-C") && Date.now() < deadline) await sleep(200);
+  try {
+    expect(out.join("")).toContain(`  Prometheus: http://127.0.0.1:${port}/\n  Alertmanager: http://127.0.0.1:${port + 1}/\nmonitor: open until Ctrl-C\n`);
+    const [prom, am] = [await get(`http://127.0.0.1:${port}/-/ready`), await get(`http://127.0.0.1:${port + 1}/api/v2/status`)];
+    expect([prom.status, prom.body.trim()]).toEqual([200, "Prometheus Server is Ready."]);
+    expect([am.status, (JSON.parse(am.body) as { cluster: { status: string } }).cluster.status]).toEqual([200, "disabled"]);
+    log(`ops monitor: Prometheus and Alertmanager answered through the tunnel on 127.0.0.1:${port} and ${port + 1}`);
+  } finally {
+    stop.abort();
+  }
+  expect(await running).toBe(0);
+}
+
 /** A PromQL query's series (labels and value), read inside Prometheus's container. */
 function query(promql: string): { metric: Record<string, string>; value: [number, string] }[] {
   const out = remote("exec", container("prometheus"), "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
@@ -168,6 +197,8 @@ test("every target is scraped and healthy, and nothing fires on a healthy stack"
   expect(fs).toEqual([["/", true]]);
   // Each part runs under its pids limit, set by the stack's host step like the services'.
   expect(remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", container("prometheus"), container("redis-exporter"))).toBe("256\n64");
+  // ops monitor: both UIs on this machine's loopback through an SSH tunnel, until stopped.
+  await monitorThroughTunnel();
   // Two evaluation rounds past every `for`: a healthy stack raises nothing.
   await sleep(50_000);
   expect(received.filter((r) => r.status === "firing").map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);
