@@ -39,6 +39,7 @@ describe("monitoring", () => {
         redisMemoryPercent: 90,
         restarts: 3,
         restartWindowMinutes: 15,
+        proxyErrorPercent: 5,
       },
       checks: [],
       alerts: { groupWaitSeconds: 10, groupIntervalMinutes: 5, repeatIntervalHours: 4 },

@@ -62,6 +62,8 @@ test("each sample: the stack's containers meant to run, restarts for all, health
   const sample = [
     ps,
     expect.stringMatching(/^inspect --format \{\{slice \.Name 1\}\} .* id1 id2 id3 id4 id5 id6$/),
+    // The proxy's access log since the last sample (test/proxyMetrics.test.ts).
+    expect.stringMatching(/^logs --since \d+ --until \d+ copilotos-prod-proxy$/),
     "cp - copilotos-prod-node-exporter:/textfile",
   ];
   expect(calls).toEqual([...sample, "sleep 15", ...sample, "sleep 15", ...sample, "sleep 15", ...sample]);

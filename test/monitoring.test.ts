@@ -107,7 +107,7 @@ test("prometheus.yml, exact: the exporters, Alertmanager, and the probes through
 test("the blackbox modules: ready and web want 200 without following redirects; health fails on the app's 'degraded'; a check's text is matched literally", () => {
   const modules = blackboxConfig(SPEC);
   expect(modules).toContain(
-    "  http_api_health:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n      valid_status_codes:\n        - 200\n      no_follow_redirects: true\n      fail_if_body_matches_regexp:\n        - degraded\n",
+    "  http_api_health:\n    prober: http\n    timeout: 5s\n    http:\n      preferred_ip_protocol: ip4\n      headers:\n        User-Agent: copilotos-monitoring\n      valid_status_codes:\n        - 200\n      no_follow_redirects: true\n      fail_if_body_matches_regexp:\n        - degraded\n",
   );
   expect(modules).toContain("      fail_if_body_not_matches_regexp:\n        - Sign in \\(beta\\)\n");
   expect(modules).toContain("      tls_config:\n        server_name: chat.example.com\n        insecure_skip_verify: true\n");
@@ -138,6 +138,7 @@ test("the alert list: TLS and backup alerts only when the stack has them; every 
     "MongoUnavailable",
     "WebDown",
     "SyntheticCheckFailing",
+    "ProxyErrorRate",
     "ContainerUnhealthy",
     "ContainerCrashLooping",
     "RedisDown",
@@ -187,6 +188,19 @@ const CASES: Record<string, AlertCase> = {
     healthy: [[`probe_success${probe("login-page", "synthetic")}`, "1x14"]],
     at: "3m",
     labels: PROBE_LABELS("login-page", "synthetic"),
+  },
+  // 10% of 80 requests a minute are 5xx; 2% is not past the threshold (the request floor: test/proxyMetrics.test.ts).
+  ProxyErrorRate: {
+    firing: [
+      ['copilotos_proxy_responses_total{job="node",code="2xx"}', "0+18x30"],
+      ['copilotos_proxy_responses_total{job="node",code="5xx"}', "0+2x30"],
+    ],
+    healthy: [
+      ['copilotos_proxy_responses_total{job="node",code="2xx"}', "0+19.6x30"],
+      ['copilotos_proxy_responses_total{job="node",code="5xx"}', "0+0.4x30"],
+    ],
+    at: "6m",
+    labels: {},
   },
   ContainerUnhealthy: {
     firing: [[`copilotos_container_healthy${API_CONTAINER}`, "0x14"]],

@@ -67,7 +67,7 @@ describe("proxy config", () => {
         "http {",
         "  server_tokens off;",
         "  default_type application/octet-stream;",
-        '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr\';',
+        '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr "$http_user_agent"\';',
         "  access_log /dev/stdout main;",
         "  client_body_temp_path /tmp/nginx-client-body;",
         "  proxy_temp_path /tmp/nginx-proxy;",

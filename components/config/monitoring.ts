@@ -45,6 +45,10 @@ export const monitoringSchema = z
         restartWindowMinutes: integer(2, 1440, "a whole number of minutes from 2 to 1440")
           .default(15)
           .describe("ContainerCrashLooping: the window the restarts are counted in (the alert resolves this long after the last restart)"),
+        proxyErrorPercent: percent(
+          "ProxyErrorRate: more of the apps' responses through the proxy than this were 5xx over 5 minutes (with at least 20 requests; probes and the maintenance page not counted)",
+          5,
+        ),
       })
       .prefault({}),
     checks: z

@@ -197,6 +197,15 @@ test("every target is scraped and healthy, and nothing fires on a healthy stack"
   expect(fs).toEqual([["/", true]]);
   // Each part runs under its pids limit, set by the stack's host step like the services'.
   expect(remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", container("prometheus"), container("redis-exporter"))).toBe("256\n64");
+  // The proxy's responses reach Prometheus by status class through the host's job: 7 answers of 4xx
+  // are 7. The probes (3 every 15 s, 200 each) are not counted: the 2xx stay few.
+  for (let i = 0; i < 7; i++) expect(Math.floor((await get(`http://${host.target.address}:8001/api/no-such-page`)).status / 100)).toBe(4);
+  const counted = () => Object.fromEntries(query("copilotos_proxy_responses_total").map((r) => [r.metric.code, Number(r.value[1])]));
+  const waitCount = Date.now() + 90_000;
+  while (counted()["4xx"] !== 7 && Date.now() < waitCount) await sleep(5000);
+  const classes = counted();
+  expect([classes["4xx"], classes["5xx"], classes["2xx"] < 10]).toEqual([7, 0, true]);
+  log(`proxy responses counted: ${JSON.stringify(classes)}`);
   // ops monitor: both UIs on this machine's loopback through an SSH tunnel, until stopped.
   await monitorThroughTunnel();
   // Two evaluation rounds past every `for`: a healthy stack raises nothing.

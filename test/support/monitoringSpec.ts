@@ -13,6 +13,7 @@ export const SPEC: MonitoringSpec = {
     redisMemoryPercent: 90,
     restarts: 3,
     restartWindowMinutes: 15,
+    proxyErrorPercent: 5,
   },
   probes: { apiReady: "http://proxy:8001/api/health/ready", apiHealth: "http://proxy:8001/api/health", web: "http://proxy:3000/" },
   tls: { url: "https://proxy:3443/", serverName: "chat.example.com" },

@@ -8,6 +8,7 @@
 import { LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, StackIdentity, stackPrefix } from "../names";
 import { lines, shq, STRICT } from "../shell";
 import { TEXTFILE_DIR } from "./containers";
+import { proxyCountLines } from "./proxyMetrics";
 
 /** The file the job writes, in the textfile folder (the collector reads `*.prom`). */
 export const CONTAINER_METRICS_FILE = "containers.prom";
@@ -58,7 +59,7 @@ const mdirLine = (id: StackIdentity) => `mdir="$HOME/"${shq(metricsDir(id))}; mk
 /**
  * The job: {@link SAMPLES} samples {@link SAMPLE_SECONDS} s apart, each the stack's containers read
  * with one `docker inspect` into {@link CONTAINER_METRICS_FILE} in the host's {@link metricsDir},
- * then every `*.prom` there (the backup's too) copied into the node exporter's textfile folder: a
+ * the proxy's responses since the last sample added to its counters (proxyMetrics.ts), then every `*.prom` there (the backup's too) copied into the node exporter's textfile folder: a
  * new node exporter has them all within one sample. A run still going when cron starts the next
  * (an engine that hangs) makes the next one leave at once; every docker call is bounded by `timeout`.
  */
@@ -78,6 +79,7 @@ export function containerMetricsJob(id: StackIdentity, nodeExporter: string): st
     "  # shellcheck disable=SC2086 # one word per container id",
     `  if [ -n "$ids" ]; then timeout 10 docker inspect --format ${shq(INSPECT_FORMAT)} $ids; fi | awk -v prefix=${shq(stackPrefix(id))} ${shq(TO_METRICS)} > "$mdir/${CONTAINER_METRICS_FILE}.next"`,
     `  mv "$mdir/${CONTAINER_METRICS_FILE}.next" "$mdir/${CONTAINER_METRICS_FILE}"`,
+    ...proxyCountLines(id).map((l) => `  ${l}`),
     `  (cd "$mdir" && tar -cf - -- *.prom) | timeout 10 docker cp - ${shq(`${nodeExporter}:${TEXTFILE_DIR}`)} || echo ${shq(`container metrics: could not copy into ${nodeExporter} (is it running?)`)} >&2`,
     "  i=$((i + 1))",
     `  if [ "$i" -lt ${SAMPLES} ]; then sleep ${SAMPLE_SECONDS}; fi`,

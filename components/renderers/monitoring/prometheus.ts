@@ -4,6 +4,7 @@
  */
 import { stringify } from "yaml";
 import { CHECKS, MONITORING_ADDRESSES, MonitoringSpec, PROMETHEUS_RULES, SyntheticCheck } from "./spec";
+import { PROBE_USER_AGENT } from "./proxyMetrics";
 
 /** The blackbox module of a synthetic check: its status, and its text when given. */
 export const checkModule = (c: SyntheticCheck) => `check_${c.name.replace(/-/g, "_")}`;
@@ -13,7 +14,12 @@ export function re2Literal(text: string): string {
   return text.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&");
 }
 
-const http = (extra: Record<string, unknown>) => ({ prober: "http", timeout: "5s", http: { preferred_ip_protocol: "ip4", ...extra } });
+/** An HTTP module; its User-Agent keeps the probes out of the proxy's response counts (proxyMetrics.ts). */
+const http = (extra: Record<string, unknown>) => ({
+  prober: "http",
+  timeout: "5s",
+  http: { preferred_ip_protocol: "ip4", headers: { "User-Agent": PROBE_USER_AGENT }, ...extra },
+});
 
 /**
  * The probes, as a user sees the stack: the API ready (200; 503 while it cannot reach or

@@ -23,6 +23,11 @@ export interface AlertRule {
 
 const probeDown = (check: string) => `probe_success{check="${check}"} == 0`;
 
+/** ProxyErrorRate waits for this many counted requests in its 5 minutes: a handful of errors alone is noise. */
+export const PROXY_MIN_REQUESTS = 20;
+/** The proxy's counted responses (of a status class) over 5 minutes, summed over its classes. */
+const sum5m = (selector: string) => `sum(increase(copilotos_proxy_responses_total${selector}[5m]))`;
+
 /**
  * Every alert of the stack, in the order docs/monitoring.md lists them. What a user sees down waits
  * 30 s (two scrapes at the default 15 s): a container's restart or a route switch is shorter, and
@@ -67,6 +72,15 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
       scope: "service",
       summary: "A configured check (monitoring.checks) does not get its status or text.",
       action: `curl -sS -o /dev/null -w '%{http_code}' <the check's url>; ${ops} logs web`,
+    },
+    {
+      alert: "ProxyErrorRate",
+      expr: `${sum5m('{code="5xx"}')} / ${sum5m("")} * 100 > ${t.proxyErrorPercent} and ${sum5m("")} >= ${PROXY_MIN_REQUESTS}`,
+      for: "2m",
+      severity: "page",
+      scope: "service",
+      summary: `More than ${t.proxyErrorPercent}% of the apps' responses through the proxy in 5 minutes were 5xx (at least ${PROXY_MIN_REQUESTS} requests; the monitoring's probes and the maintenance page not counted).`,
+      action: `${ops} logs proxy --since 10m (the status and upstream of each request), then ${ops} logs api --since 10m`,
     },
     {
       alert: "ContainerUnhealthy",

@@ -42,6 +42,8 @@ export interface Thresholds {
   restarts: number;
   /** The window restarts are counted in, in minutes. */
   restartWindowMinutes: number;
+  /** The share of the apps' responses through the proxy that are 5xx, in percent, above which it alerts. */
+  proxyErrorPercent: number;
 }
 
 /** A check of a page the health endpoints do not cover (config `monitoring.checks`). */

@@ -159,7 +159,7 @@ export function proxyConf(p: ProxyConfSpec): string {
     "http {",
     "  server_tokens off;",
     "  default_type application/octet-stream;",
-    '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr\';',
+    '  log_format main \'$remote_addr "$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent $request_time $upstream_addr "$http_user_agent"\';',
     "  access_log /dev/stdout main;",
     // Every temp path in /tmp (nginx creates and chowns them all at start, used or not): the rest of a read-only root stays untouched.
     "  client_body_temp_path /tmp/nginx-client-body;",
