@@ -26,6 +26,7 @@ module.exports = {
         "<rootDir>/test/e2e/firewall\\.test\\.ts$",
         "<rootDir>/test/e2e/osUpdates\\.test\\.ts$",
         "<rootDir>/test/e2e/monitoring\\.test\\.ts$",
+        "<rootDir>/test/e2e/monitoringHost\\.test\\.ts$",
       ],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
@@ -72,6 +73,15 @@ module.exports = {
       ...common,
       displayName: "monitoring",
       testMatch: ["<rootDir>/test/e2e/monitoring.test.ts"],
+      globalSetup: "<rootDir>/test/support/globalSetup.ts",
+      globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
+    },
+    // The host-level alerts (a full disk, a certificate near expiry) on a host whose engine keeps its
+    // data on a small file system of its own (COPILOTOS_TEST_HOST=7, COPILOTOS_TEST_HOST_DISK_MB=2048).
+    {
+      ...common,
+      displayName: "monitoring-host",
+      testMatch: ["<rootDir>/test/e2e/monitoringHost.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

@@ -22,8 +22,9 @@
  * `npm run bench -- security`: a certificate from a real ACME server (pebble) renewed under load, the host
  * firewall and the hardened stack behind it (runs test/e2e/acme.test.ts and test/e2e/firewall.test.ts, root).
  * Ends with `security: tls_renewed=… renew_failed=… firewall_closed=<n>/<n> ssh_ok=… hardened=<n>/<n> mongo_cache_fits=… redis_maxmemory=…`.
- * `npm run bench -- alerts`: the monitoring on the test host, each fault measured to its notification and
- * back to resolved, and an update that must notify no one (runs test/e2e/monitoring.test.ts, root). Ends with
+ * `npm run bench -- alerts`: the monitoring on two test hosts, each fault measured to its notification and
+ * back to resolved, and an update that must notify no one (runs test/e2e/monitoring.test.ts on test host 6
+ * and test/e2e/monitoringHost.test.ts, the full disk and the expiring certificate, on test host 7, root). Ends with
  * `alerts: scenarios=… detected=… resolved=… max_detect_s=… duplicates=… false_alarms=…`.
  * `npm run bench -- check`: times the offline dry run against the bare load of the SDKs it uses,
  * in one run, interleaved, median of N. Ends with `check: seconds=<x> bare_load_seconds=<y> ratio=<x/y>`.
@@ -119,8 +120,16 @@ export async function main(argv: string[]): Promise<number> {
       console.log(securityLine(out.join("")));
       return code;
     }
-    case "alerts":
-      return runJest("test/e2e/monitoring.test.ts", { COPILOTOS_TEST_HOST: process.env.COPILOTOS_TEST_HOST ?? "6" });
+    case "alerts": {
+      // The service alerts (test host 6) and the host alerts (test host 7, a small disk of its own) side by side; their lines summed.
+      const out: string[] = [];
+      const codes = await Promise.all([
+        runJest("test/e2e/monitoring.test.ts", { COPILOTOS_TEST_HOST: "6" }, (s) => out.push(s)),
+        runJest("test/e2e/monitoringHost.test.ts", { COPILOTOS_TEST_HOST: "7", COPILOTOS_TEST_HOST_DISK_MB: "2048" }, (s) => out.push(s)),
+      ]);
+      console.log(alertsLine(out.join("")));
+      return codes.find((c) => c !== 0) ?? 0;
+    }
     case "converge": {
       // CI runs the matrix's fuzz with 4 seeds and the first deploy's with 3; the bench runs both with 20.
       const matrix = await runJest("test/e2e/converge.test.ts", { CONVERGE_SEEDS: process.env.CONVERGE_SEEDS ?? "20" });
@@ -149,6 +158,23 @@ function runJest(files: string, env: NodeJS.ProcessEnv = {}, onOutput?: (s: stri
       });
     child.on("close", (code) => resolve(code ?? 1));
   });
+}
+
+/** One `alerts:` line from the suites' own: counts summed, the longest detection kept (`?` when a suite printed none). */
+export function alertsLine(output: string): string {
+  const lines = output.split("\n").filter((l) => /^alerts: scenarios=/.test(l));
+  if (lines.length < 2) return "alerts: scenarios=? detected=? resolved=? max_detect_s=? duplicates=? false_alarms=?";
+  const values = (key: string) => lines.map((l) => Number(new RegExp(`\\b${key}=(\\S+)`).exec(l)?.[1]));
+  const sum = (key: string) => values(key).reduce((a, b) => a + b, 0);
+  return [
+    "alerts:",
+    `scenarios=${sum("scenarios")}`,
+    `detected=${sum("detected")}`,
+    `resolved=${sum("resolved")}`,
+    `max_detect_s=${Math.max(...values("max_detect_s")).toFixed(1)}`,
+    `duplicates=${sum("duplicates")}`,
+    `false_alarms=${sum("false_alarms")}`,
+  ].join(" ");
 }
 
 /** The `security:` line from the `tls:`, `hardening:` and `firewall:` lines the suites print (`?` for a figure none printed). */

@@ -104,6 +104,18 @@ test("the dry run's stand-ins load like modules and refuse every use, naming it"
   );
 });
 
+test("npm run bench -- alerts sums the suites' lines and keeps the longest detection; a suite that printed none makes ?", async () => {
+  const { alertsLine } = await import("../bench/bench");
+  const output = [
+    "  ✓ a test",
+    "alerts: scenarios=8 detected=8 resolved=8 max_detect_s=59.6 duplicates=0 false_alarms=0",
+    "  webhook: firing HostDiskFull(firing)",
+    "alerts: scenarios=2 detected=2 resolved=1 max_detect_s=84.2 duplicates=1 false_alarms=2",
+  ].join("\n");
+  expect(alertsLine(output)).toBe("alerts: scenarios=10 detected=10 resolved=9 max_detect_s=84.2 duplicates=1 false_alarms=2");
+  expect(alertsLine(output.split("\n").slice(0, 2).join("\n"))).toBe("alerts: scenarios=? detected=? resolved=? max_detect_s=? duplicates=? false_alarms=?");
+});
+
 test("npm run bench -- security makes its line of the suites' lines; a figure none printed is ?", async () => {
   const { securityLine } = await import("../bench/bench");
   const output = [

@@ -237,7 +237,7 @@ const CASES: Record<string, AlertCase> = {
       ['node_filesystem_avail_bytes{job="node",mountpoint="/"}', "50x30"],
       ['node_filesystem_size_bytes{job="node",mountpoint="/"}', "100x30"],
     ],
-    at: "6m",
+    at: "1m",
     labels: { job: "node", mountpoint: "/" },
   },
   HostMemoryLow: {
@@ -258,7 +258,7 @@ const CASES: Record<string, AlertCase> = {
   CertificateExpiring: {
     firing: [[`probe_ssl_earliest_cert_expiry${probe("tls", "tls")}`, "432000x60"]],
     healthy: [[`probe_ssl_earliest_cert_expiry${probe("tls", "tls")}`, "2592000x60"]],
-    at: "11m",
+    at: "1m",
     labels: PROBE_LABELS("tls", "tls"),
   },
   BackupFailed: {

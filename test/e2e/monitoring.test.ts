@@ -13,6 +13,7 @@ import { get } from "../support/loadClient";
 import { runOnHost } from "../../scripts/stack/hostExec";
 import { StackRig } from "../support/stackRig";
 import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
+import { AlertScenarios } from "../support/alertScenarios";
 import { buildStandins } from "../support/standins";
 import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support/monitoringImages";
 import { host, remote, removeProject } from "./support";
@@ -41,47 +42,11 @@ let hook: WebhookReceiver;
 const hookSecret = () => [`copilotos:alertWebhookUrl=${hook.url}`];
 /** Every notification the receiver got, in arrival order. */
 let received: Notification[] = [];
-const report = { scenarios: 0, detected: 0, resolved: 0, maxDetect: 0, duplicates: 0, falseAlarms: 0 };
+const alerts = new AlertScenarios(() => received, log);
+const scenario = alerts.scenario.bind(alerts);
 
 const container = (suffix: string) => `copilotos-prod-${suffix}`;
 const apiContainer = () => remote("ps", "-q", "--filter", "label=copilotos.stack=prod", "--filter", "label=copilotos.service=api").split("\n")[0];
-
-/** The first notification at or after `since` in which `alertname` has `status`; waits at most `withinMs`. */
-async function notified(alertname: string, status: "firing" | "resolved", since: number, withinMs: number): Promise<Notification | undefined> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    const n = received.find((r) => r.at >= since && r.alerts.some((a) => a.labels.alertname === alertname && a.status === status));
-    if (n || Date.now() > deadline) return n;
-    await sleep(500);
-  }
-}
-
-/**
- * A fault, the alert it must raise, the repair: detection is measured from the fault's end (a crash
- * loop's third crash, a backup's failed run), resolution from the repair's end; firing notifications
- * of the alert beyond the first are duplicates.
- */
-async function scenario(name: string, alertname: string, fault: () => unknown, repair: () => unknown, whileFiring?: () => Promise<void>): Promise<void> {
-  report.scenarios++;
-  await fault();
-  const start = Date.now();
-  const fired = await notified(alertname, "firing", start, 180_000);
-  expect([name, fired ? "notified" : "not notified"]).toEqual([name, "notified"]);
-  const detect = (fired!.at - start) / 1000;
-  report.detected++;
-  report.maxDetect = Math.max(report.maxDetect, detect);
-  await whileFiring?.();
-  // A repair that is itself an update resolves during it: the resolution is looked for from its start.
-  const repairing = Date.now();
-  await repair();
-  const repaired = Date.now();
-  const resolved = await notified(alertname, "resolved", repairing, 240_000);
-  expect([name, resolved ? "resolved" : "not resolved"]).toEqual([name, "resolved"]);
-  report.resolved++;
-  const firings = received.filter((r) => r.at >= start && r.status === "firing" && r.alerts.some((a) => a.labels.alertname === alertname)).length;
-  report.duplicates += firings - 1;
-  log(`${name}: ${alertname} notified after ${detect.toFixed(1)} s, resolved ${((resolved!.at - repaired) / 1000).toFixed(1)} s after the repair's end`);
-}
 
 /** `npm run ops -- prod <args>` over the stack's pinned connection: its exit code and output. */
 async function opsOn(...args: string[]): Promise<{ code: number; out: string }> {
@@ -155,9 +120,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await hook?.close();
   removeProject();
-  process.stdout.write(
-    `alerts: scenarios=${report.scenarios} detected=${report.detected} resolved=${report.resolved} max_detect_s=${report.maxDetect.toFixed(1)} duplicates=${report.duplicates} false_alarms=${report.falseAlarms}\n`,
-  );
+  process.stdout.write(`${alerts.line()}\n`);
 });
 
 test("every target is scraped and healthy, and nothing fires on a healthy stack", async () => {
@@ -327,7 +290,7 @@ test("a maintenance window (ops maintenance on, then off) notifies no one: the p
   expect([off.code, off.out]).toEqual([0, expect.stringContaining("maintenance: the alerts of prod are silenced for 2 more minutes")]);
   await sleep(60_000);
   const alarms = received.filter((r) => r.at >= start);
-  report.falseAlarms += alarms.length;
+  alerts.report.falseAlarms += alarms.length;
   expect(alarms.map((r) => `${r.status}: ${r.alerts.map((a) => a.labels.alertname)}`)).toEqual([]);
   log(`maintenance: ${suppressed.length} alerts held back by the silence, ${alarms.length} notifications`);
 });
@@ -339,9 +302,7 @@ test("a zero-downtime update of the API notifies no one", async () => {
   await rig.deploy([...SETTINGS, "copilotos:api.env.RELEASE=2"], log, undefined, hookSecret());
   // Past every `for` and the group wait after the swap.
   await sleep(70_000);
-  const alarms = received.filter((r) => r.at >= start && r.status === "firing");
-  report.falseAlarms += alarms.length;
-  expect(alarms.map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);
+  expect(alerts.falseAlarms(start)).toEqual([]);
 });
 
 // Last: the failing API's unhealthy container outlives the failed update (ContainerUnhealthy may follow).

@@ -7,8 +7,10 @@
 // process then runs the local stack and the first deploys (project "local", test host 2), then the
 // recovery onto a new host (project "recovery", test hosts 3 and 4), then the security baseline
 // (project "security": ACME renewal and the host firewall, test host 5); the monitoring's alerts
-// (project "monitoring", test host 6) run in a fourth process from the start. Most of the e2e
-// time is waiting on health checks and request loops, so the processes beside it cost it little.
+// (project "monitoring", test host 6) run in a fourth process from the start; the host-level alerts
+// (project "monitoring-host", test host 7 with a small disk of its own) after the matrix, in its
+// process. Most of the e2e time is waiting on health checks and request loops, so the processes
+// beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped".
 //
@@ -66,11 +68,18 @@ async function main(argv) {
     await beside("recovery onto a new host (test hosts 3 and 4)", ["--selectProjects", "recovery", "--runInBand"], { COPILOTOS_TEST_HOST: "3" }),
     await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
-  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
+  // The host alerts' suite (its own small disk) after the matrix, in that process's turn.
+  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" }).then(async (m) => [
+    m,
+    await beside("host alerts (test host 7)", ["--selectProjects", "monitoring-host", "--runInBand"], {
+      COPILOTOS_TEST_HOST: "7",
+      COPILOTOS_TEST_HOST_DISK_MB: "2048",
+    }),
+  ]);
   const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" });
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local, recovery, security], converge, monitoring] = await Promise.all([side, matrix, alerts]);
-  const others = [unit, local, recovery, security, converge, monitoring];
+  const [[unit, local, recovery, security], [converge, hostAlerts], monitoring] = await Promise.all([side, matrix, alerts]);
+  const others = [unit, local, recovery, security, converge, monitoring, hostAlerts];
   const parts = [
     summary("e2e", e2e),
     summary("unit+swarm", unit),
@@ -79,6 +88,7 @@ async function main(argv) {
     summary("security", security),
     summary("converge", converge),
     summary("monitoring", monitoring),
+    summary("host alerts", hostAlerts),
   ];
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);

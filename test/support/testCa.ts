@@ -18,7 +18,8 @@ export interface TestCa {
   remove(): void;
 }
 
-export function makeTestCa(addresses: string[] = ["127.0.0.1"]): TestCa {
+/** `days`: how long the leaf is valid (the CA: 2 days; the leaf alone is served, so its own expiry is what a client sees). */
+export function makeTestCa(addresses: string[] = ["127.0.0.1"], days = 2): TestCa {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "copilotos-ca-"));
   const at = (f: string) => path.join(dir, f);
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
@@ -27,7 +28,23 @@ export function makeTestCa(addresses: string[] = ["127.0.0.1"]): TestCa {
   openssl("req", ...ec, "-keyout", "leaf.key", "-out", "leaf.csr", "-subj", "/CN=localhost");
   const names = ["DNS:localhost", ...addresses.map((a) => `IP:${a}`)].join(",");
   fs.writeFileSync(at("leaf.ext"), `subjectAltName=${names}\nextendedKeyUsage=serverAuth\n`);
-  openssl("x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "leaf.ext", "-out", "leaf.crt");
+  openssl(
+    "x509",
+    "-req",
+    "-in",
+    "leaf.csr",
+    "-CA",
+    "ca.crt",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-days",
+    String(days),
+    "-extfile",
+    "leaf.ext",
+    "-out",
+    "leaf.crt",
+  );
   openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "other.key");
   return {
     caFile: at("ca.crt"),

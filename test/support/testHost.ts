@@ -11,6 +11,9 @@
  * once. Host 0 also starts this machine's engine when it does not run (another host's stand-ins are
  * built on its own engine). Cron is machine-wide: the first host up starts it when none runs, and
  * the last one of those up stops it (a host going first hands it to another still up).
+ *
+ * `COPILOTOS_TEST_HOST_DISK_MB=<n>` gives the engine's data root a file system of its own, n MiB
+ * (ext4 on a loop device), so a test can fill the disk Docker keeps its data on.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -54,6 +57,7 @@ const REQUIRED = [
   "pebble",
   "pebble-challtestsrv",
   "nft",
+  "mkfs.ext4",
 ];
 
 export interface TestHostState {
@@ -159,6 +163,12 @@ async function start(): Promise<TestHostState> {
   const remote = path.join(d, "remote");
   const socket = path.join(remote, "docker.sock");
   fs.mkdirSync(remote, { recursive: true });
+  if (DISK_MB > 0) {
+    sh("truncate", ["-s", `${DISK_MB}M`, DISK_IMAGE]);
+    sh("mkfs.ext4", ["-q", "-F", DISK_IMAGE]);
+    fs.mkdirSync(DATA_ROOT, { recursive: true });
+    sh("mount", ["-o", "loop", DISK_IMAGE, DATA_ROOT]);
+  }
   await startRemoteEngine();
   // Every ssh stack's host firewall (host.firewall) runs it: the rigs set images.firewall to it.
   firewallImage(["-H", `unix://${socket}`], FIREWALL_STANDIN);
@@ -220,6 +230,10 @@ async function start(): Promise<TestHostState> {
 }
 
 const REMOTE = path.join(TEST_HOST_DIR, "remote");
+/** The engine's data root (dockerdArgv's), on its own file system when {@link DISK_MB} is set. */
+export const DATA_ROOT = path.join(REMOTE, "data");
+export const DISK_MB = Number(process.env.COPILOTOS_TEST_HOST_DISK_MB ?? 0);
+const DISK_IMAGE = path.join(TEST_HOST_DIR, "disk.img");
 
 /** Starts the test host's dockerd in its namespace (own data root, exec root, pidfile, socket) and waits for it. */
 async function startRemoteEngine(): Promise<void> {
@@ -287,6 +301,8 @@ async function stopRemote(): Promise<void> {
   }
   await waitGone(killPidFile(path.join(d, "sshd.pid")), 10);
   await waitGone(killPidFile(path.join(d, "remote", "docker.pid")), 30);
+  // A data root of its own goes with its engine (the loop device with it).
+  if (ok("mountpoint", ["-q", DATA_ROOT])) sh("umount", ["-R", DATA_ROOT]);
   if (ok("ip", ["netns", "pids", NETNS])) sh("ip", ["netns", "del", NETNS]);
   ok("ip", ["link", "del", VETH_OUT]);
 }
