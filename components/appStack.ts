@@ -88,6 +88,7 @@ export class AppStack extends pulumi.ComponentResource {
           ...(cfg.tls?.acme && { acmeHttp: cfg.tls.acme.httpPort }),
         },
         offsiteBackups: cfg.backup.s3,
+        alarmReceivers: { email: cfg.monitoring.alerts.email?.to, webhookUrl: cfg.alertWebhookUrl },
         registry: cfg.registry,
       },
       { parent: this },

@@ -137,6 +137,7 @@ describe("aws host config", () => {
       connectTimeoutSeconds: 10,
       readyTimeoutSeconds: 600,
       osUpdates: { enabled: true, reboot: "never", rebootTime: "04:00" },
+      alarms: { enabled: true, cpuPercent: 90, cpuMinutes: 15 },
     });
   });
 
@@ -148,6 +149,8 @@ describe("aws host config", () => {
     ["no public key", aws({ publicKey: undefined }), "copilotos:host.publicKey: is required for an aws host"],
     ["a private key as public key", aws({ publicKey: "-----BEGIN OPENSSH PRIVATE KEY-----" }), "copilotos:host.publicKey: must be one OpenSSH public key line"],
     ["a bad region", aws({ region: "Ireland", availabilityZone: "Irelanda" }), "copilotos:host.region: must be an AWS region"],
+    ["a CPU alarm past 100%", aws({ alarms: { cpuPercent: 150 } }), "copilotos:host.alarms.cpuPercent: must be a whole number from 1 to 100"],
+    ["an unknown alarm key", aws({ alarms: { disk: 90 } }), "copilotos:host.alarms.disk: unknown key; typos are not ignored"],
     ["an ssh key on an aws host", aws({ address: "h" }), "copilotos:host.address: is not a key of this host kind"],
     [
       "S3 backups on an ssh host",

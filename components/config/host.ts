@@ -175,6 +175,14 @@ export const awsHost = z
     readyTimeoutSeconds: integer(60, 3600, "a whole number of seconds from 60 to 3600")
       .default(600)
       .describe("how long the first connection waits for a new instance to boot and install Docker"),
+    alarms: z
+      .strictObject({
+        enabled: bool().default(true).describe("CloudWatch alarms on the instance (system status: recover; instance status: reboot; CPU) to an SNS topic"),
+        cpuPercent: integer(1, 100, "a whole number from 1 to 100").default(90).describe("the CPU alarm: average CPU above this percentage…"),
+        cpuMinutes: integer(1, 60, "a whole number of minutes from 1 to 60").default(15).describe("…for this many minutes"),
+      })
+      .prefault({})
+      .describe("what CloudWatch watches from outside the instance; the topic mails `monitoring.alerts.email.to` and posts to `copilotos:alertWebhookUrl`"),
   })
   .superRefine((h, ctx) => {
     // Only a valid region is compared (and named): an invalid one has its own error, not echoed.

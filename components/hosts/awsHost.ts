@@ -3,6 +3,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, readyScript, userData } from "../renderers/hosts/aws";
+import { AwsAlarms } from "./awsAlarms";
 import { BackupBucket } from "./backupBucket";
 import type { StackConfig } from "../config";
 import { describedScript } from "../renderers/shell";
@@ -21,6 +22,8 @@ export interface AwsHostArgs {
   offsiteBackups?: boolean;
   /** Tags on every AWS resource. @default {} */
   tags?: Record<string, string>;
+  /** Where the CloudWatch alarms' topic delivers (with `settings.alarms.enabled`). @default nowhere: the topic only */
+  alarmReceivers?: { email?: string; webhookUrl?: pulumi.Input<string> };
 }
 
 /**
@@ -41,6 +44,8 @@ export class AwsHost extends pulumi.ComponentResource {
   public readonly ready: command.remote.Command;
   /** The off-host backup bucket, when `offsiteBackups`. */
   public readonly backupBucket?: BackupBucket;
+  /** The instance's CloudWatch alarms and their SNS topic, when `settings.alarms.enabled`. */
+  public readonly alarms?: AwsAlarms;
 
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:AwsHost", name, {}, opts);
@@ -134,6 +139,14 @@ export class AwsHost extends pulumi.ComponentResource {
       { ...child, deleteBeforeReplace: true },
     );
     const ip = new aws.ec2.Eip(`${name}-ip`, { domain: "vpc", instance: instance.id, tags }, child);
+    if (s.alarms.enabled) {
+      const { cpuPercent, cpuMinutes } = s.alarms;
+      this.alarms = new AwsAlarms(
+        `${name}-alarms`,
+        { provider, region: s.region, instanceId: instance.id, settings: { cpuPercent, cpuMinutes }, ...args.alarmReceivers, tags },
+        { parent: this },
+      );
+    }
 
     this.address = ip.publicIp;
     this.hostKey = hostKey.publicKeyOpenssh.apply((k) => k.trim());

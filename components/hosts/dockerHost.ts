@@ -31,6 +31,8 @@ export interface DockerHostArgs {
   appPorts?: Record<string, number>;
   /** Create an S3 bucket for off-host backups the host may write to (aws hosts only). @default false */
   offsiteBackups?: boolean;
+  /** Where an aws host's CloudWatch alarms are delivered (the stack's alert email and webhook). @default nowhere */
+  alarmReceivers?: { email?: string; webhookUrl?: pulumi.Input<string> };
   /** Credentials of a private registry the engine pulls from (registry mode). @default none (public images) */
   registry?: { address: string; username: string; password: pulumi.Input<string> };
 }
@@ -71,7 +73,11 @@ export class DockerHost extends pulumi.ComponentResource {
         // Loaded only here: @pulumi/aws and @pulumi/tls cost most of a dry run's start-up, and only an aws host uses them.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { AwsHost } = require("./awsHost") as typeof import("./awsHost");
-        this.aws = new AwsHost(`${name}-aws`, { settings, privateKey, appPorts: args.appPorts ?? {}, offsiteBackups: args.offsiteBackups }, { parent: this });
+        this.aws = new AwsHost(
+          `${name}-aws`,
+          { settings, privateKey, appPorts: args.appPorts ?? {}, offsiteBackups: args.offsiteBackups, alarmReceivers: args.alarmReceivers },
+          { parent: this },
+        );
         const bucket = this.aws.backupBucket;
         if (bucket) this.s3 = { bucket: bucket.bucketName, region: host.region };
         target = { address: this.aws.address, port: 22, hostKey: this.aws.hostKey };

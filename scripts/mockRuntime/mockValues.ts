@@ -65,6 +65,10 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
       return { name: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:iam::123456789012:role/${name}` };
+    case "aws:sns/topic:Topic":
+      return { arn: `arn:aws:sns:eu-west-1:123456789012:${name}-${hex.slice(0, 8)}` };
+    case "aws:cloudwatch/metricAlarm:MetricAlarm":
+      return { name: `${name}-${hex.slice(0, 8)}` };
     case "aws:ec2/keyPair:KeyPair":
       return { keyName: `${name}-${hex.slice(0, 8)}` };
     // A digest changes with the image asked for, as a real one does: a new tag is a new container.
