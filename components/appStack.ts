@@ -89,6 +89,7 @@ export class AppStack extends pulumi.ComponentResource {
         },
         offsiteBackups: cfg.backup.s3,
         alarmReceivers: { email: cfg.monitoring.alerts.email?.to, webhookUrl: cfg.alertWebhookUrl },
+        logGroup: cfg.logs.awslogs && { name: cfg.logs.awslogs.group, retentionDays: cfg.logs.retentionDays },
         registry: cfg.registry,
       },
       { parent: this },

@@ -147,7 +147,7 @@ describe("config flows into the graph", () => {
     const journald = await runStack("staging", ["copilotos:logs.driver=journald"]);
     for (const c of ofType(journald, CONTAINER)) expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "journald", {}]);
     await expect(runStack("staging", ["copilotos:logs.driver=gelf"])).rejects.toThrow(
-      /copilotos:logs\.driver: must be json-file, local, journald, syslog or none/,
+      /copilotos:logs\.driver: must be json-file, local, journald, syslog, awslogs or none/,
     );
   });
 

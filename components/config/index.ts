@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { AppSecretName, appSecretProblem } from "../renderers/services/appContract";
+import { logGroupName } from "../renderers/services/containers";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
 import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
@@ -181,6 +182,13 @@ export const configSchema = z
         message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"`,
       });
     }
+    if (cfg.logs.driver === "awslogs" && cfg.host.kind !== "aws") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["logs", "driver"],
+        message: `awslogs needs host.kind "aws" (the instance's role writes the stack's log group); this host is "${cfg.host.kind}": use journald or syslog and ship the logs from the host`,
+      });
+    }
     if (cfg.host.kind === "swarm") {
       // What the swarm target does not do yet (docs/swarm.md): refused by name, never ignored.
       const unsupported: [(string | number)[], boolean, string][] = [
@@ -269,9 +277,11 @@ export function parseConfig(raw: Record<string, unknown>): ParsedConfig {
 }
 
 /** The typed config components are built from; every secret is a Pulumi secret output. */
-export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "tls"> & {
+export type StackConfig = Omit<ParsedConfig, SecretKey | "host" | "registry" | "tls" | "logs"> & {
   project: string;
   stack: string;
+  /** With awslogs: the stack's log group and region, from the host ({@link logGroupName}). */
+  logs: ParsedConfig["logs"] & { awslogs?: { group: string; region: string } };
   host: WithSecretKey<HostSettings>;
   registry?: Omit<NonNullable<ParsedConfig["registry"]>, "password"> & { password: pulumi.Output<string> };
   /** Unset: the API runs without a SAPTIVA key ({@link NO_SAPTIVA_KEY}). */
@@ -316,6 +326,10 @@ export function withSecrets(parsed: ParsedConfig, project: string, stack: string
     stack,
     host,
     registry: parsed.registry && { ...parsed.registry, password: pulumi.secret(parsed.registry.password) },
+    logs:
+      parsed.logs.driver === "awslogs" && parsed.host.kind === "aws"
+        ? { ...parsed.logs, awslogs: { group: logGroupName(project, stack), region: parsed.host.region } }
+        : parsed.logs,
     saptivaApiKey: secret(parsed.saptivaApiKey),
     tls: parsed.tls && { ...parsed.tls, key: secret(parsed.tls.key) },
     secretEnv: { api: isSecretKey("api"), web: isSecretKey("web") },

@@ -172,15 +172,24 @@ export const redisSchema = z
   })
   .prefault({});
 
+/** The retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
 /** `copilotos:logs`: every container's log driver and rotation. */
 export const logsSchema = z
   .strictObject({
     driver: z
-      .enum(["json-file", "local", "journald", "syslog", "none"], { error: "must be json-file, local, journald, syslog or none" })
+      .enum(["json-file", "local", "journald", "syslog", "awslogs", "none"], { error: "must be json-file, local, journald, syslog, awslogs or none" })
       .default("json-file")
-      .describe("Docker log driver of every container (journald/syslog: the host rotates)"),
+      .describe("Docker log driver of every container (journald/syslog: the host rotates; awslogs: CloudWatch Logs, aws hosts only)"),
     maxSizeMb: integer(1, 10240, "a whole number of MiB from 1 to 10240").default(10).describe("json-file/local: size of one log file (MiB)"),
     maxFiles: integer(1, 100, "a whole number from 1 to 100").default(3).describe("json-file/local: log files kept per container"),
+    retentionDays: integer(1, 3653, "a whole number of days from 1 to 3653")
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), {
+        error: `must be a number of days CloudWatch Logs keeps: ${LOG_RETENTION_DAYS.slice(0, -1).join(", ")} or ${LOG_RETENTION_DAYS.at(-1)}`,
+      })
+      .default(30)
+      .describe("awslogs: days CloudWatch Logs keeps the stack's log group (one of the values it accepts)"),
   })
   .prefault({});
 

@@ -2,7 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, readyScript, userData } from "../renderers/hosts/aws";
+import { backupRolePolicy, DATA_DEVICE, ec2AssumeRolePolicy, ingressRules, logsRolePolicy, readyScript, userData } from "../renderers/hosts/aws";
 import { AwsAlarms } from "./awsAlarms";
 import { BackupBucket } from "./backupBucket";
 import type { StackConfig } from "../config";
@@ -22,6 +22,8 @@ export interface AwsHostArgs {
   offsiteBackups?: boolean;
   /** Tags on every AWS resource. @default {} */
   tags?: Record<string, string>;
+  /** The stack's CloudWatch log group (logs.driver awslogs): made here, the instance role may write to it. @default none */
+  logGroup?: { name: string; retentionDays: number };
   /** Where the CloudWatch alarms' topic delivers (with `settings.alarms.enabled`). @default nowhere: the topic only */
   alarmReceivers?: { email?: string; webhookUrl?: pulumi.Input<string> };
 }
@@ -91,11 +93,19 @@ export class AwsHost extends pulumi.ComponentResource {
       { ...child, protect: true, retainOnDelete: true },
     );
 
+    // The instance role: only what the host does with AWS (upload backups, write its containers' logs).
     let instanceProfile: aws.iam.InstanceProfile | undefined;
-    if (args.offsiteBackups) {
-      this.backupBucket = new BackupBucket(`${name}-backups`, { provider, tags }, { parent: this });
+    const logsReady: pulumi.Resource[] = [];
+    if (args.offsiteBackups || args.logGroup) {
       const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: ec2AssumeRolePolicy(), tags }, child);
-      new aws.iam.RolePolicy(`${name}-backup-access`, { role: role.id, policy: this.backupBucket.bucketArn.apply(backupRolePolicy) }, child);
+      if (args.offsiteBackups) {
+        this.backupBucket = new BackupBucket(`${name}-backups`, { provider, tags }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-backup-access`, { role: role.id, policy: this.backupBucket.bucketArn.apply(backupRolePolicy) }, child);
+      }
+      if (args.logGroup) {
+        const group = new aws.cloudwatch.LogGroup(`${name}-logs`, { name: args.logGroup.name, retentionInDays: args.logGroup.retentionDays, tags }, child);
+        logsReady.push(group, new aws.iam.RolePolicy(`${name}-logs-access`, { role: role.id, policy: group.arn.apply(logsRolePolicy) }, child));
+      }
       instanceProfile = new aws.iam.InstanceProfile(`${name}-profile`, { role: role.name, tags }, child);
     }
 
@@ -168,7 +178,8 @@ export class AwsHost extends pulumi.ComponentResource {
         create: describedScript(AWS_READY_DOES, readyScript()),
         triggers: [instance.id, attachment.id],
       },
-      { parent: this, dependsOn: [attachment, ip] },
+      // No container starts before its log group and the right to write to it exist (awslogs refuses to start one).
+      { parent: this, dependsOn: [attachment, ip, ...logsReady] },
     );
     this.registerOutputs({ address: this.address, hostKey: this.hostKey, instanceId: this.instanceId, dataVolumeId: this.dataVolumeId });
   }

@@ -31,6 +31,8 @@ export interface DockerHostArgs {
   appPorts?: Record<string, number>;
   /** Create an S3 bucket for off-host backups the host may write to (aws hosts only). @default false */
   offsiteBackups?: boolean;
+  /** An aws host's CloudWatch log group for the containers (logs.driver awslogs). @default none */
+  logGroup?: { name: string; retentionDays: number };
   /** Where an aws host's CloudWatch alarms are delivered (the stack's alert email and webhook). @default nowhere */
   alarmReceivers?: { email?: string; webhookUrl?: pulumi.Input<string> };
   /** Credentials of a private registry the engine pulls from (registry mode). @default none (public images) */
@@ -75,7 +77,14 @@ export class DockerHost extends pulumi.ComponentResource {
         const { AwsHost } = require("./awsHost") as typeof import("./awsHost");
         this.aws = new AwsHost(
           `${name}-aws`,
-          { settings, privateKey, appPorts: args.appPorts ?? {}, offsiteBackups: args.offsiteBackups, alarmReceivers: args.alarmReceivers },
+          {
+            settings,
+            privateKey,
+            appPorts: args.appPorts ?? {},
+            offsiteBackups: args.offsiteBackups,
+            alarmReceivers: args.alarmReceivers,
+            logGroup: args.logGroup,
+          },
           { parent: this },
         );
         const bucket = this.aws.backupBucket;

@@ -65,6 +65,8 @@ export function fakeOutputs(type: string, name: string, inputs: Record<string, u
     case "aws:iam/role:Role":
     case "aws:iam/instanceProfile:InstanceProfile":
       return { name: `${name}-${hex.slice(0, 8)}`, arn: `arn:aws:iam::123456789012:role/${name}` };
+    case "aws:cloudwatch/logGroup:LogGroup":
+      return { arn: `arn:aws:logs:eu-west-1:123456789012:log-group:${String(inputs.name)}` };
     case "aws:sns/topic:Topic":
       return { arn: `arn:aws:sns:eu-west-1:123456789012:${name}-${hex.slice(0, 8)}` };
     case "aws:cloudwatch/metricAlarm:MetricAlarm":

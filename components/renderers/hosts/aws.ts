@@ -154,6 +154,14 @@ export function backupRolePolicy(bucketArn: string): string {
   });
 }
 
+/** The instance role may write log streams of the stack's log group (Docker's awslogs driver), nothing else. */
+export function logsRolePolicy(logGroupArn: string): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "CopilotosLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroupArn}:log-stream:*` }],
+  });
+}
+
 /** A statement refusing plain-HTTP requests. */
 const denyInsecureTransport = (bucketArn: string) => ({
   Sid: "DenyInsecureTransport",

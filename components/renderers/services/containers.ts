@@ -57,18 +57,32 @@ export interface Limits {
 
 /** The containers' log driver and, for the drivers that keep files on the host, their rotation (config `logs`). */
 export interface LogSettings {
-  driver: "json-file" | "local" | "journald" | "syslog" | "none";
+  driver: "json-file" | "local" | "journald" | "syslog" | "awslogs" | "none";
   maxSizeMb: number;
   maxFiles: number;
+  /** awslogs: the stack's log group and its region (set from the host's config). */
+  awslogs?: { group: string; region: string };
 }
 
 /** json-file logs, rotated: the default driver grows without bound. */
 export const DEFAULT_LOGS: LogSettings = { driver: "json-file", maxSizeMb: 10, maxFiles: 3 };
 
-/** `--log-opt`s: rotation for the file drivers; journald and syslog rotate on the host's side. */
+/**
+ * `--log-opt`s: rotation for the file drivers; journald and syslog rotate on the host's side.
+ * awslogs: the stack's group, one stream per container (named after it), and non-blocking
+ * delivery, so a CloudWatch outage drops log lines (beyond a 4 MiB buffer) instead of stalling the
+ * app; `docker logs` still reads the engine's local copy (dual logging).
+ */
 export function logOptions(l: LogSettings): Record<string, string> {
+  if (l.driver === "awslogs") {
+    if (!l.awslogs) throw new Error("logs.driver awslogs needs the stack's log group and region");
+    return { "awslogs-region": l.awslogs.region, "awslogs-group": l.awslogs.group, tag: "{{.Name}}", mode: "non-blocking", "max-buffer-size": "4m" };
+  }
   return l.driver === "json-file" || l.driver === "local" ? { "max-size": `${l.maxSizeMb}m`, "max-file": String(l.maxFiles) } : {};
 }
+
+/** The stack's CloudWatch log group (logs.driver awslogs): `/copilotos/<stack>`. */
+export const logGroupName = (project: string, stack: string): string => `/${project}/${stack}`;
 
 /** A memory-backed writable folder on a read-only root file system. */
 export interface Tmpfs {
