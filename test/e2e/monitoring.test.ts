@@ -9,6 +9,7 @@
  */
 import * as net from "node:net";
 import { ops } from "../../scripts/ops";
+import { restore } from "../../scripts/restore";
 import { get } from "../support/loadClient";
 import { runOnHost } from "../../scripts/stack/hostExec";
 import { StackRig } from "../support/stackRig";
@@ -270,6 +271,24 @@ test("no verified backup for longer than backupMaxAgeHours (the last one recorde
     },
     async () => expect(await backupJob()).toBe(0),
   );
+});
+
+test("a restore drill notifies no one: the newest backup restored into a scratch volume and served, beside the live stack", async () => {
+  expect(await backupJob()).toBe(0); // a verified backup to drill, whatever ran before
+  await sleep(30_000); // what the scenarios above raised has resolved
+  const start = Date.now();
+  const out: string[] = [];
+  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
+  const code = await restore([...conn, "prod", "--drill"], { out: (x) => out.push(x), err: (x) => out.push(x) });
+  const drilled = (Date.now() - start) / 1000;
+  expect([code, out.join("").trim().split("\n").pop()]).toEqual([
+    0,
+    expect.stringMatching(/^drill: passed: .* The live data was not touched; the scratch volume is removed$/),
+  ]);
+  // Past every `for` and the group wait, and samples of the host's job.
+  await sleep(75_000);
+  expect(alerts.falseAlarms(start)).toEqual([]);
+  log(`restore drill: passed in ${drilled.toFixed(1)} s; no notification within 75 s after it`);
 });
 
 test("a maintenance window (ops maintenance on, then off) notifies no one: the probes fail, the alerts are silenced", async () => {

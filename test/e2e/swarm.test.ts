@@ -3,7 +3,8 @@
  * test executor to a real 3-node swarm (test/support/swarmRig.ts: node-1 manager and data node,
  * node-2 and node-3 workers, images by digest from a registry on the swarm's bridge). Under a
  * request loop through the proxy: a rolling update of the API, an update to a never-ready image
- * (rolled back by the swarm), and a worker's engine stopped. Mongo's data and Redis's keys are
+ * (rolled back by the swarm), a worker drained and made active again (node maintenance), and a
+ * worker's engine stopped. Mongo's data and Redis's keys are
  * fingerprinted before and after each. Ends with the bench line
  * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
  */
@@ -177,6 +178,40 @@ test("an update to a never-ready image is rolled back by the swarm: 0 failed req
   expect(load.failed).toBe(0);
   const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
   expect(env).not.toContain("nowhere");
+  expect(dataPrint()).toEqual(before);
+});
+
+test("a worker drained for maintenance and made active again under load: 0 failed requests, the API at full count elsewhere meanwhile", async () => {
+  const before = dataPrint();
+  // A worker that runs an API task: its task must move.
+  const worker =
+    apiTasks()
+      .map((l) => l.split(" ")[0])
+      .find((n) => n !== "node-1") ?? "node-3";
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  await loop.reached(50);
+  const drained = Date.now();
+  rig.docker(1, "node", "update", "--availability", "drain", worker);
+  let moved = -1;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const tasks = apiTasks();
+    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(worker))) {
+      moved = (Date.now() - drained) / 1000;
+      break;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  // Nothing of the stack runs on the drained node (a global proxy task leaves it too).
+  const left = rig.docker(1, "node", "ps", worker, "--filter", "desired-state=running", "--format", "{{.Name}}");
+  rig.docker(1, "node", "update", "--availability", "active", worker);
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  log(`drain (${worker}): ${load.requests} requests, ${load.failed} failed, API at 2 tasks elsewhere after ${moved}s ${JSON.stringify(load.samples)}`);
+  expect([moved > 0, left, load.failed]).toEqual([true, "", 0]);
+  expect(rig.docker(1, "node", "inspect", worker, "--format", "{{.Spec.Availability}} {{.Status.State}}")).toBe("active ready");
   expect(dataPrint()).toEqual(before);
 });
 
