@@ -3,8 +3,8 @@
  * test executor to a real 3-node swarm (test/support/swarmRig.ts: node-1 manager and data node,
  * node-2 and node-3 workers, images by digest from a registry on the swarm's bridge). Under a
  * request loop through the proxy: a rolling update of the API, an update to a never-ready image
- * (rolled back by the swarm), a worker drained and made active again (node maintenance), and a
- * worker's engine stopped. Mongo's data and Redis's keys are
+ * (rolled back by the swarm), `npm run rollback` to the first update, a worker drained and made
+ * active again (node maintenance), and a worker's engine stopped. Mongo's data and Redis's keys are
  * fingerprinted before and after each. Ends with the bench line
  * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
  */
@@ -16,6 +16,10 @@ import { SAPTIVA_KEY } from "../support/program";
 import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
 import { SwarmRig } from "../support/swarmRig";
 import type { ProgramRun } from "../../scripts/mockRuntime/harness";
+import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
+import { rollback } from "../../scripts/rollback";
+import type { StackConfigInput } from "../../scripts/stack/stackConfig";
+import { RigBackend, updateEntry } from "../support/rigBackend";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -29,9 +33,6 @@ const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 /** The swarm stack's program, pointed at the rig and the pushed stand-ins, applied through the manager. */
 async function deploy(config: string[] = []) {
-  // A fresh SDK per run: the program is required again under new mocks (as StackRig does).
-  jest.resetModules();
-  const { runProgram } = await import("../../scripts/mockRuntime/harness");
   const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
   const input = loadStackConfig({
     stack: "swarm",
@@ -50,16 +51,35 @@ async function deploy(config: string[] = []) {
     ],
     secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`],
   });
-  const run = await runProgram({
-    stack: "swarm",
-    config: input.config,
-    secretKeys: input.secretKeys,
-    secretPaths: input.secretPaths,
-    priorPasswords: passwords,
-  });
-  passwords = run.passwords;
-  return applyGraph(run, { dockerArgs: rig.manager.dockerArgs, ssh: { kind: "local", dockerHost: `unix://${rig.manager.socket}` } }, state, log);
+  return swarmStack.deployInput(input);
 }
+
+/** The swarm stack as `pulumi up` and its history see it: each update recorded, as `npm run rollback` reads them. */
+const swarmStack = {
+  stack: "swarm",
+  history: [] as HistoryEntry[],
+  lastInput: undefined as StackConfigInput | undefined,
+  async deployInput(input: StackConfigInput) {
+    jest.resetModules();
+    const { runProgram } = await import("../../scripts/mockRuntime/harness");
+    const run = await runProgram({ stack: "swarm", ...input, priorPasswords: passwords });
+    passwords = run.passwords;
+    this.lastInput = input;
+    try {
+      const steps = await applyGraph(
+        run,
+        { dockerArgs: rig.manager.dockerArgs, ssh: { kind: "local", dockerHost: `unix://${rig.manager.socket}` } },
+        state,
+        log,
+      );
+      this.history.push(updateEntry(this.history, input, "succeeded"));
+      return steps;
+    } catch (e) {
+      this.history.push(updateEntry(this.history, input, "failed"));
+      throw e;
+    }
+  },
+};
 
 const apiTasks = () =>
   rig
@@ -178,6 +198,34 @@ test("an update to a never-ready image is rolled back by the swarm: 0 failed req
   expect(load.failed).toBe(0);
   const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
   expect(env).not.toContain("nowhere");
+  expect(dataPrint()).toEqual(before);
+});
+
+test("npm run rollback to the first update under load: 0 failed requests, every API task on its digest, the same secrets", async () => {
+  const before = dataPrint();
+  const secretsOf = () =>
+    rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}");
+  const secrets = secretsOf();
+  // Updates so far: 1 the first (v1), 2 the rolling update (v2), 3 the never-ready one (failed; the swarm kept v2).
+  expect(swarmStack.history.map((h) => `${h.version} ${h.result}`)).toEqual(["1 succeeded", "2 succeeded", "3 failed"]);
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  await loop.reached(50);
+  const printed: string[] = [];
+  const io = { out: (x: string) => printed.push(x), err: (x: string) => printed.push(x) };
+  const code = await rollback(["swarm", "--to", "1", "--yes"], new RigBackend(swarmStack, log), io);
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  log(`rollback to update 1: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  expect([code, load.failed]).toEqual([0, 0]);
+  expect(printed.join("")).toContain(`  images.api: ${apiV2} -> ${digests.api}\n`);
+  // Every running API task runs v1's digest; the stack answers v1; the secrets are the ones it had.
+  const images = rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
+  expect([...new Set(images)]).toEqual([digests.api]);
+  expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"1"');
+  expect(secretsOf()).toBe(secrets);
+  expect(swarmStack.history.at(-1)!.result).toBe("succeeded");
   expect(dataPrint()).toEqual(before);
 });
 

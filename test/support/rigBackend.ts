@@ -1,20 +1,42 @@
 /**
- * `npm run rollback`'s StackBackend (scripts/rollback.ts) over a StackRig, so the real CLI rolls a
- * stack back on the test host: its history is the rig's deploys (each with the whole config it
+ * `npm run rollback`'s StackBackend (scripts/rollback.ts) over a rig's stack (a StackRig, the swarm
+ * suite's), so the real CLI rolls a stack back on the test host or the swarm: its history is the rig's deploys (each with the whole config it
  * ran, as `pulumi stack history` records it), its config the last deploy's, config changes go
  * through `pulumi config set --path` semantics, and `up` applies that config with the executor.
  * There is no preview: the executor has none (the real backend's preview is Pulumi's).
  */
 import type { StackBackend } from "../../scripts/rollback";
 import { configText, configValue, setPath, type Json, type StackConfigInput } from "../../scripts/stack/stackConfig";
-import type { StackRig } from "./stackRig";
+import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
+
+/** A rig that keeps its stack's updates as `pulumi stack history` would (StackRig, the swarm suite's). */
+export interface HistoryRig {
+  readonly stack: string;
+  /** Oldest first. */
+  readonly history: HistoryEntry[];
+  /** The config the last update ran with. */
+  readonly lastInput?: StackConfigInput;
+  /** Runs the program with this config and applies it, recording the update. */
+  deployInput(input: StackConfigInput, log?: (line: string) => void): Promise<unknown>;
+}
+
+/** The history entry of an update that ran `input` with this `result`, numbered after `history`'s. */
+export function updateEntry(history: HistoryEntry[], input: StackConfigInput, result: "succeeded" | "failed"): HistoryEntry {
+  return {
+    version: history.length + 1,
+    kind: "update",
+    result,
+    startTime: new Date().toISOString(),
+    config: Object.fromEntries(Object.entries(input.config).map(([k, v]) => [k, { value: v, secret: input.secretKeys.includes(k) }])),
+  };
+}
 
 export class RigBackend implements StackBackend {
   private values: Record<string, Json> = {};
   private secretKeys = new Set<string>();
 
   constructor(
-    private readonly rig: StackRig,
+    private readonly rig: HistoryRig,
     private readonly log: (line: string) => void,
   ) {}
 

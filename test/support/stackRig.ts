@@ -11,6 +11,7 @@ import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
 import type { StackConfigInput } from "../../scripts/stack/stackConfig";
 import { NETNS, requireTestHost, TEST_HOST_DIR } from "./testHost";
 import { applyGraph, ApplyOptions, ApplyStep, BeforeStep, Engine, ExecState, refreshState } from "./executor";
+import { updateEntry } from "./rigBackend";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 import { FIREWALL_STANDIN } from "./testImages";
@@ -115,19 +116,12 @@ export class StackRig {
     this.passwords = run.passwords;
     this.lastRun = run;
     this.lastInput = input;
-    const entry = (result: string): HistoryEntry => ({
-      version: this.history.length + 1,
-      kind: "update",
-      result,
-      startTime: new Date().toISOString(),
-      config: Object.fromEntries(Object.entries(input.config).map(([k, v]) => [k, { value: v, secret: input.secretKeys.includes(k) }])),
-    });
     try {
       const steps = await applyGraph(run, this.engine(), this.state, log, before, apply);
-      this.history.push(entry("succeeded"));
+      this.history.push(updateEntry(this.history, input, "succeeded"));
       return steps;
     } catch (e) {
-      this.history.push(entry("failed"));
+      this.history.push(updateEntry(this.history, input, "failed"));
       throw e;
     }
   }
