@@ -86,6 +86,21 @@ const apiTasks = () =>
     .docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}")
     .split("\n")
     .filter((l) => / Running /.test(` ${l} `));
+/** A worker that runs an API task (the spread strategy puts the two on different nodes), else `fallback`. */
+const apiWorker = (fallback: string) =>
+  apiTasks()
+    .map((l) => l.split(" ")[0])
+    .find((n) => n !== "node-1") ?? fallback;
+/** Seconds from `since` until the API runs its 2 tasks, none on `node` (2 minutes at most; -1 if not by then). */
+async function apiOff(node: string, since: number): Promise<number> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const tasks = apiTasks();
+    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(node))) return (Date.now() - since) / 1000;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return -1;
+}
 /** A command in the Redis task (on node-1), authenticated from its secret file (REDISCLI_AUTH: on no command line). */
 const redisCli = (cmd: string) => {
   const task = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-redis");
@@ -231,25 +246,12 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
 
 test("a worker drained for maintenance and made active again under load: 0 failed requests, the API at full count elsewhere meanwhile", async () => {
   const before = dataPrint();
-  // A worker that runs an API task: its task must move.
-  const worker =
-    apiTasks()
-      .map((l) => l.split(" ")[0])
-      .find((n) => n !== "node-1") ?? "node-3";
+  const worker = apiWorker("node-3"); // its API task must move
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   await loop.reached(50);
   const drained = Date.now();
   rig.docker(1, "node", "update", "--availability", "drain", worker);
-  let moved = -1;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const tasks = apiTasks();
-    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(worker))) {
-      moved = (Date.now() - drained) / 1000;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const moved = await apiOff(worker, drained);
   // Nothing of the stack runs on the drained node (a global proxy task leaves it too).
   const left = rig.docker(1, "node", "ps", worker, "--filter", "desired-state=running", "--format", "{{.Name}}");
   rig.docker(1, "node", "update", "--availability", "active", worker);
@@ -265,26 +267,13 @@ test("a worker drained for maintenance and made active again under load: 0 faile
 
 test("a worker's engine stops under load: the API is back at full replica count on the others", async () => {
   const before = dataPrint();
-  // A worker that runs an API task (the spread strategy puts the two on different nodes).
-  const victim =
-    apiTasks()
-      .map((l) => l.split(" ")[0])
-      .find((n) => n !== "node-1") ?? "node-2";
+  const victim = apiWorker("node-2");
   const index = Number(victim.split("-")[1]);
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   await loop.reached(50);
   const stopped = Date.now();
   await rig.stopEngine(index);
-  let recovered = -1;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const tasks = apiTasks();
-    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(victim))) {
-      recovered = (Date.now() - stopped) / 1000;
-      break;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  const recovered = await apiOff(victim, stopped);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
