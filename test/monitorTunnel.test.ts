@@ -80,8 +80,8 @@ async function freePorts(): Promise<[number, number]> {
 test("the host script prints each UI's first container address, or names the container that does not run", () => {
   const script = uiAddressesScript(ID);
   expect(script).toContain(
-    "ctr=copilotos-prod-prometheus\n" +
-      "if [ \"$(docker inspect -f '{{.State.Running}}' \"$ctr\" 2>/dev/null)\" != true ]; then echo 'monitor: copilotos-prod-prometheus is not running: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- prod status)' >&2; exit 1; fi\n" +
+    "if [ \"$(docker inspect -f '{{.State.Running}}' copilotos-prod-prometheus 2>/dev/null)\" != true ]; then echo 'monitor: copilotos-prod-prometheus is not running: monitoring is off for this stack (monitoring.enabled), or Prometheus is down (npm run ops -- prod status)' >&2; exit 1; fi\n" +
+      "ctr=copilotos-prod-prometheus\n" +
       "ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' \"$ctr\")\n" +
       "ip=${ip%% *}\n" +
       "if [ -z \"$ip\" ]; then echo 'monitor: copilotos-prod-prometheus has no network address' >&2; exit 1; fi\n" +
@@ -95,7 +95,7 @@ test("the host script prints each UI's first container address, or names the con
   expect([down.status, down.stdout, down.stderr]).toEqual([
     1,
     "prometheus 172.20.0.5\n",
-    "monitor: copilotos-prod-alertmanager is not running: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- prod status)\n",
+    "monitor: copilotos-prod-alertmanager is not running: monitoring is off for this stack (monitoring.enabled), or Alertmanager is down (npm run ops -- prod status)\n",
   ]);
 });
 
@@ -158,7 +158,7 @@ test("monitor fails with what went wrong: monitoring not running, a local port t
   let t = io();
   expect(await monitor(SSH, ID, { prometheus, alertmanager }, t.io)).toBe(1);
   expect(t.err.join("")).toBe(
-    "monitor: copilotos-prod-prometheus is not running: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- prod status)\n",
+    "monitor: copilotos-prod-prometheus is not running: monitoring is off for this stack (monitoring.enabled), or Prometheus is down (npm run ops -- prod status)\n",
   );
   delete process.env.DOWN;
   const taken = net.createServer();

@@ -7,10 +7,8 @@ import { spawn } from "node:child_process";
 import * as net from "node:net";
 import type { StackIdentity } from "../../components/renderers/names";
 import { sshClientOptions } from "../../components/renderers/hosts/ssh";
-import { forwardArgs, parseUiAddresses, uiAddressesScript, UI_PARTS, type Forward, type UiPart } from "../../components/renderers/monitoring/tunnel";
+import { forwardArgs, parseUiAddresses, uiAddressesScript, UI_PARTS, UI_TITLES, type Forward, type UiPart } from "../../components/renderers/monitoring/tunnel";
 import { describeTarget, runOnHost, type HostTarget } from "./hostExec";
-
-const TITLES: Record<UiPart, string> = { prometheus: "Prometheus", alertmanager: "Alertmanager" };
 
 /** argv of the tunnel: no command (`-N`), and ssh exits when a forward cannot listen. Pure. */
 export function tunnelArgv(target: Extract<HostTarget, { kind: "ssh" }>, forwards: Forward[]): [string, string[]] {
@@ -46,7 +44,7 @@ export async function monitor(target: HostTarget, id: StackIdentity, localPorts:
   const ui = parseUiAddresses(found.stdout);
   if (target.kind === "local") {
     io.out(
-      `monitor: the local engine's containers answer on this machine:\n${UI_PARTS.map((p) => `  ${TITLES[p]}: http://${ui[p].address}:${ui[p].port}/\n`).join("")}`,
+      `monitor: the local engine's containers answer on this machine:\n${UI_PARTS.map((p) => `  ${UI_TITLES[p]}: http://${ui[p].address}:${ui[p].port}/\n`).join("")}`,
     );
     return 0;
   }
@@ -80,7 +78,7 @@ export async function monitor(target: HostTarget, id: StackIdentity, localPorts:
       io.err(`monitor: the tunnel did not open: ${said.trim() || `ssh exited ${code}`}\n`);
       return code || 1;
     }
-    io.out(`${UI_PARTS.map((p) => `  ${TITLES[p]}: http://127.0.0.1:${localPorts[p]}/\n`).join("")}monitor: open until Ctrl-C\n`);
+    io.out(`${UI_PARTS.map((p) => `  ${UI_TITLES[p]}: http://127.0.0.1:${localPorts[p]}/\n`).join("")}monitor: open until Ctrl-C\n`);
     const code = await exited;
     if (io.stop.aborted) return 0;
     io.err(`monitor: the tunnel closed: ${said.trim() || `ssh exited ${code}`}\n`);

@@ -5,6 +5,16 @@
 import type { StackIdentity } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 import { monitoringContainerName } from "./containers";
+import type { MonitoringPart } from "./spec";
+
+/**
+ * A line that ends the script `step` unless the monitoring part `title` (its container) runs, saying
+ * whether monitoring is off or the part is down. Shared by `ops alerts` and `ops monitor`.
+ */
+export function requireRunning(step: string, id: StackIdentity, part: MonitoringPart, title: string): string {
+  const ctr = monitoringContainerName(id, part);
+  return `if [ "$(docker inspect -f '{{.State.Running}}' ${shq(ctr)} 2>/dev/null)" != true ]; then echo ${shq(`${step}: ${ctr} is not running: monitoring is off for this stack (monitoring.enabled), or ${title} is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`;
+}
 
 /** Prints Alertmanager's active alerts (JSON), neither silenced nor held back by the host being unreachable. */
 export function alertsScript(id: StackIdentity): string {
@@ -12,7 +22,7 @@ export function alertsScript(id: StackIdentity): string {
   return lines(
     STRICT,
     engineAnswers("alerts"),
-    `if [ "$(docker inspect -f '{{.State.Running}}' ${shq(ctr)} 2>/dev/null)" != true ]; then echo ${shq(`alerts: ${ctr} is not running: monitoring is off for this stack (monitoring.enabled), or Alertmanager is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
+    requireRunning("alerts", id, "alertmanager", "Alertmanager"),
     `docker exec ${shq(ctr)} wget -qO- 'http://127.0.0.1:9093/api/v2/alerts?active=true&silenced=false&inhibited=false'`,
   );
 }

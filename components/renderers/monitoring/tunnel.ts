@@ -5,11 +5,14 @@
  */
 import type { StackIdentity } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
+import { requireRunning } from "./alerts";
 import { monitoringContainerName, portOf, type MonitoringPart } from "./spec";
 
 /** The parts with a web UI, in the order `ops monitor` lists them. */
 export const UI_PARTS = ["prometheus", "alertmanager"] as const satisfies readonly MonitoringPart[];
 export type UiPart = (typeof UI_PARTS)[number];
+/** How `ops monitor` names them. */
+export const UI_TITLES: Record<UiPart, string> = { prometheus: "Prometheus", alertmanager: "Alertmanager" };
 
 /** Where a UI answers on the host: its container's address and port. */
 export interface UiAddress {
@@ -28,8 +31,8 @@ export function uiAddressesScript(id: StackIdentity): string {
     ...UI_PARTS.flatMap((part) => {
       const ctr = monitoringContainerName(id, part);
       return [
+        requireRunning("monitor", id, part, UI_TITLES[part]),
         `ctr=${shq(ctr)}`,
-        `if [ "$(docker inspect -f '{{.State.Running}}' "$ctr" 2>/dev/null)" != true ]; then echo ${shq(`monitor: ${ctr} is not running: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
         `ip=$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$ctr")`,
         `ip=\${ip%% *}`,
         `if [ -z "$ip" ]; then echo ${shq(`monitor: ${ctr} has no network address`)} >&2; exit 1; fi`,
