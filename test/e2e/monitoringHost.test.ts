@@ -16,7 +16,7 @@ import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support
 import { makeTestCa, TestCa } from "../support/testCa";
 import { DATA_ROOT, DISK_MB } from "../support/testHost";
 import { get } from "../support/loadClient";
-import { host, remote, removeProject } from "./support";
+import { host, promQuery, removeProject } from "./support";
 
 jest.setTimeout(900_000);
 if (!(DISK_MB > 0)) throw new Error("the host alerts' suite fills its test host's disk: run it with COPILOTOS_TEST_HOST_DISK_MB (npm test sets 2048)");
@@ -56,9 +56,7 @@ function disk(): { size: number; avail: number } {
 
 /** A PromQL query's values by `label`, read inside Prometheus's container. */
 function query(promql: string, label: string): Record<string, number> {
-  const out = remote("exec", "copilotos-staging-prometheus", "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
-  const result = (JSON.parse(out) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-  return Object.fromEntries(result.map((r) => [r.metric[label] ?? "", Number(r.value[1])]));
+  return Object.fromEntries(promQuery("copilotos-staging-prometheus", promql).map((r) => [r.metric[label] ?? "", Number(r.value[1])]));
 }
 
 beforeAll(async () => {
@@ -83,16 +81,18 @@ afterAll(async () => {
 test("a healthy HTTPS stack: the certificate's expiry and the data disk are watched, and nothing fires", async () => {
   const deadline = Date.now() + 120_000;
   let expiry: Record<string, number> = {};
+  let size: Record<string, number> = {};
+  // Both scraped at least once (the probe and the node exporter are separate targets).
   while (Date.now() < deadline) {
     expiry = query("(probe_ssl_earliest_cert_expiry - time()) / 86400", "check");
-    if (expiry.tls) break;
+    size = query('node_filesystem_size_bytes{mountpoint="/"}', "mountpoint");
+    if (expiry.tls && size["/"]) break;
     await sleep(3000);
   }
   // The 60-day certificate, as the proxy serves it to the probe (and to a client that trusts the test CA).
   expect(Math.round(expiry.tls)).toBe(60);
   expect((await get(`https://${host.target.address}:3543/`, { ca: fs.readFileSync(longCert.caFile, "utf8") })).status).toBe(200);
   // The node exporter's "/" is the engine's data root: the small file system of this host.
-  const size = query('node_filesystem_size_bytes{mountpoint="/"}', "mountpoint");
   expect(Math.abs(size["/"] - disk().size) / disk().size).toBeLessThan(0.01);
   await sleep(45_000);
   expect(alerts.falseAlarms(0)).toEqual([]);
