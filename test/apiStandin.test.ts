@@ -5,21 +5,16 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { get } from "./support/loadClient";
+import { freePorts } from "./support/processes";
 import { API_PY } from "./support/standins";
 
 test("SIGTERM: a stream in flight gets all its events, new connections are refused, then it exits 0", async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "api-standin-"));
   fs.writeFileSync(path.join(dir, "api.py"), API_PY);
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const [port] = await freePorts(1);
   const api = spawn("python3", [path.join(dir, "api.py")], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
   const exited = new Promise<number | null>((resolve) => api.on("close", (code) => resolve(code)));
   try {

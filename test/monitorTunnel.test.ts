@@ -11,6 +11,7 @@ import * as path from "node:path";
 import { forwardArgs, parseUiAddresses, uiAddressesScript } from "../components/renderers/monitoring/tunnel";
 import type { HostTarget } from "../scripts/stack/hostExec";
 import { monitor, tunnelArgv } from "../scripts/stack/tunnel";
+import { freePorts } from "./support/processes";
 
 const ID = { project: "copilotos", stack: "prod" };
 const SSH: Extract<HostTarget, { kind: "ssh" }> = {
@@ -68,15 +69,6 @@ afterAll(() => {
   fs.rmSync(bin, { recursive: true, force: true });
 });
 
-/** Two ports nothing listens on now. */
-async function freePorts(): Promise<[number, number]> {
-  const servers = [net.createServer(), net.createServer()];
-  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports as [number, number];
-}
-
 test("the host script prints each UI's first container address, or names the container that does not run", () => {
   const script = uiAddressesScript(ID);
   expect(script).toContain(
@@ -131,7 +123,7 @@ function io() {
 }
 
 test("monitor opens the tunnel to the addresses the host named, reports the URLs, and closes it on stop (exit 0)", async () => {
-  const [prometheus, alertmanager] = await freePorts();
+  const [prometheus, alertmanager] = await freePorts(2);
   const t = io();
   const running = monitor(SSH, ID, { prometheus, alertmanager }, t.io);
   const deadline = Date.now() + 10_000;
@@ -153,7 +145,7 @@ test("monitor opens the tunnel to the addresses the host named, reports the URLs
 });
 
 test("monitor fails with what went wrong: monitoring not running, a local port taken, ssh refused", async () => {
-  const [prometheus, alertmanager] = await freePorts();
+  const [prometheus, alertmanager] = await freePorts(2);
   process.env.DOWN = "prometheus";
   let t = io();
   expect(await monitor(SSH, ID, { prometheus, alertmanager }, t.io)).toBe(1);

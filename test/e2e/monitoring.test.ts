@@ -7,7 +7,6 @@
  * so a resolved notification comes within the test's patience); a zero-downtime update must notify
  * no one. Ends with `alerts: scenarios=<n> detected=<n> resolved=<n> max_detect_s=<x> duplicates=<n> false_alarms=<n>`.
  */
-import * as net from "node:net";
 import { ops } from "../../scripts/ops";
 import { restore } from "../../scripts/restore";
 import { get } from "../support/loadClient";
@@ -17,7 +16,8 @@ import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/
 import { AlertScenarios } from "../support/alertScenarios";
 import { buildStandins } from "../support/standins";
 import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support/monitoringImages";
-import { host, remote, removeProject } from "./support";
+import { host, promQuery, remote, removeProject } from "./support";
+import { freePorts } from "../support/processes";
 
 jest.setTimeout(1_200_000);
 const DOCKER = ["-H", `unix://${host.remoteSocket}`];
@@ -49,35 +49,31 @@ const scenario = alerts.scenario.bind(alerts);
 const container = (suffix: string) => `copilotos-prod-${suffix}`;
 const apiContainer = () => remote("ps", "-q", "--filter", "label=copilotos.stack=prod", "--filter", "label=copilotos.service=api").split("\n")[0];
 
+/** What the CLIs (ops, restore) need to reach the test host: its config and the deploy key. */
+const CLI_HOST_ARGS = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
+
 /** `npm run ops -- prod <args>` over the stack's pinned connection: its exit code and output. */
 async function opsOn(...args: string[]): Promise<{ code: number; out: string }> {
   const out: string[] = [];
-  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
-  const code = await ops([...conn, "prod", ...args], { out: (x) => out.push(x), err: (x) => out.push(x) });
+  const code = await ops([...CLI_HOST_ARGS, "prod", ...args], { out: (x) => out.push(x), err: (x) => out.push(x) });
   return { code, out: out.join("") };
 }
 
 /** `ops monitor` over the stack's pinned connection: Prometheus and Alertmanager answer through it; stopped, it exits 0. */
 async function monitorThroughTunnel(): Promise<void> {
-  const port = await new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
+  const [port, amPort] = await freePorts(2);
   const out: string[] = [];
   const stop = new AbortController();
-  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
-  const args = [...conn, "prod", "monitor", "--prometheus-port", String(port), "--alertmanager-port", String(port + 1)];
+  const args = [...CLI_HOST_ARGS, "prod", "monitor", "--prometheus-port", String(port), "--alertmanager-port", String(amPort)];
   const running = ops(args, { out: (x) => out.push(x), err: (x) => out.push(x), stop: stop.signal });
   const deadline = Date.now() + 30_000;
   while (!out.join("").includes("open until Ctrl-C") && Date.now() < deadline) await sleep(200);
   try {
-    expect(out.join("")).toContain(`  Prometheus: http://127.0.0.1:${port}/\n  Alertmanager: http://127.0.0.1:${port + 1}/\nmonitor: open until Ctrl-C\n`);
-    const [prom, am] = [await get(`http://127.0.0.1:${port}/-/ready`), await get(`http://127.0.0.1:${port + 1}/api/v2/status`)];
+    expect(out.join("")).toContain(`  Prometheus: http://127.0.0.1:${port}/\n  Alertmanager: http://127.0.0.1:${amPort}/\nmonitor: open until Ctrl-C\n`);
+    const [prom, am] = [await get(`http://127.0.0.1:${port}/-/ready`), await get(`http://127.0.0.1:${amPort}/api/v2/status`)];
     expect([prom.status, prom.body.trim()]).toEqual([200, "Prometheus Server is Ready."]);
     expect([am.status, (JSON.parse(am.body) as { cluster: { status: string } }).cluster.status]).toEqual([200, "disabled"]);
-    log(`ops monitor: Prometheus and Alertmanager answered through the tunnel on 127.0.0.1:${port} and ${port + 1}`);
+    log(`ops monitor: Prometheus and Alertmanager answered through the tunnel on 127.0.0.1:${port} and ${amPort}`);
   } finally {
     stop.abort();
   }
@@ -85,10 +81,7 @@ async function monitorThroughTunnel(): Promise<void> {
 }
 
 /** A PromQL query's series (labels and value), read inside Prometheus's container. */
-function query(promql: string): { metric: Record<string, string>; value: [number, string] }[] {
-  const out = remote("exec", container("prometheus"), "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
-  return (JSON.parse(out) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-}
+const query = (promql: string) => promQuery(container("prometheus"), promql);
 
 /** SIGKILL to a container's main process (a crash, not a stop: the restart policy brings it back); waits until it runs again. */
 async function crash(name: string): Promise<void> {
@@ -278,8 +271,7 @@ test("a restore drill notifies no one: the newest backup restored into a scratch
   await sleep(30_000); // what the scenarios above raised has resolved
   const start = Date.now();
   const out: string[] = [];
-  const conn = [...StackRig.hostConfig().config.flatMap((c) => ["--config", c]), "--identity", host.target.identityFile!];
-  const code = await restore([...conn, "prod", "--drill"], { out: (x) => out.push(x), err: (x) => out.push(x) });
+  const code = await restore([...CLI_HOST_ARGS, "prod", "--drill"], { out: (x) => out.push(x), err: (x) => out.push(x) });
   const drilled = (Date.now() - start) / 1000;
   expect([code, out.join("").trim().split("\n").pop()]).toEqual([
     0,

@@ -52,3 +52,9 @@ export function removeProject(): void {
     if (ids) remote(...(cmd === "ps" ? ["rm", "-f", "-v"] : [cmd, "rm"]), ...ids.split("\n"));
   }
 }
+
+/** A PromQL query's series (labels and value), read inside the Prometheus container `prometheus` (nothing is published). */
+export function promQuery(prometheus: string, promql: string): { metric: Record<string, string>; value: [number, string] }[] {
+  const out = remote("exec", prometheus, "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
+  return (JSON.parse(out) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
+}

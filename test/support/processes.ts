@@ -1,6 +1,7 @@
-/** The processes the test rigs start (dockerds, sshd, a registry): start, wait for, stop. Root-only use. */
+/** The processes the test rigs start (dockerds, sshd, a registry): start, wait for, stop, and free ports for them. Root-only use. */
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as path from "node:path";
 
 export const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { stdio: ["ignore", "pipe", "pipe"] }).toString();
@@ -134,4 +135,13 @@ export function linkedNamespace(o: { ns: string; outDev: string; inDev: string; 
     ...(o.routes ?? []).map((r) => ["route", "add", ...r]),
   ];
   for (const args of inside) sh("ip", ["netns", "exec", o.ns, "ip", ...args]);
+}
+
+/** `n` different loopback ports nothing listens on now (held open together while the kernel picks them). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = Array.from({ length: n }, () => net.createServer());
+  await Promise.all(servers.map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
+  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
 }

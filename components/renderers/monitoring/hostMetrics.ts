@@ -59,8 +59,9 @@ const mdirLine = (id: StackIdentity) => `mdir="$HOME/"${shq(metricsDir(id))}; mk
 /**
  * The job: {@link SAMPLES} samples {@link SAMPLE_SECONDS} s apart, each the stack's containers read
  * with one `docker inspect` into {@link CONTAINER_METRICS_FILE} in the host's {@link metricsDir},
- * the proxy's responses since the last sample added to its counters (proxyMetrics.ts), then every `*.prom` there (the backup's too) copied into the node exporter's textfile folder: a
- * new node exporter has them all within one sample. A run still going when cron starts the next
+ * the proxy's responses since the last sample added to its counters (proxyMetrics.ts), then every
+ * `*.prom` there (the backup's too) copied into the node exporter's textfile folder: a new node
+ * exporter has them all within one sample. A run still going when cron starts the next
  * (an engine that hangs) makes the next one leave at once; every docker call is bounded by `timeout`.
  */
 export function containerMetricsJob(id: StackIdentity, nodeExporter: string): string {
