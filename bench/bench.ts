@@ -8,7 +8,7 @@
  * `npm run bench -- adopt`: a compose deployment taken over on the test host (runs test/e2e/adopt.test.ts, root).
  * Ends with `adopt: data_intact=… outage_s=… failed=… failed_cutover_restored=… seed_outage_s=…`.
  * `npm run bench -- swarm`: the stack on a real 3-node swarm (runs test/e2e/swarm.test.ts, root).
- * Ends with `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
+ * Ends with `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=… node_down_detect_s=… false_alarms=…`.
  * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
  * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
  * `npm run bench -- converge`: the convergence matrix and the order fuzz under 20 seeds on the test host

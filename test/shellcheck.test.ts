@@ -37,6 +37,8 @@ describe.each([
   ["aws", ["copilotos:backup.s3=true"], path.join(__dirname, "fixtures"), 9],
   // Node labels and the apps' image pruning, each create and update.
   ["swarm", [], path.join(__dirname, "fixtures"), 6],
+  // And its monitoring: the manager's metrics job.
+  ["swarm", ["copilotos:monitoring.enabled=true"], path.join(__dirname, "fixtures"), 7],
 ])("%s %j: every host step", (stack, config, dir, least) => {
   test("is clean under shellcheck", async () => {
     const run = await runStack(stack, config, [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`], dir);

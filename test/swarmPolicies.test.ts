@@ -21,8 +21,11 @@ const task = (p: Props) =>
   };
 const rulesOf = (rs: GraphResource[]) => [...new Set(evaluate(rs).map((v) => v.rule))].sort();
 
-test("the swarm graph passes every rule", () => {
+test("the swarm graph passes every rule, with its monitoring too (ten services, two more Docker secrets)", async () => {
   expect(evaluate(graph)).toEqual([]);
+  const monitored = toGraph((await runStack("swarm", ["copilotos:monitoring.enabled=true"], [], path.join(__dirname, "fixtures"))).resources);
+  expect(monitored.filter((r) => r.type === "docker:index/service:Service")).toHaveLength(10);
+  expect(evaluate(monitored)).toEqual([]);
 });
 
 test.each([

@@ -199,7 +199,6 @@ export const configSchema = z
         [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (the swarm has no backups yet)"],
         [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
         [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
-        [["monitoring", "enabled"], cfg.monitoring.enabled === true, "is not supported on a swarm yet (set it false; the swarm's monitoring is planned)"],
       ];
       for (const [path, bad, message] of unsupported) if (bad) ctx.addIssue({ code: "custom", path, message });
     }

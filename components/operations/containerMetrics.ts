@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { DockerHost } from "../hosts/dockerHost";
-import { containerMetricsJob, METRICS_SCHEDULE } from "../renderers/monitoring/hostMetrics";
+import { METRICS_SCHEDULE } from "../renderers/monitoring/hostMetrics";
 import { installScheduleScript, removeScheduleScript } from "../renderers/operations/backupSchedule";
 import { containerMetricsDoes } from "../renderers/operations/stepDescriptions";
 import type { StackIdentity } from "../renderers/names";
@@ -9,14 +9,16 @@ import { hostCommand } from "./hostCommand";
 export interface ContainerMetricsArgs {
   host: DockerHost;
   identity: StackIdentity;
-  /** The node exporter's container: the job copies its file into its textfile folder. */
-  nodeExporter: pulumi.Input<string>;
+  /** The job (components/renderers/monitoring/hostMetrics.ts, or swarmMetrics.ts on a swarm). */
+  job: pulumi.Input<string>;
+  /** Where it copies its metrics, for the step's description: the node exporter's container or task. */
+  into: pulumi.Input<string>;
 }
 
 /**
  * The stack's containers' health and restarts for its monitoring (ContainerUnhealthy,
- * ContainerCrashLooping): a job in the deploy user's crontab (components/renderers/monitoring/hostMetrics.ts),
- * installed after the node exporter and removed with the monitoring. A new job is an update that
+ * ContainerCrashLooping; on a swarm its services' tasks and nodes, NodeDown): a job in the deploy
+ * user's crontab, installed after the node exporter and removed with the monitoring. A new job is an update that
  * installs again (never a replacement: the old one's delete would remove the new line).
  */
 export class ContainerMetrics extends pulumi.ComponentResource {
@@ -25,15 +27,12 @@ export class ContainerMetrics extends pulumi.ComponentResource {
 
   constructor(name: string, args: ContainerMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:monitoring:ContainerMetrics", name, {}, opts);
-    const nodeExporter = pulumi.output(args.nodeExporter);
     const cmd = hostCommand(
       `${name}-install`,
       {
         host: args.host,
-        script: nodeExporter.apply((n) =>
-          installScheduleScript({ identity: args.identity, schedule: METRICS_SCHEDULE, job: containerMetricsJob(args.identity, n), task: "metrics" }),
-        ),
-        does: nodeExporter.apply((n) => containerMetricsDoes(METRICS_SCHEDULE, n)),
+        script: pulumi.output(args.job).apply((job) => installScheduleScript({ identity: args.identity, schedule: METRICS_SCHEDULE, job, task: "metrics" })),
+        does: pulumi.output(args.into).apply((into) => containerMetricsDoes(METRICS_SCHEDULE, into)),
         triggers: [],
         remove: removeScheduleScript(args.identity, "metrics"),
       },

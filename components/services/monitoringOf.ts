@@ -10,7 +10,12 @@ import { ALIASES, API_READY_PATH } from "../renderers/services/containers";
 import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
 import { appImagesOf } from "./appImage";
 import { ContainerMetrics } from "../operations/containerMetrics";
+import { containerMetricsJob } from "../renderers/monitoring/hostMetrics";
 import { Monitoring } from "./monitoring";
+import { SwarmMonitoring } from "../swarm/swarmMonitoring";
+import { swarmMetricsJob } from "../renderers/monitoring/swarmMetrics";
+import { swarmMonitoringName } from "../renderers/swarm/monitoring";
+import { swarmServiceName } from "../renderers/swarm/services";
 
 /** What the stack's monitoring watches, from config: the probes through the proxy on the stack network. */
 export function monitoringSpecOf(
@@ -48,6 +53,13 @@ function receiversOf(cfg: StackConfig): pulumi.Output<Receivers> {
   );
 }
 
+/** Alertmanager's grouping and repeat timings, from config. */
+const routingOf = (m: StackConfig["monitoring"]) => ({
+  groupWaitSeconds: m.alerts.groupWaitSeconds,
+  groupIntervalSeconds: m.alerts.groupIntervalMinutes * 60,
+  repeatIntervalSeconds: m.alerts.repeatIntervalHours * 3600,
+});
+
 /**
  * The stack's monitoring when config turns it on (by default on `prod`): each part's image delivered
  * like the stack's own (registry or transfer) after `imagesAfter`, the containers after `after` (once
@@ -78,11 +90,7 @@ export function monitoringOf(
       networkName: a.networkName,
       images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
       spec: monitoringSpecOf(cfg, a.serverName),
-      routing: {
-        groupWaitSeconds: m.alerts.groupWaitSeconds,
-        groupIntervalSeconds: m.alerts.groupIntervalMinutes * 60,
-        repeatIntervalSeconds: m.alerts.repeatIntervalHours * 3600,
-      },
+      routing: routingOf(m),
       receivers: receiversOf(cfg),
       redisPassword: a.redisPassword,
       retentionDays: m.retentionDays,
@@ -93,7 +101,64 @@ export function monitoringOf(
   );
   new ContainerMetrics(
     `${name}-container-metrics`,
-    { host: a.host, identity: a.identity, nodeExporter: monitoring.containerNames.nodeExporter },
+    {
+      host: a.host,
+      identity: a.identity,
+      job: monitoring.containerNames.nodeExporter.apply((n) => containerMetricsJob(a.identity, n)),
+      into: monitoring.containerNames.nodeExporter,
+    },
+    { parent, dependsOn: [monitoring] },
+  );
+  return monitoring;
+}
+
+/**
+ * The swarm stack's monitoring when config turns it on (components/swarm/swarmMonitoring.ts): its
+ * images by digest, its services once the stack's serve (`after`), and the manager's metrics job.
+ * The probes go through the proxy service on the overlay network (Docker's DNS answers any edge node's task).
+ */
+export function swarmMonitoringOf(
+  parent: pulumi.Resource,
+  name: string,
+  a: {
+    host: DockerHost;
+    identity: StackIdentity;
+    cfg: StackConfig;
+    network: pulumi.Input<string>;
+    redisPassword: pulumi.Input<string>;
+    after: pulumi.Resource[];
+  },
+): SwarmMonitoring | undefined {
+  const cfg = a.cfg;
+  if (!monitoringEnabled(cfg.monitoring, cfg.stack) || cfg.host.kind !== "swarm") return undefined;
+  const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: [] });
+  const m = cfg.monitoring;
+  const nodeExporter = swarmMonitoringName(a.identity, "nodeExporter");
+  const monitoring = new SwarmMonitoring(
+    name,
+    {
+      identity: a.identity,
+      network: a.network,
+      images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
+      spec: { ...monitoringSpecOf(cfg, ""), swarm: { nodeExporterService: nodeExporter } },
+      routing: routingOf(m),
+      receivers: receiversOf(cfg),
+      redisPassword: a.redisPassword,
+      retentionDays: m.retentionDays,
+      dataNode: cfg.host.dataNode,
+      monitorSeconds: cfg.host.updateMonitorSeconds,
+      logs: cfg.logs,
+    },
+    { parent, providers: [a.host.provider], dependsOn: [...a.after, ...MONITORING_PARTS.flatMap((p) => images[p].ready)] },
+  );
+  new ContainerMetrics(
+    `${name}-container-metrics`,
+    {
+      host: a.host,
+      identity: a.identity,
+      job: swarmMetricsJob(a.identity, { nodeExporter, proxy: swarmServiceName(a.identity, "proxy") }),
+      into: `the ${nodeExporter} task on the manager`,
+    },
     { parent, dependsOn: [monitoring] },
   );
   return monitoring;

@@ -20,10 +20,13 @@ import {
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
-import { nodeLabelScript, REDIS_SECRET_CONF, SecretRef, swarmSecretName, swarmService, swarmServiceName } from "../renderers/swarm/services";
+import { nodeLabelScript, REDIS_SECRET_CONF, swarmService, swarmServiceName } from "../renderers/swarm/services";
+import { swarmConfig, swarmSecrets } from "./swarmObjects";
 import { secretsArgsOf, StackSecrets } from "../secrets";
 import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
+import { swarmMonitoringOf } from "../services/monitoringOf";
+import type { SwarmMonitoring } from "./swarmMonitoring";
 
 export interface SwarmStackArgs {
   /** The whole typed config; `host.kind` is "swarm". */
@@ -54,6 +57,8 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly services: Record<Service, pulumi.Output<string>>;
   public readonly webUrl: pulumi.Output<string>;
   public readonly apiHealthUrl: pulumi.Output<string>;
+  /** The stack's monitoring, when config turns it on. */
+  public readonly monitoring?: SwarmMonitoring;
 
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:swarm:SwarmStack", name, {}, opts);
@@ -95,25 +100,7 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     this.networkName = network.name;
 
-    /** A Docker secret per file (one, however many services read it): named by the hash of its value, retained when replaced (a rollback's spec still names it). */
-    const made = new Map<string, SecretRef<pulumi.Output<string>>>();
-    const secret = (file: string, value: pulumi.Output<string>): SecretRef<pulumi.Output<string>> => {
-      const known = made.get(file);
-      if (known) return known;
-      const s = new docker.Secret(
-        `${name}-secret-${file.replace(/_/g, "-")}`,
-        {
-          // The name carries 12 hex digits of the value's hash, not the value: not secret, so the services' specs stay readable in a preview.
-          name: pulumi.unsecret(value.apply((v) => swarmSecretName(identity, file, v))),
-          data: pulumi.secret(value.apply((v) => Buffer.from(v).toString("base64"))),
-          labels: dockerLabels(labelMap(identity)),
-        },
-        { ...child(), retainOnDelete: true },
-      );
-      const ref = { file, secretId: s.id, secretName: s.name };
-      made.set(file, ref);
-      return ref;
-    };
+    const secret = swarmSecrets(name, identity, child());
     const s = this.secrets;
     const common = {
       identity,
@@ -222,14 +209,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       ["nginx-conf", PROXY_CONF, conf],
       ["maintenance-conf", MAINTENANCE_CONF, "# maintenance off\n"],
       ["maintenance-page", MAINTENANCE_PAGE, DEFAULT_MAINTENANCE_PAGE],
-    ].map(([key, file, content]) => {
-      const c = new docker.ServiceConfig(
-        `${name}-proxy-${key}`,
-        { name: swarmSecretName(identity, key, content), data: Buffer.from(content).toString("base64") },
-        { ...child(), retainOnDelete: true },
-      );
-      return { configId: c.id, configName: c.name, fileName: file };
-    });
+    ].map(([key, fileName, content]) => swarmConfig(`${name}-proxy-${key}`, identity, { key, fileName, content }, child()));
     const proxySpec = swarmService({
       ...common,
       service: "proxy",
@@ -245,6 +225,16 @@ export class SwarmStack extends pulumi.ComponentResource {
       { ...proxySpec, taskSpec: { ...proxySpec.taskSpec, containerSpec: { ...proxySpec.taskSpec.containerSpec, configs } } },
       child([labels, network, api, web, ...ready("proxy")]),
     );
+
+    // The monitoring (config `monitoring`), once the stack serves: a first deploy's rollout is no outage.
+    this.monitoring = swarmMonitoringOf(this, `${name}-monitoring`, {
+      host,
+      identity,
+      cfg,
+      network: network.name,
+      redisPassword: s.redisPassword,
+      after: [labels, proxy],
+    });
 
     this.services = { mongo: mongo.name, redis: redis.name, api: api.name, web: web.name, proxy: proxy.name };
     const edge = swarm.nodes.find((n) => n.edge)?.name ?? swarm.address;

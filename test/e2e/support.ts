@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { FIREWALL_CONTAINER, FIREWALL_TRIAL_CONTAINER } from "../../components/renderers/hosts/firewall";
 import { NETNS, requireTestHost, TEST_HOST_DIR } from "../support/testHost";
+import { queryProm, Series } from "../support/prometheus";
 
 export const host = requireTestHost();
 const quiet = { stdio: ["pipe", "pipe", "pipe"] as "pipe"[] };
@@ -53,8 +54,5 @@ export function removeProject(): void {
   }
 }
 
-/** A PromQL query's series (labels and value), read inside the Prometheus container `prometheus` (nothing is published). */
-export function promQuery(prometheus: string, promql: string): { metric: Record<string, string>; value: [number, string] }[] {
-  const out = remote("exec", prometheus, "wget", "-qO-", `http://127.0.0.1:9090/api/v1/query?query=${encodeURIComponent(promql)}`);
-  return (JSON.parse(out) as { data: { result: { metric: Record<string, string>; value: [number, string] }[] } }).data.result;
-}
+/** A PromQL query's series (labels and value), read inside the test host's Prometheus container `prometheus`. */
+export const promQuery = (prometheus: string, promql: string): Series[] => queryProm(remote, prometheus, promql);

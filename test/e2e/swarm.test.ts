@@ -5,8 +5,11 @@
  * request loop through the proxy: a rolling update of the API, an update to a never-ready image
  * (rolled back by the swarm), `npm run rollback` to the first update, a worker drained and made
  * active again (node maintenance), and a worker's engine stopped. Mongo's data and Redis's keys are
- * fingerprinted before and after each. Ends with the bench line
- * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=…`.
+ * fingerprinted before and after each. The stack's monitoring runs throughout (Prometheus finding the
+ * node exporters through Docker's DNS, the manager's metrics job from the deploy user's crontab,
+ * alerts to a webhook receiver on this machine): the updates and the drain notify no one, the lost
+ * node is notified (NodeDown) and resolved. Ends with the bench line
+ * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=… node_down_detect_s=… false_alarms=…`.
  */
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
@@ -20,6 +23,10 @@ import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
 import { rollback } from "../../scripts/rollback";
 import type { StackConfigInput } from "../../scripts/stack/stackConfig";
 import { RigBackend, updateEntry } from "../support/rigBackend";
+import { buildMonitoringStandins, MONITORING_STANDIN_TAGS } from "../support/monitoringImages";
+import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
+import { AlertScenarios } from "../support/alertScenarios";
+import { queryProm } from "../support/prometheus";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -27,7 +34,10 @@ const state = new ExecState();
 let passwords: ProgramRun["passwords"] = {};
 const digests: Record<string, string> = {};
 let apiV2 = "";
-const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1 };
+const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
+let hook: WebhookReceiver;
+/** Firing notifications while nothing was wrong for users (the updates, the rollback, the drain). */
+const falseAlarms: Notification[] = [];
 const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose engine is stopped
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
@@ -47,9 +57,12 @@ async function deploy(config: string[] = []) {
       "copilotos:host.updateMonitorSeconds=5",
       // The names browsers use (here the edge nodes' addresses): the app answers no other Host (ALLOWED_HOSTS).
       'copilotos:api.allowedHosts=["10.202.0.11","10.202.0.12","10.202.0.13","proxy","localhost","127.0.0.1"]',
+      "copilotos:monitoring.enabled=true",
+      // Resolutions within the tests' patience (5 minutes by default).
+      "copilotos:monitoring.alerts.groupIntervalMinutes=1",
       ...config,
     ],
-    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`],
+    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:alertWebhookUrl=${hook.url}`],
   });
   return swarmStack.deployInput(input);
 }
@@ -66,12 +79,7 @@ const swarmStack = {
     passwords = run.passwords;
     this.lastInput = input;
     try {
-      const steps = await applyGraph(
-        run,
-        { dockerArgs: rig.manager.dockerArgs, ssh: { kind: "local", dockerHost: `unix://${rig.manager.socket}` } },
-        state,
-        log,
-      );
+      const steps = await applyGraph(run, { dockerArgs: rig.manager.dockerArgs, ssh: rig.managerSsh }, state, log);
       this.history.push(updateEntry(this.history, input, "succeeded"));
       return steps;
     } catch (e) {
@@ -118,14 +126,41 @@ beforeAll(async () => {
   apiVersion(rig.manager.dockerArgs, "cpt-standin/api:2", "2");
   for (const [service, tag] of Object.entries(tags)) digests[service] = rig.push(tag, `copilotos-${service}`);
   apiV2 = rig.push("cpt-standin/api:2", "copilotos-api");
+  buildMonitoringStandins(rig.manager.dockerArgs);
+  for (const [part, tag] of Object.entries(MONITORING_STANDIN_TAGS)) digests[part] = rig.push(tag, `copilotos-${part.toLowerCase()}`);
+  // Alertmanager posts from the overlay network, out through its node, to this machine's end of the swarm's bridge.
+  hook = await startWebhookReceiver("10.202.0.1", (n) =>
+    log(`notified: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}${a.labels.node ? ` (${a.labels.node})` : ""} ${a.status}`).join(", ")}`),
+  );
 });
 afterAll(async () => {
   await rig.stop();
+  await hook?.close();
   const yes = (b: boolean) => (b ? "yes" : "no");
   process.stdout.write(
-    `swarm: nodes=3 requests=${report.requests} update_failed=${report.updateFailed} bad_update_failed=${report.badFailed} rolled_back=${yes(report.rolledBack)} node_loss_failed=${report.nodeLossFailed} recovery_s=${report.recovery.toFixed(1)}\n`,
+    `swarm: nodes=3 requests=${report.requests} update_failed=${report.updateFailed} bad_update_failed=${report.badFailed} rolled_back=${yes(report.rolledBack)} node_loss_failed=${report.nodeLossFailed} recovery_s=${report.recovery.toFixed(1)} node_down_detect_s=${report.nodeDownDetect.toFixed(1)} false_alarms=${falseAlarms.length}\n`,
   );
 });
+
+/** A PromQL query's series, asked inside the Prometheus task (on node-1, the data node). */
+const promQuery = (promql: string) =>
+  queryProm((...a) => rig.docker(1, ...a), rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-prometheus"), promql);
+/** Waits (3 minutes at most) until `promql`'s series' `label` values, sorted, are `want`; returns what it saw last. */
+async function promLabels(promql: string, label: string, want: string[]): Promise<string[]> {
+  const deadline = Date.now() + 180_000;
+  let seen: string[] = [];
+  while (Date.now() < deadline) {
+    seen = promQuery(promql)
+      .map((r) => r.metric[label])
+      .sort();
+    if (JSON.stringify(seen) === JSON.stringify(want)) break;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  return seen;
+}
+/** When the quiet part began: from the rolling update to the drain, no one is notified. */
+let quietFrom = 0;
+const alerts = new AlertScenarios(() => hook.received, log);
 
 test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the API spread, the proxy on every edge node", async () => {
   const { mongo, redis, api, web, proxy } = digests;
@@ -174,14 +209,26 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
       roots.push(`${svc.replace("copilotos-swarm-", "")}: ${ro} ${rootWrite === 0 ? "root-writable" : "root-refused"}`);
     }
   }
-  expect([...new Set(roots)].sort()).toEqual(["api", "mongo", "proxy", "redis", "web"].map((s) => `${s}: true root-refused`));
+  const everyService = ["alertmanager", "api", "blackbox", "mongo", "node-exporter", "prometheus", "proxy", "redis", "redis-exporter", "web"];
+  expect([...new Set(roots)].sort()).toEqual(everyService.map((s) => `${s}: true root-refused`).sort());
   for (const svc of ["mongo", "api", "proxy"]) {
     const id = rig.docker(1, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`).split("\n")[0];
     if (id) expect([svc, rig.docker(1, "exec", id, "sh", "-c", "echo x > /tmp/probe && cat /tmp/probe")]).toEqual([svc, "x"]);
   }
+  // The monitoring: Prometheus finds a node exporter on every node through Docker's DNS (each task
+  // named after its node), the manager's job (cron, as the deploy user) reports every node ready and
+  // every service at its desired count, and the probes through the proxy and the Redis exporter pass.
+  const nodes = ["node-1", "node-2", "node-3"];
+  expect(await promLabels('node_uname_info and on(instance) up{job="node"} == 1', "nodename", nodes)).toEqual(nodes);
+  expect(await promLabels("copilotos_swarm_node_ready == 1", "node", nodes)).toEqual(nodes);
+  expect(await promLabels("copilotos_container_healthy == 1", "service", everyService)).toEqual(everyService);
+  expect(await promLabels("probe_success == 1", "check", ["api-health", "api-ready", "web"])).toEqual(["api-health", "api-ready", "web"]);
+  expect(await promLabels("redis_up == 1", "job", ["redis"])).toEqual(["redis"]);
+  expect(hook.received.filter((n) => n.status === "firing")).toEqual([]);
 });
 
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {
+  quietFrom = Date.now();
   const before = dataPrint();
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 300, clients: 2, timeoutMs: 5000 });
   await deploy([`copilotos:images.api=${apiV2}`]);
@@ -263,6 +310,10 @@ test("a worker drained for maintenance and made active again under load: 0 faile
   expect([moved > 0, left, load.failed]).toEqual([true, "", 0]);
   expect(rig.docker(1, "node", "inspect", worker, "--format", "{{.Spec.Availability}} {{.Status.State}}")).toBe("active ready");
   expect(dataPrint()).toEqual(before);
+  // From the rolling update to here, past every alert's 30 s and the group wait: no one was notified.
+  await new Promise((r) => setTimeout(r, 45_000));
+  falseAlarms.push(...hook.received.filter((n) => n.at >= quietFrom && n.status === "firing"));
+  expect(falseAlarms.map((n) => n.alerts.map((a) => a.labels.alertname))).toEqual([]);
 });
 
 test("a worker's engine stops under load: the API is back at full replica count on the others", async () => {
@@ -274,6 +325,10 @@ test("a worker's engine stops under load: the API is back at full replica count 
   const stopped = Date.now();
   await rig.stopEngine(index);
   const recovered = await apiOff(victim, stopped);
+  // The managers see the node down: NodeDown names it.
+  const down = await alerts.notified("NodeDown", "firing", stopped, 180_000);
+  report.nodeDownDetect = down ? (down.at - stopped) / 1000 : -1;
+  expect(down?.alerts.filter((a) => a.status === "firing").map((a) => a.labels.node)).toEqual([victim]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
@@ -283,6 +338,14 @@ test("a worker's engine stops under load: the API is back at full replica count 
   log(`node loss (${victim}): ${load.requests} requests, ${load.failed} failed, API back at 2 tasks after ${recovered}s ${JSON.stringify(load.samples)}`);
   expect(recovered).toBeGreaterThan(0);
   expect(dataPrint()).toEqual(before);
+  const restarted = Date.now();
   rig.startEngine(index);
   await rig.waitEngine(index);
+  // Back in the swarm: resolved.
+  const back = await alerts.notified("NodeDown", "resolved", restarted, 240_000);
+  if (!back) log(`nodes: ${rig.docker(1, "node", "ls", "--format", "{{.Hostname}} {{.Status}} {{.Availability}}").replace(/\n/g, ", ")}`);
+  log(
+    `node loss: NodeDown notified ${report.nodeDownDetect.toFixed(1)} s after the engine stopped, resolved ${back ? ((back.at - restarted) / 1000).toFixed(1) : "never"} s after it started`,
+  );
+  expect(back).toBeDefined();
 });

@@ -69,6 +69,8 @@ export function serviceSpec(p: Json): Json {
     containerSpec: {
       image: string;
       commands?: string[];
+      args?: string[];
+      hostname?: string;
       env?: Record<string, string>;
       labels?: unknown;
       healthcheck?: { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string };
@@ -99,6 +101,8 @@ export function serviceSpec(p: Json): Json {
       ContainerSpec: {
         Image: c.image,
         Command: c.commands,
+        Args: c.args,
+        Hostname: c.hostname,
         Env: Object.entries(c.env ?? {}).map(([k, v]) => `${k}=${v}`),
         Labels: labels(c.labels),
         Healthcheck: c.healthcheck && {

@@ -3,12 +3,16 @@
  * and UTS namespace (own hostname: node-1…3; `nsenter --net … unshare --uts`, not `ip netns exec`,
  * which hides the cgroups dockerd needs), joined by a bridge that lives in a fourth namespace (so
  * this machine's own firewall never sees their traffic), node-1 the manager. Debian's registry
- * runs on that bridge, so services run images by digest as on a real cluster. Needs root.
- * `stop()` removes everything it made, waiting for each engine to exit.
+ * runs on that bridge, so services run images by digest as on a real cluster. The manager is
+ * reached over real SSH as a deploy user whose sessions (and crontab jobs) see its engine, as the
+ * program's host steps reach it; cron is this machine's, shared with the test hosts (cron.ts).
+ * Needs root. `stop()` removes everything it made, waiting for each engine to exit.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { daemon, dockerdArgv, killPidFile, ok, sh, waitFor, waitGone } from "./processes";
+import type { HostTarget } from "../../scripts/stack/hostExec";
+import { startSharedCron, stopSharedCron } from "./cron";
+import { daemon, dockerdArgv, keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone } from "./processes";
 
 export const SWARM_DIR = "/tmp/copilotos-swarm";
 const NET = "cpt-swnet";
@@ -16,6 +20,8 @@ const NODES = [1, 2, 3] as const;
 const nsOf = (i: number) => `cpt-sw${i}`;
 export const nodeAddress = (i: number) => `10.202.0.${10 + i}`;
 export const REGISTRY = "10.202.0.2:5000";
+/** The manager's deploy user (its engine's socket group). */
+const USER = "cptswarm";
 
 export interface SwarmNode {
   index: number;
@@ -38,6 +44,17 @@ export class SwarmRig {
   get manager(): SwarmNode {
     return this.nodes[0];
   }
+
+  /** The manager as the program's host steps reach it: SSH as the deploy user, the host key pinned. */
+  readonly managerSsh: Extract<HostTarget, { kind: "ssh" }> = {
+    kind: "ssh",
+    address: nodeAddress(1),
+    port: 22,
+    user: USER,
+    knownHostsFile: path.join(SWARM_DIR, "known_hosts"),
+    identityFile: path.join(SWARM_DIR, "client_key"),
+    connectTimeoutSeconds: 5,
+  };
 
   /** `docker …` on node `i` (1-based), its trimmed stdout. */
   docker(i: number, ...args: string[]): string {
@@ -77,9 +94,16 @@ export class SwarmRig {
         sh("ip", ["netns", "exec", nsOf(i), "ip", ...args]);
     }
     this.startRegistry();
+    const home = path.join(SWARM_DIR, "home");
+    fs.mkdirSync(home, { recursive: true });
+    if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
+    // No password, but not locked: sshd (without PAM) refuses locked accounts even with a key.
+    sh("usermod", ["-p", "*", USER]);
+    sh("chown", [`${USER}:${USER}`, home]);
     for (const i of NODES) this.startEngine(i);
     for (const n of this.nodes) await waitFor(`the dockerd of ${n.name}`, () => ok("docker", [...n.dockerArgs, "info"]), 60);
     this.docker(1, "swarm", "init", "--advertise-addr", nodeAddress(1));
+    this.startManagerSsh();
     const token = this.docker(1, "swarm", "join-token", "-q", "worker");
     for (const i of [2, 3]) this.docker(i, "swarm", "join", "--token", token, `${nodeAddress(1)}:2377`);
     await waitFor(
@@ -90,6 +114,25 @@ export class SwarmRig {
           .filter((s) => s === "Ready").length === 3,
       30,
     );
+  }
+
+  /** sshd in the manager's namespace for the deploy user, whose sessions' DOCKER_HOST is the manager's engine; and cron. */
+  private startManagerSsh(): void {
+    const hostKey = keyPair(SWARM_DIR, "host_key");
+    const clientKey = keyPair(SWARM_DIR, "client_key");
+    startSshd({
+      ns: nsOf(1),
+      dir: SWARM_DIR,
+      address: nodeAddress(1),
+      user: USER,
+      hostKey,
+      clientKey,
+      extra: [`SetEnv DOCKER_HOST=unix://${this.manager.socket}`],
+    });
+    fs.writeFileSync(this.managerSsh.knownHostsFile, `${nodeAddress(1)} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+    fs.chmodSync(clientKey, 0o600);
+    ok("crontab", ["-r", "-u", USER]);
+    startSharedCron(SWARM_DIR, nsOf(1));
   }
 
   private startRegistry(): void {
@@ -106,7 +149,7 @@ export class SwarmRig {
   startEngine(i: number): void {
     const d = path.join(SWARM_DIR, `n${i}`);
     fs.mkdirSync(d, { recursive: true });
-    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY]);
+    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER]);
     daemon(
       "nsenter",
       [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
@@ -133,6 +176,9 @@ export class SwarmRig {
   }
 
   async stop(): Promise<void> {
+    ok("crontab", ["-r", "-u", USER]);
+    if (fs.existsSync(SWARM_DIR)) await stopSharedCron(SWARM_DIR);
+    await waitGone(killPidFile(path.join(SWARM_DIR, "sshd.pid")), 10);
     for (const i of NODES) {
       const sock = path.join(SWARM_DIR, `n${i}`, "docker.sock");
       if (fs.existsSync(sock)) ok("docker", ["-H", `unix://${sock}`, "swarm", "leave", "--force"]);
@@ -150,6 +196,7 @@ export class SwarmRig {
       .reverse())
       ok("umount", ["-l", m]);
     fs.rmSync(SWARM_DIR, { recursive: true, force: true });
+    if (ok("id", [USER])) ok("userdel", [USER]);
   }
 }
 

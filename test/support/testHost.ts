@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
 import { FIREWALL_STANDIN, firewallImage } from "./testImages";
+import { startSharedCron, stopSharedCron } from "./cron";
 import { daemon, dockerdArgv, keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
@@ -158,8 +159,6 @@ async function start(): Promise<TestHostState> {
   sh("usermod", ["-p", "*", USER]);
   sh("chown", [`${USER}:${USER}`, home]);
 
-  // nsenter, not `ip netns exec`: the latter remounts /sys and hides the cgroup mounts dockerd needs.
-  const inNs = ["--net=/var/run/netns/" + NETNS];
   const remote = path.join(d, "remote");
   const socket = path.join(remote, "docker.sock");
   fs.mkdirSync(remote, { recursive: true });
@@ -195,10 +194,7 @@ async function start(): Promise<TestHostState> {
   // The host's cron, for the jobs the stack installs (scheduled backups, the containers' metrics):
   // Debian's, unless one runs already (cron is machine-wide: the first host up starts it).
   ok("crontab", ["-r", "-u", USER]);
-  if (cronPid() === undefined) {
-    sh("nsenter", [...inNs, "cron"]);
-    fs.writeFileSync(CRON_STARTED, "");
-  }
+  startSharedCron(d, NETNS);
   const pub = (f: string) => fs.readFileSync(`${f}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
   fs.writeFileSync(path.join(d, "known_hosts"), `${HOST_ADDRESS} ${pub(hostKey)}\n`);
   fs.writeFileSync(path.join(d, "wrong_known_hosts"), `${HOST_ADDRESS} ${pub(otherHostKey)}\n`);
@@ -251,54 +247,10 @@ export async function restartRemoteEngine(): Promise<void> {
   await startRemoteEngine();
 }
 
-/** Marks that the test host started cron (Debian's keeps its pid in /run/crond.pid). */
-const CRON_STARTED = path.join(TEST_HOST_DIR, "cron.started");
-const CRON_PID = "/run/crond.pid";
-
-/**
- * The running cron daemon's pid: the one its pidfile names, if that process is cron. Not `pgrep -x
- * cron`: a job's process is named cron too and outlives a stopped daemon (Debian's certbot job
- * sleeps up to 12 hours), so it passed for a daemon and none was started; scheduled backups never ran.
- */
-function cronPid(): number | undefined {
-  try {
-    const pid = Number(fs.readFileSync(CRON_PID, "utf8").trim());
-    return fs.readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "cron" ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Another test host's folder whose sshd still runs, if any. */
-function otherHostUp(): string | undefined {
-  const others = fs
-    .readdirSync("/tmp")
-    .filter((e) => /^copilotos-e2e\d*$/.test(e))
-    .map((e) => path.join("/tmp", e))
-    .filter((d) => d !== TEST_HOST_DIR);
-  return others.find((d) => {
-    try {
-      process.kill(Number(fs.readFileSync(path.join(d, "sshd.pid"), "utf8").trim()), 0);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
-
 async function stopRemote(): Promise<void> {
   const d = TEST_HOST_DIR;
   ok("crontab", ["-r", "-u", USER]);
-  const heir = fs.existsSync(CRON_STARTED) ? otherHostUp() : undefined;
-  // Another host still up keeps the cron this one started, and stops it when it goes.
-  if (heir) fs.renameSync(CRON_STARTED, path.join(heir, "cron.started"));
-  else if (fs.existsSync(CRON_STARTED)) {
-    // Its jobs first (they would outlive it), then the daemon.
-    const daemon = cronPid();
-    if (daemon !== undefined) ok("pkill", ["-P", String(daemon)]);
-    await waitGone(killPidFile(CRON_PID), 10);
-    fs.rmSync(CRON_STARTED);
-  }
+  await stopSharedCron(d);
   await waitGone(killPidFile(path.join(d, "sshd.pid")), 10);
   await waitGone(killPidFile(path.join(d, "remote", "docker.pid")), 30);
   // A data root of its own goes with its engine (the loop device with it).

@@ -61,14 +61,34 @@ const mdirLine = (id: StackIdentity) => `mdir="$HOME/"${shq(metricsDir(id))}; mk
  * with one `docker inspect` into {@link CONTAINER_METRICS_FILE} in the host's {@link metricsDir},
  * the proxy's responses since the last sample added to its counters (proxyMetrics.ts), then every
  * `*.prom` there (the backup's too) copied into the node exporter's textfile folder: a new node
- * exporter has them all within one sample. A run still going when cron starts the next
- * (an engine that hangs) makes the next one leave at once; every docker call is bounded by `timeout`.
+ * exporter has them all within one sample.
  */
 export function containerMetricsJob(id: StackIdentity, nodeExporter: string): string {
   const filters = `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
+  return metricsJob(id, "the stack's containers' health and restarts", {
+    sample: [
+      `ids=$(timeout 10 docker ps -aq ${filters})`,
+      "# shellcheck disable=SC2086 # one word per container id",
+      `if [ -n "$ids" ]; then timeout 10 docker inspect --format ${shq(INSPECT_FORMAT)} $ids; fi | awk -v prefix=${shq(stackPrefix(id))} ${shq(TO_METRICS)} > "$mdir/${CONTAINER_METRICS_FILE}.next"`,
+      `mv "$mdir/${CONTAINER_METRICS_FILE}.next" "$mdir/${CONTAINER_METRICS_FILE}"`,
+      ...proxyCountLines(id),
+    ],
+    into: shq(`${nodeExporter}:${TEXTFILE_DIR}`),
+    missing: `container metrics: could not copy into ${nodeExporter} (is it running?)`,
+  });
+}
+
+/**
+ * A metrics job of the deploy user's crontab: under a lock (a run still going when cron starts the
+ * next, as with an engine that hangs, makes the next one leave at once), {@link SAMPLES} samples
+ * {@link SAMPLE_SECONDS} s apart, each `sample` (after `$mdir` is set; every docker call bounded by
+ * `timeout`) and then every `*.prom` of {@link metricsDir} copied into `into` (a shell word: the
+ * node exporter's textfile folder), or `missing` said.
+ */
+export function metricsJob(id: StackIdentity, what: string, job: { sample: string[]; into: string; missing: string }): string {
   return lines(
     "#!/bin/sh",
-    "# Written by copilotos (components/renderers/monitoring/hostMetrics.ts): the stack's containers' health and restarts for its monitoring.",
+    `# Written by copilotos (components/renderers/monitoring/): ${what} for its monitoring.`,
     STRICT,
     'lockdir="$HOME/.copilotos"; mkdir -p "$lockdir"',
     `exec 8>>"$lockdir/"${shq(`metrics-${id.project}-${id.stack}.lock`)}`,
@@ -76,12 +96,8 @@ export function containerMetricsJob(id: StackIdentity, nodeExporter: string): st
     mdirLine(id),
     "i=0",
     `while [ "$i" -lt ${SAMPLES} ]; do`,
-    `  ids=$(timeout 10 docker ps -aq ${filters})`,
-    "  # shellcheck disable=SC2086 # one word per container id",
-    `  if [ -n "$ids" ]; then timeout 10 docker inspect --format ${shq(INSPECT_FORMAT)} $ids; fi | awk -v prefix=${shq(stackPrefix(id))} ${shq(TO_METRICS)} > "$mdir/${CONTAINER_METRICS_FILE}.next"`,
-    `  mv "$mdir/${CONTAINER_METRICS_FILE}.next" "$mdir/${CONTAINER_METRICS_FILE}"`,
-    ...proxyCountLines(id).map((l) => `  ${l}`),
-    `  (cd "$mdir" && tar -cf - -- *.prom) | timeout 10 docker cp - ${shq(`${nodeExporter}:${TEXTFILE_DIR}`)} || echo ${shq(`container metrics: could not copy into ${nodeExporter} (is it running?)`)} >&2`,
+    ...job.sample.map((l) => `  ${l}`),
+    `  (cd "$mdir" && tar -cf - -- *.prom) | timeout 10 docker cp - ${job.into} || echo ${shq(job.missing)} >&2`,
     "  i=$((i + 1))",
     `  if [ "$i" -lt ${SAMPLES} ]; then sleep ${SAMPLE_SECONDS}; fi`,
     "done",

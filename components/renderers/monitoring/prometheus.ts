@@ -3,7 +3,7 @@
  * checked by the real `promtool check config` and the blackbox exporter in test/monitoring.test.ts.
  */
 import { stringify } from "yaml";
-import { CHECKS, MONITORING_ADDRESSES, MonitoringSpec, PROMETHEUS_RULES, SyntheticCheck } from "./spec";
+import { CHECKS, MONITORING_ADDRESSES, MonitoringSpec, portOf, PROMETHEUS_RULES, SyntheticCheck } from "./spec";
 import { PROBE_USER_AGENT } from "./proxyMetrics";
 
 /** The blackbox module of a synthetic check: its status, and its text when given. */
@@ -50,7 +50,12 @@ const group = (targets: string[], labels: Record<string, string> = {}) => ({ tar
 /** One probe target: its URL, the module (a target label relabelled into the `module` parameter) and its `check` label. */
 const probe = (url: string, module: string, check: string, kind: "app" | "synthetic" | "tls") => group([url], { module, check, kind });
 
-/** prometheus.yml: the exporters, Alertmanager and the probes through the blackbox exporter, every series labelled with the stack. */
+/**
+ * prometheus.yml: the exporters, Alertmanager and the probes through the blackbox exporter, every
+ * series labelled with the stack. On a swarm the node exporters are every task of their global
+ * service, as Docker's DNS answers `tasks.<service>` (re-read each scrape interval: a node that
+ * joins is scraped, one that leaves is dropped).
+ */
 export function prometheusConfig(spec: MonitoringSpec): string {
   const a = MONITORING_ADDRESSES;
   const probes = [
@@ -72,7 +77,19 @@ export function prometheusConfig(spec: MonitoringSpec): string {
     scrape_configs: [
       job("prometheus", [a.prometheus]),
       job("alertmanager", [a.alertmanager]),
-      job("node", [a.nodeExporter]),
+      spec.swarm
+        ? {
+            job_name: "node",
+            dns_sd_configs: [
+              {
+                names: [`tasks.${spec.swarm.nodeExporterService}`],
+                type: "A",
+                port: portOf("nodeExporter"),
+                refresh_interval: `${spec.scrapeIntervalSeconds}s`,
+              },
+            ],
+          }
+        : job("node", [a.nodeExporter]),
       job("redis", [a.redisExporter]),
       job("blackbox", [a.blackbox]),
       {

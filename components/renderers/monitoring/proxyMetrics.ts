@@ -41,17 +41,21 @@ const TO_PROXY_METRICS = [
   "}",
 ].join("\n");
 
+/** The single host's proxy log from the last sample's end (`$since`) to now (`$now`): its container's. */
+export const proxyContainerLogs = (id: StackIdentity): string => `timeout 10 docker logs --since "$since" --until "$now" ${shq(containerName(id, "proxy"))}`;
+
 /**
- * One sample's lines, after `$mdir` is set: the access log from the last sample's end to now added
- * to the counters in {@link PROXY_METRICS_FILE} (which keeps them between samples). The first sample
- * starts counting from now; a proxy that is not there (or a log driver `docker logs` cannot read) adds nothing.
+ * One sample's lines, after `$mdir` is set: the access log from the last sample's end to now (`logs`,
+ * a command printing it: {@link proxyContainerLogs} by default) added to the counters in
+ * {@link PROXY_METRICS_FILE} (which keeps them between samples). The first sample starts counting
+ * from now; a proxy that is not there (or a log driver `docker logs` cannot read) adds nothing.
  */
-export function proxyCountLines(id: StackIdentity): string[] {
+export function proxyCountLines(id: StackIdentity, logs = proxyContainerLogs(id)): string[] {
   const state = (f: string) => `"$mdir/${f}"`;
   return [
     "now=$(date +%s)",
     `since=$(cat ${state("proxy.since")} 2>/dev/null || echo "$now")`,
-    `{ timeout 10 docker logs --since "$since" --until "$now" ${shq(containerName(id, "proxy"))} 2>/dev/null || true; } | awk -F '"' -v prom=${state(PROXY_METRICS_FILE)} ${shq(TO_PROXY_METRICS)} > ${state(`${PROXY_METRICS_FILE}.next`)}`,
+    `{ ${logs} 2>/dev/null || true; } | awk -F '"' -v prom=${state(PROXY_METRICS_FILE)} ${shq(TO_PROXY_METRICS)} > ${state(`${PROXY_METRICS_FILE}.next`)}`,
     `mv ${state(`${PROXY_METRICS_FILE}.next`)} ${state(PROXY_METRICS_FILE)}; echo "$now" > ${state("proxy.since")}`,
   ];
 }

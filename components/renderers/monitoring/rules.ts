@@ -5,6 +5,7 @@
  */
 import { stringify } from "yaml";
 import { CHECKS, MonitoringSpec } from "./spec";
+import { SWARM_NODE_METRIC } from "./swarmMetrics";
 
 /** `scope: service` alerts are silenced while the host itself is unreachable (Alertmanager's inhibit rule). */
 export type AlertScope = "host" | "service" | "monitoring";
@@ -193,7 +194,39 @@ export function alertRules(spec: MonitoringSpec): AlertRule[] {
       },
     );
   }
-  return rules;
+  return spec.swarm ? onSwarm(rules) : rules;
+}
+
+/** A node's alert as the swarm's managers see it (the metrics job's `docker node ls`). */
+const NODE_DOWN: AlertRule = {
+  alert: "NodeDown",
+  // A drained node is the operator's (maintenance): its tasks left it on purpose.
+  expr: `${SWARM_NODE_METRIC}{availability!="drain"} == 0`,
+  for: "30s",
+  severity: "page",
+  scope: "host",
+  summary:
+    "A node of the swarm is down as its managers see it (and not drained): its API and web tasks start on the others; on the data node, Mongo and Redis are down with it.",
+  action: "on a manager: docker node ls; docker node ps <the alert's node>",
+};
+
+/**
+ * On a swarm: NodeDown replaces HostUnreachable (a node's exporter that is gone drops out of
+ * Docker's DNS, so no `up` of it says 0), and it holds no service alert back (the others still
+ * serve). The host alerts carry the node's name (`nodename`: each node exporter task's hostname is its node's).
+ */
+function onSwarm(rules: AlertRule[]): AlertRule[] {
+  return rules.map((r) =>
+    r.alert === "HostUnreachable"
+      ? NODE_DOWN
+      : r.scope === "host"
+        ? {
+            ...r,
+            expr: `(${r.expr}) * on(instance) group_left(nodename) node_uname_info`,
+            action: r.action.replace("ssh to the host", "ssh to the alert's node"),
+          }
+        : r,
+  );
 }
 
 /** rules.yml: one group, each alert labelled with its severity and scope, its summary and action as annotations. */

@@ -73,6 +73,12 @@ export interface MonitoringSpec {
   /** Whether the stack backs up on a schedule (the backup alerts exist only then). */
   backups: boolean;
   checks: SyntheticCheck[];
+  /**
+   * On a Docker Swarm: the node exporter's service, whose tasks (one per node) Prometheus finds
+   * through Docker's DNS (`tasks.<service>`); the nodes' state comes from the manager's metrics job
+   * (NodeDown instead of HostUnreachable). @default one host
+   */
+  swarm?: { nodeExporterService: string };
 }
 
 /** The probes' `check` labels: how the alerts name what failed. */

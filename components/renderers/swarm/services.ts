@@ -69,8 +69,8 @@ const DATA: Service[] = ["mongo", "redis"];
 const MOUNTS: Partial<Record<Service, string>> = { mongo: "/data/db", redis: "/data" };
 
 /** What a stop-first or start-first update does, and how a failed one rolls back. */
-function updates(service: Service, monitorSeconds: number) {
-  // Data services: never two tasks on one volume. The proxy: never two on one node's host ports.
+export function updates(service: Service | "monitoring", monitorSeconds: number) {
+  // Data services and the monitoring's: never two tasks on one volume. The proxy: never two on one node's host ports.
   const order = service === "api" || service === "web" ? "start-first" : "stop-first";
   const monitor = `${monitorSeconds}s`;
   return {

@@ -1,0 +1,46 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerLabels, labelMap, StackIdentity } from "../renderers/names";
+import { SecretRef, swarmSecretName } from "../renderers/swarm/services";
+import type { ConfigRef } from "../renderers/swarm/monitoring";
+
+/**
+ * A maker of the stack's Docker secrets, one per key however many services read it: each named by
+ * the hash of its value (Docker secrets are immutable: a new value is a new secret, and the
+ * services move to it) and retained when replaced (a rollback's spec still names the old one).
+ * `fileName` is where a task reads it (a name under /run/secrets, or an absolute path). @default key
+ */
+export function swarmSecrets(name: string, identity: StackIdentity, opts: pulumi.CustomResourceOptions) {
+  const made = new Map<string, docker.Secret>();
+  return (key: string, value: pulumi.Output<string>, fileName = key): SecretRef<pulumi.Output<string>> => {
+    const s =
+      made.get(key) ??
+      new docker.Secret(
+        `${name}-secret-${key.replace(/[_.]/g, "-")}`,
+        {
+          // The name carries 12 hex digits of the value's hash, not the value: not secret, so the services' specs stay readable in a preview.
+          name: pulumi.unsecret(value.apply((v) => swarmSecretName(identity, key, v))),
+          data: pulumi.secret(value.apply((v) => Buffer.from(v).toString("base64"))),
+          labels: dockerLabels(labelMap(identity)),
+        },
+        { ...opts, retainOnDelete: true },
+      );
+    made.set(key, s);
+    return { file: fileName, secretId: s.id, secretName: s.name };
+  };
+}
+
+/** A swarm config (immutable, named by its content's hash like the secrets, retained) read as `fileName`. */
+export function swarmConfig(
+  resourceName: string,
+  identity: StackIdentity,
+  a: { key: string; fileName: string; content: string },
+  opts: pulumi.CustomResourceOptions,
+): ConfigRef<pulumi.Output<string>> {
+  const c = new docker.ServiceConfig(
+    resourceName,
+    { name: swarmSecretName(identity, a.key, a.content), data: Buffer.from(a.content).toString("base64") },
+    { ...opts, retainOnDelete: true },
+  );
+  return { configId: c.id, configName: c.name, fileName: a.fileName };
+}
