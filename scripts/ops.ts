@@ -5,6 +5,7 @@
  * `npm run ops -- <stack> monitor`: Prometheus and Alertmanager on this machine's loopback, through an SSH tunnel.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
+ * On a swarm stack, through its manager: status, logs (every task's, on every node) and alerts.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { acmeVolumeNames } from "../components/renderers/operations/acme";
@@ -16,9 +17,8 @@ import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
 import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
-
-type AppPorts = { api: number; web: number };
-import { spawnOnHost } from "./stack/hostExec";
+import { swarmAlertsScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import { HostTarget, spawnOnHost } from "./stack/hostExec";
 import { monitor } from "./stack/tunnel";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
 
@@ -31,7 +31,12 @@ export const USAGE =
   "       npm run ops -- <stack> monitor [--prometheus-port N] [--alertmanager-port N]   (their UIs on 127.0.0.1, 9090 and 9093 by default, through an SSH tunnel until Ctrl-C)\n" +
   "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
+  "       (a swarm stack, through its manager: status, logs and alerts)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
+
+type AppPorts = { api: number; web: number };
+/** What works on a swarm stack so far. */
+const SWARM_VERBS = ["status", "logs", "alerts"];
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -85,47 +90,68 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
   const tail = a.values.tail === undefined ? undefined : Number(a.values.tail);
   if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) return usage("--tail must be a whole number");
   if (a.values.since !== undefined && !/^[0-9A-Za-z:.+-]{1,40}$/.test(a.values.since)) return usage("--since must be a duration (10m, 2h) or a time stamp");
-  return withStackTarget(stack, a.values, "ops", io.err, async ({ cfg, target }) => {
-    const id = { project: "copilotos", stack };
-    if (verb === "monitor") return monitor(target, id, uiPorts, { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal });
-    const script =
-      verb === "status"
-        ? statusScript({
-            identity: id,
-            backup: backupSpecOf({ identity: id, cfg }),
-            certificate: cfg.tls?.acme && { ...cfg.tls.acme, image: String(cfg.images.certbot), volumes: acmeVolumeNames(id) },
-          })
-        : verb === "logs"
-          ? logsScript(id, service as Service, { since: a.values.since, tail, follow: a.values.follow })
-          : verb === "exec"
-            ? execScript(id, service as Service, rest)
-            : verb === "restart"
-              ? restartScript(id, service as Service, {
-                  timeoutSeconds: cfg.healthTimeoutSeconds,
-                  intervalSeconds: cfg.health.intervalSeconds,
-                  gateUrl: gateUrlOf(cfg, service),
-                })
-              : verb === "alerts"
-                ? alertsScript(id)
-                : maintenanceScript(containerName(id, "proxy"), service === "on", id);
-    const child = spawnOnHost(target, script);
-    // --json and alerts: the report parsed once the host has printed all of it.
-    const whole = a.values.json || verb === "alerts";
-    let report = "";
-    child.stdout.on("data", (b: Buffer) => (whole ? (report += b.toString()) : io.out(b.toString())));
-    child.stderr.on("data", (b: Buffer) => io.err(b.toString()));
-    if (verb === "exec" && io.stdin) io.stdin.pipe(child.stdin);
-    else child.stdin.end();
-    const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
-    if (!whole || code !== 0) return code;
-    try {
-      io.out(verb === "alerts" ? formatAlerts(report, new Date()) : `${JSON.stringify(parseStatus(report), null, 2)}\n`);
-      return 0;
-    } catch (e) {
-      io.err(`${(e as Error).message}\n`);
-      return 1;
-    }
-  });
+  return withStackTarget(
+    stack,
+    a.values,
+    "ops",
+    io.err,
+    async ({ cfg, target }) => {
+      const id = { project: "copilotos", stack };
+      const swarm = cfg.host.kind === "swarm";
+      if (swarm && !SWARM_VERBS.includes(verb))
+        return usage(`${verb} does not work on a swarm yet; status, logs and alerts do (through the manager; docs/swarm.md)`);
+      if (swarm && a.values.json) return usage("--json is not there on a swarm yet");
+      if (verb === "monitor") return monitor(target, id, uiPorts, { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal });
+      const logs = { since: a.values.since, tail, follow: a.values.follow };
+      const script = swarm
+        ? verb === "status"
+          ? swarmStatusScript(id)
+          : verb === "logs"
+            ? swarmLogsScript(id, service as Service, logs)
+            : swarmAlertsScript(id)
+        : verb === "status"
+          ? statusScript({
+              identity: id,
+              backup: backupSpecOf({ identity: id, cfg }),
+              certificate: cfg.tls?.acme && { ...cfg.tls.acme, image: String(cfg.images.certbot), volumes: acmeVolumeNames(id) },
+            })
+          : verb === "logs"
+            ? logsScript(id, service as Service, logs)
+            : verb === "exec"
+              ? execScript(id, service as Service, rest)
+              : verb === "restart"
+                ? restartScript(id, service as Service, {
+                    timeoutSeconds: cfg.healthTimeoutSeconds,
+                    intervalSeconds: cfg.health.intervalSeconds,
+                    gateUrl: gateUrlOf(cfg, service),
+                  })
+                : verb === "alerts"
+                  ? alertsScript(id)
+                  : maintenanceScript(containerName(id, "proxy"), service === "on", id);
+      return run(target, script, verb, !!a.values.json, io);
+    },
+    true,
+  );
+}
+
+/** Runs an ops script on the host: its output streamed, or (--json, alerts) parsed once it has printed all of it. */
+async function run(target: HostTarget, script: string, verb: string, json: boolean, io: OpsIo): Promise<number> {
+  const child = spawnOnHost(target, script);
+  const whole = json || verb === "alerts";
+  let report = "";
+  child.stdout.on("data", (b: Buffer) => (whole ? (report += b.toString()) : io.out(b.toString())));
+  child.stderr.on("data", (b: Buffer) => io.err(b.toString()));
+  if (verb === "exec" && io.stdin) io.stdin.pipe(child.stdin);
+  else child.stdin.end();
+  const code = await new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? 1)));
+  if (!whole || code !== 0) return code;
+  try {
+    io.out(verb === "alerts" ? formatAlerts(report, new Date()) : `${JSON.stringify(parseStatus(report), null, 2)}\n`);
+    return 0;
+  } catch (e) {
+    io.err(`${(e as Error).message}\n`);
+    return 1;
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {

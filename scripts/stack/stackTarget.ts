@@ -39,6 +39,8 @@ export interface StackTargetOptions {
   tmp: string;
   /** The CLI's name, for messages. */
   cli: string;
+  /** The CLI works on a swarm stack, through its manager (`host.address`). @default refused */
+  swarm?: boolean;
 }
 
 /** The `parseArgs` options every CLI that reaches a stack's host takes. */
@@ -60,8 +62,8 @@ export interface HostArgs {
 }
 
 /** {@link stackTarget} from a CLI's parsed {@link HOST_OPTIONS}. */
-export function stackTargetFromArgs(stack: string, v: HostArgs, tmp: string, cli: string): StackTarget {
-  return stackTarget({ stack, stackDir: v["stack-dir"], config: v.config, address: v.address, hostKey: v["host-key"], identity: v.identity, tmp, cli });
+export function stackTargetFromArgs(stack: string, v: HostArgs, tmp: string, cli: string, swarm = false): StackTarget {
+  return stackTarget({ stack, stackDir: v["stack-dir"], config: v.config, address: v.address, hostKey: v["host-key"], identity: v.identity, tmp, cli, swarm });
 }
 
 export type StackTarget = { cfg: ReturnType<typeof parseConfig>; target: HostTarget } | { usage: string };
@@ -75,10 +77,10 @@ export function stackTarget(o: StackTargetOptions): StackTarget {
   });
   const cfg = parseConfig(rawFromAllConfig(input.config));
   if (cfg.host.kind === "local") return { cfg, target: { kind: "local" } };
-  if (cfg.host.kind === "swarm") {
+  if (cfg.host.kind === "swarm" && !o.swarm) {
     return { usage: `${o.cli}: ${o.stack} runs on a Docker Swarm; ${o.cli} works on single hosts so far (docs/swarm.md says what works on a swarm)\n` };
   }
-  const ssh = cfg.host.kind === "ssh" ? cfg.host : { address: o.address, hostKey: o.hostKey, port: 22 };
+  const ssh = cfg.host.kind === "ssh" || cfg.host.kind === "swarm" ? cfg.host : { address: o.address, hostKey: o.hostKey, port: 22 };
   if (!ssh.address || !ssh.hostKey) {
     return { usage: `${o.cli}: ${o.stack} runs on an aws host; pass --address and --host-key from \`pulumi stack output sshHost --stack ${o.stack}\`\n` };
   }
@@ -96,10 +98,11 @@ export async function withStackTarget(
   cli: string,
   err: (s: string) => void,
   fn: (found: { cfg: ReturnType<typeof parseConfig>; target: HostTarget }) => Promise<number>,
+  swarm = false,
 ): Promise<number> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `copilotos-${cli}-`));
   try {
-    const found = stackTargetFromArgs(stack, v, tmp, cli);
+    const found = stackTargetFromArgs(stack, v, tmp, cli, swarm);
     if ("usage" in found) {
       err(found.usage);
       return 2;

@@ -27,6 +27,7 @@ import { buildMonitoringStandins, MONITORING_STANDIN_TAGS } from "../support/mon
 import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
 import { AlertScenarios } from "../support/alertScenarios";
 import { queryProm } from "../support/prometheus";
+import { ops } from "../../scripts/ops";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -158,6 +159,21 @@ async function promLabels(promql: string, label: string, want: string[]): Promis
   }
   return seen;
 }
+/** `npm run ops -- swarm …` (the real CLI), over SSH to the rig's manager as its deploy user. */
+async function opsOnSwarm(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const host = [`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].flatMap((c) => [
+    "--config",
+    `copilotos:${c}`,
+  ]);
+  const code = await ops(["--stack-dir", path.join(__dirname, "..", "fixtures"), "--identity", rig.managerSsh.identityFile, ...host, "swarm", ...args], {
+    out: (s) => out.push(s),
+    err: (s) => err.push(s),
+  });
+  return { code, out: out.join(""), err: err.join("") };
+}
+
 /** When the quiet part began: from the rolling update to the drain, no one is notified. */
 let quietFrom = 0;
 const alerts = new AlertScenarios(() => hook.received, log);
@@ -225,6 +241,21 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(await promLabels("probe_success == 1", "check", ["api-health", "api-ready", "web"])).toEqual(["api-health", "api-ready", "web"]);
   expect(await promLabels("redis_up == 1", "job", ["redis"])).toEqual(["redis"]);
   expect(hook.received.filter((n) => n.status === "firing")).toEqual([]);
+  // Day-2 through the manager: every service and where its tasks run; the API's logs from its tasks on their nodes; nothing firing.
+  const status = await opsOnSwarm("status");
+  expect([status.code, status.err]).toEqual([0, ""]);
+  for (const svc of everyService) expect(status.out).toMatch(new RegExp(`^copilotos-swarm-${svc}\\s`, "m"));
+  expect(status.out).toMatch(/^copilotos-swarm-node-exporter\s+global\s+3\/3\s/m);
+  for (const node of nodes) expect(status.out).toMatch(new RegExp(`^copilotos-swarm-node-exporter\\.\\S+\\s+${node}\\s+Running`, "m"));
+  const logs = await opsOnSwarm("logs", "api", "--tail", "3");
+  expect([
+    logs.code,
+    logs.out
+      .trim()
+      .split("\n")
+      .every((l) => /^\S+Z copilotos-swarm-api\.\d\.\w+@node-\d\s+\|/.test(l)),
+  ]).toEqual([0, true]);
+  expect(await opsOnSwarm("alerts")).toEqual({ code: 0, out: "alerts: none firing\n", err: "" });
 });
 
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {
@@ -329,6 +360,8 @@ test("a worker's engine stops under load: the API is back at full replica count 
   const down = await alerts.notified("NodeDown", "firing", stopped, 180_000);
   report.nodeDownDetect = down ? (down.at - stopped) / 1000 : -1;
   expect(down?.alerts.filter((a) => a.status === "firing").map((a) => a.labels.node)).toEqual([victim]);
+  const firing = await opsOnSwarm("alerts");
+  expect([firing.code, firing.out]).toEqual([0, expect.stringMatching(new RegExp(`^PAGE NodeDown \\(availability=active node=${victim}\\) for \\d+ min\\n`))]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;

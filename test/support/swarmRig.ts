@@ -46,7 +46,7 @@ export class SwarmRig {
   }
 
   /** The manager as the program's host steps reach it: SSH as the deploy user, the host key pinned. */
-  readonly managerSsh: Extract<HostTarget, { kind: "ssh" }> = {
+  readonly managerSsh: Extract<HostTarget, { kind: "ssh" }> & { identityFile: string } = {
     kind: "ssh",
     address: nodeAddress(1),
     port: 22,
@@ -55,6 +55,11 @@ export class SwarmRig {
     identityFile: path.join(SWARM_DIR, "client_key"),
     connectTimeoutSeconds: 5,
   };
+
+  /** The manager's SSH host key (`ssh-ed25519 AAAA…`), as config `host.hostKey` pins it. */
+  get managerHostKey(): string {
+    return fs.readFileSync(path.join(SWARM_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
+  }
 
   /** `docker …` on node `i` (1-based), its trimmed stdout. */
   docker(i: number, ...args: string[]): string {

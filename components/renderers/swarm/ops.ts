@@ -1,0 +1,69 @@
+/**
+ * `npm run ops` on a swarm stack, run on the manager (the host the stack deploys through): status
+ * and logs of every node's tasks as the managers know them, and the alerts firing now. Pure.
+ * A manager sees every task and its logs, but runs commands only in its own node's containers.
+ */
+import { aliasOf, portOf } from "../monitoring/spec";
+import { swarmMonitoringName } from "./monitoring";
+import { LABEL_PROJECT, LABEL_STACK, Service, StackIdentity } from "../names";
+import { engineAnswers, lines, shq, STRICT } from "../shell";
+import { swarmServiceName } from "./services";
+
+const filters = (id: StackIdentity) => `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
+
+/**
+ * Per service of the stack (the monitoring's too): its tasks running against those desired and its
+ * image; then each task meant to run: its node, state (with health: `Starting` until its check
+ * passes) and image digest; then the tasks that failed, newest first (a crash loop shows here).
+ */
+export function swarmStatusScript(id: StackIdentity): string {
+  return lines(
+    STRICT,
+    engineAnswers("status"),
+    `names=$(docker service ls ${filters(id)} --format '{{.Name}}' | sort)`,
+    `if [ -z "$names" ]; then echo ${shq(`status: no service of stack ${id.stack} on this swarm (npm run up first)`)} >&2; exit 1; fi`,
+    `docker service ls ${filters(id)} --format 'table {{.Name}}\\t{{.Mode}}\\t{{.Replicas}}\\t{{.Image}}'`,
+    "echo",
+    "# shellcheck disable=SC2086 # one word per service name",
+    `docker service ps --no-trunc --filter desired-state=running --format 'table {{.Name}}\\t{{.Node}}\\t{{.CurrentState}}\\t{{.Image}}' $names`,
+    "# shellcheck disable=SC2086 # one word per service name",
+    `failed=$(docker service ps --no-trunc --filter desired-state=shutdown --format '{{.Name}}\\t{{.Node}}\\t{{.CurrentState}}\\t{{.Error}}' $names | awk -F '\\t' '$3 ~ /^(Failed|Rejected)/')`,
+    'if [ -n "$failed" ]; then echo; echo "failed tasks (the swarm keeps 5 per slot):"; printf \'%s\\n\' "$failed"; fi',
+  );
+}
+
+export interface SwarmLogsOptions {
+  /** `docker service logs --since` (e.g. `10m`). @default none */
+  since?: string;
+  follow?: boolean;
+  /** Lines per task. @default 200 */
+  tail?: number;
+}
+
+/** A service's logs from every task on every node (`docker service logs`, each line with its task and node). */
+export function swarmLogsScript(id: StackIdentity, service: Service, o: SwarmLogsOptions = {}): string {
+  const args = ["--timestamps", "--tail", String(o.tail ?? 200), ...(o.since ? ["--since", o.since] : []), ...(o.follow ? ["--follow"] : [])];
+  const svc = swarmServiceName(id, service);
+  return lines(
+    STRICT,
+    engineAnswers("logs"),
+    `docker service inspect ${shq(svc)} >/dev/null 2>&1 || { echo ${shq(`logs: no service ${svc} on this swarm (npm run up first)`)} >&2; exit 1; }`,
+    `exec docker service logs ${args.map(shq).join(" ")} ${shq(svc)}`,
+  );
+}
+
+/**
+ * Alertmanager's active alerts (JSON, as `alertsScript` prints them on one host), asked on the
+ * stack's overlay network from the node exporter task on this node (global: every node has one),
+ * since Alertmanager runs on the data node, which the manager cannot exec into.
+ */
+export function swarmAlertsScript(id: StackIdentity): string {
+  const ne = swarmMonitoringName(id, "nodeExporter");
+  return lines(
+    STRICT,
+    engineAnswers("alerts"),
+    `ne=$(docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${ne}`)} | head -n 1)`,
+    `if [ -z "$ne" ]; then echo ${shq(`alerts: no ${ne} task runs on this manager: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
+    `docker exec "$ne" wget -qO- ${shq(`http://${aliasOf("alertmanager")}:${portOf("alertmanager")}/api/v2/alerts?active=true&silenced=false&inhibited=false`)} || { echo ${shq(`alerts: Alertmanager does not answer on the stack network (npm run ops -- ${id.stack} status)`)} >&2; exit 1; }`,
+  );
+}

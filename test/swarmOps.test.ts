@@ -1,0 +1,107 @@
+/**
+ * `npm run ops` on a swarm stack: the manager's scripts (exact lines, shellcheck, the status run by
+ * sh against a stand-in `docker`), and what the CLI refuses on a swarm before anything runs. The
+ * real manager answers them over SSH in test/e2e/swarm.test.ts.
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { swarmAlertsScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import { ops } from "../scripts/ops";
+
+const ID = { project: "copilotos", stack: "swarm" };
+const FIXTURES = ["--stack-dir", path.join(__dirname, "fixtures")];
+
+test("logs: every task's lines on every node, stamped, the options passed quoted; a service not there is said", () => {
+  expect(swarmLogsScript(ID, "api", { since: "10m", tail: 50, follow: true }).trimEnd().split("\n").slice(-2)).toEqual([
+    "docker service inspect copilotos-swarm-api >/dev/null 2>&1 || { echo 'logs: no service copilotos-swarm-api on this swarm (npm run up first)' >&2; exit 1; }",
+    "exec docker service logs --timestamps --tail 50 --since 10m --follow copilotos-swarm-api",
+  ]);
+  expect(swarmLogsScript(ID, "mongo").trimEnd().split("\n").at(-1)).toBe("exec docker service logs --timestamps --tail 200 copilotos-swarm-mongo");
+});
+
+test("alerts: Alertmanager asked on the stack's network from this node's node exporter task; none there is said with why", () => {
+  expect(swarmAlertsScript(ID).trimEnd().split("\n").slice(-3)).toEqual([
+    "ne=$(docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-node-exporter | head -n 1)",
+    "if [ -z \"$ne\" ]; then echo 'alerts: no copilotos-swarm-node-exporter task runs on this manager: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- swarm status)' >&2; exit 1; fi",
+    "docker exec \"$ne\" wget -qO- 'http://alertmanager:9093/api/v2/alerts?active=true&silenced=false&inhibited=false' || { echo 'alerts: Alertmanager does not answer on the stack network (npm run ops -- swarm status)' >&2; exit 1; }",
+  ]);
+});
+
+test("every swarm ops script is clean under shellcheck", () => {
+  for (const script of [swarmStatusScript(ID), swarmLogsScript(ID, "web", { since: "1h" }), swarmAlertsScript(ID)]) {
+    const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
+    expect([r.status, r.stdout]).toEqual([0, ""]);
+  }
+});
+
+describe("status against a stand-in docker", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-swarm-ops-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const status = (services: string) => {
+    fs.writeFileSync(
+      path.join(dir, "docker"),
+      [
+        "#!/bin/sh",
+        'echo "$*" >> "$CALLS"',
+        'case "$1 $2" in',
+        "  'version --format') echo 27.5.1 ;;",
+        `  'service ls') case "$*" in *table*) echo 'NAME MODE REPLICAS IMAGE' ;; *) printf '%s' '${services}' ;; esac ;;`,
+        "  'service ps') case \"$*\" in *desired-state=running*) echo 'NAME NODE CURRENT STATE IMAGE' ;; *) printf '%s\\t%s\\t%s\\t%s\\n' copilotos-swarm-api.1 node-2 'Failed 2 minutes ago' 'task: non-zero exit (1)' copilotos-swarm-api.2 node-3 'Shutdown 5 minutes ago' '' ;; esac ;;",
+        "esac",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    return spawnSync("sh", ["-c", swarmStatusScript(ID)], { env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") }, encoding: "utf8" });
+  };
+
+  test("each service, its running tasks and then the failed ones; asked of the stack's services by label", () => {
+    const r = status("copilotos-swarm-web\ncopilotos-swarm-api\n");
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout).toBe(
+      [
+        "NAME MODE REPLICAS IMAGE",
+        "",
+        "NAME NODE CURRENT STATE IMAGE",
+        "",
+        "failed tasks (the swarm keeps 5 per slot):",
+        "copilotos-swarm-api.1\tnode-2\tFailed 2 minutes ago\ttask: non-zero exit (1)",
+        "",
+      ].join("\n"),
+    );
+    const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    expect(calls.filter((c) => c.startsWith("service ps")).map((c) => c.split(" ").slice(-2).join(" "))).toEqual([
+      "copilotos-swarm-api copilotos-swarm-web",
+      "copilotos-swarm-api copilotos-swarm-web",
+    ]);
+    expect(calls[1]).toBe("service ls --filter label=copilotos.project=copilotos --filter label=copilotos.stack=swarm --format {{.Name}}");
+  });
+
+  test("a swarm without the stack's services: said, exit 1", () => {
+    const r = status("");
+    expect([r.status, r.stderr]).toEqual([1, "status: no service of stack swarm on this swarm (npm run up first)\n"]);
+  });
+});
+
+test.each([
+  [["swarm", "exec", "api", "--", "ls"], "exec"],
+  [["swarm", "maintenance", "on"], "maintenance"],
+  [["swarm", "restart", "api"], "restart"],
+  [["swarm", "monitor"], "monitor"],
+])("%j on a swarm is refused by name (exit 2), nothing run", async (argv, verb) => {
+  const err: string[] = [];
+  expect(await ops([...FIXTURES, ...argv], { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
+  expect(err.join("")).toMatch(
+    new RegExp(`^ops: ${verb} does not work on a swarm yet; status, logs and alerts do \\(through the manager; docs/swarm.md\\)\\nusage:`),
+  );
+});
+
+test("status --json on a swarm is refused (exit 2)", async () => {
+  const err: string[] = [];
+  expect(await ops(["swarm", "status", "--json", ...FIXTURES], { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
+  expect(err.join("")).toMatch(/^ops: --json is not there on a swarm yet\nusage:/);
+});
