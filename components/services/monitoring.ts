@@ -20,11 +20,10 @@ import { MonitoringSpec, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../renderer
 import { dockerLabels, labelMap, StackIdentity, stackPrefix } from "../renderers/names";
 import { hardening, LogSettings, SECRET_FILE_MODE, Upload } from "../renderers/services/containers";
 
-export interface MonitoringArgs {
+/** What the monitoring is, on one host or a swarm. */
+export interface MonitoringPartsArgs {
   /** Project and stack: every name and label carries them. */
   identity: StackIdentity;
-  /** The stack's private network: the probes reach the proxy there, Prometheus the exporters. */
-  networkName: pulumi.Input<string>;
   /** Each part's image (pinned upstream images by digest, config `images.*`). */
   images: Record<MonitoringPart, pulumi.Input<string>>;
   /** What is watched and the thresholds (components/renderers/monitoring/spec.ts). */
@@ -37,10 +36,15 @@ export interface MonitoringArgs {
   redisPassword: pulumi.Input<string>;
   /** Days Prometheus keeps (config `monitoring.retentionDays`). */
   retentionDays: number;
-  /** Seconds to wait for each container to be healthy (config `healthTimeoutSeconds`). */
-  healthTimeoutSeconds: number;
   /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
   logs?: LogSettings;
+}
+
+export interface MonitoringArgs extends MonitoringPartsArgs {
+  /** The stack's private network: the probes reach the proxy there, Prometheus the exporters. */
+  networkName: pulumi.Input<string>;
+  /** Seconds to wait for each container to be healthy (config `healthTimeoutSeconds`). */
+  healthTimeoutSeconds: number;
 }
 
 /**

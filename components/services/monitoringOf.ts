@@ -8,10 +8,10 @@ import { MonitoringSpec } from "../renderers/monitoring/spec";
 import type { StackIdentity } from "../renderers/names";
 import { ALIASES, API_READY_PATH } from "../renderers/services/containers";
 import { PROXY_PORTS, PROXY_TLS_PORTS } from "../renderers/proxy";
-import { appImagesOf } from "./appImage";
+import { AppImage, appImagesOf } from "./appImage";
 import { ContainerMetrics } from "../operations/containerMetrics";
 import { containerMetricsJob } from "../renderers/monitoring/hostMetrics";
-import { Monitoring } from "./monitoring";
+import { Monitoring, MonitoringPartsArgs } from "./monitoring";
 import { SwarmMonitoring } from "../swarm/swarmMonitoring";
 import { swarmMetricsJob } from "../renderers/monitoring/swarmMetrics";
 import { swarmMonitoringName } from "../renderers/swarm/monitoring";
@@ -53,12 +53,30 @@ function receiversOf(cfg: StackConfig): pulumi.Output<Receivers> {
   );
 }
 
-/** Alertmanager's grouping and repeat timings, from config. */
-const routingOf = (m: StackConfig["monitoring"]) => ({
-  groupWaitSeconds: m.alerts.groupWaitSeconds,
-  groupIntervalSeconds: m.alerts.groupIntervalMinutes * 60,
-  repeatIntervalSeconds: m.alerts.repeatIntervalHours * 3600,
-});
+/** What the monitoring is from config, on one host or a swarm: its images, what it watches, its alerts' routing and receivers. */
+function partsArgsOf(
+  cfg: StackConfig,
+  identity: StackIdentity,
+  images: Record<MonitoringPart, AppImage>,
+  redisPassword: pulumi.Input<string>,
+  spec: MonitoringSpec,
+): MonitoringPartsArgs {
+  const m = cfg.monitoring;
+  return {
+    identity,
+    images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
+    spec,
+    routing: {
+      groupWaitSeconds: m.alerts.groupWaitSeconds,
+      groupIntervalSeconds: m.alerts.groupIntervalMinutes * 60,
+      repeatIntervalSeconds: m.alerts.repeatIntervalHours * 3600,
+    },
+    receivers: receiversOf(cfg),
+    redisPassword,
+    retentionDays: m.retentionDays,
+    logs: cfg.logs,
+  };
+}
 
 /**
  * The stack's monitoring when config turns it on (by default on `prod`): each part's image delivered
@@ -82,20 +100,12 @@ export function monitoringOf(
   const cfg = a.cfg;
   if (!monitoringEnabled(cfg.monitoring, cfg.stack)) return undefined;
   const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: a.imagesAfter });
-  const m = cfg.monitoring;
   const monitoring = new Monitoring(
     name,
     {
-      identity: a.identity,
+      ...partsArgsOf(cfg, a.identity, images, a.redisPassword, monitoringSpecOf(cfg, a.serverName)),
       networkName: a.networkName,
-      images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
-      spec: monitoringSpecOf(cfg, a.serverName),
-      routing: routingOf(m),
-      receivers: receiversOf(cfg),
-      redisPassword: a.redisPassword,
-      retentionDays: m.retentionDays,
       healthTimeoutSeconds: cfg.healthTimeoutSeconds,
-      logs: cfg.logs,
     },
     { parent, providers: [a.host.provider], dependsOn: [...a.after, ...MONITORING_PARTS.flatMap((p) => images[p].ready)] },
   );
@@ -132,22 +142,14 @@ export function swarmMonitoringOf(
   const cfg = a.cfg;
   if (!monitoringEnabled(cfg.monitoring, cfg.stack) || cfg.host.kind !== "swarm") return undefined;
   const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: [] });
-  const m = cfg.monitoring;
   const nodeExporter = swarmMonitoringName(a.identity, "nodeExporter");
   const monitoring = new SwarmMonitoring(
     name,
     {
-      identity: a.identity,
+      ...partsArgsOf(cfg, a.identity, images, a.redisPassword, { ...monitoringSpecOf(cfg, ""), swarm: { nodeExporterService: nodeExporter } }),
       network: a.network,
-      images: Object.fromEntries(MONITORING_PARTS.map((p) => [p, images[p].image])) as Record<MonitoringPart, pulumi.Output<string>>,
-      spec: { ...monitoringSpecOf(cfg, ""), swarm: { nodeExporterService: nodeExporter } },
-      routing: routingOf(m),
-      receivers: receiversOf(cfg),
-      redisPassword: a.redisPassword,
-      retentionDays: m.retentionDays,
       dataNode: cfg.host.dataNode,
       monitorSeconds: cfg.host.updateMonitorSeconds,
-      logs: cfg.logs,
     },
     { parent, providers: [a.host.provider], dependsOn: [...a.after, ...MONITORING_PARTS.flatMap((p) => images[p].ready)] },
   );

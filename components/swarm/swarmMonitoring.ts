@@ -1,6 +1,6 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { alertmanagerConfig, AlertRouting, Receivers } from "../renderers/monitoring/alertmanager";
+import { alertmanagerConfig } from "../renderers/monitoring/alertmanager";
 import {
   ALERTMANAGER_CONFIG,
   BLACKBOX_CONFIG,
@@ -11,33 +11,19 @@ import {
 } from "../renderers/monitoring/containers";
 import { blackboxConfig, prometheusConfig } from "../renderers/monitoring/prometheus";
 import { rulesConfig } from "../renderers/monitoring/rules";
-import { MonitoringSpec, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../renderers/monitoring/spec";
-import type { StackIdentity } from "../renderers/names";
-import type { LogSettings } from "../renderers/services/containers";
+import { PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../renderers/monitoring/spec";
+import type { MonitoringPartsArgs } from "../services/monitoring";
 import { ConfigRef, swarmMonitoringService } from "../renderers/swarm/monitoring";
 import type { SecretRef } from "../renderers/swarm/services";
 import { swarmConfig, swarmSecrets } from "./swarmObjects";
 
-export interface SwarmMonitoringArgs {
-  identity: StackIdentity;
-  /** The stack's overlay network. */
+export interface SwarmMonitoringArgs extends MonitoringPartsArgs {
+  /** The stack's overlay network. `spec.swarm` names the node exporter's service (Prometheus finds its tasks through Docker's DNS). */
   network: pulumi.Input<string>;
-  /** Each part's image, by digest. */
-  images: Record<MonitoringPart, pulumi.Input<string>>;
-  /** What is watched; `spec.swarm` names the node exporter's service (Prometheus finds its tasks through Docker's DNS). */
-  spec: MonitoringSpec;
-  routing: Omit<AlertRouting, "receivers" | "stack">;
-  /** Where alerts go; their URLs and password are secrets. */
-  receivers: pulumi.Input<Receivers>;
-  /** Redis's password, for the exporter (a Docker secret). */
-  redisPassword: pulumi.Input<string>;
-  retentionDays: number;
   /** Node of Prometheus's and Alertmanager's data (config `host.dataNode`). */
   dataNode: string;
   /** Seconds a new task is watched before an update goes on (config `host.updateMonitorSeconds`). */
   monitorSeconds: number;
-  /** Log driver and rotation (config `logs`). @default DEFAULT_LOGS */
-  logs?: LogSettings;
 }
 
 /**
