@@ -361,7 +361,10 @@ test("a worker's engine stops under load: the API is back at full replica count 
   report.nodeDownDetect = down ? (down.at - stopped) / 1000 : -1;
   expect(down?.alerts.filter((a) => a.status === "firing").map((a) => a.labels.node)).toEqual([victim]);
   const firing = await opsOnSwarm("alerts");
-  expect([firing.code, firing.out]).toEqual([0, expect.stringMatching(new RegExp(`^PAGE NodeDown \\(availability=active node=${victim}\\) for \\d+ min$`, "m"))]);
+  expect([firing.code, firing.out]).toEqual([
+    0,
+    expect.stringMatching(new RegExp(`^PAGE NodeDown \\(availability=active node=${victim}\\) for \\d+ min$`, "m")),
+  ]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
