@@ -5,7 +5,8 @@
  * `npm run ops -- <stack> monitor`: Prometheus and Alertmanager on this machine's loopback, through an SSH tunnel.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
- * On a swarm stack, through its manager: status, logs (every task's, on every node) and alerts.
+ * On a swarm stack, through its manager: status, logs (every task's, on every node), alerts, and
+ * exec into a service's task on the manager.
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { acmeVolumeNames } from "../components/renderers/operations/acme";
@@ -17,7 +18,7 @@ import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
 import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
-import { swarmAlertsScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
 import { HostTarget, spawnOnHost } from "./stack/hostExec";
 import { monitor } from "./stack/tunnel";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
@@ -31,12 +32,12 @@ export const USAGE =
   "       npm run ops -- <stack> monitor [--prometheus-port N] [--alertmanager-port N]   (their UIs on 127.0.0.1, 9090 and 9093 by default, through an SSH tunnel until Ctrl-C)\n" +
   "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
-  "       (a swarm stack, through its manager: status, logs and alerts)\n" +
+  "       (a swarm stack, through its manager: status, logs, alerts, and exec into a task on the manager)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
 
 type AppPorts = { api: number; web: number };
 /** What works on a swarm stack so far. */
-const SWARM_VERBS = ["status", "logs", "alerts"];
+const SWARM_VERBS = ["status", "logs", "alerts", "exec"];
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -99,7 +100,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
       const id = { project: "copilotos", stack };
       const swarm = cfg.host.kind === "swarm";
       if (swarm && !SWARM_VERBS.includes(verb))
-        return usage(`${verb} does not work on a swarm yet; status, logs and alerts do (through the manager; docs/swarm.md)`);
+        return usage(`${verb} does not work on a swarm yet; status, logs, alerts and exec do (through the manager; docs/swarm.md)`);
       if (swarm && a.values.json) return usage("--json is not there on a swarm yet");
       if (verb === "monitor") return monitor(target, id, uiPorts, { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal });
       const logs = { since: a.values.since, tail, follow: a.values.follow };
@@ -108,7 +109,9 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
           ? swarmStatusScript(id)
           : verb === "logs"
             ? swarmLogsScript(id, service as Service, logs)
-            : swarmAlertsScript(id)
+            : verb === "exec"
+              ? swarmExecScript(id, service as Service, rest)
+              : swarmAlertsScript(id)
         : verb === "status"
           ? statusScript({
               identity: id,

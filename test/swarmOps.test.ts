@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { swarmAlertsScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
 import { ops } from "../scripts/ops";
 
 const ID = { project: "copilotos", stack: "swarm" };
@@ -30,7 +30,12 @@ test("alerts: Alertmanager asked on the stack's network from this node's node ex
 });
 
 test("every swarm ops script is clean under shellcheck", () => {
-  for (const script of [swarmStatusScript(ID), swarmLogsScript(ID, "web", { since: "1h" }), swarmAlertsScript(ID)]) {
+  for (const script of [
+    swarmStatusScript(ID),
+    swarmLogsScript(ID, "web", { since: "1h" }),
+    swarmAlertsScript(ID),
+    swarmExecScript(ID, "redis", ["redis-cli", "ping"]),
+  ]) {
     const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
     expect([r.status, r.stdout]).toEqual([0, ""]);
   }
@@ -87,8 +92,52 @@ describe("status against a stand-in docker", () => {
   });
 });
 
+describe("exec against a stand-in docker", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-swarm-exec-"));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+  /** `here`: the task ID `docker ps` finds on this node, or none. */
+  const exec = (here: string) => {
+    fs.writeFileSync(
+      path.join(dir, "docker"),
+      [
+        "#!/bin/sh",
+        'echo "$*" >> "$CALLS"',
+        'case "$1" in',
+        "  version) echo 27.5.1 ;;",
+        `  ps) printf '%s' '${here}' ;;`,
+        "  service) printf 'node-2\\nnode-3\\nnode-2\\n' ;;",
+        '  exec) shift 3; printf "%s|" "$@" ;;',
+        "esac",
+      ].join("\n"),
+      { mode: 0o755 },
+    );
+    const r = spawnSync("sh", ["-c", swarmExecScript(ID, "api", ["sh", "-c", "echo $HOME; it's"])], {
+      env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") },
+      encoding: "utf8",
+    });
+    return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+  };
+
+  test("a task of the service on the manager: the command runs in it, every word as given", () => {
+    const r = exec("c0ffee\n");
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, "sh|-c|echo $HOME; it's|", ""]);
+    expect(r.calls.slice(1)).toEqual(["ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-api", "exec -i c0ffee sh -c echo $HOME; it's"]);
+  });
+
+  test("none on the manager: said, with the nodes its tasks run on, exit 1, nothing run", () => {
+    const r = exec("");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /^exec: no api task runs on this manager \(.+\); its tasks run on node-2,node-3: there, docker exec into the container labelled com\.docker\.swarm\.service\.name=copilotos-swarm-api\n$/,
+    );
+    expect(r.calls.some((c) => c.startsWith("exec"))).toBe(false);
+  });
+});
+
 test.each([
-  [["swarm", "exec", "api", "--", "ls"], "exec"],
   [["swarm", "maintenance", "on"], "maintenance"],
   [["swarm", "restart", "api"], "restart"],
   [["swarm", "monitor"], "monitor"],
@@ -96,7 +145,7 @@ test.each([
   const err: string[] = [];
   expect(await ops([...FIXTURES, ...argv], { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
   expect(err.join("")).toMatch(
-    new RegExp(`^ops: ${verb} does not work on a swarm yet; status, logs and alerts do \\(through the manager; docs/swarm.md\\)\\nusage:`),
+    new RegExp(`^ops: ${verb} does not work on a swarm yet; status, logs, alerts and exec do \\(through the manager; docs/swarm.md\\)\\nusage:`),
   );
 });
 

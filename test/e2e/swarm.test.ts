@@ -256,6 +256,9 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
       .every((l) => /^\S+Z copilotos-swarm-api\.\d\.\w+@node-\d\s+\|/.test(l)),
   ]).toEqual([0, true]);
   expect(await opsOnSwarm("alerts")).toEqual({ code: 0, out: "alerts: none firing\n", err: "" });
+  // exec reaches a task on the manager (node-1, the data node: Redis's), its secret read inside.
+  const ping = await opsOnSwarm("exec", "redis", "--", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli ping');
+  expect(ping).toEqual({ code: 0, out: "PONG\n", err: "" });
 });
 
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {

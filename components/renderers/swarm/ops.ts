@@ -1,7 +1,8 @@
 /**
  * `npm run ops` on a swarm stack, run on the manager (the host the stack deploys through): status
  * and logs of every node's tasks as the managers know them, and the alerts firing now. Pure.
- * A manager sees every task and its logs, but runs commands only in its own node's containers.
+ * A manager sees every task and its logs, but runs commands only in its own node's containers:
+ * `exec` reaches a service's task on the manager (Mongo and Redis when it is the data node).
  */
 import { aliasOf, portOf } from "../monitoring/spec";
 import { swarmMonitoringName } from "./monitoring";
@@ -65,5 +66,24 @@ export function swarmAlertsScript(id: StackIdentity): string {
     `ne=$(docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${ne}`)} | head -n 1)`,
     `if [ -z "$ne" ]; then echo ${shq(`alerts: no ${ne} task runs on this manager: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
     `docker exec "$ne" wget -qO- ${shq(`http://${aliasOf("alertmanager")}:${portOf("alertmanager")}/api/v2/alerts?active=true&silenced=false&inhibited=false`)} || { echo ${shq(`alerts: Alertmanager does not answer on the stack network (npm run ops -- ${id.stack} status)`)} >&2; exit 1; }`,
+  );
+}
+
+/**
+ * Runs `argv` in a running task of the service on this node (the manager; stdin passed through;
+ * every word quoted). No task here: said, with the nodes its tasks run on.
+ */
+export function swarmExecScript(id: StackIdentity, service: Service, argv: string[]): string {
+  const svc = swarmServiceName(id, service);
+  return lines(
+    STRICT,
+    engineAnswers("exec"),
+    `ctr=$(docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${svc}`)} | head -n 1)`,
+    'if [ -z "$ctr" ]; then',
+    `  nodes=$(docker service ps --filter desired-state=running --format '{{.Node}}' ${shq(svc)} 2>/dev/null | sort -u | paste -sd, -)`,
+    `  echo ${shq(`exec: no ${service} task runs on this manager (`)}"$(hostname)"${shq("); its tasks run on ")}"\${nodes:-no node}"${shq(`: there, docker exec into the container labelled com.docker.swarm.service.name=${svc}`)} >&2`,
+    "  exit 1",
+    "fi",
+    `exec docker exec -i "$ctr" ${argv.map(shq).join(" ")}`,
   );
 }
