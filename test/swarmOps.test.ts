@@ -41,28 +41,31 @@ test("every swarm ops script is clean under shellcheck", () => {
   }
 });
 
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-swarm-ops-"));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Runs `script` with a stand-in `docker` first on PATH: it logs each call and answers by `case "$1 $2"` arms. */
+function withDocker(script: string, arms: string[]) {
+  fs.writeFileSync(
+    path.join(dir, "docker"),
+    ["#!/bin/sh", 'echo "$*" >> "$CALLS"', 'case "$1 $2" in', "  'version --format') echo 27.5.1 ;;", ...arms, "esac"].join("\n"),
+    {
+      mode: 0o755,
+    },
+  );
+  const r = spawnSync("sh", ["-c", script], { env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") }, encoding: "utf8" });
+  return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
+}
+
 describe("status against a stand-in docker", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-swarm-ops-"));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-  const status = (services: string) => {
-    fs.writeFileSync(
-      path.join(dir, "docker"),
-      [
-        "#!/bin/sh",
-        'echo "$*" >> "$CALLS"',
-        'case "$1 $2" in',
-        "  'version --format') echo 27.5.1 ;;",
-        `  'service ls') case "$*" in *table*) echo 'NAME MODE REPLICAS IMAGE' ;; *) printf '%s' '${services}' ;; esac ;;`,
-        "  'service ps') case \"$*\" in *desired-state=running*) echo 'NAME NODE CURRENT STATE IMAGE' ;; *) printf '%s\\t%s\\t%s\\t%s\\n' copilotos-swarm-api.1 node-2 'Failed 2 minutes ago' 'task: non-zero exit (1)' copilotos-swarm-api.2 node-3 'Shutdown 5 minutes ago' '' ;; esac ;;",
-        "esac",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    return spawnSync("sh", ["-c", swarmStatusScript(ID)], { env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") }, encoding: "utf8" });
-  };
+  const status = (services: string) =>
+    withDocker(swarmStatusScript(ID), [
+      `  'service ls') case "$*" in *table*) echo 'NAME MODE REPLICAS IMAGE' ;; *) printf '%s' '${services}' ;; esac ;;`,
+      "  'service ps') case \"$*\" in *desired-state=running*) echo 'NAME NODE CURRENT STATE IMAGE' ;; *) printf '%s\\t%s\\t%s\\t%s\\n' copilotos-swarm-api.1 node-2 'Failed 2 minutes ago' 'task: non-zero exit (1)' copilotos-swarm-api.2 node-3 'Shutdown 5 minutes ago' '' ;; esac ;;",
+    ]);
 
   test("each service, its running tasks and then the failed ones; asked of the stack's services by label", () => {
     const r = status("copilotos-swarm-web\ncopilotos-swarm-api\n");
@@ -78,7 +81,7 @@ describe("status against a stand-in docker", () => {
         "",
       ].join("\n"),
     );
-    const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+    const calls = r.calls;
     expect(calls.filter((c) => c.startsWith("service ps")).map((c) => c.split(" ").slice(-2).join(" "))).toEqual([
       "copilotos-swarm-api copilotos-swarm-web",
       "copilotos-swarm-api copilotos-swarm-web",
@@ -93,33 +96,13 @@ describe("status against a stand-in docker", () => {
 });
 
 describe("exec against a stand-in docker", () => {
-  let dir: string;
-  beforeEach(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-swarm-exec-"));
-  });
-  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
   /** `here`: the task ID `docker ps` finds on this node, or none. */
-  const exec = (here: string) => {
-    fs.writeFileSync(
-      path.join(dir, "docker"),
-      [
-        "#!/bin/sh",
-        'echo "$*" >> "$CALLS"',
-        'case "$1" in',
-        "  version) echo 27.5.1 ;;",
-        `  ps) printf '%s' '${here}' ;;`,
-        "  service) printf 'node-2\\nnode-3\\nnode-2\\n' ;;",
-        '  exec) shift 3; printf "%s|" "$@" ;;',
-        "esac",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
-    const r = spawnSync("sh", ["-c", swarmExecScript(ID, "api", ["sh", "-c", "echo $HOME; it's"])], {
-      env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") },
-      encoding: "utf8",
-    });
-    return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
-  };
+  const exec = (here: string) =>
+    withDocker(swarmExecScript(ID, "api", ["sh", "-c", "echo $HOME; it's"]), [
+      `  'ps -q') printf '%s' '${here}' ;;`,
+      "  'service ps') printf 'node-2\\nnode-3\\nnode-2\\n' ;;",
+      '  \'exec -i\') shift 3; printf "%s|" "$@" ;;',
+    ]);
 
   test("a task of the service on the manager: the command runs in it, every word as given", () => {
     const r = exec("c0ffee\n");
