@@ -13,6 +13,7 @@ export interface StackIdentity {
 }
 
 import { createHash } from "node:crypto";
+import { shq } from "./shell";
 
 export type Service = "mongo" | "redis" | "api" | "web" | "proxy";
 /** The app services: stateless, replaced create-before-delete behind the proxy. */
@@ -20,6 +21,9 @@ export type AppService = "api" | "web";
 
 export const LABEL_PROJECT = "copilotos.project";
 export const LABEL_STACK = "copilotos.stack";
+/** `docker ps|service ls` filters for the stack's objects: its project and stack labels, quoted. */
+export const stackFilters = (id: StackIdentity): string =>
+  `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
 export const LABEL_SERVICE = "copilotos.service";
 
 /** `copilotos-staging`: the stack's prefix and the name of its private network. */

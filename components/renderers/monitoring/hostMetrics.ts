@@ -5,7 +5,7 @@
  * `docker cp`. No container gets the Docker socket (that would be root on the host); the job runs
  * with the deploy user's own access. Pure.
  */
-import { LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, StackIdentity, stackPrefix } from "../names";
+import { LABEL_SERVICE, StackIdentity, stackFilters, stackPrefix } from "../names";
 import { lines, shq, STRICT } from "../shell";
 import { TEXTFILE_DIR } from "./containers";
 import { proxyCountLines } from "./proxyMetrics";
@@ -64,7 +64,7 @@ const mdirLine = (id: StackIdentity) => `mdir="$HOME/"${shq(metricsDir(id))}; mk
  * exporter has them all within one sample.
  */
 export function containerMetricsJob(id: StackIdentity, nodeExporter: string): string {
-  const filters = `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
+  const filters = stackFilters(id);
   return metricsJob(id, "the stack's containers' health and restarts", {
     sample: [
       `ids=$(timeout 10 docker ps -aq ${filters})`,

@@ -5,7 +5,8 @@
  * proxy's responses from every edge node's task. A job of the deploy user's crontab on the manager
  * (the host the stack deploys through) copies them into the node exporter task on that node. Pure.
  */
-import { LABEL_PROJECT, LABEL_STACK, StackIdentity, stackPrefix } from "../names";
+import { StackIdentity, stackFilters, stackPrefix } from "../names";
+import { localTask } from "../swarm/services";
 import { shq } from "../shell";
 import { TEXTFILE_DIR } from "./containers";
 import { CONTAINER_METRICS_FILE, metricsJob } from "./hostMetrics";
@@ -68,7 +69,7 @@ export const proxyServiceLogs = (service: string): string =>
  * exporter task on this node (found by its service's label).
  */
 export function swarmMetricsJob(id: StackIdentity, services: { nodeExporter: string; proxy: string }): string {
-  const filters = `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
+  const filters = stackFilters(id);
   const failed = `"$mdir/${FAILED_TASKS}"`;
   return metricsJob(id, "the stack's services' tasks, the swarm's nodes and the proxy's responses", {
     sample: [
@@ -82,7 +83,7 @@ export function swarmMetricsJob(id: StackIdentity, services: { nodeExporter: str
       `timeout 10 docker node ls --format '{{.Hostname}} {{.Status}} {{.Availability}}' | awk ${shq(NODES_TO_METRICS)} > "$mdir/${SWARM_NODES_FILE}.next"`,
       `mv "$mdir/${SWARM_NODES_FILE}.next" "$mdir/${SWARM_NODES_FILE}"`,
       ...proxyCountLines(id, proxyServiceLogs(services.proxy)),
-      `ne=$(timeout 10 docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${services.nodeExporter}`)} | head -n 1)`,
+      `ne=$(timeout 10 ${localTask(services.nodeExporter)})`,
     ],
     into: `"$ne:${TEXTFILE_DIR}"`,
     missing: `swarm metrics: no running task of ${services.nodeExporter} on this node to copy into`,

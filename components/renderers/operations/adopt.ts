@@ -10,7 +10,7 @@
  *   and starts compose's again (Mongo, Redis, API, web), so compose serves as before.
  * - {@link cleanupScript}: removes compose's stopped containers (never a volume) once the stack is healthy.
  */
-import { LABEL_PROJECT, LABEL_STACK, StackIdentity } from "../names";
+import { StackIdentity, stackFilters } from "../names";
 import { lines, shq, STRICT } from "../shell";
 
 export const COMPOSE_PROJECT_LABEL = "com.docker.compose.project";
@@ -77,7 +77,6 @@ export function parseInventory(stdout: string): Inventory {
 }
 
 /** Containers of this stack: `docker ps` filters by the stack's labels. */
-const STACK_FILTER = (id: StackIdentity) => `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
 
 /**
  * The cut-over, before the stack's Mongo, Redis and proxy are created: stops compose's running
@@ -99,7 +98,7 @@ export function cutoverScript(a: AdoptSpec): string {
     "  done",
     "done",
     'if [ "$stopped" -gt 0 ]; then mkdir -p "$HOME/.copilotos"; echo "$project" > "$marker"; fi',
-    `for c in $(docker ps -a --filter status=exited ${STACK_FILTER(a.identity)} --format '{{.Names}}'); do`,
+    `for c in $(docker ps -a --filter status=exited ${stackFilters(a.identity)} --format '{{.Names}}'); do`,
     '  echo "adopt: starting $c again"',
     '  docker start "$c" >/dev/null',
     "done",
@@ -124,7 +123,7 @@ export function handBackLines(a: AdoptSpec): string[] {
   return [
     `project=${shq(a.composeProject)}; marker=${markerPath(a.identity)}`,
     'if [ -f "$marker" ]; then',
-    `  for c in $(docker ps -q ${STACK_FILTER(a.identity)}); do docker stop -t 60 "$c" >/dev/null; done`,
+    `  for c in $(docker ps -q ${stackFilters(a.identity)}); do docker stop -t 60 "$c" >/dev/null; done`,
     ...startComposeLines(a).map((l) => `  ${l}`),
     '  rm -f "$marker"',
     '  echo "adopt: the stack did not become healthy, so compose project $project was started again and serves as before; the stack\'s containers are stopped, nothing was removed" >&2',
@@ -146,7 +145,7 @@ export function cleanupScript(a: AdoptSpec): string {
     STRICT,
     `project=${shq(a.composeProject)}; marker=${markerPath(a.identity)}`,
     'if [ -f "$marker" ]; then echo "adopt: a cut-over to the stack is not finished (run pulumi up first); compose\'s containers are kept" >&2; exit 1; fi',
-    `states=$(docker ps -a ${STACK_FILTER(a.identity)} --format '{{.Names}} {{.State}} {{.Status}}')`,
+    `states=$(docker ps -a ${stackFilters(a.identity)} --format '{{.Names}} {{.State}} {{.Status}}')`,
     `if [ -z "$states" ]; then echo "adopt: the stack has no containers on this host; compose's containers are kept" >&2; exit 1; fi`,
     `unhealthy=$(printf '%s\\n' "$states" | grep -v ' running .*(healthy)' || true)`,
     `if [ -n "$unhealthy" ]; then printf 'adopt: the stack is not healthy, compose stays the way back:\\n%s\\n' "$unhealthy" >&2; exit 1; fi`,

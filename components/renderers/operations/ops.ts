@@ -4,7 +4,7 @@
  */
 import { certificateStatusLines, CertificateStatusSpec } from "./acme";
 import { offsiteStatusLines, OffsiteSpec } from "./offsite";
-import { backupNamePattern, containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity } from "../names";
+import { backupNamePattern, containerName, LABEL_PROJECT, LABEL_SERVICE, LABEL_STACK, Service, StackIdentity, stackFilters } from "../names";
 import { routeFile } from "../proxy";
 import { hostPath, lines, shq, STRICT } from "../shell";
 
@@ -41,7 +41,7 @@ export interface StatusSpec {
  * `backup.offsite`), and the free space of the Docker root and the backup folder.
  */
 export function statusScript(s: StatusSpec): string {
-  const filter = [`${LABEL_PROJECT}=${s.identity.project}`, `${LABEL_STACK}=${s.identity.stack}`].map((l) => `--filter ${shq(`label=${l}`)}`).join(" ");
+  const filter = stackFilters(s.identity);
   return lines(
     STRICT,
     `dir=${hostPath(s.backup.dir)}`,

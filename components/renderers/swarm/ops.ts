@@ -6,11 +6,9 @@
  */
 import { aliasOf, portOf } from "../monitoring/spec";
 import { swarmMonitoringName } from "./monitoring";
-import { LABEL_PROJECT, LABEL_STACK, Service, StackIdentity } from "../names";
+import { Service, StackIdentity, stackFilters } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
-import { swarmServiceName } from "./services";
-
-const filters = (id: StackIdentity) => `--filter ${shq(`label=${LABEL_PROJECT}=${id.project}`)} --filter ${shq(`label=${LABEL_STACK}=${id.stack}`)}`;
+import { localTask, SWARM_SERVICE_LABEL, swarmServiceName } from "./services";
 
 /**
  * Per service of the stack (the monitoring's too): its tasks running against those desired and its
@@ -21,9 +19,9 @@ export function swarmStatusScript(id: StackIdentity): string {
   return lines(
     STRICT,
     engineAnswers("status"),
-    `names=$(docker service ls ${filters(id)} --format '{{.Name}}' | sort)`,
+    `names=$(docker service ls ${stackFilters(id)} --format '{{.Name}}' | sort)`,
     `if [ -z "$names" ]; then echo ${shq(`status: no service of stack ${id.stack} on this swarm (npm run up first)`)} >&2; exit 1; fi`,
-    `docker service ls ${filters(id)} --format 'table {{.Name}}\\t{{.Mode}}\\t{{.Replicas}}\\t{{.Image}}'`,
+    `docker service ls ${stackFilters(id)} --format 'table {{.Name}}\\t{{.Mode}}\\t{{.Replicas}}\\t{{.Image}}'`,
     "echo",
     "# shellcheck disable=SC2086 # one word per service name",
     `docker service ps --no-trunc --filter desired-state=running --format 'table {{.Name}}\\t{{.Node}}\\t{{.CurrentState}}\\t{{.Image}}' $names`,
@@ -63,7 +61,7 @@ export function swarmAlertsScript(id: StackIdentity): string {
   return lines(
     STRICT,
     engineAnswers("alerts"),
-    `ne=$(docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${ne}`)} | head -n 1)`,
+    `ne=$(${localTask(ne)})`,
     `if [ -z "$ne" ]; then echo ${shq(`alerts: no ${ne} task runs on this manager: monitoring is off for this stack (monitoring.enabled), or it is down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
     `docker exec "$ne" wget -qO- ${shq(`http://${aliasOf("alertmanager")}:${portOf("alertmanager")}/api/v2/alerts?active=true&silenced=false&inhibited=false`)} || { echo ${shq(`alerts: Alertmanager does not answer on the stack network (npm run ops -- ${id.stack} status)`)} >&2; exit 1; }`,
   );
@@ -78,10 +76,10 @@ export function swarmExecScript(id: StackIdentity, service: Service, argv: strin
   return lines(
     STRICT,
     engineAnswers("exec"),
-    `ctr=$(docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${svc}`)} | head -n 1)`,
+    `ctr=$(${localTask(svc)})`,
     'if [ -z "$ctr" ]; then',
     `  nodes=$(docker service ps --filter desired-state=running --format '{{.Node}}' ${shq(svc)} 2>/dev/null | sort -u | paste -sd, -)`,
-    `  echo ${shq(`exec: no ${service} task runs on this manager (`)}"$(hostname)"${shq("); its tasks run on ")}"\${nodes:-no node}"${shq(`: there, docker exec into the container labelled com.docker.swarm.service.name=${svc}`)} >&2`,
+    `  echo ${shq(`exec: no ${service} task runs on this manager (`)}"$(hostname)"${shq("); its tasks run on ")}"\${nodes:-no node}"${shq(`: there, docker exec into the container labelled ${SWARM_SERVICE_LABEL}=${svc}`)} >&2`,
     "  exit 1",
     "fi",
     `exec docker exec -i "$ctr" ${argv.map(shq).join(" ")}`,

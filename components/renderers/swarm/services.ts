@@ -22,6 +22,11 @@ import { engineAnswers, lines, shq, STRICT } from "../shell";
 /** Node label the proxy's placement follows: the edge nodes carry `copilotos.edge=true`. */
 export const EDGE_LABEL = "copilotos.edge";
 
+/** The label the swarm puts on each task's container: its service's name. */
+export const SWARM_SERVICE_LABEL = "com.docker.swarm.service.name";
+/** A command printing the ID of a running task of swarm service `service` on this node (none: nothing). */
+export const localTask = (service: string): string => `docker ps -q --filter ${shq(`label=${SWARM_SERVICE_LABEL}=${service}`)} | head -n 1`;
+
 /** The swarm service of one of the stack's services: `copilotos-<stack>-<service>`. */
 export const swarmServiceName = (id: StackIdentity, service: Service) => `${stackPrefix(id)}-${service}`;
 
