@@ -1,5 +1,7 @@
 import * as docker from "@pulumi/docker";
-import { ReportViolation, ResourceValidation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
+import { PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs, StackValidation, validateResourceOfType } from "@pulumi/policy";
+import { posix } from "node:path";
+import { LABEL_FILES_FOR } from "../components/renderers/services/files";
 
 /** Shared reading of Docker resource props for the rules. Pure. */
 
@@ -27,6 +29,8 @@ export interface ContainerProps {
   capabilities?: { adds?: string[]; drops?: string[] };
   volumes?: { volumeName?: string; containerPath?: string; hostPath?: string }[];
   readOnly?: boolean;
+  /** false: created and never started (a service's files writer, components/services/serviceFiles.ts). */
+  start?: boolean;
 }
 
 export type Service = "mongo" | "redis" | "api" | "web";
@@ -125,7 +129,63 @@ export function jsonish<T>(v: unknown): T | undefined {
   return v as T | undefined;
 }
 
-/** A validation of docker Containers that reads their props as {@link ContainerProps}. */
+/** A container that is created and never started runs nothing: a service's files writer. */
+export const neverStarts = (p: ContainerProps): boolean => p.start === false;
+
+/**
+ * A validation of docker Containers that reads their props as {@link ContainerProps}; a container
+ * that never starts is left out (its files count where they are read: {@link validateContainers}).
+ */
 export function validateContainer(check: (p: ContainerProps, args: ResourceValidationArgs, report: ReportViolation) => void): ResourceValidation {
-  return validateResourceOfType(docker.Container, (c, args, report) => check(c as unknown as ContainerProps, args, report));
+  return validateResourceOfType(docker.Container, (c, args, report) => {
+    if (!neverStarts(c as unknown as ContainerProps)) check(c as unknown as ContainerProps, args, report);
+  });
+}
+
+/** The stack's containers that run (every one but the files writers). */
+export const runningContainers = (resources: PolicyResource[]): PolicyResource[] =>
+  resources.filter((r) => r.type === CONTAINER && !neverStarts(r.props as ContainerProps));
+
+/** The name a container's files are written for (the writer's label): an app container's name without its suffix, else its name. */
+function filesBase(p: ContainerProps): string | undefined {
+  const l = labelsOf(p);
+  const service = l["copilotos.service"];
+  if (service === "api" || service === "web") return `${l["copilotos.project"]}-${l["copilotos.stack"]}-${service}`;
+  return typeof p.name === "string" ? p.name : undefined;
+}
+
+/**
+ * The stack's running containers, each with the files it reads: its own uploads and those its writer
+ * (labelled for it) copied into a volume it mounts at the file's folder. A read-only container's
+ * files are all on such volumes (components/renderers/services/files.ts).
+ */
+export function withFiles(resources: PolicyResource[]): PolicyResource[] {
+  const containers = resources.filter((r) => r.type === CONTAINER);
+  const writers = containers.map((r) => r.props as ContainerProps).filter(neverStarts);
+  return runningContainers(resources).map((r) => {
+    const p = r.props as ContainerProps;
+    const base = filesBase(p);
+    const read = writers
+      .filter((w) => base !== undefined && labelsOf(w)[LABEL_FILES_FOR] === base)
+      .flatMap((w) =>
+        (w.uploads ?? []).filter((u) => {
+          const folder = posix.dirname(u.file);
+          const theirs = (w.volumes ?? []).find((v) => v.containerPath === folder)?.volumeName;
+          const mine = (p.volumes ?? []).find((v) => v.containerPath === folder);
+          // Names not known yet (a first preview) match by folder alone.
+          return mine !== undefined && (typeof theirs !== "string" || typeof mine.volumeName !== "string" || theirs === mine.volumeName);
+        }),
+      );
+    return read.length ? { ...r, props: { ...r.props, uploads: [...(p.uploads ?? []), ...read] } } : r;
+  });
+}
+
+/** {@link validateContainer} over the stack: each running container with the files it reads ({@link withFiles}). */
+export function validateContainers(
+  check: (p: ContainerProps, args: Pick<ResourceValidationArgs, "name" | "getConfig">, report: (message: string) => void) => void,
+): StackValidation {
+  return (args, report) => {
+    for (const r of withFiles(args.resources))
+      check(r.props as ContainerProps, { name: r.name, getConfig: args.getConfig }, (message) => report(message, r.urn));
+  };
 }

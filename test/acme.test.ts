@@ -12,7 +12,7 @@ import { acmeScript, AcmeSpec, CERT_STATE_PY } from "../components/renderers/ope
 import { parseStatus } from "../components/renderers/operations/ops";
 import { proxyConf } from "../components/renderers/proxy";
 import { minimalConfig } from "./support/config";
-import { CONTAINER, ofType, runStack, uploadOf } from "./support/program";
+import { CONTAINER, fileOf, ofType, runStack } from "./support/program";
 import { makeTestCa } from "./support/testCa";
 
 const LE = "https://acme-v02.api.letsencrypt.org/directory";
@@ -140,8 +140,8 @@ describe("the program: prod's tls.acme", () => {
     );
     expect(proxy.inputs.ports).toEqual(expect.arrayContaining([{ internal: 3080, external: 80, ip: "0.0.0.0", protocol: "tcp" }]));
     // No pair copied in: the volume holds it, and the renewal rewrites it.
-    expect(() => uploadOf(proxy, "/etc/nginx/tls/key.pem")).toThrow();
-    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toContain("location /.well-known/acme-challenge/ { root /var/www/acme; }");
+    expect(() => fileOf(run, proxy, "/etc/nginx/tls/key.pem")).toThrow("no files writer fills copilotos-prod-tls");
+    expect(fileOf(run, proxy, "/etc/nginx/nginx.conf")).toContain("location /.well-known/acme-challenge/ { root /var/www/acme; }");
   });
 });
 

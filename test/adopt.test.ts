@@ -1,6 +1,6 @@
 /** Taking over a running compose deployment: the config, the graph, and the host scripts (exact strings). */
 import { cutoverScript, handBackLines, inventoryScript, parseInventory, AdoptSpec } from "../components/renderers/operations/adopt";
-import { containerOf, CONTAINER, ofType, runStack, VOLUME } from "./support/program";
+import { containerOf, CONTAINER, fileOf, filesOf, ofType, runStack, VOLUME, writerOf } from "./support/program";
 import { describedScript } from "../components/renderers/shell";
 
 const ADOPT = ["copilotos:adopt.composeProject=infra", "copilotos:adopt.volumes.mongo=infra_mongodb_data", "copilotos:adopt.volumes.redis=infra_redis_data"];
@@ -34,12 +34,18 @@ describe("the graph of an adopting stack", () => {
   test("takes the compose volumes by name and creates none; Mongo keeps the volume's password", async () => {
     const r = await run();
     // Only the proxy's routes volume: the data volumes are compose's.
-    expect(ofType(r, VOLUME).map((v) => v.inputs.name)).toEqual(["copilotos-staging-proxy-routes"]);
-    expect(containerOf(r, "mongo").inputs.volumes).toEqual([{ volumeName: "infra_mongodb_data", containerPath: "/data/db" }]);
-    expect(containerOf(r, "redis").inputs.volumes).toEqual([{ volumeName: "infra_redis_data", containerPath: "/data" }]);
-    const mongoPassword = (containerOf(r, "mongo").inputs.uploads as { file: string; content: string }[]).find((u) => u.file.endsWith("mongo_root_password"));
-    expect(mongoPassword?.content).toBe(OLD_PASSWORD);
-    expect(containerOf(r, "mongo").secretPaths).toContain("uploads");
+    const files = /-files-[0-9a-f]{8}-[0-9]$/;
+    expect(
+      ofType(r, VOLUME)
+        .map((v) => String(v.inputs.name))
+        .filter((n) => !files.test(n)),
+    ).toEqual(["copilotos-staging-proxy-routes"]);
+    // Their data on compose's volumes; their files on the stack's own.
+    expect((containerOf(r, "mongo").inputs.volumes as unknown[])[0]).toEqual({ volumeName: "infra_mongodb_data", containerPath: "/data/db" });
+    expect((containerOf(r, "redis").inputs.volumes as unknown[])[0]).toEqual({ volumeName: "infra_redis_data", containerPath: "/data" });
+    expect(filesOf(r, containerOf(r, "redis"))).toEqual(["/run/secrets/redis_password", "/usr/local/etc/redis/redis.conf"]);
+    expect(fileOf(r, containerOf(r, "mongo"), "/run/secrets/mongo_root_password")).toBe(OLD_PASSWORD);
+    expect(writerOf(r, containerOf(r, "mongo"), "/run/secrets").secretPaths).toContain("uploads");
   });
 
   test("order: pre-flight, backup of compose's Mongo, images, then the cut-over, then the stack's Mongo, Redis and proxy", async () => {
@@ -85,7 +91,8 @@ describe("the graph of an adopting stack", () => {
     expect(r.resources.some((x) => String(x.inputs.create ?? "").includes("adopt:"))).toBe(false);
     expect(
       ofType(r, VOLUME)
-        .map((v) => v.inputs.name)
+        .map((v) => String(v.inputs.name))
+        .filter((n) => !/-files-[0-9a-f]{8}-[0-9]$/.test(n))
         .sort(),
     ).toEqual(["copilotos-staging-mongo-data", "copilotos-staging-proxy-routes", "copilotos-staging-redis-data"]);
   });

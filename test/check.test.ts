@@ -27,7 +27,7 @@ describe("npm run check", () => {
   test.each(["staging", "prod"])("%s: lists every resource, exits 0, prints no secret", async (stack) => {
     const r = await check(stack, "--secret", `copilotos:saptivaApiKey=${SAPTIVA_KEY}`, "--secret", "copilotos:host.privateKey=PRIVATE-KEY-TEXT-0123456789");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toContain(`Stack ${stack}: ${stack === "prod" ? 92 : 65} resources would be created`);
+    expect(r.stdout).toContain(`Stack ${stack}: ${stack === "prod" ? 117 : 78} resources would be created`);
     for (const name of ["mongo", "redis", "proxy"]) expect(r.stdout).toContain(`name=copilotos-${stack}-${name} `);
     // An app container's name ends in a random suffix, which only the deploy draws.
     for (const name of ["api", "web"])

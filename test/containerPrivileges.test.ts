@@ -6,7 +6,7 @@
 import { pidsLimitsScript } from "../components/renderers/operations/pidsLimits";
 import { MONITORING_PIDS_LIMITS } from "../components/renderers/monitoring/containers";
 import { CAPABILITIES, hardening, PIDS_LIMITS } from "../components/renderers/services/containers";
-import { CONTAINER, ofType, runStack } from "./support/program";
+import { CONTAINER, filesOf, ofType, runStack } from "./support/program";
 
 test("each service keeps only its own capabilities, and none gains privileges", () => {
   expect(hardening({ memoryMb: 512, cpus: 0.5 }, undefined, "redis")).toMatchObject({
@@ -41,18 +41,33 @@ test("the program: every container of the stack, by service", async () => {
   });
 });
 
-test("the web, into which nothing is copied, runs on a read-only root with memory for Next.js's cache and /tmp; the others keep theirs writable (their config is copied in)", async () => {
+test("every service runs on a read-only root with memory for what it writes; its files are on read-only volumes a writer filled, none copied into it", async () => {
   const run = await runStack("staging");
+  const services = ofType(run, CONTAINER).filter((c) => c.inputs.start !== false);
   const byService = Object.fromEntries(
-    ofType(run, CONTAINER).map((c) => [(c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "copilotos.service")!.value, c.inputs]),
+    services.map((c) => [(c.inputs.labels as { label: string; value: string }[]).find((l) => l.label === "copilotos.service")!.value, c]),
   );
-  expect([byService.web.readOnly, byService.web.tmpfs, byService.web.uploads]).toEqual([
-    true,
-    { "/tmp": "rw,noexec,nosuid,size=64m", "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777" },
-    undefined,
-  ]);
-  for (const s of ["mongo", "redis", "api", "proxy"])
-    expect([s, byService[s].readOnly, (byService[s].uploads as unknown[]).length > 0]).toEqual([s, undefined, true]);
+  const tmp = { "/tmp": "rw,noexec,nosuid,size=64m" };
+  expect(Object.fromEntries(Object.entries(byService).map(([s, c]) => [s, [c.inputs.readOnly, c.inputs.tmpfs, c.inputs.uploads]]))).toEqual({
+    mongo: [true, tmp, undefined],
+    redis: [true, undefined, undefined],
+    api: [true, tmp, undefined],
+    web: [true, { ...tmp, "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777" }, undefined],
+    proxy: [true, tmp, undefined],
+  });
+  expect(Object.fromEntries(Object.entries(byService).map(([s, c]) => [s, filesOf(run, c)]))).toEqual({
+    mongo: ["/run/secrets/mongo_root_password"],
+    redis: ["/run/secrets/redis_password", "/usr/local/etc/redis/redis.conf"],
+    api: [
+      "/run/secrets/jwt_secret_key",
+      "/run/secrets/mongodb_password",
+      "/run/secrets/redis_password",
+      "/run/secrets/saptiva_api_key",
+      "/run/secrets/secret_key",
+    ],
+    web: [],
+    proxy: ["/etc/nginx/nginx.conf"],
+  });
 });
 
 test("pids limits: each container's set on the host (the provider has no input for it), read back, after the web's gate", async () => {

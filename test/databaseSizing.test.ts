@@ -6,7 +6,7 @@
 import { parseConfig } from "../components/config";
 import { mongoCommand, redisConf, redisMaxMemoryMb, wiredTigerCacheGb } from "../components/renderers/services/containers";
 import { minimalConfig, problemsOf } from "./support/config";
-import { containerOf, runStack, uploadOf } from "./support/program";
+import { containerOf, fileOf, runStack } from "./support/program";
 
 test("MongoDB's own rule on the container's limit: 50% of (limit - 1 GiB), at least 0.25 GB; Redis 75% of its limit", () => {
   expect([512, 1024, 1536, 2048, 4096, 16384].map(wiredTigerCacheGb)).toEqual([0.25, 0.25, 0.25, 0.5, 1.5, 7.5]);
@@ -20,14 +20,14 @@ test("MongoDB's own rule on the container's limit: 50% of (limit - 1 GiB), at le
 test("the program: mongod's cache and Redis's maxmemory from the limits, or from config", async () => {
   const run = await runStack("staging");
   expect(containerOf(run, "mongo").inputs.command).toEqual(["mongod", "--wiredTigerCacheSizeGB", "0.25"]);
-  expect(uploadOf(containerOf(run, "redis"), "/usr/local/etc/redis/redis.conf")).toMatch(/\nmaxmemory 192mb\nmaxmemory-policy volatile-lru\n$/); // staging: Redis 256 MiB
+  expect(fileOf(run, containerOf(run, "redis"), "/usr/local/etc/redis/redis.conf")).toMatch(/\nmaxmemory 192mb\nmaxmemory-policy volatile-lru\n$/); // staging: Redis 256 MiB
   const sized = await runStack("staging", [
     "copilotos:resources.mongo.memoryMb=4096",
     "copilotos:redis.maxmemoryMb=200",
     "copilotos:redis.evictionPolicy=allkeys-lru",
   ]);
   expect(containerOf(sized, "mongo").inputs.command).toEqual(["mongod", "--wiredTigerCacheSizeGB", "1.5"]);
-  expect(uploadOf(containerOf(sized, "redis"), "/usr/local/etc/redis/redis.conf")).toMatch(/\nmaxmemory 200mb\nmaxmemory-policy allkeys-lru\n$/);
+  expect(fileOf(sized, containerOf(sized, "redis"), "/usr/local/etc/redis/redis.conf")).toMatch(/\nmaxmemory 200mb\nmaxmemory-policy allkeys-lru\n$/);
   // A cache the limit cannot hold is the policy's to refuse (databases-sized); the program passes it on.
   const big = await runStack("staging", ["copilotos:mongo.cacheGb=2"]);
   expect(containerOf(big, "mongo").inputs.command).toEqual(["mongod", "--wiredTigerCacheSizeGB", "2"]);

@@ -12,7 +12,7 @@ import { healthGateScript } from "../components/renderers/operations/health";
 import { preflightScript } from "../components/renderers/operations/preflight";
 import { describedScript } from "../components/renderers/shell";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
-import { CONTAINER, containerOf, NETWORK, ofType, runStack, SAPTIVA_KEY, VOLUME } from "./support/program";
+import { CONTAINER, containerOf, fileOf, NETWORK, ofType, runStack, SAPTIVA_KEY, VOLUME } from "./support/program";
 
 const REMOTE = "command:remote:Command";
 const LOCAL = "command:local:Command";
@@ -109,7 +109,7 @@ describe("staging (ssh host, registry mode)", () => {
     expect(JSON.parse(settings)).toEqual({ user: "copilotos_user", database: "copilotos", resources: { memoryMb: 512, cpus: 0.5 } });
     expect(passwordHash).toMatch(/^[0-9a-f]{64}$/);
     expect(backup.secretPaths).toContain("triggers");
-    const password = (containerOf(run, "mongo").inputs.uploads as { content: string }[])[0].content;
+    const password = fileOf(run, containerOf(run, "mongo"), "/run/secrets/mongo_root_password");
     expect(JSON.stringify(backup.inputs)).not.toContain(password);
   });
 

@@ -12,7 +12,7 @@ import { apiHealthcheck, healthcheckOf } from "../components/renderers/services/
 import { swarmService } from "../components/renderers/swarm/services";
 import { checkoutSource, sourceDir } from "../components/services/gitSource";
 import type { ProgramRun } from "../scripts/mockRuntime/harness";
-import { check, CONTAINER, containerOf, ofType, ROOT } from "./support/program";
+import { check, CONTAINER, containerOf, filesOf, ofType, ROOT } from "./support/program";
 
 const NO_KEY_WARNING =
   "warning: copilotos:saptivaApiKey is not set: the API starts without it (the app reads SAPTIVA_API_KEY as optional), " +
@@ -92,7 +92,7 @@ describe("the local stack's program", () => {
   });
 
   test("no SAPTIVA key: no key file; the other secrets are files, as the app reads them", () => {
-    const files = (containerOf(run, "api").inputs.uploads as { file: string }[]).map((u) => u.file);
+    const files = filesOf(run, containerOf(run, "api"));
     expect(files).toEqual(["/run/secrets/jwt_secret_key", "/run/secrets/mongodb_password", "/run/secrets/redis_password", "/run/secrets/secret_key"]);
     expect(ofType(run, CONTAINER).map((c) => String(c.inputs.name).replace(/-[0-9a-f]{8}$/, ""))).toEqual(
       expect.arrayContaining(["copilotos-local-mongo", "copilotos-local-redis", "copilotos-local-proxy", "copilotos-local-api", "copilotos-local-web"]),

@@ -10,7 +10,7 @@ import { prometheusConfig } from "../components/renderers/monitoring/prometheus"
 import { monitoringSpecOf } from "../components/services/monitoringOf";
 import { parseConfig } from "../components/config";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
-import { CONTAINER, containerOf, ofType, runStack, uploadOf, VOLUME } from "./support/program";
+import { CONTAINER, containerOf, fileOf, ofType, runStack, VOLUME, writerOf } from "./support/program";
 
 const HOOK = "https://hooks.example.com/alerts/T0KEN-0123456789";
 const monitoringOf = (run: ProgramRun) => ofType(run, CONTAINER).filter((c) => JSON.stringify(c.inputs.labels).includes("copilotos.monitoring"));
@@ -46,9 +46,9 @@ test("Prometheus's files are the renderers' own for prod's config; its data volu
   const spec = monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, backup: cfg.backup, tls: cfg.tls }, "chat.example.com");
   // The default schedule records its result: the backup alerts are there; without a schedule they are not.
   expect(spec.backups).toBe(true);
-  expect(uploadOf(part(prod, "prometheus"), "/etc/prometheus/rules.yml")).toContain("alert: BackupMissing");
+  expect(fileOf(prod, part(prod, "prometheus"), "/etc/prometheus/rules.yml")).toContain("alert: BackupMissing");
   expect(monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, backup: { ...cfg.backup, schedule: "off" } }, "x").backups).toBe(false);
-  expect(uploadOf(part(prod, "prometheus"), "/etc/prometheus/prometheus.yml")).toBe(prometheusConfig(spec));
+  expect(fileOf(prod, part(prod, "prometheus"), "/etc/prometheus/prometheus.yml")).toBe(prometheusConfig(spec));
   expect(spec.probes).toEqual({ apiReady: "http://proxy:8001/api/health/ready", apiHealth: "http://proxy:8001/api/health", web: "http://proxy:3000/" });
   expect(spec.tls).toEqual({ url: "https://proxy:3443/", serverName: "chat.example.com" });
   const data = ofType(prod, VOLUME).filter((v) => /prometheus-data|alertmanager-data/.test(String(v.inputs.name)));
@@ -60,13 +60,13 @@ test("Prometheus's files are the renderers' own for prod's config; its data volu
 
 test("Alertmanager's config carries the webhook only as a secret file; the Redis exporter's password file is Redis's password, secret", () => {
   const am = part(prod, "alertmanager");
-  expect(uploadOf(am, "/etc/alertmanager/alertmanager.yml")).toContain(`      - url: ${HOOK}\n        send_resolved: true\n`);
-  expect(am.secretPaths).toContain("uploads");
+  expect(fileOf(prod, am, "/etc/alertmanager/alertmanager.yml")).toContain(`      - url: ${HOOK}\n        send_resolved: true\n`);
+  expect(writerOf(prod, am, "/etc/alertmanager").secretPaths).toContain("uploads");
   for (const c of monitoringOf(prod)) expect(JSON.stringify([c.inputs.envs ?? [], c.inputs.command ?? []])).not.toContain("T0KEN");
   const exporter = part(prod, "redis-exporter");
-  const password = uploadOf(containerOf(prod, "redis"), "/run/secrets/redis_password");
-  expect(JSON.parse(uploadOf(exporter, "/run/secrets/redis_exporter_passwords.json"))).toEqual({ "redis://redis:6379": password });
-  expect(exporter.secretPaths).toContain("uploads");
+  const password = fileOf(prod, containerOf(prod, "redis"), "/run/secrets/redis_password");
+  expect(JSON.parse(fileOf(prod, exporter, "/run/secrets/redis_exporter_passwords.json"))).toEqual({ "redis://redis:6379": password });
+  expect(writerOf(prod, exporter, "/run/secrets").secretPaths).toContain("uploads");
 });
 
 test("the node exporter binds no host folder and runs on a read-only root; it reports its own root (the data file system) only", () => {

@@ -7,6 +7,7 @@ import {
   apiEnvs,
   container,
   dockerProvider,
+  filesWritten,
   goodUrl,
   mongo,
   PASSWORD,
@@ -212,13 +213,53 @@ describe("containers-hardened", () => {
   test("Mongo on 127.0.0.1 passes", () => {
     expect(fired([mongo({ ports: [{ internal: 27017, external: 27017, ip: "127.0.0.1" }] })])).toEqual([]);
   });
-  test("a container into which nothing is copied must run on a read-only root; one with uploads may not (Docker refuses them there)", () => {
+  test("every running container must run on a read-only root, files copied in or not; a files writer, never started, is left out", () => {
+    const message = "its root file system is writable; run it read-only (tmpfs for what it writes, its files on volumes a writer fills).";
     const vs = fired([...baseline(), container("web", "web", { readOnly: false })]);
-    expect(vs.map((v) => [v.rule, v.message])).toEqual([
-      ["containers-hardened", "web: nothing is copied into it, yet its root file system is writable; run it read-only (tmpfs for what it writes)."],
-    ]);
+    expect(vs.map((v) => [v.rule, v.message])).toEqual([["containers-hardened", `web: ${message}`]]);
     expect(fired([...baseline(), container("web", "web", { readOnly: true })])).toEqual([]);
-    expect(fired([mongo({ readOnly: false })])).toEqual([]);
+    expect(fired([mongo({ readOnly: false })]).map((v) => [v.rule, v.message])).toEqual([["containers-hardened", `mongo: ${message}`]]);
+    // The writer has no health check, limit or read-only root: it never runs.
+    expect(fired(filesWritten(mongo()))).toEqual([]);
+  });
+});
+
+describe("files a writer put on volumes (components/services/serviceFiles.ts) count where they are read", () => {
+  const redisData = volume("redis-data", "redis", { retainOnDelete: true });
+  test("the stack with every file written passes every rule", () => {
+    expect(
+      fired([...filesWritten(mongo()), ...filesWritten(api()), ...filesWritten(redis()), redisData, volume("mongo-data", "mongo", { retainOnDelete: true })]),
+    ).toEqual([]);
+  });
+  test("Mongo's written password against the API's written one: mongo-password-consistency fires", () => {
+    const vs = fired([...filesWritten(mongo()), ...filesWritten(api({ password: "C".repeat(40) }))]);
+    expect(rulesOf(vs.filter((v) => v.rule !== "data-volumes-retained"))).toEqual(["mongo-password-consistency"]);
+  });
+  test("a key missing from the API's writer fires saptiva-key-set; a short secret file there fires secret-min-length on the API", () => {
+    const noKey = api({}, { uploads: [{ file: "/run/secrets/mongodb_password", content: PASSWORD }] });
+    expect(rulesOf(fired([mongo(), ...filesWritten(noKey)]))).toEqual(["saptiva-key-set"]);
+    const short = api(
+      {},
+      {
+        uploads: [
+          { file: "/run/secrets/mongodb_password", content: PASSWORD },
+          { file: "/run/secrets/jwt_secret_key", content: "short" },
+          { file: "/run/secrets/saptiva_api_key", content: SAPTIVA },
+        ],
+      },
+    );
+    const vs = fired([mongo(), ...filesWritten(short)]).filter((v) => v.rule === "secret-min-length");
+    expect(vs.map((v) => v.message)).toContain("api: secret file /run/secrets/jwt_secret_key holds 5 characters; the minimum is 32.");
+  });
+  test("Redis's written config: without maxmemory, databases-sized fires", () => {
+    const bare = redis({ uploads: [{ file: "/usr/local/etc/redis/redis.conf", content: 'requirepass "x"\n' }] });
+    expect(rulesOf(fired([...filesWritten(bare), redisData]))).toEqual(["databases-sized"]);
+  });
+  test("files on a volume the container does not mount are not its own: the API then has no password and no key", () => {
+    const [apiContainer, writer] = filesWritten(api(), (folder) => `another${folder.replace(/\//g, "-")}`);
+    const vs = fired([mongo(), apiContainer, writer]);
+    expect(rulesOf(vs)).toEqual(["mongo-password-consistency", "saptiva-key-set"]);
+    expect(vs.find((v) => v.rule === "mongo-password-consistency")?.message).toContain("has no MONGODB_PASSWORD");
   });
 });
 
@@ -489,6 +530,6 @@ test("policies/package.json lists every package the pack imports, also through t
   for (const dir of [pack, path.join(pack, "rules")]) for (const f of fs.readdirSync(dir)) if (f.endsWith(".ts")) visit(path.join(dir, f));
   const declared = Object.keys((JSON.parse(fs.readFileSync(path.join(pack, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
   expect([...seen].some((f) => f.includes(`${path.sep}renderers${path.sep}`))).toBe(true);
-  expect([...packages].sort()).toEqual(expect.arrayContaining(["@pulumi/docker", "@pulumi/policy", "@pulumi/random"]));
+  expect([...packages].sort()).toEqual(expect.arrayContaining(["@pulumi/docker", "@pulumi/policy"]));
   expect([...packages].filter((p) => !declared.includes(p))).toEqual([]);
 });

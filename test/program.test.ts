@@ -1,11 +1,14 @@
 import * as path from "node:path";
 import type { ProgramRun } from "../scripts/mockRuntime/harness";
-import { CONTAINER, containerOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf, VOLUME } from "./support/program";
+import { CONTAINER, containerOf, fileOf, filesOf, NETWORK, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, VOLUME, writerOf } from "./support/program";
 
 type Port = { ip: string; external: number };
 /** The stack's own resources: without the monitoring's (test/monitoringStack.test.ts), which prod also runs. */
 const own = <T extends { inputs: Record<string, unknown> }>(rs: T[]) =>
   rs.filter((r) => !JSON.stringify(r.inputs.labels ?? []).includes("copilotos.monitoring"));
+/** Containers that run: not the files writers (created, never started; components/services/serviceFiles.ts). */
+const running = <T extends { inputs: Record<string, unknown> }>(rs: T[]) => rs.filter((r) => r.inputs.start !== false);
+const isFiles = (r: { inputs: Record<string, unknown> }) => JSON.stringify(r.inputs.labels ?? []).includes("copilotos.files-for");
 const envOf = (run: ProgramRun, service: string) => containerOf(run, service).inputs.envs as string[];
 
 describe.each(["staging", "prod"])("the %s stack", (stack) => {
@@ -15,7 +18,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("creates the four services and the proxy, their volumes and one network", () => {
-    const names = own(ofType(run, CONTAINER))
+    const names = own(running(ofType(run, CONTAINER)))
       .map((c) => String(c.inputs.name))
       .sort();
     expect(names.map((n) => n.replace(/-[0-9a-f]{8}$/, "-<hash>"))).toEqual(
@@ -23,6 +26,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     );
     expect(
       own(ofType(run, VOLUME))
+        .filter((v) => !isFiles(v))
         .map((v) => v.inputs.name)
         .sort(),
     ).toEqual(
@@ -38,11 +42,38 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     expect(ofType(run, NETWORK).map((n) => n.inputs.name)).toEqual([`copilotos-${stack}`]);
   });
 
+  test("each service's files are on volumes of their own, filled by a writer that is created and never started", () => {
+    const writers = ofType(run, CONTAINER).filter((c) => c.inputs.start === false);
+    const services = ["api", "mongo", "proxy", "redis"].map((s) => `copilotos-${stack}-${s}`);
+    const bases = [
+      ...services,
+      ...(stack === "prod" ? ["alertmanager", "blackbox", "prometheus", "redis-exporter"].map((p) => `copilotos-${stack}-${p}`) : []),
+    ];
+    expect(writers.map((w) => String(w.inputs.name).replace(/-[0-9a-f]{8}$/, "")).sort()).toEqual(bases.map((b) => `${b}-files`).sort());
+    for (const w of writers) {
+      expect(w.inputs).toMatchObject({ start: false, mustRun: false, networkMode: "none", command: ["true"] });
+      expect(w.inputs.ports ?? []).toEqual([]);
+      const base = String(w.inputs.name).replace(/-files-[0-9a-f]{8}$/, "");
+      // Not the stack's labels: ops status, the metrics job and adopt list the stack's containers by them.
+      expect(w.inputs.labels).toEqual([{ label: "copilotos.files-for", value: base }]);
+      // Its volumes are the stack's, named after it, deleted with it (no data: the next up writes them again).
+      for (const m of w.inputs.volumes as { volumeName: string; readOnly?: boolean }[]) {
+        if (m.readOnly) continue;
+        expect(m.volumeName).toMatch(new RegExp(`^${w.inputs.name as string}-[0-9]$`));
+        expect(ofType(run, VOLUME).find((v) => v.inputs.name === m.volumeName)?.opts.retainOnDelete).toBeFalsy();
+      }
+    }
+    // The service reads exactly its writer's files.
+    expect(filesOf(run, containerOf(run, "mongo"))).toEqual(["/run/secrets/mongo_root_password"]);
+    expect(filesOf(run, containerOf(run, "redis"))).toEqual(["/run/secrets/redis_password", "/usr/local/etc/redis/redis.conf"]);
+    expect(filesOf(run, containerOf(run, "web"))).toEqual([]);
+  });
+
   test("Mongo's password file and the API's mongodb_password secret are one value; user and host are the app's env parts", () => {
     const mongo = containerOf(run, "mongo");
-    const password = uploadOf(mongo, "/run/secrets/mongo_root_password");
+    const password = fileOf(run, mongo, "/run/secrets/mongo_root_password");
     expect(password.length).toBeGreaterThanOrEqual(32);
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
+    expect(fileOf(run, containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
     const apiEnv = envOf(run, "api");
     expect(envOf(run, "mongo")).toContain("MONGO_INITDB_ROOT_USERNAME=copilotos_user");
     expect(apiEnv).toEqual(
@@ -51,16 +82,17 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     expect((mongo.inputs.networksAdvanced as { aliases: string[] }[])[0].aliases).toContain("mongodb");
     // No URL or *_FILE: the app builds its URL itself and reads no *_FILE variable.
     expect(apiEnv.filter((e) => /_URL=|_FILE=/.test(e))).toEqual([]);
-    // Both came in as secrets.
-    expect(mongo.secretPaths).toContain("uploads");
-    expect(containerOf(run, "api").secretPaths).toContain("uploads");
+    // Both came in as secrets, and neither container has any file copied into its own root.
+    expect(writerOf(run, mongo, "/run/secrets").secretPaths).toContain("uploads");
+    expect(writerOf(run, containerOf(run, "api"), "/run/secrets").secretPaths).toContain("uploads");
+    expect([mongo.inputs.uploads, containerOf(run, "api").inputs.uploads]).toEqual([undefined, undefined]);
   });
 
   test("Redis's requirepass and the API's redis_password secret are one value; no password on a command line", () => {
     const redis = containerOf(run, "redis");
-    const password = uploadOf(redis, "/run/secrets/redis_password");
-    expect(uploadOf(redis, "/usr/local/etc/redis/redis.conf")).toContain(`requirepass "${password}"`);
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/redis_password")).toBe(password);
+    const password = fileOf(run, redis, "/run/secrets/redis_password");
+    expect(fileOf(run, redis, "/usr/local/etc/redis/redis.conf")).toContain(`requirepass "${password}"`);
+    expect(fileOf(run, containerOf(run, "api"), "/run/secrets/redis_password")).toBe(password);
     expect(envOf(run, "api")).toEqual(expect.arrayContaining(["REDIS_HOST=redis", "REDIS_PORT=6379", "REDIS_DB=0"]));
     expect(JSON.stringify(redis.inputs.command)).not.toContain(password);
     expect(JSON.stringify(redis.inputs.healthcheck)).not.toContain(password);
@@ -72,7 +104,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
       for (const secret of run.secretValues) expect(env.includes(secret) ? `${c.name} env holds a secret` : "ok").toBe("ok");
       expect(env).not.toContain(SAPTIVA_KEY);
     }
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/saptiva_api_key")).toBe(SAPTIVA_KEY);
+    expect(fileOf(run, containerOf(run, "api"), "/run/secrets/saptiva_api_key")).toBe(SAPTIVA_KEY);
   });
 
   test("every RandomPassword is at least 32 characters of URL-safe text", () => {
@@ -92,17 +124,17 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
   });
 
   test("the stack name is in every container, volume and network name, and every one is labelled", () => {
-    for (const r of [...ofType(run, CONTAINER), ...ofType(run, VOLUME), ...ofType(run, NETWORK)]) {
+    for (const r of [...running(ofType(run, CONTAINER)), ...ofType(run, VOLUME), ...ofType(run, NETWORK)]) {
       expect(String(r.inputs.name)).toContain(`-${stack}`);
       const labels = Object.fromEntries((r.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
       expect(labels).toMatchObject({ "copilotos.project": "copilotos", "copilotos.stack": stack });
     }
   });
 
-  test("containers are hardened: health check, restart, limits, rotated logs; apps are awaited by a ready gate", () => {
-    for (const c of own(ofType(run, CONTAINER))) {
+  test("containers are hardened: health check, restart, limits, rotated logs, a read-only root; apps are awaited by a ready gate", () => {
+    for (const c of own(running(ofType(run, CONTAINER)))) {
       const app = ["api", "web"].some((s) => String(c.inputs.name).includes(`-${s}-`));
-      expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: !app, privileged: false });
+      expect(c.inputs).toMatchObject({ restart: "unless-stopped", logDriver: "json-file", wait: !app, privileged: false, readOnly: true });
       expect((c.inputs.healthcheck as { tests: string[] }).tests[0]).toBe("CMD-SHELL");
       expect(c.inputs.memory).toBeGreaterThanOrEqual(64);
       expect(c.inputs.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
@@ -120,6 +152,7 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
     const routes = ofType(run, VOLUME).find((v) => v.inputs.name === `copilotos-${stack}-proxy-routes`);
     expect(routes?.opts).toMatchObject({ retainOnDelete: false, protect: false, parent: "copilotos-proxy" });
     expect(containerOf(run, "api").opts.dependsOn.sort()).toEqual([
+      "copilotos-api-files",
       "copilotos-api-image-pull",
       "copilotos-app-backup",
       "copilotos-mongo",
@@ -142,10 +175,11 @@ describe.each(["staging", "prod"])("the %s stack", (stack) => {
 describe("config flows into the graph", () => {
   test("logs: every container gets the driver and, for the file drivers, the rotation configured", async () => {
     const sized = await runStack("staging", ["copilotos:logs.maxSizeMb=50", "copilotos:logs.maxFiles=5", "copilotos:logs.driver=local"]);
-    for (const c of ofType(sized, CONTAINER))
+    // A files writer never runs: it has no logs to rotate.
+    for (const c of running(ofType(sized, CONTAINER)))
       expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "local", { "max-size": "50m", "max-file": "5" }]);
     const journald = await runStack("staging", ["copilotos:logs.driver=journald"]);
-    for (const c of ofType(journald, CONTAINER)) expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "journald", {}]);
+    for (const c of running(ofType(journald, CONTAINER))) expect([c.name, c.inputs.logDriver, c.inputs.logOpts]).toEqual([c.name, "journald", {}]);
     await expect(runStack("staging", ["copilotos:logs.driver=gelf"])).rejects.toThrow(
       /copilotos:logs\.driver: must be json-file, local, journald, syslog, awslogs or none/,
     );
@@ -177,8 +211,8 @@ describe("config flows into the graph", () => {
     const password = "Over.ride-Pass_word~0123456789-abcdefghij";
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password}`]);
     expect(ofType(run, PASSWORD).map((p) => p.name)).not.toContain("copilotos-secrets-mongo-password");
-    expect(uploadOf(containerOf(run, "mongo"), "/run/secrets/mongo_root_password")).toBe(password);
-    expect(uploadOf(containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
+    expect(fileOf(run, containerOf(run, "mongo"), "/run/secrets/mongo_root_password")).toBe(password);
+    expect(fileOf(run, containerOf(run, "api"), "/run/secrets/mongodb_password")).toBe(password);
   });
 
   test("database ports, when set, are bound to 127.0.0.1 only", async () => {

@@ -163,7 +163,19 @@ describe("container settings", () => {
       privileged: false,
       securityOpts: ["no-new-privileges:true"],
       capabilities: { drops: ["ALL"], adds: [] },
+      readOnly: true,
+      tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
     });
+    // Redis writes only its data volume: no memory folder.
+    const redis = b.serviceContainer({
+      identity: id,
+      service: "redis",
+      image: "redis:7",
+      networkName: "net",
+      limits: { memoryMb: 256, cpus: 0.5 },
+      healthTimeoutSeconds: 90,
+    });
+    expect([redis.readOnly, "tmpfs" in redis]).toEqual([true, false]);
   });
 });
 

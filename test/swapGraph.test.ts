@@ -9,7 +9,7 @@ import { rotationScript } from "../components/renderers/operations/rotation";
 import { describedScript } from "../components/renderers/shell";
 import { DEFAULT_CSP } from "../components/config";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
-import { CONTAINER, containerOf, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY, uploadOf } from "./support/program";
+import { CONTAINER, containerOf, fileOf, filesOf, ofType, PASSWORD, ROOT, runStack, SAPTIVA_KEY } from "./support/program";
 
 const byName = (run: ProgramRun, name: string): RecordedResource => {
   const r = run.resources.find((x) => x.name === name);
@@ -31,12 +31,15 @@ describe("the proxy owns the ports; app containers are replaced side by side", (
       { internal: 8001, external: 8101, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 3000, external: 3100, ip: "0.0.0.0", protocol: "tcp" },
     ]);
-    expect(uploadOf(proxy, "/etc/nginx/nginx.conf")).toBe(
+    expect(fileOf(run, proxy, "/etc/nginx/nginx.conf")).toBe(
       proxyConf({ contentSecurityPolicy: DEFAULT_CSP, hsts: true, apiRateLimitPerSecond: 0, maxBodyMb: 100, apiReadTimeoutSeconds: 3600 }),
     );
     // Its routes live on its own volume (a replaced proxy starts with them), set up by its start script, never uploaded.
-    expect((proxy.inputs.uploads as { file: string }[]).map((u) => u.file)).not.toContain("/etc/nginx/copilotos/api.upstream");
-    expect(proxy.inputs.volumes).toEqual([{ volumeName: "copilotos-staging-proxy-routes", containerPath: "/etc/nginx/copilotos" }]);
+    expect(filesOf(run, proxy)).toEqual(["/etc/nginx/nginx.conf"]);
+    expect(proxy.inputs.volumes).toEqual([
+      { volumeName: "copilotos-staging-proxy-routes", containerPath: "/etc/nginx/copilotos" },
+      { volumeName: expect.stringMatching(/^copilotos-staging-proxy-files-[0-9a-f]{8}-1$/), containerPath: "/etc/nginx", readOnly: true },
+    ]);
     expect(proxy.inputs.command).toEqual(["sh", "-c", proxyStartScript()]);
     expect(proxy.opts.deleteBeforeReplace).toBe(true);
     expect(run.outputs.webUrl.value).toBe("http://203.0.113.10:3100");
@@ -161,13 +164,17 @@ describe("Mongo password rotation", () => {
     const rotated = await runStack("staging", [], [`copilotos:mongoPassword=${password("second")}`]);
     const after = byName(rotated, "copilotos-mongo-rotation-change");
     expect((after.inputs.triggers as string[])[0]).not.toBe((change.inputs.triggers as string[])[0]);
-    expect(uploadOf(containerOf(rotated, "mongo"), "/run/secrets/mongo_root_password")).toBe(password("second"));
-    expect(uploadOf(containerOf(rotated, "api"), "/run/secrets/mongodb_password")).toBe(password("second"));
+    expect(fileOf(rotated, containerOf(rotated, "mongo"), "/run/secrets/mongo_root_password")).toBe(password("second"));
+    expect(fileOf(rotated, containerOf(rotated, "api"), "/run/secrets/mongodb_password")).toBe(password("second"));
     expect(nameOf(rotated, "api")).not.toBe(nameOf(run, "api"));
-    // The volume is the same: no re-init, no data loss.
-    expect(ofType(rotated, "docker:index/volume:Volume").map((v) => v.inputs.name)).toEqual(
-      ofType(run, "docker:index/volume:Volume").map((v) => v.inputs.name),
-    );
+    // The data volumes are the same: no re-init, no data loss. Only the files' volumes are new (new secrets in them).
+    const volumes = (r: typeof run) => ofType(r, "docker:index/volume:Volume").map((v) => String(v.inputs.name));
+    const files = /-files-[0-9a-f]{8}-[0-9]$/;
+    expect(volumes(rotated).filter((v) => !files.test(v))).toEqual(volumes(run).filter((v) => !files.test(v)));
+    // New files go to new volumes: the files' suffix is kept while their fingerprint stays (the proxy's nginx.conf), drawn anew when it changes (Mongo's and the API's password).
+    const keepers = (r: typeof run, name: string) => byName(r, `copilotos-${name}-files-suffix`).inputs.keepers;
+    expect(keepers(rotated, "proxy")).toEqual(keepers(run, "proxy"));
+    for (const s of ["mongo", "api"]) expect(keepers(rotated, s)).not.toEqual(keepers(run, s));
   });
 
   test("mongo.rotate is a keeper on the generated password only when set, so existing stacks keep theirs", async () => {
@@ -185,7 +192,7 @@ describe("Mongo password rotation", () => {
 test("app containers never hold a host port, whatever the config", async () => {
   const run = await runStack("staging", ["copilotos:ports.web=3200"]);
   const published = ofType(run, CONTAINER)
-    .filter((c) => (c.inputs.ports as unknown[]).length > 0)
+    .filter((c) => ((c.inputs.ports as unknown[] | undefined) ?? []).length > 0)
     .map((c) => c.inputs.name);
   expect(published).toEqual(["copilotos-staging-proxy"]);
 });

@@ -6,6 +6,7 @@ import * as vm from "node:vm";
 import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
 import { PLACEHOLDER_ROUTE, proxyConf, proxyStartScript, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
 import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/operations/rotation";
+import { DEFAULT_MAINTENANCE_PAGE } from "../components/renderers/proxy/maintenance";
 
 /** The host lock every route change and pre-flight takes, as written out (components/renderers/shell.ts HOST_LOCK). */
 const HOST_LOCK_TEXT = [
@@ -40,9 +41,11 @@ describe("app container names", () => {
 });
 
 describe("proxy config", () => {
-  test("the proxy's start keeps the routes on its volume, fills in a missing one, and starts with none when the kept ones do not load", () => {
+  test("the proxy's start keeps the routes and the maintenance switch on its volume, fills in a missing one, and starts with none when the kept ones do not load", () => {
     expect(proxyStartScript()).toBe(
       [
+        "[ -e /etc/nginx/copilotos/maintenance.conf ] || echo '# maintenance off' > /etc/nginx/copilotos/maintenance.conf",
+        `[ -e /etc/nginx/copilotos/maintenance.html ] || printf '%s' '${DEFAULT_MAINTENANCE_PAGE}' > /etc/nginx/copilotos/maintenance.html`,
         'for f in /etc/nginx/copilotos/api.upstream /etc/nginx/copilotos/web.upstream; do [ -s "$f" ] || echo \'server 127.0.0.1:9 down;\' > "$f"; done',
         "if ! nginx -t -q; then",
         '  echo "proxy: the kept routes do not load (a routed container is gone); starting with none until the next route switch" >&2',

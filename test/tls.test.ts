@@ -1,7 +1,7 @@
 /** HTTPS at the proxy (config `tls`): what the config accepts, and what the program makes of it. */
 import { ConfigError, parseConfig, withSecrets } from "../components/config";
 import { tlsProblem } from "../components/config/sections";
-import { containerOf, runStack } from "./support/program";
+import { containerOf, fileOf, runStack, writerOf } from "./support/program";
 import { minimalConfig, problemsOf } from "./support/config";
 import { makeTestCa, TestCa } from "./support/testCa";
 
@@ -75,7 +75,7 @@ describe("the program with tls", () => {
   const run = (extra: string[] = []) =>
     runStack("staging", [`copilotos:tls.certificate=${ca.cert}`, "copilotos:tls.ports.web=3543", ...extra], [`copilotos:tls.key=${ca.key}`]);
 
-  test("the proxy publishes the redirect ports as ports.* and the HTTPS ports as tls.ports.*; the key is a secret 0400 upload", async () => {
+  test("the proxy publishes the redirect ports as ports.* and the HTTPS ports as tls.ports.*; the key is a secret 0400 file on the proxy's files volume", async () => {
     const r = await run();
     const proxy = containerOf(r, "proxy");
     expect(proxy.inputs.ports).toEqual([
@@ -84,12 +84,16 @@ describe("the program with tls", () => {
       { internal: 8443, external: 8443, ip: "0.0.0.0", protocol: "tcp" },
       { internal: 3443, external: 3543, ip: "0.0.0.0", protocol: "tcp" },
     ]);
-    const uploads = proxy.inputs.uploads as { file: string; content: string; permissions?: string }[];
+    // The pair and nginx.conf are files on volumes of their own (one per folder), which one writer fills.
+    const writer = writerOf(r, proxy, "/etc/nginx/tls");
+    expect(writerOf(r, proxy, "/etc/nginx").name).toBe(writer.name);
+    const uploads = writer.inputs.uploads as { file: string; content: string; permissions?: string }[];
     expect(uploads.find((u) => u.file === "/etc/nginx/tls/key.pem")).toEqual({ file: "/etc/nginx/tls/key.pem", content: ca.key, permissions: "0400" });
     // One secret element makes the whole list a secret input (nginx.conf is then encrypted in the state too).
-    expect(proxy.secretPaths).toEqual(["uploads"]);
-    expect(uploads.find((u) => u.file === "/etc/nginx/tls/cert.pem")?.content).toBe(ca.cert);
-    const conf = uploads.find((u) => u.file === "/etc/nginx/nginx.conf")!.content;
+    expect(writer.secretPaths).toEqual(["uploads"]);
+    expect(proxy.inputs.uploads).toBeUndefined();
+    expect(fileOf(r, proxy, "/etc/nginx/tls/cert.pem")).toBe(ca.cert);
+    const conf = fileOf(r, proxy, "/etc/nginx/nginx.conf");
     expect(conf).toContain("return 308 https://$host:8443$request_uri;");
     expect(conf).toContain("return 301 https://$host:3543$request_uri;");
     expect(r.outputs.webUrl).toEqual({ value: "https://203.0.113.10:3543", isSecret: false });

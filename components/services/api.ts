@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ApiAccess, apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
-import { StackIdentity } from "../renderers/names";
+import { containerName, StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
+import { andFiles, serviceFiles } from "./serviceFiles";
 
 /** Where the API finds Mongo: the same secret output that set Mongo's root password. */
 export interface MongoEndpoint {
@@ -53,7 +54,7 @@ export interface ApiArgs {
 
 /**
  * The FastAPI app, fed the way its own loader reads (components/renderers/services/appContract.ts): secrets as
- * files under /run/secrets with its names, connection parts as env; it builds its URLs itself.
+ * files under /run/secrets with its names (on a volume of their own: its root is read-only), connection parts as env; it builds its URLs itself.
  */
 export class Api extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
@@ -65,6 +66,22 @@ export class Api extends pulumi.ComponentResource {
     super("copilotos:app:Api", name, {}, opts);
     const { mongo, redis } = args;
     this.port = args.port ?? SERVICE_PORTS.api;
+    const files = serviceFiles(
+      name,
+      {
+        identity: args.identity,
+        base: containerName(args.identity, "api"),
+        image: args.image,
+        uploads: apiUploads({
+          mongodbPassword: pulumi.secret(mongo.password),
+          redisPassword: pulumi.secret(redis.password),
+          jwtSecretKey: pulumi.secret(args.jwtSecretKey),
+          secretKey: pulumi.secret(args.secretKey),
+          saptivaApiKey: args.saptivaApiKey === undefined ? undefined : pulumi.secret(args.saptivaApiKey),
+        }),
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     const container = appContainer(
       `${name}-container`,
       args.identity,
@@ -92,16 +109,10 @@ export class Api extends pulumi.ComponentResource {
             }),
           ),
         ),
-        uploads: apiUploads({
-          mongodbPassword: pulumi.secret(mongo.password),
-          redisPassword: pulumi.secret(redis.password),
-          jwtSecretKey: pulumi.secret(args.jwtSecretKey),
-          secretKey: pulumi.secret(args.secretKey),
-          saptivaApiKey: args.saptivaApiKey === undefined ? undefined : pulumi.secret(args.saptivaApiKey),
-        }),
+        volumes: files.mounts,
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
-      { parent: this, dependsOn: opts?.dependsOn },
+      { parent: this, dependsOn: andFiles(opts?.dependsOn, files) },
     );
     this.containerName = container.name;
     this.containerId = container.id;

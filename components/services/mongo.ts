@@ -13,8 +13,9 @@ import {
   mongoCommand,
   wiredTigerCacheGb,
 } from "../renderers/services/containers";
-import type { StackIdentity } from "../renderers/names";
+import { containerName, StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
+import { andFiles, serviceFiles } from "./serviceFiles";
 
 export interface MongoArgs {
   /** Project and stack: every name and label carries them. */
@@ -64,6 +65,12 @@ export class Mongo extends pulumi.ComponentResource {
     this.user = args.user;
     this.database = args.database;
     const volume = dataVolume(this, name, args, "mongo", opts?.dependsOn);
+    const base = containerName(args.identity, "mongo");
+    const files = serviceFiles(
+      name,
+      { identity: args.identity, base, image: args.image, uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)] },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -78,8 +85,7 @@ export class Mongo extends pulumi.ComponentResource {
         }),
         command: mongoCommand(args.cacheGb ?? wiredTigerCacheGb(args.limits.memoryMb)),
         envs: mongoEnv({ user: this.user, database: this.database }),
-        uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],
-        volumes: [{ volumeName: volume, containerPath: "/data/db" }],
+        volumes: files.mounts.apply((m) => [{ volumeName: volume, containerPath: "/data/db" }, ...m]),
         ports: loopbackPort(SERVICE_PORTS.mongo, args.hostPort),
         removeVolumes: false,
         // Give mongod time to flush and shut down cleanly when the container is replaced.
@@ -87,7 +93,7 @@ export class Mongo extends pulumi.ComponentResource {
       },
       // Waits for what the component waits for (pre-flight; for Mongo, the backup).
       // A fixed name and one data volume: the old container must stop before the new one starts.
-      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Limits, LogSettings, publicPort, serviceContainer } from "../renderers/services/containers";
-import { dockerLabels, labelMap, routesVolumeName, StackIdentity } from "../renderers/names";
+import { containerName, dockerLabels, labelMap, routesVolumeName, StackIdentity } from "../renderers/names";
 import {
   PROXY_CONF,
   PROXY_PORTS,
@@ -18,7 +18,7 @@ import {
   TLS_KEY,
   TLS_KEY_MODE,
 } from "../renderers/proxy";
-import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
+import { andFiles, serviceFiles } from "./serviceFiles";
 
 export interface ProxyArgs {
   /** Project and stack: every name and label carries them. */
@@ -51,8 +51,9 @@ export interface ProxyArgs {
 /**
  * The stack's reverse proxy: the only container publishing the app ports, so app containers can
  * be replaced side by side. ProxyRoute switches its routes; they live on the proxy's own volume
- * (`copilotos-<stack>-proxy-routes`), so a replaced proxy starts with them (a first one answers 502
- * until the first switch). Replacing the proxy itself (new image or config) needs its ports, so it
+ * (`copilotos-<stack>-proxy-routes`) with the maintenance switch, so a replaced proxy starts with
+ * them (a first one answers 502 until the first switch). Its root is read-only: nginx.conf (and a
+ * pair from config) are on volumes of their own (serviceFiles). Replacing the proxy itself (new image or config) needs its ports, so it
  * is deleted first: a short outage while the new one starts, the one change that has one.
  */
 export class Proxy extends pulumi.ComponentResource {
@@ -76,6 +77,35 @@ export class Proxy extends pulumi.ComponentResource {
       { name: routesVolumeName(args.identity), labels: dockerLabels(labelMap(args.identity, "proxy")) },
       { parent: this, dependsOn: opts?.dependsOn },
     );
+    const mounts = [
+      { volumeName: routes.name, containerPath: ROUTES_DIR },
+      ...(acme
+        ? [
+            { volumeName: acme.tlsVolume, containerPath: TLS_DIR, readOnly: true },
+            { volumeName: acme.webrootVolume, containerPath: ACME_WEBROOT, readOnly: true },
+          ]
+        : []),
+    ];
+    const files = serviceFiles(
+      name,
+      {
+        identity: args.identity,
+        base: containerName(args.identity, "proxy"),
+        image: args.image,
+        uploads: [
+          { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts, acme: acme !== undefined } }), permissions: "0444" },
+          ...(tls && "certificate" in tls
+            ? [
+                { file: TLS_CERT, content: tls.certificate, permissions: "0444" },
+                { file: TLS_KEY, content: pulumi.secret(tls.key), permissions: TLS_KEY_MODE },
+              ]
+            : []),
+        ],
+        // The routes (and the ACME pair) are mounted inside /etc/nginx: their mount points are made there.
+        mounts,
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -88,28 +118,9 @@ export class Proxy extends pulumi.ComponentResource {
           healthTimeoutSeconds: args.healthTimeoutSeconds,
           logs: args.logs,
         }),
+        // Writes the maintenance switch and page on the routes volume when they are not there yet.
         command: ["sh", "-c", proxyStartScript()],
-        volumes: [
-          { volumeName: routes.name, containerPath: ROUTES_DIR },
-          ...(acme
-            ? [
-                { volumeName: acme.tlsVolume, containerPath: TLS_DIR, readOnly: true },
-                { volumeName: acme.webrootVolume, containerPath: ACME_WEBROOT, readOnly: true },
-              ]
-            : []),
-        ],
-        uploads: [
-          { file: PROXY_CONF, content: proxyConf({ ...args.conf, tls: tls && { hostPorts: tls.hostPorts, acme: acme !== undefined } }) },
-          // Maintenance starts off on a new proxy (npm run ops -- <stack> maintenance on|off).
-          { file: MAINTENANCE_CONF, content: "# maintenance off\n" },
-          { file: MAINTENANCE_PAGE, content: DEFAULT_MAINTENANCE_PAGE },
-          ...(tls && "certificate" in tls
-            ? [
-                { file: TLS_CERT, content: tls.certificate },
-                { file: TLS_KEY, content: pulumi.secret(tls.key), permissions: TLS_KEY_MODE },
-              ]
-            : []),
-        ],
+        volumes: files.mounts.apply((m) => [...mounts, ...m]),
         ports: [
           ...publicPort(plain.api, args.hostPorts.api),
           ...publicPort(plain.web, args.hostPorts.web),
@@ -118,7 +129,7 @@ export class Proxy extends pulumi.ComponentResource {
           ...(tls ? [...publicPort(PROXY_TLS_PORTS.api, tls.hostPorts.api), ...publicPort(PROXY_TLS_PORTS.web, tls.hostPorts.web)] : []),
         ],
       },
-      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

@@ -12,8 +12,9 @@ import {
   SERVICE_PORTS,
   serviceContainer,
 } from "../renderers/services/containers";
-import type { StackIdentity } from "../renderers/names";
+import { containerName, StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
+import { andFiles, serviceFiles } from "./serviceFiles";
 
 export interface RedisArgs {
   /** Project and stack: every name and label carries them. */
@@ -22,7 +23,7 @@ export interface RedisArgs {
   networkName: pulumi.Input<string>;
   /** Image reference, e.g. `redis:7-alpine`. */
   image: pulumi.Input<string>;
-  /** `requirepass` (a secret), delivered in an uploaded config file, never on the command line. */
+  /** `requirepass` (a secret), delivered in its config file (on a volume of its own), never on the command line. */
   password: pulumi.Input<string>;
   /** Host port bound on 127.0.0.1; unset, Redis is reachable on the stack network only. @default undefined */
   hostPort?: number;
@@ -57,6 +58,21 @@ export class Redis extends pulumi.ComponentResource {
     super("copilotos:db:Redis", name, {}, opts);
     const volume = dataVolume(this, name, args, "redis", opts?.dependsOn);
     const password = pulumi.secret(args.password);
+    const files = serviceFiles(
+      name,
+      {
+        identity: args.identity,
+        base: containerName(args.identity, "redis"),
+        image: args.image,
+        uploads: redisUploads(
+          password.apply((p) =>
+            redisConf(p, { maxMemoryMb: args.maxMemoryMb ?? redisMaxMemoryMb(args.limits.memoryMb), policy: args.evictionPolicy ?? "volatile-lru" }),
+          ),
+          password,
+        ),
+      },
+      { parent: this, dependsOn: opts?.dependsOn },
+    );
     const container = new docker.Container(
       `${name}-container`,
       {
@@ -70,19 +86,13 @@ export class Redis extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         command: REDIS_COMMAND,
-        uploads: redisUploads(
-          password.apply((p) =>
-            redisConf(p, { maxMemoryMb: args.maxMemoryMb ?? redisMaxMemoryMb(args.limits.memoryMb), policy: args.evictionPolicy ?? "volatile-lru" }),
-          ),
-          password,
-        ),
-        volumes: [{ volumeName: volume, containerPath: "/data" }],
+        volumes: files.mounts.apply((m) => [{ volumeName: volume, containerPath: "/data" }, ...m]),
         ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
         removeVolumes: false,
       },
       // Waits for what the component waits for (pre-flight; for Mongo, the backup).
       // A fixed name and one data volume: the old container must stop before the new one starts.
-      { parent: this, dependsOn: opts?.dependsOn, deleteBeforeReplace: true },
+      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { Limits, LogSettings, serviceContainer, SERVICE_PORTS, TMPFS, tmpfsOptions, webEnv } from "../renderers/services/containers";
+import { Limits, LogSettings, serviceContainer, SERVICE_PORTS, webEnv } from "../renderers/services/containers";
 import { StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 
@@ -46,10 +46,6 @@ export class Web extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         envs: secretIf(args.envIsSecret, webEnv({ extra: args.env })),
-        // Nothing is copied into the web's container: its root file system is read-only, with memory
-        // for what Next.js writes (its image cache, under the app's apps/web/.next/cache) and /tmp.
-        readOnly: true,
-        tmpfs: tmpfsOptions(TMPFS.web),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
       { parent: this, dependsOn: opts?.dependsOn },

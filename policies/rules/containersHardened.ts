@@ -7,12 +7,13 @@ const DB_PORTS: Record<string, number> = { mongo: 27017, redis: 6379 };
 /**
  * Seed 003/004's checklists: health checks, restarts, limits, bounded logs, no privileged, no exposed
  * DBs; and no privileges gained after start (no-new-privileges), every capability dropped but the few
- * a service names (cap_drop ALL).
+ * a service names (cap_drop ALL), a read-only root. A container that never starts (a files writer) runs
+ * nothing and is left out.
  */
 export const containersHardened: ResourceValidationPolicy = {
   name: "containers-hardened",
   description:
-    "Containers have a health check, a restart policy, a memory limit and log rotation; none is privileged or gains privileges (no-new-privileges), all drop every capability but their own, one into which nothing is copied runs on a read-only root; database ports are not on 0.0.0.0.",
+    "Containers have a health check, a restart policy, a memory limit and log rotation; none is privileged or gains privileges (no-new-privileges), all drop every capability but their own, each runs on a read-only root; database ports are not on 0.0.0.0.",
   configSchema: { properties: {} },
   validateResource: validateContainer((p, args, report) => {
     if (!p.healthcheck?.tests?.length || p.healthcheck.tests[0] === "NONE") report(`${args.name}: no health check.`);
@@ -25,9 +26,8 @@ export const containersHardened: ResourceValidationPolicy = {
       report(`${args.name}: may gain privileges after start (no security option no-new-privileges).`);
     if (!p.capabilities?.drops?.includes("ALL"))
       report(`${args.name}: keeps Docker's default capabilities; drop ALL and add back only what the service needs.`);
-    // Docker refuses uploads on a read-only root; a container without them has no reason to keep it writable.
-    if (!p.readOnly && !p.uploads?.length)
-      report(`${args.name}: nothing is copied into it, yet its root file system is writable; run it read-only (tmpfs for what it writes).`);
+    if (!p.readOnly)
+      report(`${args.name}: its root file system is writable; run it read-only (tmpfs for what it writes, its files on volumes a writer fills).`);
     const service = serviceOf(p);
     const dbPort = service ? DB_PORTS[service] : undefined;
     for (const port of p.ports ?? []) {

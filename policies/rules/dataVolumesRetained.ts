@@ -1,5 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CONTAINER, ContainerProps, labelsOf, serviceOf, VOLUME } from "../lib";
+import { runningContainers, ContainerProps, labelsOf, serviceOf, VOLUME } from "../lib";
 
 const DATA_PATHS: Record<string, string> = { mongo: "/data/db", redis: "/data" };
 
@@ -14,7 +14,7 @@ export const dataVolumesRetained: StackValidationPolicy = {
   configSchema: { properties: {} },
   validateStack: (args, report) => {
     const volumes = args.resources.filter((r) => r.type === VOLUME);
-    for (const c of args.resources.filter((r) => r.type === CONTAINER)) {
+    for (const c of runningContainers(args.resources)) {
       const props = c.props as ContainerProps;
       const service = serviceOf(props);
       if (service !== "mongo" && service !== "redis") continue;

@@ -1,5 +1,5 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { serviceOf, uploadAt, validateContainer } from "../lib";
+import { StackValidationPolicy } from "@pulumi/policy";
+import { serviceOf, uploadAt, validateContainers } from "../lib";
 
 /** What mongod needs beside its cache (connections, index builds, the filesystem cache of the journal). */
 const MONGO_HEADROOM_MB = 256;
@@ -12,11 +12,11 @@ const REDIS_CONF = "/usr/local/etc/redis/redis.conf";
  * stack sizes both from the limit; this refuses a cache that leaves mongod less than 256 MiB, a
  * Redis `maxmemory` at or above its limit, and either missing.
  */
-export const databasesSized: ResourceValidationPolicy = {
+export const databasesSized: StackValidationPolicy = {
   name: "databases-sized",
   description: "Mongo's WiredTiger cache leaves room under its memory limit; Redis has a maxmemory below its limit.",
   configSchema: { properties: {} },
-  validateResource: validateContainer((p, args, report) => {
+  validateStack: validateContainers((p, args, report) => {
     const service = serviceOf(p);
     const limit = p.memory ?? 0;
     if (service === "mongo") {

@@ -1,6 +1,6 @@
 import { PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { parseMongoUrl } from "../../components/renderers/services/connection";
-import { appSecretOf, CONTAINER, ContainerProps, envOf, serviceOf, uploadAt } from "../lib";
+import { appSecretOf, ContainerProps, envOf, serviceOf, uploadAt, withFiles } from "../lib";
 import { appSecretFile } from "../../components/renderers/services/appContract";
 import { SERVICE, secretValue, serviceView } from "../swarmLib";
 
@@ -63,7 +63,8 @@ export const mongoPasswordConsistency: StackValidationPolicy = {
     "Each API's MongoDB credentials (the parts it builds its URL from, or a hand-typed MONGODB_URL) match the Mongo container's root user, password and network name; on a swarm, the two Docker secrets hold one value.",
   configSchema: { properties: {} },
   validateStack: (args, report) => {
-    const containers = args.resources.filter((r) => r.type === CONTAINER);
+    // With the files each reads: Mongo's and the API's secrets are on volumes their writers filled.
+    const containers = withFiles(args.resources);
     const mongos = containers.filter((r) => serviceOf(r.props as ContainerProps) === "mongo").map(mongoSide);
     for (const api of containers.filter((r) => serviceOf(r.props as ContainerProps) === "api")) {
       const props = api.props as ContainerProps;

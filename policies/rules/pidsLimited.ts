@@ -1,5 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CONTAINER, ContainerProps, labelsOf } from "../lib";
+import { runningContainers, ContainerProps, labelsOf } from "../lib";
 
 export interface PidsLimitedConfig {
   /** The largest limit a container may have. */
@@ -33,7 +33,7 @@ export const pidsLimited: StackValidationPolicy = {
   validateStack: (args, report) => {
     const { maxPids } = args.getConfig<PidsLimitedConfig>();
     const limits = pidsLimitsSet(args.resources);
-    for (const c of args.resources.filter((r) => r.type === CONTAINER)) {
+    for (const c of runningContainers(args.resources)) {
       const props = c.props as ContainerProps;
       const labels = labelsOf(props);
       const ofStack = labels["copilotos.service"] !== undefined || labels["copilotos.monitoring"] === "true";

@@ -1,5 +1,5 @@
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { appSecretOf, serviceOf, validateContainer } from "../lib";
+import { StackValidationPolicy } from "@pulumi/policy";
+import { appSecretOf, serviceOf, validateContainers } from "../lib";
 
 /**
  * The app reads SAPTIVA_API_KEY as optional (`get_secret(..., required=False) or ""`): without it the
@@ -7,11 +7,11 @@ import { appSecretOf, serviceOf, validateContainer } from "../lib";
  * default, so a staging or prod stack cannot go out without it; the `local` stack sets it advisory
  * (policies/config.local.json): a first run on one's own machine needs no key.
  */
-export const saptivaKeySet: ResourceValidationPolicy = {
+export const saptivaKeySet: StackValidationPolicy = {
   name: "saptiva-key-set",
   description: "The API gets a SAPTIVA key (config saptivaApiKey) in a source the app reads; without one its chat calls fail.",
   configSchema: { properties: {} },
-  validateResource: validateContainer((p, args, report) => {
+  validateStack: validateContainers((p, args, report) => {
     if (serviceOf(p) !== "api" || appSecretOf(p, "SAPTIVA_API_KEY")) return;
     report(`${args.name}: SAPTIVA_API_KEY is empty or missing in every source the app reads: pulumi config set --secret copilotos:saptivaApiKey <key>.`);
   }),

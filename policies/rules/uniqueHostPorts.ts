@@ -1,5 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { CONTAINER, ContainerProps } from "../lib";
+import { runningContainers, ContainerProps } from "../lib";
 import { SERVICE, serviceView } from "../swarmLib";
 
 export interface UniqueHostPortsConfig {
@@ -21,7 +21,7 @@ export const uniqueHostPorts: StackValidationPolicy = {
   validateStack: (args, report) => {
     const { reservedPorts } = args.getConfig<UniqueHostPortsConfig>();
     const seen: { ip: string; port: number; protocol: string; owner: string }[] = [];
-    for (const r of args.resources.filter((x) => x.type === CONTAINER)) {
+    for (const r of runningContainers(args.resources)) {
       for (const p of (r.props as ContainerProps).ports ?? []) {
         if (p.external === undefined) continue;
         const ip = p.ip ?? ANY;

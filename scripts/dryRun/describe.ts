@@ -47,7 +47,12 @@ export function describeResource(r: RecordedResource): Row {
       const uploads = (r.inputs.uploads as Uploads | undefined) ?? [];
       const secretContent = (n: number) => r.secretPaths.some((p) => p === "uploads" || p.startsWith(`uploads.${n}.`));
       if (uploads.length) parts.push(`files=[${uploads.map((u, n) => `${u.file}=${secretContent(n) ? "[secret]" : "(text)"}`).join(" ")}]`);
-      parts.push(`memory=${i.memory}MiB`, `cpus=${i.cpus}`, `restart=${i.restart}`, `health=${i.healthcheck ? "yes" : "no"}`);
+      // A files writer (components/services/serviceFiles.ts) is created and never started: nothing runs.
+      if (i.start === false) parts.push("never started (writes the files into its volumes)");
+      else parts.push(`memory=${i.memory}MiB`, `cpus=${i.cpus}`, `restart=${i.restart}`, `health=${i.healthcheck ? "yes" : "no"}`);
+      const volumes = (i.volumes as { volumeName: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? [];
+      if (volumes.length) parts.push(`volumes=[${volumes.map((v) => `${v.volumeName}:${v.containerPath}${v.readOnly ? ":ro" : ""}`).join(" ")}]`);
+      if (i.readOnly === true) parts.push("read-only root");
       break;
     }
     case "docker:index/volume:Volume":

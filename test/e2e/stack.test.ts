@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { routeFile } from "../../components/renderers/proxy";
-import { CAPABILITIES, PIDS_LIMITS } from "../../components/renderers/services/containers";
+import { CAPABILITIES, PIDS_LIMITS, TMPFS } from "../../components/renderers/services/containers";
 import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
@@ -117,19 +117,37 @@ test("every container runs with no-new-privileges and only its own capabilities,
     const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof PIDS_LIMITS;
     expect([n, remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", n)]).toEqual([n, String(PIDS_LIMITS[service])]);
   }
-  // The web runs on a read-only root (what Next.js writes goes to memory) and serves through the proxy.
-  const web = stackContainers("prod").find((n) => /^copilotos-prod-web-/.test(n))!;
-  expect(remote("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", web)).toBe("true");
-  expect(spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "exec", web, "touch", "/written"], { encoding: "utf8" }).stderr).toContain(
-    "Read-only file system",
+  // Every service runs (and served above) on a read-only root: a write there fails; what it writes
+  // goes to memory (/tmp; Redis writes only its data volume) and its files are on read-only volumes.
+  for (const n of stackContainers("prod")) {
+    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof TMPFS;
+    const write = (path: string) => spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "exec", n, "touch", path], { encoding: "utf8" }).stderr;
+    expect([n, remote("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", n), write("/written")]).toEqual([
+      n,
+      "true",
+      expect.stringContaining("Read-only file system"),
+    ]);
+    if (TMPFS[service].length) expect([n, write("/tmp/written")]).toEqual([n, ""]);
+    const filesFolder = { mongo: "/run/secrets", redis: "/usr/local/etc/redis", api: "/run/secrets", proxy: "/etc/nginx", web: undefined }[service];
+    if (filesFolder) expect([n, write(`${filesFolder}/written`)]).toEqual([n, expect.stringContaining("Read-only file system")]);
+  }
+  // Exactly one files writer per service that has files, never started, with no stack label; and
+  // exactly the files volumes the running containers mount (none left from an earlier deploy).
+  const writers = remote("ps", "-a", "--filter", "label=copilotos.files-for", "--format", "{{.Names}} {{.State}}").split("\n").sort();
+  expect(writers.map((w) => w.replace(/-[0-9a-f]{8} /, " "))).toEqual(
+    ["prod", "staging"].flatMap((st) => ["api", "mongo", "proxy", "redis"].map((sv) => `copilotos-${st}-${sv}-files created`)).sort(),
   );
-  expect(remote("exec", web, "touch", "/tmp/written")).toBe("");
+  const mounted = [...stackContainers("prod"), ...stackContainers("staging")]
+    .flatMap((n) => remote("inspect", "--format", "{{range .Mounts}}{{println .Name}}{{end}}", n).split("\n"))
+    .filter((v) => v.includes("-files-"));
+  expect(remote("volume", "ls", "-q", "--filter", "label=copilotos.files-for").split("\n").sort()).toEqual([...new Set(mounted)].sort());
 });
 
 test("the two stacks keep their own secrets, networks and volumes", () => {
   const file = (stack: string) => remote("exec", `copilotos-${stack}-mongo`, "cat", "/data/db/.users");
   expect(file("staging")).not.toBe(file("prod"));
-  expect(remote("volume", "ls", "--format", "{{.Name}}", "--filter", "label=copilotos.project=copilotos").split("\n").sort()).toEqual([
+  const volumes = remote("volume", "ls", "--format", "{{.Name}}", "--filter", "label=copilotos.project=copilotos").split("\n");
+  expect(volumes.filter((v) => !/-files-[0-9a-f]{8}-[0-9]$/.test(v)).sort()).toEqual([
     "copilotos-prod-mongo-data",
     "copilotos-prod-proxy-routes",
     "copilotos-prod-redis-data",

@@ -44,9 +44,15 @@ export function removeFirewall(): void {
   fs.rmSync(path.join(TEST_HOST_DIR, "home", ".copilotos", "firewall"), { recursive: true, force: true });
 }
 
-/** Removes every container, volume and network of the project's stacks on the test host (labels, not names), and the host firewall. */
+/**
+ * Removes every container, volume and network of the project's stacks on the test host (labels, not
+ * names), the files writers (labelled for the container they write for, not with the stack's labels)
+ * and the host firewall.
+ */
 export function removeProject(): void {
   removeFirewall();
+  const writers = remote("ps", "-aq", "--filter", "label=copilotos.files-for");
+  if (writers) remote("rm", "-f", "-v", ...writers.split("\n"));
   for (const kind of ["ps -aq", "volume ls -q", "network ls -q"] as const) {
     const [cmd, ...rest] = kind.split(" ");
     const ids = remote(cmd, ...rest, "--filter", "label=copilotos.project=copilotos");

@@ -58,6 +58,39 @@ export function redis(props: Partial<ContainerProps> = {}): GraphResource {
   });
 }
 
+/**
+ * `c` as the program now makes it: its uploads moved to a files writer (created, never started,
+ * labelled for it) that fills one volume per folder, which `c` mounts read-only
+ * (components/services/serviceFiles.ts). `volumeOf` names each folder's volume as `c` mounts it.
+ */
+export function filesWritten(c: GraphResource, volumeOf = (folder: string) => `files${folder.replace(/\//g, "-")}`): GraphResource[] {
+  const p = c.props as ContainerProps;
+  const uploads = p.uploads ?? [];
+  const folders = [...new Set(uploads.map((u) => u.file.slice(0, u.file.lastIndexOf("/"))))];
+  const service = labelsOfProps(p)["copilotos.service"];
+  const base = service === "api" || service === "web" ? `copilotos-test-${service}` : String(p.name);
+  const written = {
+    ...c,
+    props: {
+      ...c.props,
+      uploads: undefined,
+      volumes: [...(p.volumes ?? []), ...folders.map((f) => ({ volumeName: volumeOf(f), containerPath: f, readOnly: true }))],
+    },
+  };
+  const writer = resource("docker:index/container:Container", `${c.name}-files`, {
+    name: `${base}-files-1a2b3c4d`,
+    image: p.image,
+    start: false,
+    mustRun: false,
+    labels: [{ label: "copilotos.files-for", value: base }],
+    volumes: folders.map((f) => ({ volumeName: `files${f.replace(/\//g, "-")}`, containerPath: f })),
+    uploads,
+  });
+  return [written, writer];
+}
+
+const labelsOfProps = (p: ContainerProps) => Object.fromEntries((p.labels ?? []).map((l) => [l.label, l.value]));
+
 /** What the API connects to Mongo with: the parts the app builds its URL from. */
 export interface ApiCreds {
   password?: string;

@@ -35,6 +35,41 @@ export function uploadOf(c: RecordedResource, file: string): string {
   return u.content;
 }
 
+type Mount = { volumeName: string; containerPath: string; readOnly?: boolean };
+const mountsOf = (c: RecordedResource) => (c.inputs.volumes as Mount[] | undefined) ?? [];
+
+/**
+ * The files writer (components/services/serviceFiles.ts) that fills the volume `c` mounts at
+ * `folder`: created, never started, mounting that same volume at that folder. Throws naming what is
+ * missing, and when `c` mounts it writable.
+ */
+export function writerOf(run: ProgramRun, c: RecordedResource, folder: string): RecordedResource {
+  const mount = mountsOf(c).find((v) => v.containerPath === folder);
+  if (!mount) throw new Error(`${c.name} mounts nothing at ${folder}`);
+  if (mount.readOnly !== true) throw new Error(`${c.name} mounts ${mount.volumeName} at ${folder} writable`);
+  const writer = ofType(run, CONTAINER).find(
+    (w) => w.inputs.start === false && mountsOf(w).some((v) => v.volumeName === mount.volumeName && v.containerPath === folder && v.readOnly !== true),
+  );
+  if (!writer) throw new Error(`no files writer fills ${mount.volumeName}, which ${c.name} mounts at ${folder}`);
+  return writer;
+}
+
+/** `file` as container `c` reads it: from the volume it mounts at the file's folder, as its writer copied it in. */
+export function fileOf(run: ProgramRun, c: RecordedResource, file: string): string {
+  return uploadOf(writerOf(run, c, path.posix.dirname(file)), file);
+}
+
+/** Every file `c` reads from volumes a writer filled: their paths, sorted. */
+export function filesOf(run: ProgramRun, c: RecordedResource): string[] {
+  const writers = ofType(run, CONTAINER).filter((w) => w.inputs.start === false);
+  return mountsOf(c)
+    .flatMap((m) =>
+      writers.filter((w) => mountsOf(w).some((v) => v.volumeName === m.volumeName && v.containerPath === m.containerPath)).map((w) => [w, m] as const),
+    )
+    .flatMap(([w, m]) => ((w.inputs.uploads as { file: string }[]) ?? []).map((u) => u.file).filter((f) => path.posix.dirname(f) === m.containerPath))
+    .sort();
+}
+
 /** The committed stacks' pinned host key: a real ed25519 key line. */
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
 /** The aws fixture's deploy key (public half, with its comment). */

@@ -7,7 +7,7 @@
  */
 import type { AppService } from "../names";
 import { lines, shq } from "../shell";
-import { maintenanceInclude, maintenanceServerLines } from "./maintenance";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE, maintenanceInclude, maintenanceServerLines } from "./maintenance";
 import {
   ACME_WEBROOT,
   DOCKER_DNS,
@@ -186,12 +186,16 @@ export function proxyConf(p: ProxyConfSpec): string {
  * routes the old one had and serves the running apps at once, instead of 502 until each app's route
  * is switched again (after that app's own new container, if it has one, is ready). A missing route
  * file gets the placeholder; kept routes nginx refuses (a routed container gone) are all put back to
- * the placeholder, so the proxy always starts and the next route switch sets them.
+ * the placeholder, so the proxy always starts and the next route switch sets them. The maintenance
+ * switch and page live there too (the root is read-only): made, off, when missing, else kept, so a
+ * proxy replaced or restarted during maintenance stays in it until `ops maintenance off`.
  */
 export function proxyStartScript(): string {
   const files = (["api", "web"] as const).map(routeFile).join(" ");
   const placeholder = shq(PLACEHOLDER_ROUTE);
   return lines(
+    `[ -e ${MAINTENANCE_CONF} ] || echo ${shq("# maintenance off")} > ${MAINTENANCE_CONF}`,
+    `[ -e ${MAINTENANCE_PAGE} ] || printf '%s' ${shq(DEFAULT_MAINTENANCE_PAGE)} > ${MAINTENANCE_PAGE}`,
     `for f in ${files}; do [ -s "$f" ] || echo ${placeholder} > "$f"; done`,
     "if ! nginx -t -q; then",
     `  echo "proxy: the kept routes do not load (a routed container is gone); starting with none until the next route switch" >&2`,

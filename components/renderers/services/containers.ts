@@ -222,8 +222,13 @@ export interface ServiceContainerParts<T> {
   apiPort?: number;
 }
 
-/** What every service container has: stack-scoped name and labels, network alias, health check, hardening. */
+/**
+ * What every service container has: stack-scoped name and labels, network alias, health check,
+ * hardening, and a read-only root with memory for what it writes ({@link TMPFS}); its files come
+ * from volumes of their own (components/renderers/services/files.ts).
+ */
 export function serviceContainer<T>(p: ServiceContainerParts<T>) {
+  const tmpfs = TMPFS[p.service];
   return {
     name: containerName(p.identity, p.service),
     image: p.image,
@@ -233,6 +238,8 @@ export function serviceContainer<T>(p: ServiceContainerParts<T>) {
     wait: true,
     waitTimeout: p.healthTimeoutSeconds,
     ...hardening(p.limits, p.logs, p.service),
+    readOnly: true,
+    ...(tmpfs.length ? { tmpfs: tmpfsOptions(tmpfs) } : {}),
   };
 }
 

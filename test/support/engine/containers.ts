@@ -1,5 +1,6 @@
 /**
- * The docker provider's Container, on a real engine: create (networks, uploads, start, `wait`),
+ * The docker provider's Container, on a real engine: create (networks, uploads, start unless
+ * `start: false`, `wait`),
  * delete (stop with the grace period, then a forced remove) and the `docker create` arguments for
  * the inputs the program uses. Sources in docs/testing.md.
  */
@@ -17,11 +18,12 @@ export async function createContainer(res: RecordedResource, p: Inputs, engine: 
   const uploads = (p.uploads as { file: string; content: string; permissions?: string }[] | undefined) ?? [];
   try {
     if (uploads.length) await copyIn(engine, name, uploads);
-    await docker("start", id);
+    // `start: false` (the provider's default is true): created, its files copied in, never started.
+    if (p.start !== false) await docker("start", id);
   } catch (e) {
     throw new PartialCreate((e as Error).message, live);
   }
-  if (p.wait === true) {
+  if (p.wait === true && p.start !== false) {
     try {
       await waitHealthy(engine, docker, name, id, Number(p.waitTimeout ?? 60));
     } catch (e) {
@@ -60,6 +62,10 @@ function containerArgs(p: Inputs): string[] {
   for (const [i, n] of nets.entries()) {
     if (i > 0) throw new Error("the test executor attaches one network");
     a.push("--network", n.name, ...(n.aliases ?? []).flatMap((al) => ["--network-alias", al]));
+  }
+  if (p.networkMode !== undefined) {
+    if (nets.length) throw new Error("the test executor takes networksAdvanced or networkMode, not both");
+    a.push("--network", String(p.networkMode));
   }
   for (const e of (p.envs as string[] | undefined) ?? []) a.push("-e", e);
   const hc = p.healthcheck as { tests: string[]; interval?: string; timeout?: string; retries?: number; startPeriod?: string } | undefined;
