@@ -81,11 +81,25 @@ test("behind the firewall, the stack's containers run hardened and its databases
   const containers = remote("ps", "--filter", "label=copilotos.stack=prod", "--format", "{{.Names}}").split("\n").filter(Boolean);
   expect(containers.length).toBe(5);
   for (const c of containers) {
-    const [security, drops] = remote("inspect", "--format", "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.CapDrop}}", c)
+    const [security, drops, readOnly, pids] = remote(
+      "inspect",
+      "--format",
+      "{{json .HostConfig.SecurityOpt}} {{json .HostConfig.CapDrop}} {{json .HostConfig.ReadonlyRootfs}} {{json .HostConfig.PidsLimit}}",
+      c,
+    )
       .split(" ")
-      .map((j) => (JSON.parse(j) as string[] | null) ?? []);
+      .map((j) => JSON.parse(j) as unknown);
     hardening.containers++;
-    if (security.some((o) => /^no-new-privileges(:true)?$/.test(o)) && drops.some((d) => /^(CAP_)?ALL$/.test(d))) hardening.hardened++;
+    // No privileges gained, every capability dropped (but its own), a read-only root, a pids limit.
+    const none = (v: unknown) => (v as string[] | null) ?? [];
+    if (
+      none(security).some((o) => /^no-new-privileges(:true)?$/.test(o)) &&
+      none(drops).some((d) => /^(CAP_)?ALL$/.test(d)) &&
+      readOnly === true &&
+      typeof pids === "number" &&
+      pids > 0
+    )
+      hardening.hardened++;
   }
   expect(hardening.hardened).toBe(hardening.containers);
   // mongod's cache (its arguments, as the stand-in records them) against its container's memory limit.
