@@ -71,8 +71,8 @@ const portTaken: BeforeStep = async (name) => {
   if (name === "copilotos-preflight-check") remote("run", "-d", "--name", FOREIGN, "-p", "127.0.0.1:16379:3000", STANDIN_TAGS.web);
 };
 const portFreed = () => void remoteTry("rm", "-f", FOREIGN);
-/** The cause of the migration's failure goes: Mongo's stand-in serves the file it asks for. */
-const migrationHeals = () => void remote("exec", "copilotos-staging-mongo", "touch", "/mongo/migrate-ok");
+/** The cause of the migration's failure goes: Mongo's stand-in answers `ok` to it (its root is read-only: the mark is in its /tmp). */
+const migrationHeals = () => void remote("exec", "copilotos-staging-mongo", "touch", "/tmp/migrate-ok");
 /**
  * The SSH connection drops while `step` runs (the deploy user's sshd sessions are killed, as when
  * the link goes): once the step's own session is up, a session that was not there when the step

@@ -51,7 +51,17 @@ async function observed(rig: StackRig): Promise<Record<string, unknown>> {
     auth: auth.body,
     web: web.status,
     schedules: cron.length,
-    volumes: remote("volume", "ls", "-q", "--filter", "label=copilotos.stack=staging").split("\n").filter(Boolean).sort(),
+    // The files' volumes and writers are named by a suffix drawn at the deploy.
+    volumes: remote("volume", "ls", "-q", "--filter", "label=copilotos.stack=staging")
+      .split("\n")
+      .filter(Boolean)
+      .map((v) => v.replace(/-files-[0-9a-f]{8}-/, "-files-*-"))
+      .sort(),
+    writers: remote("ps", "-a", "--filter", "label=copilotos.files-for", "--format", "{{.Names}} {{.State}}")
+      .split("\n")
+      .filter(Boolean)
+      .map((w) => w.replace(/-files-[0-9a-f]{8} /, "-files-* "))
+      .sort(),
   };
 }
 

@@ -35,7 +35,7 @@ export interface Want {
   proxy?: boolean;
   /** Redis published on the host's loopback: Redis is replaced, delete-first. @default false */
   redis?: boolean;
-  /** `api.migrate`: a migration that succeeds only while Mongo serves /migrate-ok (see migrationHeals). @default none */
+  /** `api.migrate`: a migration that succeeds only while Mongo's stand-in answers `ok` at /cgi-bin/migrate (see migrationHeals). @default none */
   migrate?: boolean;
   /** `mongo.rotate`: a new value rotates Mongo's password in place. @default none */
   rotate?: string;
@@ -43,7 +43,7 @@ export interface Want {
   notReady?: boolean;
 }
 /** The migration (a one-off container of the new API image, after the backup, before the route switch). */
-const MIGRATE = JSON.stringify(["sh", "-c", "curl -fsS -o /dev/null http://mongodb:27017/migrate-ok && echo migrated"]);
+const MIGRATE = JSON.stringify(["sh", "-c", "curl -fsS http://mongodb:27017/cgi-bin/migrate | grep -qx ok && echo migrated"]);
 export const configOf = (w: Want) => [
   ...BASE,
   ...(w.version === "2" ? [`copilotos:images.api=${V2}`] : w.version === "3" ? [`copilotos:images.api=${V3}`] : []),

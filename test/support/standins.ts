@@ -254,6 +254,12 @@ printf 'Content-Type: text/plain\r\n\r\n'
 if grep -qxF -- "$body" /data/db/.users; then echo ok; else echo "Authentication failed: ${"$"}{body%%:*}" >&2; echo denied; fi
 `;
 
+/** What a test's migration asks Mongo (test/support/convergeMatrix.ts): `ok` once the test has healed its cause, else `no`. */
+const MONGO_MIGRATE = String.raw`#!/bin/sh
+printf 'Content-Type: text/plain\r\n\r\n'
+if [ -e /tmp/migrate-ok ]; then echo ok; else echo no; fi
+`;
+
 /** Enough of mongosh for the stack's scripts: ping, fsyncLock/Unlock (backup), changeUserPassword (rotation), listDatabases (drill). */
 const MONGOSH = String.raw`#!/bin/sh
 users=/data/db/.users; user=$MONGO_INITDB_ROOT_USERNAME
@@ -299,7 +305,13 @@ wait $pid
 export function buildStandins(dockerArgs: string[]): typeof STANDIN_TAGS {
   busyboxImage(dockerArgs, STANDIN_TAGS.api, apiImageSpec("1"));
   busyboxImage(dockerArgs, STANDIN_TAGS.mongo, {
-    files: { "/bin/mongod-start": MONGO_START, "/bin/mongod": MONGOD, "/mongo/cgi-bin/auth": MONGO_AUTH, "/bin/mongosh": MONGOSH },
+    files: {
+      "/bin/mongod-start": MONGO_START,
+      "/bin/mongod": MONGOD,
+      "/mongo/cgi-bin/auth": MONGO_AUTH,
+      "/mongo/cgi-bin/migrate": MONGO_MIGRATE,
+      "/bin/mongosh": MONGOSH,
+    },
     dirs: ["/data/db"],
     cmd: SERVE("/bin/mongod-start"),
   });
