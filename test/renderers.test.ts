@@ -138,14 +138,9 @@ describe("container settings", () => {
   });
 
   test("every service container: name, labels, alias, health gate, hardening", () => {
-    const c = b.serviceContainer({
-      identity: id,
-      service: "api",
-      image: "api:1",
-      networkName: "net",
-      limits: { memoryMb: 256, cpus: 0.5 },
-      healthTimeoutSeconds: 90,
-    });
+    const of = (service: "api" | "redis", image: string) =>
+      b.serviceContainer({ identity: id, service, image, networkName: "net", limits: { memoryMb: 256, cpus: 0.5 }, healthTimeoutSeconds: 90 });
+    const c = of("api", "api:1");
     expect(c).toEqual({
       name: "copilotos-staging-api",
       image: "api:1",
@@ -167,14 +162,7 @@ describe("container settings", () => {
       tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
     });
     // Redis writes only its data volume: no memory folder.
-    const redis = b.serviceContainer({
-      identity: id,
-      service: "redis",
-      image: "redis:7",
-      networkName: "net",
-      limits: { memoryMb: 256, cpus: 0.5 },
-      healthTimeoutSeconds: 90,
-    });
+    const redis = of("redis", "redis:7");
     expect([redis.readOnly, "tmpfs" in redis]).toEqual([true, false]);
   });
 });
