@@ -139,7 +139,8 @@ describe("deliverImage over SSH", () => {
     const lines: string[] = [];
     const started = Date.now();
     const r = await deliverImage({ image: "cpt-e2e/app:v2", tag: `${REPO}:v2-again`, target, progress: (l) => lines.push(l) });
-    expect(Date.now() - started).toBeLessThan(1000);
+    // One SSH round trip and a tag: under CI's parallel suites it took up to 1.35 s (sentBytes below is what proves nothing was sent).
+    expect(Date.now() - started).toBeLessThan(3000);
     expect(r).toMatchObject({ mode: "unchanged", sentBytes: 0 });
     expect(lines).toEqual([expect.stringContaining("already has sha256:")]);
     expect(remote("image", "inspect", "--format", "{{.Id}}", `${REPO}:v2-again`)).toBe(r.imageId);
