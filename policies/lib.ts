@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import { PolicyResource, ReportViolation, ResourceValidation, ResourceValidationArgs, StackValidation, validateResourceOfType } from "@pulumi/policy";
 import { posix } from "node:path";
+import { containerName } from "../components/renderers/names";
 import { LABEL_FILES_FOR } from "../components/renderers/services/files";
 
 /** Shared reading of Docker resource props for the rules. Pure. */
@@ -150,7 +151,7 @@ export const runningContainers = (resources: PolicyResource[]): PolicyResource[]
 function filesBase(p: ContainerProps): string | undefined {
   const l = labelsOf(p);
   const service = l["copilotos.service"];
-  if (service === "api" || service === "web") return `${l["copilotos.project"]}-${l["copilotos.stack"]}-${service}`;
+  if (service === "api" || service === "web") return containerName({ project: l["copilotos.project"], stack: l["copilotos.stack"] }, service);
   return typeof p.name === "string" ? p.name : undefined;
 }
 

@@ -5,7 +5,7 @@ const proxyFiles = [{ file: "/etc/nginx/nginx.conf" }, { file: "/etc/nginx/tls/k
 
 test("each folder of the files is one volume, sorted; the writer and the volumes are named after the service and the suffix", () => {
   expect(filesFolders(proxyFiles)).toEqual(["/etc/nginx", "/etc/nginx/tls"]);
-  const layout = filesLayout("copilotos-prod-proxy", "1a2b3c4d", proxyFiles);
+  const layout = filesLayout("copilotos-prod-proxy", "1a2b3c4d", filesFolders(proxyFiles));
   expect(layout).toEqual({
     writer: "copilotos-prod-proxy-files-1a2b3c4d",
     volumes: [
@@ -27,7 +27,7 @@ test("each folder of the files is one volume, sorted; the writer and the volumes
 test("a file not inside a folder, a relative path or a suffix that is not 8 hex digits is refused, naming it", () => {
   expect(() => filesFolders([{ file: "/secret" }])).toThrow('a service file needs an absolute path inside a folder, not "/secret"');
   expect(() => filesFolders([{ file: "run/secrets/x" }])).toThrow('not "run/secrets/x"');
-  expect(() => filesLayout("copilotos-prod-mongo", "XYZ", [{ file: "/run/secrets/x" }])).toThrow('the files\' suffix is 8 hex digits, not "XYZ"');
+  expect(() => filesLayout("copilotos-prod-mongo", "XYZ", ["/run/secrets"])).toThrow('the files\' suffix is 8 hex digits, not "XYZ"');
 });
 
 test("the service's other mounts inside a files folder are the writer's too, read-only (their mount points are made there); others are not", () => {

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ApiAccess, apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
 import { containerName, StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
-import { andFiles, serviceFiles } from "./serviceFiles";
+import { serviceFiles } from "./serviceFiles";
 
 /** Where the API finds Mongo: the same secret output that set Mongo's root password. */
 export interface MongoEndpoint {
@@ -109,10 +109,10 @@ export class Api extends pulumi.ComponentResource {
             }),
           ),
         ),
-        volumes: files.mounts,
+        volumes: files.volumes,
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
-      { parent: this, dependsOn: andFiles(opts?.dependsOn, files) },
+      { parent: this, dependsOn: files.dependsOn },
     );
     this.containerName = container.name;
     this.containerId = container.id;

@@ -15,7 +15,7 @@ import {
 } from "../renderers/services/containers";
 import { containerName, StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
-import { andFiles, serviceFiles } from "./serviceFiles";
+import { serviceFiles } from "./serviceFiles";
 
 export interface MongoArgs {
   /** Project and stack: every name and label carries them. */
@@ -68,7 +68,13 @@ export class Mongo extends pulumi.ComponentResource {
     const base = containerName(args.identity, "mongo");
     const files = serviceFiles(
       name,
-      { identity: args.identity, base, image: args.image, uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)] },
+      {
+        identity: args.identity,
+        base,
+        image: args.image,
+        uploads: [secretUpload(SECRET_FILES.mongoRootPassword, args.password)],
+        mounts: [{ volumeName: volume, containerPath: "/data/db" }],
+      },
       { parent: this, dependsOn: opts?.dependsOn },
     );
     const container = new docker.Container(
@@ -85,7 +91,7 @@ export class Mongo extends pulumi.ComponentResource {
         }),
         command: mongoCommand(args.cacheGb ?? wiredTigerCacheGb(args.limits.memoryMb)),
         envs: mongoEnv({ user: this.user, database: this.database }),
-        volumes: files.mounts.apply((m) => [{ volumeName: volume, containerPath: "/data/db" }, ...m]),
+        volumes: files.volumes,
         ports: loopbackPort(SERVICE_PORTS.mongo, args.hostPort),
         removeVolumes: false,
         // Give mongod time to flush and shut down cleanly when the container is replaced.
@@ -93,7 +99,7 @@ export class Mongo extends pulumi.ComponentResource {
       },
       // Waits for what the component waits for (pre-flight; for Mongo, the backup).
       // A fixed name and one data volume: the old container must stop before the new one starts.
-      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
+      { parent: this, dependsOn: files.dependsOn, deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

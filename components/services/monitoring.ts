@@ -19,7 +19,7 @@ import { rulesConfig } from "../renderers/monitoring/rules";
 import { MonitoringSpec, PROMETHEUS_CONFIG, PROMETHEUS_RULES } from "../renderers/monitoring/spec";
 import { dockerLabels, labelMap, StackIdentity, stackPrefix } from "../renderers/names";
 import { hardening, LogSettings, SECRET_FILE_MODE, Upload } from "../renderers/services/containers";
-import { andFiles, serviceFiles } from "./serviceFiles";
+import { serviceFiles } from "./serviceFiles";
 
 /** What the monitoring is, on one host or a swarm. */
 export interface MonitoringPartsArgs {
@@ -98,19 +98,19 @@ export class Monitoring extends pulumi.ComponentResource {
     const containers = MONITORING_PARTS.map((part) => {
       const c = monitoringCommand(part, args.retentionDays);
       const dataVolume = data[part];
-      const files = uploads[part].length
-        ? serviceFiles(
-            `${name}-${part}`,
-            { identity: args.identity, base: monitoringContainerName(args.identity, part), image: args.images[part], uploads: uploads[part] },
-            { parent: this, dependsOn: opts?.dependsOn },
-          )
-        : undefined;
       const volumes = [
-        ...(dataVolume && "dataPath" in c ? [{ volumeName: dataVolume.name, containerPath: c.dataPath }] : []),
+        ...(dataVolume && c.dataPath ? [{ volumeName: dataVolume.name, containerPath: c.dataPath }] : []),
         // Writable for `docker cp` from the host's jobs (Docker refuses a copy into a read-only mount);
         // the exporter's own user cannot write the root-owned folder.
         ...(part === "nodeExporter" ? [{ volumeName: textfile.name, containerPath: TEXTFILE_DIR }] : []),
       ];
+      const files = uploads[part].length
+        ? serviceFiles(
+            `${name}-${part}`,
+            { identity: args.identity, base: monitoringContainerName(args.identity, part), image: args.images[part], uploads: uploads[part], mounts: volumes },
+            { parent: this, dependsOn: opts?.dependsOn },
+          )
+        : undefined;
       return new docker.Container(
         `${name}-${part}`,
         {
@@ -125,10 +125,10 @@ export class Monitoring extends pulumi.ComponentResource {
           ...hardening(MONITORING_LIMITS[part], args.logs),
           // Every part on a read-only root: its files (if any) are on volumes of their own.
           readOnly: true,
-          volumes: files ? files.mounts.apply((m) => [...volumes, ...m]) : volumes,
+          volumes: files ? files.volumes : volumes,
         },
         // A fixed name: the old container goes before the new one starts (a gap of seconds in the watching).
-        { parent: this, dependsOn: files ? andFiles(opts?.dependsOn, files) : opts?.dependsOn, deleteBeforeReplace: true },
+        { parent: this, dependsOn: files ? files.dependsOn : opts?.dependsOn, deleteBeforeReplace: true },
       );
     });
     this.containerNames = Object.fromEntries(MONITORING_PARTS.map((p, i) => [p, containers[i].name])) as Record<MonitoringPart, pulumi.Output<string>>;

@@ -18,7 +18,7 @@ import {
   TLS_KEY,
   TLS_KEY_MODE,
 } from "../renderers/proxy";
-import { andFiles, serviceFiles } from "./serviceFiles";
+import { serviceFiles } from "./serviceFiles";
 
 export interface ProxyArgs {
   /** Project and stack: every name and label carries them. */
@@ -120,7 +120,7 @@ export class Proxy extends pulumi.ComponentResource {
         }),
         // Writes the maintenance switch and page on the routes volume when they are not there yet.
         command: ["sh", "-c", proxyStartScript()],
-        volumes: files.mounts.apply((m) => [...mounts, ...m]),
+        volumes: files.volumes,
         ports: [
           ...publicPort(plain.api, args.hostPorts.api),
           ...publicPort(plain.web, args.hostPorts.web),
@@ -129,7 +129,7 @@ export class Proxy extends pulumi.ComponentResource {
           ...(tls ? [...publicPort(PROXY_TLS_PORTS.api, tls.hostPorts.api), ...publicPort(PROXY_TLS_PORTS.web, tls.hostPorts.web)] : []),
         ],
       },
-      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
+      { parent: this, dependsOn: files.dependsOn, deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

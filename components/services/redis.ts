@@ -14,7 +14,7 @@ import {
 } from "../renderers/services/containers";
 import { containerName, StackIdentity } from "../renderers/names";
 import { dataVolume } from "./dataVolume";
-import { andFiles, serviceFiles } from "./serviceFiles";
+import { serviceFiles } from "./serviceFiles";
 
 export interface RedisArgs {
   /** Project and stack: every name and label carries them. */
@@ -70,6 +70,7 @@ export class Redis extends pulumi.ComponentResource {
           ),
           password,
         ),
+        mounts: [{ volumeName: volume, containerPath: "/data" }],
       },
       { parent: this, dependsOn: opts?.dependsOn },
     );
@@ -86,13 +87,13 @@ export class Redis extends pulumi.ComponentResource {
           logs: args.logs,
         }),
         command: REDIS_COMMAND,
-        volumes: files.mounts.apply((m) => [{ volumeName: volume, containerPath: "/data" }, ...m]),
+        volumes: files.volumes,
         ports: loopbackPort(SERVICE_PORTS.redis, args.hostPort),
         removeVolumes: false,
       },
       // Waits for what the component waits for (pre-flight; for Mongo, the backup).
       // A fixed name and one data volume: the old container must stop before the new one starts.
-      { parent: this, dependsOn: andFiles(opts?.dependsOn, files), deleteBeforeReplace: true },
+      { parent: this, dependsOn: files.dependsOn, deleteBeforeReplace: true },
     );
     this.containerName = container.name;
     this.containerId = container.id;

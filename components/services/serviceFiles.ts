@@ -13,14 +13,16 @@ export interface ServiceFilesArgs {
   image: pulumi.Input<string>;
   /** The files; each folder they are in becomes a volume. */
   uploads: Upload<pulumi.Input<string>>[];
-  /** The service's other volume mounts; those inside a files folder are mounted in the writer too. @default [] */
+  /** The service's other volume mounts: first in its volumes; those inside a files folder are mounted in the writer too. @default [] */
   mounts?: VolumeMount<pulumi.Input<string>>[];
 }
 
 export interface ServiceFiles {
-  /** The service's mounts of its files, read-only. */
-  mounts: pulumi.Output<VolumeMount[]>;
-  /** The writer: once it exists, the files are in place; the service depends on it. */
+  /** The service's volumes: its other mounts, then its files' folders, read-only. */
+  volumes: pulumi.Output<VolumeMount[]>;
+  /** What the service waits for: what its component waits for (`opts.dependsOn`) and the writer, once the files are in place. */
+  dependsOn: pulumi.ResourceOptions["dependsOn"];
+  /** The writer: created, never started. */
   writer: docker.Container;
 }
 
@@ -40,7 +42,7 @@ export function serviceFiles(name: string, args: ServiceFilesArgs, opts: pulumi.
     { byteLength: 4, keepers: { files: pulumi.unsecret(pulumi.output(args.uploads).apply((resolved) => fingerprint(resolved))) } },
     { parent: opts.parent },
   );
-  const layout = suffix.hex.apply((hex) => filesLayout(args.base, hex, args.uploads));
+  const layout = suffix.hex.apply((hex) => filesLayout(args.base, hex, folders));
   // The volumes are the stack's; the writer is not one of its containers: `ops status`, the metrics
   // job and adopt list those by the stack's labels, and a container that never runs is none of theirs.
   const labels = dockerLabels({ ...labelMap(args.identity), [LABEL_FILES_FOR]: args.base });
@@ -51,6 +53,7 @@ export function serviceFiles(name: string, args: ServiceFilesArgs, opts: pulumi.
   );
   // The layout once the volumes exist, so the writer and the service wait for them.
   const ready = pulumi.all([layout, pulumi.all(volumes.map((v) => v.name))]).apply(([l]) => l);
+  const other = pulumi.output(args.mounts ?? []);
   const writer = new docker.Container(
     `${name}-files`,
     {
@@ -62,21 +65,25 @@ export function serviceFiles(name: string, args: ServiceFilesArgs, opts: pulumi.
       mustRun: false,
       networkMode: "none",
       labels: writerLabels,
-      volumes: pulumi.all([ready, pulumi.output(args.mounts ?? [])]).apply(([l, other]) => [...writerMounts(l), ...nestedMounts(folders, other)]),
+      volumes: pulumi.all([ready, other]).apply(([l, o]) => [...writerMounts(l), ...nestedMounts(folders, o)]),
       uploads: args.uploads,
       securityOpts: ["no-new-privileges:true"],
       capabilities: { drops: ["ALL"] },
     },
     { parent: opts.parent, dependsOn: opts.dependsOn, deleteBeforeReplace: true },
   );
-  return { mounts: ready.apply(filesMounts), writer };
+  return {
+    volumes: pulumi.all([ready, other]).apply(([l, o]) => [...o, ...filesMounts(l)]),
+    dependsOn: andWriter(opts.dependsOn, writer),
+    writer,
+  };
 }
 
-/** A service's `dependsOn`: what its component waits for, and its files' writer. */
-export function andFiles(dependsOn: pulumi.ResourceOptions["dependsOn"], files: ServiceFiles): pulumi.ResourceOptions["dependsOn"] {
-  if (dependsOn === undefined) return [files.writer];
-  if (Array.isArray(dependsOn)) return [...(dependsOn as pulumi.Input<pulumi.Resource>[]), files.writer];
-  if (pulumi.Resource.isInstance(dependsOn)) return [dependsOn, files.writer];
+/** `dependsOn` and the writer. */
+function andWriter(dependsOn: pulumi.ResourceOptions["dependsOn"], writer: docker.Container): pulumi.ResourceOptions["dependsOn"] {
+  if (dependsOn === undefined) return [writer];
+  if (Array.isArray(dependsOn)) return [...(dependsOn as pulumi.Input<pulumi.Resource>[]), writer];
+  if (pulumi.Resource.isInstance(dependsOn)) return [dependsOn, writer];
   const later = pulumi.output(dependsOn as pulumi.Input<pulumi.Resource | pulumi.Resource[]>);
-  return later.apply((d) => [...(Array.isArray(d) ? d : [d]), files.writer]);
+  return later.apply((d) => [...(Array.isArray(d) ? d : [d]), writer]);
 }

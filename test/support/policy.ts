@@ -1,6 +1,6 @@
 /** Typed fake resources for policy tests (like awsguard's test util), with configSchema defaults applied by evaluate(). */
 import type { GraphResource } from "../../policies/evaluate";
-import type { ContainerProps } from "../../policies/lib";
+import { ContainerProps, labelsOf } from "../../policies/lib";
 
 let counter = 0;
 function resource(type: string, name: string, props: object, opts: GraphResource["opts"] = {}): GraphResource {
@@ -58,16 +58,18 @@ export function redis(props: Partial<ContainerProps> = {}): GraphResource {
   });
 }
 
+const filesVolume = (folder: string) => `files${folder.replace(/\//g, "-")}`;
+
 /**
  * `c` as the program now makes it: its uploads moved to a files writer (created, never started,
  * labelled for it) that fills one volume per folder, which `c` mounts read-only
  * (components/services/serviceFiles.ts). `volumeOf` names each folder's volume as `c` mounts it.
  */
-export function filesWritten(c: GraphResource, volumeOf = (folder: string) => `files${folder.replace(/\//g, "-")}`): GraphResource[] {
+export function filesWritten(c: GraphResource, volumeOf = filesVolume): GraphResource[] {
   const p = c.props as ContainerProps;
   const uploads = p.uploads ?? [];
   const folders = [...new Set(uploads.map((u) => u.file.slice(0, u.file.lastIndexOf("/"))))];
-  const service = labelsOfProps(p)["copilotos.service"];
+  const service = labelsOf(p)["copilotos.service"];
   const base = service === "api" || service === "web" ? `copilotos-test-${service}` : String(p.name);
   const written = {
     ...c,
@@ -83,13 +85,11 @@ export function filesWritten(c: GraphResource, volumeOf = (folder: string) => `f
     start: false,
     mustRun: false,
     labels: [{ label: "copilotos.files-for", value: base }],
-    volumes: folders.map((f) => ({ volumeName: `files${f.replace(/\//g, "-")}`, containerPath: f })),
+    volumes: folders.map((f) => ({ volumeName: filesVolume(f), containerPath: f })),
     uploads,
   });
   return [written, writer];
 }
-
-const labelsOfProps = (p: ContainerProps) => Object.fromEntries((p.labels ?? []).map((l) => [l.label, l.value]));
 
 /** What the API connects to Mongo with: the parts the app builds its URL from. */
 export interface ApiCreds {

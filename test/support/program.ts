@@ -37,6 +37,9 @@ export function uploadOf(c: RecordedResource, file: string): string {
 
 type Mount = { volumeName: string; containerPath: string; readOnly?: boolean };
 const mountsOf = (c: RecordedResource) => (c.inputs.volumes as Mount[] | undefined) ?? [];
+/** `w` is a files writer that fills what `m` mounts: never started, mounting that volume writable at that folder. */
+const fills = (w: RecordedResource, m: Mount) =>
+  w.inputs.start === false && mountsOf(w).some((v) => v.volumeName === m.volumeName && v.containerPath === m.containerPath && v.readOnly !== true);
 
 /**
  * The files writer (components/services/serviceFiles.ts) that fills the volume `c` mounts at
@@ -47,9 +50,7 @@ export function writerOf(run: ProgramRun, c: RecordedResource, folder: string): 
   const mount = mountsOf(c).find((v) => v.containerPath === folder);
   if (!mount) throw new Error(`${c.name} mounts nothing at ${folder}`);
   if (mount.readOnly !== true) throw new Error(`${c.name} mounts ${mount.volumeName} at ${folder} writable`);
-  const writer = ofType(run, CONTAINER).find(
-    (w) => w.inputs.start === false && mountsOf(w).some((v) => v.volumeName === mount.volumeName && v.containerPath === folder && v.readOnly !== true),
-  );
+  const writer = ofType(run, CONTAINER).find((w) => fills(w, mount));
   if (!writer) throw new Error(`no files writer fills ${mount.volumeName}, which ${c.name} mounts at ${folder}`);
   return writer;
 }
@@ -61,10 +62,11 @@ export function fileOf(run: ProgramRun, c: RecordedResource, file: string): stri
 
 /** Every file `c` reads from volumes a writer filled: their paths, sorted. */
 export function filesOf(run: ProgramRun, c: RecordedResource): string[] {
-  const writers = ofType(run, CONTAINER).filter((w) => w.inputs.start === false);
   return mountsOf(c)
     .flatMap((m) =>
-      writers.filter((w) => mountsOf(w).some((v) => v.volumeName === m.volumeName && v.containerPath === m.containerPath)).map((w) => [w, m] as const),
+      ofType(run, CONTAINER)
+        .filter((w) => fills(w, m))
+        .map((w) => [w, m] as const),
     )
     .flatMap(([w, m]) => ((w.inputs.uploads as { file: string }[]) ?? []).map((u) => u.file).filter((f) => path.posix.dirname(f) === m.containerPath))
     .sort();

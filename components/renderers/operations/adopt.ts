@@ -76,8 +76,6 @@ export function parseInventory(stdout: string): Inventory {
   return inv;
 }
 
-/** Containers of this stack: `docker ps` filters by the stack's labels. */
-
 /**
  * The cut-over, before the stack's Mongo, Redis and proxy are created: stops compose's running
  * containers (web, api, then redis and mongo, each given 60 s to shut down cleanly) and starts the

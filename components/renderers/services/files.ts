@@ -32,12 +32,12 @@ export function filesFolders(files: { file: string }[]): string[] {
   return [...new Set(folders)].sort();
 }
 
-/** Names of the writer and the volumes, after the service container's base name and a suffix drawn for these files. */
-export function filesLayout(base: string, suffix: string, files: { file: string }[]): FilesLayout {
+/** Names of the writer and the folders' volumes ({@link filesFolders}), after the service container's base name and a suffix drawn for these files. */
+export function filesLayout(base: string, suffix: string, folders: string[]): FilesLayout {
   if (!/^[0-9a-f]{8}$/.test(suffix)) throw new Error(`the files' suffix is 8 hex digits, not ${JSON.stringify(suffix)}`);
   return {
     writer: `${base}-files-${suffix}`,
-    volumes: filesFolders(files).map((path, i) => ({ name: `${base}-files-${suffix}-${i + 1}`, path })),
+    volumes: folders.map((path, i) => ({ name: `${base}-files-${suffix}-${i + 1}`, path })),
   };
 }
 
