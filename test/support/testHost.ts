@@ -148,6 +148,12 @@ async function start(): Promise<TestHostState> {
 
   // A new host has an empty home: archives, crontab files and keys an earlier run left (a run that
   // was killed never tore down) would change what the tests count, e.g. retention keeping 7.
+  // A run killed before its teardown may have left the deploy user's processes (a cron job, an SSH
+  // session's command) running: they would write into the home made anew here, e.g. ~/.copilotos.
+  if (ok("id", [USER])) {
+    ok("pkill", ["-KILL", "-u", USER]);
+    await waitFor(`no process of ${USER} left`, () => !ok("pgrep", ["-u", USER]), 10);
+  }
   const home = path.join(d, "home");
   fs.rmSync(home, { recursive: true, force: true });
   fs.mkdirSync(home, { recursive: true });
