@@ -50,6 +50,8 @@ describe("npm run check", () => {
     expect(r.stdout).not.toContain(" runs=");
     // An output that does not apply to a single host is absent, not `undefined`.
     expect(r.stdout).not.toMatch(/undefined|\n {2}services:/);
+    // The API's files read-only; its /tmp a volume of its own (anonymous); its root read-only.
+    expect(r.stdout).toContain(`volumes=[copilotos-${stack}-api-files-[known after deploy]-1:/run/secrets:ro (its own):/tmp] read-only root\n`);
     expect(r.stdout).toContain("/run/secrets/mongodb_password=[secret]");
     const printed = r.stdout + r.stderr;
     expect(r.run!.secretValues.size).toBeGreaterThanOrEqual(6);

@@ -41,7 +41,7 @@ test("the program: every container of the stack, by service", async () => {
   });
 });
 
-test("every service runs on a read-only root with memory for what it writes; its files are on read-only volumes a writer filled, none copied into it", async () => {
+test("every service runs on a read-only root with memory (the API disk) for what it writes; its files are on read-only volumes a writer filled, none copied into it", async () => {
   const run = await runStack("staging");
   const services = ofType(run, CONTAINER).filter((c) => c.inputs.start !== false);
   const byService = Object.fromEntries(
@@ -51,9 +51,19 @@ test("every service runs on a read-only root with memory for what it writes; its
   expect(Object.fromEntries(Object.entries(byService).map(([s, c]) => [s, [c.inputs.readOnly, c.inputs.tmpfs, c.inputs.uploads]]))).toEqual({
     mongo: [true, tmp, undefined],
     redis: [true, undefined, undefined],
-    api: [true, tmp, undefined],
+    api: [true, undefined, undefined],
     web: [true, { ...tmp, "/app/apps/web/.next/cache": "rw,noexec,nosuid,size=256m,mode=1777" }, undefined],
     proxy: [true, tmp, undefined],
+  });
+  // The API keeps uploaded documents in /tmp (the app's FILES_ROOT default): a volume of its own
+  // there, anonymous (removed with the container).
+  const unnamed = (c: (typeof services)[number]) => ((c.inputs.volumes ?? []) as { volumeName?: string; containerPath: string }[]).filter((v) => !v.volumeName);
+  expect(Object.fromEntries(Object.entries(byService).map(([s, c]) => [s, unnamed(c)]))).toEqual({
+    mongo: [],
+    redis: [],
+    api: [{ containerPath: "/tmp" }],
+    web: [],
+    proxy: [],
   });
   expect(Object.fromEntries(Object.entries(byService).map(([s, c]) => [s, filesOf(run, c)]))).toEqual({
     mongo: ["/run/secrets/mongo_root_password"],

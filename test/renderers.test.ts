@@ -159,8 +159,9 @@ describe("container settings", () => {
       securityOpts: ["no-new-privileges:true"],
       capabilities: { drops: ["ALL"], adds: [] },
       readOnly: true,
-      tmpfs: { "/tmp": "rw,noexec,nosuid,size=64m" },
     });
+    // The API's /tmp is on disk (its component mounts a volume of its own there); Mongo's is memory.
+    expect([b.scratchVolumes("api"), b.scratchVolumes("mongo"), b.TMPFS.mongo]).toEqual([[{ containerPath: "/tmp" }], [], [{ path: "/tmp", sizeMb: 64 }]]);
     // Redis writes only its data volume: no memory folder.
     const redis = of("redis", "redis:7");
     expect([redis.readOnly, "tmpfs" in redis]).toEqual([true, false]);

@@ -130,19 +130,21 @@ describe("the swarm stack", () => {
     });
   });
 
-  test("every service's tasks run on a read-only root (their files are Docker secrets and configs), with memory for what each writes", () => {
+  test("every service's tasks run on a read-only root (their files are Docker secrets and configs), with memory (the API a volume of its own) for what each writes", () => {
     const MiB = 1024 * 1024;
     const roots = Object.fromEntries(
       ["mongo", "redis", "api", "web", "proxy"].map((n) => {
-        const c = (service(n).inputs.taskSpec as { containerSpec: { readOnly: boolean; mounts: { type: string; target: string }[] } }).containerSpec;
-        return [n, [c.readOnly, c.mounts.filter((m) => m.type === "tmpfs")]];
+        const c = (service(n).inputs.taskSpec as { containerSpec: { readOnly: boolean; mounts: { type: string; source?: string; target: string }[] } })
+          .containerSpec;
+        return [n, [c.readOnly, c.mounts.filter((m) => m.type === "tmpfs" || !m.source)]];
       }),
     );
     const tmp = { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * MiB } };
     expect(roots).toEqual({
       mongo: [true, [tmp]],
       redis: [true, []],
-      api: [true, [tmp]],
+      // The uploaded documents (the app's FILES_ROOT, /tmp) on disk: the task's own volume.
+      api: [true, [{ type: "volume", target: "/tmp" }]],
       web: [true, [tmp, { type: "tmpfs", target: "/app/apps/web/.next/cache", tmpfsOptions: { sizeBytes: 256 * MiB, mode: 0o1777 } }]],
       proxy: [true, [tmp]],
     });

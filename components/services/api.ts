@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ApiAccess, apiEnv, apiUploads, Limits, LogSettings, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
+import { ApiAccess, apiEnv, apiUploads, Limits, LogSettings, scratchVolumes, serviceContainer, SERVICE_PORTS } from "../renderers/services/containers";
 import { containerName, StackIdentity } from "../renderers/names";
 import { appContainer, secretIf } from "./appContainer";
 import { serviceFiles } from "./serviceFiles";
@@ -109,7 +109,8 @@ export class Api extends pulumi.ComponentResource {
             }),
           ),
         ),
-        volumes: files.volumes,
+        // Its files read-only; /tmp on disk, the container's own (uploaded documents live there).
+        volumes: files.volumes.apply((mounts) => [...mounts, ...scratchVolumes("api")]),
       },
       // The container waits for what the component waits for (Mongo and Redis healthy, for the API).
       { parent: this, dependsOn: files.dependsOn },

@@ -50,8 +50,10 @@ export function describeResource(r: RecordedResource): Row {
       // A files writer (components/services/serviceFiles.ts) is created and never started: nothing runs.
       if (i.start === false) parts.push("never started (writes the files into its volumes)");
       else parts.push(`memory=${i.memory}MiB`, `cpus=${i.cpus}`, `restart=${i.restart}`, `health=${i.healthcheck ? "yes" : "no"}`);
-      const volumes = (i.volumes as { volumeName: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? [];
-      if (volumes.length) parts.push(`volumes=[${volumes.map((v) => `${v.volumeName}:${v.containerPath}${v.readOnly ? ":ro" : ""}`).join(" ")}]`);
+      // A volume without a name is the container's own (anonymous, removed with it).
+      const volumes = (i.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? [];
+      if (volumes.length)
+        parts.push(`volumes=[${volumes.map((v) => `${v.volumeName ?? "(its own)"}:${v.containerPath}${v.readOnly ? ":ro" : ""}`).join(" ")}]`);
       if (i.readOnly === true) parts.push("read-only root");
       break;
     }

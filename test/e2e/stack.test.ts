@@ -9,7 +9,7 @@
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import { routeFile } from "../../components/renderers/proxy";
-import { CAPABILITIES, PIDS_LIMITS, TMPFS } from "../../components/renderers/services/containers";
+import { CAPABILITIES, PIDS_LIMITS, SCRATCH, TMPFS } from "../../components/renderers/services/containers";
 import { get, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
 import { StackRig } from "../support/stackRig";
@@ -24,8 +24,13 @@ const V2 = "cpt-standin/api:2";
 const report = { containers: 0, healthy: 0, incidentHalted: false, incidentFailed: -1 };
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
+/** Volumes no container uses; an earlier suite on this host may have left some. */
+const dangling = () => remote("volume", "ls", "-q", "--filter", "dangling=true").split("\n").filter(Boolean).sort();
+let danglingBefore: string[] = [];
+
 beforeAll(() => {
   removeProject();
+  danglingBefore = dangling();
   buildStandins(["-H", `unix://${host.remoteSocket}`]);
   apiVersion(["-H", `unix://${host.remoteSocket}`], V2, "2");
 });
@@ -118,7 +123,8 @@ test("every container runs with no-new-privileges and only its own capabilities,
     expect([n, remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", n)]).toEqual([n, String(PIDS_LIMITS[service])]);
   }
   // Every service runs (and served above) on a read-only root: a write there fails; what it writes
-  // goes to memory (/tmp; Redis writes only its data volume) and its files are on read-only volumes.
+  // goes to memory (/tmp; Redis writes only its data volume), the API's /tmp to disk, and its files
+  // are on read-only volumes.
   for (const n of stackContainers("prod")) {
     const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof TMPFS;
     const write = (path: string) => spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "exec", n, "touch", path], { encoding: "utf8" }).stderr;
@@ -127,7 +133,7 @@ test("every container runs with no-new-privileges and only its own capabilities,
       "true",
       expect.stringContaining("Read-only file system"),
     ]);
-    if (TMPFS[service].length) expect([n, write("/tmp/written")]).toEqual([n, ""]);
+    if (TMPFS[service].length || SCRATCH[service].length) expect([n, write("/tmp/written")]).toEqual([n, ""]);
     const filesFolder = { mongo: "/run/secrets", redis: "/usr/local/etc/redis", api: "/run/secrets", proxy: "/etc/nginx", web: undefined }[service];
     if (filesFolder) expect([n, write(`${filesFolder}/written`)]).toEqual([n, expect.stringContaining("Read-only file system")]);
   }
@@ -141,6 +147,20 @@ test("every container runs with no-new-privileges and only its own capabilities,
     .flatMap((n) => remote("inspect", "--format", "{{range .Mounts}}{{println .Name}}{{end}}", n).split("\n"))
     .filter((v) => v.includes("-files-"));
   expect(remote("volume", "ls", "-q", "--filter", "label=copilotos.files-for").split("\n").sort()).toEqual([...new Set(mounted)].sort());
+});
+
+test("the API keeps uploaded documents (the app's FILES_ROOT, /tmp) on a volume of its own: sticky like /tmp, on disk, not memory", () => {
+  const api = stackContainers("prod").find((n) => n.includes("-api-"))!;
+  const tmp = remote("inspect", "--format", '{{range .Mounts}}{{if eq .Destination "/tmp"}}{{.Type}} {{len .Name}}{{end}}{{end}}', api);
+  expect(tmp).toBe("volume 64"); // anonymous: Docker names it by 64 hex digits, and removes it with the container
+  // As a user other than root, as the app's image runs (apps/api's Dockerfile: USER api_user).
+  const inApi = (script: string) => remote("exec", "--user", "65534:65534", api, "sh", "-c", script);
+  expect(inApi("stat -c %a /tmp")).toBe("1777");
+  // More than a 64 MiB memory /tmp held; then gone again.
+  expect(
+    inApi("mkdir -p /tmp/copilotos_documents/d1 && head -c 100000000 /dev/zero > /tmp/copilotos_documents/d1/big && wc -c < /tmp/copilotos_documents/d1/big"),
+  ).toBe("100000000");
+  inApi("rm -r /tmp/copilotos_documents/d1");
 });
 
 test("the two stacks keep their own secrets, networks and volumes", () => {
@@ -289,4 +309,6 @@ test("the fixed config converges: the next update replaces the API and deletes t
   expect(steps.filter((s) => s.action === "delete").length).toBeGreaterThanOrEqual(1);
   expect(JSON.parse((await get(`http://${ADDRESS}:${PORTS.staging.api}/api/standin/auth`)).body)).toEqual({ mongo: "ok", redis: "ok", version: "2" });
   expect(stackContainers("staging").filter((n) => n.includes("-api-"))).toHaveLength(1);
+  // The deleted APIs' /tmp volumes went with them: no volume is left that no container uses.
+  expect(dangling()).toEqual(danglingBefore);
 });

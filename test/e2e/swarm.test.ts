@@ -231,6 +231,15 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
     const id = rig.docker(1, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`).split("\n")[0];
     if (id) expect([svc, rig.docker(1, "exec", id, "sh", "-c", "echo x > /tmp/probe && cat /tmp/probe")]).toEqual([svc, "x"]);
   }
+  // The API's /tmp (its uploaded documents) is a volume of its task's own, on disk.
+  const apiTmp = [1, 2, 3].flatMap((node) =>
+    rig
+      .docker(node, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-api")
+      .split("\n")
+      .filter(Boolean)
+      .map((id) => rig.docker(node, "inspect", "--format", '{{range .Mounts}}{{if eq .Destination "/tmp"}}{{.Type}} {{len .Name}}{{end}}{{end}}', id)),
+  );
+  expect([apiTmp.length > 0, [...new Set(apiTmp)]]).toEqual([true, ["volume 64"]]);
   // The monitoring: Prometheus finds a node exporter on every node through Docker's DNS (each task
   // named after its node), the manager's job (cron, as the deploy user) reports every node ready and
   // every service at its desired count, and the probes through the proxy and the Redis exporter pass.

@@ -95,19 +95,32 @@ export interface Tmpfs {
 /**
  * What each service writes outside its volumes, as memory: the rest of its root is read-only.
  * mongod its socket file (and the official entrypoint its temporary config at first init) in /tmp;
- * Redis nothing (only /data); the API /tmp; the web the app's Next.js cache (apps/web's Dockerfile:
- * WORKDIR /app) and /tmp; the proxy its pid and temp files (nginx.conf puts them all in /tmp).
+ * Redis nothing (only /data); the web the app's Next.js cache (apps/web's Dockerfile: WORKDIR /app)
+ * and /tmp; the proxy its pid and temp files (nginx.conf puts them all in /tmp). The API's /tmp is
+ * on disk instead ({@link SCRATCH}).
  */
 export const TMPFS: Record<Service, Tmpfs[]> = {
   mongo: [{ path: "/tmp", sizeMb: 64 }],
   redis: [],
-  api: [{ path: "/tmp", sizeMb: 64 }],
+  api: [],
   web: [
     { path: "/tmp", sizeMb: 64 },
     { path: "/app/apps/web/.next/cache", sizeMb: 256, mode: 0o1777 },
   ],
   proxy: [{ path: "/tmp", sizeMb: 64 }],
 };
+
+/**
+ * What a service writes too much of for memory, on disk: an anonymous volume at each path, the
+ * container's own (Docker copies the image's folder in, mode 1777 kept, and removes it with the
+ * container, as it did the writable root the app was built for). The API keeps uploaded documents in
+ * /tmp (the app's FILES_ROOT default, /tmp/copilotos_documents: up to 10 MB each, kept 7 days, reaped
+ * above 85% disk use) and writes its reports' and extractions' temporary files there.
+ */
+export const SCRATCH: Record<Service, string[]> = { mongo: [], redis: [], api: ["/tmp"], web: [], proxy: [] };
+
+/** The provider's volume mounts for a service's {@link SCRATCH} folders: anonymous volumes. */
+export const scratchVolumes = (service: Service): { containerPath: string }[] => SCRATCH[service].map((containerPath) => ({ containerPath }));
 
 /** Docker's `--tmpfs` options (the provider's `tmpfs` input): never executable, no setuid. */
 export function tmpfsOptions(list: Tmpfs[]): Record<string, string> {

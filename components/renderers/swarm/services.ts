@@ -15,7 +15,7 @@
  *   update stop-first: two mongods must never open one volume.
  */
 import { createHash } from "node:crypto";
-import { ALIASES, CAPABILITIES, DEFAULT_LOGS, healthcheckOf, Limits, LogSettings, logOptions, TMPFS } from "../services/containers";
+import { ALIASES, CAPABILITIES, DEFAULT_LOGS, healthcheckOf, Limits, LogSettings, logOptions, SCRATCH, TMPFS } from "../services/containers";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix, volumeName } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
@@ -102,11 +102,13 @@ export function swarmService<T>(p: SwarmServiceParts<T>) {
         labels: dockerLabels(labelMap(p.identity, p.service)),
         healthcheck: { tests: [...h.tests], interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod },
         secrets: (p.secrets ?? []).map((s) => ({ secretId: s.secretId, secretName: s.secretName, fileName: s.file, fileMode: 0o444 })),
-        // A read-only root, as the web's on one host: here every service's files arrive as Docker
-        // secrets and configs (mounts of their own), so none needs a writable root; memory for what it writes.
+        // A read-only root, as on one host: here every service's files arrive as Docker secrets and
+        // configs (mounts of their own), so none needs a writable root; memory or disk for what it writes.
         readOnly: true,
         mounts: [
           ...(mount ? [{ type: "volume", source: volumeName(p.identity, p.service), target: mount }] : []),
+          // The task's own volumes, removed with its container (as Swarm removes it: with its volumes).
+          ...SCRATCH[p.service].map((target) => ({ type: "volume", target })),
           ...TMPFS[p.service].map((t) => ({
             type: "tmpfs",
             target: t.path,

@@ -106,9 +106,10 @@ function containerArgs(p: Inputs): string[] {
     ];
     a.push("--mount", opts.join(","));
   }
-  for (const v of (p.volumes as { volumeName?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
-    if (!v.volumeName) throw new Error("the test executor mounts named volumes only");
-    a.push("-v", `${v.volumeName}:${v.containerPath}${v.readOnly ? ":ro" : ""}`);
+  // A named volume, or without a name an anonymous one (the container's own, removed with it: `rm -v`).
+  for (const v of (p.volumes as { volumeName?: string; hostPath?: string; containerPath: string; readOnly?: boolean }[] | undefined) ?? []) {
+    if (v.hostPath) throw new Error("the test executor does not bind host paths as volumes");
+    a.push("-v", `${v.volumeName ? `${v.volumeName}:` : ""}${v.containerPath}${v.readOnly ? ":ro" : ""}`);
   }
   a.push(String(p.image), ...((p.command as string[] | undefined) ?? []));
   return a;
