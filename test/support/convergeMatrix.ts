@@ -60,7 +60,7 @@ export const configOf = (w: Want) => [
 /**
  * What a replaced proxy may cost (docs/operations.md): refused connections while the new proxy
  * starts, never an HTTP error (it starts with the routes the old one had), for at most this long.
- * It was 3 s before the read-only roots; since then CI measured 3.2-3.6 s under its parallel suites
+ * It was 3 s before the read-only roots; since then CI measured 3.2-4.31 s under its parallel suites (2.05 s alone)
  * (the cause is not found yet: the new proxy copies no file in, but the update creates the files'
  * writers beside it).
  */
