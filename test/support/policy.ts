@@ -1,6 +1,7 @@
 /** Typed fake resources for policy tests (like awsguard's test util), with configSchema defaults applied by evaluate(). */
 import type { GraphResource } from "../../policies/evaluate";
 import { ContainerProps, labelsOf } from "../../policies/lib";
+import { filesFolders } from "../../components/renderers/services/files";
 
 let counter = 0;
 function resource(type: string, name: string, props: object, opts: GraphResource["opts"] = {}): GraphResource {
@@ -68,7 +69,7 @@ const filesVolume = (folder: string) => `files${folder.replace(/\//g, "-")}`;
 export function filesWritten(c: GraphResource, volumeOf = filesVolume): GraphResource[] {
   const p = c.props as ContainerProps;
   const uploads = p.uploads ?? [];
-  const folders = [...new Set(uploads.map((u) => u.file.slice(0, u.file.lastIndexOf("/"))))];
+  const folders = filesFolders(uploads);
   const service = labelsOf(p)["copilotos.service"];
   const base = service === "api" || service === "web" ? `copilotos-test-${service}` : String(p.name);
   const written = {
