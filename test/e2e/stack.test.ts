@@ -8,6 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import * as http from "node:http";
+import type { Service } from "../../components/renderers/names";
 import { routeFile } from "../../components/renderers/proxy";
 import { CAPABILITIES, PIDS_LIMITS, SCRATCH, TMPFS } from "../../components/renderers/services/containers";
 import { get, startLoad } from "../support/loadLoop";
@@ -43,6 +44,8 @@ afterAll(() => {
 
 const stackContainers = (stack: string) =>
   remote("ps", "-a", "--filter", `label=copilotos.stack=${stack}`, "--format", "{{.Names}}").split("\n").filter(Boolean).sort();
+/** The service of a prod container, by its name (an app's without its suffix). */
+const prodService = (name: string) => name.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as Service;
 const health = (name: string) => remote("inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", name);
 const route = (stack: string, service: "api" | "web") => remote("exec", `copilotos-${stack}-proxy`, "cat", routeFile(service));
 
@@ -101,7 +104,7 @@ test.each([
 test("every container runs with no-new-privileges and only its own capabilities, and still serves", () => {
   const plain = (caps: string[] | null) => (caps ?? []).map((c) => c.replace(/^CAP_/, "")).sort();
   for (const n of stackContainers("prod")) {
-    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof CAPABILITIES;
+    const service = prodService(n);
     const [security, drops, adds] = remote(
       "inspect",
       "--format",
@@ -119,14 +122,14 @@ test("every container runs with no-new-privileges and only its own capabilities,
   }
   // Each container's pids limit, which the stack sets on the host once the containers exist.
   for (const n of stackContainers("prod")) {
-    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof PIDS_LIMITS;
+    const service = prodService(n);
     expect([n, remote("inspect", "--format", "{{.HostConfig.PidsLimit}}", n)]).toEqual([n, String(PIDS_LIMITS[service])]);
   }
   // Every service runs (and served above) on a read-only root: a write there fails; what it writes
   // goes to memory (/tmp; Redis writes only its data volume), the API's /tmp to disk, and its files
   // are on read-only volumes.
   for (const n of stackContainers("prod")) {
-    const service = n.replace(/^copilotos-prod-/, "").replace(/-[0-9a-f]{8}$/, "") as keyof typeof TMPFS;
+    const service = prodService(n);
     const write = (path: string) => spawnSync("docker", ["-H", `unix://${host.remoteSocket}`, "exec", n, "touch", path], { encoding: "utf8" }).stderr;
     expect([n, remote("inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", n), write("/written")]).toEqual([
       n,
