@@ -11,7 +11,8 @@ let server: ChildProcess;
 let url = "";
 
 beforeAll(async () => {
-  const code = `require("node:http").createServer((q, s) => { s.statusCode = q.url === "/bad" ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  // /window: 503 from 200 ms to 600 ms after its first request, 200 before and after.
+  const code = `let first = 0; require("node:http").createServer((q, s) => { const t = q.url === "/window" ? Date.now() - (first ||= Date.now()) : -1; s.statusCode = q.url === "/bad" || (t >= 200 && t < 600) ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
   server = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => server.stdout!.once("data", (b: Buffer) => resolve(b.toString().trim())));
   url = `http://127.0.0.1:${port}`;
@@ -48,6 +49,26 @@ test("a failed answer is still a failure, with its sample", async () => {
   expect(result.failed).toBe(result.requests);
   expect(result.statuses).toEqual({ 503: result.requests });
   expect(result.samples[0]).toMatch(/^\d+\.\d\ds: HTTP 503$/);
+});
+
+test("an outage's bounds: its first and last failure, and the first answer after it", async () => {
+  const before = Date.now();
+  const loop = startLoad(`${url}/window`, { minRequests: 10, clients: 2 });
+  await new Promise((resolve) => setTimeout(resolve, 900));
+  loop.stop();
+  const r = await loop.done;
+  expect(r.statuses["503"]).toBe(r.failed);
+  expect(r.firstFailAt).toBeGreaterThanOrEqual(before + 200);
+  expect(r.lastFailAt).toBeGreaterThanOrEqual(r.firstFailAt + 200);
+  expect(r.recoveredAt).toBeGreaterThanOrEqual(r.lastFailAt);
+  expect(r.recoveredAt - r.firstFailAt).toBeLessThan(2000);
+  expect(r.outageSeconds).toBe((r.lastFailAt - r.firstFailAt) / 1000);
+});
+
+test("without a failure there are no bounds", async () => {
+  const loop = startLoad(`${url}/`, { minRequests: 5, clients: 1 });
+  loop.stop();
+  expect(await loop.done).toMatchObject({ failed: 0, firstFailAt: 0, lastFailAt: 0, recoveredAt: 0 });
 });
 
 test("get answers in this thread too", async () => {

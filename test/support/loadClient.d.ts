@@ -16,6 +16,11 @@ export interface LoadResult {
   statuses: Record<string, number>;
   /** Seconds from the first to the last failed request (0 when none failed). */
   outageSeconds: number;
+  /** When the first and the last failed request ended (epoch ms; 0 when none failed). */
+  firstFailAt: number;
+  lastFailAt: number;
+  /** When the first 200 answer after the last failed request arrived (epoch ms; 0 when none did). */
+  recoveredAt: number;
   /** The longest time between two answers of 200, in seconds: how long clients had no service (one hung request included). */
   longestGapSeconds: number;
   /** The first few failures, for the test's message. */

@@ -38,7 +38,19 @@ function get(url, opts = {}) {
  */
 async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servername }, isStopping, counted) {
   const started = Date.now();
-  const result = { requests: 0, failed: 0, bodies: {}, statuses: {}, outageSeconds: 0, longestGapSeconds: 0, samples: [], seconds: 0 };
+  const result = {
+    requests: 0,
+    failed: 0,
+    bodies: {},
+    statuses: {},
+    outageSeconds: 0,
+    firstFailAt: 0,
+    lastFailAt: 0,
+    recoveredAt: 0,
+    longestGapSeconds: 0,
+    samples: [],
+    seconds: 0,
+  };
   let lastOk = 0;
   let firstFail = 0;
   let lastFail = 0;
@@ -58,6 +70,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
           const now = Date.now();
           if (lastOk) result.longestGapSeconds = Math.max(result.longestGapSeconds, (now - lastOk) / 1000);
           lastOk = now;
+          if (lastFail && result.recoveredAt < lastFail) result.recoveredAt = now;
         } else {
           result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
           fail(`HTTP ${r.status}`);
@@ -72,6 +85,8 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
   };
   await Promise.all(Array.from({ length: clients }, client));
   result.outageSeconds = firstFail ? (lastFail - firstFail) / 1000 : 0;
+  result.firstFailAt = firstFail;
+  result.lastFailAt = lastFail;
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
