@@ -41,6 +41,26 @@ test("prod runs the five parts on its network, nothing published, each image pin
   expect(pull.inputs.name).toBe(PROMETHEUS_IMAGE);
 });
 
+test("a part with files waits for their writer and mounts them after its own volumes; a part without has its volumes alone", () => {
+  const waits = Object.fromEntries(monitoringOf(prod).map((c) => [c.name, c.opts.dependsOn.filter((d) => d.endsWith("-files"))]));
+  expect(waits).toEqual({
+    "copilotos-monitoring-prometheus": ["copilotos-monitoring-prometheus-files"],
+    "copilotos-monitoring-alertmanager": ["copilotos-monitoring-alertmanager-files"],
+    "copilotos-monitoring-blackbox": ["copilotos-monitoring-blackbox-files"],
+    "copilotos-monitoring-nodeExporter": [],
+    "copilotos-monitoring-redisExporter": ["copilotos-monitoring-redisExporter-files"],
+  });
+  const mounts = (alias: string) =>
+    (part(prod, alias).inputs.volumes as { containerPath: string; readOnly?: boolean }[]).map((v) => [v.containerPath, v.readOnly ?? false]);
+  expect(mounts("prometheus")[0]).toEqual(["/prometheus", false]);
+  expect(
+    mounts("prometheus")
+      .slice(1)
+      .every(([, ro]) => ro),
+  ).toBe(true);
+  expect(mounts("node-exporter")).toEqual([["/textfile", false]]);
+});
+
 test("Prometheus's files are the renderers' own for prod's config; its data volume is retained", () => {
   const cfg = parseConfig({ images: { api: "a:1", web: "w:1" }, tls: { acme: { email: "ops@example.com", domains: ["chat.example.com"] } } });
   const spec = monitoringSpecOf({ stack: "prod", monitoring: cfg.monitoring, backup: cfg.backup, tls: cfg.tls }, "chat.example.com");

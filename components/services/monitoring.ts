@@ -104,13 +104,14 @@ export class Monitoring extends pulumi.ComponentResource {
         // the exporter's own user cannot write the root-owned folder.
         ...(part === "nodeExporter" ? [{ volumeName: textfile.name, containerPath: TEXTFILE_DIR }] : []),
       ];
-      const files = uploads[part].length
+      // A part with files mounts them too and waits for their writer; one without has its volumes alone.
+      const mounted = uploads[part].length
         ? serviceFiles(
             `${name}-${part}`,
             { identity: args.identity, base: monitoringContainerName(args.identity, part), image: args.images[part], uploads: uploads[part], mounts: volumes },
             { parent: this, dependsOn: opts?.dependsOn },
           )
-        : undefined;
+        : { volumes, dependsOn: opts?.dependsOn };
       return new docker.Container(
         `${name}-${part}`,
         {
@@ -125,10 +126,10 @@ export class Monitoring extends pulumi.ComponentResource {
           ...hardening(MONITORING_LIMITS[part], args.logs),
           // Every part on a read-only root: its files (if any) are on volumes of their own.
           readOnly: true,
-          volumes: files ? files.volumes : volumes,
+          volumes: mounted.volumes,
         },
         // A fixed name: the old container goes before the new one starts (a gap of seconds in the watching).
-        { parent: this, dependsOn: files ? files.dependsOn : opts?.dependsOn, deleteBeforeReplace: true },
+        { parent: this, dependsOn: mounted.dependsOn, deleteBeforeReplace: true },
       );
     });
     this.containerNames = Object.fromEntries(MONITORING_PARTS.map((p, i) => [p, containers[i].name])) as Record<MonitoringPart, pulumi.Output<string>>;
