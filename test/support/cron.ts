@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { killPidFile, ok, sh, waitGone } from "./processes";
+import { killPidFile, ok, sh, waitFor, waitGone } from "./processes";
 
 const CRON_PID = "/run/crond.pid";
 const MARK = "cron.started";
@@ -27,10 +27,21 @@ function cronPid(): number | undefined {
   }
 }
 
-/** Starts cron in network namespace `ns` unless one runs; the rig in `dir` then holds the mark. */
-export function startSharedCron(dir: string, ns: string): void {
+/**
+ * Starts cron in network namespace `ns` unless one runs; the rig in `dir` then holds the mark. Rigs
+ * start side by side (CI): when another started one between the check and this start, this cron
+ * exits (`can't lock /var/run/crond.pid`) and theirs serves, with their mark (a CI run lost its
+ * 13 e2e suites to that race, the test host reported unavailable).
+ */
+export async function startSharedCron(dir: string, ns: string): Promise<void> {
   if (cronPid() !== undefined) return;
-  sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
+  try {
+    sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
+  } catch (e) {
+    if (!/can't lock/.test((e as Error).message)) throw e;
+    await waitFor("the cron another rig started", () => cronPid() !== undefined, 10);
+    return;
+  }
   fs.writeFileSync(path.join(dir, MARK), "");
 }
 

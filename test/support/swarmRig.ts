@@ -108,7 +108,7 @@ export class SwarmRig {
     for (const i of NODES) this.startEngine(i);
     for (const n of this.nodes) await waitFor(`the dockerd of ${n.name}`, () => ok("docker", [...n.dockerArgs, "info"]), 60);
     this.docker(1, "swarm", "init", "--advertise-addr", nodeAddress(1));
-    this.startManagerSsh();
+    await this.startManagerSsh();
     const token = this.docker(1, "swarm", "join-token", "-q", "worker");
     for (const i of [2, 3]) this.docker(i, "swarm", "join", "--token", token, `${nodeAddress(1)}:2377`);
     await waitFor(
@@ -122,7 +122,7 @@ export class SwarmRig {
   }
 
   /** sshd in the manager's namespace for the deploy user, whose sessions' DOCKER_HOST is the manager's engine; and cron. */
-  private startManagerSsh(): void {
+  private async startManagerSsh(): Promise<void> {
     const hostKey = keyPair(SWARM_DIR, "host_key");
     const clientKey = keyPair(SWARM_DIR, "client_key");
     startSshd({
@@ -137,7 +137,7 @@ export class SwarmRig {
     fs.writeFileSync(this.managerSsh.knownHostsFile, `${nodeAddress(1)} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
     fs.chmodSync(clientKey, 0o600);
     ok("crontab", ["-r", "-u", USER]);
-    startSharedCron(SWARM_DIR, nsOf(1));
+    await startSharedCron(SWARM_DIR, nsOf(1));
   }
 
   private startRegistry(): void {

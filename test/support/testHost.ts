@@ -200,7 +200,7 @@ async function start(): Promise<TestHostState> {
   // The host's cron, for the jobs the stack installs (scheduled backups, the containers' metrics):
   // Debian's, unless one runs already (cron is machine-wide: the first host up starts it).
   ok("crontab", ["-r", "-u", USER]);
-  startSharedCron(d, NETNS);
+  await startSharedCron(d, NETNS);
   const pub = (f: string) => fs.readFileSync(`${f}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
   fs.writeFileSync(path.join(d, "known_hosts"), `${HOST_ADDRESS} ${pub(hostKey)}\n`);
   fs.writeFileSync(path.join(d, "wrong_known_hosts"), `${HOST_ADDRESS} ${pub(otherHostKey)}\n`);
