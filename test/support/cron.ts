@@ -2,13 +2,17 @@
  * This machine's cron, shared by the test hosts and the swarm rig (the jobs the stacks install:
  * scheduled backups, the metrics jobs). cron is machine-wide (Debian's keeps one pidfile), so the
  * first rig up starts it when none runs and marks its folder; a rig going first hands the mark to
- * another still up (its sshd runs), and the last one stops it.
+ * another still up (its sshd runs), and the last one stops it. Rigs start and stop side by side (CI),
+ * so each start and stop holds a lock: a stop that found no other rig up would otherwise kill the
+ * cron a rig starting at that moment had just found running.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { killPidFile, ok, sh, waitFor, waitGone } from "./processes";
 
 const CRON_PID = "/run/crond.pid";
+/** A folder made by whoever starts or stops the shared cron, with its pid; one whose process died is taken over. */
+const LOCK = "/run/copilotos-cron.lock";
 const MARK = "cron.started";
 /** The folders of the rigs that may hold the mark: every test host's and the swarm rig's. */
 const RIG_DIR = /^copilotos-(e2e\d*|swarm)$/;
@@ -27,22 +31,69 @@ function cronPid(): number | undefined {
   }
 }
 
-/**
- * Starts cron in network namespace `ns` unless one runs; the rig in `dir` then holds the mark. Rigs
- * start side by side (CI): when another started one between the check and this start, this cron
- * exits (`can't lock /var/run/crond.pid`) and theirs serves, with their mark (a CI run lost its
- * 13 e2e suites to that race, the test host reported unavailable).
- */
-export async function startSharedCron(dir: string, ns: string): Promise<void> {
-  if (cronPid() !== undefined) return;
+function lockHolderAlive(): boolean {
+  let pid = 0;
   try {
-    sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
-  } catch (e) {
-    if (!/can't lock/.test((e as Error).message)) throw e;
-    await waitFor("the cron another rig started", () => cronPid() !== undefined, 10);
-    return;
+    pid = Number(fs.readFileSync(path.join(LOCK, "pid"), "utf8"));
+  } catch {
+    // Not written yet.
   }
-  fs.writeFileSync(path.join(dir, MARK), "");
+  // No pid yet: its maker is between its mkdir and its write, unless that was seconds ago.
+  if (!(pid > 0)) return Date.now() - (fs.statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5000;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Makes the lock folder with this process's pid; false when it is there already. */
+function tryLock(): boolean {
+  try {
+    fs.mkdirSync(LOCK);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  }
+  fs.writeFileSync(path.join(LOCK, "pid"), String(process.pid));
+  return true;
+}
+
+/** Runs `f` holding the rigs' cron lock; waits up to 60 s for another rig's start or stop. */
+async function withCronLock<T>(f: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (tryLock()) break;
+    if (!lockHolderAlive()) fs.rmSync(LOCK, { recursive: true, force: true });
+    else if (Date.now() > deadline) throw new Error(`another rig has held ${LOCK} for 60 s; if no test runs, remove it`);
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+  try {
+    return await f();
+  } finally {
+    fs.rmSync(LOCK, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Starts cron in network namespace `ns` unless one runs; the rig in `dir` then holds the mark. Under
+ * the lock (a CI run lost its 13 e2e suites when two rigs started at once and one's cron could not
+ * lock its pidfile); a cron started outside the rigs at that moment serves as well.
+ */
+export function startSharedCron(dir: string, ns: string): Promise<void> {
+  return withCronLock(async () => {
+    if (cronPid() !== undefined) return;
+    try {
+      sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
+    } catch (e) {
+      // A cron started outside the rigs at that moment.
+      if (!/can't lock/.test((e as Error).message)) throw e;
+      await waitFor("the cron another process started", () => cronPid() !== undefined, 10);
+      return;
+    }
+    fs.writeFileSync(path.join(dir, MARK), "");
+  });
 }
 
 /** Another rig's folder whose sshd still runs, if any. */
@@ -63,16 +114,18 @@ function otherRigUp(dir: string): string | undefined {
 }
 
 /** The rig in `dir` goes: the cron it started passes to another rig still up, or stops (its jobs first: they would outlive it). */
-export async function stopSharedCron(dir: string): Promise<void> {
+export function stopSharedCron(dir: string): Promise<void> {
   const mark = path.join(dir, MARK);
-  if (!fs.existsSync(mark)) return;
-  const heir = otherRigUp(dir);
-  if (heir) {
-    fs.renameSync(mark, path.join(heir, MARK));
-    return;
-  }
-  const daemon = cronPid();
-  if (daemon !== undefined) ok("pkill", ["-P", String(daemon)]);
-  await waitGone(killPidFile(CRON_PID), 10);
-  fs.rmSync(mark);
+  if (!fs.existsSync(mark)) return Promise.resolve();
+  return withCronLock(async () => {
+    const heir = otherRigUp(dir);
+    if (heir) {
+      fs.renameSync(mark, path.join(heir, MARK));
+      return;
+    }
+    const daemon = cronPid();
+    if (daemon !== undefined) ok("pkill", ["-P", String(daemon)]);
+    await waitGone(killPidFile(CRON_PID), 10);
+    fs.rmSync(mark);
+  });
 }
