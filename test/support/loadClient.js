@@ -52,13 +52,11 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
     seconds: 0,
   };
   let lastOk = 0;
-  let firstFail = 0;
-  let lastFail = 0;
   const fail = (what) => {
     result.failed++;
     const now = Date.now();
-    firstFail ||= now;
-    lastFail = now;
+    result.firstFailAt ||= now;
+    result.lastFailAt = now;
     if (result.samples.length < 5) result.samples.push(`${((now - started) / 1000).toFixed(2)}s: ${what}`);
   };
   const client = async () => {
@@ -70,7 +68,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
           const now = Date.now();
           if (lastOk) result.longestGapSeconds = Math.max(result.longestGapSeconds, (now - lastOk) / 1000);
           lastOk = now;
-          if (lastFail && result.recoveredAt < lastFail) result.recoveredAt = now;
+          if (result.lastFailAt && result.recoveredAt < result.lastFailAt) result.recoveredAt = now;
         } else {
           result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
           fail(`HTTP ${r.status}`);
@@ -84,9 +82,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
     }
   };
   await Promise.all(Array.from({ length: clients }, client));
-  result.outageSeconds = firstFail ? (lastFail - firstFail) / 1000 : 0;
-  result.firstFailAt = firstFail;
-  result.lastFailAt = lastFail;
+  result.outageSeconds = (result.lastFailAt - result.firstFailAt) / 1000;
   result.seconds = (Date.now() - started) / 1000;
   return result;
 }
