@@ -8,10 +8,10 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { killPidFile, ok, sh, waitFor, waitGone } from "./processes";
+import { killPidFile, ok, sh, waitGone } from "./processes";
 
 const CRON_PID = "/run/crond.pid";
-/** A folder made by whoever starts or stops the shared cron, with its pid; one whose process died is taken over. */
+/** A folder holding the pid of whoever starts or stops the shared cron; one whose process died is taken over. */
 const LOCK = "/run/copilotos-cron.lock";
 const MARK = "cron.started";
 /** The folders of the rigs that may hold the mark: every test host's and the swarm rig's. */
@@ -31,33 +31,28 @@ function cronPid(): number | undefined {
   }
 }
 
+/** Whether the process that holds the lock still runs. */
 function lockHolderAlive(): boolean {
-  let pid = 0;
   try {
-    pid = Number(fs.readFileSync(path.join(LOCK, "pid"), "utf8"));
-  } catch {
-    // Not written yet.
-  }
-  // No pid yet: its maker is between its mkdir and its write, unless that was seconds ago.
-  if (!(pid > 0)) return Date.now() - (fs.statSync(LOCK, { throwIfNoEntry: false })?.mtimeMs ?? 0) < 5000;
-  try {
-    process.kill(pid, 0);
+    process.kill(Number(fs.readFileSync(path.join(LOCK, "pid"), "utf8")), 0);
     return true;
   } catch {
     return false;
   }
 }
 
-/** Makes the lock folder with this process's pid; false when it is there already. */
+/** Takes the lock: a folder with this process's pid, renamed into place whole (a rename onto a folder with a file in it fails). */
 function tryLock(): boolean {
+  const made = fs.mkdtempSync(`${LOCK}.`);
+  fs.writeFileSync(path.join(made, "pid"), String(process.pid));
   try {
-    fs.mkdirSync(LOCK);
+    fs.renameSync(made, LOCK);
+    return true;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    fs.rmSync(made, { recursive: true, force: true });
+    if (["ENOTEMPTY", "EEXIST"].includes(String((e as NodeJS.ErrnoException).code))) return false;
     throw e;
   }
-  fs.writeFileSync(path.join(LOCK, "pid"), String(process.pid));
-  return true;
 }
 
 /** Runs `f` holding the rigs' cron lock; waits up to 60 s for another rig's start or stop. */
@@ -78,20 +73,13 @@ async function withCronLock<T>(f: () => Promise<T>): Promise<T> {
 
 /**
  * Starts cron in network namespace `ns` unless one runs; the rig in `dir` then holds the mark. Under
- * the lock (a CI run lost its 13 e2e suites when two rigs started at once and one's cron could not
- * lock its pidfile); a cron started outside the rigs at that moment serves as well.
+ * the lock: a CI run lost its 13 e2e suites when two rigs started at once and one's cron could not
+ * lock its pidfile.
  */
 export function startSharedCron(dir: string, ns: string): Promise<void> {
   return withCronLock(async () => {
     if (cronPid() !== undefined) return;
-    try {
-      sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
-    } catch (e) {
-      // A cron started outside the rigs at that moment.
-      if (!/can't lock/.test((e as Error).message)) throw e;
-      await waitFor("the cron another process started", () => cronPid() !== undefined, 10);
-      return;
-    }
+    sh("nsenter", [`--net=/var/run/netns/${ns}`, "cron"]);
     fs.writeFileSync(path.join(dir, MARK), "");
   });
 }
