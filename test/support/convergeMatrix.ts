@@ -61,9 +61,9 @@ export const configOf = (w: Want) => [
  * What a replaced proxy may cost (docs/operations.md): no answer (requests cut, refused or held)
  * while Docker stops, removes, creates and starts its container, then while nginx starts; never an
  * HTTP error (it starts with the routes the old one had). Docker's part is Docker's work and grows
- * with the machine's load (1.2-1.5 s on an idle test host, 3.0-4.4 s with the cores busy, 6.59 s
- * once in CI); nginx's part, from its container's start to the first answer, is the proxy's own
- * (0.3-0.6 s measured with the cores busy) and may be at most this long.
+ * with the machine's load (1.5-2.0 s on an idle test host, 3.0-4.4 s with the cores busy, 2.2-3.2 s
+ * in CI; the whole outage once reached 6.59 s there); nginx's part, from its container's start to the
+ * first answer, is the proxy's own (0.14-0.86 s measured, idle to CI) and may be at most this long.
  */
 export const NGINX_START_S = 2;
 
