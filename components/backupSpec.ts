@@ -6,10 +6,11 @@ import type { ParsedConfig } from "./config";
 import type { BackupSpec } from "./renderers/operations/backup";
 import { offsiteSpecOf } from "./renderers/operations/offsite";
 import { containerName, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
+import { swarmServiceName } from "./renderers/swarm/services";
 
 export interface BackupSpecInput {
   identity: StackIdentity;
-  cfg: Pick<ParsedConfig, "backup" | "images" | "adopt">;
+  cfg: Pick<ParsedConfig, "backup" | "images" | "adopt"> & { host: { kind: "local" | "ssh" | "aws" } | { kind: "swarm"; dataNode: string } };
 }
 
 /** Mongo's volume: the stack's own, or the adopted one (config `adopt.volumes.mongo`). */
@@ -29,5 +30,7 @@ export function backupSpecOf(i: BackupSpecInput): BackupSpec {
     tiers: { daily: b.daily, weekly: b.weekly, monthly: b.monthly },
     image: String(i.cfg.images.mongo),
     offsite: b.enabled ? offsiteSpecOf(b, String(i.cfg.images.restic), prefix) : undefined,
+    // On a swarm, Mongo is its service's task on the data node (the same volume name as on one host).
+    swarm: i.cfg.host.kind === "swarm" ? { service: swarmServiceName(i.identity, "mongo"), node: i.cfg.host.dataNode } : undefined,
   };
 }

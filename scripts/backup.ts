@@ -5,7 +5,7 @@
  * It ends with the verified archive and, with `backup.offsite`, the off-host snapshot's ID, the bytes
  * it added and the repository's size. `--import-archives` instead puts the verified archives already in
  * `backup.dir` into the off-host repository, each with its own time (the archives stay). Exit 0 done,
- * 1 failed, 2 usage.
+ * 1 failed, 2 usage. On a swarm it runs on the data node, reached at `host.address`.
  */
 import { parseArgs } from "node:util";
 import { backupSpecOf } from "../components/backupSpec";
@@ -41,23 +41,31 @@ export async function backup(argv: string[], io: BackupIo): Promise<number> {
     io.err(USAGE);
     return 2;
   }
-  return withStackTarget(stack, a.values, "backup", io.err, async ({ cfg, target }) => {
-    if (!cfg.backup.enabled) {
-      io.err(`backup: backups are off for ${stack} (backup.enabled is false); nothing was done\n`);
-      return 2;
-    }
-    const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
-    if (a.values["import-archives"]) {
-      if (!spec.offsite) {
-        io.err(`backup: ${stack} has no off-host repository to import into (backup.offsite is not set)\n`);
+  return withStackTarget(
+    stack,
+    a.values,
+    "backup",
+    io.err,
+    async ({ cfg, target }) => {
+      if (!cfg.backup.enabled) {
+        io.err(`backup: backups are off for ${stack} (backup.enabled is false); nothing was done\n`);
         return 2;
       }
-      await runHostStep(target, "import", offsiteImportScript(spec.offsite, spec.dir, spec.prefix), undefined, io.out);
+      const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
+      if (a.values["import-archives"]) {
+        if (!spec.offsite) {
+          io.err(`backup: ${stack} has no off-host repository to import into (backup.offsite is not set)\n`);
+          return 2;
+        }
+        await runHostStep(target, "import", offsiteImportScript(spec.offsite, spec.dir, spec.prefix), undefined, io.out);
+        return 0;
+      }
+      await runHostStep(target, "backup", backupScript(spec), undefined, io.out);
       return 0;
-    }
-    await runHostStep(target, "backup", backupScript(spec), undefined, io.out);
-    return 0;
-  });
+    },
+    // On a swarm too, through its manager: the script checks that it is the data node.
+    true,
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,7 +2,7 @@
  * `npm run restore -- <stack> [<backup file>] [--yes] [--drill] [--identity <key file>] [--config key=value]...`
  * Without a file: lists the stack's backups on its host, newest first. With one: after confirmation
  * (type the stack name, or --yes), stops Mongo, replaces its volume's contents with the verified
- * archive and starts it again (components/renderers/operations/backup.ts). With --drill: restores the newest
+ * archive and starts it again (components/renderers/operations/restore.ts). With --drill: restores the newest
  * backup (or the one named) into a scratch volume and serves it with a throwaway mongod, never
  * touching the live data (components/renderers/operations/drill.ts).
  * `--from offsite` reads the restic repository off the host (config `backup.offsite`) instead: without
@@ -10,12 +10,14 @@
  * snapshot's archive into the backup folder and restores (or drills) it like any archive there.
  * `--onto-new-host` is the recovery after a lost host: the stack's Mongo must not exist on this host
  * yet; its volume is made from the snapshot, and `pulumi up` then starts Mongo on it
- * (components/renderers/operations/offsite.ts). Exit 0 done, 1 failed, 2 usage/refused.
+ * (components/renderers/operations/offsite.ts). On a swarm it runs on the data node, reached at
+ * `host.address`: Mongo's service is scaled to 0 and back to 1 around the swap. Exit 0 done, 1 failed, 2 usage/refused.
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
 import { backupSpecOf } from "../components/backupSpec";
-import { listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
+import { listBackupsScript } from "../components/renderers/operations/backup";
+import { restoreScript } from "../components/renderers/operations/restore";
 import { drillScript } from "../components/renderers/operations/drill";
 import { FETCHED, offsiteFetchScript, offsiteSnapshotsScript, offsiteWhere } from "../components/renderers/operations/offsite";
 import { describeTarget, HostTarget, runHostStep } from "./stack/hostExec";
@@ -79,65 +81,73 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     io.err(misuse ? `restore: ${misuse}\n${USAGE}` : USAGE);
     return 2;
   }
-  return withStackTarget(stack, v, "restore", io.err, async ({ cfg, target }) => {
-    const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
-    const restoreFile = async (name: string) => {
-      const r = await runHostStep(target, "restore", restoreScript({ ...spec, file: name }));
-      io.out(r.stdout);
-      return 0;
-    };
-    const drill = async (name?: string) => {
-      let script: string;
-      try {
-        script = drillScript({ container: spec.container, dir: spec.dir, prefix: spec.prefix, image: spec.image, file: name });
-      } catch (e) {
-        io.err(`restore: ${(e as Error).message}\n`);
-        return 2;
+  return withStackTarget(
+    stack,
+    v,
+    "restore",
+    io.err,
+    async ({ cfg, target }) => {
+      const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
+      const restoreFile = async (name: string) => {
+        const r = await runHostStep(target, "restore", restoreScript({ ...spec, file: name }));
+        io.out(r.stdout);
+        return 0;
+      };
+      const drill = async (name?: string) => {
+        let script: string;
+        try {
+          script = drillScript({ container: spec.container, dir: spec.dir, prefix: spec.prefix, image: spec.image, file: name, swarm: spec.swarm });
+        } catch (e) {
+          io.err(`restore: ${(e as Error).message}\n`);
+          return 2;
+        }
+        io.out((await runHostStep(target, "drill", script)).stdout);
+        return 0;
+      };
+      if (offsite) {
+        if (!spec.offsite) {
+          io.err(`restore: ${stack} has no off-host repository (backup.offsite is not set); its backups are on the host: npm run restore -- ${stack}\n`);
+          return 2;
+        }
+        if (v.snapshot === undefined && !v.drill && !v["onto-new-host"]) {
+          io.out((await runHostStep(target, "listing off-host snapshots", offsiteSnapshotsScript(spec.offsite, spec.prefix))).stdout);
+          return 0;
+        }
+        const snapshot = v.snapshot ?? "latest";
+        const where = offsiteWhere(spec.offsite.target);
+        if (!v.drill) {
+          const what = v["onto-new-host"]
+            ? `Recover ${stack}'s Mongo data from snapshot ${snapshot} of ${where} onto ${describeTarget(target)} (a new host: nothing of the stack may exist there yet)?`
+            : `Restore snapshot ${snapshot} of ${where} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`;
+          if (!(await confirmed(io, v.yes, stack, what))) return 2;
+        }
+        const name = await fetchSnapshot(target, io, { spec, snapshot, ontoNewHost: v["onto-new-host"] });
+        if (v.drill) return drill(name);
+        const done = await restoreFile(name);
+        if (v["onto-new-host"]) io.out(`restore: ${spec.volume} holds the data of snapshot ${snapshot}; now run pulumi up for ${stack}: Mongo starts on it\n`);
+        return done;
       }
-      io.out((await runHostStep(target, "drill", script)).stdout);
-      return 0;
-    };
-    if (offsite) {
-      if (!spec.offsite) {
-        io.err(`restore: ${stack} has no off-host repository (backup.offsite is not set); its backups are on the host: npm run restore -- ${stack}\n`);
-        return 2;
-      }
-      if (v.snapshot === undefined && !v.drill && !v["onto-new-host"]) {
-        io.out((await runHostStep(target, "listing off-host snapshots", offsiteSnapshotsScript(spec.offsite, spec.prefix))).stdout);
+      if (v.drill) return drill(file);
+      if (!file) {
+        const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
+        io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
         return 0;
       }
-      const snapshot = v.snapshot ?? "latest";
-      const where = offsiteWhere(spec.offsite.target);
-      if (!v.drill) {
-        const what = v["onto-new-host"]
-          ? `Recover ${stack}'s Mongo data from snapshot ${snapshot} of ${where} onto ${describeTarget(target)} (a new host: nothing of the stack may exist there yet)?`
-          : `Restore snapshot ${snapshot} of ${where} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`;
-        if (!(await confirmed(io, v.yes, stack, what))) return 2;
-      }
-      const name = await fetchSnapshot(target, io, { spec, snapshot, ontoNewHost: v["onto-new-host"] });
-      if (v.drill) return drill(name);
-      const done = await restoreFile(name);
-      if (v["onto-new-host"]) io.out(`restore: ${spec.volume} holds the data of snapshot ${snapshot}; now run pulumi up for ${stack}: Mongo starts on it\n`);
-      return done;
-    }
-    if (v.drill) return drill(file);
-    if (!file) {
-      const r = await runHostStep(target, "listing backups", listBackupsScript(spec));
-      io.out(r.stdout || `no backups of ${stack} in ${spec.dir} on ${describeTarget(target)}\n`);
-      return 0;
-    }
-    restoreScript({ ...spec, file }); // refuses another stack's archive, or another file, before asking
-    if (
-      !(await confirmed(
-        io,
-        v.yes,
-        stack,
-        `Restore ${file} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`,
-      ))
-    )
-      return 2;
-    return restoreFile(file);
-  });
+      restoreScript({ ...spec, file }); // refuses another stack's archive, or another file, before asking
+      if (
+        !(await confirmed(
+          io,
+          v.yes,
+          stack,
+          `Restore ${file} into ${spec.volume} on ${describeTarget(target)}? Mongo is stopped and all its current data replaced.`,
+        ))
+      )
+        return 2;
+      return restoreFile(file);
+    },
+    // On a swarm too, through its manager: the scripts check that it is the data node.
+    true,
+  );
 }
 
 /** Copies an off-host snapshot's archive into the backup folder (progress shown); its name there. */

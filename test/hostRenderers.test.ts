@@ -1,6 +1,7 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
 import * as vm from "node:vm";
-import { mongoAdminJs, REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/backup";
+import { mongoAdminJs } from "../components/renderers/operations/backup";
+import { REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/restore";
 import { backupNamePattern } from "../components/renderers/names";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";

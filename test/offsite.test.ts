@@ -158,7 +158,7 @@ describe("config", () => {
     (badKey.backup.offsite.sftp as { hostKey: string }).hostKey = "AAAA";
     expect(problemsOf(badKey).map((p) => p.key)).toEqual(["copilotos:backup.offsite.sftp.hostKey"]);
     expect(problemsOf({ ...withSftp({ offsiteSshKey: SSH_KEY }), host: SWARM_HOST }).map((p) => [p.key, p.message])).toEqual([
-      ["copilotos:backup.offsite", "is not supported on a swarm yet (the swarm has no backups yet)"],
+      ["copilotos:backup.offsite", "is not supported on a swarm yet (a swarm's backups stay on its data node)"],
     ]);
   });
 

@@ -8,7 +8,8 @@ import { containerMetricsJob, scheduleStartLines } from "../components/renderers
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { setupScript, readyScript } from "../components/renderers/hosts/aws";
-import { backupScript, listBackupsScript, restoreScript } from "../components/renderers/operations/backup";
+import { backupScript, listBackupsScript } from "../components/renderers/operations/backup";
+import { restoreScript } from "../components/renderers/operations/restore";
 import { installScheduleScript, scheduledJob } from "../components/renderers/operations/backupSchedule";
 import { drillScript } from "../components/renderers/operations/drill";
 import { hostInventoryScript, hostLoadScript, hostPruneScript } from "../components/renderers/services/delivery";
@@ -52,6 +53,14 @@ describe.each([
   });
 });
 
+const RESTORE = {
+  container: "copilotos-prod-mongo",
+  volume: "copilotos-prod-mongo-data",
+  dir: "~/copilotos-backups",
+  prefix: "copilotos-prod-mongo",
+  image: "mongo:7",
+  file: "copilotos-prod-mongo-20261125T101500Z.tar",
+};
 const ADOPT: AdoptSpec = { identity: { project: "copilotos", stack: "prod" }, composeProject: "copilotos-prod", services: APP_COMPOSE_SERVICES };
 
 test("the CLIs' and the aws first boot's scripts are clean under shellcheck", () => {
@@ -59,14 +68,8 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     setup: setupScript({ volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 }),
     ready: readyScript(),
     list: listBackupsScript({ dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" }),
-    restore: restoreScript({
-      container: "copilotos-prod-mongo",
-      volume: "copilotos-prod-mongo-data",
-      dir: "~/copilotos-backups",
-      prefix: "copilotos-prod-mongo",
-      image: "mongo:7",
-      file: "copilotos-prod-mongo-20261125T101500Z.tar",
-    }),
+    restore: restoreScript(RESTORE),
+    swarmRestore: restoreScript({ ...RESTORE, swarm: { service: "copilotos-prod-mongo", node: "node-1" } }),
     inventory: hostInventoryScript(`sha256:${"a".repeat(64)}`, "copilotos-prod-api:1"),
     load: hostLoadScript("copilotos-prod-api:1", `sha256:${"a".repeat(64)}`),
     prune: hostPruneScript("copilotos-prod-api", 5),
@@ -100,6 +103,13 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     maintenanceOnSilenced: maintenanceScript("copilotos-prod-proxy", true, { project: "copilotos", stack: "prod" }),
     maintenanceOffSilenced: maintenanceScript("copilotos-prod-proxy", false, { project: "copilotos", stack: "prod" }),
     drillNewest: drillScript({ container: "copilotos-prod-mongo", dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo", image: "mongo:7" }),
+    drillSwarm: drillScript({
+      container: "copilotos-prod-mongo",
+      dir: "~/copilotos-backups",
+      prefix: "copilotos-prod-mongo",
+      image: "mongo:7",
+      swarm: { service: "copilotos-prod-mongo", node: "node-1" },
+    }),
     drillNamed: drillScript({
       container: "copilotos-prod-mongo",
       dir: "/srv/backups",
@@ -112,6 +122,16 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     // What the crontab runs (the install step carries it in a quoted here-document, unchecked there).
     containerMetricsJob: containerMetricsJob({ project: "copilotos", stack: "prod" }, "copilotos-prod-node-exporter"),
     scheduledJob: scheduledJob(backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "copilotos-prod-mongo", keep: 7, image: "mongo:7" })),
+    // On a swarm: the data node checked, Mongo's task found by label.
+    swarmBackup: backupScript({
+      container: "c",
+      volume: "v",
+      dir: "~/b",
+      prefix: "copilotos-prod-mongo",
+      keep: 7,
+      image: "mongo:7",
+      swarm: { service: "copilotos-prod-mongo", node: "node-1" },
+    }),
     // With monitoring: the job runs itself, then records the result; its install records the schedule's start.
     scheduledJobWithMetrics: scheduledJob("set -eu\necho backing up\n", { project: "copilotos", stack: "prod" }),
     installWithStart: installScheduleScript({

@@ -6,6 +6,9 @@ import { minimalConfig, problemsOf } from "./support/config";
 import { ofType, runStack, SAPTIVA_KEY } from "./support/program";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { describedScript } from "../components/renderers/shell";
+import { backupScript, swarmMongoLines } from "../components/renderers/operations/backup";
+import { restoreScript } from "../components/renderers/operations/restore";
+import { drillScript } from "../components/renderers/operations/drill";
 
 const fixtures = path.join(__dirname, "fixtures");
 const SERVICE = "docker:index/service:Service";
@@ -70,6 +73,19 @@ describe("config host.kind swarm", () => {
       ports: { mongo: 27017 },
     }).map((p) => p.key);
     expect(keys).toEqual(["copilotos:delivery.mode", "copilotos:api.migrate", "copilotos:ports.mongo"]);
+  });
+  test("backups need the data node to be the manager the connection reaches: a worker data node is refused by name unless backups are off", () => {
+    const onWorker = swarmHost({ nodes: [{ name: "node-1", role: "manager" }, { name: "node-2" }], dataNode: "node-2" });
+    expect(problemsOf({ ...minimalConfig(), host: onWorker })).toEqual([
+      {
+        key: "copilotos:host.dataNode",
+        fix: "pulumi config set --path copilotos:host.dataNode <value>",
+        message:
+          "must be a manager while backups are on: a swarm's backups run on the data node, reached at host.address (make it a manager and point host.address at it), or set backup.enabled false",
+      },
+    ]);
+    expect(parseConfig({ ...minimalConfig(), host: onWorker, backup: { enabled: false } }).host).toMatchObject({ dataNode: "node-2" });
+    expect(parseConfig({ ...minimalConfig(), host: swarmHost() }).backup.enabled).toBe(true);
   });
 });
 
@@ -217,5 +233,123 @@ describe("the swarm stack", () => {
       ),
     );
     for (const n of ["mongo", "api", "proxy"]) expect(service(n).opts.dependsOn).toContain("copilotos-node-labels");
+  });
+
+  test("Mongo is backed up on the data node before Mongo changes and before the apps update, and by the manager's schedule", () => {
+    const spec = {
+      container: "copilotos-swarm-mongo",
+      volume: "copilotos-swarm-mongo-data",
+      dir: "~/copilotos-backups",
+      prefix: "copilotos-swarm-mongo",
+      keep: 7,
+      tiers: { daily: 7, weekly: 4, monthly: 12 },
+      image: "mongo:7.0",
+      swarm: { service: "copilotos-swarm-mongo", node: "node-1" },
+    };
+    const before = (name: string) => run.resources.find((r) => r.name === `copilotos-${name}-backup-run`)!;
+    const does = (what: string) =>
+      `backup before ${what}: fsyncLock + archive copilotos-swarm-mongo-data on node node-1 into ~/copilotos-backups, verified, newest 7 kept`;
+    expect(before("mongo").inputs.create).toBe(describedScript(does("a Mongo change"), backupScript(spec)));
+    expect(before("app").inputs.create).toBe(describedScript(does("the app update"), backupScript(spec)));
+    // The Mongo backup's triggers: Mongo's image as the service runs it, its settings, a hash of the password.
+    const [image, settings, hash] = before("mongo").inputs.triggers as string[];
+    expect(image).toBe(taskOf("mongo").containerSpec.image);
+    expect(JSON.parse(settings)).toEqual({ user: "copilotos_user", database: "copilotos", resources: { memoryMb: 1024, cpus: 1 } });
+    expect(hash).toMatch(/^[0-9a-f]{64}$/);
+    // Mongo waits for its backup; the API waits for the app backup, which waits for Mongo.
+    expect(service("mongo").opts.dependsOn).toContain("copilotos-mongo-backup");
+    expect(service("api").opts.dependsOn).toContain("copilotos-app-backup");
+    expect(run.resources.find((r) => r.name === "copilotos-app-backup")!.opts.dependsOn).toContain("copilotos-mongo");
+    const schedule = run.resources.find((r) => r.name === "copilotos-backup-schedule-install")!;
+    expect(schedule.inputs.create).toContain(backupScript(spec));
+    expect(schedule.inputs.create).toContain("backup schedule: crontab line (30 3 * * *) backs up copilotos-swarm-mongo-data between deploys");
+  });
+});
+
+describe("the backup script on a swarm", () => {
+  const base = {
+    container: "copilotos-swarm-mongo",
+    volume: "copilotos-swarm-mongo-data",
+    dir: "~/b",
+    prefix: "copilotos-swarm-mongo",
+    keep: 7,
+    image: "mongo:7",
+  };
+  const swarm = { service: "copilotos-swarm-mongo", node: "node-1" };
+  test("checks that this engine is the data node, then finds Mongo's running task there by its service's label", () => {
+    expect(swarmMongoLines(swarm, "backup")).toEqual([
+      "here=$(docker info --format '{{.Name}}')",
+      `if [ "$here" != node-1 ]; then printf 'backup: Mongo'\\''s data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n' node-1 "$here" >&2; exit 1; fi`,
+      "ctr=$(docker ps --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo --format '{{.Names}}' | head -n 1)",
+    ]);
+  });
+  test("is the single host's script with those lines after the container's name: the same lock, archive, verification and retention", () => {
+    const one = backupScript(base);
+    const at = one.indexOf("\n", one.indexOf("ctr=")) + 1;
+    expect(backupScript({ ...base, swarm })).toBe(one.slice(0, at) + swarmMongoLines(swarm, "backup").join("\n") + "\n" + one.slice(at));
+  });
+});
+
+describe("the restore script on a swarm", () => {
+  const spec = {
+    container: "copilotos-swarm-mongo",
+    volume: "copilotos-swarm-mongo-data",
+    dir: "~/b",
+    prefix: "copilotos-swarm-mongo",
+    image: "mongo:7",
+    file: "copilotos-swarm-mongo-20261206T000000Z.tar",
+    swarm: { service: "copilotos-swarm-mongo", node: "node-1" },
+  };
+  const script = restoreScript(spec).split("\n");
+  const at = (line: string) => script.indexOf(line);
+  const TASKS = "docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo";
+  test("finds Mongo's task on the data node and reads the stack's password from it before anything stops", () => {
+    const find = swarmMongoLines(spec.swarm, "restore");
+    expect(script.slice(at(find[0]) - 1, at(find[0]) + 8)).toEqual([
+      "svc=copilotos-swarm-mongo",
+      ...find,
+      'if ! docker service inspect "$svc" >/dev/null 2>&1; then state=missing; elif [ -n "$ctr" ]; then state=true; else state=false; fi',
+      'pwfile=""; user=""; pw=""',
+      `if [ "$state" = true ]; then pwfile=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^MONGO_INITDB_ROOT_PASSWORD_FILE=//p'); user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p'); fi`,
+      'if [ -n "$pwfile" ]; then pw=$(docker exec "$ctr" cat "$pwfile"); fi',
+      'if [ "$state" = false ]; then echo "restore: no task of $svc runs, so the restored data keeps the password it was backed up with" >&2; fi',
+    ]);
+    // After the archive's checks, before the swap.
+    expect(at(find[0])).toBeGreaterThan(at('f="$dir/$name"'));
+  });
+  test("stops Mongo by scaling its service to 0 and waiting for its task to leave, re-keys from the password read, scales back to 1 and waits", () => {
+    const scale0 = at('  echo "restore: scaling $svc to 0 tasks"; docker service scale --detach "$svc=0" >/dev/null; tries=0');
+    const wait0 = at(
+      `  while [ -n "$(${TASKS})" ]; do tries=$((tries + 1)); if [ "$tries" -ge 120 ]; then docker service scale --detach "$svc=1" >/dev/null; echo "restore: $svc's task did not stop within 120s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
+    );
+    const swap = at('echo "restore: unpacking $name beside the data in $vol, then swapping it in"');
+    const rekey = script.findIndex((l) => l.startsWith(`    out=$(printf '%s' "$pw" | docker exec -i "$rekey" sh -c `));
+    const scale1 = at('  docker service scale --detach "$svc=1" >/dev/null');
+    const wait1 = at(
+      `  until docker service ps "$svc" --filter desired-state=running --format '{{.CurrentState}}' | grep -q '^Running'; do tries=$((tries + 1)); if [ "$tries" -ge 120 ]; then echo "restore: $svc was scaled back to 1, and its task was not running and healthy within 120s: docker service ps $svc" >&2; exit 1; fi; sleep 1; done`,
+    );
+    const order = [scale0, wait0, swap, rekey, scale1, wait1];
+    expect([order.every((i) => i > 0), [...order].sort((a, b) => a - b)]).toEqual([true, order]);
+    expect(script.filter((l) => l.includes("docker stop") || l.includes("docker start"))).toEqual([
+      '    docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    ]);
+  });
+  test("the single host's restore is unchanged by the swarm's: its container stopped and started, the password copied from it", () => {
+    const one = restoreScript({ ...spec, swarm: undefined });
+    expect(one).toContain('if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi\n');
+    expect(one).toContain(`  out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c `);
+    expect(one).not.toContain("docker service");
+  });
+});
+
+describe("the drill on a swarm", () => {
+  test("serves the archive with the image of Mongo's running task on the data node (the stack's container name only when none runs)", () => {
+    const d = { container: "copilotos-swarm-mongo", dir: "~/b", prefix: "copilotos-swarm-mongo", image: "mongo:7" };
+    const swarm = { service: "copilotos-swarm-mongo", node: "node-1" };
+    const one = drillScript(d);
+    const at = one.indexOf("\n", one.indexOf("ctr=")) + 1;
+    expect(drillScript({ ...d, swarm })).toBe(
+      one.slice(0, at) + [...swarmMongoLines(swarm, "drill"), '[ -n "$ctr" ] || ctr=copilotos-swarm-mongo'].join("\n") + "\n" + one.slice(at),
+    );
   });
 });

@@ -101,7 +101,9 @@ export const swarmHost = z
       .array(swarmNode, { error: "must be a list of nodes ({ name, role, edge, labels })" })
       .min(1, { error: "must name at least one node" })
       .describe("the swarm's nodes: `name` (hostname), `role`, `edge` (publishes the app ports), `labels`"),
-    dataNode: text("the name of the node that holds the data").describe("node whose local volumes hold Mongo's and Redis's data (they are pinned there)"),
+    dataNode: text("the name of the node that holds the data").describe(
+      "node whose local volumes hold Mongo's and Redis's data (they are pinned there); while backups are on, a manager that host.address reaches (backups run there)",
+    ),
     replicas: z
       .strictObject({
         api: integer(1, 100, "a whole number from 1 to 100").default(2).describe("API tasks"),

@@ -189,14 +189,20 @@ export const configSchema = z
         message: `awslogs needs host.kind "aws" (the instance's role writes the stack's log group); this host is "${cfg.host.kind}": use journald or syslog and ship the logs from the host`,
       });
     }
-    if (cfg.host.kind === "swarm") {
+    const host = cfg.host;
+    if (host.kind === "swarm") {
       // What the swarm target does not do yet (docs/swarm.md): refused by name, never ignored.
       const unsupported: [(string | number)[], boolean, string][] = [
         [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
         [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
         [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
         [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
-        [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (the swarm has no backups yet)"],
+        [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (a swarm's backups stay on its data node)"],
+        [
+          ["host", "dataNode"],
+          cfg.backup.enabled && host.nodes.find((n) => n.name === host.dataNode)?.role === "worker",
+          "must be a manager while backups are on: a swarm's backups run on the data node, reached at host.address (make it a manager and point host.address at it), or set backup.enabled false",
+        ],
         [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
         [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
       ];

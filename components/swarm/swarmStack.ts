@@ -27,6 +27,8 @@ import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
 import { swarmMonitoringOf } from "../services/monitoringOf";
 import type { SwarmMonitoring } from "./swarmMonitoring";
+import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring } from "../backups";
+import type { MongoBackup } from "../operations/mongoBackup";
 
 export interface SwarmStackArgs {
   /** The whole typed config; `host.kind` is "swarm". */
@@ -59,6 +61,8 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly apiHealthUrl: pulumi.Output<string>;
   /** The stack's monitoring, when config turns it on. */
   public readonly monitoring?: SwarmMonitoring;
+  /** The backup on the data node before a change to Mongo (config `backup`; the schedule beside it). */
+  public readonly backup?: MongoBackup;
 
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:swarm:SwarmStack", name, {}, opts);
@@ -114,6 +118,16 @@ export class SwarmStack extends pulumi.ComponentResource {
     const service = (svc: Service, spec: ReturnType<typeof swarmService<pulumi.Input<string>>>, deps: pulumi.Resource[]) =>
       new docker.Service(`${name}-${svc}`, spec, child([labels, network, ...deps]));
 
+    // Backups run on the data node (config: a manager, reached at host.address), before Mongo changes
+    // and before the apps update; a failed one stops the update with the old services serving.
+    const backups: BackupWiring = {
+      host,
+      identity,
+      cfg,
+      images: { mongo: image("mongo"), api: image("api"), web: image("web") },
+      mongoPassword: this.secrets.mongoPassword,
+    };
+    this.backup = backupBeforeMongo(this, name, backups, [labels]);
     const mongo = service(
       "mongo",
       swarmService({
@@ -125,7 +139,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         env: envMap(mongoEnv({ user: cfg.mongo.user, database: cfg.mongo.database })),
         secrets: [secret(SECRET_FILES.mongoRootPassword, s.mongoPassword)],
       }),
-      ready("mongo"),
+      [...ready("mongo"), ...(this.backup ? [this.backup] : [])],
     );
     const redis = service(
       "redis",
@@ -180,7 +194,7 @@ export class SwarmStack extends pulumi.ComponentResource {
           secret(SECRET_FILES.secretKey, s.secretKey),
         ],
       }),
-      [mongo, redis, ...ready("api")],
+      [mongo, redis, ...ready("api"), ...backupBeforeAppUpdate(this, name, backups, mongo)],
     );
     const web = service(
       "web",

@@ -5,7 +5,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { backupScript, BackupSpec, listBackupsScript, restoreScript } from "../../components/renderers/operations/backup";
+import { backupScript, BackupSpec, listBackupsScript } from "../../components/renderers/operations/backup";
+import { restoreScript } from "../../components/renderers/operations/restore";
 import { runHostStep } from "../../scripts/stack/hostExec";
 import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";

@@ -8,7 +8,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import { backupScript, BackupSpec, restoreScript } from "../../components/renderers/operations/backup";
+import { backupScript, BackupSpec } from "../../components/renderers/operations/backup";
+import { restoreScript } from "../../components/renderers/operations/restore";
 import { switchScript } from "../../components/renderers/proxy";
 import { runHostStep } from "../../scripts/stack/hostExec";
 import { deliverImage } from "../../scripts/delivery/transfer";

@@ -3,8 +3,11 @@
  * test executor to a real 3-node swarm (test/support/swarmRig.ts: node-1 manager and data node,
  * node-2 and node-3 workers, images by digest from a registry on the swarm's bridge). Under a
  * request loop through the proxy: a rolling update of the API, an update to a never-ready image
- * (rolled back by the swarm), `npm run rollback` to the first update, a worker drained and made
- * active again (node maintenance), and a worker's engine stopped. Mongo's data and Redis's keys are
+ * (rolled back by the swarm), `npm run rollback` to the first update, an app update stopped by a
+ * failed backup, a worker drained and made active again (node maintenance), and a worker's engine
+ * stopped. Backups on the data node (before the app updates, by the schedule's job, by `npm run
+ * backup`), `npm run restore --drill`, and last a restore (Mongo's service scaled to 0 and back).
+ * Mongo's data and Redis's keys are
  * fingerprinted before and after each. The stack's monitoring runs throughout (Prometheus finding the
  * node exporters through Docker's DNS, the manager's metrics job from the deploy user's crontab,
  * alerts to a webhook receiver on this machine): the updates and the drain notify no one, the lost
@@ -12,6 +15,7 @@
  * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=… node_down_detect_s=… false_alarms=…`.
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { applyGraph, ApplyError, ExecState } from "../support/executor";
 import { get, startLoad } from "../support/loadLoop";
@@ -28,6 +32,8 @@ import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/
 import { AlertScenarios } from "../support/alertScenarios";
 import { queryProm } from "../support/prometheus";
 import { ops } from "../../scripts/ops";
+import { backup } from "../../scripts/backup";
+import { restore } from "../../scripts/restore";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -159,20 +165,38 @@ async function promLabels(promql: string, label: string, want: string[]): Promis
   }
   return seen;
 }
-/** `npm run ops -- swarm …` (the real CLI), over SSH to the rig's manager as its deploy user. */
-async function opsOnSwarm(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** A CLI (`npm run ops|backup -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
+async function cliOnSwarm(
+  cli: (argv: string[], io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>,
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const host = [`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].flatMap((c) => [
     "--config",
     `copilotos:${c}`,
   ]);
-  const code = await ops(["--stack-dir", path.join(__dirname, "..", "fixtures"), "--identity", rig.managerSsh.identityFile, ...host, "swarm", ...args], {
+  const code = await cli(["--stack-dir", path.join(__dirname, "..", "fixtures"), "--identity", rig.managerSsh.identityFile, ...host, "swarm", ...args], {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
   });
   return { code, out: out.join(""), err: err.join("") };
 }
+const opsOnSwarm = (...args: string[]) => cliOnSwarm(ops, ...args);
+
+/** The deploy user's backup folder on the manager, the data node (config `backup.dir`, ~/copilotos-backups). */
+const backupDir = () => path.join(rig.home, "copilotos-backups");
+/** The swarm Mongo's verified archives there, oldest first. */
+const archives = () =>
+  (fs.existsSync(backupDir()) ? fs.readdirSync(backupDir()) : []).filter((f) => /^copilotos-swarm-mongo-\d{8}T\d{6}Z\.tar$/.test(f)).sort();
+/** An archive's files, and whether it matches the sha256 recorded beside it. */
+const archiveOf = (file: string) => ({
+  files: spawnSync("tar", ["-tf", path.join(backupDir(), file)], { encoding: "utf8" })
+    .stdout.split("\n")
+    .filter(Boolean)
+    .sort(),
+  sumMatches: spawnSync("sha256sum", ["-c", `${file}.sha256`], { cwd: backupDir() }).status === 0,
+});
 
 /** When the quiet part began: from the rolling update to the drain, no one is notified. */
 let quietFrom = 0;
@@ -182,6 +206,14 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   const { mongo, redis, api, web, proxy } = digests;
   expect([mongo, redis, api, web, proxy].every((d) => /^10\.202\.0\.2:5000\/copilotos-[a-z]+@sha256:[0-9a-f]{64}$/.test(d))).toBe(true);
   await deploy();
+  // Backups on the data node, through the manager: the backup before Mongo found no volume yet; the
+  // one before the apps locked Mongo's task (found by label), archived its volume and verified it.
+  const first = archives();
+  expect([first.length, first[0] && archiveOf(first[0])]).toEqual([1, { files: ["./", "./.users", "./_mdb_catalog.wt"], sumMatches: true }]);
+  const mongoTask = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-mongo");
+  expect(rig.docker(1, "exec", mongoTask, "cat", "/tmp/mongosh.log")).toBe("lock\nunlock");
+  // The manager's crontab runs the same backup on the stack's schedule.
+  expect(spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" }).stdout).toMatch(/^30 3 \* \* \* .* # copilotos backup copilotos-swarm$/m);
   const nodesOf = (svc: string) =>
     rig.docker(1, "service", "ps", `copilotos-swarm-${svc}`, "--filter", "desired-state=running", "--format", "{{.Node}}").split("\n").sort();
   expect(nodesOf("mongo")).toEqual(["node-1"]);
@@ -285,6 +317,9 @@ test("a rolling update of the API under load: 0 failed requests, every task on t
   expect(Object.keys(load.bodies).some((b) => b.includes('"version":"2"'))).toBe(true);
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"2"');
   expect(dataPrint()).toEqual(before);
+  // The app update was backed up first: a new verified archive, with the data written since.
+  const made = archives();
+  expect([made.length, archiveOf(made.at(-1)!)]).toEqual([2, { files: ["./", "./.users", "./_mdb_catalog.wt", "./orders.wt"], sumMatches: true }]);
 });
 
 test("an update to a never-ready image is rolled back by the swarm: 0 failed requests, the old version serves", async () => {
@@ -331,6 +366,55 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"1"');
   expect(secretsOf()).toBe(secrets);
   expect(swarmStack.history.at(-1)!.result).toBe("succeeded");
+  expect(dataPrint()).toEqual(before);
+});
+
+test("a failed backup stops the app update with the old API serving; npm run backup, then the update goes through", async () => {
+  const before = dataPrint();
+  const made = archives();
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  await loop.reached(50);
+  // The backup folder refuses the deploy user's writes: the archive cannot be written.
+  fs.chmodSync(backupDir(), 0o500);
+  const error = await deploy([`copilotos:images.api=${apiV2}`]).catch((e: Error) => e);
+  fs.chmodSync(backupDir(), 0o700);
+  expect(error).toBeInstanceOf(ApplyError);
+  expect((error as Error).message).toMatch(
+    /copilotos-app-backup-run: .*backup: writing the archive to \S+ failed .*no archive was kept and Mongo is unlocked/s,
+  );
+  // Nothing was updated: every API task still runs v1 (the rollback's), and no archive was left.
+  const running = () => rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
+  expect([[...new Set(running())], archives()]).toEqual([[digests.api], made]);
+  // A backup by hand, through the manager (the real CLI).
+  const manual = await cliOnSwarm(backup);
+  expect([manual.code, manual.err]).toEqual([0, ""]);
+  expect(manual.out).toMatch(/^backup: verified \S+copilotos-swarm-mongo-\d{8}T\d{6}Z\.tar \(\d+ bytes, sha256 [0-9a-f]{64}\)$/m);
+  // The schedule's job, run as cron runs it: a verified archive, its result recorded for the monitoring.
+  const line = spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" })
+    .stdout.split("\n")
+    .find((l) => l.endsWith("# copilotos backup copilotos-swarm"))!;
+  const job = spawnSync("su", ["-s", "/bin/sh", "cptswarm", "-c", line.split(" ").slice(5).join(" ")], { encoding: "utf8" });
+  expect([job.status, job.stderr]).toEqual([0, ""]);
+  expect(await promLabels("copilotos_backup_last_result == 1", "job", ["node"])).toEqual(["node"]);
+  // The next deploy runs the backup it had not recorded, then the update.
+  await deploy([`copilotos:images.api=${apiV2}`]);
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  log(`failed backup, then the update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  expect([load.failed, [...new Set(running())], archives().length]).toEqual([0, [apiV2], made.length + 3]);
+  expect(dataPrint()).toEqual(before);
+});
+
+test("npm run restore -- swarm lists the archives on the data node, and --drill serves the newest from a scratch volume, the live data untouched", async () => {
+  const before = dataPrint();
+  const list = await cliOnSwarm(restore);
+  expect([list.code, list.out.trim().split("\n")]).toEqual([0, [...archives()].reverse()]);
+  const drill = await cliOnSwarm(restore, "--drill");
+  expect([drill.code, drill.err]).toEqual([0, ""]);
+  expect(drill.out).toContain(`drill: passed: ${archives().at(-1)} restored into a scratch volume and served by mongod; databases: admin orders.`);
+  expect(rig.docker(1, "volume", "ls", "-q", "--filter", "label=copilotos.drill=true")).toBe("");
   expect(dataPrint()).toEqual(before);
 });
 
@@ -396,4 +480,43 @@ test("a worker's engine stops under load: the API is back at full replica count 
     `node loss: NodeDown notified ${report.nodeDownDetect.toFixed(1)} s after the engine stopped, resolved ${back ? ((back.at - restarted) / 1000).toFixed(1) : "never"} s after it started`,
   );
   expect(back).toBeDefined();
+});
+
+// Last: a restore is an outage of Mongo (seconds), which may page; the quiet part is over by now.
+test("npm run restore -- swarm <archive>: Mongo's service scaled to 0, the archive swapped in on the data node, re-keyed, scaled back; the API logs in again", async () => {
+  const redisBefore = dataPrint().redis;
+  const newest = archives().at(-1)!;
+  // Data written after the newest backup: the restore takes the volume back to the archive.
+  rig.docker(1, "run", "--rm", "-v", "copilotos-swarm-mongo-data:/d", digests.mongo, "sh", "-c", "echo late > /d/late.wt");
+  const run = await cliOnSwarm(restore, newest, "--yes");
+  expect([run.code, run.err]).toEqual([0, ""]);
+  for (const line of [
+    "restore: scaling copilotos-swarm-mongo to 0 tasks",
+    "restore: the restored data accepts the current Mongo password of the stack for copilotos_user",
+    "restore: copilotos-swarm-mongo runs again (1 task, healthy)",
+  ])
+    expect(run.out).toContain(`${line}\n`);
+  // The volume holds the archive's files again, the late one kept aside; one Mongo task runs, on node-1.
+  const files = rig.docker(1, "run", "--rm", "-v", "copilotos-swarm-mongo-data:/d:ro", digests.mongo, "sh", "-c", "cd /d && find . -type f | sort");
+  expect(files.split("\n")).toEqual([
+    "./.copilotos-previous/.users",
+    "./.copilotos-previous/_mdb_catalog.wt",
+    "./.copilotos-previous/late.wt",
+    "./.copilotos-previous/orders.wt",
+    "./.users",
+    "./_mdb_catalog.wt",
+    "./orders.wt",
+  ]);
+  expect(rig.docker(1, "service", "ps", "copilotos-swarm-mongo", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}")).toMatch(
+    /^node-1 Running /,
+  );
+  // The API logs in to the restored Mongo with the stack's password (within a minute of its start).
+  const deadline = Date.now() + 60_000;
+  let auth = "";
+  while (Date.now() < deadline && !auth.includes('"mongo":"ok"')) {
+    auth = (await get(`http://${EDGE}:8001/api/standin/auth`)).body;
+    if (!auth.includes('"mongo":"ok"')) await new Promise((r) => setTimeout(r, 1000));
+  }
+  expect(auth).toContain('"mongo":"ok","redis":"ok"');
+  expect(dataPrint().redis).toBe(redisBefore);
 });

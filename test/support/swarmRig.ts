@@ -56,6 +56,9 @@ export class SwarmRig {
     connectTimeoutSeconds: 5,
   };
 
+  /** The deploy user's home on the manager (the backups' folder is in it). */
+  readonly home = path.join(SWARM_DIR, "home");
+
   /** The manager's SSH host key (`ssh-ed25519 AAAA…`), as config `host.hostKey` pins it. */
   get managerHostKey(): string {
     return fs.readFileSync(path.join(SWARM_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
@@ -99,7 +102,7 @@ export class SwarmRig {
         sh("ip", ["netns", "exec", nsOf(i), "ip", ...args]);
     }
     this.startRegistry();
-    const home = path.join(SWARM_DIR, "home");
+    const home = this.home;
     fs.mkdirSync(home, { recursive: true });
     if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
     // No password, but not locked: sshd (without PAM) refuses locked accounts even with a key.

@@ -1,5 +1,5 @@
 /**
- * Mongo backup and restore scripts, run on the host. Pure.
+ * Mongo backup scripts, run on the host (restore: ./restore.ts). Pure.
  *
  * Method (the seed's, made safe): quiesce mongod with fsyncLock through `docker exec ... mongosh`
  * (credentials from the container's own env and password file, never a command line), tar the data
@@ -7,7 +7,6 @@
  * `_mdb_catalog.wt`), record its sha256 next to it, and apply the retention rule (./retention.ts).
  */
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
-import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { MONGO_VOLUME_PASSWORD } from "./health";
 import { offsiteBackupLines, OffsiteSpec } from "./offsite";
 import { Retention, retentionLines } from "./retention";
@@ -38,6 +37,28 @@ export interface BackupSpec {
   compose?: { project: string; service: string };
   /** Also store each verified archive in this restic repository off the host (./offsite.ts). @default none */
   offsite?: OffsiteSpec;
+  /** On a swarm: Mongo is this service's task on this data node, found by label there (`container` is unused). @default one host */
+  swarm?: SwarmMongo;
+}
+
+export interface SwarmMongo {
+  /** Mongo's swarm service, e.g. `copilotos-prod-mongo`. */
+  service: string;
+  /** The node that holds Mongo's volume (config `host.dataNode`): the engine the script runs on must be it. */
+  node: string;
+}
+
+/**
+ * Lines that set `$ctr` to Mongo's running task container on a swarm, found by its service's label,
+ * after checking that this engine is the data node (the volume is there and nowhere else). No running
+ * task leaves `$ctr` empty: the volume is then copied without a lock (no mongod writes it).
+ */
+export function swarmMongoLines(s: SwarmMongo, step: string): string[] {
+  return [
+    "here=$(docker info --format '{{.Name}}')",
+    `if [ "$here" != ${shq(s.node)} ]; then printf ${shq(`${step}: Mongo's data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n`)} ${shq(s.node)} "$here" >&2; exit 1; fi`,
+    `ctr=$(docker ps --filter ${shq(`label=com.docker.swarm.service.name=${s.service}`)} --format '{{.Names}}' | head -n 1)`,
+  ];
 }
 
 export interface S3Upload {
@@ -100,6 +121,7 @@ export function backupScript(b: BackupSpec): string {
     `ctr=${shq(b.container)}; vol=${shq(b.volume)}; dir=${hostPath(b.dir)}; prefix=${shq(b.prefix)}`,
     b.compose &&
       `c=$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${b.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${b.compose.service}`)} --format '{{.Names}}' | head -n 1); if [ -n "$c" ]; then ctr=$c; fi`,
+    ...(b.swarm ? swarmMongoLines(b.swarm, "backup") : []),
     'if ! docker volume inspect "$vol" >/dev/null 2>&1; then echo "backup: no volume $vol yet; nothing to back up"; exit 0; fi',
     'mkdir -p "$dir"',
     'file="$dir/$prefix-$(date -u +%Y%m%dT%H%M%SZ).tar"',
@@ -149,128 +171,4 @@ export function backupScript(b: BackupSpec): string {
 /** Lists this stack's verified backups, newest first. */
 export function listBackupsScript(b: Pick<BackupSpec, "dir" | "prefix">): string {
   return lines(STRICT, `dir=${hostPath(b.dir)}`, `[ -d "$dir" ] || exit 0`, `${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r || true`);
-}
-
-export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
-  /** Backup file name inside `dir` (from {@link listBackupsScript}): `<prefix>-<UTC stamp>.tar`. */
-  file: string;
-}
-
-/** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
-export const RESTORE_STAGING = ".copilotos-restore-new";
-export const RESTORE_PREVIOUS = ".copilotos-previous";
-
-/** Runs in a throwaway container on the volume: unpack beside the data, and only then swap (the old data kept). */
-const SWAP_IN = [
-  "set -e; cd /data",
-  `rm -rf ${RESTORE_STAGING}; mkdir ${RESTORE_STAGING}`,
-  `if ! tar -xf - -C ${RESTORE_STAGING}; then rm -rf ${RESTORE_STAGING}; exit 3; fi`,
-  `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
-  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
-  `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
-  `rmdir ${RESTORE_STAGING}`,
-].join("; ");
-
-/** Marker the re-key prints when the restored data took the stack's password. */
-export const REKEYED = "restore: rekeyed";
-
-/** mongosh code, against a mongod without auth: sets the user's password to the one in the private file. */
-export function rekeyJs(): string {
-  return [
-    'const fs = require("fs");',
-    "const user = process.env.COPILOTOS_MONGO_USER;",
-    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\\n+$/, "");`,
-    'db.getSiblingDB("admin").changeUserPassword(user, pw);',
-    `print("${REKEYED} " + user);`,
-  ].join(" ");
-}
-
-/**
- * Lines that give the restored data the password the stack's Mongo container holds now: an archive
- * taken before a rotation holds the old one, and Mongo would refuse the API (the seeds' incident).
- * A throwaway mongod of the same image runs on the volume without auth and without a network,
- * the password goes from the stopped container's secret file through a pipe into a 0600 file
- * inside it (on no command line, in no file on the host), `changeUserPassword` sets it, and the
- * throwaway mongod stops cleanly. On failure `$ctr` is started anyway and the script fails saying so.
- */
-function rekeyLines(): string[] {
-  const env = (name: string) => `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^${name}=//p'`;
-  const failed = (why: string) =>
-    `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; docker start "$ctr" >/dev/null; echo "restore: the data was restored, but ${why}; $ctr was started and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1; }`;
-  return [
-    `pwfile=$(${env("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${env("MONGO_INITDB_ROOT_USERNAME")}); rekey="$ctr-rekey"`,
-    'if [ -n "$pwfile" ] && [ -n "$user" ]; then',
-    '  echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
-    '  docker rm -f "$rekey" >/dev/null 2>&1 || true',
-    `  docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
-    "  tries=0",
-    `  until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
-    `    tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
-    "    sleep 1",
-    "  done",
-    `  out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
-    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
-    // A clean shutdown of the throwaway mongod (its journal flushed) before the stack's starts.
-    '  docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
-    '  echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
-    "fi",
-  ];
-}
-
-/**
- * Lines that check the archive `$dir/$name` (sets `$f`) before anything uses it: it exists, its
- * `.sha256` names exactly this file and matches, it lists completely (a truncated one fails), no
- * entry leaves the volume (`/…` or `..`), and it holds Mongo's catalog. `refuse(why)` ends the script.
- */
-export function archiveCheckLines(step: string, refuse: (why: string) => string): string[] {
-  return [
-    'f="$dir/$name"',
-    `if [ ! -f "$f" ]; then echo "${step}: no backup $f" >&2; exit 1; fi`,
-    'expected=$(cat "$f.sha256" 2>/dev/null || true)',
-    `case $expected in *"  $name") ;; *) ${refuse("has no .sha256 naming it")} ;; esac`,
-    'sum=$(sha256sum < "$f" | cut -d" " -f1)',
-    `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
-    `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
-    `if printf '%s\\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
-    `printf '%s\\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
-  ];
-}
-
-/**
- * Restore. Everything is checked before the live volume is touched: the name is this stack's
- * (`<prefix>-<stamp>.tar`, never another stack's archive), its `.sha256` names exactly this file
- * and matches, the archive lists completely (a truncated one fails), no entry leaves the volume
- * (`/…` or `..`), and it holds Mongo's catalog. Then Mongo stops, the archive is unpacked beside
- * the data and swapped in, the replaced data kept in the volume (`.copilotos-previous`) until the
- * next restore; an archive that does not unpack leaves the data as it was and Mongo started again.
- * The restored data then gets the stack's current Mongo password ({@link rekeyLines}).
- */
-export function restoreScript(r: RestoreSpec): string {
-  if (!new RegExp(backupNamePattern(r.prefix)).test(r.file)) {
-    throw new Error(`"${r.file}" is not a backup of this stack (${r.prefix}-<UTC stamp>.tar); another stack's archive, or another file, is refused`);
-  }
-  const refuse = (why: string) => `{ echo "restore: $name ${why}; refusing (the live data is untouched)" >&2; exit 1; }`;
-  return lines(
-    STRICT,
-    "umask 077",
-    engineAnswers("restore"),
-    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
-    ...archiveCheckLines("restore", refuse),
-    tarImage(r.image),
-    // A missing container: `docker inspect` still prints an empty line, so the default replaces its output.
-    `state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null) || state=missing`,
-    'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
-    'echo "restore: unpacking $name beside the data in $vol, then swapping it in"',
-    `if ! docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c ${shq(SWAP_IN)} < "$f"; then`,
-    '  if [ "$state" != missing ]; then docker start "$ctr" >/dev/null; fi',
-    '  echo "restore: $name did not unpack; $vol holds its data as before and $ctr was started again" >&2',
-    "  exit 1",
-    "fi",
-    'if [ "$state" != missing ]; then',
-    ...rekeyLines().map((l) => `  ${l}`),
-    '  docker start "$ctr" >/dev/null',
-    '  echo "restore: started $ctr"',
-    "fi",
-    `echo "restore: done; the data it replaced is kept in $vol under ${RESTORE_PREVIOUS} until the next restore"`,
-  );
 }

@@ -4,7 +4,8 @@
  * auth) must start on it and list its databases. The live container and volume are never touched;
  * the scratch container and volume are removed however the drill ends. Pure.
  */
-import { archiveCheckLines, NAMES_IN_DIR, tarImage } from "./backup";
+import { NAMES_IN_DIR, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
+import { archiveCheckLines } from "./restore";
 import { backupNamePattern } from "../names";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT } from "../shell";
 
@@ -19,6 +20,8 @@ export interface DrillSpec {
   file?: string;
   /** Seconds the scratch mongod may take to answer. @default 60 */
   timeoutSeconds?: number;
+  /** On a swarm: the image is that of Mongo's running task on this data node (found by label). @default one host */
+  swarm?: SwarmMongo;
 }
 
 /** The drill's last line when it passed. */
@@ -37,6 +40,7 @@ export function drillScript(d: DrillSpec): string {
     "umask 077",
     engineAnswers("drill"),
     `ctr=${shq(d.container)}; dir=${hostPath(d.dir)}`,
+    ...(d.swarm ? [...swarmMongoLines(d.swarm, "drill"), `[ -n "$ctr" ] || ctr=${shq(d.container)}`] : []),
     d.file !== undefined ? `name=${shq(d.file)}` : `name=$(${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(d.prefix))} | sort -r | head -n 1 || true)`,
     `if [ -z "$name" ]; then echo "drill: no backup of this stack in $dir to drill with" >&2; exit 1; fi`,
     ...archiveCheckLines("drill", refuse),

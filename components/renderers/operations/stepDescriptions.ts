@@ -22,9 +22,10 @@ export function preflightDoes(s: PreflightSpec): string {
   return `preflight: read-only checks: engine answers, ports ${s.ports.join(",") || "none"} free, ${names} not another's, ${s.minFreeMb} MiB free${adopt}`;
 }
 
-export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite">, before: string, bucket?: string): string {
+export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite" | "swarm">, before: string, bucket?: string): string {
   const offsite = s.offsite ? `, and into the restic repository ${offsiteWhere(s.offsite.target)}` : "";
-  return `backup ${before}: fsyncLock + archive ${s.volume} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}${offsite}`;
+  const where = s.swarm ? ` on node ${s.swarm.node}` : "";
+  return `backup ${before}: fsyncLock + archive ${s.volume}${where} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}${offsite}`;
 }
 
 export function offsiteDoes(o: Pick<OffsiteSpec, "target" | "secretsDir" | "image">): string {

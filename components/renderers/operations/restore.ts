@@ -1,0 +1,205 @@
+/**
+ * Mongo restore, run on the host. Pure. Everything is checked before the live volume is touched;
+ * then Mongo stops, the archive is unpacked beside its data and swapped in, and the restored data
+ * gets the stack's current password (./backup.ts makes the archives).
+ */
+import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
+import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
+import { backupNamePattern } from "../names";
+import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
+
+export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
+  /** Backup file name inside `dir` (from {@link listBackupsScript}): `<prefix>-<UTC stamp>.tar`. */
+  file: string;
+}
+
+/** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
+export const RESTORE_STAGING = ".copilotos-restore-new";
+export const RESTORE_PREVIOUS = ".copilotos-previous";
+
+/** Runs in a throwaway container on the volume: unpack beside the data, and only then swap (the old data kept). */
+const SWAP_IN = [
+  "set -e; cd /data",
+  `rm -rf ${RESTORE_STAGING}; mkdir ${RESTORE_STAGING}`,
+  `if ! tar -xf - -C ${RESTORE_STAGING}; then rm -rf ${RESTORE_STAGING}; exit 3; fi`,
+  `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
+  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
+  `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
+  `rmdir ${RESTORE_STAGING}`,
+].join("; ");
+
+/** Marker the re-key prints when the restored data took the stack's password. */
+export const REKEYED = "restore: rekeyed";
+
+/** mongosh code, against a mongod without auth: sets the user's password to the one in the private file. */
+export function rekeyJs(): string {
+  return [
+    'const fs = require("fs");',
+    "const user = process.env.COPILOTOS_MONGO_USER;",
+    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\\n+$/, "");`,
+    'db.getSiblingDB("admin").changeUserPassword(user, pw);',
+    `print("${REKEYED} " + user);`,
+  ].join(" ");
+}
+
+/**
+ * How a restore reaches the stack's Mongo: its container on one host, or on a swarm its service's
+ * task on the data node. Each field is a line (or a phrase for messages) of the restore script.
+ */
+interface MongoHandle {
+  /** Sets `$state`: true (running; stop it), false (stopped; start it after) or missing (nothing to start). */
+  find: string[];
+  stop: string;
+  start: string;
+  /** Sets `$pwfile`, `$user` (empty: no re-key) and `$rekey`, the throwaway container's name. */
+  credentials: string;
+  /** The left end of a pipe that prints the stack's current password. */
+  password: string;
+  /** For messages: Mongo once started again. */
+  started: string;
+  /** Announces the start (and on a swarm waits until the task runs and is healthy: the swarm's Running). */
+  announce: string[];
+}
+
+const envOf = (name: string) => `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^${name}=//p'`;
+
+/** Mongo as the stack's container on one host; a missing container: `docker inspect` still prints an empty line, so the default replaces its output. */
+const CONTAINER: MongoHandle = {
+  find: [`state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null) || state=missing`],
+  stop: 'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
+  start: 'docker start "$ctr" >/dev/null',
+  credentials: `pwfile=$(${envOf("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${envOf("MONGO_INITDB_ROOT_USERNAME")}); rekey="$ctr-rekey"`,
+  password: 'docker cp "$ctr:$pwfile" - | tar -xOf -',
+  started: "$ctr was started",
+  announce: ['echo "restore: started $ctr"'],
+};
+
+/** Seconds a swarm restore waits for Mongo's task to stop, and to run again. */
+export const SWARM_TASK_WAIT_SECONDS = 120;
+
+/**
+ * Mongo as its service's task on the swarm's data node (this engine; ./backup.ts swarmMongoLines):
+ * stopped by scaling the service to 0 (else the swarm would start a new task on the volume being
+ * replaced), started by scaling it to 1. The stack's password is read from the running task's
+ * secret before it stops (a swarm secret leaves with its task) into a variable of the script.
+ */
+function swarmHandle(s: SwarmMongo): MongoHandle {
+  const tasks = `docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${s.service}`)}`;
+  const scale = (n: number) => `docker service scale --detach "$svc=${n}" >/dev/null`;
+  return {
+    find: [
+      `svc=${shq(s.service)}`,
+      ...swarmMongoLines(s, "restore"),
+      'if ! docker service inspect "$svc" >/dev/null 2>&1; then state=missing; elif [ -n "$ctr" ]; then state=true; else state=false; fi',
+      'pwfile=""; user=""; pw=""',
+      `if [ "$state" = true ]; then pwfile=$(${envOf("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${envOf("MONGO_INITDB_ROOT_USERNAME")}); fi`,
+      'if [ -n "$pwfile" ]; then pw=$(docker exec "$ctr" cat "$pwfile"); fi',
+      'if [ "$state" = false ]; then echo "restore: no task of $svc runs, so the restored data keeps the password it was backed up with" >&2; fi',
+    ],
+    stop: [
+      'if [ "$state" != missing ]; then',
+      `  echo "restore: scaling $svc to 0 tasks"; ${scale(0)}; tries=0`,
+      `  while [ -n "$(${tasks})" ]; do tries=$((tries + 1)); if [ "$tries" -ge ${SWARM_TASK_WAIT_SECONDS} ]; then ${scale(1)}; echo "restore: $svc's task did not stop within ${SWARM_TASK_WAIT_SECONDS}s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
+      "fi",
+    ].join("\n"),
+    start: scale(1),
+    credentials: 'rekey="$svc-rekey"',
+    password: `printf '%s' "$pw"`,
+    started: "$svc was scaled to 1 task",
+    announce: [
+      "tries=0",
+      `until docker service ps "$svc" --filter desired-state=running --format '{{.CurrentState}}' | grep -q '^Running'; do tries=$((tries + 1)); if [ "$tries" -ge ${SWARM_TASK_WAIT_SECONDS} ]; then echo "restore: $svc was scaled back to 1, and its task was not running and healthy within ${SWARM_TASK_WAIT_SECONDS}s: docker service ps $svc" >&2; exit 1; fi; sleep 1; done`,
+      'echo "restore: $svc runs again (1 task, healthy)"',
+    ],
+  };
+}
+
+/**
+ * Lines that give the restored data the password the stack's Mongo holds now: an archive taken
+ * before a rotation holds the old one, and Mongo would refuse the API (the seeds' incident).
+ * A throwaway mongod of the same image runs on the volume without auth and without a network,
+ * the password goes from Mongo's secret (`h.password`) through a pipe into a 0600 file inside it
+ * (on no command line, in no file on the host), `changeUserPassword` sets it, and the throwaway
+ * mongod stops cleanly. On failure Mongo is started anyway and the script fails saying so.
+ */
+function rekeyLines(h: MongoHandle): string[] {
+  const failed = (why: string) =>
+    `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; ${h.start}; echo "restore: the data was restored, but ${why}; ${h.started} and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1; }`;
+  return [
+    h.credentials,
+    'if [ -n "$pwfile" ] && [ -n "$user" ]; then',
+    '  echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
+    '  docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    `  docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
+    "  tries=0",
+    `  until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
+    `    tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
+    "    sleep 1",
+    "  done",
+    `  out=$(${h.password} | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
+    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
+    // A clean shutdown of the throwaway mongod (its journal flushed) before the stack's starts.
+    '  docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    '  echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
+    "fi",
+  ];
+}
+
+/**
+ * Lines that check the archive `$dir/$name` (sets `$f`) before anything uses it: it exists, its
+ * `.sha256` names exactly this file and matches, it lists completely (a truncated one fails), no
+ * entry leaves the volume (`/…` or `..`), and it holds Mongo's catalog. `refuse(why)` ends the script.
+ */
+export function archiveCheckLines(step: string, refuse: (why: string) => string): string[] {
+  return [
+    'f="$dir/$name"',
+    `if [ ! -f "$f" ]; then echo "${step}: no backup $f" >&2; exit 1; fi`,
+    'expected=$(cat "$f.sha256" 2>/dev/null || true)',
+    `case $expected in *"  $name") ;; *) ${refuse("has no .sha256 naming it")} ;; esac`,
+    'sum=$(sha256sum < "$f" | cut -d" " -f1)',
+    `[ "$expected" = "$sum  $name" ] || ${refuse("does not match its .sha256")}`,
+    `list=$(tar -tf "$f" 2>/dev/null) || ${refuse("is not a complete tar archive (truncated or damaged)")}`,
+    `if printf '%s\\n' "$list" | grep -Eq '^/|(^|/)[.][.](/|$)'; then ${refuse("has entries outside the volume (/ or ..)")}; fi`,
+    `printf '%s\\n' "$list" | grep -Eq ${shq(CATALOG_PATTERN)} || ${refuse("holds no _mdb_catalog.wt")}`,
+  ];
+}
+
+/**
+ * Restore. Everything is checked before the live volume is touched: the name is this stack's
+ * (`<prefix>-<stamp>.tar`, never another stack's archive), its `.sha256` names exactly this file
+ * and matches, the archive lists completely (a truncated one fails), no entry leaves the volume
+ * (`/…` or `..`), and it holds Mongo's catalog. Then Mongo stops, the archive is unpacked beside
+ * the data and swapped in, the replaced data kept in the volume (`.copilotos-previous`) until the
+ * next restore; an archive that does not unpack leaves the data as it was and Mongo started again.
+ * The restored data then gets the stack's current Mongo password ({@link rekeyLines}).
+ */
+export function restoreScript(r: RestoreSpec): string {
+  if (!new RegExp(backupNamePattern(r.prefix)).test(r.file)) {
+    throw new Error(`"${r.file}" is not a backup of this stack (${r.prefix}-<UTC stamp>.tar); another stack's archive, or another file, is refused`);
+  }
+  const refuse = (why: string) => `{ echo "restore: $name ${why}; refusing (the live data is untouched)" >&2; exit 1; }`;
+  const h = r.swarm ? swarmHandle(r.swarm) : CONTAINER;
+  return lines(
+    STRICT,
+    "umask 077",
+    engineAnswers("restore"),
+    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; dir=${hostPath(r.dir)}; name=${shq(r.file)}`,
+    ...archiveCheckLines("restore", refuse),
+    ...(r.swarm ? h.find : []),
+    tarImage(r.image),
+    ...(r.swarm ? [] : h.find),
+    h.stop,
+    'echo "restore: unpacking $name beside the data in $vol, then swapping it in"',
+    `if ! docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c ${shq(SWAP_IN)} < "$f"; then`,
+    `  if [ "$state" != missing ]; then ${h.start}; fi`,
+    `  echo "restore: $name did not unpack; $vol holds its data as before and ${h.started} again" >&2`,
+    "  exit 1",
+    "fi",
+    'if [ "$state" != missing ]; then',
+    ...rekeyLines(h).map((l) => `  ${l}`),
+    `  ${h.start}`,
+    ...h.announce.map((l) => `  ${l}`),
+    "fi",
+    `echo "restore: done; the data it replaced is kept in $vol under ${RESTORE_PREVIOUS} until the next restore"`,
+  );
+}
