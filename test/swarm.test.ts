@@ -11,6 +11,8 @@ import { restoreScript } from "../components/renderers/operations/restore";
 import { drillScript } from "../components/renderers/operations/drill";
 
 const fixtures = path.join(__dirname, "fixtures");
+/** The fixture's Mongo on a swarm: its service, on data node node-1. */
+const SWARM_MONGO = { service: "copilotos-swarm-mongo", node: "node-1" };
 const SERVICE = "docker:index/service:Service";
 const SECRET = "docker:index/secret:Secret";
 const id = { project: "copilotos", stack: "swarm" };
@@ -244,7 +246,7 @@ describe("the swarm stack", () => {
       keep: 7,
       tiers: { daily: 7, weekly: 4, monthly: 12 },
       image: "mongo:7.0",
-      swarm: { service: "copilotos-swarm-mongo", node: "node-1" },
+      swarm: SWARM_MONGO,
     };
     const before = (name: string) => run.resources.find((r) => r.name === `copilotos-${name}-backup-run`)!;
     const does = (what: string) =>
@@ -275,12 +277,12 @@ describe("the backup script on a swarm", () => {
     keep: 7,
     image: "mongo:7",
   };
-  const swarm = { service: "copilotos-swarm-mongo", node: "node-1" };
+  const swarm = SWARM_MONGO;
   test("checks that this engine is the data node, then finds Mongo's running task there by its service's label", () => {
     expect(swarmMongoLines(swarm, "backup")).toEqual([
       "here=$(docker info --format '{{.Name}}')",
       `if [ "$here" != node-1 ]; then printf 'backup: Mongo'\\''s data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n' node-1 "$here" >&2; exit 1; fi`,
-      "ctr=$(docker ps --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo --format '{{.Names}}' | head -n 1)",
+      "ctr=$(docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo | head -n 1)",
     ]);
   });
   test("is the single host's script with those lines after the container's name: the same lock, archive, verification and retention", () => {
@@ -298,11 +300,11 @@ describe("the restore script on a swarm", () => {
     prefix: "copilotos-swarm-mongo",
     image: "mongo:7",
     file: "copilotos-swarm-mongo-20261206T000000Z.tar",
-    swarm: { service: "copilotos-swarm-mongo", node: "node-1" },
+    swarm: SWARM_MONGO,
   };
   const script = restoreScript(spec).split("\n");
   const at = (line: string) => script.indexOf(line);
-  const TASKS = "docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo";
+  const TASKS = "docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo | head -n 1";
   test("finds Mongo's task on the data node and reads the stack's password from it before anything stops", () => {
     const find = swarmMongoLines(spec.swarm, "restore");
     expect(script.slice(at(find[0]) - 1, at(find[0]) + 8)).toEqual([
@@ -345,7 +347,7 @@ describe("the restore script on a swarm", () => {
 describe("the drill on a swarm", () => {
   test("serves the archive with the image of Mongo's running task on the data node (the stack's container name only when none runs)", () => {
     const d = { container: "copilotos-swarm-mongo", dir: "~/b", prefix: "copilotos-swarm-mongo", image: "mongo:7" };
-    const swarm = { service: "copilotos-swarm-mongo", node: "node-1" };
+    const swarm = SWARM_MONGO;
     const one = drillScript(d);
     const at = one.indexOf("\n", one.indexOf("ctr=")) + 1;
     expect(drillScript({ ...d, swarm })).toBe(

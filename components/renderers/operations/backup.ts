@@ -11,6 +11,7 @@ import { MONGO_VOLUME_PASSWORD } from "./health";
 import { offsiteBackupLines, OffsiteSpec } from "./offsite";
 import { Retention, retentionLines } from "./retention";
 import { backupNamePattern } from "../names";
+import { localTask } from "../swarm/services";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT, waitWithProgress } from "../shell";
 
 /** How often a running backup reports the bytes archived so far. */
@@ -49,7 +50,7 @@ export interface SwarmMongo {
 }
 
 /**
- * Lines that set `$ctr` to Mongo's running task container on a swarm, found by its service's label,
+ * Lines that set `$ctr` to Mongo's running task container (its ID) on a swarm, found by its service's label,
  * after checking that this engine is the data node (the volume is there and nowhere else). No running
  * task leaves `$ctr` empty: the volume is then copied without a lock (no mongod writes it).
  */
@@ -57,7 +58,7 @@ export function swarmMongoLines(s: SwarmMongo, step: string): string[] {
   return [
     "here=$(docker info --format '{{.Name}}')",
     `if [ "$here" != ${shq(s.node)} ]; then printf ${shq(`${step}: Mongo's data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n`)} ${shq(s.node)} "$here" >&2; exit 1; fi`,
-    `ctr=$(docker ps --filter ${shq(`label=com.docker.swarm.service.name=${s.service}`)} --format '{{.Names}}' | head -n 1)`,
+    `ctr=$(${localTask(s.service)})`,
   ];
 }
 

@@ -6,6 +6,7 @@
 import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
 import { backupNamePattern } from "../names";
+import { localTask } from "../swarm/services";
 import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
 
 export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
@@ -62,13 +63,15 @@ interface MongoHandle {
 }
 
 const envOf = (name: string) => `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^${name}=//p'`;
+/** Sets `$pwfile` and `$user` from `$ctr`'s env: Mongo's password file and root user (empty when unset). */
+const CREDENTIALS = `pwfile=$(${envOf("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${envOf("MONGO_INITDB_ROOT_USERNAME")})`;
 
 /** Mongo as the stack's container on one host; a missing container: `docker inspect` still prints an empty line, so the default replaces its output. */
 const CONTAINER: MongoHandle = {
   find: [`state=$(docker inspect --format '{{.State.Running}}' "$ctr" 2>/dev/null) || state=missing`],
   stop: 'if [ "$state" = true ]; then echo "restore: stopping $ctr"; docker stop -t 60 "$ctr" >/dev/null; fi',
   start: 'docker start "$ctr" >/dev/null',
-  credentials: `pwfile=$(${envOf("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${envOf("MONGO_INITDB_ROOT_USERNAME")}); rekey="$ctr-rekey"`,
+  credentials: `${CREDENTIALS}; rekey="$ctr-rekey"`,
   password: 'docker cp "$ctr:$pwfile" - | tar -xOf -',
   started: "$ctr was started",
   announce: ['echo "restore: started $ctr"'],
@@ -84,7 +87,7 @@ export const SWARM_TASK_WAIT_SECONDS = 120;
  * secret before it stops (a swarm secret leaves with its task) into a variable of the script.
  */
 function swarmHandle(s: SwarmMongo): MongoHandle {
-  const tasks = `docker ps -q --filter ${shq(`label=com.docker.swarm.service.name=${s.service}`)}`;
+  const tasks = localTask(s.service);
   const scale = (n: number) => `docker service scale --detach "$svc=${n}" >/dev/null`;
   return {
     find: [
@@ -92,7 +95,7 @@ function swarmHandle(s: SwarmMongo): MongoHandle {
       ...swarmMongoLines(s, "restore"),
       'if ! docker service inspect "$svc" >/dev/null 2>&1; then state=missing; elif [ -n "$ctr" ]; then state=true; else state=false; fi',
       'pwfile=""; user=""; pw=""',
-      `if [ "$state" = true ]; then pwfile=$(${envOf("MONGO_INITDB_ROOT_PASSWORD_FILE")}); user=$(${envOf("MONGO_INITDB_ROOT_USERNAME")}); fi`,
+      `if [ "$state" = true ]; then ${CREDENTIALS}; fi`,
       'if [ -n "$pwfile" ]; then pw=$(docker exec "$ctr" cat "$pwfile"); fi',
       'if [ "$state" = false ]; then echo "restore: no task of $svc runs, so the restored data keeps the password it was backed up with" >&2; fi',
     ],
