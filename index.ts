@@ -8,6 +8,7 @@ const config = loadConfig();
 const app = config.host.kind === "swarm" ? undefined : new AppStack("copilotos", { config });
 const swarm = config.host.kind === "swarm" ? new SwarmStack("copilotos", { config }) : undefined;
 const stack = (app ?? swarm)!;
+const offsite = app?.offsite ?? swarm?.offsite;
 
 const conn = stack.host.connection;
 // Only the outputs that apply to this stack: the SDK warns about (and drops) an undefined export.
@@ -31,7 +32,7 @@ export = {
       }
     : {}),
   /** The off-host restic repository's password (a secret: `pulumi stack output --show-secrets backupRepositoryPassword`); without it its snapshots cannot be read. */
-  ...(app?.offsite ? { backupRepositoryPassword: app.offsite.password } : {}),
+  ...(offsite ? { backupRepositoryPassword: offsite.password } : {}),
   /** On a swarm: the services, by stack service. */
   ...(swarm ? { services: swarm.services } : {}),
   /** Image refs of this update, as configured or built, and what each container runs (a digest or image ID): stack history keeps them, so a rollback knows what ran. */

@@ -106,7 +106,7 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
       const logs = { since: a.values.since, tail, follow: a.values.follow };
       const script = swarm
         ? verb === "status"
-          ? swarmStatusScript(id)
+          ? swarmStatusScript(id, cfg.backup.enabled ? backupSpecOf({ identity: id, cfg }) : undefined)
           : verb === "logs"
             ? swarmLogsScript(id, service as Service, logs)
             : verb === "exec"

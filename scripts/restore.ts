@@ -11,7 +11,8 @@
  * `--onto-new-host` is the recovery after a lost host: the stack's Mongo must not exist on this host
  * yet; its volume is made from the snapshot, and `pulumi up` then starts Mongo on it
  * (components/renderers/operations/offsite.ts). On a swarm it runs on the data node, reached at
- * `host.address`: Mongo's service is scaled to 0 and back to 1 around the swap. Exit 0 done, 1 failed, 2 usage/refused.
+ * `host.address`: Mongo's service is scaled to 0 and back to 1 around the swap (`--onto-new-host` is
+ * refused there: restore over the new swarm's empty Mongo). Exit 0 done, 1 failed, 2 usage/refused.
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
@@ -105,6 +106,13 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
         return 0;
       };
       if (offsite) {
+        if (v["onto-new-host"] && spec.swarm) {
+          io.err(
+            `restore: --onto-new-host is for one host; on a swarm run pulumi up for ${stack} on the new nodes first (Mongo starts empty and its first backups are snapshots too), ` +
+              `then list the snapshots (npm run restore -- ${stack} --from offsite) and restore the last one taken before the loss: npm run restore -- ${stack} --from offsite --snapshot <id>\n`,
+          );
+          return 2;
+        }
         if (!spec.offsite) {
           io.err(`restore: ${stack} has no off-host repository (backup.offsite is not set); its backups are on the host: npm run restore -- ${stack}\n`);
           return 2;

@@ -2,9 +2,10 @@
  * Off-host backups with restic: the renderers (exact strings, shellcheck), the config (each target's
  * credentials named when missing, secrets only), and the program under the mock runtime (a generated
  * repository password in state, the files written from a secret stdin, every backup waiting for them).
- * The real thing runs in test/e2e/recovery.test.ts.
+ * The real thing runs in test/e2e/recovery.test.ts (one host) and test/e2e/swarm.test.ts (a swarm).
  */
 import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import { parseConfig, withSecrets } from "../components/config";
 import { NOT_READ } from "../components/config/keys";
 import { backupScript } from "../components/renderers/operations/backup";
@@ -147,7 +148,7 @@ describe("config", () => {
     expect(problemsOf(withSftp({ offsiteSshKey: "(not read)" })).map((p) => p.key)).toEqual(["copilotos:offsiteSshKey"]);
   });
 
-  test("exactly one target; a bad host key is refused naming its path; not on a swarm yet", () => {
+  test("exactly one target; a bad host key is refused naming its path; a swarm takes it as one host does", () => {
     const two = {
       ...minimalConfig(),
       offsiteSshKey: SSH_KEY,
@@ -157,9 +158,7 @@ describe("config", () => {
     const badKey = withSftp({ offsiteSshKey: SSH_KEY });
     (badKey.backup.offsite.sftp as { hostKey: string }).hostKey = "AAAA";
     expect(problemsOf(badKey).map((p) => p.key)).toEqual(["copilotos:backup.offsite.sftp.hostKey"]);
-    expect(problemsOf({ ...withSftp({ offsiteSshKey: SSH_KEY }), host: SWARM_HOST }).map((p) => [p.key, p.message])).toEqual([
-      ["copilotos:backup.offsite", "is not supported on a swarm yet (a swarm's backups stay on its data node)"],
-    ]);
+    expect(parseConfig({ ...withSftp({ offsiteSshKey: SSH_KEY }), host: SWARM_HOST }).backup.offsite?.sftp?.host).toBe("backup.example.com");
   });
 
   test("a credential set without --secret is refused before anything is created", () => {
@@ -182,41 +181,51 @@ describe("the program", () => {
     `copilotos:backup.offsite.sftp.hostKey=${HOST_KEY}`,
   ];
 
-  test("a generated repository password in state, the files from a secret stdin, every backup after them; the password a secret output", async () => {
-    const run = await runStack("prod", config, [`copilotos:offsiteSshKey=${SSH_KEY}`]);
-    const password = run.resources.find((r) => r.type === PASSWORD && r.name === "copilotos-offsite-password")!;
-    expect(password.inputs).toMatchObject({ length: 48, special: false });
-    const files = run.resources.find((r) => r.name === "copilotos-offsite-files")!;
-    expect(files.secretPaths).toContain("stdin");
-    const decoded = Object.fromEntries(
-      String(files.inputs.stdin)
-        .trim()
-        .split("\n")
-        .map((l) => l.split(" "))
-        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
-    );
-    expect(Object.keys(decoded)).toEqual(["password", "repository", "ssh_key", "known_hosts"]);
-    expect(decoded.ssh_key).toBe(SSH_KEY);
-    expect(decoded.password).toHaveLength(48);
-    expect(String(files.inputs.create)).toMatch(
-      /^# offsite: the password and credentials of the restic repository sftp:restic@backup\.example\.com:\/srv\/restic\/prod into ~\/\.copilotos\/offsite\/copilotos-prod \(0600\)/,
-    );
-    expect(String(files.inputs.delete)).toContain('rm -rf "$HOME"/.copilotos/offsite/copilotos-prod');
-    // New credentials update the step in place: a replacement's old removal would run last and delete the new files.
-    expect(files.inputs.triggers).toEqual([]);
-    for (const backup of ["copilotos-mongo-backup-run", "copilotos-app-backup-run", "copilotos-backup-schedule-install"]) {
-      const r = run.resources.find((x) => x.name === backup)!;
-      expect(String(r.inputs.create)).toContain("backup: copying $name to the off-host repository $where");
-      expect(r.opts.dependsOn).toContain("copilotos-offsite-files");
-    }
-    // No secret in any script, nor in any input but the files' stdin.
-    const elsewhere = run.resources
-      .filter((r) => r !== files && r !== password)
-      .map((r) => JSON.stringify(r.inputs))
-      .join("");
-    for (const secret of [decoded.password, "b3BlbnNzaC1rZXktdjEAAAAA-test-key"]) expect(elsewhere).not.toContain(secret);
-    expect(run.outputs.backupRepositoryPassword).toEqual({ value: decoded.password, isSecret: true });
-  });
+  test.each([
+    ["prod", "one host", undefined],
+    ["swarm", "a swarm, on its data node (the manager)", path.join(__dirname, "fixtures")],
+  ])(
+    "%s (%s): a generated repository password in state, the files from a secret stdin, every backup after them; the password a secret output",
+    async (stack, _what, dir) => {
+      const run = await runStack(stack, config, [`copilotos:offsiteSshKey=${SSH_KEY}`], dir);
+      const password = run.resources.find((r) => r.type === PASSWORD && r.name === "copilotos-offsite-password")!;
+      expect(password.inputs).toMatchObject({ length: 48, special: false });
+      const files = run.resources.find((r) => r.name === "copilotos-offsite-files")!;
+      expect(files.secretPaths).toContain("stdin");
+      const decoded = Object.fromEntries(
+        String(files.inputs.stdin)
+          .trim()
+          .split("\n")
+          .map((l) => l.split(" "))
+          .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
+      );
+      expect(Object.keys(decoded)).toEqual(["password", "repository", "ssh_key", "known_hosts"]);
+      expect(decoded.ssh_key).toBe(SSH_KEY);
+      expect(decoded.password).toHaveLength(48);
+      expect(String(files.inputs.create)).toMatch(
+        new RegExp(
+          `^# offsite: the password and credentials of the restic repository sftp:restic@backup\\.example\\.com:/srv/restic/prod into ~/\\.copilotos/offsite/copilotos-${stack} \\(0600\\)`,
+        ),
+      );
+      expect(String(files.inputs.delete)).toContain(`rm -rf "$HOME"/.copilotos/offsite/copilotos-${stack}`);
+      // New credentials update the step in place: a replacement's old removal would run last and delete the new files.
+      expect(files.inputs.triggers).toEqual([]);
+      for (const backup of ["copilotos-mongo-backup-run", "copilotos-app-backup-run", "copilotos-backup-schedule-install"]) {
+        const r = run.resources.find((x) => x.name === backup)!;
+        expect(String(r.inputs.create)).toContain("backup: copying $name to the off-host repository $where");
+        // On a swarm the same script, after the check that it runs on the data node.
+        expect(String(r.inputs.create).includes("here=$(docker info --format '{{.Name}}')")).toBe(stack === "swarm");
+        expect(r.opts.dependsOn).toContain("copilotos-offsite-files");
+      }
+      // No secret in any script, nor in any input but the files' stdin.
+      const elsewhere = run.resources
+        .filter((r) => r !== files && r !== password)
+        .map((r) => JSON.stringify(r.inputs))
+        .join("");
+      for (const secret of [decoded.password, "b3BlbnNzaC1rZXktdjEAAAAA-test-key"]) expect(elsewhere).not.toContain(secret);
+      expect(run.outputs.backupRepositoryPassword).toEqual({ value: decoded.password, isSecret: true });
+    },
+  );
 
   test("without backup.offsite: no repository, no password output", async () => {
     const run = await runStack("prod");

@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { setupScript, readyScript } from "../components/renderers/hosts/aws";
 import { backupScript, listBackupsScript } from "../components/renderers/operations/backup";
+import { rotationScript } from "../components/renderers/operations/rotation";
 import { restoreScript } from "../components/renderers/operations/restore";
 import { installScheduleScript, scheduledJob } from "../components/renderers/operations/backupSchedule";
 import { drillScript } from "../components/renderers/operations/drill";
@@ -130,6 +131,13 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
       prefix: "copilotos-prod-mongo",
       keep: 7,
       image: "mongo:7",
+      swarm: { service: "copilotos-prod-mongo", node: "node-1" },
+    }),
+    // A password change on a swarm: in Mongo's task on the data node.
+    swarmRotation: rotationScript({
+      container: "copilotos-prod-mongo",
+      volume: "copilotos-prod-mongo-data",
+      user: "copilotos_user",
       swarm: { service: "copilotos-prod-mongo", node: "node-1" },
     }),
     // With monitoring: the job runs itself, then records the result; its install records the schedule's start.

@@ -281,7 +281,7 @@ describe("the backup script on a swarm", () => {
   test("checks that this engine is the data node, then finds Mongo's running task there by its service's label", () => {
     expect(swarmMongoLines(swarm, "backup")).toEqual([
       "here=$(docker info --format '{{.Name}}')",
-      `if [ "$here" != node-1 ]; then printf 'backup: Mongo'\\''s data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n' node-1 "$here" >&2; exit 1; fi`,
+      `if [ "$here" != node-1 ]; then printf 'backup: Mongo'\\''s data is on node %s, and this connection reaches node %s; backups, restores and password changes on a swarm run on its data node: point host.address at the data node (a manager)\\n' node-1 "$here" >&2; exit 1; fi`,
       "ctr=$(docker ps -q --filter label=com.docker.swarm.service.name=copilotos-swarm-mongo | head -n 1)",
     ]);
   });

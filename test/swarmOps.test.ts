@@ -1,6 +1,6 @@
 /**
  * `npm run ops` on a swarm stack: the manager's scripts (exact lines, shellcheck, the status run by
- * sh against a stand-in `docker`), and what the CLI refuses on a swarm before anything runs. The
+ * sh against a stand-in `docker`), and what the CLIs refuse on a swarm before anything runs. The
  * real manager answers them over SSH in test/e2e/swarm.test.ts.
  */
 import { spawnSync } from "node:child_process";
@@ -9,8 +9,24 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
 import { ops } from "../scripts/ops";
+import { restore } from "../scripts/restore";
+import { withDocker as standIn } from "./support/standInDocker";
 
 const ID = { project: "copilotos", stack: "swarm" };
+/** An off-host repository (SFTP), as `backup.offsite` makes it for the swarm stack. */
+const OFFSITE = {
+  target: {
+    kind: "sftp" as const,
+    host: "backup.example.com",
+    port: 22,
+    user: "restic",
+    path: "/srv/restic/swarm",
+    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT",
+  },
+  secretsDir: "~/.copilotos/offsite/copilotos-swarm",
+  image: "restic/restic:0.18.0",
+  retention: { keep: 7, daily: 7, weekly: 4, monthly: 12 },
+};
 const FIXTURES = ["--stack-dir", path.join(__dirname, "fixtures")];
 
 test("logs: every task's lines on every node, stamped, the options passed quoted; a service not there is said", () => {
@@ -32,6 +48,7 @@ test("alerts: Alertmanager asked on the stack's network from this node's node ex
 test("every swarm ops script is clean under shellcheck", () => {
   for (const script of [
     swarmStatusScript(ID),
+    swarmStatusScript(ID, { dir: "~/copilotos-backups", prefix: "copilotos-swarm-mongo", offsite: OFFSITE }),
     swarmLogsScript(ID, "web", { since: "1h" }),
     swarmAlertsScript(ID),
     swarmExecScript(ID, "redis", ["redis-cli", "ping"]),
@@ -47,22 +64,12 @@ beforeEach(() => {
 });
 afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-/** Runs `script` with a stand-in `docker` first on PATH: it logs each call and answers by `case "$1 $2"` arms. */
-function withDocker(script: string, arms: string[]) {
-  fs.writeFileSync(
-    path.join(dir, "docker"),
-    ["#!/bin/sh", 'echo "$*" >> "$CALLS"', 'case "$1 $2" in', "  'version --format') echo 27.5.1 ;;", ...arms, "esac"].join("\n"),
-    {
-      mode: 0o755,
-    },
-  );
-  const r = spawnSync("sh", ["-c", script], { env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") }, encoding: "utf8" });
-  return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
-}
+/** Runs `script` with the stand-in `docker` (test/support/standInDocker.ts) in this test's folder. */
+const withDocker = (script: string, arms: string[]) => standIn(dir, script, arms);
 
 describe("status against a stand-in docker", () => {
-  const status = (services: string) =>
-    withDocker(swarmStatusScript(ID), [
+  const status = (services: string, backup?: Parameters<typeof swarmStatusScript>[1]) =>
+    withDocker(swarmStatusScript(ID, backup), [
       `  'service ls') case "$*" in *table*) echo 'NAME MODE REPLICAS IMAGE' ;; *) printf '%s' '${services}' ;; esac ;;`,
       "  'service ps') case \"$*\" in *desired-state=running*) echo 'NAME NODE CURRENT STATE IMAGE' ;; *) printf '%s\\t%s\\t%s\\t%s\\n' copilotos-swarm-api.1 node-2 'Failed 2 minutes ago' 'task: non-zero exit (1)' copilotos-swarm-api.2 node-3 'Shutdown 5 minutes ago' '' ;; esac ;;",
     ]);
@@ -87,6 +94,25 @@ describe("status against a stand-in docker", () => {
       "copilotos-swarm-api copilotos-swarm-web",
     ]);
     expect(calls[1]).toBe("service ls --filter label=copilotos.project=copilotos --filter label=copilotos.stack=swarm --format {{.Name}}");
+  });
+
+  test("with backups on, then the newest verified backup on the manager (the data node), as on one host", () => {
+    const backups = path.join(dir, "backups");
+    fs.mkdirSync(backups);
+    for (const f of ["copilotos-swarm-mongo-20261206T010000Z.tar", "copilotos-swarm-mongo-20261206T020000Z.tar"]) {
+      fs.writeFileSync(path.join(backups, f), "12345");
+      fs.writeFileSync(path.join(backups, `${f}.sha256`), "");
+    }
+    // Newer, but never verified (no .sha256): not a backup to name.
+    fs.writeFileSync(path.join(backups, "copilotos-swarm-mongo-20261206T030000Z.tar"), "partial");
+    const r = status("copilotos-swarm-mongo\n", { dir: backups, prefix: "copilotos-swarm-mongo" });
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.stdout.split("\n").slice(-2)).toEqual(["last verified backup: copilotos-swarm-mongo-20261206T020000Z.tar (5 bytes)", ""]);
+    expect(status("copilotos-swarm-mongo\n", { dir: path.join(dir, "none"), prefix: "copilotos-swarm-mongo" }).stdout).toMatch(
+      /\nlast verified backup: none in \S+\/none\n$/,
+    );
+    // Backups off: no such line.
+    expect(status("copilotos-swarm-mongo\n").stdout).not.toContain("last verified backup");
   });
 
   test("a swarm without the stack's services: said, exit 1", () => {
@@ -136,4 +162,16 @@ test("status --json on a swarm is refused (exit 2)", async () => {
   const err: string[] = [];
   expect(await ops(["swarm", "status", "--json", ...FIXTURES], { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
   expect(err.join("")).toMatch(/^ops: --json is not there on a swarm yet\nusage:/);
+});
+
+test("restore --from offsite --onto-new-host on a swarm is refused (exit 2) with the swarm's way back, nothing run", async () => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const argv = ["swarm", "--from", "offsite", "--onto-new-host", "--yes", ...FIXTURES];
+  expect(await restore(argv, { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(2);
+  expect([out.join(""), err.join("")]).toEqual([
+    "",
+    "restore: --onto-new-host is for one host; on a swarm run pulumi up for swarm on the new nodes first (Mongo starts empty and its first backups are snapshots too), " +
+      "then list the snapshots (npm run restore -- swarm --from offsite) and restore the last one taken before the loss: npm run restore -- swarm --from offsite --snapshot <id>\n",
+  ]);
 });

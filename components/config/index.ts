@@ -197,11 +197,15 @@ export const configSchema = z
         [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
         [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
         [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
-        [["backup", "offsite"], cfg.backup.offsite !== undefined, "is not supported on a swarm yet (a swarm's backups stay on its data node)"],
         [
           ["host", "dataNode"],
           cfg.backup.enabled && host.nodes.find((n) => n.name === host.dataNode)?.role === "worker",
           "must be a manager while backups are on: a swarm's backups run on the data node, reached at host.address (make it a manager and point host.address at it), or set backup.enabled false",
+        ],
+        [
+          ["mongo", "rotate"],
+          cfg.mongo.rotate !== undefined && host.nodes.find((n) => n.name === host.dataNode)?.role === "worker",
+          "needs host.dataNode to be a manager: the password is changed inside Mongo's task on the data node, reached at host.address (make it a manager and point host.address at it)",
         ],
         [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
         [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],

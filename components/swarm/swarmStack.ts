@@ -27,8 +27,11 @@ import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
 import { swarmMonitoringOf } from "../services/monitoringOf";
 import type { SwarmMonitoring } from "./swarmMonitoring";
-import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring } from "../backups";
+import { backupBeforeAppUpdate, backupBeforeMongo, BackupWiring, offsiteRepositoryOf } from "../backups";
 import type { MongoBackup } from "../operations/mongoBackup";
+import type { OffsiteRepository } from "../operations/offsiteRepository";
+import { MongoRotation } from "../operations/mongoRotation";
+import { backupSpecOf } from "../backupSpec";
 
 export interface SwarmStackArgs {
   /** The whole typed config; `host.kind` is "swarm". */
@@ -63,6 +66,10 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly monitoring?: SwarmMonitoring;
   /** The backup on the data node before a change to Mongo (config `backup`; the schedule beside it). */
   public readonly backup?: MongoBackup;
+  /** The restic repository off the data node (config `backup.offsite`); its password is a secret output. */
+  public readonly offsite?: OffsiteRepository;
+  /** A new Mongo password changed inside the running mongod (its task on the data node) before Mongo and the API get it; none with a worker data node. */
+  public readonly rotation?: MongoRotation;
 
   constructor(name: string, args: SwarmStackArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:swarm:SwarmStack", name, {}, opts);
@@ -119,15 +126,33 @@ export class SwarmStack extends pulumi.ComponentResource {
       new docker.Service(`${name}-${svc}`, spec, child([labels, network, ...deps]));
 
     // Backups run on the data node (config: a manager, reached at host.address), before Mongo changes
-    // and before the apps update; a failed one stops the update with the old services serving.
+    // and before the apps update; a failed one stops the update with the old services serving. With
+    // backup.offsite each also goes into the restic repository, as on one host.
     const backups: BackupWiring = {
       host,
       identity,
       cfg,
       images: { mongo: image("mongo"), api: image("api"), web: image("web") },
       mongoPassword: this.secrets.mongoPassword,
+      offsite: (this.offsite = offsiteRepositoryOf(this, name, host, identity, cfg)),
     };
     this.backup = backupBeforeMongo(this, name, backups, [labels]);
+    // The volume keeps the password it was initialised with: a new one is changed inside the running
+    // mongod first, so the new secret Mongo's task and then the API's get is the one the data holds.
+    // It runs on the data node, through the manager: a worker data node has none (config refuses mongo.rotate then).
+    const mongoSpec = backupSpecOf({ identity, cfg });
+    const dataOnManager = swarm.nodes.find((n) => n.name === swarm.dataNode)?.role === "manager";
+    this.rotation = dataOnManager
+      ? new MongoRotation(
+          `${name}-mongo-rotation`,
+          {
+            host,
+            spec: { container: mongoSpec.container, volume: mongoSpec.volume, user: cfg.mongo.user, swarm: mongoSpec.swarm },
+            password: this.secrets.mongoPassword,
+          },
+          { parent: this, dependsOn: [labels, ...(this.backup ? [this.backup] : [])] },
+        )
+      : undefined;
     const mongo = service(
       "mongo",
       swarmService({
@@ -139,7 +164,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         env: envMap(mongoEnv({ user: cfg.mongo.user, database: cfg.mongo.database })),
         secrets: [secret(SECRET_FILES.mongoRootPassword, s.mongoPassword)],
       }),
-      [...ready("mongo"), ...(this.backup ? [this.backup] : [])],
+      [...ready("mongo"), ...(this.rotation ? [this.rotation] : []), ...(this.backup ? [this.backup] : [])],
     );
     const redis = service(
       "redis",

@@ -6,7 +6,9 @@
  * (rolled back by the swarm), `npm run rollback` to the first update, an app update stopped by a
  * failed backup, a worker drained and made active again (node maintenance), and a worker's engine
  * stopped. Backups on the data node (before the app updates, by the schedule's job, by `npm run
- * backup`), `npm run restore --drill`, and last a restore (Mongo's service scaled to 0 and back).
+ * backup`), each also off it into an encrypted restic repository (real restic, on an SFTP server on
+ * the swarm's bridge), `npm run restore --drill` from either, a Mongo password rotation under load,
+ * and last a restore (Mongo's service scaled to 0 and back).
  * Mongo's data and Redis's keys are
  * fingerprinted before and after each. The stack's monitoring runs throughout (Prometheus finding the
  * node exporters through Docker's DNS, the manager's metrics job from the deploy user's crontab,
@@ -34,6 +36,8 @@ import { queryProm } from "../support/prometheus";
 import { ops } from "../../scripts/ops";
 import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
+import type { SftpTarget } from "../support/sftpTarget";
+import { resticImage } from "../support/testImages";
 
 jest.setTimeout(900_000);
 const rig = new SwarmRig();
@@ -43,10 +47,21 @@ const digests: Record<string, string> = {};
 let apiV2 = "";
 const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
 let hook: WebhookReceiver;
+/** The off-host restic target: an SFTP server on the swarm's bridge, on no node. */
+let sftp: SftpTarget;
 /** Firing notifications while nothing was wrong for users (the updates, the rollback, the drain). */
 const falseAlarms: Notification[] = [];
 const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose engine is stopped
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+/** The stack's `backup.offsite`: its restic repository on the SFTP server (the program and the CLIs read it). */
+const offsiteConfig = () => [
+  `copilotos:backup.offsite.sftp.host=${sftp.address}`,
+  `copilotos:backup.offsite.sftp.user=${sftp.user}`,
+  `copilotos:backup.offsite.sftp.path=${repository()}`,
+  `copilotos:backup.offsite.sftp.hostKey=${sftp.hostKey}`,
+];
+const repository = () => path.join(sftp.home, "copilotos-swarm");
 
 /** The swarm stack's program, pointed at the rig and the pushed stand-ins, applied through the manager. */
 async function deploy(config: string[] = []) {
@@ -67,9 +82,10 @@ async function deploy(config: string[] = []) {
       "copilotos:monitoring.enabled=true",
       // Resolutions within the tests' patience (5 minutes by default).
       "copilotos:monitoring.alerts.groupIntervalMinutes=1",
+      ...offsiteConfig(),
       ...config,
     ],
-    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:alertWebhookUrl=${hook.url}`],
+    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:alertWebhookUrl=${hook.url}`, `copilotos:offsiteSshKey=${sftp.clientKey}`],
   });
   return swarmStack.deployInput(input);
 }
@@ -133,6 +149,9 @@ beforeAll(async () => {
   apiVersion(rig.manager.dockerArgs, "cpt-standin/api:2", "2");
   for (const [service, tag] of Object.entries(tags)) digests[service] = rig.push(tag, `copilotos-${service}`);
   apiV2 = rig.push("cpt-standin/api:2", "copilotos-api");
+  // restic (Debian's, as upstream's image has it) for the off-host copies, and their SFTP target.
+  digests.restic = rig.push(resticImage(rig.manager.dockerArgs, "cpt-e2e/restic:0.14"), "copilotos-restic");
+  sftp = await rig.startSftp();
   buildMonitoringStandins(rig.manager.dockerArgs);
   for (const [part, tag] of Object.entries(MONITORING_STANDIN_TAGS)) digests[part] = rig.push(tag, `copilotos-${part.toLowerCase()}`);
   // Alertmanager posts from the overlay network, out through its node, to this machine's end of the swarm's bridge.
@@ -172,10 +191,11 @@ async function cliOnSwarm(
 ): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const host = [`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].flatMap((c) => [
-    "--config",
-    `copilotos:${c}`,
-  ]);
+  const host = [
+    ...[`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].map((c) => `copilotos:${c}`),
+    ...offsiteConfig(),
+    `copilotos:images.restic=${digests.restic}`,
+  ].flatMap((c) => ["--config", c]);
   const code = await cli(["--stack-dir", path.join(__dirname, "..", "fixtures"), "--identity", rig.managerSsh.identityFile, ...host, "swarm", ...args], {
     out: (s) => out.push(s),
     err: (s) => err.push(s),
@@ -189,6 +209,8 @@ const backupDir = () => path.join(rig.home, "copilotos-backups");
 /** The swarm Mongo's verified archives there, oldest first. */
 const archives = () =>
   (fs.existsSync(backupDir()) ? fs.readdirSync(backupDir()) : []).filter((f) => /^copilotos-swarm-mongo-\d{8}T\d{6}Z\.tar$/.test(f)).sort();
+/** How many snapshots the off-host repository holds (restic keeps one file per snapshot). */
+const offsiteSnapshots = () => fs.readdirSync(path.join(repository(), "snapshots")).length;
 /** An archive's files, and whether it matches the sha256 recorded beside it. */
 const archiveOf = (file: string) => ({
   files: spawnSync("tar", ["-tf", path.join(backupDir(), file)], { encoding: "utf8" })
@@ -212,6 +234,9 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect([first.length, first[0] && archiveOf(first[0])]).toEqual([1, { files: ["./", "./.users", "./_mdb_catalog.wt"], sumMatches: true }]);
   const mongoTask = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-mongo");
   expect(rig.docker(1, "exec", mongoTask, "cat", "/tmp/mongosh.log")).toBe("lock\nunlock");
+  // And off the data node: a restic repository on the SFTP server, one snapshot, nothing of the data in the clear.
+  expect(offsiteSnapshots()).toBe(1);
+  expect(spawnSync("grep", ["-rlF", "_mdb_catalog", repository()]).status).toBe(1);
   // The manager's crontab runs the same backup on the stack's schedule.
   expect(spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" }).stdout).toMatch(/^30 3 \* \* \* .* # copilotos backup copilotos-swarm$/m);
   const nodesOf = (svc: string) =>
@@ -389,6 +414,12 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   const manual = await cliOnSwarm(backup);
   expect([manual.code, manual.err]).toEqual([0, ""]);
   expect(manual.out).toMatch(/^backup: verified \S+copilotos-swarm-mongo-\d{8}T\d{6}Z\.tar \(\d+ bytes, sha256 [0-9a-f]{64}\)$/m);
+  expect(manual.out).toMatch(
+    new RegExp(
+      `^backup: off-host snapshot [0-9a-f]{8} saved to sftp:cptswsftp@10\\.202\\.0\\.2:${repository()}: \\d+ bytes added, the repository holds \\d+ bytes \\(restic check read back 10% of its data\\)$`,
+      "m",
+    ),
+  );
   // The schedule's job, run as cron runs it: a verified archive, its result recorded for the monitoring.
   const line = spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" })
     .stdout.split("\n")
@@ -407,14 +438,29 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   expect(dataPrint()).toEqual(before);
 });
 
-test("npm run restore -- swarm lists the archives on the data node, and --drill serves the newest from a scratch volume, the live data untouched", async () => {
+test("npm run restore -- swarm lists the archives on the data node and the off-host snapshots; --drill serves the newest of each from a scratch volume, the live data untouched", async () => {
   const before = dataPrint();
+  const newest = archives().at(-1)!;
   const list = await cliOnSwarm(restore);
   expect([list.code, list.out.trim().split("\n")]).toEqual([0, [...archives()].reverse()]);
   const drill = await cliOnSwarm(restore, "--drill");
   expect([drill.code, drill.err]).toEqual([0, ""]);
-  expect(drill.out).toContain(`drill: passed: ${archives().at(-1)} restored into a scratch volume and served by mongod; databases: admin orders.`);
+  const passed = `drill: passed: ${newest} restored into a scratch volume and served by mongod; databases: admin orders.`;
+  expect(drill.out).toContain(passed);
+  // The off-host repository: restic's table of the stack's snapshots, one per backup restic still keeps.
+  const snapshots = await cliOnSwarm(restore, "--from", "offsite");
+  expect([snapshots.code, snapshots.err, [...snapshots.out.matchAll(/^[0-9a-f]{8} /gm)].length]).toEqual([0, "", offsiteSnapshots()]);
+  // Its newest snapshot holds the newest archive (already on the data node: that copy, its sha256 checked).
+  const fromOffsite = await cliOnSwarm(restore, "--from", "offsite", "--drill");
+  expect([fromOffsite.code, fromOffsite.err]).toEqual([0, ""]);
+  expect(fromOffsite.out).toContain(`restore: ${newest} is already in`);
+  expect(fromOffsite.out).toContain(passed);
   expect(rig.docker(1, "volume", "ls", "-q", "--filter", "label=copilotos.drill=true")).toBe("");
+  // ops status names both: the newest verified archive and the newest off-host snapshot with its age.
+  const status = await opsOnSwarm("status");
+  expect([status.code, status.err]).toEqual([0, ""]);
+  expect(status.out).toContain(`\nlast verified backup: ${newest} (`);
+  expect(status.out).toMatch(new RegExp(`\\noff-host snapshot: [0-9a-f]{8} at \\S+Z \\(0 h old\\) in sftp:cptswsftp@10\\.202\\.0\\.2:${repository()}\\n`));
   expect(dataPrint()).toEqual(before);
 });
 
@@ -480,6 +526,38 @@ test("a worker's engine stops under load: the API is back at full replica count 
     `node loss: NodeDown notified ${report.nodeDownDetect.toFixed(1)} s after the engine stopped, resolved ${back ? ((back.at - restarted) / 1000).toFixed(1) : "never"} s after it started`,
   );
   expect(back).toBeDefined();
+});
+
+// After the quiet part: a new secret for Mongo restarts its task (stop-first: its volume is its alone), an outage of seconds.
+test("a Mongo password rotation: changed inside the running mongod on the data node, then Mongo's task and the API on the new secret; the API logs in", async () => {
+  const before = dataPrint();
+  const mongoSecret = () =>
+    rig.docker(1, "service", "inspect", "copilotos-swarm-mongo", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}{{end}}");
+  const oldSecret = mongoSecret();
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  await loop.reached(50);
+  // The API as the update before left it (v2): only the password changes.
+  const steps = await deploy([`copilotos:images.api=${apiV2}`, "copilotos:mongo.rotate=1"]);
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  log(`rotation: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  // The change ran in Mongo's task on node-1 (after the backup before it), then the services moved.
+  const change = steps.find((st) => st.name === "copilotos-mongo-rotation-change");
+  expect(change?.action).toBe("replace");
+  expect(change?.output).toContain("rotate: changed the password of copilotos_user");
+  for (const svc of ["mongo-backup-run", "mongo", "api"]) expect(steps.find((st) => st.name === `copilotos-${svc}`)?.action).toMatch(/^(replace|update)$/);
+  // A new secret for Mongo's task and the API's; the old one kept (a rollback's spec still names it).
+  const newSecret = mongoSecret();
+  expect(newSecret).not.toBe(oldSecret);
+  expect(rig.docker(1, "secret", "ls", "--format", "{{.Name}}").split("\n")).toEqual(expect.arrayContaining([oldSecret, newSecret]));
+  // The data is the same but for the user's password; the API logs in with the new one.
+  const after = dataPrint();
+  const changed = (print: string) => print.split("\n").filter((l) => !l.endsWith(" ./.users"));
+  expect([changed(after.mongo), after.redis]).toEqual([changed(before.mongo), before.redis]);
+  expect(after.mongo).not.toBe(before.mongo);
+  expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"mongo":"ok","redis":"ok"');
 });
 
 // Last: a restore is an outage of Mongo (seconds), which may page; the quiet part is over by now.

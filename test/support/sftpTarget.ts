@@ -2,7 +2,8 @@
  * An off-host backup target for tests: an SFTP server (this machine's sshd, `internal-sftp`) in a
  * network namespace of its own, with a key pair made here and its host key pinned, routed to the
  * test hosts' namespaces through this machine (the one place their links meet). Needs root; `stop`
- * removes everything it made, the forwarding rules included.
+ * removes everything it made, the forwarding rules included. The swarm rig runs the same server on
+ * its bridge ({@link startSftpServer}).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -37,23 +38,47 @@ const FORWARD_RULES = [
   ["-s", "10.201.0.0/16", "-d", "10.201.8.0/30", "-j", "ACCEPT"],
 ];
 
+/**
+ * An SFTP-only server (this machine's sshd, `internal-sftp`) for `user`, listening on `address` in
+ * the namespace `ns`, its keys and state in `dir`; the repositories go in `dir/home`.
+ */
+export async function startSftpServer(o: { ns: string; address: string; dir: string; user: string }): Promise<SftpTarget> {
+  fs.mkdirSync(o.dir, { recursive: true });
+  const home = path.join(o.dir, "home");
+  fs.mkdirSync(home, { recursive: true });
+  if (!ok("id", [o.user])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", o.user]);
+  sh("usermod", ["-p", "*", o.user]);
+  sh("chown", [`${o.user}:${o.user}`, home]);
+  const hostKey = keyPair(o.dir, "host_key");
+  const clientKey = keyPair(o.dir, "client_key");
+  // SFTP only: the backup user gets no shell.
+  startSshd({
+    ns: o.ns,
+    dir: o.dir,
+    address: o.address,
+    user: o.user,
+    hostKey,
+    clientKey,
+    extra: ["Subsystem sftp internal-sftp", "ForceCommand internal-sftp"],
+  });
+  const scan = `ip netns exec ${o.ns} ssh-keyscan -T 2 ${o.address} 2>/dev/null | grep -q ssh-ed25519`;
+  await waitFor(`sshd on the SFTP server ${o.address}`, () => ok("sh", ["-c", scan]), 20);
+  const pub = fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
+  return { address: o.address, port: 22, user: o.user, hostKey: pub, clientKey: fs.readFileSync(clientKey, "utf8"), home };
+}
+
+/** Stops {@link startSftpServer}'s sshd and removes its user and folder. */
+export async function stopSftpServer(o: { dir: string; user: string }): Promise<void> {
+  await waitGone(killPidFile(path.join(o.dir, "sshd.pid")), 10);
+  if (ok("id", [o.user])) ok("userdel", [o.user]);
+  fs.rmSync(o.dir, { recursive: true, force: true });
+}
+
 export async function startSftpTarget(): Promise<SftpTarget> {
   await stopSftpTarget();
-  fs.mkdirSync(DIR, { recursive: true });
-  const home = path.join(DIR, "home");
-  fs.mkdirSync(home, { recursive: true });
-  if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
-  sh("usermod", ["-p", "*", USER]);
-  sh("chown", [`${USER}:${USER}`, home]);
   linkedNamespace({ ns: NS, outDev: OUT, inDev: IN, outAddress: OUT_ADDRESS, inAddress: SFTP_ADDRESS, routes: [["10.201.0.0/16", "via", OUT_ADDRESS]] });
   for (const rule of FORWARD_RULES) sh("iptables", ["-I", "FORWARD", "1", ...rule]);
-  const hostKey = keyPair(DIR, "host_key");
-  const clientKey = keyPair(DIR, "client_key");
-  // SFTP only: the backup user gets no shell.
-  startSshd({ ns: NS, dir: DIR, address: SFTP_ADDRESS, user: USER, hostKey, clientKey, extra: ["Subsystem sftp internal-sftp", "ForceCommand internal-sftp"] });
-  await waitFor("sshd on the SFTP target", () => ok("sh", ["-c", `ssh-keyscan -T 2 ${SFTP_ADDRESS} 2>/dev/null | grep -q ssh-ed25519`]), 20);
-  const pub = fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ");
-  return { address: SFTP_ADDRESS, port: 22, user: USER, hostKey: pub, clientKey: fs.readFileSync(clientKey, "utf8"), home };
+  return startSftpServer({ ns: NS, address: SFTP_ADDRESS, dir: DIR, user: USER });
 }
 
 /** Routes test host `n`'s namespace to the target (and back, through this machine). */
@@ -64,10 +89,8 @@ export function routeTestHost(n: number): void {
 }
 
 export async function stopSftpTarget(): Promise<void> {
-  await waitGone(killPidFile(path.join(DIR, "sshd.pid")), 10);
+  await stopSftpServer({ dir: DIR, user: USER });
   for (const rule of FORWARD_RULES) while (ok("iptables", ["-D", "FORWARD", ...rule]));
   if (ok("ip", ["netns", "pids", NS])) sh("ip", ["netns", "del", NS]);
   ok("ip", ["link", "del", OUT]);
-  if (ok("id", [USER])) ok("userdel", [USER]);
-  fs.rmSync(DIR, { recursive: true, force: true });
 }

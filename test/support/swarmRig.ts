@@ -13,6 +13,7 @@ import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
 import { startSharedCron, stopSharedCron } from "./cron";
 import { daemon, dockerdArgv, keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone } from "./processes";
+import { SftpTarget, startSftpServer, stopSftpServer } from "./sftpTarget";
 
 export const SWARM_DIR = "/tmp/copilotos-swarm";
 const NET = "cpt-swnet";
@@ -22,6 +23,8 @@ export const nodeAddress = (i: number) => `10.202.0.${10 + i}`;
 export const REGISTRY = "10.202.0.2:5000";
 /** The manager's deploy user (its engine's socket group). */
 const USER = "cptswarm";
+/** The off-host backup target on the swarm's bridge (beside the registry, on no node): its folder and SFTP user. */
+const SFTP = { dir: path.join(SWARM_DIR, "sftp"), user: "cptswsftp" };
 
 export interface SwarmNode {
   index: number;
@@ -183,8 +186,14 @@ export class SwarmRig {
     return this.docker(1, "image", "inspect", "--format", "{{index .RepoDigests 0}}", target);
   }
 
+  /** An SFTP server on the swarm's bridge (the registry's address, no node's): the stack's off-host restic target. */
+  startSftp(): Promise<SftpTarget> {
+    return startSftpServer({ ns: NET, address: REGISTRY.split(":")[0], ...SFTP });
+  }
+
   async stop(): Promise<void> {
     ok("crontab", ["-r", "-u", USER]);
+    await stopSftpServer(SFTP);
     if (fs.existsSync(SWARM_DIR)) await stopSharedCron(SWARM_DIR);
     await waitGone(killPidFile(path.join(SWARM_DIR, "sshd.pid")), 10);
     for (const i of NODES) {

@@ -52,12 +52,13 @@ export interface SwarmMongo {
 /**
  * Lines that set `$ctr` to Mongo's running task container (its ID) on a swarm, found by its service's label,
  * after checking that this engine is the data node (the volume is there and nowhere else). No running
- * task leaves `$ctr` empty: the volume is then copied without a lock (no mongod writes it).
+ * task leaves `$ctr` empty: the volume is then copied without a lock (no mongod writes it). With
+ * `drainStdin`, a refusal reads the script's stdin first (a secret waiting there is never left unread).
  */
-export function swarmMongoLines(s: SwarmMongo, step: string): string[] {
+export function swarmMongoLines(s: SwarmMongo, step: string, drainStdin = false): string[] {
   return [
     "here=$(docker info --format '{{.Name}}')",
-    `if [ "$here" != ${shq(s.node)} ]; then printf ${shq(`${step}: Mongo's data is on node %s, and this connection reaches node %s; backups and restores on a swarm run on its data node: point host.address at the data node (a manager)\\n`)} ${shq(s.node)} "$here" >&2; exit 1; fi`,
+    `if [ "$here" != ${shq(s.node)} ]; then ${drainStdin ? "cat >/dev/null; " : ""}printf ${shq(`${step}: Mongo's data is on node %s, and this connection reaches node %s; backups, restores and password changes on a swarm run on its data node: point host.address at the data node (a manager)\\n`)} ${shq(s.node)} "$here" >&2; exit 1; fi`,
     `ctr=$(${localTask(s.service)})`,
   ];
 }

@@ -36,6 +36,18 @@ export interface StatusSpec {
 }
 
 /**
+ * The newest verified backup in `$dir` (one with its .sha256) and its size, and with an off-host
+ * repository its newest snapshot and age. `$dir` must be set (the backup folder).
+ */
+export function backupStatusLines(b: StatusSpec["backup"]): string[] {
+  return [
+    `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(b.prefix))} | sort -r | head -n 1 || true)`,
+    'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',
+    ...(b.offsite ? offsiteStatusLines(b.offsite, b.prefix) : []),
+  ];
+}
+
+/**
  * Per container of the stack: service, name, image, state, health, restarts, started; then the
  * newest verified backup (one with its .sha256), the newest off-host snapshot and its age (with
  * `backup.offsite`), and the free space of the Docker root and the backup folder.
@@ -53,9 +65,7 @@ export function statusScript(s: StatusSpec): string {
     `  tag=$(docker image inspect --format '{{if .RepoTags}}{{index .RepoTags 0}}{{else}}{{.Id}}{{end}}' "$3" 2>/dev/null) || tag=$3`,
     '  echo "$1 ${2#/} $tag $4 $5 $6 $7"',
     "done | sort",
-    `last=$(for f in "$dir"/*; do [ -f "$f.sha256" ] && printf '%s\\n' "\${f##*/}"; done 2>/dev/null | grep -E ${shq(backupNamePattern(s.backup.prefix))} | sort -r | head -n 1 || true)`,
-    'if [ -n "$last" ]; then echo "last verified backup: $last ($(wc -c < "$dir/$last") bytes)"; else echo "last verified backup: none in $dir"; fi',
-    ...(s.backup.offsite ? offsiteStatusLines(s.backup.offsite, s.backup.prefix) : []),
+    ...backupStatusLines(s.backup),
     ...(s.certificate ? certificateStatusLines(s.certificate) : []),
     `root=$(docker info --format '{{.DockerRootDir}}')`,
     `echo "free disk: $(df -Pk "$root" | awk 'NR==2 { print int($4 / 1024) }') MiB on $root (Docker root)"`,

@@ -10,6 +10,8 @@
  * it, and is on no command line and in no log.
  */
 import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
+import { SwarmMongo, swarmMongoLines } from "./backup";
+import { localTask } from "../swarm/services";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
 export interface RotationSpec {
@@ -21,6 +23,37 @@ export interface RotationSpec {
   user: string;
   /** Adopting a compose deployment: while that project's Mongo runs, the stack takes its password as it is. @default none */
   compose?: { project: string; service: string };
+  /** On a swarm: Mongo's service and data node; the change runs in its task there, found by label. @default one host */
+  swarm?: SwarmMongo;
+}
+
+/**
+ * Sets `$ctr` to the running Mongo container and `$running` to true or false. On one host the
+ * stack's container, waited for while its restart policy brings it back; on a swarm the service's
+ * task on the data node, waited for while the swarm (re)starts it. A swarm with no Mongo service
+ * and no volume here is a first deploy: nothing to change, wherever the data node is.
+ */
+function findMongoLines(r: RotationSpec): string[] {
+  if (!r.swarm)
+    return [
+      `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
+      // A Mongo its restart policy is bringing back (it crashed, or was killed mid-rotation) is waited for.
+      `state() { s=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null) || s='false false'; echo "$s"; }`,
+      "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
+      "running=$(state); running=${running%% *}",
+    ];
+  return [
+    `svc=${shq(r.swarm.service)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
+    'if ! docker service inspect "$svc" >/dev/null 2>&1 && ! docker volume inspect "$vol" >/dev/null 2>&1; then',
+    "  cat >/dev/null",
+    '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+    "  exit 0",
+    "fi",
+    ...swarmMongoLines(r.swarm, "rotate", true),
+    // A task the swarm is starting (or starting again) is waited for.
+    `waited=0; while [ -z "$ctr" ] && docker service inspect "$svc" >/dev/null 2>&1 && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); ctr=$(${localTask(r.swarm.service)}); done`,
+    'if [ -n "$ctr" ]; then running=true; else running=false; fi',
+  ];
 }
 
 /** Where the new password waits inside the container while mongosh runs. */
@@ -53,14 +86,12 @@ export const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT;
 
 /** The host script; stdin is the new password. */
 export function rotationScript(r: RotationSpec): string {
+  // What the messages call Mongo: its container on one host, its service's task on a swarm.
+  const mongo = r.swarm ? "the task of $svc" : "$ctr";
   return lines(
     STRICT,
     engineAnswers("rotate"),
-    `ctr=${shq(r.container)}; vol=${shq(r.volume)}; want_user=${shq(r.user)}`,
-    // A Mongo its restart policy is bringing back (it crashed, or was killed mid-rotation) is waited for.
-    `state() { s=$(docker inspect --format '{{.State.Running}} {{.State.Restarting}}' "$ctr" 2>/dev/null) || s='false false'; echo "$s"; }`,
-    "waited=0; while [ \"$(state)\" = 'false true' ] && [ $waited -lt 60 ]; do sleep 1; waited=$((waited + 1)); done",
-    "running=$(state); running=${running%% *}",
+    ...findMongoLines(r),
     'if [ "$running" != true ]; then',
     "  cat >/dev/null",
     ...(r.compose
@@ -72,7 +103,7 @@ export function rotationScript(r: RotationSpec): string {
         ]
       : []),
     '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
-    '    echo "rotate: $vol holds data but $ctr is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2',
+    `    echo "rotate: $vol holds data but ${mongo} is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2`,
     "    exit 1",
     "  fi",
     '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
@@ -95,11 +126,11 @@ export function rotationScript(r: RotationSpec): string {
     // mongosh killed with its container (status 128+signal), or the container restarted since.
     "  sleep 1",
     `  if [ "$rc" -ge 128 ] || [ "$(docker inspect --format '{{.State.Running}} {{.State.StartedAt}}' "$ctr" 2>/dev/null || true)" != "true $started" ]; then`,
-    '    echo "rotate: Mongo in $ctr stopped during the change, so it holds either its current or the new password; nothing else was changed. Run pulumi up again once $ctr runs: the rotation logs in with either password and finishes" >&2',
+    `    echo "rotate: Mongo in ${mongo} stopped during the change, so it holds either its current or the new password; nothing else was changed. Run pulumi up again once ${mongo} runs: the rotation logs in with either password and finishes" >&2`,
     "    exit 1",
     "  fi ;;",
     "esac",
-    'echo "rotate: the password of Mongo in $ctr was not changed; nothing else was" >&2',
+    `echo "rotate: the password of Mongo in ${mongo} was not changed; nothing else was" >&2`,
     "exit 1",
   );
 }

@@ -37,7 +37,7 @@ export function scheduleDoes(schedule: string, s: Pick<BackupSpec, "volume">): s
 }
 
 export function rotationDoes(s: RotationSpec): string {
-  return `rotate: the Mongo password of ${s.user} changed inside ${s.container}`;
+  return `rotate: the Mongo password of ${s.user} changed inside ${s.swarm ? `the task of ${s.swarm.service} on node ${s.swarm.node}` : s.container}`;
 }
 
 export function cutoverDoes(s: AdoptSpec): string {

@@ -7,15 +7,18 @@
 import { aliasOf, portOf } from "../monitoring/spec";
 import { swarmMonitoringName } from "./monitoring";
 import { Service, StackIdentity, stackFilters } from "../names";
-import { engineAnswers, lines, shq, STRICT } from "../shell";
+import { backupStatusLines, StatusSpec } from "../operations/ops";
+import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
 import { localTask, SWARM_SERVICE_LABEL, swarmServiceName } from "./services";
 
 /**
  * Per service of the stack (the monitoring's too): its tasks running against those desired and its
  * image; then each task meant to run: its node, state (with health: `Starting` until its check
  * passes) and image digest; then the tasks that failed, newest first (a crash loop shows here).
+ * With `backup` (backups on: the manager is the data node), the newest verified backup there and
+ * the newest off-host snapshot, as on one host.
  */
-export function swarmStatusScript(id: StackIdentity): string {
+export function swarmStatusScript(id: StackIdentity, backup?: StatusSpec["backup"]): string {
   return lines(
     STRICT,
     engineAnswers("status"),
@@ -28,6 +31,7 @@ export function swarmStatusScript(id: StackIdentity): string {
     "# shellcheck disable=SC2086 # one word per service name",
     `failed=$(docker service ps --no-trunc --filter desired-state=shutdown --format '{{.Name}}\\t{{.Node}}\\t{{.CurrentState}}\\t{{.Error}}' $names | awk -F '\\t' '$3 ~ /^(Failed|Rejected)/')`,
     'if [ -n "$failed" ]; then echo; echo "failed tasks (the swarm keeps 5 per slot):"; printf \'%s\\n\' "$failed"; fi',
+    ...(backup ? ["echo", `dir=${hostPath(backup.dir)}`, ...backupStatusLines(backup)] : []),
   );
 }
 
