@@ -43,8 +43,12 @@ describe("the program", () => {
 
   test("with HTTPS the origin is the https one (the plain port only redirects)", async () => {
     const ca = makeTestCa();
-    const run = await runStack("staging", [`copilotos:tls.certificate=${ca.cert}`, "copilotos:tls.ports.web=3543"], [`copilotos:tls.key=${ca.key}`]);
-    expect(accessOf(containerOf(run, "api").inputs.envs)[1]).toBe('CORS_ORIGINS=["https://203.0.113.10:3543"]');
+    try {
+      const run = await runStack("staging", [`copilotos:tls.certificate=${ca.cert}`, "copilotos:tls.ports.web=3543"], [`copilotos:tls.key=${ca.key}`]);
+      expect(accessOf(containerOf(run, "api").inputs.envs)[1]).toBe('CORS_ORIGINS=["https://203.0.113.10:3543"]');
+    } finally {
+      ca.remove();
+    }
   });
 
   test("config api.allowedHosts and api.corsOrigins replace the defaults", async () => {
