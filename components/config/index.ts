@@ -4,6 +4,7 @@ import { AppSecretName, appSecretProblem } from "../renderers/services/appContra
 import { logGroupName } from "../renderers/services/containers";
 import { ConfigError, toProblems } from "./errors";
 import { adoptSchema } from "./adopt";
+import { swarmIssues } from "./swarmRules";
 import { apiSchema, backupSchema, logsSchema, offsiteCredentialIssues, redisSchema, stateBackendSchema, tlsSchema } from "./sections";
 import { hostSchema } from "./host";
 import { alertReceiverIssues, monitoringSchema } from "./monitoring";
@@ -190,28 +191,7 @@ export const configSchema = z
       });
     }
     const host = cfg.host;
-    if (host.kind === "swarm") {
-      // What the swarm target does not do yet (docs/swarm.md): refused by name, never ignored.
-      const unsupported: [(string | number)[], boolean, string][] = [
-        [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
-        [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
-        [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
-        [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
-        [
-          ["host", "dataNode"],
-          cfg.backup.enabled && host.nodes.find((n) => n.name === host.dataNode)?.role === "worker",
-          "must be a manager while backups are on: a swarm's backups run on the data node, reached at host.address (make it a manager and point host.address at it), or set backup.enabled false",
-        ],
-        [
-          ["mongo", "rotate"],
-          cfg.mongo.rotate !== undefined && host.nodes.find((n) => n.name === host.dataNode)?.role === "worker",
-          "needs host.dataNode to be a manager: the password is changed inside Mongo's task on the data node, reached at host.address (make it a manager and point host.address at it)",
-        ],
-        [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
-        [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
-      ];
-      for (const [path, bad, message] of unsupported) if (bad) ctx.addIssue({ code: "custom", path, message });
-    }
+    if (host.kind === "swarm") for (const { path, message } of swarmIssues({ ...cfg, host })) ctx.addIssue({ code: "custom", path, message });
     // Mongo's password is fixed inside the adopted volume: the stack must use it, not generate one.
     if (cfg.adopt && cfg.mongoPassword === undefined) {
       ctx.addIssue({

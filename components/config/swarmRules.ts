@@ -1,0 +1,45 @@
+/**
+ * What the swarm target refuses in the rest of the config (docs/swarm.md): each by its key, never
+ * ignored. Backups and a password change run on the data node through the manager `host.address`
+ * reaches, so both need the data node to be a manager.
+ */
+import type { z } from "zod";
+import type { swarmHost } from "./host";
+
+/** The parts of the parsed config the rules read. */
+export interface SwarmRuleInput {
+  host: z.output<typeof swarmHost>;
+  delivery: { mode: string };
+  tls?: unknown;
+  adopt?: unknown;
+  api: { migrate?: unknown };
+  backup: { enabled: boolean };
+  mongo: { rotate?: string };
+  ports: { mongo?: number; redis?: number };
+}
+
+const ON_THE_MANAGER = "reached at host.address (make it a manager and point host.address at it)";
+
+export function swarmIssues(cfg: SwarmRuleInput): { path: string[]; message: string }[] {
+  const host = cfg.host;
+  const dataOnWorker = host.nodes.find((n) => n.name === host.dataNode)?.role === "worker";
+  const rules: [string[], boolean, string][] = [
+    [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
+    [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
+    [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
+    [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
+    [
+      ["host", "dataNode"],
+      cfg.backup.enabled && dataOnWorker,
+      `must be a manager while backups are on: a swarm's backups run on the data node, ${ON_THE_MANAGER}, or set backup.enabled false`,
+    ],
+    [
+      ["mongo", "rotate"],
+      cfg.mongo.rotate !== undefined && dataOnWorker,
+      `needs host.dataNode to be a manager: the password is changed inside Mongo's task on the data node, ${ON_THE_MANAGER}`,
+    ],
+    [["ports", "mongo"], cfg.ports.mongo !== undefined, "is not supported on a swarm (Mongo is reached on the overlay network only)"],
+    [["ports", "redis"], cfg.ports.redis !== undefined, "is not supported on a swarm (Redis is reached on the overlay network only)"],
+  ];
+  return rules.filter(([, bad]) => bad).map(([path, , message]) => ({ path, message }));
+}
