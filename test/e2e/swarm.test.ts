@@ -18,211 +18,48 @@
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { applyGraph, ApplyError, ExecState } from "../support/executor";
+import { ApplyError } from "../support/executor";
 import { get, startLoad } from "../support/loadLoop";
-import { SAPTIVA_KEY } from "../support/program";
-import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
-import { SwarmRig } from "../support/swarmRig";
-import type { ProgramRun } from "../../scripts/mockRuntime/harness";
-import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
+import { STANDIN_TAGS } from "../support/standins";
 import { rollback } from "../../scripts/rollback";
-import type { StackConfigInput } from "../../scripts/stack/stackConfig";
-import { RigBackend, updateEntry } from "../support/rigBackend";
-import { buildMonitoringStandins, MONITORING_STANDIN_TAGS } from "../support/monitoringImages";
-import { Notification, startWebhookReceiver, WebhookReceiver } from "../support/webhookReceiver";
+import { RigBackend } from "../support/rigBackend";
+import type { Notification } from "../support/webhookReceiver";
 import { AlertScenarios } from "../support/alertScenarios";
-import { queryProm } from "../support/prometheus";
 import { ops } from "../../scripts/ops";
 import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
-import type { SftpTarget } from "../support/sftpTarget";
-import { resticImage } from "../support/testImages";
+import { SwarmStackRun } from "../support/swarmStackRun";
+import { SAPTIVA_KEY } from "../support/program";
 
 jest.setTimeout(900_000);
-const rig = new SwarmRig();
-const state = new ExecState();
-let passwords: ProgramRun["passwords"] = {};
-const digests: Record<string, string> = {};
-let apiV2 = "";
 const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
-let hook: WebhookReceiver;
-/** The off-host restic target: an SFTP server on the swarm's bridge, on no node. */
-let sftp: SftpTarget;
 /** Firing notifications while nothing was wrong for users (the updates, the rollback, the drain). */
 const falseAlarms: Notification[] = [];
 const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose engine is stopped
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
-/** The stack's `backup.offsite`: its restic repository on the SFTP server (the program and the CLIs read it). */
-const offsiteConfig = () => [
-  `copilotos:backup.offsite.sftp.host=${sftp.address}`,
-  `copilotos:backup.offsite.sftp.user=${sftp.user}`,
-  `copilotos:backup.offsite.sftp.path=${repository()}`,
-  `copilotos:backup.offsite.sftp.hostKey=${sftp.hostKey}`,
-];
-const repository = () => path.join(sftp.home, "copilotos-swarm");
+const run = new SwarmStackRun(log);
+const { rig, digests, deploy, apiWorker, apiOff, redisCli, dataPrint, promLabels, backupDir, archives, archiveOf, offsiteSnapshots, repository } = run;
+/** A CLI (`npm run ops|backup|restore -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
+const cliOnSwarm = run.cli;
+const opsOnSwarm = (...args: string[]) => cliOnSwarm(ops, ...args);
 
-/** The swarm stack's program, pointed at the rig and the pushed stand-ins, applied through the manager. */
-async function deploy(config: string[] = []) {
-  const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
-  const input = loadStackConfig({
-    stack: "swarm",
-    dir: path.join(__dirname, "..", "fixtures"),
-    config: [
-      `copilotos:host.address=${rig.manager.address}`,
-      "copilotos:host.replicas.api=2",
-      // The pushed stand-ins, unless `config` names another image for a service.
-      ...Object.entries(digests)
-        .filter(([service]) => !config.some((c) => c.startsWith(`copilotos:images.${service}=`)))
-        .map(([service, ref]) => `copilotos:images.${service}=${ref}`),
-      "copilotos:host.updateMonitorSeconds=5",
-      // The names browsers use (here the edge nodes' addresses): the app answers no other Host (ALLOWED_HOSTS).
-      'copilotos:api.allowedHosts=["10.202.0.11","10.202.0.12","10.202.0.13","proxy","localhost","127.0.0.1"]',
-      "copilotos:monitoring.enabled=true",
-      // Resolutions within the tests' patience (5 minutes by default).
-      "copilotos:monitoring.alerts.groupIntervalMinutes=1",
-      ...offsiteConfig(),
-      ...config,
-    ],
-    secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:alertWebhookUrl=${hook.url}`, `copilotos:offsiteSshKey=${sftp.clientKey}`],
-  });
-  return swarmStack.deployInput(input);
-}
-
-/** The swarm stack as `pulumi up` and its history see it: each update recorded, as `npm run rollback` reads them. */
-const swarmStack = {
-  stack: "swarm",
-  history: [] as HistoryEntry[],
-  lastInput: undefined as StackConfigInput | undefined,
-  async deployInput(input: StackConfigInput) {
-    jest.resetModules();
-    const { runProgram } = await import("../../scripts/mockRuntime/harness");
-    const run = await runProgram({ stack: "swarm", ...input, priorPasswords: passwords });
-    passwords = run.passwords;
-    this.lastInput = input;
-    try {
-      const steps = await applyGraph(run, { dockerArgs: rig.manager.dockerArgs, ssh: rig.managerSsh }, state, log);
-      this.history.push(updateEntry(this.history, input, "succeeded"));
-      return steps;
-    } catch (e) {
-      this.history.push(updateEntry(this.history, input, "failed"));
-      throw e;
-    }
-  },
-};
-
-const apiTasks = () =>
-  rig
-    .docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}")
-    .split("\n")
-    .filter((l) => / Running /.test(` ${l} `));
-/** A worker that runs an API task (the spread strategy puts the two on different nodes), else `fallback`. */
-const apiWorker = (fallback: string) =>
-  apiTasks()
-    .map((l) => l.split(" ")[0])
-    .find((n) => n !== "node-1") ?? fallback;
-/** Seconds from `since` until the API runs its 2 tasks, none on `node` (2 minutes at most; -1 if not by then). */
-async function apiOff(node: string, since: number): Promise<number> {
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const tasks = apiTasks();
-    if (tasks.length === 2 && tasks.every((t) => !t.startsWith(node))) return (Date.now() - since) / 1000;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  return -1;
-}
-/** A command in the Redis task (on node-1), authenticated from its secret file (REDISCLI_AUTH: on no command line). */
-const redisCli = (cmd: string) => {
-  const task = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-redis");
-  return rig.docker(1, "exec", task, "sh", "-c", `REDISCLI_AUTH="$(cat /run/secrets/redis_password)"; export REDISCLI_AUTH; ${cmd}`);
-};
-/** Mongo's data files and Redis's keys, fingerprinted. */
-const dataPrint = () => ({
-  mongo: rig.docker(1, "run", "--rm", "-v", "copilotos-swarm-mongo-data:/d:ro", digests.mongo, "sh", "-c", "cd /d && find . -type f | sort | xargs sha256sum"),
-  redis: redisCli(`redis-cli --scan | sort | while read -r k; do printf '%s %s\\n' "$k" "$(redis-cli GET "$k")"; done`),
-});
-
-beforeAll(async () => {
-  await rig.start();
-  const tags = buildStandins(rig.manager.dockerArgs);
-  apiVersion(rig.manager.dockerArgs, "cpt-standin/api:2", "2");
-  for (const [service, tag] of Object.entries(tags)) digests[service] = rig.push(tag, `copilotos-${service}`);
-  apiV2 = rig.push("cpt-standin/api:2", "copilotos-api");
-  // restic (Debian's, as upstream's image has it) for the off-host copies, and their SFTP target.
-  digests.restic = rig.push(resticImage(rig.manager.dockerArgs, "cpt-e2e/restic:0.14"), "copilotos-restic");
-  sftp = await rig.startSftp();
-  buildMonitoringStandins(rig.manager.dockerArgs);
-  for (const [part, tag] of Object.entries(MONITORING_STANDIN_TAGS)) digests[part] = rig.push(tag, `copilotos-${part.toLowerCase()}`);
-  // Alertmanager posts from the overlay network, out through its node, to this machine's end of the swarm's bridge.
-  hook = await startWebhookReceiver("10.202.0.1", (n) =>
+beforeAll(() =>
+  run.start((n) =>
     log(`notified: ${n.status} ${n.alerts.map((a) => `${a.labels.alertname}${a.labels.node ? ` (${a.labels.node})` : ""} ${a.status}`).join(", ")}`),
-  );
-});
+  ),
+);
 afterAll(async () => {
-  await rig.stop();
-  await hook?.close();
+  await run.stop();
   const yes = (b: boolean) => (b ? "yes" : "no");
   process.stdout.write(
     `swarm: nodes=3 requests=${report.requests} update_failed=${report.updateFailed} bad_update_failed=${report.badFailed} rolled_back=${yes(report.rolledBack)} node_loss_failed=${report.nodeLossFailed} recovery_s=${report.recovery.toFixed(1)} node_down_detect_s=${report.nodeDownDetect.toFixed(1)} false_alarms=${falseAlarms.length}\n`,
   );
 });
 
-/** A PromQL query's series, asked inside the Prometheus task (on node-1, the data node). */
-const promQuery = (promql: string) =>
-  queryProm((...a) => rig.docker(1, ...a), rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-prometheus"), promql);
-/** Waits (3 minutes at most) until `promql`'s series' `label` values, sorted, are `want`; returns what it saw last. */
-async function promLabels(promql: string, label: string, want: string[]): Promise<string[]> {
-  const deadline = Date.now() + 180_000;
-  let seen: string[] = [];
-  while (Date.now() < deadline) {
-    seen = promQuery(promql)
-      .map((r) => r.metric[label])
-      .sort();
-    if (JSON.stringify(seen) === JSON.stringify(want)) break;
-    await new Promise((r) => setTimeout(r, 2000));
-  }
-  return seen;
-}
-/** A CLI (`npm run ops|backup -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
-async function cliOnSwarm(
-  cli: (argv: string[], io: { out: (s: string) => void; err: (s: string) => void }) => Promise<number>,
-  ...args: string[]
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const host = [
-    ...[`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].map((c) => `copilotos:${c}`),
-    ...offsiteConfig(),
-    `copilotos:images.restic=${digests.restic}`,
-  ].flatMap((c) => ["--config", c]);
-  const code = await cli(["--stack-dir", path.join(__dirname, "..", "fixtures"), "--identity", rig.managerSsh.identityFile, ...host, "swarm", ...args], {
-    out: (s) => out.push(s),
-    err: (s) => err.push(s),
-  });
-  return { code, out: out.join(""), err: err.join("") };
-}
-const opsOnSwarm = (...args: string[]) => cliOnSwarm(ops, ...args);
-
-/** The deploy user's backup folder on the manager, the data node (config `backup.dir`, ~/copilotos-backups). */
-const backupDir = () => path.join(rig.home, "copilotos-backups");
-/** The swarm Mongo's verified archives there, oldest first. */
-const archives = () =>
-  (fs.existsSync(backupDir()) ? fs.readdirSync(backupDir()) : []).filter((f) => /^copilotos-swarm-mongo-\d{8}T\d{6}Z\.tar$/.test(f)).sort();
-/** How many snapshots the off-host repository holds (restic keeps one file per snapshot). */
-const offsiteSnapshots = () => fs.readdirSync(path.join(repository(), "snapshots")).length;
-/** An archive's files, and whether it matches the sha256 recorded beside it. */
-const archiveOf = (file: string) => ({
-  files: spawnSync("tar", ["-tf", path.join(backupDir(), file)], { encoding: "utf8" })
-    .stdout.split("\n")
-    .filter(Boolean)
-    .sort(),
-  sumMatches: spawnSync("sha256sum", ["-c", `${file}.sha256`], { cwd: backupDir() }).status === 0,
-});
-
 /** When the quiet part began: from the rolling update to the drain, no one is notified. */
 let quietFrom = 0;
-const alerts = new AlertScenarios(() => hook.received, log);
+const alerts = new AlertScenarios(() => run.hook.received, log);
 
 test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the API spread, the proxy on every edge node", async () => {
   const { mongo, redis, api, web, proxy } = digests;
@@ -258,7 +95,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   const secrets = rig.docker(1, "secret", "ls", "--format", "{{.Name}}").split("\n");
   expect(secrets).toEqual(expect.arrayContaining([expect.stringMatching(/^copilotos-swarm-mongodb_password-[0-9a-f]{12}$/)]));
   const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
-  for (const p of Object.values(passwords)) expect(env).not.toContain(p.result);
+  for (const p of Object.values(run.passwords)) expect(env).not.toContain(p.result);
   expect(env).not.toContain(SAPTIVA_KEY);
   expect(STANDIN_TAGS.api).toBe("cpt-standin/api:1");
   // Redis's task runs (and answered above) with every capability dropped but its own.
@@ -306,7 +143,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(await promLabels("copilotos_container_healthy == 1", "service", everyService)).toEqual(everyService);
   expect(await promLabels("probe_success == 1", "check", ["api-health", "api-ready", "web"])).toEqual(["api-health", "api-ready", "web"]);
   expect(await promLabels("redis_up == 1", "job", ["redis"])).toEqual(["redis"]);
-  expect(hook.received.filter((n) => n.status === "firing")).toEqual([]);
+  expect(run.hook.received.filter((n) => n.status === "firing")).toEqual([]);
   // Day-2 through the manager: every service and where its tasks run; the API's logs from its tasks on their nodes; nothing firing.
   const status = await opsOnSwarm("status");
   expect([status.code, status.err]).toEqual([0, ""]);
@@ -331,7 +168,7 @@ test("a rolling update of the API under load: 0 failed requests, every task on t
   quietFrom = Date.now();
   const before = dataPrint();
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 300, clients: 2, timeoutMs: 5000 });
-  await deploy([`copilotos:images.api=${apiV2}`]);
+  await deploy([`copilotos:images.api=${run.apiV2}`]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
@@ -351,7 +188,7 @@ test("an update to a never-ready image is rolled back by the swarm: 0 failed req
   const before = dataPrint();
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   // The API's env points it at a Mongo that does not exist: it starts, and never becomes ready.
-  const error = await deploy([`copilotos:images.api=${apiV2}`, "copilotos:api.env.MONGODB_HOST=nowhere"]).catch((e: Error) => e);
+  const error = await deploy([`copilotos:images.api=${run.apiV2}`, "copilotos:api.env.MONGODB_HOST=nowhere"]).catch((e: Error) => e);
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
@@ -372,25 +209,25 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
     rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}");
   const secrets = secretsOf();
   // Updates so far: 1 the first (v1), 2 the rolling update (v2), 3 the never-ready one (failed; the swarm kept v2).
-  expect(swarmStack.history.map((h) => `${h.version} ${h.result}`)).toEqual(["1 succeeded", "2 succeeded", "3 failed"]);
+  expect(run.history.map((h) => `${h.version} ${h.result}`)).toEqual(["1 succeeded", "2 succeeded", "3 failed"]);
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   await loop.reached(50);
   const printed: string[] = [];
   const io = { out: (x: string) => printed.push(x), err: (x: string) => printed.push(x) };
-  const code = await rollback(["swarm", "--to", "1", "--yes"], new RigBackend(swarmStack, log), io);
+  const code = await rollback(["swarm", "--to", "1", "--yes"], new RigBackend(run, log), io);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
   log(`rollback to update 1: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
   expect([code, load.failed]).toEqual([0, 0]);
-  expect(printed.join("")).toContain(`  images.api: ${apiV2} -> ${digests.api}\n`);
+  expect(printed.join("")).toContain(`  images.api: ${run.apiV2} -> ${digests.api}\n`);
   // Every running API task runs v1's digest; the stack answers v1; the secrets are the ones it had.
   const images = rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
   expect([...new Set(images)]).toEqual([digests.api]);
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"1"');
   expect(secretsOf()).toBe(secrets);
-  expect(swarmStack.history.at(-1)!.result).toBe("succeeded");
+  expect(run.history.at(-1)!.result).toBe("succeeded");
   expect(dataPrint()).toEqual(before);
 });
 
@@ -401,7 +238,7 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   await loop.reached(50);
   // The backup folder refuses the deploy user's writes: the archive cannot be written.
   fs.chmodSync(backupDir(), 0o500);
-  const error = await deploy([`copilotos:images.api=${apiV2}`]).catch((e: Error) => e);
+  const error = await deploy([`copilotos:images.api=${run.apiV2}`]).catch((e: Error) => e);
   fs.chmodSync(backupDir(), 0o700);
   expect(error).toBeInstanceOf(ApplyError);
   expect((error as Error).message).toMatch(
@@ -428,13 +265,13 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   expect([job.status, job.stderr]).toEqual([0, ""]);
   expect(await promLabels("copilotos_backup_last_result == 1", "job", ["node"])).toEqual(["node"]);
   // The next deploy runs the backup it had not recorded, then the update.
-  await deploy([`copilotos:images.api=${apiV2}`]);
+  await deploy([`copilotos:images.api=${run.apiV2}`]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
   log(`failed backup, then the update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
-  expect([load.failed, [...new Set(running())], archives().length]).toEqual([0, [apiV2], made.length + 3]);
+  expect([load.failed, [...new Set(running())], archives().length]).toEqual([0, [run.apiV2], made.length + 3]);
   expect(dataPrint()).toEqual(before);
 });
 
@@ -485,7 +322,7 @@ test("a worker drained for maintenance and made active again under load: 0 faile
   expect(dataPrint()).toEqual(before);
   // From the rolling update to here, past every alert's 30 s and the group wait: no one was notified.
   await new Promise((r) => setTimeout(r, 45_000));
-  falseAlarms.push(...hook.received.filter((n) => n.at >= quietFrom && n.status === "firing"));
+  falseAlarms.push(...run.hook.received.filter((n) => n.at >= quietFrom && n.status === "firing"));
   expect(falseAlarms.map((n) => n.alerts.map((a) => a.labels.alertname))).toEqual([]);
 });
 
@@ -537,7 +374,7 @@ test("a Mongo password rotation: changed inside the running mongod on the data n
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   await loop.reached(50);
   // The API as the update before left it (v2): only the password changes.
-  const steps = await deploy([`copilotos:images.api=${apiV2}`, "copilotos:mongo.rotate=1"]);
+  const steps = await deploy([`copilotos:images.api=${run.apiV2}`, "copilotos:mongo.rotate=1"]);
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
