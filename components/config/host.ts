@@ -126,6 +126,10 @@ export const swarmHost = z
       ctx.addIssue({ code: "custom", path: ["nodes"], message: "must include an edge node (edge: true) to publish the app ports" });
   });
 
+/** The data node's swarm role: backups and a password change run there through the manager, so they need "manager". */
+export const dataNodeRole = (h: Pick<z.output<typeof swarmHost>, "nodes" | "dataNode">): "manager" | "worker" | undefined =>
+  h.nodes.find((n) => n.name === h.dataNode)?.role;
+
 /** Debian's own account for its cloud images, and their name pattern (Debian 12, x86-64). */
 export const DEBIAN_AMI_OWNER = "136693071363";
 export const DEBIAN_AMI_NAME = "debian-12-amd64-*";

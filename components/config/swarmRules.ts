@@ -4,7 +4,7 @@
  * reaches, so both need the data node to be a manager.
  */
 import type { z } from "zod";
-import type { swarmHost } from "./host";
+import { dataNodeRole, type swarmHost } from "./host";
 
 /** The parts of the parsed config the rules read. */
 export interface SwarmRuleInput {
@@ -22,7 +22,7 @@ const ON_THE_MANAGER = "reached at host.address (make it a manager and point hos
 
 export function swarmIssues(cfg: SwarmRuleInput): { path: string[]; message: string }[] {
   const host = cfg.host;
-  const dataOnWorker = host.nodes.find((n) => n.name === host.dataNode)?.role === "worker";
+  const dataOnWorker = dataNodeRole(host) === "worker";
   const rules: [string[], boolean, string][] = [
     [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
     [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],

@@ -1,6 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
+import { dataNodeRole } from "../config/host";
 import { DockerHost } from "../hosts/dockerHost";
 import { defaultSshDir } from "../hosts/sshFiles";
 import { hostCommand } from "../operations/hostCommand";
@@ -141,7 +142,7 @@ export class SwarmStack extends pulumi.ComponentResource {
     // mongod first, so the new secret Mongo's task and then the API's get is the one the data holds.
     // It runs on the data node, through the manager: a worker data node has none (config refuses mongo.rotate then).
     const mongoSpec = backupSpecOf({ identity, cfg });
-    const dataOnManager = swarm.nodes.find((n) => n.name === swarm.dataNode)?.role === "manager";
+    const dataOnManager = dataNodeRole(swarm) === "manager";
     this.rotation = dataOnManager
       ? new MongoRotation(
           `${name}-mongo-rotation`,
