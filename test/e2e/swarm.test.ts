@@ -39,7 +39,23 @@ const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose eng
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 const run = new SwarmStackRun(log);
-const { rig, digests, deploy, apiWorker, apiOff, redisCli, dataPrint, promLabels, backupDir, archives, archiveOf, offsiteSnapshots, repository } = run;
+const {
+  rig,
+  digests,
+  deploy,
+  tasksOn,
+  secretsOf,
+  apiWorker,
+  apiOff,
+  redisCli,
+  dataPrint,
+  promLabels,
+  backupDir,
+  archives,
+  archiveOf,
+  offsiteSnapshots,
+  repository,
+} = run;
 /** A CLI (`npm run ops|backup|restore -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
 const cliOnSwarm = run.cli;
 const opsOnSwarm = (...args: string[]) => cliOnSwarm(ops, ...args);
@@ -69,7 +85,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   // one before the apps locked Mongo's task (found by label), archived its volume and verified it.
   const first = archives();
   expect([first.length, first[0] && archiveOf(first[0])]).toEqual([1, { files: ["./", "./.users", "./_mdb_catalog.wt"], sumMatches: true }]);
-  const mongoTask = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-mongo");
+  const mongoTask = tasksOn("mongo");
   expect(rig.docker(1, "exec", mongoTask, "cat", "/tmp/mongosh.log")).toBe("lock\nunlock");
   // And off the data node: a restic repository on the SFTP server, one snapshot, nothing of the data in the clear.
   expect(offsiteSnapshots()).toBe(1);
@@ -99,7 +115,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(env).not.toContain(SAPTIVA_KEY);
   expect(STANDIN_TAGS.api).toBe("cpt-standin/api:1");
   // Redis's task runs (and answered above) with every capability dropped but its own.
-  const task = rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-redis");
+  const task = tasksOn("redis");
   const [drops, adds] = rig
     .docker(1, "inspect", "--format", "{{json .HostConfig.CapDrop}} {{json .HostConfig.CapAdd}}", task)
     .split(" ")
@@ -122,13 +138,12 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   const everyService = ["alertmanager", "api", "blackbox", "mongo", "node-exporter", "prometheus", "proxy", "redis", "redis-exporter", "web"];
   expect([...new Set(roots)].sort()).toEqual(everyService.map((s) => `${s}: true root-refused`).sort());
   for (const svc of ["mongo", "api", "proxy"]) {
-    const id = rig.docker(1, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`).split("\n")[0];
+    const id = tasksOn(svc).split("\n")[0];
     if (id) expect([svc, rig.docker(1, "exec", id, "sh", "-c", "echo x > /tmp/probe && cat /tmp/probe")]).toEqual([svc, "x"]);
   }
   // The API's /tmp (its uploaded documents) is a volume of its task's own, on disk.
   const apiTmp = [1, 2, 3].flatMap((node) =>
-    rig
-      .docker(node, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-api")
+    tasksOn("api", node)
       .split("\n")
       .filter(Boolean)
       .map((id) => rig.docker(node, "inspect", "--format", '{{range .Mounts}}{{if eq .Destination "/tmp"}}{{.Type}} {{len .Name}}{{end}}{{end}}', id)),
@@ -205,9 +220,7 @@ test("an update to a never-ready image is rolled back by the swarm: 0 failed req
 
 test("npm run rollback to the first update under load: 0 failed requests, every API task on its digest, the same secrets", async () => {
   const before = dataPrint();
-  const secretsOf = () =>
-    rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}");
-  const secrets = secretsOf();
+  const secrets = secretsOf("api");
   // Updates so far: 1 the first (v1), 2 the rolling update (v2), 3 the never-ready one (failed; the swarm kept v2).
   expect(run.history.map((h) => `${h.version} ${h.result}`)).toEqual(["1 succeeded", "2 succeeded", "3 failed"]);
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
@@ -226,7 +239,7 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
   const images = rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
   expect([...new Set(images)]).toEqual([digests.api]);
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"1"');
-  expect(secretsOf()).toBe(secrets);
+  expect(secretsOf("api")).toBe(secrets);
   expect(run.history.at(-1)!.result).toBe("succeeded");
   expect(dataPrint()).toEqual(before);
 });
@@ -368,9 +381,7 @@ test("a worker's engine stops under load: the API is back at full replica count 
 // After the quiet part: a new secret for Mongo restarts its task (stop-first: its volume is its alone), an outage of seconds.
 test("a Mongo password rotation: changed inside the running mongod on the data node, then Mongo's task and the API on the new secret; the API logs in", async () => {
   const before = dataPrint();
-  const mongoSecret = () =>
-    rig.docker(1, "service", "inspect", "copilotos-swarm-mongo", "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}}{{end}}");
-  const oldSecret = mongoSecret();
+  const oldSecret = secretsOf("mongo");
   const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
   await loop.reached(50);
   // The API as the update before left it (v2): only the password changes.
@@ -386,7 +397,7 @@ test("a Mongo password rotation: changed inside the running mongod on the data n
   expect(change?.output).toContain("rotate: changed the password of copilotos_user");
   for (const svc of ["mongo-backup-run", "mongo", "api"]) expect(steps.find((st) => st.name === `copilotos-${svc}`)?.action).toMatch(/^(replace|update)$/);
   // A new secret for Mongo's task and the API's; the old one kept (a rollback's spec still names it).
-  const newSecret = mongoSecret();
+  const newSecret = secretsOf("mongo");
   expect(newSecret).not.toBe(oldSecret);
   expect(rig.docker(1, "secret", "ls", "--format", "{{.Name}}").split("\n")).toEqual(expect.arrayContaining([oldSecret, newSecret]));
   // The data is the same but for the user's password; the API logs in with the new one.

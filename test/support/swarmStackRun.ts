@@ -138,10 +138,14 @@ export class SwarmStackRun implements HistoryRig {
     }
     return -1;
   };
+  /** The IDs of `svc`'s task containers on node `node` (one a line), found by their service's label. */
+  readonly tasksOn = (svc: string, node = 1) => this.rig.docker(node, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`);
+  /** The Docker secrets `svc`'s spec names, space-separated. */
+  readonly secretsOf = (svc: string) =>
+    this.rig.docker(1, "service", "inspect", `copilotos-swarm-${svc}`, "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}");
   /** A command in the Redis task (on node-1), authenticated from its secret file (REDISCLI_AUTH: on no command line). */
   readonly redisCli = (cmd: string) => {
-    const task = this.rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-redis");
-    return this.rig.docker(1, "exec", task, "sh", "-c", `REDISCLI_AUTH="$(cat /run/secrets/redis_password)"; export REDISCLI_AUTH; ${cmd}`);
+    return this.rig.docker(1, "exec", this.tasksOn("redis"), "sh", "-c", `REDISCLI_AUTH="$(cat /run/secrets/redis_password)"; export REDISCLI_AUTH; ${cmd}`);
   };
   /** Mongo's data files and Redis's keys, fingerprinted. */
   readonly dataPrint = () => ({
@@ -160,12 +164,7 @@ export class SwarmStackRun implements HistoryRig {
   });
 
   /** A PromQL query's series, asked inside the Prometheus task (on node-1, the data node). */
-  readonly promQuery = (promql: string) =>
-    queryProm(
-      (...a) => this.rig.docker(1, ...a),
-      this.rig.docker(1, "ps", "-q", "--filter", "label=com.docker.swarm.service.name=copilotos-swarm-prometheus"),
-      promql,
-    );
+  readonly promQuery = (promql: string) => queryProm((...a) => this.rig.docker(1, ...a), this.tasksOn("prometheus"), promql);
   /** Waits (3 minutes at most) until `promql`'s series' `label` values, sorted, are `want`; returns what it saw last. */
   readonly promLabels = async (promql: string, label: string, want: string[]): Promise<string[]> => {
     const deadline = Date.now() + 180_000;
