@@ -5,20 +5,32 @@
  * `npm run ops -- <stack> monitor`: Prometheus and Alertmanager on this machine's loopback, through an SSH tunnel.
  * Day-2 access by service name (mongo, redis, api, web, proxy) over the stack's pinned connection:
  * app containers carry a random suffix in their names, and the one serving is the one the proxy routes to.
- * On a swarm stack, through its manager: status, logs (every task's, on every node), alerts, and
- * exec into a service's task on the manager.
+ * On a swarm stack, through its manager: status, logs (every task's, on every node), alerts;
+ * restart and maintenance as the swarm's rolling updates (maintenance's switch rolled out to every
+ * edge proxy); monitor and exec reach the tasks on the manager (the data node's, when it is the manager).
  * Output streams as the host writes it. Exit: the remote command's status; 2 on a usage error.
  */
 import { acmeVolumeNames } from "../components/renderers/operations/acme";
 import { parseArgs } from "node:util";
-import { containerName, Service } from "../components/renderers/names";
+import { containerName, Service, StackIdentity } from "../components/renderers/names";
 import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { gateUrl } from "../components/renderers/operations/health";
 import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
 import { entryOf } from "../components/renderers/proxy";
 import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
-import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import {
+  swarmAlertsScript,
+  swarmExecScript,
+  swarmLogsScript,
+  SwarmLogsOptions,
+  swarmRestartScript,
+  swarmStatusScript,
+  swarmUiAddressesScript,
+} from "../components/renderers/swarm/ops";
+import type { StatusSpec } from "../components/renderers/operations/ops";
+import { swarmMaintenanceScript } from "../components/renderers/swarm/maintenance";
+import { dataNodeRole } from "../components/config/host";
 import { HostTarget, spawnOnHost } from "./stack/hostExec";
 import { monitor } from "./stack/tunnel";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
@@ -32,12 +44,10 @@ export const USAGE =
   "       npm run ops -- <stack> monitor [--prometheus-port N] [--alertmanager-port N]   (their UIs on 127.0.0.1, 9090 and 9093 by default, through an SSH tunnel until Ctrl-C)\n" +
   "       npm run ops -- <stack> restart <mongo|redis|api|web|proxy>   (then waits for its health check and, for an app, 200 through the proxy)\n" +
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
-  "       (a swarm stack, through its manager: status, logs, alerts, and exec into a task on the manager)\n" +
+  "       (a swarm stack, through its manager: every command; restart and maintenance as the swarm's rolling updates, monitor and exec reach the manager's tasks)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
 
 type AppPorts = { api: number; web: number };
-/** What works on a swarm stack so far. */
-const SWARM_VERBS = ["status", "logs", "alerts", "exec"];
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -99,19 +109,22 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     async ({ cfg, target }) => {
       const id = { project: "copilotos", stack };
       const swarm = cfg.host.kind === "swarm";
-      if (swarm && !SWARM_VERBS.includes(verb))
-        return usage(`${verb} does not work on a swarm yet; status, logs, alerts and exec do (through the manager; docs/swarm.md)`);
       if (swarm && a.values.json) return usage("--json is not there on a swarm yet");
-      if (verb === "monitor") return monitor(target, id, uiPorts, { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal });
+      if (cfg.host.kind === "swarm" && (verb === "monitor" || (verb === "maintenance" && cfg.monitoring.enabled)) && dataNodeRole(cfg.host) !== "manager")
+        return usage(
+          `${verb} on this swarm needs Alertmanager${verb === "monitor" ? " and Prometheus" : ""} on the manager it reaches, and they run on the data node: copilotos:host.dataNode ${cfg.host.dataNode} is a worker, whose tasks the manager cannot reach into (docs/swarm.md)`,
+        );
+      if (verb === "monitor")
+        return monitor(
+          target,
+          id,
+          uiPorts,
+          { out: io.out, err: io.err, stop: io.stop ?? new AbortController().signal },
+          swarm ? swarmUiAddressesScript(id) : undefined,
+        );
       const logs = { since: a.values.since, tail, follow: a.values.follow };
       const script = swarm
-        ? verb === "status"
-          ? swarmStatusScript(id, cfg.backup.enabled ? backupSpecOf({ identity: id, cfg }) : undefined)
-          : verb === "logs"
-            ? swarmLogsScript(id, service as Service, logs)
-            : verb === "exec"
-              ? swarmExecScript(id, service as Service, rest)
-              : swarmAlertsScript(id)
+        ? swarmScript(verb, id, service, { rest, logs, backup: cfg.backup.enabled ? backupSpecOf({ identity: id, cfg }) : undefined })
         : verb === "status"
           ? statusScript({
               identity: id,
@@ -135,6 +148,24 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
     },
     true,
   );
+}
+
+/** The manager's script for `verb` on a swarm stack (`service`: its service, or on|off). */
+function swarmScript(verb: string, id: StackIdentity, service: string, o: { rest: string[]; logs: SwarmLogsOptions; backup?: StatusSpec["backup"] }): string {
+  switch (verb) {
+    case "status":
+      return swarmStatusScript(id, o.backup);
+    case "logs":
+      return swarmLogsScript(id, service as Service, o.logs);
+    case "exec":
+      return swarmExecScript(id, service as Service, o.rest);
+    case "restart":
+      return swarmRestartScript(id, service as Service);
+    case "maintenance":
+      return swarmMaintenanceScript(id, service === "on");
+    default:
+      return swarmAlertsScript(id);
+  }
 }
 
 /** Runs an ops script on the host: its output streamed, or (--json, alerts) parsed once it has printed all of it. */

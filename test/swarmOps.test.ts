@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmStatusScript } from "../components/renderers/swarm/ops";
+import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmRestartScript, swarmStatusScript } from "../components/renderers/swarm/ops";
 import { ops } from "../scripts/ops";
 import { restore } from "../scripts/restore";
 import { withDocker as standIn } from "./support/standInDocker";
@@ -52,6 +52,7 @@ test("every swarm ops script is clean under shellcheck", () => {
     swarmLogsScript(ID, "web", { since: "1h" }),
     swarmAlertsScript(ID),
     swarmExecScript(ID, "redis", ["redis-cli", "ping"]),
+    swarmRestartScript(ID, "proxy"),
   ]) {
     const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: script, encoding: "utf8" });
     expect([r.status, r.stdout]).toEqual([0, ""]);
@@ -146,16 +147,38 @@ describe("exec against a stand-in docker", () => {
   });
 });
 
-test.each([
-  [["swarm", "maintenance", "on"], "maintenance"],
-  [["swarm", "restart", "api"], "restart"],
-  [["swarm", "monitor"], "monitor"],
-])("%j on a swarm is refused by name (exit 2), nothing run", async (argv, verb) => {
-  const err: string[] = [];
-  expect(await ops([...FIXTURES, ...argv], { out: () => undefined, err: (s) => err.push(s) })).toBe(2);
-  expect(err.join("")).toMatch(
-    new RegExp(`^ops: ${verb} does not work on a swarm yet; status, logs, alerts and exec do \\(through the manager; docs/swarm.md\\)\\nusage:`),
-  );
+describe("restart against a stand-in docker", () => {
+  /** `states`: the UpdateStatus each poll reads, in turn (the last one repeats). */
+  const restart = (...states: string[]) =>
+    withDocker(swarmRestartScript(ID, "api"), [
+      `  'service inspect') case "$*" in *UpdateStatus*) n=$(cat ${dir}/polls 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/polls; set -- ${states.join(" ")}; shift $((n < $# - 1 ? n : $# - 1)); echo "$1" ;; esac ;;`,
+      "  'service update') echo 'overall progress: 2 out of 2 tasks' ;;",
+    ]);
+
+  test("the swarm's rolling restart (--force), its verdict awaited past `updating`", () => {
+    const r = restart("updating", "completed");
+    expect([r.status, r.stderr]).toEqual([0, ""]);
+    expect(r.calls.slice(1)).toEqual([
+      "service inspect copilotos-swarm-api",
+      "service update --detach=false --force copilotos-swarm-api",
+      "service inspect -f {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} copilotos-swarm-api",
+      "service inspect -f {{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}} copilotos-swarm-api",
+    ]);
+    expect(r.stdout).toBe(
+      "restart: the swarm restarts the tasks of copilotos-swarm-api one at a time, each healthy before the next\n" +
+        "overall progress: 2 out of 2 tasks\n" +
+        "restart: every task of copilotos-swarm-api restarted and healthy\n",
+    );
+  }, 15_000);
+
+  test("rolled back by the swarm: said with what to run, exit 1", () => {
+    const r = restart("rollback_completed");
+    expect([r.status, r.stderr]).toEqual([
+      1,
+      "restart: the swarm's update of copilotos-swarm-api ended rollback_completed: a failed one is rolled back, so its tasks are as they were (npm run ops -- swarm status)\n",
+    ]);
+    expect(r.stdout).not.toContain("restarted and healthy");
+  });
 });
 
 test("status --json on a swarm is refused (exit 2)", async () => {

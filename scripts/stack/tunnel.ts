@@ -34,9 +34,18 @@ export interface MonitorIo {
   stop: AbortSignal;
 }
 
-/** Opens the tunnel and holds it: 0 once stopped, else ssh's status with what it said. */
-export async function monitor(target: HostTarget, id: StackIdentity, localPorts: Record<UiPart, number>, io: MonitorIo): Promise<number> {
-  const found = await runOnHost(target, uiAddressesScript(id));
+/**
+ * Opens the tunnel and holds it: 0 once stopped, else ssh's status with what it said. `addresses`
+ * is the host step that finds the UIs. @default one host's ({@link uiAddressesScript})
+ */
+export async function monitor(
+  target: HostTarget,
+  id: StackIdentity,
+  localPorts: Record<UiPart, number>,
+  io: MonitorIo,
+  addresses = uiAddressesScript(id),
+): Promise<number> {
+  const found = await runOnHost(target, addresses);
   if (found.code !== 0) {
     io.err(found.stderr || `monitor: the host step failed (exit ${found.code})\n`);
     return found.code;

@@ -17,7 +17,7 @@ import { AlertScenarios } from "../support/alertScenarios";
 import { buildStandins } from "../support/standins";
 import { buildMonitoringStandins, MONITORING_STANDIN_SETTINGS } from "../support/monitoringImages";
 import { host, promQuery, remote, removeProject } from "./support";
-import { freePorts } from "../support/processes";
+import { monitorThroughTunnel } from "../support/monitorTunnel";
 
 jest.setTimeout(1_200_000);
 const DOCKER = ["-H", `unix://${host.remoteSocket}`];
@@ -57,27 +57,6 @@ async function opsOn(...args: string[]): Promise<{ code: number; out: string }> 
   const out: string[] = [];
   const code = await ops([...CLI_HOST_ARGS, "prod", ...args], { out: (x) => out.push(x), err: (x) => out.push(x) });
   return { code, out: out.join("") };
-}
-
-/** `ops monitor` over the stack's pinned connection: Prometheus and Alertmanager answer through it; stopped, it exits 0. */
-async function monitorThroughTunnel(): Promise<void> {
-  const [port, amPort] = await freePorts(2);
-  const out: string[] = [];
-  const stop = new AbortController();
-  const args = [...CLI_HOST_ARGS, "prod", "monitor", "--prometheus-port", String(port), "--alertmanager-port", String(amPort)];
-  const running = ops(args, { out: (x) => out.push(x), err: (x) => out.push(x), stop: stop.signal });
-  const deadline = Date.now() + 30_000;
-  while (!out.join("").includes("open until Ctrl-C") && Date.now() < deadline) await sleep(200);
-  try {
-    expect(out.join("")).toContain(`  Prometheus: http://127.0.0.1:${port}/\n  Alertmanager: http://127.0.0.1:${amPort}/\nmonitor: open until Ctrl-C\n`);
-    const [prom, am] = [await get(`http://127.0.0.1:${port}/-/ready`), await get(`http://127.0.0.1:${amPort}/api/v2/status`)];
-    expect([prom.status, prom.body.trim()]).toEqual([200, "Prometheus Server is Ready."]);
-    expect([am.status, (JSON.parse(am.body) as { cluster: { status: string } }).cluster.status]).toEqual([200, "disabled"]);
-    log(`ops monitor: Prometheus and Alertmanager answered through the tunnel on 127.0.0.1:${port} and ${amPort}`);
-  } finally {
-    stop.abort();
-  }
-  expect(await running).toBe(0);
 }
 
 /** A PromQL query's series (labels and value), read inside Prometheus's container. */
@@ -164,7 +143,7 @@ test("every target is scraped and healthy, and nothing fires on a healthy stack"
   expect([classes["4xx"], classes["5xx"], classes["2xx"] < 10]).toEqual([7, 0, true]);
   log(`proxy responses counted: ${JSON.stringify(classes)}`);
   // ops monitor: both UIs on this machine's loopback through an SSH tunnel, until stopped.
-  await monitorThroughTunnel();
+  await monitorThroughTunnel([...CLI_HOST_ARGS, "prod"], log);
   // Two evaluation rounds past every `for`: a healthy stack raises nothing.
   await sleep(50_000);
   expect(received.filter((r) => r.status === "firing").map((r) => r.alerts.map((a) => a.labels.alertname))).toEqual([]);

@@ -3,7 +3,8 @@
  * test executor to a real 3-node swarm (test/support/swarmRig.ts: node-1 manager and data node,
  * node-2 and node-3 workers, images by digest from a registry on the swarm's bridge). Under a
  * request loop through the proxy: a rolling update of the API, an update to a never-ready image
- * (rolled back by the swarm), `npm run rollback` to the first update, an app update stopped by a
+ * (rolled back by the swarm), `npm run ops restart api` (the swarm's rolling restart), `npm run
+ * rollback` to the first update, an app update stopped by a
  * failed backup, a worker drained and made active again (node maintenance), and a worker's engine
  * stopped. Backups on the data node (before the app updates, by the schedule's job, by `npm run
  * backup`), each also off it into an encrypted restic repository (real restic, on an SFTP server on
@@ -12,7 +13,8 @@
  * Mongo's data and Redis's keys are
  * fingerprinted before and after each. The stack's monitoring runs throughout (Prometheus finding the
  * node exporters through Docker's DNS, the manager's metrics job from the deploy user's crontab,
- * alerts to a webhook receiver on this machine): the updates and the drain notify no one, the lost
+ * alerts to a webhook receiver on this machine; `ops maintenance on|off` silences them while every
+ * edge proxy answers 503, `ops monitor` tunnels to its UIs): the updates and the drain notify no one, the lost
  * node is notified (NodeDown) and resolved. Ends with the bench line
  * `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=… node_down_detect_s=… false_alarms=…`.
  */
@@ -30,6 +32,7 @@ import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
 import { SwarmStackRun } from "../support/swarmStackRun";
 import { SAPTIVA_KEY } from "../support/program";
+import { monitorThroughTunnel } from "../support/monitorTunnel";
 
 jest.setTimeout(900_000);
 const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
@@ -179,6 +182,41 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(ping).toEqual({ code: 0, out: "PONG\n", err: "" });
 });
 
+test("ops maintenance on: the swarm rolls the switch out to every edge proxy (503 with the page), the alerts silenced first; off: both serve again; ops monitor tunnels to the manager's Prometheus and Alertmanager", async () => {
+  const amtool = (...args: string[]) => rig.docker(1, "exec", tasksOn("alertmanager"), "amtool", "--alertmanager.url=http://127.0.0.1:9093", ...args);
+  const silences = () => (JSON.parse(amtool("silence", "query", "-o", "json")) as { id: string; comment: string }[]).map((x) => x.comment).sort();
+  // Both apps at both edge nodes (node-1 and node-2).
+  const urls = [EDGE, "10.202.0.12"].flatMap((e) => [`http://${e}:8001/api/health/ready`, `http://${e}:3000/`]);
+  const answers = () => Promise.all(urls.map(async (u) => get(u).then((r) => `${u} ${r.status}${r.body.includes("Down for maintenance") ? " page" : ""}`)));
+  const started = Date.now();
+  const on = await opsOnSwarm("maintenance", "on");
+  log(`maintenance on: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  expect([on.code, on.err]).toEqual([0, ""]);
+  expect(on.out).toMatch(/^maintenance: the alerts of swarm are silenced for 4 hours at most \(silence [0-9a-f-]+\)\n/);
+  expect(on.out.trimEnd().split("\n").at(-1)).toBe("maintenance: on at every edge proxy (both apps answer 503 with the maintenance page)");
+  expect(await answers()).toEqual(urls.map((u) => `${u} 503 page`));
+  expect(silences()).toEqual(["npm run ops -- swarm maintenance on"]);
+  expect(await opsOnSwarm("maintenance", "on")).toMatchObject({ code: 0, out: expect.stringContaining("maintenance: already on at every edge proxy") });
+  // Meanwhile the UIs, through the stack's tunnel to the manager (the data node, where they run).
+  await monitorThroughTunnel(run.cliArgv(), log);
+  const off = await opsOnSwarm("maintenance", "off");
+  expect([off.code, off.err]).toEqual([0, ""]);
+  expect(off.out.trimEnd().split("\n").slice(-2)).toEqual([
+    "maintenance: off at every edge proxy (traffic reaches the apps again)",
+    "maintenance: the alerts of swarm are silenced for 2 more minutes, while the probes see the apps again",
+  ]);
+  log(`maintenance on and off: ${((Date.now() - started) / 1000).toFixed(1)} s with the tunnel's check`);
+  expect(await answers()).toEqual(urls.map((u) => `${u} 200`));
+  expect(silences()).toEqual(["npm run ops -- swarm maintenance off: the probes see the apps again"]);
+  // No one was paged. Once nothing is pending or firing, the short silence goes too: the quiet part
+  // that follows (the updates, the drain) must page no one on its own.
+  const deadline = Date.now() + 180_000;
+  while (run.promQuery('ALERTS{stack="swarm"}').length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5000));
+  expect(run.promQuery('ALERTS{stack="swarm"}')).toEqual([]);
+  for (const id of amtool("silence", "query", "-q").split("\n").filter(Boolean)) amtool("silence", "expire", id);
+  expect(run.hook.received.filter((n) => n.status === "firing")).toEqual([]);
+});
+
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {
   quietFrom = Date.now();
   const before = dataPrint();
@@ -197,6 +235,26 @@ test("a rolling update of the API under load: 0 failed requests, every task on t
   // The app update was backed up first: a new verified archive, with the data written since.
   const made = archives();
   expect([made.length, archiveOf(made.at(-1)!)]).toEqual([2, { files: ["./", "./.users", "./_mdb_catalog.wt", "./orders.wt"], sumMatches: true }]);
+});
+
+test("ops restart api under load: the swarm's rolling restart, 0 failed requests, every task a new one", async () => {
+  const running = () => rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.ID}}").split("\n").sort();
+  const before = running();
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const restarted = await opsOnSwarm("restart", "api");
+  await loop.reached(loop.count() + 50);
+  loop.stop();
+  const load = await loop.done;
+  report.requests += load.requests;
+  log(`ops restart api: ${load.requests} requests, ${load.failed} failed`);
+  expect([restarted.code, restarted.err, restarted.out.trimEnd().split("\n").at(-1)]).toEqual([
+    0,
+    "",
+    "restart: every task of copilotos-swarm-api restarted and healthy",
+  ]);
+  expect(load.failed).toBe(0);
+  const after = running();
+  expect([after.length, after.filter((t) => before.includes(t))]).toEqual([2, []]);
 });
 
 test("an update to a never-ready image is rolled back by the swarm: 0 failed requests, the old version serves", async () => {

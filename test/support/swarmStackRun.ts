@@ -179,17 +179,22 @@ export class SwarmStackRun implements HistoryRig {
     return seen;
   };
 
-  /** A CLI (`npm run ops|backup|restore -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
-  readonly cli = async (cli: (argv: string[], io: Io) => Promise<number>, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const out: string[] = [];
-    const err: string[] = [];
+  /** The CLIs' arguments up to the stack's name (`… swarm`): the rig's manager over SSH as its deploy user, the stack's config. */
+  readonly cliArgv = (): string[] => {
     const rig = this.rig;
     const config = [
       ...[`host.address=${rig.manager.address}`, "host.user=cptswarm", `host.hostKey=${rig.managerHostKey}`].map((c) => `copilotos:${c}`),
       ...this.offsiteConfig(),
       `copilotos:images.restic=${this.digests.restic}`,
     ].flatMap((c) => ["--config", c]);
-    const code = await cli(["--stack-dir", FIXTURES, "--identity", rig.managerSsh.identityFile, ...config, "swarm", ...args], {
+    return ["--stack-dir", FIXTURES, "--identity", rig.managerSsh.identityFile, ...config, "swarm"];
+  };
+
+  /** A CLI (`npm run ops|backup|restore -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
+  readonly cli = async (cli: (argv: string[], io: Io) => Promise<number>, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await cli([...this.cliArgv(), ...args], {
       out: (s) => out.push(s),
       err: (s) => err.push(s),
     });

@@ -20,12 +20,13 @@ const add = (id: StackIdentity, duration: string, comment: string) =>
 
 /**
  * Lines of the maintenance script: with `on`, before the switch; with `off`, after it. Without a
- * running Alertmanager (no monitoring on this stack) they say so and do nothing.
+ * running Alertmanager (no monitoring on this stack) they say so and do nothing. `amVar` sets `$am`
+ * to Alertmanager's container. @default its container on one host ({@link alertmanagerVar})
  */
-export function maintenanceSilenceLines(id: StackIdentity, on: boolean): string[] {
+export function maintenanceSilenceLines(id: StackIdentity, on: boolean, amVar = alertmanagerVar(id)): string[] {
   const ops = `npm run ops -- ${id.stack} maintenance`;
   const head = [
-    `${alertmanagerVar(id)}; sfile="$HOME/"${shq(silenceFile(id))}`,
+    `${amVar}; sfile="$HOME/"${shq(silenceFile(id))}`,
     `if ! ${AM_RUNNING}; then`,
     `  echo ${shq(`maintenance: no monitoring runs for ${id.stack}: no alert to silence`)}`,
   ];

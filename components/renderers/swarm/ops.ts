@@ -2,9 +2,11 @@
  * `npm run ops` on a swarm stack, run on the manager (the host the stack deploys through): status
  * and logs of every node's tasks as the managers know them, and the alerts firing now. Pure.
  * A manager sees every task and its logs, but runs commands only in its own node's containers:
- * `exec` reaches a service's task on the manager (Mongo and Redis when it is the data node).
+ * `exec` reaches a service's task on the manager (Mongo and Redis when it is the data node), and
+ * `monitor`'s tunnel Prometheus and Alertmanager there.
  */
 import { aliasOf, portOf } from "../monitoring/spec";
+import { UI_PARTS, UI_TITLES } from "../monitoring/tunnel";
 import { swarmMonitoringName } from "./monitoring";
 import { Service, StackIdentity, stackFilters } from "../names";
 import { backupStatusLines, StatusSpec } from "../operations/ops";
@@ -87,5 +89,67 @@ export function swarmExecScript(id: StackIdentity, service: Service, argv: strin
     "  exit 1",
     "fi",
     `exec docker exec -i "$ctr" ${argv.map(shq).join(" ")}`,
+  );
+}
+
+/**
+ * `ops monitor` on a swarm: prints `<part> <address>` per UI, as {@link uiAddressesScript} does on one
+ * host. Prometheus's and Alertmanager's tasks run on the data node; when that is this manager, each
+ * task's address on `docker_gwbridge` (the bridge every overlay task has on its node for its way
+ * out) is one the manager's sshd reaches, so the stack's SSH tunnel ends there. Their overlay
+ * addresses are not: the node's own network namespace is on no overlay.
+ */
+export function swarmUiAddressesScript(id: StackIdentity): string {
+  return lines(
+    STRICT,
+    engineAnswers("monitor"),
+    ...UI_PARTS.flatMap((part) => {
+      const svc = swarmMonitoringName(id, part);
+      return [
+        `ctr=$(${localTask(svc)})`,
+        `if [ -z "$ctr" ]; then echo ${shq(`monitor: no ${svc} task runs on this manager (`)}"$(hostname)"${shq(`): ${UI_TITLES[part]} runs on the data node (host.dataNode), which the tunnel reaches only when it is the manager; or the monitoring is off (monitoring.enabled) or down (npm run ops -- ${id.stack} status)`)} >&2; exit 1; fi`,
+        `full=$(docker inspect -f '{{.Id}}' "$ctr")`,
+        `ip=$(docker network inspect docker_gwbridge -f ${shq('{{range $id, $c := .Containers}}{{$id}} {{$c.IPv4Address}}{{"\\n"}}{{end}}')} | awk -v id="$full" '$1 == id { sub(/\\/.*/, "", $2); print $2 }')`,
+        `if [ -z "$ip" ]; then echo ${shq(`monitor: the task of ${svc} has no address on docker_gwbridge`)} >&2; exit 1; fi`,
+        `echo ${part} "$ip"`,
+      ];
+    }),
+  );
+}
+
+/**
+ * Lines that update the service `$svc` (`args`: the update's flags, as shell words) and wait for the
+ * swarm's verdict: the CLI's progress, then its UpdateStatus until it leaves `updating` (the CLI can
+ * return while the update still monitors its last task; 10 minutes at most). Anything but
+ * `completed` fails, saying the swarm rolled it back (`as`: what that leaves as it was).
+ */
+export function updateLines(verb: string, id: StackIdentity, args: string, as: string): string[] {
+  return [
+    `docker service update --detach=false ${args} "$svc"`,
+    "n=0",
+    `while result=$(docker service inspect -f '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$svc") && [ "$result" = updating ] && [ "$n" -lt 300 ]; do n=$((n + 1)); sleep 2; done`,
+    'if [ "$result" != completed ]; then',
+    `  echo "${verb}: the swarm's update of $svc ended \${result:-without a state}: a failed one is rolled back, ${as} (npm run ops -- ${id.stack} status)" >&2`,
+    "  exit 1",
+    "fi",
+  ];
+}
+
+/**
+ * `ops restart <service>` on a swarm: the swarm's own rolling restart (`docker service update
+ * --force`), one task at a time in the service's update order (start-first for the apps: no
+ * request lost; stop-first for the others), each task healthy before the next. Fails unless the
+ * update completed.
+ */
+export function swarmRestartScript(id: StackIdentity, service: Service): string {
+  const svc = swarmServiceName(id, service);
+  return lines(
+    STRICT,
+    engineAnswers("restart"),
+    `svc=${shq(svc)}`,
+    `docker service inspect "$svc" >/dev/null 2>&1 || { echo ${shq(`restart: no service ${svc} on this swarm (npm run up first)`)} >&2; exit 1; }`,
+    `echo "restart: the swarm restarts the tasks of $svc one at a time, each healthy before the next"`,
+    ...updateLines("restart", id, "--force", "so its tasks are as they were"),
+    `echo "restart: every task of $svc restarted and healthy"`,
   );
 }
