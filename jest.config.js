@@ -41,7 +41,7 @@ module.exports = {
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },
     // The local stack (the README's first command) and the first deploy's order fuzz: a third test
-    // host (COPILOTOS_TEST_HOST=2), after the unit and swarm suites in their process.
+    // host (COPILOTOS_TEST_HOST=2), after the unit tests in their process.
     {
       ...common,
       displayName: "local",

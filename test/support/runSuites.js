@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the suites that share the test host (jest project "e2e") run one after another in
-// one jest process; beside it, the unit tests and the swarm suite (its own rig: three dockerds in
-// their own namespaces, nothing shared with the test host) run in a second one, and the
+// one jest process; beside it, the unit tests run in a second one, the swarm suite (its own rig:
+// three dockerds in their own namespaces, nothing shared with the test host) in one of its own, and the
 // convergence matrix (project "converge") in a third, on a test host of its own
 // (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
 // process then runs the local stack and the first deploys (project "local", test host 2), then the
@@ -61,8 +61,8 @@ async function main(argv) {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  // The local stack and the first deploys need a test host but not long: after the unit and swarm suites, in their process's turn.
-  const side = beside("unit and swarm suites", ["--selectProjects", "unit", "swarm", "--maxWorkers=1"]).then(async (unit) => [
+  // The local stack and the first deploys need a test host but not long: after the unit tests, in their process's turn.
+  const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
     unit,
     await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
     await beside("recovery onto a new host (test hosts 3 and 4)", ["--selectProjects", "recovery", "--runInBand"], { COPILOTOS_TEST_HOST: "3" }),
@@ -77,12 +77,15 @@ async function main(argv) {
     }),
   ]);
   const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" });
+  // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own process.
+  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local, recovery, security], [converge, hostAlerts], monitoring] = await Promise.all([side, matrix, alerts]);
-  const others = [unit, local, recovery, security, converge, monitoring, hostAlerts];
+  const [[unit, local, recovery, security], [converge, hostAlerts], monitoring, swarmRun] = await Promise.all([side, matrix, alerts, swarm]);
+  const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
-    summary("unit+swarm", unit),
+    summary("unit", unit),
+    summary("swarm", swarmRun),
     summary("local", local),
     summary("recovery", recovery),
     summary("security", security),
