@@ -31,6 +31,7 @@ import {
 import type { StatusSpec } from "../components/renderers/operations/ops";
 import { swarmMaintenanceScript } from "../components/renderers/swarm/maintenance";
 import { dataNodeRole } from "../components/config/host";
+import { monitoringEnabled } from "../components/config/monitoring";
 import { HostTarget, spawnOnHost } from "./stack/hostExec";
 import { monitor } from "./stack/tunnel";
 import { HOST_OPTIONS, withStackTarget } from "./stack/stackTarget";
@@ -110,7 +111,11 @@ export async function ops(argv: string[], io: OpsIo): Promise<number> {
       const id = { project: "copilotos", stack };
       const swarm = cfg.host.kind === "swarm";
       if (swarm && a.values.json) return usage("--json is not there on a swarm yet");
-      if (cfg.host.kind === "swarm" && (verb === "monitor" || (verb === "maintenance" && cfg.monitoring.enabled)) && dataNodeRole(cfg.host) !== "manager")
+      if (
+        cfg.host.kind === "swarm" &&
+        (verb === "monitor" || (verb === "maintenance" && monitoringEnabled(cfg.monitoring, stack))) &&
+        dataNodeRole(cfg.host) !== "manager"
+      )
         return usage(
           `${verb} on this swarm needs Alertmanager${verb === "monitor" ? " and Prometheus" : ""} on the manager it reaches, and they run on the data node: copilotos:host.dataNode ${cfg.host.dataNode} is a worker, whose tasks the manager cannot reach into (docs/swarm.md)`,
         );

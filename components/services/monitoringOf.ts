@@ -124,8 +124,9 @@ export function monitoringOf(
 
 /**
  * The swarm stack's monitoring when config turns it on (components/swarm/swarmMonitoring.ts): its
- * images by digest, its services once the stack's serve (`after`), and the manager's metrics job.
- * The probes go through the proxy service on the overlay network (Docker's DNS answers any edge node's task).
+ * images by digest (after `imagesAfter`: the pre-flight), its services once the stack's serve
+ * (`after`), and the manager's metrics job. The probes go through the proxy service on the overlay
+ * network (Docker's DNS answers any edge node's task).
  */
 export function swarmMonitoringOf(
   parent: pulumi.Resource,
@@ -136,12 +137,13 @@ export function swarmMonitoringOf(
     cfg: StackConfig;
     network: pulumi.Input<string>;
     redisPassword: pulumi.Input<string>;
+    imagesAfter: pulumi.Resource[];
     after: pulumi.Resource[];
   },
 ): SwarmMonitoring | undefined {
   const cfg = a.cfg;
   if (!monitoringEnabled(cfg.monitoring, cfg.stack) || cfg.host.kind !== "swarm") return undefined;
-  const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: [] });
+  const images = appImagesOf(parent, name, MONITORING_PARTS, { host: a.host, identity: a.identity, cfg, after: a.imagesAfter });
   const nodeExporter = swarmMonitoringName(a.identity, "nodeExporter");
   const monitoring = new SwarmMonitoring(
     name,

@@ -1,8 +1,13 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerLabels, labelMap, StackIdentity } from "../renderers/names";
-import { SecretRef, swarmSecretName } from "../renderers/swarm/services";
-import type { ConfigRef } from "../renderers/swarm/monitoring";
+import type { StackConfig } from "../config";
+import type { DockerHost } from "../hosts/dockerHost";
+import { Preflight } from "../operations/preflight";
+import { MONITORING_PARTS } from "../renderers/monitoring/spec";
+import { monitoringEnabled } from "../config/monitoring";
+import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
+import { SecretRef, swarmSecretName, swarmServiceName } from "../renderers/swarm/services";
+import { swarmMonitoringName, type ConfigRef } from "../renderers/swarm/monitoring";
 
 /**
  * A maker of the stack's Docker secrets, one per key however many services read it: each named by
@@ -43,4 +48,36 @@ export function swarmConfig(
     { ...opts, retainOnDelete: true },
   );
   return { configId: c.id, configName: c.name, fileName: a.fileName };
+}
+
+/**
+ * The swarm's pre-flight (components/renderers/swarm/preflight.ts) for the stack `cfg` describes: its
+ * nodes, the edge proxies' ports, every service it creates (the monitoring's too, when on) and its
+ * network. A new image re-runs it, as on one host.
+ */
+export function swarmPreflight(name: string, host: DockerHost, cfg: StackConfig, opts: pulumi.ComponentResourceOptions): Preflight {
+  const swarm = cfg.host as Extract<StackConfig["host"], { kind: "swarm" }>;
+  const identity: StackIdentity = { project: cfg.project, stack: cfg.stack };
+  const services: Service[] = ["mongo", "redis", "api", "web", "proxy"];
+  return new Preflight(
+    name,
+    {
+      host,
+      spec: {
+        identity,
+        nodes: swarm.nodes,
+        dataNode: swarm.dataNode,
+        ports: [cfg.ports.web, cfg.ports.api],
+        services: [
+          ...services.map((svc) => swarmServiceName(identity, svc)),
+          ...(monitoringEnabled(cfg.monitoring, cfg.stack) ? MONITORING_PARTS.map((p) => swarmMonitoringName(identity, p)) : []),
+        ],
+        network: stackPrefix(identity),
+        minFreeMb: cfg.preflight.minFreeDiskMb,
+        tools: cfg.backup.enabled ? ["tar", "sha256sum"] : [],
+      },
+      images: services.map((svc) => JSON.stringify(cfg.images[svc])),
+    },
+    opts,
+  );
 }

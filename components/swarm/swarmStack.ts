@@ -22,7 +22,7 @@ import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "..
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
 import { nodeLabelScript, REDIS_SECRET_CONF, swarmService, swarmServiceName } from "../renderers/swarm/services";
-import { swarmConfig, swarmSecrets } from "./swarmObjects";
+import { swarmConfig, swarmPreflight, swarmSecrets } from "./swarmObjects";
 import { secretsArgsOf, StackSecrets } from "../secrets";
 import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
@@ -33,6 +33,7 @@ import type { MongoBackup } from "../operations/mongoBackup";
 import type { OffsiteRepository } from "../operations/offsiteRepository";
 import { MongoRotation } from "../operations/mongoRotation";
 import { backupSpecOf } from "../backupSpec";
+import type { Preflight } from "../operations/preflight";
 
 export interface SwarmStackArgs {
   /** The whole typed config; `host.kind` is "swarm". */
@@ -69,6 +70,8 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly backup?: MongoBackup;
   /** The restic repository off the data node (config `backup.offsite`); its password is a secret output. */
   public readonly offsite?: OffsiteRepository;
+  /** The read-only checks through the manager that everything else waits for. */
+  public readonly preflight: Preflight;
   /** A new Mongo password changed inside the running mongod (its task on the data node) before Mongo and the API get it; none with a worker data node. */
   public readonly rotation?: MongoRotation;
 
@@ -86,7 +89,11 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     const host = this.host;
     this.secrets = new StackSecrets(`${name}-secrets`, secretsArgsOf(cfg), { parent: this });
-    const child = (dependsOn: pulumi.Resource[] = []) => ({ parent: this, provider: host.provider, dependsOn });
+    // Read-only checks through the manager (nodes, ports, names, the data node's disk) before anything
+    // of the stack on the swarm is created or changed: everything below depends on it.
+    this.preflight = swarmPreflight(`${name}-preflight`, host, cfg, { parent: this, dependsOn: host.ready });
+    const checked = this.preflight;
+    const child = (dependsOn: pulumi.Resource[] = []) => ({ parent: this, provider: host.provider, dependsOn: [checked, ...dependsOn] });
 
     // Every node pulls by digest: the manager resolves each reference once (registry mode).
     this.images = Object.fromEntries(
@@ -95,7 +102,7 @@ export class SwarmStack extends pulumi.ComponentResource {
         new AppImage(
           `${name}-${service}-image`,
           { host, identity, service, source: cfg.images[service], mode: "registry", keep: cfg.delivery.keep, compress: false },
-          { parent: this },
+          { parent: this, dependsOn: [checked] },
         ),
       ]),
     ) as Record<Service, AppImage>;
@@ -103,7 +110,7 @@ export class SwarmStack extends pulumi.ComponentResource {
     const labels = hostCommand(
       `${name}-node-labels`,
       { host, script: nodeLabelScript(identity, swarm.nodes), does: nodeLabelsDoes(swarm.nodes.length), triggers: [JSON.stringify(swarm.nodes)] },
-      { parent: this },
+      { parent: this, dependsOn: [checked] },
     );
     const network = new docker.Network(
       `${name}-network`,
@@ -273,6 +280,7 @@ export class SwarmStack extends pulumi.ComponentResource {
       cfg,
       network: network.name,
       redisPassword: s.redisPassword,
+      imagesAfter: [checked],
       after: [labels, proxy],
     });
 

@@ -217,6 +217,40 @@ test("ops maintenance on: the swarm rolls the switch out to every edge proxy (50
   expect(run.hook.received.filter((n) => n.status === "firing")).toEqual([]);
 });
 
+test("the pre-flight through the manager: another service publishing the stack's port stops an update before anything changes; gone, the update goes on (next test)", async () => {
+  const specs = () => rig.docker(1, "service", "ls", "--filter", "label=copilotos.stack=swarm", "--format", "{{.Name}} {{.Image}}");
+  const before = specs();
+  // A service of no stack, on node-3 (no edge node), publishing the API's port there.
+  rig.docker(
+    1,
+    "service",
+    "create",
+    "--detach",
+    "--name",
+    "cpt-intruder",
+    "--restart-condition",
+    "none",
+    "--constraint",
+    "node.hostname==node-3",
+    "--publish",
+    "mode=host,published=8001,target=8001",
+    digests.redis,
+    "sleep",
+    "600",
+  );
+  try {
+    const error = await deploy([`copilotos:images.api=${run.apiV2}`]).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(ApplyError);
+    expect((error as Error).message).toMatch(/copilotos-preflight-check: .*port 8001 is published by service cpt-intruder \(no copilotos labels\)/s);
+    expect((error as Error).message).toContain("preflight: failed; nothing was changed");
+    // Nothing of the stack changed: no step after the pre-flight ran, the services as they were.
+    expect((error as ApplyError).steps.filter((s) => s.action !== "same" && !s.name.startsWith("copilotos-preflight"))).toEqual([]);
+    expect(specs()).toBe(before);
+  } finally {
+    rig.docker(1, "service", "rm", "cpt-intruder");
+  }
+});
+
 test("a rolling update of the API under load: 0 failed requests, every task on the new version", async () => {
   quietFrom = Date.now();
   const before = dataPrint();

@@ -3,6 +3,7 @@
  * comment that heads each host script (shell.ts describedScript), so `npm run check` and
  * `pulumi preview` read like a plan. Pure.
  */
+import type { SwarmPreflightSpec } from "../swarm/preflight";
 import { createHash } from "node:crypto";
 import type { FirewallSpec } from "../hosts/firewall";
 import type { OsUpdatesSpec } from "../hosts/osUpdates";
@@ -20,6 +21,10 @@ export function preflightDoes(s: PreflightSpec): string {
   const names = [plural(s.containers.length, "container"), plural(s.volumes.length, "volume"), plural(s.networks.length, "network")].join(", ");
   const adopt = s.adopt ? `; compose project ${s.adopt.composeProject} and its ${plural(s.adopt.volumes.length, "volume")} to take over` : "";
   return `preflight: read-only checks: engine answers, ports ${s.ports.join(",") || "none"} free, ${names} not another's, ${s.minFreeMb} MiB free${adopt}`;
+}
+
+export function swarmPreflightDoes(s: SwarmPreflightSpec): string {
+  return `preflight: read-only checks through the manager: ${plural(s.nodes.length, "node")} in the swarm with their roles (data node ${s.dataNode} ready), ports ${s.ports.join(",")} published by no other service, ${plural(s.services.length, "service")} and network ${s.network} not another's, ${s.minFreeMb} MiB free on the data node`;
 }
 
 export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite" | "swarm">, before: string, bucket?: string): string {
