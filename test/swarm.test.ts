@@ -71,10 +71,16 @@ describe("config host.kind swarm", () => {
       ...minimalConfig(),
       host: swarmHost(),
       delivery: { mode: "transfer" },
-      api: { migrate: ["true"] },
+      api: { migrate: ["python3 -m", "x"] },
       ports: { mongo: 27017 },
     }).map((p) => p.key);
     expect(keys).toEqual(["copilotos:delivery.mode", "copilotos:api.migrate", "copilotos:ports.mongo"]);
+    // A migration whose program is a plain word is the swarm's one-off job.
+    expect(parseConfig({ ...minimalConfig(), host: swarmHost(), api: { migrate: ["python3", "-m", "scripts.migrate"] } }).api.migrate).toEqual([
+      "python3",
+      "-m",
+      "scripts.migrate",
+    ]);
   });
   test("backups need the data node to be the manager the connection reaches: a worker data node is refused by name unless backups are off", () => {
     const onWorker = swarmHost({ nodes: [{ name: "node-1", role: "manager" }, { name: "node-2" }], dataNode: "node-2" });

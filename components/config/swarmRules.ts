@@ -12,7 +12,7 @@ export interface SwarmRuleInput {
   delivery: { mode: string };
   tls?: unknown;
   adopt?: unknown;
-  api: { migrate?: unknown };
+  api: { migrate?: string[] };
   backup: { enabled: boolean };
   mongo: { rotate?: string };
   ports: { mongo?: number; redis?: number };
@@ -27,7 +27,11 @@ export function swarmIssues(cfg: SwarmRuleInput): { path: string[]; message: str
     [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
     [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
     [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
-    [["api", "migrate"], cfg.api.migrate !== undefined, "is not supported on a swarm yet"],
+    [
+      ["api", "migrate"],
+      cfg.api.migrate !== undefined && /[\s'"\\]/.test(cfg.api.migrate[0] ?? ""),
+      "must start with a program name without spaces, quotes or backslashes on a swarm (docker service create splits the job's --entrypoint like a shell)",
+    ],
     [
       ["host", "dataNode"],
       cfg.backup.enabled && dataOnWorker,

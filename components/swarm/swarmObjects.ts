@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import type { DockerHost } from "../hosts/dockerHost";
 import { Preflight } from "../operations/preflight";
+import { SwarmMigration } from "../operations/swarmMigration";
 import { MONITORING_PARTS } from "../renderers/monitoring/spec";
 import { monitoringEnabled } from "../config/monitoring";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
@@ -80,4 +81,28 @@ export function swarmPreflight(name: string, host: DockerHost, cfg: StackConfig,
     },
     opts,
   );
+}
+
+/**
+ * The migration step (config `api.migrate`; none without it) with the API's image, env, network and
+ * secrets as its service has them (components/renderers/swarm/migrate.ts).
+ */
+export function swarmMigrationOf(
+  name: string,
+  host: DockerHost,
+  cfg: StackConfig,
+  api: { image: pulumi.Input<string>; network: pulumi.Input<string>; env: Record<string, string>; secrets: SecretRef<pulumi.Output<string>>[] },
+  opts: pulumi.ComponentResourceOptions,
+): SwarmMigration | undefined {
+  if (!cfg.api.migrate) return undefined;
+  const identity: StackIdentity = { project: cfg.project, stack: cfg.stack };
+  const spec = pulumi.all([api.image, api.network, pulumi.all(api.secrets.map((s) => s.secretName))]).apply(([image, network, names]) => ({
+    identity,
+    image,
+    network,
+    env: api.env,
+    secrets: names.map((n, i) => ({ name: n, file: api.secrets[i].file })),
+    command: cfg.api.migrate!,
+  }));
+  return new SwarmMigration(name, { host, spec }, opts);
 }

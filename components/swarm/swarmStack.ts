@@ -22,7 +22,7 @@ import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "..
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
 import { nodeLabelScript, REDIS_SECRET_CONF, swarmService, swarmServiceName } from "../renderers/swarm/services";
-import { swarmConfig, swarmPreflight, swarmSecrets } from "./swarmObjects";
+import { swarmConfig, swarmMigrationOf, swarmPreflight, swarmSecrets } from "./swarmObjects";
 import { secretsArgsOf, StackSecrets } from "../secrets";
 import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
@@ -34,6 +34,7 @@ import type { OffsiteRepository } from "../operations/offsiteRepository";
 import { MongoRotation } from "../operations/mongoRotation";
 import { backupSpecOf } from "../backupSpec";
 import type { Preflight } from "../operations/preflight";
+import type { SwarmMigration } from "../operations/swarmMigration";
 
 export interface SwarmStackArgs {
   /** The whole typed config; `host.kind` is "swarm". */
@@ -70,6 +71,8 @@ export class SwarmStack extends pulumi.ComponentResource {
   public readonly backup?: MongoBackup;
   /** The restic repository off the data node (config `backup.offsite`); its password is a secret output. */
   public readonly offsite?: OffsiteRepository;
+  /** The migration before the API's rolling update (config `api.migrate`). */
+  public readonly migration?: SwarmMigration;
   /** The read-only checks through the manager that everything else waits for. */
   public readonly preflight: Preflight;
   /** A new Mongo password changed inside the running mongod (its task on the data node) before Mongo and the API get it; none with a worker data node. */
@@ -201,6 +204,34 @@ export class SwarmStack extends pulumi.ComponentResource {
       edges.map((e) => `http://${e}:${cfg.ports.web}`),
       cfg.api,
     );
+    const apiEnvMap = envMap(
+      apiEnv({
+        mongo: { user: cfg.mongo.user, host: ALIASES.mongo, port: SERVICE_PORTS.mongo, database: cfg.mongo.database },
+        redis: { host: ALIASES.redis, port: SERVICE_PORTS.redis },
+        extra: cfg.api.env,
+        port: cfg.api.containerPort,
+        access: swarmAccess,
+      }),
+    );
+    const apiSecrets = [
+      secret(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
+      secret(SECRET_FILES.mongodbPassword, s.mongoPassword),
+      secret(SECRET_FILES.redisPassword, s.redisPassword),
+      ...(cfg.saptivaApiKey ? [secret(SECRET_FILES.saptivaApiKey, cfg.saptivaApiKey)] : []),
+      secret(SECRET_FILES.secretKey, s.secretKey),
+    ];
+    const appBackup = backupBeforeAppUpdate(this, name, backups, mongo);
+    // config api.migrate: a one-off task of the new API image after the backup, before the API's rolling update.
+    this.migration = swarmMigrationOf(
+      `${name}-api-migration`,
+      host,
+      cfg,
+      { image: image("api"), network: network.name, env: apiEnvMap, secrets: apiSecrets },
+      {
+        parent: this,
+        dependsOn: [mongo, redis, ...ready("api"), ...appBackup],
+      },
+    );
     const api = service(
       "api",
       swarmService({
@@ -210,24 +241,10 @@ export class SwarmStack extends pulumi.ComponentResource {
         limits: cfg.resources.api,
         replicas: swarm.replicas.api,
         apiPort: cfg.api.containerPort,
-        env: envMap(
-          apiEnv({
-            mongo: { user: cfg.mongo.user, host: ALIASES.mongo, port: SERVICE_PORTS.mongo, database: cfg.mongo.database },
-            redis: { host: ALIASES.redis, port: SERVICE_PORTS.redis },
-            extra: cfg.api.env,
-            port: cfg.api.containerPort,
-            access: swarmAccess,
-          }),
-        ),
-        secrets: [
-          secret(SECRET_FILES.jwtSecretKey, s.jwtSecretKey),
-          secret(SECRET_FILES.mongodbPassword, s.mongoPassword),
-          secret(SECRET_FILES.redisPassword, s.redisPassword),
-          ...(cfg.saptivaApiKey ? [secret(SECRET_FILES.saptivaApiKey, cfg.saptivaApiKey)] : []),
-          secret(SECRET_FILES.secretKey, s.secretKey),
-        ],
+        env: apiEnvMap,
+        secrets: apiSecrets,
       }),
-      [mongo, redis, ...ready("api"), ...backupBeforeAppUpdate(this, name, backups, mongo)],
+      [mongo, redis, ...ready("api"), ...appBackup, ...(this.migration ? [this.migration] : [])],
     );
     const web = service(
       "web",

@@ -66,6 +66,10 @@ export function migrateDoes(container: string, command: string[]): string {
   return `migrate: ${command.join(" ")} in ${container} before the route switch`;
 }
 
+export function swarmMigrateDoes(command: string[], network: string): string {
+  return `migrate: ${command.join(" ")} in a one-off task of the new API image on ${network}, before the API's rolling update`;
+}
+
 export function pruneDoes(repository: string, keep: number): string {
   return `prune: keep the newest ${keep} versions of ${repository} (one in use always stays)`;
 }
