@@ -9,6 +9,8 @@
  * Ends with `adopt: data_intact=… outage_s=… failed=… failed_cutover_restored=… seed_outage_s=…`.
  * `npm run bench -- swarm`: the stack on a real 3-node swarm (runs test/e2e/swarm.test.ts, root).
  * Ends with `swarm: nodes=3 requests=… update_failed=… bad_update_failed=… rolled_back=… node_loss_failed=… recovery_s=… node_down_detect_s=… false_alarms=…`.
+ * `npm run bench -- swarm-ops`: the same suite, ending with its operations line:
+ * `swarm-ops: nodes=3 backup_verified=… restore_identical=… drill=… rotation_failed=… tls=… migrate=… maintenance=… rollback_failed=… drain_failed=… ops_nodes=…`.
  * `npm run bench -- ops`: day-2 operations on the test host (runs test/e2e/ops.test.ts, root).
  * Ends with `ops: tls=… maintenance=… migrate_before_switch=… scheduled_backup=… drill=…`.
  * `npm run bench -- converge`: the convergence matrix and the order fuzz under 20 seeds on the test host
@@ -35,7 +37,7 @@ import { parseArgs } from "node:util";
 import { projectRoot } from "../scripts/stack/project";
 
 export const USAGE =
-  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|converge|recovery|security|alerts [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
+  "usage: npm run bench -- check|delivery|backup|swap|stack|faults|adopt|ops|swarm|swarm-ops|converge|recovery|security|alerts [--runs N] [--stack NAME] [--requests N]\nexample: sudo npm run bench -- delivery\n";
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -107,7 +109,14 @@ export async function main(argv: string[]): Promise<number> {
     case "ops":
       return runJest("test/e2e/ops.test.ts");
     case "swarm":
-      return runJest("test/e2e/swarm.test.ts");
+    case "swarm-ops": {
+      // One suite prints both lines; the one asked for comes last.
+      const out: string[] = [];
+      const code = await runJest("test/e2e/swarm.test.ts", {}, (s) => out.push(s));
+      const mode = positionals[0];
+      console.log(lastLine(out.join(""), `${mode}: `) ?? `${mode}: no line (the suite did not finish)`);
+      return code;
+    }
     case "recovery":
       // The recovery test is the bench: off-host backups to SFTP, the host lost, the data back on a new one (test hosts 3 and 4).
       return runJest("test/e2e/recovery.test.ts", { COPILOTOS_TEST_HOST: process.env.COPILOTOS_TEST_HOST ?? "3" });
@@ -158,6 +167,14 @@ function runJest(files: string, env: NodeJS.ProcessEnv = {}, onOutput?: (s: stri
       });
     child.on("close", (code) => resolve(code ?? 1));
   });
+}
+
+/** The last line of `output` that starts with `prefix`. */
+export function lastLine(output: string, prefix: string): string | undefined {
+  return output
+    .split("\n")
+    .filter((l) => l.startsWith(prefix))
+    .at(-1);
 }
 
 /** One `alerts:` line from the suites' own: counts summed, the longest detection kept (`?` when a suite printed none). */

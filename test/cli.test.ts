@@ -116,6 +116,16 @@ test("npm run bench -- alerts sums the suites' lines and keeps the longest detec
   expect(alertsLine(output.split("\n").slice(0, 2).join("\n"))).toBe("alerts: scenarios=? detected=? resolved=? max_detect_s=? duplicates=? false_alarms=?");
 });
 
+test("npm run bench -- swarm and swarm-ops each end with their own line of the one suite's two", async () => {
+  const { lastLine } = await import("../bench/bench");
+  const output = ["  ✓ a test", "swarm: nodes=3 requests=10", "swarm-ops: nodes=3 tls=no", ""].join("\n");
+  expect([lastLine(output, "swarm: "), lastLine(output, "swarm-ops: "), lastLine("  ✕ a test\n", "swarm: ")]).toEqual([
+    "swarm: nodes=3 requests=10",
+    "swarm-ops: nodes=3 tls=no",
+    undefined,
+  ]);
+});
+
 test("npm run bench -- security makes its line of the suites' lines; a figure none printed is ?", async () => {
   const { securityLine } = await import("../bench/bench");
   const output = [
