@@ -11,7 +11,7 @@ import { describedScript } from "../components/renderers/shell";
 import { swarmMigrateScript } from "../components/renderers/swarm/migrate";
 import { dependenciesOf } from "./support/executor";
 import { runStack } from "./support/program";
-import { withDocker } from "./support/standInDocker";
+import { inTurn, withDocker } from "./support/standInDocker";
 
 const ID = { project: "copilotos", stack: "swarm" };
 const COMMAND = ["python3", "-m", "scripts.migrate", "--to", "it's"];
@@ -53,10 +53,7 @@ describe("against a stand-in docker", () => {
   });
   /** `states`: what each `service ps` reads, in turn (the last repeats). */
   const migrate = (...states: string[]) =>
-    withDocker(dir, SCRIPT, [
-      `  'service ps') n=$(cat ${dir}/polls 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/polls; set -- ${states.map((s) => `'${s}'`).join(" ")}; shift $((n < $# - 1 ? n : $# - 1)); echo "$1" ;;`,
-      "  'service logs') echo 'migration output' ;;",
-    ]);
+    withDocker(dir, SCRIPT, [`  'service ps') ${inTurn(dir, states)} ;;`, "  'service logs') echo 'migration output' ;;"]);
 
   test("the job created with the API's image, env, secrets (by name, as their files) and the command; its output, then done; removed before and after", () => {
     const r = migrate("Running 1 second ago", "Complete 1 second ago");

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { swarmAlertsScript, swarmExecScript, swarmLogsScript, swarmRestartScript, swarmStatusScript } from "../components/renderers/swarm/ops";
 import { ops } from "../scripts/ops";
 import { restore } from "../scripts/restore";
-import { withDocker as standIn } from "./support/standInDocker";
+import { inTurn, withDocker as standIn } from "./support/standInDocker";
 
 const ID = { project: "copilotos", stack: "swarm" };
 /** An off-host repository (SFTP), as `backup.offsite` makes it for the swarm stack. */
@@ -151,7 +151,7 @@ describe("restart against a stand-in docker", () => {
   /** `states`: the UpdateStatus each poll reads, in turn (the last one repeats). */
   const restart = (...states: string[]) =>
     withDocker(swarmRestartScript(ID, "api"), [
-      `  'service inspect') case "$*" in *UpdateStatus*) n=$(cat ${dir}/polls 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/polls; set -- ${states.join(" ")}; shift $((n < $# - 1 ? n : $# - 1)); echo "$1" ;; esac ;;`,
+      `  'service inspect') case "$*" in *UpdateStatus*) ${inTurn(dir, states)} ;; esac ;;`,
       "  'service update') echo 'overall progress: 2 out of 2 tasks' ;;",
     ]);
 

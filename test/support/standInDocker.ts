@@ -16,3 +16,7 @@ export function withDocker(dir: string, script: string, arms: string[], input?: 
   const r = spawnSync("sh", ["-c", script], { input, env: { PATH: `${dir}:${process.env.PATH}`, CALLS: path.join(dir, "calls") }, encoding: "utf8" });
   return { ...r, calls: fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n") };
 }
+
+/** An arm's commands answering `answers` in turn, one a call (the last repeats), counted in `<dir>/polls`. */
+export const inTurn = (dir: string, answers: string[]): string =>
+  `n=$(cat ${dir}/polls 2>/dev/null || echo 0); echo $((n + 1)) > ${dir}/polls; set -- ${answers.map((a) => `'${a}'`).join(" ")}; shift $((n < $# - 1 ? n : $# - 1)); echo "$1"`;
