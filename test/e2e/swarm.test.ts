@@ -185,14 +185,15 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(status.out).toMatch(/^copilotos-swarm-node-exporter\s+global\s+3\/3\s/m);
   for (const node of nodes) expect(status.out).toMatch(new RegExp(`^copilotos-swarm-node-exporter\\.\\S+\\s+${node}\\s+Running`, "m"));
   opsReport.opsNodes = new Set(status.out.match(/\bnode-\d\b/g)).size;
-  const logs = await opsOnSwarm("logs", "api", "--tail", "3");
-  expect([
-    logs.code,
-    logs.out
-      .trim()
-      .split("\n")
-      .every((l) => /^\S+Z copilotos-swarm-api\.\d\.\w+@node-\d\s+\|/.test(l)),
-  ]).toEqual([0, true]);
+  // (A loaded swarm can answer a log stream incomplete, on stderr: asked again, 3 times at most.)
+  let logs = await opsOnSwarm("logs", "api", "--tail", "3");
+  for (let i = 0; i < 2 && !logs.out.trim(); i++) {
+    log(`ops logs api: no line (stderr: ${logs.err.trim().slice(0, 200)}); asking again`);
+    logs = await opsOnSwarm("logs", "api", "--tail", "3");
+  }
+  // Every line stamped and named by its task and node (those that are not are shown when this fails).
+  const logLines = logs.out.trim().split("\n").filter(Boolean);
+  expect([logs.code, logLines.length > 0, logLines.filter((l) => !/^\S+Z copilotos-swarm-api\.\d\.\w+@node-\d\s+\|/.test(l))]).toEqual([0, true, []]);
   expect(await opsOnSwarm("alerts")).toEqual({ code: 0, out: "alerts: none firing\n", err: "" });
   // exec reaches a task on the manager (node-1, the data node: Redis's), its secret read inside.
   const ping = await opsOnSwarm("exec", "redis", "--", "sh", "-c", 'REDISCLI_AUTH="$(cat /run/secrets/redis_password)" redis-cli ping');
@@ -426,7 +427,14 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   const load = await loop.done;
   report.requests += load.requests;
   log(`failed backup, then the update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
-  expect([load.failed, [...new Set(running())], archives().length]).toEqual([0, [run.apiV2], made.length + 3]);
+  // Three new archives (by hand, the schedule's, the update's); retention keeps the newest 7 of all.
+  const now = archives();
+  expect([load.failed, [...new Set(running())], now.filter((a) => !made.includes(a)).length, now.length]).toEqual([
+    0,
+    [run.apiV2],
+    3,
+    Math.min(made.length + 3, 7),
+  ]);
   expect(dataPrint()).toEqual(before);
 });
 
