@@ -84,6 +84,9 @@ export function labelMap(id: StackIdentity, service?: Service): Record<string, s
 }
 
 /** Labels in the `[{ label, value }]` shape the Docker provider takes, sorted by label. */
+/** Labels as the docker CLI's `--label k=v` words, in the map's order. */
+export const labelFlags = (labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+
 export function dockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
   return Object.keys(labels)
     .sort()

@@ -21,6 +21,7 @@ import {
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
 import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
+import { swarmMaintenanceContent } from "../renderers/swarm/maintenance";
 import { nodeLabelScript, REDIS_SECRET_CONF, swarmService, swarmServiceName } from "../renderers/swarm/services";
 import { swarmConfig, swarmMigrationOf, swarmPreflight, swarmSecrets } from "./swarmObjects";
 import { secretsArgsOf, StackSecrets } from "../secrets";
@@ -271,7 +272,7 @@ export class SwarmStack extends pulumi.ComponentResource {
     });
     const configs = [
       ["nginx-conf", PROXY_CONF, conf],
-      ["maintenance-conf", MAINTENANCE_CONF, "# maintenance off\n"],
+      ["maintenance-conf", MAINTENANCE_CONF, swarmMaintenanceContent(false)],
       ["maintenance-page", MAINTENANCE_PAGE, DEFAULT_MAINTENANCE_PAGE],
     ].map(([key, fileName, content]) => swarmConfig(`${name}-proxy-${key}`, identity, { key, fileName, content }, child()));
     const proxySpec = swarmService({

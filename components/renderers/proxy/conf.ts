@@ -7,7 +7,7 @@
  */
 import type { AppService } from "../names";
 import { lines, shq } from "../shell";
-import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE, maintenanceInclude, maintenanceServerLines } from "./maintenance";
+import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_OFF, MAINTENANCE_PAGE, maintenanceInclude, maintenanceServerLines } from "./maintenance";
 import {
   ACME_WEBROOT,
   DOCKER_DNS,
@@ -194,7 +194,7 @@ export function proxyStartScript(): string {
   const files = (["api", "web"] as const).map(routeFile).join(" ");
   const placeholder = shq(PLACEHOLDER_ROUTE);
   return lines(
-    `[ -e ${MAINTENANCE_CONF} ] || echo ${shq("# maintenance off")} > ${MAINTENANCE_CONF}`,
+    `[ -e ${MAINTENANCE_CONF} ] || echo ${shq(MAINTENANCE_OFF)} > ${MAINTENANCE_CONF}`,
     `[ -e ${MAINTENANCE_PAGE} ] || printf '%s' ${shq(DEFAULT_MAINTENANCE_PAGE)} > ${MAINTENANCE_PAGE}`,
     `for f in ${files}; do [ -s "$f" ] || echo ${placeholder} > "$f"; done`,
     "if ! nginx -t -q; then",

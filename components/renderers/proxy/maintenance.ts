@@ -14,6 +14,8 @@ export const MAINTENANCE_PAGE = `${ROUTES_DIR}/maintenance.html`;
 /** The URI nginx serves the page under (internal: never reachable from outside). */
 export const MAINTENANCE_URI = "/copilotos-maintenance.html";
 export const MAINTENANCE_ON = "return 503;";
+/** The switch file's content while maintenance is off. */
+export const MAINTENANCE_OFF = "# maintenance off";
 
 export const DEFAULT_MAINTENANCE_PAGE =
   '<!doctype html><html><head><meta charset="utf-8"><title>Maintenance</title></head>' +
@@ -38,7 +40,7 @@ export const maintenanceInclude = () => `include ${MAINTENANCE_CONF};`;
  * first (components/renderers/monitoring/silence.ts). Idempotent; holds the host lock.
  */
 export function maintenanceScript(proxy: string, on: boolean, silence?: StackIdentity): string {
-  const content = on ? MAINTENANCE_ON : "# maintenance off";
+  const content = on ? MAINTENANCE_ON : MAINTENANCE_OFF;
   const state = on ? "on" : "off";
   return lines(
     STRICT,

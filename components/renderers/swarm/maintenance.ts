@@ -10,14 +10,14 @@
  */
 import { maintenanceSilenceLines } from "../monitoring/silence";
 import { swarmMonitoringName } from "./monitoring";
-import { labelMap, type StackIdentity } from "../names";
-import { MAINTENANCE_CONF, MAINTENANCE_ON } from "../proxy/maintenance";
+import { labelFlags, labelMap, type StackIdentity } from "../names";
+import { MAINTENANCE_CONF, MAINTENANCE_OFF, MAINTENANCE_ON } from "../proxy/maintenance";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 import { localTask, swarmSecretName, swarmServiceName } from "./services";
 import { updateLines } from "./ops";
 
 /** The maintenance file's content, off as the stack deploys it (components/swarm/swarmStack.ts) and on. */
-export const swarmMaintenanceContent = (on: boolean) => `${on ? MAINTENANCE_ON : "# maintenance off"}\n`;
+export const swarmMaintenanceContent = (on: boolean) => `${on ? MAINTENANCE_ON : MAINTENANCE_OFF}\n`;
 /** The swarm config holding it: named by content, so `off` is the very config the stack deployed. */
 export const swarmMaintenanceConfig = (id: StackIdentity, on: boolean) => swarmSecretName(id, "maintenance-conf", swarmMaintenanceContent(on));
 
@@ -29,7 +29,7 @@ export const swarmMaintenanceConfig = (id: StackIdentity, on: boolean) => swarmS
 export function swarmMaintenanceScript(id: StackIdentity, on: boolean): string {
   const svc = swarmServiceName(id, "proxy");
   const state = on ? "on" : "off";
-  const labels = Object.entries(labelMap(id)).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
+  const labels = labelFlags(labelMap(id));
   const silence = maintenanceSilenceLines(id, on, `am=$(${localTask(swarmMonitoringName(id, "alertmanager"))})`);
   return lines(
     STRICT,

@@ -6,7 +6,7 @@
  * its output and removes the job; anything but `Complete` fails it, and the API's update never
  * starts: the old API keeps serving. Pure.
  */
-import { labelMap, StackIdentity, stackPrefix } from "../names";
+import { labelFlags, labelMap, StackIdentity, stackPrefix } from "../names";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 
 export interface SwarmMigrateSpec {
@@ -33,7 +33,7 @@ export function swarmMigrateScript(m: SwarmMigrateSpec): string {
   const cmd = m.command.join(" ");
   const timeout = m.timeoutSeconds ?? 1800;
   const flags = [
-    ...Object.entries(labelMap(m.identity, "api")).flatMap(([k, v]) => ["--label", `${k}=${v}`]),
+    ...labelFlags(labelMap(m.identity, "api")),
     ...Object.entries(m.env)
       .sort(([a], [b]) => a.localeCompare(b))
       .flatMap(([k, v]) => ["--env", `${k}=${v}`]),
