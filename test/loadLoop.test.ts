@@ -54,7 +54,16 @@ test("a failed answer is still a failure, with its sample", async () => {
 test("an outage's bounds: its first and last failure, and the first answer after it", async () => {
   const before = Date.now();
   const loop = startLoad(`${url}/window`, { minRequests: 10, clients: 2 });
-  await new Promise((resolve) => setTimeout(resolve, 900));
+  // Not a fixed wait: on a loaded machine the worker's first request can come late. The window is
+  // over once this thread sees a 503 and then a 200; the loop's next requests all start after that.
+  let seen503 = false;
+  for (let i = 0; i < 100; i++) {
+    const { status } = await get(`${url}/window`);
+    if (status === 503) seen503 = true;
+    else if (seen503) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await loop.reached(loop.count() + 4);
   loop.stop();
   const r = await loop.done;
   expect(r.statuses["503"]).toBe(r.failed);
