@@ -1,6 +1,6 @@
 /** The policy pack over the swarm stack's graph: it passes, and each mutation fires the rule it should. */
 import * as path from "node:path";
-import { evaluate, GraphResource, toGraph } from "../policies/evaluate";
+import { evaluate as evaluateAll, GraphResource, toGraph } from "../policies/evaluate";
 import { runStack } from "./support/program";
 
 let graph: GraphResource[];
@@ -21,11 +21,21 @@ const task = (p: Props) =>
   };
 const rulesOf = (rs: GraphResource[]) => [...new Set(evaluate(rs).map((v) => v.rule))].sort();
 
-test("the swarm graph passes every rule, with its monitoring too (ten services, two more Docker secrets)", async () => {
-  expect(evaluate(graph)).toEqual([]);
+/** The fixture serves plain HTTP: tls-enabled's advisory on its edge proxies (test/swarmTls.test.ts: with tls, none). */
+const PLAIN_HTTP = {
+  rule: "tls-enabled",
+  level: "advisory",
+  resource: "copilotos-proxy",
+  message: "copilotos-proxy: the edge proxies serve plain HTTP only; set tls.certificate and tls.key (a Docker secret each).",
+};
+/** Every rule but tls-enabled, whose advisory the plain-HTTP fixture always has (asserted on its own above). */
+const evaluate = (rs: GraphResource[]) => evaluateAll(rs, { "tls-enabled": "disabled" });
+
+test("the swarm graph passes every rule but tls-enabled's advisory (plain HTTP), with its monitoring too (ten services, two more Docker secrets)", async () => {
+  expect(evaluateAll(graph)).toEqual([PLAIN_HTTP]);
   const monitored = toGraph((await runStack("swarm", ["copilotos:monitoring.enabled=true"], [], path.join(__dirname, "fixtures"))).resources);
   expect(monitored.filter((r) => r.type === "docker:index/service:Service")).toHaveLength(10);
-  expect(evaluate(monitored)).toEqual([]);
+  expect(evaluateAll(monitored)).toEqual([PLAIN_HTTP]);
 });
 
 test.each([

@@ -10,7 +10,7 @@ import { dataNodeRole, type swarmHost } from "./host";
 export interface SwarmRuleInput {
   host: z.output<typeof swarmHost>;
   delivery: { mode: string };
-  tls?: unknown;
+  tls?: { acme?: unknown };
   adopt?: unknown;
   api: { migrate?: string[] };
   backup: { enabled: boolean };
@@ -25,7 +25,11 @@ export function swarmIssues(cfg: SwarmRuleInput): { path: string[]; message: str
   const dataOnWorker = dataNodeRole(host) === "worker";
   const rules: [string[], boolean, string][] = [
     [["delivery", "mode"], cfg.delivery.mode !== "registry", 'must be "registry" on a swarm (every node pulls by digest)'],
-    [["tls"], cfg.tls !== undefined, "is not supported on a swarm yet (terminate TLS in front of the edge nodes)"],
+    [
+      ["tls", "acme"],
+      cfg.tls?.acme !== undefined,
+      "is not supported on a swarm (the renewal runs on one host): set tls.certificate and tls.key, which every edge proxy serves",
+    ],
     [["adopt"], cfg.adopt !== undefined, "is not supported on a swarm (adopt onto one host first)"],
     [
       ["api", "migrate"],

@@ -14,11 +14,12 @@ import { swarmMonitoringName, type ConfigRef } from "../renderers/swarm/monitori
  * A maker of the stack's Docker secrets, one per key however many services read it: each named by
  * the hash of its value (Docker secrets are immutable: a new value is a new secret, and the
  * services move to it) and retained when replaced (a rollback's spec still names the old one).
- * `fileName` is where a task reads it (a name under /run/secrets, or an absolute path). @default key
+ * `fileName` is where a task reads it (a name under /run/secrets, or an absolute path; @default key),
+ * `mode` its file mode there (@default 0o444).
  */
 export function swarmSecrets(name: string, identity: StackIdentity, opts: pulumi.CustomResourceOptions) {
   const made = new Map<string, docker.Secret>();
-  return (key: string, value: pulumi.Output<string>, fileName = key): SecretRef<pulumi.Output<string>> => {
+  return (key: string, value: pulumi.Output<string>, fileName = key, mode?: number): SecretRef<pulumi.Output<string>> => {
     const s =
       made.get(key) ??
       new docker.Secret(
@@ -32,7 +33,7 @@ export function swarmSecrets(name: string, identity: StackIdentity, opts: pulumi
         { ...opts, retainOnDelete: true },
       );
     made.set(key, s);
-    return { file: fileName, secretId: s.id, secretName: s.name };
+    return { file: fileName, secretId: s.id, secretName: s.name, ...(mode === undefined ? {} : { mode }) };
   };
 }
 
@@ -68,7 +69,7 @@ export function swarmPreflight(name: string, host: DockerHost, cfg: StackConfig,
         identity,
         nodes: swarm.nodes,
         dataNode: swarm.dataNode,
-        ports: [cfg.ports.web, cfg.ports.api],
+        ports: [cfg.ports.web, cfg.ports.api, ...(cfg.tls ? [cfg.tls.ports.web, cfg.tls.ports.api] : [])],
         services: [
           ...services.map((svc) => swarmServiceName(identity, svc)),
           ...(monitoringEnabled(cfg.monitoring, cfg.stack) ? MONITORING_PARTS.map((p) => swarmMonitoringName(identity, p)) : []),

@@ -18,12 +18,11 @@ import {
   webEnv,
   wiredTigerCacheGb,
 } from "../renderers/services/containers";
-import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
-import { PROXY_CONF, PROXY_PORTS, proxyConf } from "../renderers/proxy";
-import { swarmMaintenanceContent } from "../renderers/swarm/maintenance";
-import { nodeLabelScript, REDIS_SECRET_CONF, swarmService, swarmServiceName } from "../renderers/swarm/services";
-import { swarmConfig, swarmMigrationOf, swarmPreflight, swarmSecrets } from "./swarmObjects";
+import { entryUrl } from "../renderers/proxy";
+import { nodeLabelScript, REDIS_SECRET_CONF, swarmService } from "../renderers/swarm/services";
+import { swarmMigrationOf, swarmPreflight, swarmSecrets } from "./swarmObjects";
+import { swarmEntryOf, swarmProxyOf } from "./swarmProxy";
 import { secretsArgsOf, StackSecrets } from "../secrets";
 import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
@@ -200,9 +199,10 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     // Browsers reach any edge node, by its name or the manager's address.
     const edges = [...swarm.nodes.filter((n) => n.edge).map((n) => n.name), swarm.address];
+    const entry = swarmEntryOf(cfg);
     const swarmAccess = apiAccessOf(
       edges,
-      edges.map((e) => `http://${e}:${cfg.ports.web}`),
+      edges.map((e) => entryUrl(entry.scheme, e, entry.ports.web)),
       cfg.api,
     );
     const apiEnvMap = envMap(
@@ -260,34 +260,9 @@ export class SwarmStack extends pulumi.ComponentResource {
       [api, ...ready("web")],
     );
 
-    // The proxy's files are swarm configs (immutable, named by content hash like the secrets).
-    const conf = proxyConf({
-      contentSecurityPolicy: cfg.proxy.contentSecurityPolicy,
-      hsts: cfg.proxy.hsts,
-      apiRateLimitPerSecond: cfg.proxy.apiRateLimitPerSecond,
-      maxBodyMb: cfg.proxy.maxBodyMb,
-      apiReadTimeoutSeconds: cfg.proxy.apiReadTimeoutSeconds,
-      dns: { api: swarmServiceName(identity, "api"), web: swarmServiceName(identity, "web") },
-      appPorts: { api: cfg.api.containerPort, web: SERVICE_PORTS.web },
-    });
-    const configs = [
-      ["nginx-conf", PROXY_CONF, conf],
-      ["maintenance-conf", MAINTENANCE_CONF, swarmMaintenanceContent(false)],
-      ["maintenance-page", MAINTENANCE_PAGE, DEFAULT_MAINTENANCE_PAGE],
-    ].map(([key, fileName, content]) => swarmConfig(`${name}-proxy-${key}`, identity, { key, fileName, content }, child()));
-    const proxySpec = swarmService({
-      ...common,
-      service: "proxy",
-      image: image("proxy"),
-      limits: { memoryMb: 128, cpus: 0.25 },
-      hostPorts: [
-        { target: PROXY_PORTS.api, published: cfg.ports.api },
-        { target: PROXY_PORTS.web, published: cfg.ports.web },
-      ],
-    });
-    const proxy = new docker.Service(
+    const proxy = swarmProxyOf(
       `${name}-proxy`,
-      { ...proxySpec, taskSpec: { ...proxySpec.taskSpec, containerSpec: { ...proxySpec.taskSpec.containerSpec, configs } } },
+      { cfg, identity, common, image: image("proxy"), secret, configOpts: child() },
       child([labels, network, api, web, ...ready("proxy")]),
     );
 
@@ -304,8 +279,8 @@ export class SwarmStack extends pulumi.ComponentResource {
 
     this.services = { mongo: mongo.name, redis: redis.name, api: api.name, web: web.name, proxy: proxy.name };
     const edge = swarm.nodes.find((n) => n.edge)?.name ?? swarm.address;
-    this.webUrl = pulumi.output(`http://${edge}:${cfg.ports.web}`);
-    this.apiHealthUrl = pulumi.output(`http://${edge}:${cfg.ports.api}/api/health`);
+    this.webUrl = pulumi.output(entryUrl(entry.scheme, edge, entry.ports.web));
+    this.apiHealthUrl = pulumi.output(`${entryUrl(entry.scheme, edge, entry.ports.api)}/api/health`);
     this.registerOutputs({ networkName: this.networkName, services: this.services, webUrl: this.webUrl, apiHealthUrl: this.apiHealthUrl });
   }
 }

@@ -34,6 +34,7 @@ import { restore } from "../../scripts/restore";
 import { SwarmStackRun } from "../support/swarmStackRun";
 import { SAPTIVA_KEY } from "../support/program";
 import { monitorThroughTunnel } from "../support/monitorTunnel";
+import { makeTestCa } from "../support/testCa";
 
 jest.setTimeout(900_000);
 const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
@@ -48,6 +49,7 @@ const opsReport = {
   rollbackFailed: -1,
   drainFailed: -1,
   opsNodes: 0,
+  tls: false,
 };
 /** Firing notifications while nothing was wrong for users (the updates, the rollback, the drain). */
 const falseAlarms: Notification[] = [];
@@ -86,8 +88,7 @@ afterAll(async () => {
   const yes = (b: boolean) => (b ? "yes" : "no");
   process.stdout.write(
     `swarm: nodes=3 requests=${report.requests} update_failed=${report.updateFailed} bad_update_failed=${report.badFailed} rolled_back=${yes(report.rolledBack)} node_loss_failed=${report.nodeLossFailed} recovery_s=${report.recovery.toFixed(1)} node_down_detect_s=${report.nodeDownDetect.toFixed(1)} false_alarms=${falseAlarms.length}\n` +
-      // TLS at the edge proxies is not built (docs/swarm.md): no.
-      `swarm-ops: nodes=3 backup_verified=${yes(opsReport.backupVerified)} restore_identical=${yes(opsReport.restoreIdentical)} drill=${yes(opsReport.drill)} rotation_failed=${opsReport.rotationFailed} tls=no migrate=${yes(opsReport.migrate)} maintenance=${yes(opsReport.maintenance)} rollback_failed=${opsReport.rollbackFailed} drain_failed=${opsReport.drainFailed} ops_nodes=${opsReport.opsNodes}\n`,
+      `swarm-ops: nodes=3 backup_verified=${yes(opsReport.backupVerified)} restore_identical=${yes(opsReport.restoreIdentical)} drill=${yes(opsReport.drill)} rotation_failed=${opsReport.rotationFailed} tls=${yes(opsReport.tls)} migrate=${yes(opsReport.migrate)} maintenance=${yes(opsReport.maintenance)} rollback_failed=${opsReport.rollbackFailed} drain_failed=${opsReport.drainFailed} ops_nodes=${opsReport.opsNodes}\n`,
   );
 });
 
@@ -561,7 +562,7 @@ test("a Mongo password rotation: changed inside the running mongod on the data n
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"mongo":"ok","redis":"ok"');
 });
 
-// Last: a restore is an outage of Mongo (seconds), which may page; the quiet part is over by now.
+// Near the end: a restore is an outage of Mongo (seconds), which may page; the quiet part is over by now.
 test("npm run restore -- swarm <archive>: Mongo's service scaled to 0, the archive swapped in on the data node, re-keyed, scaled back; the API logs in again", async () => {
   const redisBefore = dataPrint().redis;
   const newest = archives().at(-1)!;
@@ -610,4 +611,39 @@ test("npm run restore -- swarm <archive>: Mongo's service scaled to 0, the archi
   }
   expect(auth).toContain('"mongo":"ok","redis":"ok"');
   expect(dataPrint().redis).toBe(redisBefore);
+});
+
+// After the restore: turning TLS on updates the proxy stop-first on each edge node (a short outage there).
+test("tls: every edge proxy serves HTTPS with the configured pair (two Docker secrets, the key 0400), the plain ports redirect, HSTS over HTTPS only", async () => {
+  const edges = ["10.202.0.11", "10.202.0.12"];
+  const ca = makeTestCa(edges);
+  try {
+    await deploy([`copilotos:tls.certificate=${ca.cert}`], [`copilotos:tls.key=${ca.key}`]);
+    const trust = { ca: fs.readFileSync(ca.caFile, "utf8") };
+    const hsts = "max-age=31536000; includeSubDomains";
+    for (const edge of edges) {
+      for (const url of [`https://${edge}/`, `https://${edge}:8443/api/health/ready`]) {
+        const r = await get(url, trust);
+        expect([url, r.status, r.headers["strict-transport-security"]]).toEqual([url, 200, hsts]);
+      }
+      // The certificate served is the configured one: without the test CA the client refuses it.
+      await expect(get(`https://${edge}:8443/api/health`)).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+      const web = await get(`http://${edge}:3000/chat?x=1`);
+      expect([web.status, web.headers.location, web.headers["strict-transport-security"]]).toEqual([301, `https://${edge}/chat?x=1`, undefined]);
+      const api = await get(`http://${edge}:8001/api/health`);
+      expect([api.status, api.headers.location, api.headers["strict-transport-security"]]).toEqual([308, `https://${edge}:8443/api/health`, undefined]);
+    }
+    // In a proxy task: the pair at the single host's paths, the key readable by root only.
+    const proxyTask = tasksOn("proxy");
+    expect(rig.docker(1, "exec", proxyTask, "stat", "-c", "%a %u %n", "/etc/nginx/tls/cert.pem", "/etc/nginx/tls/key.pem").split("\n")).toEqual([
+      "444 0 /etc/nginx/tls/cert.pem",
+      "400 0 /etc/nginx/tls/key.pem",
+    ]);
+    expect(secretsOf("proxy")).toMatch(/^copilotos-swarm-tls_cert-[0-9a-f]{12} copilotos-swarm-tls_key-[0-9a-f]{12}$/);
+    // The API answers through the HTTPS entry with the stack's data (Mongo and Redis logged in).
+    expect((await get(`https://${edges[0]}:8443/api/standin/auth`, trust)).body).toContain('"mongo":"ok","redis":"ok"');
+    opsReport.tls = true;
+  } finally {
+    ca.remove();
+  }
 });

@@ -74,8 +74,8 @@ export class SwarmStackRun implements HistoryRig {
     `copilotos:backup.offsite.sftp.hostKey=${this.sftp.hostKey}`,
   ];
 
-  /** The swarm stack's program, pointed at the rig and the pushed stand-ins (unless `config` names another image), applied through the manager. */
-  readonly deploy = async (config: string[] = []): Promise<ApplyStep[]> => {
+  /** The swarm stack's program, pointed at the rig and the pushed stand-ins (unless `config` names another image), applied through the manager; `secrets` set as secrets. */
+  readonly deploy = async (config: string[] = [], secrets: string[] = []): Promise<ApplyStep[]> => {
     const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
     const input = loadStackConfig({
       stack: "swarm",
@@ -95,7 +95,12 @@ export class SwarmStackRun implements HistoryRig {
         ...this.offsiteConfig(),
         ...config,
       ],
-      secrets: [`copilotos:saptivaApiKey=${SAPTIVA_KEY}`, `copilotos:alertWebhookUrl=${this.hook.url}`, `copilotos:offsiteSshKey=${this.sftp.clientKey}`],
+      secrets: [
+        `copilotos:saptivaApiKey=${SAPTIVA_KEY}`,
+        `copilotos:alertWebhookUrl=${this.hook.url}`,
+        `copilotos:offsiteSshKey=${this.sftp.clientKey}`,
+        ...secrets,
+      ],
     });
     return this.deployInput(input);
   };

@@ -44,6 +44,8 @@ export interface SecretRef<T> {
   file: string;
   secretId: T;
   secretName: T;
+  /** The file's mode in the task (owned by root). @default 0o444 */
+  mode?: number;
 }
 
 export interface SwarmServiceParts<T> {
@@ -101,7 +103,7 @@ export function swarmService<T>(p: SwarmServiceParts<T>) {
         env: p.env ?? {},
         labels: dockerLabels(labelMap(p.identity, p.service)),
         healthcheck: { tests: [...h.tests], interval: h.interval, timeout: h.timeout, retries: h.retries, startPeriod: h.startPeriod },
-        secrets: (p.secrets ?? []).map((s) => ({ secretId: s.secretId, secretName: s.secretName, fileName: s.file, fileMode: 0o444 })),
+        secrets: (p.secrets ?? []).map((s) => ({ secretId: s.secretId, secretName: s.secretName, fileName: s.file, fileMode: s.mode ?? 0o444 })),
         // A read-only root, as on one host: here every service's files arrive as Docker secrets and
         // configs (mounts of their own), so none needs a writable root; memory or disk for what it writes.
         readOnly: true,
