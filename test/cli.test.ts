@@ -118,10 +118,10 @@ test("npm run bench -- alerts sums the suites' lines and keeps the longest detec
 
 test("npm run bench -- swarm and swarm-ops each end with their own line of the one suite's two", async () => {
   const { lastLine } = await import("../bench/bench");
-  const output = ["  ✓ a test", "swarm: nodes=3 requests=10", "swarm-ops: nodes=3 tls=no", ""].join("\n");
+  const output = ["  ✓ a test", "swarm: nodes=3 requests=10", "swarm-ops: nodes=3 tls=yes", ""].join("\n");
   expect([lastLine(output, "swarm: "), lastLine(output, "swarm-ops: "), lastLine("  ✕ a test\n", "swarm: ")]).toEqual([
     "swarm: nodes=3 requests=10",
-    "swarm-ops: nodes=3 tls=no",
+    "swarm-ops: nodes=3 tls=yes",
     undefined,
   ]);
 });

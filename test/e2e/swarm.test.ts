@@ -9,7 +9,7 @@
  * stopped. Backups on the data node (before the app updates, by the schedule's job, by `npm run
  * backup`), each also off it into an encrypted restic repository (real restic, on an SFTP server on
  * the swarm's bridge), `npm run restore --drill` from either, a Mongo password rotation under load,
- * and last a restore (Mongo's service scaled to 0 and back).
+ * a restore (Mongo's service scaled to 0 and back), and last TLS turned on at every edge proxy.
  * Mongo's data and Redis's keys are
  * fingerprinted before and after each. The stack's monitoring runs throughout (Prometheus finding the
  * node exporters through Docker's DNS, the manager's metrics job from the deploy user's crontab,
