@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { parseConfig } from "../components/config";
 import { nodeLabelScript, swarmSecretName } from "../components/renderers/swarm/services";
-import { minimalConfig, problemsOf } from "./support/config";
+import { minimalConfig, problemsOf, swarmHost } from "./support/config";
 import { ofType, runStack, SAPTIVA_KEY } from "./support/program";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { describedScript } from "../components/renderers/shell";
@@ -16,16 +16,6 @@ const SWARM_MONGO = { service: "copilotos-swarm-mongo", node: "node-1" };
 const SERVICE = "docker:index/service:Service";
 const SECRET = "docker:index/secret:Secret";
 const id = { project: "copilotos", stack: "swarm" };
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
-const swarmHost = (extra: Record<string, unknown> = {}) => ({
-  kind: "swarm",
-  address: "203.0.113.20",
-  user: "deploy",
-  hostKey: HOST_KEY,
-  nodes: [{ name: "node-1", role: "manager" }, { name: "node-2" }],
-  dataNode: "node-1",
-  ...extra,
-});
 
 let run: ProgramRun;
 beforeAll(async () => {

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import { rotationScript } from "../components/renderers/operations/rotation";
 import { rotationDoes } from "../components/renderers/operations/stepDescriptions";
 import { describedScript } from "../components/renderers/shell";
-import { minimalConfig, problemsOf } from "./support/config";
+import { minimalConfig, problemsOf, swarmHost } from "./support/config";
 import { runStack } from "./support/program";
 import { withDocker } from "./support/standInDocker";
 
@@ -127,14 +127,7 @@ describe("the swarm graph", () => {
     const run = await runStack("swarm", ["copilotos:host.dataNode=node-2", "copilotos:backup.enabled=false"], [], path.join(__dirname, "fixtures"));
     expect(run.resources.filter((r) => r.name.startsWith("copilotos-mongo-rotation"))).toEqual([]);
     expect(run.resources.find((r) => r.name === "copilotos-mongo")!.opts.dependsOn).not.toContain("copilotos-mongo-rotation");
-    const host = {
-      kind: "swarm",
-      address: "203.0.113.20",
-      user: "deploy",
-      hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT",
-      nodes: [{ name: "node-1", role: "manager" }, { name: "node-2" }],
-      dataNode: "node-2",
-    };
+    const host = swarmHost({ dataNode: "node-2" });
     expect(problemsOf({ ...minimalConfig(), host, backup: { enabled: false }, mongo: { rotate: "1" } })).toEqual([
       {
         key: "copilotos:mongo.rotate",

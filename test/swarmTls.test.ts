@@ -2,7 +2,7 @@
 import * as path from "node:path";
 import { parseConfig } from "../components/config";
 import { swarmSecretName } from "../components/renderers/swarm/services";
-import { minimalConfig, problemsOf } from "./support/config";
+import { minimalConfig, problemsOf, swarmHost } from "./support/config";
 import { ofType, runStack } from "./support/program";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { makeTestCa, TestCa } from "./support/testCa";
@@ -32,22 +32,14 @@ const proxyConfOf = (r: ProgramRun) =>
   ).toString();
 
 test("tls.acme is refused on a swarm by name; a certificate and key parse", () => {
-  const swarmHost = {
-    kind: "swarm",
-    address: "203.0.113.20",
-    user: "deploy",
-    hostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT",
-    nodes: [{ name: "node-1", role: "manager" }],
-    dataNode: "node-1",
-  };
-  const problems = problemsOf({ ...minimalConfig(), host: swarmHost, tls: { acme: { email: "ops@example.com", domains: ["chat.example.com"] } } });
+  const problems = problemsOf({ ...minimalConfig(), host: swarmHost(), tls: { acme: { email: "ops@example.com", domains: ["chat.example.com"] } } });
   expect(problems).toEqual([
     expect.objectContaining({
       key: "copilotos:tls.acme",
       message: "is not supported on a swarm (the renewal runs on one host): set tls.certificate and tls.key, which every edge proxy serves",
     }),
   ]);
-  expect(parseConfig({ ...minimalConfig(), host: swarmHost, tls: { certificate: ca.cert, key: ca.key } }).tls).toMatchObject({
+  expect(parseConfig({ ...minimalConfig(), host: swarmHost(), tls: { certificate: ca.cert, key: ca.key } }).tls).toMatchObject({
     ports: { web: 443, api: 8443 },
   });
 });
