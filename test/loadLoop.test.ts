@@ -11,8 +11,9 @@ let server: ChildProcess;
 let url = "";
 
 beforeAll(async () => {
-  // /window: 503 from 200 ms to 600 ms after its first request, 200 before and after.
-  const code = `let first = 0; require("node:http").createServer((q, s) => { const t = q.url === "/window" ? Date.now() - (first ||= Date.now()) : -1; s.statusCode = q.url === "/bad" || (t >= 200 && t < 600) ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  // /window: 503 from 200 ms to 600 ms after its first request, 200 before and after; /window-state
+  // answers the same without starting the window (the test's own polls must not start it).
+  const code = `let first = 0; require("node:http").createServer((q, s) => { if (q.url === "/window") first ||= Date.now(); const t = first && q.url.startsWith("/window") ? Date.now() - first : -1; s.statusCode = q.url === "/bad" || (t >= 200 && t < 600) ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
   server = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => server.stdout!.once("data", (b: Buffer) => resolve(b.toString().trim())));
   url = `http://127.0.0.1:${port}`;
@@ -57,8 +58,8 @@ test("an outage's bounds: its first and last failure, and the first answer after
   // Not a fixed wait: on a loaded machine the worker's first request can come late. The window is
   // over once this thread sees a 503 and then a 200; the loop's next requests all start after that.
   let seen503 = false;
-  for (let i = 0; i < 100; i++) {
-    const { status } = await get(`${url}/window`);
+  for (let i = 0; i < 200; i++) {
+    const { status } = await get(`${url}/window-state`);
     if (status === 503) seen503 = true;
     else if (seen503) break;
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -111,7 +111,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   expect(offsiteSnapshots()).toBe(1);
   expect(spawnSync("grep", ["-rlF", "_mdb_catalog", repository()]).status).toBe(1);
   // The manager's crontab runs the same backup on the stack's schedule.
-  expect(spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" }).stdout).toMatch(/^30 3 \* \* \* .* # copilotos backup copilotos-swarm$/m);
+  expect(spawnSync("crontab", ["-l", "-u", "cptswarm"], { encoding: "utf8" }).stdout).toMatch(/^0 0 31 2 \* .* # copilotos backup copilotos-swarm$/m);
   const nodesOf = (svc: string) =>
     rig.docker(1, "service", "ps", `copilotos-swarm-${svc}`, "--filter", "desired-state=running", "--format", "{{.Node}}").split("\n").sort();
   expect(nodesOf("mongo")).toEqual(["node-1"]);
@@ -618,7 +618,15 @@ test("tls: every edge proxy serves HTTPS with the configured pair (two Docker se
   const edges = ["10.202.0.11", "10.202.0.12"];
   const ca = makeTestCa(edges);
   try {
-    await deploy([`copilotos:tls.certificate=${ca.cert}`], [`copilotos:tls.key=${ca.key}`]);
+    // The config of the rotation's update (v2, the rotation's keeper) with TLS: only TLS changes.
+    const steps = await deploy(
+      [`copilotos:images.api=${run.apiV2}`, "copilotos:mongo.rotate=1", `copilotos:tls.certificate=${ca.cert}`],
+      [`copilotos:tls.key=${ca.key}`],
+    );
+    const changed = steps.filter((st) => st.action !== "same").map((st) => st.name);
+    expect(changed).toEqual(expect.arrayContaining(["copilotos-secret-tls-cert", "copilotos-secret-tls-key", "copilotos-proxy-nginx-conf", "copilotos-proxy"]));
+    // Nothing of Mongo or Redis, and the API on the same image (its CORS origins are https now).
+    expect(changed.filter((n) => /mongo|redis|image-pull/.test(n))).toEqual([]);
     const trust = { ca: fs.readFileSync(ca.caFile, "utf8") };
     const hsts = "max-age=31536000; includeSubDomains";
     for (const edge of edges) {

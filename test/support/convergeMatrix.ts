@@ -11,6 +11,7 @@ import { RigBackend } from "./rigBackend";
 import { get, LoadResult, startLoad } from "./loadLoop";
 import { StackData } from "./stackData";
 import { StackRig } from "./stackRig";
+import { TEST_BACKUP_SCHEDULE } from "./cron";
 import { apiVersion, buildStandins } from "./standins";
 import { requireTestHost } from "./testHost";
 
@@ -20,8 +21,9 @@ const WEB = `http://${host.target.address}:3100`;
 export const V2 = "cpt-standin/api:2";
 /** A version no engine has until a cell delivers it (the seeds' image missing on the host). */
 export const V3 = "cpt-standin/api:3";
-// Short gates: a failing one gives up after 25 s.
-const BASE = ["copilotos:healthTimeoutSeconds=25"];
+// Short gates: a failing one gives up after 45 s. Not shorter: under CI's load a healthy stand-in
+// API took up to 26 s to be ready, and a 25 s gate once failed a rollback that should have passed.
+const BASE = ["copilotos:healthTimeoutSeconds=45"];
 export const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 /** What a config asks the apps to be: the API's version, and a marker in each app's env. */
@@ -29,7 +31,7 @@ export interface Want {
   version: "1" | "2" | "3";
   api: string;
   web: string;
-  /** The backup schedule's crontab time. @default the stack file's */
+  /** The backup schedule's crontab time. @default TEST_BACKUP_SCHEDULE (never fires) */
   schedule?: string;
   /** A proxy setting changed (its largest body: 101 MiB, not 100): the proxy is replaced, delete-first. @default false */
   proxy?: boolean;
@@ -204,7 +206,7 @@ export class ConvergeMatrix {
     if (lines.length === 0) wrong.push("the scheduled backup's crontab line is gone");
     else if (lines.length > 1) wrong.push(`the scheduled backup is installed ${lines.length} times`);
     // A green run installs its schedule; after a failure the line is the previous or the new one.
-    else if (!wants.some((w) => lines[0].startsWith(`${w.schedule ?? "30 3 * * *"} `))) wrong.push(`the crontab line is ${lines[0].split(" /")[0]}…`);
+    else if (!wants.some((w) => lines[0].startsWith(`${w.schedule ?? TEST_BACKUP_SCHEDULE} `))) wrong.push(`the crontab line is ${lines[0].split(" /")[0]}…`);
     if (JSON.stringify(this.data.fingerprint()) !== JSON.stringify(this.baseline)) wrong.push("the data changed");
     if (wrong.length) this.report.servedWrong++;
     return wrong;

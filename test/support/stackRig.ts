@@ -15,8 +15,9 @@ import { updateEntry } from "./rigBackend";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 import { FIREWALL_STANDIN } from "./testImages";
+import { TEST_BACKUP_SCHEDULE } from "./cron";
 
-/** The stand-in images in place of the stack's, and waits sized for the test host. */
+/** The stand-in images in place of the stack's, a schedule that never fires, and waits sized for the test host. */
 const TEST_SETTINGS = [
   ...Object.entries(STANDIN_TAGS).map(([service, tag]) => `copilotos:images.${service}=${tag}`),
   `copilotos:images.firewall=${FIREWALL_STANDIN}`,
@@ -24,6 +25,7 @@ const TEST_SETTINGS = [
   "copilotos:health.intervalSeconds=1",
   "copilotos:preflight.minFreeDiskMb=100",
   "copilotos:proxy.drainSeconds=15",
+  `copilotos:backup.schedule=${TEST_BACKUP_SCHEDULE}`,
   // Prod's monitoring needs its own stand-in images; test/e2e/monitoring.test.ts turns it on with them.
   "copilotos:monitoring.enabled=false",
 ];

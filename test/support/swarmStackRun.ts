@@ -18,6 +18,7 @@ import { Notification, startWebhookReceiver, WebhookReceiver } from "./webhookRe
 import { queryProm } from "./prometheus";
 import type { SftpTarget } from "./sftpTarget";
 import { resticImage } from "./testImages";
+import { TEST_BACKUP_SCHEDULE } from "./cron";
 import type { ProgramRun } from "../../scripts/mockRuntime/harness";
 import type { HistoryEntry } from "../../scripts/plans/rollbackPlan";
 import type { StackConfigInput } from "../../scripts/stack/stackConfig";
@@ -87,6 +88,8 @@ export class SwarmStackRun implements HistoryRig {
           .filter(([service]) => !config.some((c) => c.startsWith(`copilotos:images.${service}=`)))
           .map(([service, ref]) => `copilotos:images.${service}=${ref}`),
         "copilotos:host.updateMonitorSeconds=5",
+        // The schedule's job is run by hand (this machine's cron is real; see TEST_BACKUP_SCHEDULE).
+        `copilotos:backup.schedule=${TEST_BACKUP_SCHEDULE}`,
         // The names browsers use (here the edge nodes' addresses): the app answers no other Host (ALLOWED_HOSTS).
         'copilotos:api.allowedHosts=["10.202.0.11","10.202.0.12","10.202.0.13","proxy","localhost","127.0.0.1"]',
         "copilotos:monitoring.enabled=true",
