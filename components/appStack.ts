@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Api } from "./services/api";
 import { AppImage, appImagesOf } from "./services/appImage";
 import { apiAccessOf, WEB_API_BASE_URL } from "./renderers/services/containers";
-import { entryOf, entryUrl } from "./renderers/proxy";
+import { entryUrl, stackEntryOf } from "./renderers/proxy";
 import { AppService, containerName, dockerLabels, labelMap, routesVolumeName, Service, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import type { StackConfig } from "./config";
 import { monitoringEnabled } from "./config/monitoring";
@@ -136,7 +136,7 @@ export class AppStack extends pulumi.ComponentResource {
     // The name browsers use: the certificate's first name with tls.acme, else the host's address.
     const publicName = cfg.tls?.acme ? pulumi.output(cfg.tls.acme.domains[0]) : this.host.publicAddress;
     // Where browsers reach the apps (the same the proxy derives from its own ports and TLS).
-    const entry = entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
+    const entry = stackEntryOf(cfg);
     this.images = appImagesOf(this, name, SERVICES, {
       host,
       identity,

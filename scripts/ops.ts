@@ -17,7 +17,7 @@ import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { gateUrl } from "../components/renderers/operations/health";
 import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
-import { entryOf } from "../components/renderers/proxy";
+import { stackEntryOf } from "../components/renderers/proxy";
 import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
 import {
   swarmAlertsScript,
@@ -217,5 +217,5 @@ function portFlag(v: string | undefined, fallback: number): number {
 /** An app's URL through the proxy on the host, as its deploy gate polls it; none for the other services. */
 function gateUrlOf(cfg: { ports: AppPorts; tls?: { ports: AppPorts } }, service: string): string | undefined {
   if (service !== "api" && service !== "web") return undefined;
-  return gateUrl(entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports }), service);
+  return gateUrl(stackEntryOf(cfg), service);
 }

@@ -7,10 +7,9 @@ import { ofType, runStack } from "./support/program";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { makeTestCa, TestCa } from "./support/testCa";
 import { evaluate, toGraph } from "../policies/evaluate";
+import { SECRET, SERVICE } from "../policies/swarmLib";
 
 const fixtures = path.join(__dirname, "fixtures");
-const SERVICE = "docker:index/service:Service";
-const SECRET = "docker:index/secret:Secret";
 const id = { project: "copilotos", stack: "swarm" };
 
 let ca: TestCa;
@@ -95,7 +94,13 @@ test("the policy pack passes the graph with tls cleanly; the proxy without its c
   expect(evaluate(graph)).toEqual([]);
   const stripped = graph.map((r) =>
     r.type === SERVICE && r.props.name === "copilotos-swarm-proxy"
-      ? { ...r, props: { ...r.props, taskSpec: { containerSpec: { ...(r.props.taskSpec as ProxyTask).containerSpec, secrets: [] } } } }
+      ? {
+          ...r,
+          props: {
+            ...r.props,
+            taskSpec: { ...(r.props.taskSpec as ProxyTask), containerSpec: { ...(r.props.taskSpec as ProxyTask).containerSpec, secrets: [] } },
+          },
+        }
       : r,
   );
   expect(evaluate(stripped).map((v) => [v.rule, v.level, v.resource])).toEqual([["tls-enabled", "advisory", "copilotos-proxy"]]);

@@ -84,14 +84,14 @@ export function labelMap(id: StackIdentity, service?: Service): Record<string, s
 }
 
 /** Labels in the `[{ label, value }]` shape the Docker provider takes, sorted by label. */
-/** Labels as the docker CLI's `--label k=v` words, in the map's order. */
-export const labelFlags = (labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
-
 export function dockerLabels(labels: Record<string, string>): { label: string; value: string }[] {
   return Object.keys(labels)
     .sort()
     .map((label) => ({ label, value: labels[label] }));
 }
+
+/** Labels as the docker CLI's `--label k=v` words, in the map's order. */
+export const labelFlags = (labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([k, v]) => ["--label", `${k}=${v}`]);
 
 /** Backup file names a stack writes: `<prefix>-YYYYMMDDTHHMMSSZ.tar` (an extended regular expression). */
 export const backupNamePattern = (prefix: string) => `^${prefix.replace(/[.]/g, "\\.")}-[0-9]{8}T[0-9]{6}Z\\.tar$`;

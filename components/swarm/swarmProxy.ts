@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../config";
 import { SERVICE_PORTS } from "../renderers/services/containers";
 import { DEFAULT_MAINTENANCE_PAGE, MAINTENANCE_CONF, MAINTENANCE_PAGE } from "../renderers/proxy/maintenance";
-import { entryOf, PROXY_CONF, PROXY_PORTS, PROXY_REDIRECT_PORTS, PROXY_TLS_PORTS, proxyConf, TLS_CERT, TLS_KEY, TLS_KEY_MODE } from "../renderers/proxy";
+import { PROXY_CONF, PROXY_PORTS, PROXY_REDIRECT_PORTS, PROXY_TLS_PORTS, proxyConf, TLS_CERT, TLS_KEY, TLS_KEY_MODE } from "../renderers/proxy";
 import type { StackIdentity } from "../renderers/names";
 import { swarmMaintenanceContent } from "../renderers/swarm/maintenance";
-import { SecretRef, swarmService, swarmServiceName, type SwarmServiceParts } from "../renderers/swarm/services";
-import { swarmConfig } from "./swarmObjects";
+import { swarmService, swarmServiceName, type SwarmServiceParts } from "../renderers/swarm/services";
+import { swarmConfig, type swarmSecrets } from "./swarmObjects";
 
 type Common = Pick<SwarmServiceParts<pulumi.Input<string>>, "identity" | "network" | "logs" | "dataNode" | "monitorSeconds">;
 
@@ -20,11 +20,8 @@ export interface SwarmProxyArgs {
   /** Options of the proxy's swarm configs (the service's own wait for the apps too). */
   configOpts: pulumi.CustomResourceOptions;
   /** The stack's maker of Docker secrets (swarmSecrets): the TLS pair is two of them. */
-  secret: (key: string, value: pulumi.Output<string>, fileName?: string, mode?: number) => SecretRef<pulumi.Output<string>>;
+  secret: ReturnType<typeof swarmSecrets>;
 }
-
-/** The swarm's public entry (config `tls` set: HTTPS on `tls.ports`, else plain on `ports`). */
-export const swarmEntryOf = (cfg: StackConfig) => entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
 
 /**
  * The edge proxy on every edge node: nginx with its files as swarm configs (immutable, named by

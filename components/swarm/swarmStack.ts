@@ -19,10 +19,10 @@ import {
   wiredTigerCacheGb,
 } from "../renderers/services/containers";
 import { dockerLabels, labelMap, Service, StackIdentity, stackPrefix } from "../renderers/names";
-import { entryUrl } from "../renderers/proxy";
+import { entryUrl, stackEntryOf } from "../renderers/proxy";
 import { nodeLabelScript, REDIS_SECRET_CONF, swarmService } from "../renderers/swarm/services";
 import { swarmMigrationOf, swarmPreflight, swarmSecrets } from "./swarmObjects";
-import { swarmEntryOf, swarmProxyOf } from "./swarmProxy";
+import { swarmProxyOf } from "./swarmProxy";
 import { secretsArgsOf, StackSecrets } from "../secrets";
 import { nodeLabelsDoes } from "../renderers/operations/stepDescriptions";
 import { AppImage } from "../services/appImage";
@@ -199,7 +199,7 @@ export class SwarmStack extends pulumi.ComponentResource {
     );
     // Browsers reach any edge node, by its name or the manager's address.
     const edges = [...swarm.nodes.filter((n) => n.edge).map((n) => n.name), swarm.address];
-    const entry = swarmEntryOf(cfg);
+    const entry = stackEntryOf(cfg);
     const swarmAccess = apiAccessOf(
       edges,
       edges.map((e) => entryUrl(entry.scheme, e, entry.ports.web)),

@@ -91,6 +91,9 @@ export type AppPorts = { api: number; web: number };
 export const entryOf = (plain: AppPorts, tls?: { hostPorts: AppPorts }): { scheme: "http" | "https"; ports: AppPorts } =>
   tls ? { scheme: "https", ports: tls.hostPorts } : { scheme: "http", ports: plain };
 
+/** The entry a stack's config gives: HTTPS on `tls.ports` when `tls` is set, else plain HTTP on `ports`. */
+export const stackEntryOf = (cfg: { ports: AppPorts; tls?: { ports: AppPorts } }) => entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
+
 /** Where an app is reached from outside: `https://host` (443 omitted) or `http://host:3000`. */
 export const entryUrl = (scheme: "http" | "https", address: string, port: number) =>
   `${scheme}://${address}${scheme === "https" && port === 443 ? "" : `:${port}`}`;
