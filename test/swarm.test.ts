@@ -315,14 +315,15 @@ describe("the restore script on a swarm", () => {
     // After the archive's checks, before the swap.
     expect(at(find[0])).toBeGreaterThan(at('f="$dir/$name"'));
   });
-  test("stops Mongo by scaling its service to 0 and waiting for its task to leave, re-keys from the password read, scales back to 1 and waits", () => {
+  test("stops Mongo by scaling its service to 0 and waiting for its task to leave, re-keys from the password read, scales back to 1 (its previous spec the running one) and waits", () => {
     const scale0 = at('  echo "restore: scaling $svc to 0 tasks"; docker service scale --detach "$svc=0" >/dev/null; tries=0');
     const wait0 = at(
-      `  while [ -n "$(${TASKS})" ]; do tries=$((tries + 1)); if [ "$tries" -ge 120 ]; then docker service scale --detach "$svc=1" >/dev/null; echo "restore: $svc's task did not stop within 120s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
+      `  while [ -n "$(${TASKS})" ]; do tries=$((tries + 1)); if [ "$tries" -ge 120 ]; then docker service scale --detach "$svc=1" >/dev/null; docker service update --detach "$svc" >/dev/null; echo "restore: $svc's task did not stop within 120s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
     );
     const swap = at('echo "restore: unpacking $name beside the data in $vol, then swapping it in"');
     const rekey = script.findIndex((l) => l.startsWith(`    out=$(printf '%s' "$pw" | docker exec -i "$rekey" sh -c `));
-    const scale1 = at('  docker service scale --detach "$svc=1" >/dev/null');
+    // Scaled back, then updated with no change: the previous spec is the running one, not the scale's 0-task one.
+    const scale1 = at('  docker service scale --detach "$svc=1" >/dev/null; docker service update --detach "$svc" >/dev/null');
     const wait1 = at(
       `  until docker service ps "$svc" --filter desired-state=running --format '{{.CurrentState}}' | grep -q '^Running'; do tries=$((tries + 1)); if [ "$tries" -ge 120 ]; then echo "restore: $svc was scaled back to 1, and its task was not running and healthy within 120s: docker service ps $svc" >&2; exit 1; fi; sleep 1; done`,
     );

@@ -590,6 +590,10 @@ test("npm run restore -- swarm <archive>: Mongo's service scaled to 0, the archi
   expect(rig.docker(1, "service", "ps", "copilotos-swarm-mongo", "--filter", "desired-state=running", "--format", "{{.Node}} {{.CurrentState}}")).toMatch(
     /^node-1 Running /,
   );
+  // Its previous spec (what `docker service rollback` goes back to) has its task, not the scale's 0 tasks.
+  expect(
+    rig.docker(1, "service", "inspect", "copilotos-swarm-mongo", "--format", "{{.Spec.Mode.Replicated.Replicas}} {{.PreviousSpec.Mode.Replicated.Replicas}}"),
+  ).toBe("1 1");
   // Byte for byte the archive's files, but for .users (re-keyed to the stack's current password).
   const sums = `find . -path ./.copilotos-previous -prune -o -type f ! -name .users -exec sha256sum {} + | sort -k 2`;
   const unpacked = fs.mkdtempSync("/tmp/cpt-swarm-restored-");

@@ -83,12 +83,17 @@ export const SWARM_TASK_WAIT_SECONDS = 120;
 /**
  * Mongo as its service's task on the swarm's data node (this engine; ./backup.ts swarmMongoLines):
  * stopped by scaling the service to 0 (else the swarm would start a new task on the volume being
- * replaced), started by scaling it to 1. The stack's password is read from the running task's
- * secret before it stops (a swarm secret leaves with its task) into a variable of the script.
+ * replaced), started by scaling it to 1 and then updating it with no change (the task keeps
+ * running), so that its previous spec, the one `docker service rollback` goes back to, is the
+ * deployed one with its task and not the scale's 0-task one. The stack's password is read from
+ * the running task's secret before it stops (a swarm secret leaves with its task) into a
+ * variable of the script.
  */
 function swarmHandle(s: SwarmMongo): MongoHandle {
   const tasks = localTask(s.service);
   const scale = (n: number) => `docker service scale --detach "$svc=${n}" >/dev/null`;
+  // Scaled back, then an update that changes nothing: the previous spec is the running one, not the 0-task one a scale leaves.
+  const start = `${scale(1)}; docker service update --detach "$svc" >/dev/null`;
   return {
     find: [
       `svc=${shq(s.service)}`,
@@ -102,10 +107,10 @@ function swarmHandle(s: SwarmMongo): MongoHandle {
     stop: [
       'if [ "$state" != missing ]; then',
       `  echo "restore: scaling $svc to 0 tasks"; ${scale(0)}; tries=0`,
-      `  while [ -n "$(${tasks})" ]; do tries=$((tries + 1)); if [ "$tries" -ge ${SWARM_TASK_WAIT_SECONDS} ]; then ${scale(1)}; echo "restore: $svc's task did not stop within ${SWARM_TASK_WAIT_SECONDS}s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
+      `  while [ -n "$(${tasks})" ]; do tries=$((tries + 1)); if [ "$tries" -ge ${SWARM_TASK_WAIT_SECONDS} ]; then ${start}; echo "restore: $svc's task did not stop within ${SWARM_TASK_WAIT_SECONDS}s; it was scaled back to 1 and the data is untouched" >&2; exit 1; fi; sleep 1; done`,
       "fi",
     ].join("\n"),
-    start: scale(1),
+    start,
     credentials: 'rekey="$svc-rekey"',
     password: `printf '%s' "$pw"`,
     started: "$svc was scaled to 1 task",
