@@ -12,7 +12,7 @@
 // process. Most of the e2e time is waiting on health checks and request loops, so the processes
 // beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
-// The last line sums them all: "N passed, N failed, N skipped".
+// The last line sums them all: "N passed, N failed, N skipped"; before it, every failure's digest.
 //
 //   node test/support/runSuites.js            both processes
 //   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
@@ -93,6 +93,9 @@ async function main(argv) {
     summary("monitoring", monitoring),
     summary("host alerts", hostAlerts),
   ];
+  // Each process's failure digest (test/support/summaryReporter.js) again, last: the end of the output says why.
+  const failures = [e2e, ...others].flatMap((r) => r.out.split("\n").filter((l) => l.startsWith("failed: ")));
+  if (failures.length) process.stdout.write(`\n${failures.join("\n")}\n`);
   for (const p of parts) if (p.note) process.stdout.write(`${p.note}\n`);
   const sum = (k) => parts.reduce((n, p) => n + p[k], 0);
   process.stdout.write(
