@@ -17,7 +17,7 @@ import { maintenanceScript } from "../components/renderers/proxy/maintenance";
 import { gateUrl } from "../components/renderers/operations/health";
 import { backupSpecOf } from "../components/backupSpec";
 import { execScript, logsScript, OPS_SERVICES, parseStatus, restartScript, statusScript } from "../components/renderers/operations/ops";
-import { stackEntryOf } from "../components/renderers/proxy";
+import { stackEntryOf, type StackEntryConfig } from "../components/renderers/proxy";
 import { alertsScript, formatAlerts } from "../components/renderers/monitoring/alerts";
 import {
   swarmAlertsScript,
@@ -47,8 +47,6 @@ export const USAGE =
   "       (every form also takes --identity <key file>, --config key=value, --stack-dir dir; aws hosts --address, --host-key)\n" +
   "       (a swarm stack, through its manager: every command; restart and maintenance as the swarm's rolling updates, monitor and exec reach the manager's tasks)\n" +
   "example: npm run ops -- prod logs api --since 10m --follow\n";
-
-type AppPorts = { api: number; web: number };
 
 /** The flags it takes (its usage names each). */
 export const OPTIONS = {
@@ -215,7 +213,7 @@ function portFlag(v: string | undefined, fallback: number): number {
 }
 
 /** An app's URL through the proxy on the host, as its deploy gate polls it; none for the other services. */
-function gateUrlOf(cfg: { ports: AppPorts; tls?: { ports: AppPorts } }, service: string): string | undefined {
+function gateUrlOf(cfg: StackEntryConfig, service: string): string | undefined {
   if (service !== "api" && service !== "web") return undefined;
   return gateUrl(stackEntryOf(cfg), service);
 }

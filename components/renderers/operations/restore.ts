@@ -92,7 +92,6 @@ export const SWARM_TASK_WAIT_SECONDS = 120;
 function swarmHandle(s: SwarmMongo): MongoHandle {
   const tasks = localTask(s.service);
   const scale = (n: number) => `docker service scale --detach "$svc=${n}" >/dev/null`;
-  // Scaled back, then an update that changes nothing: the previous spec is the running one, not the 0-task one a scale leaves.
   const start = `${scale(1)}; docker service update --detach "$svc" >/dev/null`;
   return {
     find: [

@@ -91,8 +91,11 @@ export type AppPorts = { api: number; web: number };
 export const entryOf = (plain: AppPorts, tls?: { hostPorts: AppPorts }): { scheme: "http" | "https"; ports: AppPorts } =>
   tls ? { scheme: "https", ports: tls.hostPorts } : { scheme: "http", ports: plain };
 
+/** What of a stack's config decides its entry: its plain ports, and its TLS ports when `tls` is set. */
+export type StackEntryConfig = { ports: AppPorts; tls?: { ports: AppPorts } };
+
 /** The entry a stack's config gives: HTTPS on `tls.ports` when `tls` is set, else plain HTTP on `ports`. */
-export const stackEntryOf = (cfg: { ports: AppPorts; tls?: { ports: AppPorts } }) => entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
+export const stackEntryOf = (cfg: StackEntryConfig) => entryOf(cfg.ports, cfg.tls && { hostPorts: cfg.tls.ports });
 
 /** Where an app is reached from outside: `https://host` (443 omitted) or `http://host:3000`. */
 export const entryUrl = (scheme: "http" | "https", address: string, port: number) =>
