@@ -543,7 +543,9 @@ test("a Mongo password rotation: changed inside the running mongod on the data n
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
-  log(`rotation: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  // Answered, but Mongo refused: the seconds between Mongo's old task stopping and its new one listening.
+  const refused = Object.entries(load.bodies).reduce((n, [body, count]) => n + (body.includes('"mongo":"refused"') ? count : 0), 0);
+  log(`rotation: ${load.requests} requests, ${load.failed} failed, ${refused} answered with Mongo refused ${JSON.stringify(load.samples)}`);
   opsReport.rotationFailed = load.failed;
   // The change ran in Mongo's task on node-1 (after the backup before it), then the services moved.
   const change = steps.find((st) => st.name === "copilotos-mongo-rotation-change");

@@ -25,6 +25,22 @@ export const REGISTRY = "10.202.0.2:5000";
 const USER = "cptswarm";
 /** The off-host backup target on the swarm's bridge (beside the registry, on no node): its folder and SFTP user. */
 const SFTP = { dir: path.join(SWARM_DIR, "sftp"), user: "cptswsftp" };
+/**
+ * The nodes' upstream DNS on the bridge (beside the registry): it answers every name NXDOMAIN, as a
+ * real host's resolver answers a name that is nowhere. Without one, Docker's embedded DNS gets no
+ * answer for a name it cannot resolve itself (a service with no task, between Mongo's stop and its
+ * new task) and its clients wait 5 s; measured on one node: 5.16 s without, 0.18 s with.
+ */
+const UPSTREAM_DNS = REGISTRY.split(":")[0];
+const NXDOMAIN_PY = String.raw`import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 53))
+while True:
+    q, peer = s.recvfrom(512)
+    if len(q) >= 12:  # the question back: QR, RD as asked, RA, RCODE 3 (NXDOMAIN), no records
+        flags = 0x8000 | (q[2] & 0x01) << 8 | 0x0080 | 3
+        s.sendto(q[:2] + flags.to_bytes(2, "big") + q[4:6] + bytes(6) + q[12:], peer)
+`;
 
 export interface SwarmNode {
   index: number;
@@ -105,6 +121,12 @@ export class SwarmRig {
         sh("ip", ["netns", "exec", nsOf(i), "ip", ...args]);
     }
     this.startRegistry();
+    daemon(
+      "nsenter",
+      [`--net=/run/netns/${NET}`, "python3", "-c", NXDOMAIN_PY, UPSTREAM_DNS],
+      path.join(SWARM_DIR, "dns.log"),
+      path.join(SWARM_DIR, "dns.pid"),
+    );
     const home = this.home;
     fs.mkdirSync(home, { recursive: true });
     if (!ok("id", [USER])) sh("useradd", ["-M", "-d", home, "-s", "/bin/sh", USER]);
@@ -160,7 +182,7 @@ export class SwarmRig {
   startEngine(i: number): void {
     const d = path.join(SWARM_DIR, `n${i}`);
     fs.mkdirSync(d, { recursive: true });
-    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER]);
+    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER, "--dns", UPSTREAM_DNS]);
     daemon(
       "nsenter",
       [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
@@ -202,6 +224,7 @@ export class SwarmRig {
     }
     for (const i of NODES) await this.stopEngine(i);
     await waitGone(killPidFile(path.join(SWARM_DIR, "registry", "pid")), 10);
+    await waitGone(killPidFile(path.join(SWARM_DIR, "dns.pid")), 10);
     for (const ns of [...NODES.map(nsOf), NET]) ok("ip", ["netns", "del", ns]);
     ok("ip", ["link", "del", "cptsw0"]);
     // Anything an engine left mounted under its roots (it had stopped: nothing is in use).
