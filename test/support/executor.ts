@@ -20,7 +20,7 @@
  */
 import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/mockRuntime/harness";
 import { diffResource } from "./engine/diff";
-import { create, Engine, exists, Live, PartialCreate, remove, stateOnly, update } from "./engine/providers";
+import { create, Engine, exists, Live, PartialCreate, readImage, remove, stateOnly, update } from "./engine/providers";
 import { executorSeed, GraphStep, runSteps } from "./engine/schedule";
 
 export type { Engine } from "./engine/providers";
@@ -238,14 +238,22 @@ const REFRESHED: Record<string, { kind: "container" | "network" | "volume"; by: 
   "docker:index/network:Network": { kind: "network", by: "name" },
   "docker:index/volume:Volume": { kind: "volume", by: "name" },
 };
+const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
 
 /**
- * `pulumi refresh`: each container, network and volume the state (or a pending delete) names is
- * read from the engine; one that is gone leaves the state, as the provider's Read reports it gone.
+ * `pulumi refresh`: each container, network, volume and image the state (or a pending delete) names is
+ * read from the engine; one that is gone leaves the state, as the provider's Read reports it gone, and
+ * an image found has the ID found (an image of the same name on another engine is another image).
  * Returns the names it dropped.
  */
 export async function refreshState(state: ExecState, engine: Engine): Promise<string[]> {
   const gone = async (e: StateEntry) => {
+    if (e.type === REMOTE_IMAGE) {
+      // The provider's Read looks the image up by name: gone, it leaves the state; found, its ID is the one found.
+      const real = await readImage(e, engine);
+      if (real) e.live = { ...e.live, real };
+      return !real;
+    }
     const read = REFRESHED[e.type];
     const what = read && e.live[read.by];
     return !!what && !(await exists(engine, read.kind, what));

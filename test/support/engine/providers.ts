@@ -58,14 +58,9 @@ export async function create(res: RecordedResource, p: Inputs, engine: Engine): 
       return { real: {}, name: String(p.name) };
     case "docker:index/remoteImage:RemoteImage": {
       // No registry here: the image must already be on the engine (the test loads it), as after a pull.
-      const local = res.name.endsWith("-source");
-      const args = ["image", "inspect", "--format", "{{.Id}}", String(p.name)];
-      const id = local ? (await runLocal("docker", args)).stdout.trim() : await docker(...args).catch(() => "");
-      if (!id) throw new Error(`image ${String(p.name)} is not on the engine (no registry to pull from)`);
-      // Pushed to a registry (the swarm rig's), it has a digest every node can pull; else its ID stands in.
-      const digest = local ? "" : await docker("image", "inspect", "--format", "{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}", String(p.name));
-      const fake = fakeOutputs(res.type, res.name, res.inputs) as { imageId: string; repoDigest: string };
-      return { real: { [fake.imageId]: id, [fake.repoDigest]: digest || id } };
+      const real = await readImage(res, engine);
+      if (!real) throw new Error(`image ${String(p.name)} is not on the engine (no registry to pull from)`);
+      return { real };
     }
     case "docker:index/container:Container":
       return createContainer(res, p, engine, docker);
@@ -146,6 +141,23 @@ export async function remove(type: string, p: Inputs, live: Live, engine: Engine
       // RemoteImages keep their image (the program sets keepLocally); the rest is state only.
       return;
   }
+}
+
+/**
+ * A RemoteImage as the provider reads it: the image of its name on the engine (a `-source` one, a
+ * build's, on this machine's), its ID and digest in place of the mock's made-up outputs; undefined
+ * when there is none. Pushed to a registry (the swarm rig's), it has a digest every node can pull;
+ * else its ID stands in.
+ */
+export async function readImage(res: Pick<RecordedResource, "type" | "name" | "inputs">, engine: Engine): Promise<Record<string, string> | undefined> {
+  const local = res.name.endsWith("-source");
+  const name = String(res.inputs.name);
+  const inspect = (format: string) => runLocal("docker", [...(local ? [] : engine.dockerArgs), "image", "inspect", "--format", format, name]);
+  const id = (await inspect("{{.Id}}")).stdout.trim();
+  if (!id) return undefined;
+  const digest = local ? "" : (await inspect("{{if .RepoDigests}}{{index .RepoDigests 0}}{{end}}")).stdout.trim();
+  const fake = fakeOutputs(res.type, res.name, res.inputs) as { imageId: string; repoDigest: string };
+  return { [fake.imageId]: id, [fake.repoDigest]: digest || id };
 }
 
 /** Whether the engine still has a container (by ID), network or volume (by name): what a refresh reads. */
