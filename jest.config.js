@@ -22,6 +22,7 @@ module.exports = {
         "<rootDir>/test/e2e/localStack\\.test\\.ts$",
         "<rootDir>/test/e2e/firstDeploy\\.test\\.ts$",
         "<rootDir>/test/e2e/recovery\\.test\\.ts$",
+        "<rootDir>/test/e2e/recoveryStack\\.test\\.ts$",
         "<rootDir>/test/e2e/acme\\.test\\.ts$",
         "<rootDir>/test/e2e/firewall\\.test\\.ts$",
         "<rootDir>/test/e2e/osUpdates\\.test\\.ts$",
@@ -50,11 +51,12 @@ module.exports = {
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },
     // Recovery onto a new host: the first host (COPILOTOS_TEST_HOST=3) is wiped, the next one
-    // (test host 4, started by the test) is the new host, an SFTP server in its own namespace the target.
+    // (test host 4, started by the test) is the new host, an SFTP server in its own namespace the target;
+    // then the whole stack's recovery by the documented path (test hosts 9 and 10).
     {
       ...common,
       displayName: "recovery",
-      testMatch: ["<rootDir>/test/e2e/recovery.test.ts"],
+      testMatch: ["<rootDir>/test/e2e/recovery.test.ts", "<rootDir>/test/e2e/recoveryStack.test.ts"],
       globalSetup: "<rootDir>/test/support/globalSetup.ts",
       globalTeardown: "<rootDir>/test/support/globalTeardown.ts",
     },

@@ -5,7 +5,7 @@
 // convergence matrix (project "converge") in a third, on a test host of its own
 // (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
 // process then runs the local stack and the first deploys (project "local", test host 2), then the
-// recovery onto a new host (project "recovery", test hosts 3 and 4), then the security baseline
+// recovery onto a new host (project "recovery", test hosts 3, 4, 9 and 10), then the security baseline
 // (project "security": ACME renewal and the host firewall, test host 5); the monitoring's alerts
 // (project "monitoring", test host 6) run in a fourth process from the start; the host-level alerts
 // (project "monitoring-host", test host 7 with a small disk of its own) after the matrix, in its
@@ -65,7 +65,9 @@ async function main(argv) {
   const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
     unit,
     await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
-    await beside("recovery onto a new host (test hosts 3 and 4)", ["--selectProjects", "recovery", "--runInBand"], { COPILOTOS_TEST_HOST: "3" }),
+    await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
+      COPILOTOS_TEST_HOST: "3",
+    }),
     await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
   // The host alerts' suite (its own small disk) after the matrix, in that process's turn.

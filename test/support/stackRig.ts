@@ -15,6 +15,7 @@ import { updateEntry } from "./rigBackend";
 import { SAPTIVA_KEY } from "./program";
 import { STANDIN_TAGS } from "./standins";
 import { FIREWALL_STANDIN } from "./testImages";
+import type { ReadyHost } from "./otherHost";
 import { TEST_BACKUP_SCHEDULE } from "./cron";
 
 /** The stand-in images in place of the stack's, a schedule that never fires, and waits sized for the test host. */
@@ -52,16 +53,30 @@ export class StackRig {
    * certificate comes from Let's Encrypt for chat.example.com, which no test host is; the HTTPS
    * suites give the stack their own).
    */
+  /**
+   * `host`: another test host than this process's (test/support/otherHost.ts); `moveTo` changes it, as
+   * pointing the stack at a new host (`host.address`, `host.hostKey`) does.
+   */
   constructor(
     readonly stack: string,
-    readonly opts: { local?: boolean; without?: string[] } = {},
-  ) {}
+    readonly opts: { local?: boolean; without?: string[]; host?: ReadyHost } = {},
+  ) {
+    this.host = opts.host;
+  }
 
-  /** Config that points the committed stack at the test host and the stand-ins. */
-  static hostConfig(): { config: string[]; secrets: string[] } {
-    const host = requireTestHost();
-    const hostKey = fs.readFileSync(path.join(TEST_HOST_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
-    const target = host.target;
+  private host?: ReadyHost;
+
+  /** The stack pointed at another host: the next deploy's config and engine are that host's; the state stays. */
+  moveTo(host: ReadyHost): void {
+    this.host = host;
+  }
+
+  /** Config that points the committed stack at a test host (this process's by default) and the stand-ins. */
+  static hostConfig(other?: ReadyHost): { config: string[]; secrets: string[] } {
+    const target = (other ?? requireTestHost()).target;
+    const hostKey = other
+      ? fs.readFileSync(target.knownHostsFile!, "utf8").trim().split(" ").slice(1, 3).join(" ")
+      : fs.readFileSync(path.join(TEST_HOST_DIR, "host_key.pub"), "utf8").split(" ").slice(0, 2).join(" ");
     return {
       config: [
         `copilotos:host.address=${target.address}`,
@@ -92,7 +107,7 @@ export class StackRig {
     secrets: string[] = [],
     apply: ApplyOptions = {},
   ): Promise<ApplyStep[]> {
-    const base = this.opts.local ? StackRig.localConfig() : StackRig.hostConfig();
+    const base = this.opts.local ? StackRig.localConfig() : StackRig.hostConfig(this.host);
     const { loadStackConfig } = await import("../../scripts/stack/stackConfig");
     const input = loadStackConfig({
       stack: this.stack,
@@ -135,7 +150,7 @@ export class StackRig {
 
   /** The test host's engine, its SSH target, and for a local stack where its local Commands run. */
   private engine(): Engine {
-    const host = requireTestHost();
+    const host = this.host ?? requireTestHost();
     if (this.opts.local) fs.mkdirSync(LOCAL_HOME, { recursive: true });
     const local = this.opts.local ? { netns: NETNS, env: { HOME: LOCAL_HOME } } : undefined;
     return { dockerArgs: ["-H", `unix://${host.remoteSocket}`], ssh: host.target, local };

@@ -81,6 +81,16 @@ def mongo_ok():
     except Exception:
         return False
 
+def mongo_notes(note):  # the notes collection through Mongo, logged in: its lines, or None when Mongo refused
+    user, password, host, port = MONGO
+    try:
+        body = ("%s:%s\n%s" % (user, password, note)).encode()
+        with urllib.request.urlopen("http://%s:%s/cgi-bin/notes" % (host, port), data=body, timeout=3) as r:
+            lines = r.read().decode().splitlines()
+        return None if lines[:1] == ["denied"] else lines
+    except Exception:
+        return None
+
 def redis_ok():
     password, host, port = REDIS
     try:
@@ -179,6 +189,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, {"status": "healthy" if mongo_ok() else "degraded"})
         if path == "/api/standin/auth":
             return self.reply(200, {"mongo": "ok" if mongo_ok() else "refused", "redis": "ok" if redis_ok() else "refused", "version": VERSION})
+        if path == "/api/standin/notes":  # the data a recovery must bring back, read through the API
+            notes = mongo_notes("")
+            return self.reply(200, {"notes": notes}) if notes is not None else self.reply(503, {"detail": "Authentication failed."})
         if path == "/api/stream":
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
@@ -206,6 +219,10 @@ class Handler(BaseHTTPRequestHandler):
                 n += len(chunk)
                 left -= len(chunk)
             return self.reply(200, {"bytes": n})
+        if self.path == "/api/standin/notes":  # one note (the body, one line) written through Mongo
+            note = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode().replace("\n", " ").strip()
+            notes = mongo_notes(note) if note else None
+            return self.reply(200, {"notes": notes}) if notes is not None else self.reply(503, {"detail": "not written"})
         return self.reply(404, {"detail": "Not Found"})
 
 PORT = int(os.environ.get("PORT", "8001"))
@@ -252,6 +269,16 @@ const MONGO_AUTH = String.raw`#!/bin/sh
 body=$(head -c "${"$"}{CONTENT_LENGTH:-0}")
 printf 'Content-Type: text/plain\r\n\r\n'
 if grep -qxF -- "$body" /data/db/.users; then echo ok; else echo "Authentication failed: ${"$"}{body%%:*}" >&2; echo denied; fi
+`;
+
+/** `user:password`, a newline, a note (or nothing) → the note appended to the notes collection, then all of it; or denied. */
+const MONGO_NOTES = String.raw`#!/bin/sh
+body=$(head -c "${"$"}{CONTENT_LENGTH:-0}")
+printf 'Content-Type: text/plain\r\n\r\n'
+grep -qxF -- "$(printf '%s\n' "$body" | head -n 1)" /data/db/.users || { echo denied; exit 0; }
+note=$(printf '%s\n' "$body" | sed -n '2p')
+[ -z "$note" ] || printf '%s\n' "$note" >> /data/db/collection-notes.wt
+cat /data/db/collection-notes.wt 2>/dev/null || true
 `;
 
 /** What a test's migration asks Mongo (test/support/convergeMatrix.ts): `ok` once the test has healed its cause, else `no`. */
@@ -310,6 +337,7 @@ export function buildStandins(dockerArgs: string[]): typeof STANDIN_TAGS {
       "/bin/mongod": MONGOD,
       "/mongo/cgi-bin/auth": MONGO_AUTH,
       "/mongo/cgi-bin/migrate": MONGO_MIGRATE,
+      "/mongo/cgi-bin/notes": MONGO_NOTES,
       "/bin/mongosh": MONGOSH,
     },
     dirs: ["/data/db"],

@@ -23,7 +23,9 @@ import { startSharedCron, stopSharedCron } from "./cron";
 import { daemon, dockerdArgv, keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
-if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 9) throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 9");
+// 10.201.8.0/30 is the SFTP target's (test/support/sftpTarget.ts).
+if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 10 || INSTANCE === 8)
+  throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 10 but 8");
 /** Host 0 keeps the names it always had; host n adds n. */
 const N = INSTANCE === 0 ? "" : String(INSTANCE);
 export const TEST_HOST_DIR = `/tmp/copilotos-e2e${N}`;

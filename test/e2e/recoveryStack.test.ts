@@ -1,0 +1,127 @@
+/**
+ * The whole stack recovered onto a new host by the documented path (docs/disaster-recovery.md), each
+ * step the real one: the staging stack deployed by the program (the executor) on a test host, its
+ * backups off the host in restic over SFTP; notes written through the API; `npm run backup`; the host
+ * dies (engine stopped, data root and home deleted); the stack pointed at a new test host;
+ * `pulumi refresh --run-program` (the executor's refresh against the new host: the docker resources,
+ * gone, leave the state); `pulumi up` (the whole stack on the new host, Mongo empty);
+ * `npm run restore -- staging --from offsite --snapshot <id>` (the last one before the loss, re-keyed to
+ * the stack's password);
+ * the same notes served through the new host's API. Test hosts 9 and 10 (10.201.8.0/30 is the SFTP
+ * target's), after test/e2e/recovery.test.ts in the same process.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { backup } from "../../scripts/backup";
+import { restore } from "../../scripts/restore";
+import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
+import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
+import { StackRig } from "../support/stackRig";
+import { buildStandins } from "../support/standins";
+import { resticImage } from "../support/testImages";
+
+jest.setTimeout(900_000);
+
+const FIRST = 9;
+const NEW_HOST = 10;
+const RESTIC_IMAGE = "cpt-e2e/restic:0.14";
+const NOTES = ["first note", "second note", "written just before the backup"];
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+
+let sftp: SftpTarget;
+const started: number[] = [];
+const rig = new StackRig("staging");
+const figures = { restored: "no", rto: "-1", refreshDropped: 0 };
+
+/** The staging stack's backups off the host: restic over SFTP, the server's key pinned. */
+const offsite = () => [
+  `copilotos:images.restic=${RESTIC_IMAGE}`,
+  `copilotos:backup.offsite.sftp.host=${sftp.address}`,
+  `copilotos:backup.offsite.sftp.user=${sftp.user}`,
+  `copilotos:backup.offsite.sftp.path=${sftp.home}/stack-staging`,
+  `copilotos:backup.offsite.sftp.hostKey=${sftp.hostKey}`,
+];
+const offsiteKey = () => [`copilotos:offsiteSshKey=${sftp.clientKey}`];
+
+/** A test host made ready for the stack: started, routed to the SFTP target, the stand-in images on its engine. */
+function readyHost(n: number): ReadyHost {
+  const h = startOtherTestHost(n);
+  started.push(n);
+  routeTestHost(n);
+  buildStandins(["-H", `unix://${h.remoteSocket}`]);
+  resticImage(["-H", `unix://${h.remoteSocket}`], RESTIC_IMAGE);
+  return h;
+}
+
+/** A CLI run as the operator runs it: the stack's config (the rig's, pointed at `h`) and the deploy key. */
+async function cli(run: typeof backup | typeof restore, h: ReadyHost, args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const base = StackRig.hostConfig(h);
+  const argv = [...args, ...[...base.config, ...offsite()].flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!];
+  const code = await run(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join(""), err: err.join("") };
+}
+
+const api = (h: ReadyHost) => `http://${h.target.address}:8101/api/standin/notes`;
+async function notes(h: ReadyHost, write?: string): Promise<{ status: number; notes?: string[] }> {
+  const r = await fetch(api(h), { method: write ? "POST" : "GET", body: write, signal: AbortSignal.timeout(10_000) });
+  const body = (await r.json()) as { notes?: string[] };
+  return { status: r.status, notes: body.notes };
+}
+
+beforeAll(async () => {
+  sftp = await startSftpTarget();
+});
+
+afterAll(async () => {
+  try {
+    for (const n of started.reverse()) stopOtherTestHost(n);
+  } finally {
+    await stopSftpTarget();
+  }
+  console.log(`recovery-stack: restored_identical=${figures.restored} rto_s=${figures.rto} refresh_dropped=${figures.refreshDropped}`);
+});
+
+test("the host is lost; refresh, up and restore on a new host serve the same notes through the API", async () => {
+  const first = readyHost(FIRST);
+  rig.moveTo(first);
+  await rig.deploy(offsite(), log, undefined, offsiteKey());
+  for (const note of NOTES) expect(await notes(first, note)).toMatchObject({ status: 200 });
+  const written = await notes(first);
+  expect(written).toEqual({ status: 200, notes: NOTES });
+
+  const saved = await cli(backup, first, ["staging"]);
+  expect(saved).toMatchObject({ code: 0, err: "" });
+  const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
+  expect(snapshot).toBeDefined();
+
+  // The first host dies: its engine stops, its data root and its home (archives, credentials) are gone.
+  const dir = `/tmp/copilotos-e2e${FIRST}`;
+  execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
+  fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
+  execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);
+
+  // The stack pointed at a new host (host.address and host.hostKey), then the documented steps.
+  const h = readyHost(NEW_HOST);
+  const from = Date.now();
+  rig.moveTo(h);
+  // pulumi refresh --run-program: read on the new host, the containers, volumes and networks leave the state
+  // (the images stay: this test put them there, as a pull would have; the provider's Read finds them).
+  const dropped = await rig.refresh();
+  figures.refreshDropped = dropped.length;
+  const onHost = /^docker:index\/(container|volume|network):/;
+  expect(dropped.length).toBeGreaterThan(0);
+  expect([...rig.state.resources.values()].filter((e) => onHost.test(e.type)).map((e) => e.name)).toEqual([]);
+  // pulumi up: the whole stack on the new host; Mongo starts empty, the host steps run there (their connection changed).
+  await rig.deploy(offsite(), log, undefined, offsiteKey());
+  expect(await notes(h)).toEqual({ status: 200, notes: [] });
+  // npm run restore -- staging --from offsite --snapshot <the last one before the loss>: over the empty data, re-keyed.
+  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot!, "--yes"]);
+  expect(restored).toMatchObject({ code: 0, err: "" });
+  const served = await notes(h);
+  figures.rto = ((Date.now() - from) / 1000).toFixed(1);
+  figures.restored = JSON.stringify(served.notes) === JSON.stringify(NOTES) ? "yes" : "no";
+  expect(served).toEqual({ status: 200, notes: NOTES });
+  expect(dockerOn(h)("ps", "--filter", "label=copilotos.stack=staging", "--format", "{{.Names}}").split("\n").filter(Boolean).length).toBeGreaterThan(3);
+});
