@@ -108,7 +108,7 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
       if (offsite) {
         if (v["onto-new-host"] && spec.swarm) {
           io.err(
-            `restore: --onto-new-host is for one host; on a swarm run pulumi up for ${stack} on the new nodes first (Mongo starts empty and its first backups are snapshots too), ` +
+            `restore: --onto-new-host is for one host; on a swarm run pulumi up for ${stack} on the new nodes first (Mongo starts empty; its backups stay on the data node until it holds the app's database), ` +
               `then list the snapshots (npm run restore -- ${stack} --from offsite) and restore the last one taken before the loss: npm run restore -- ${stack} --from offsite --snapshot <id>\n`,
           );
           return 2;

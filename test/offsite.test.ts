@@ -5,6 +5,8 @@
  * The real thing runs in test/e2e/recovery.test.ts (one host) and test/e2e/swarm.test.ts (a swarm).
  */
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { parseConfig, withSecrets } from "../components/config";
 import { NOT_READ } from "../components/config/keys";
@@ -25,6 +27,7 @@ import {
 } from "../components/renderers/operations/offsite";
 import { parseStatus, statusScript } from "../components/renderers/operations/ops";
 import { minimalConfig, problemsOf } from "./support/config";
+import { withDocker } from "./support/standInDocker";
 import { PASSWORD, runStack, SWARM_HOST } from "./support/program";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
@@ -100,6 +103,44 @@ describe("renderers", () => {
       expect(r.stdout).toBe("");
     }
   });
+});
+
+test("a Mongo holding only admin, config and local sends no snapshot off the host; one holding the app's database does", () => {
+  const run = (dbs: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cpt-offsite-"));
+    try {
+      fs.mkdirSync(path.join(dir, "data"));
+      fs.writeFileSync(path.join(dir, "data", "_mdb_catalog.wt"), "catalog");
+      fs.mkdirSync(path.join(dir, ".o"));
+      fs.writeFileSync(path.join(dir, ".o", "password"), "pw");
+      const script = backupScript({
+        container: "c",
+        volume: "v",
+        dir: "~/b",
+        prefix: "copilotos-prod-mongo",
+        keep: 3,
+        image: "mongo:7",
+        offsite: { ...spec, secretsDir: "~/.o" },
+      });
+      const r = withDocker(dir, `HOME=${dir}; export HOME\n${script}`, [
+        "  'volume inspect') ;;",
+        `  'inspect --format') case "$3" in *Running*) echo true ;; *) echo mongo:7 ;; esac ;;`,
+        `  'exec c') case "$*" in *listDatabases*) echo '${dbs}' ;; esac ;;`,
+        `  'run --rm') [ "$3" = --network ] && [ "$4" = none ] && tar -C ${dir}/data -cf - . ;;`,
+      ]);
+      return { out: r.stdout, restic: r.calls.filter((c) => c.includes("--entrypoint /usr/bin/restic")).length };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  const empty = run("admin config local");
+  expect(empty.out).toContain(
+    "backup: Mongo holds no database of the app yet (only admin config local), so nothing goes to the off-host repository: an empty snapshot would count against the real ones in restic's retention. The archive is on the host\n",
+  );
+  expect(empty.restic).toBe(0);
+  const app = run("admin copilotos local");
+  expect(app.out).toContain("backup: copying copilotos-prod-mongo-");
+  expect(app.restic).toBeGreaterThan(0);
 });
 
 test("ops status reads the newest off-host snapshot and its age, or why there is none", () => {

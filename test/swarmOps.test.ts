@@ -194,7 +194,7 @@ test("restore --from offsite --onto-new-host on a swarm is refused (exit 2) with
   expect(await restore(argv, { out: (s) => out.push(s), err: (s) => err.push(s) })).toBe(2);
   expect([out.join(""), err.join("")]).toEqual([
     "",
-    "restore: --onto-new-host is for one host; on a swarm run pulumi up for swarm on the new nodes first (Mongo starts empty and its first backups are snapshots too), " +
+    "restore: --onto-new-host is for one host; on a swarm run pulumi up for swarm on the new nodes first (Mongo starts empty; its backups stay on the data node until it holds the app's database), " +
       "then list the snapshots (npm run restore -- swarm --from offsite) and restore the last one taken before the loss: npm run restore -- swarm --from offsite --snapshot <id>\n",
   ]);
 });

@@ -116,6 +116,10 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
   // pulumi up: the whole stack on the new host; Mongo starts empty, the host steps run there (their connection changed).
   await rig.deploy(offsite(), log, undefined, offsiteKey());
   expect(await notes(h)).toEqual({ status: 200, notes: [] });
+  // Its backup before the app update found Mongo holding no database of the app: nothing went off the host,
+  // so the snapshot from before the loss is still the only one (and the newest).
+  const listed = await cli(restore, h, ["staging", "--from", "offsite"]);
+  expect([listed.code, [...listed.out.matchAll(/^([0-9a-f]{8}) /gm)].map((m) => m[1])]).toEqual([0, [snapshot]]);
   // npm run restore -- staging --from offsite --snapshot <the last one before the loss>: over the empty data, re-keyed.
   const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot!, "--yes"]);
   expect(restored).toMatchObject({ code: 0, err: "" });

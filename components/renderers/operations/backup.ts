@@ -85,16 +85,40 @@ export function s3UploadLines(u: S3Upload): string[] {
   ];
 }
 
+const ADMIN_LOGIN_JS =
+  "const e = process.env; const a = db.getSiblingDB('admin'); " +
+  "a.auth(e.MONGO_INITDB_ROOT_USERNAME, e.MONGO_INITDB_ROOT_PASSWORD_FILE ? require('fs').readFileSync(e.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim() : e.MONGO_INITDB_ROOT_PASSWORD); ";
+
 /**
  * mongosh code run inside the container: authenticate from the container's env and secret file
  * (the stack's Mongo), or from `MONGO_INITDB_ROOT_PASSWORD` (a compose deployment being adopted).
  */
 export function mongoAdminJs(call: string): string {
-  return (
-    "const e = process.env; const a = db.getSiblingDB('admin'); " +
-    "a.auth(e.MONGO_INITDB_ROOT_USERNAME, e.MONGO_INITDB_ROOT_PASSWORD_FILE ? require('fs').readFileSync(e.MONGO_INITDB_ROOT_PASSWORD_FILE, 'utf8').trim() : e.MONGO_INITDB_ROOT_PASSWORD); " +
-    `a.${call}()`
-  );
+  return ADMIN_LOGIN_JS + `a.${call}()`;
+}
+
+/** mongosh code, logged in as {@link mongoAdminJs}: the databases' names, space-separated (names only: no size is read). */
+export const DATABASES_JS = ADMIN_LOGIN_JS + 'print(a.adminCommand({ listDatabases: 1, nameOnly: true }).databases.map((d) => d.name).join(" "))';
+
+/** The databases every mongod has: a Mongo holding only these holds none of the app's. */
+export const SYSTEM_DATABASES = ["admin", "config", "local"];
+
+/**
+ * The off-host copy, unless Mongo was listed (`$dbs`, while it ran) and holds no database of the
+ * app: a new stack's, or a new host's before its restore. Such a snapshot is worth nothing, and
+ * restic's retention would count it against the real ones: after a host loss, a few of them in a
+ * day would have the last real snapshot of that day forgotten. Not listed (Mongo not running, or
+ * the listing failed), the copy is made.
+ */
+function offsiteUnlessEmpty(o: OffsiteSpec): string[] {
+  const system = SYSTEM_DATABASES.join("|");
+  return [
+    `if [ -n "$dbs" ] && [ -z "$(printf '%s\\n' "$dbs" | tr ' ' '\\n' | grep -vxE '${system}' || true)" ]; then`,
+    `  echo "backup: Mongo holds no database of the app yet (only $dbs), so nothing goes to the off-host repository: an empty snapshot would count against the real ones in restic's retention. The archive is on the host"`,
+    "else",
+    ...offsiteBackupLines(o).map((l) => `  ${l}`),
+    "fi",
+  ];
 }
 
 export const CATALOG_PATTERN = "^(\\./)?_mdb_catalog\\.wt$";
@@ -136,7 +160,10 @@ export function backupScript(b: BackupSpec): string {
     "trap cleanup EXIT",
     // Killed mid-copy (a dropped session's HUP, a TERM), the cleanup still unlocks mongod.
     EXIT_ON_SIGNALS,
+    b.offsite && 'dbs=""',
     'if [ "$running" = true ]; then',
+    // What the copy holds, for the off-host step (./offsite.ts): a failed listing leaves it unknown.
+    b.offsite && `  dbs=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(DATABASES_JS)} 2>/dev/null) || dbs=""`,
     // A refused login is the seeds' incident: said with its cause and fix, before anything else runs.
     `  if ! out=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs("fsyncLock"))} 2>&1); then`,
     `    printf '%s\n' "$out" >&2`,
@@ -164,7 +191,7 @@ export function backupScript(b: BackupSpec): string {
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
     ...(b.upload ? s3UploadLines(b.upload) : []),
-    ...(b.offsite ? offsiteBackupLines(b.offsite) : []),
+    ...(b.offsite ? offsiteUnlessEmpty(b.offsite) : []),
     `names=$(${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} || true)`,
     ...retentionLines({ keep: b.keep, daily: 0, weekly: 0, monthly: 0, ...b.tiers }),
   );
