@@ -22,6 +22,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ApplyError } from "../support/executor";
+import { waitFor } from "../support/processes";
 import { get, startLoad } from "../support/loadLoop";
 import { STANDIN_TAGS } from "../support/standins";
 import { rollback } from "../../scripts/rollback";
@@ -533,6 +534,16 @@ test("a worker's engine stops under load: the API is back at full replica count 
     `node loss: NodeDown notified ${report.nodeDownDetect.toFixed(1)} s after the engine stopped, resolved ${back ? ((back.at - restarted) / 1000).toFixed(1) : "never"} s after it started`,
   );
   expect(back).toBeDefined();
+  // The next test starts from a settled swarm: every service at its count again, the returned node included.
+  const settled = () =>
+    rig
+      .docker(1, "service", "ls", "--filter", "label=copilotos.stack=swarm", "--format", "{{.Replicas}}")
+      .split("\n")
+      .every((r) => {
+        const [running, wanted] = r.split(" ")[0].split("/");
+        return running === wanted;
+      });
+  await waitFor("every service at its count after the node's return", settled, 180);
 });
 
 // After the quiet part: a new secret for Mongo restarts its task (stop-first: its volume is its alone), an outage of seconds.

@@ -47,13 +47,11 @@ export class StackRig {
    * `local`: the stack is a `host.kind: local` one (the committed `local` stack): its engine is the test
    * host's, by its socket, and its local Commands run in the test host's namespace, so "this machine"
    * is the test host; it gets no SAPTIVA key, as a first run has none.
-   */
-  /**
+   *
    * `without`: top-level keys of the committed stack file left out (`tls`: the committed prod's
    * certificate comes from Let's Encrypt for chat.example.com, which no test host is; the HTTPS
    * suites give the stack their own).
-   */
-  /**
+   *
    * `host`: another test host than this process's (test/support/otherHost.ts); `moveTo` changes it, as
    * pointing the stack at a new host (`host.address`, `host.hostKey`) does.
    */

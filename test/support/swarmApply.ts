@@ -202,21 +202,25 @@ export async function applyService(socket: string, p: Json, timeoutSeconds: numb
       throw new Error(`service ${name}: the update was rolled back by the swarm (${state}): ${status?.Message ?? ""}`);
     }
     const done = !existing || state === "completed" || (state === undefined && Date.now() - asked > 10_000);
-    if (done && (await converged(socket, id))) return id;
-    if (Date.now() > deadline) throw new Error(`service ${name}: not converged within ${timeoutSeconds}s (update state: ${state ?? "none"})`);
+    const behind = await unconverged(socket, id);
+    if (done && !behind) return id;
+    if (Date.now() > deadline)
+      throw new Error(`service ${name}: not converged within ${timeoutSeconds}s (update state: ${state ?? "none"}; ${behind ?? "converged"})`);
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
-/** Every task that should run does, on the newest spec, and the service's desired count is met. */
-async function converged(socket: string, id: string): Promise<boolean> {
+/**
+ * Undefined when every task that should run does and the service's desired count is met; else what
+ * is behind: the count, and each such task's node, state and error (a failure's reason, for the log).
+ */
+async function unconverged(socket: string, id: string): Promise<string | undefined> {
   const filters = encodeURIComponent(JSON.stringify({ service: [id], "desired-state": ["running"] }));
-  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as {
-    Status: { State: string };
-    Spec: { ContainerSpec?: { Healthcheck?: unknown } };
-  }[];
+  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as { NodeID?: string; Status: { State: string; Err?: string } }[];
   const s = (await engineApi(socket, "GET", `/services/${id}`)) as ServiceState & { Spec: { Mode: { Replicated?: { Replicas: number } } } };
   const want = s.Spec.Mode.Replicated?.Replicas;
   const running = tasks.filter((t) => t.Status.State === "running").length;
-  return tasks.length > 0 && running === tasks.length && (want === undefined || running === want);
+  if (tasks.length > 0 && running === tasks.length && (want === undefined || running === want)) return undefined;
+  const each = tasks.map((t) => `node ${(t.NodeID ?? "none").slice(0, 12)} ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ""}`);
+  return `${running} of ${want ?? tasks.length} running; tasks: ${each.join(", ") || "none"}`;
 }
