@@ -51,20 +51,19 @@ export class StackRig {
    * `without`: top-level keys of the committed stack file left out (`tls`: the committed prod's
    * certificate comes from Let's Encrypt for chat.example.com, which no test host is; the HTTPS
    * suites give the stack their own).
-   *
-   * `host`: another test host than this process's (test/support/otherHost.ts); `moveTo` changes it, as
-   * pointing the stack at a new host (`host.address`, `host.hostKey`) does.
    */
   constructor(
     readonly stack: string,
-    readonly opts: { local?: boolean; without?: string[]; host?: ReadyHost } = {},
-  ) {
-    this.host = opts.host;
-  }
+    readonly opts: { local?: boolean; without?: string[] } = {},
+  ) {}
 
+  /** Another test host than this process's (test/support/otherHost.ts), once `moveTo` names one. */
   private host?: ReadyHost;
 
-  /** The stack pointed at another host: the next deploy's config and engine are that host's; the state stays. */
+  /**
+   * The stack pointed at another test host, as setting `host.address` and `host.hostKey` does: the
+   * next deploy's config and engine are that host's; the state stays.
+   */
   moveTo(host: ReadyHost): void {
     this.host = host;
   }

@@ -97,8 +97,8 @@ export function mongoAdminJs(call: string): string {
   return ADMIN_LOGIN_JS + `a.${call}()`;
 }
 
-/** mongosh code, logged in as {@link mongoAdminJs}: the databases' names, space-separated (names only: no size is read). */
-export const DATABASES_JS = ADMIN_LOGIN_JS + 'print(a.adminCommand({ listDatabases: 1, nameOnly: true }).databases.map((d) => d.name).join(" "))';
+/** mongosh code: the databases' names, space-separated. */
+export const LIST_DATABASES_JS = 'print(db.adminCommand({ listDatabases: 1 }).databases.map((d) => d.name).join(" "))';
 
 /** The databases every mongod has: a Mongo holding only these holds none of the app's. */
 export const SYSTEM_DATABASES = ["admin", "config", "local"];
@@ -163,7 +163,7 @@ export function backupScript(b: BackupSpec): string {
     b.offsite && 'dbs=""',
     'if [ "$running" = true ]; then',
     // What the copy holds, for the off-host step (./offsite.ts): a failed listing leaves it unknown.
-    b.offsite && `  dbs=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(DATABASES_JS)} 2>/dev/null) || dbs=""`,
+    b.offsite && `  dbs=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(ADMIN_LOGIN_JS + LIST_DATABASES_JS)} 2>/dev/null) || dbs=""`,
     // A refused login is the seeds' incident: said with its cause and fix, before anything else runs.
     `  if ! out=$(docker exec "$ctr" mongosh --quiet --norc --eval ${shq(mongoAdminJs("fsyncLock"))} 2>&1); then`,
     `    printf '%s\n' "$out" >&2`,

@@ -4,7 +4,7 @@
  * auth) must start on it and list its databases. The live container and volume are never touched;
  * the scratch container and volume are removed however the drill ends. Pure.
  */
-import { NAMES_IN_DIR, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
+import { LIST_DATABASES_JS, NAMES_IN_DIR, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
 import { archiveCheckLines } from "./restore";
 import { backupNamePattern } from "../names";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT } from "../shell";
@@ -26,8 +26,6 @@ export interface DrillSpec {
 
 /** The drill's last line when it passed. */
 export const DRILL_PASSED = "drill: passed";
-/** mongosh code: the restored databases' names, space-separated. */
-export const LIST_DATABASES_JS = 'print(db.adminCommand({ listDatabases: 1 }).databases.map((d) => d.name).join(" "))';
 
 export function drillScript(d: DrillSpec): string {
   if (d.file !== undefined && !new RegExp(backupNamePattern(d.prefix)).test(d.file)) {
