@@ -10,6 +10,7 @@ import { restoreScript } from "../../components/renderers/operations/restore";
 import { runHostStep } from "../../scripts/stack/hostExec";
 import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
+import { captured } from "../support/cliRun";
 
 const P = "copilotos-e2ebk";
 const IMAGE = "cpt-e2e/fake-mongo:1";
@@ -177,9 +178,7 @@ describe("npm run restore", () => {
 
   test("an aws stack: refused without --address and --host-key; with them (the sshHost output) it lists like an ssh host", async () => {
     const { restore } = await import("../../scripts/restore");
-    const run = async (extra: string[]) => {
-      const out: string[] = [];
-      const err: string[] = [];
+    const run = (extra: string[]) => {
       const base = [
         "aws",
         "--stack-dir",
@@ -189,8 +188,7 @@ describe("npm run restore", () => {
         "--config",
         "copilotos:backup.dir=~/e2e-backups",
       ];
-      const code = await restore([...base, ...extra, "--identity", host.target.identityFile!], { out: (s) => out.push(s), err: (s) => err.push(s) });
-      return { code, out: out.join(""), err: err.join("") };
+      return captured(restore, [...base, ...extra, "--identity", host.target.identityFile!]);
     };
     expect(await run([])).toEqual({
       code: 2,

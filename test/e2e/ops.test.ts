@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import { ops } from "../../scripts/ops";
 import { restore } from "../../scripts/restore";
 import { runOnHost } from "../../scripts/stack/hostExec";
+import { captured } from "../support/cliRun";
 import { StackData } from "../support/stackData";
 import { get } from "../support/loadLoop";
 import { StackRig } from "../support/stackRig";
@@ -26,12 +27,9 @@ const hostArgs = () => [
   "--identity",
   host.target.identityFile!,
 ];
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
+function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
   // The host options first: after `--` everything is the command exec runs.
-  const code = await ops([...hostArgs(), ...argv], { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join(""), err: err.join("") };
+  return captured(ops, [...hostArgs(), ...argv]);
 }
 
 beforeAll(async () => {

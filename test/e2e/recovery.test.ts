@@ -20,6 +20,7 @@ import { ops as opsCli } from "../../scripts/ops";
 import { restore } from "../../scripts/restore";
 import { HostTarget, runOnHost } from "../../scripts/stack/hostExec";
 import { stackTarget } from "../../scripts/stack/stackTarget";
+import { captured } from "../support/cliRun";
 import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
 import { FAKE_MONGOSH, fakeMongoImage, fakeMongoRunArgs, FIREWALL_STANDIN, resticImage } from "../support/testImages";
@@ -71,12 +72,8 @@ function stackConfig(h: ReadyHost): string[] {
 }
 
 /** Runs a CLI against host `h` with the stack's config; its exit code and output. */
-async function cli(run: typeof backup | typeof restore | typeof opsCli, h: ReadyHost, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const argv = [...args, ...stackConfig(h).flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!];
-  const code = await run(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join(""), err: err.join("") };
+function cli(run: typeof backup | typeof restore | typeof opsCli, h: ReadyHost, args: string[]) {
+  return captured(run, [...args, ...stackConfig(h).flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!]);
 }
 
 /** What `pulumi up` does on a host before any backup: the repository's password and the key in private files, the restic image there. */

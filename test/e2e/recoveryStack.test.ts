@@ -14,6 +14,7 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
+import { captured } from "../support/cliRun";
 import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
 import { StackRig } from "../support/stackRig";
@@ -54,13 +55,8 @@ function readyHost(n: number): ReadyHost {
 }
 
 /** A CLI run as the operator runs it: the stack's config (the rig's, pointed at `h`) and the deploy key. */
-async function cli(run: typeof backup | typeof restore, h: ReadyHost, args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const base = StackRig.hostConfig(h);
-  const argv = [...args, ...[...base.config, ...offsite()].flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!];
-  const code = await run(argv, { out: (s) => out.push(s), err: (s) => err.push(s) });
-  return { code, out: out.join(""), err: err.join("") };
+function cli(run: typeof backup | typeof restore, h: ReadyHost, args: string[]) {
+  return captured(run, [...args, ...[...StackRig.hostConfig(h).config, ...offsite()].flatMap((c) => ["--config", c]), "--identity", h.target.identityFile!]);
 }
 
 const api = (h: ReadyHost) => `http://${h.target.address}:8101/api/standin/notes`;

@@ -8,6 +8,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { captured } from "./cliRun";
 import { applyGraph, ApplyStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { apiVersion, buildStandins } from "./standins";
@@ -199,15 +200,8 @@ export class SwarmStackRun implements HistoryRig {
   };
 
   /** A CLI (`npm run ops|backup|restore -- swarm …`, the real one), over SSH to the rig's manager as its deploy user. */
-  readonly cli = async (cli: (argv: string[], io: Io) => Promise<number>, ...args: string[]): Promise<{ code: number; out: string; err: string }> => {
-    const out: string[] = [];
-    const err: string[] = [];
-    const code = await cli([...this.cliArgv(), ...args], {
-      out: (s) => out.push(s),
-      err: (s) => err.push(s),
-    });
-    return { code, out: out.join(""), err: err.join("") };
-  };
+  readonly cli = (cli: (argv: string[], io: Io) => Promise<number>, ...args: string[]): Promise<{ code: number; out: string; err: string }> =>
+    captured(cli, [...this.cliArgv(), ...args]);
 
   /** The deploy user's backup folder on the manager, the data node (config `backup.dir`, ~/copilotos-backups). */
   readonly backupDir = () => path.join(this.rig.home, "copilotos-backups");
