@@ -49,7 +49,7 @@ test("a failed answer is still a failure, with its sample", async () => {
   expect(result.requests).toBeGreaterThanOrEqual(3);
   expect(result.failed).toBe(result.requests);
   expect(result.statuses).toEqual({ 503: result.requests });
-  expect(result.samples[0]).toMatch(/^\d+\.\d\ds: HTTP 503$/);
+  expect(result.samples[0]).toMatch(/^\d+\.\d\ds: HTTP 503 after \d+\.\d\ds$/);
 });
 
 test("an outage's bounds: its first and last failure, and the first answer after it", async () => {

@@ -4,7 +4,7 @@
  * The images are made here (nginx from this machine's package, a busybox httpd app).
  */
 import { execFileSync } from "node:child_process";
-import { get as fetchOnce } from "../support/loadLoop";
+import { get as fetchOnce, failuresOf, NO_FAILURES } from "../support/loadLoop";
 import { buildSwapImages, seedBaseline, SWAP_PORT, SwapImages, SwapRig, underLoad, waitHealthy } from "../support/swap";
 import { host } from "./support";
 
@@ -67,7 +67,7 @@ test(`a v2 that never gets healthy gets no traffic: 0 failed of at least ${MIN},
   });
   expect(error?.message).toMatch(/^container cpt-swap-api-[0-9a-f]{8} is unhealthy$/);
   expect(load.requests).toBeGreaterThanOrEqual(MIN);
-  expect({ failed: load.failed, samples: load.samples }).toEqual({ failed: 0, samples: [] });
+  expect(failuresOf(load)).toEqual(NO_FAILURES);
   expect(load.bodies).toEqual({ v1: load.requests });
   expect(await rig.route()).toBe(`server ${current}:8001;`);
   expect(execFileSync("docker", ["inspect", "--format", "{{.State.Running}}", current]).toString().trim()).toBe("true");
@@ -81,7 +81,7 @@ test(`upgrade v1 → v2: 0 failed of at least ${MIN}; v2 serves and v1 is gone`,
   });
   expect(error).toBeUndefined();
   expect(load.requests).toBeGreaterThanOrEqual(MIN);
-  expect({ failed: load.failed, samples: load.samples }).toEqual({ failed: 0, samples: [] });
+  expect(failuresOf(load)).toEqual(NO_FAILURES);
   expect(load.bodies.v1).toBeGreaterThan(0);
   expect(load.bodies.v2).toBeGreaterThan(0);
   expect(await get("/api/health")).toMatchObject({ status: 200, body: "v2" });

@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ApplyError } from "../support/executor";
 import { waitFor } from "../support/processes";
-import { get, startLoad } from "../support/loadLoop";
+import { failuresOf, get, NO_FAILURES, startLoad } from "../support/loadLoop";
 import { STANDIN_TAGS } from "../support/standins";
 import { rollback } from "../../scripts/rollback";
 import { RigBackend } from "../support/rigBackend";
@@ -314,7 +314,7 @@ test("a rolling update of the API under load, its migration first: 0 failed requ
   report.requests += load.requests;
   report.updateFailed = load.failed;
   log(`rolling update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
-  expect(load.failed).toBe(0);
+  expect(failuresOf(load)).toEqual(NO_FAILURES);
   expect(Object.keys(load.bodies).some((b) => b.includes('"version":"2"'))).toBe(true);
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"2"');
   expect(dataPrint()).toEqual(before);
@@ -338,7 +338,7 @@ test("ops restart api under load: the swarm's rolling restart, 0 failed requests
     "",
     "restart: every task of copilotos-swarm-api restarted and healthy",
   ]);
-  expect(load.failed).toBe(0);
+  expect(failuresOf(load)).toEqual(NO_FAILURES);
   const after = running();
   expect([after.length, after.filter((t) => before.includes(t))]).toEqual([2, []]);
 });
@@ -356,7 +356,7 @@ test("an update to a never-ready image is rolled back by the swarm: 0 failed req
   expect(error).toBeInstanceOf(ApplyError);
   expect((error as Error).message).toMatch(/copilotos-api: service copilotos-swarm-api: the update was rolled back by the swarm \(rollback_completed\)/);
   report.rolledBack = true;
-  expect(load.failed).toBe(0);
+  expect(failuresOf(load)).toEqual(NO_FAILURES);
   const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
   expect(env).not.toContain("nowhere");
   expect(dataPrint()).toEqual(before);
@@ -379,7 +379,7 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
   report.requests += load.requests;
   log(`rollback to update 1: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
   opsReport.rollbackFailed = load.failed;
-  expect([code, load.failed]).toEqual([0, 0]);
+  expect([code, failuresOf(load)]).toEqual([0, NO_FAILURES]);
   expect(printed.join("")).toContain(`  images.api: ${run.apiV2} -> ${digests.api}\n`);
   // Every running API task runs v1's digest; the stack answers v1; the secrets are the ones it had.
   const images = rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
@@ -432,8 +432,8 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   log(`failed backup, then the update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
   // Three new archives (by hand, the schedule's, the update's); retention keeps the newest 7 of all.
   const now = archives();
-  expect([load.failed, [...new Set(running())], now.filter((a) => !made.includes(a)).length, now.length]).toEqual([
-    0,
+  expect([failuresOf(load), [...new Set(running())], now.filter((a) => !made.includes(a)).length, now.length]).toEqual([
+    NO_FAILURES,
     [run.apiV2],
     3,
     Math.min(made.length + 3, 7),
@@ -488,7 +488,7 @@ test("a worker drained for maintenance and made active again under load: 0 faile
   report.requests += load.requests;
   log(`drain (${worker}): ${load.requests} requests, ${load.failed} failed, API at 2 tasks elsewhere after ${moved}s ${JSON.stringify(load.samples)}`);
   opsReport.drainFailed = load.failed;
-  expect([moved > 0, left, load.failed]).toEqual([true, "", 0]);
+  expect([moved > 0, left, failuresOf(load)]).toEqual([true, "", NO_FAILURES]);
   expect(rig.docker(1, "node", "inspect", worker, "--format", "{{.Spec.Availability}} {{.Status.State}}")).toBe("active ready");
   expect(dataPrint()).toEqual(before);
   // From the rolling update to here, past every alert's 30 s and the group wait: no one was notified.

@@ -52,15 +52,17 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
     seconds: 0,
   };
   let lastOk = 0;
-  const fail = (what) => {
+  // A sample says when the failed request ended and how long it took (a timeout of the proxy's, or of the client's, shows as such).
+  const fail = (what, sent) => {
     result.failed++;
     const now = Date.now();
     result.firstFailAt ||= now;
     result.lastFailAt = now;
-    if (result.samples.length < 5) result.samples.push(`${((now - started) / 1000).toFixed(2)}s: ${what}`);
+    if (result.samples.length < 5) result.samples.push(`${((now - started) / 1000).toFixed(2)}s: ${what} after ${((now - sent) / 1000).toFixed(2)}s`);
   };
   const client = async () => {
     while (!isStopping() || result.requests < minRequests) {
+      const sent = Date.now();
       try {
         const r = await get(url, { timeoutMs, ca, servername });
         if (r.status === 200) {
@@ -71,10 +73,10 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
           if (result.lastFailAt && result.recoveredAt < result.lastFailAt) result.recoveredAt = now;
         } else {
           result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
-          fail(`HTTP ${r.status}`);
+          fail(`HTTP ${r.status}`, sent);
         }
       } catch (e) {
-        fail(e.message);
+        fail(e.message, sent);
         await sleep(10);
       }
       result.requests++;

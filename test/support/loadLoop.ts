@@ -34,6 +34,12 @@ const MAX_LOOP_MS = 30 * 60_000;
 const jestAfterAll = (globalThis as { afterAll?: (fn: () => Promise<unknown>) => void }).afterAll;
 if (jestAfterAll) jestAfterAll(() => Promise.all([...running].map((w) => w.terminate())));
 
+/** What a test asserts of a loop that must not fail: the count with the first failures, so the failure's message (and CI's digest) says which. */
+export function failuresOf(load: LoadResult): { failed: number; samples: string[] } {
+  return { failed: load.failed, samples: load.samples };
+}
+export const NO_FAILURES = { failed: 0, samples: [] };
+
 export function startLoad(url: string, opts: Omit<LoadSpec, "url">): LoadLoop {
   const counter = new SharedArrayBuffer(4);
   const count = () => Atomics.load(new Int32Array(counter), 0);
