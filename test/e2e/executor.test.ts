@@ -208,3 +208,29 @@ test("a local Command runs its interpreter with the script last and its environm
   const steps = await applyGraph(graphOf(local), { ...engine, local: { netns } }, state, () => undefined, undefined, { seed: 1 });
   expect(steps[0].output).toBe("/bin/bash hello\nin the test host's namespace\n");
 });
+
+test("--target: only the targeted resource changes; the others keep their state, a new one is not created, a target that needs it fails before it runs, deletes wait", async () => {
+  const state = new ExecState();
+  const targeted = (run: ProgramRun, targets: string[]) => applyGraph(run, engine, state, () => undefined, undefined, { seed: 1, targets });
+  const acted = (steps: { action: string; name: string }[]) => steps.map((s) => `${s.action} ${s.name}`).sort();
+  await apply(graphOf(logCmd("a", "a1"), logCmd("b", "b1", ["b1"], {}, ["a"]), logCmd("gone", "g1")), state);
+  await onHost("rm -f ~/exec-rules.log");
+  // a and b changed, c and d (d needs c) are new, gone is no longer declared: only b is targeted.
+  const next = [logCmd("a", "a2"), logCmd("b", "b2", ["b2"], {}, ["a"]), logCmd("c", "c1"), logCmd("d", "d1", ["d1"], {}, ["c"])];
+  expect(acted(await targeted(graphOf(...next), ["b"]))).toEqual(["delete b", "replace b", "same a"]);
+  expect(await logLines()).toEqual(["create-b2", "delete-b1"]);
+  expect([...state.resources.values()].map((e) => `${e.name} ${String(e.inputs.create)}`).sort()).toEqual([
+    "a echo create-a1 >> ~/exec-rules.log",
+    "b echo create-b2 >> ~/exec-rules.log",
+    "gone echo create-g1 >> ~/exec-rules.log",
+  ]);
+  // d needs c, which exists nowhere and is not targeted: the engine's untargeted create, d never runs.
+  const error = await targeted(graphOf(...next), ["d"]).catch((e: Error) => e);
+  expect((error as Error).message).toMatch(/^d: Resource 'd' depends on 'c' which was not specified in --target list\./);
+  expect(await logLines()).toEqual(["create-b2", "delete-b1"]);
+  // Without --target everything converges, and what is no longer declared goes last.
+  expect(acted(await apply(graphOf(...next), state))).toEqual(["create c", "create d", "delete gone", "replace a", "same b"].concat("delete a").sort());
+  expect(await logLines()).toEqual(expect.arrayContaining(["create-a2", "create-c1", "create-d1", "delete-g1", "delete-a1"]));
+  await apply(graphOf(), state);
+  await onHost("rm -f ~/exec-rules.log");
+});

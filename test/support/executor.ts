@@ -20,10 +20,11 @@
  */
 import type { ProgramRun, RecordedOptions, RecordedResource } from "../../scripts/mockRuntime/harness";
 import { diffResource } from "./engine/diff";
-import { create, Engine, exists, Live, PartialCreate, readImage, remove, stateOnly, update } from "./engine/providers";
+import { create, Engine, Live, PartialCreate, remove, stateOnly, update } from "./engine/providers";
 import { executorSeed, GraphStep, runSteps } from "./engine/schedule";
 
 export type { Engine } from "./engine/providers";
+export { refreshState } from "./engine/refresh";
 
 /** One resource as the state records it: the inputs it was last applied with, and what its provider made. */
 export interface StateEntry {
@@ -85,7 +86,19 @@ export interface ApplyOptions {
    * already gone then fails its delete, as the provider does, until a refresh). @default none
    */
   killAfter?: { step: string; op: "create" | "update" | "delete" };
+  /**
+   * `pulumi up --target`: only these resources (by name; providers and the stack always) are created,
+   * updated or replaced. Every other one keeps the state it has, old inputs and outputs; one with no
+   * state is not created (a "skipped create"), and a resource that depends on one, or is the child of
+   * one, fails the update before it runs ("which was not specified in --target list", the engine's
+   * untargeted create). Only targeted resources are deleted at the end. The check uses a resource's
+   * dependencies with its parents' (the engine: its own and its parent): never looser. @default all
+   */
+  targets?: string[];
 }
+
+/** Resources `--target` never leaves out: providers and the stack (the engine's implicitly targeted ones). */
+const implicitlyTargeted = (type: string) => type.startsWith("pulumi:providers:") || type === "pulumi:pulumi:Stack";
 
 const killed = (step: string, op: string) => new Error(`pulumi up killed (SIGKILL) after ${step}'s ${op} finished, before the state recorded it`);
 
@@ -124,6 +137,8 @@ export async function applyGraph(
   const steps: ApplyStep[] = [];
   const replaced: StateEntry[] = [];
   const deps = dependenciesOf(run);
+  const targeted = (r: { name: string; type: string }) => !options.targets || options.targets.includes(r.name) || implicitlyTargeted(r.type);
+  const skipped = new Set<string>();
   const step = (r: { name: string; type: string }, action: ApplyStep["action"], started: number, output?: string) => {
     const s = { name: r.name, type: SHORT(r.type), action, seconds: (Date.now() - started) / 1000, output };
     steps.push(s);
@@ -149,6 +164,16 @@ export async function applyGraph(
       state.resources.set(key, e);
       for (const [k, v] of Object.entries(e.live.real)) real.set(k, v);
     };
+    if (options.targets) {
+      const needs = targeted(res) ? [...(deps.get(res.name) ?? []), res.opts.parent ?? ""] : (before?.deps ?? []);
+      const missing = needs.find((d) => skipped.has(d));
+      if (missing && (before || targeted(res))) throw new Error(`Resource '${res.name}' depends on '${missing}' which was not specified in --target list.`);
+      if (!targeted(res)) {
+        if (!before) return void skipped.add(res.name);
+        record(before);
+        return step(res, "same", started);
+      }
+    }
     if (stateOnly(res.type)) return record(entry(before?.live ?? { real: {} }));
     const diff = before ? diffResource(res.type, before.inputs, inputs, res.opts.ignoreChanges) : undefined;
     if (before && diff?.change === "same" && !before.initError) {
@@ -199,10 +224,13 @@ export async function applyGraph(
   }
 
   // The update succeeded: what it replaced, what an earlier failed update replaced, and what the program no longer declares go now.
+  // With --target, only targeted resources are deleted; the others' deletes wait.
   const declared = new Set(run.resources.map(keyOf));
-  const undeclared = [...state.resources.values()].filter((e) => !declared.has(e.key));
+  const undeclared = [...state.resources.values()].filter((e) => !declared.has(e.key) && targeted(e));
   for (const e of undeclared) state.resources.delete(e.key);
-  const doomed = [...state.pendingDeletes.splice(0), ...replaced, ...undeclared];
+  const waiting = state.pendingDeletes.splice(0);
+  state.pendingDeletes.push(...waiting.filter((e) => !targeted(e)));
+  const doomed = [...waiting.filter(targeted), ...replaced, ...undeclared];
   const ids = doomed.map((e, i) => `${e.name}#${i}`);
   const left: StateEntry[] = [];
   const deletes: GraphStep[] = doomed.map((e, i) => ({
@@ -230,46 +258,6 @@ export async function applyGraph(
     throw new ApplyError(`${removal.failed.key.replace(/#\d+$/, "")}: delete failed: ${removal.failed.error.message}\n[executor seed ${seed}]`, steps, seed);
   }
   return steps;
-}
-
-/** What a refresh reads from the engine, by type: the kind of object and the recorded key it is found by. */
-const REFRESHED: Record<string, { kind: "container" | "network" | "volume"; by: "id" | "name" }> = {
-  "docker:index/container:Container": { kind: "container", by: "id" },
-  "docker:index/network:Network": { kind: "network", by: "name" },
-  "docker:index/volume:Volume": { kind: "volume", by: "name" },
-};
-const REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage";
-
-/**
- * `pulumi refresh`: each container, network, volume and image the state (or a pending delete) names is
- * read from the engine; one that is gone leaves the state, as the provider's Read reports it gone, and
- * an image found has the ID found (an image of the same name on another engine is another image).
- * Returns the names it dropped.
- */
-export async function refreshState(state: ExecState, engine: Engine): Promise<string[]> {
-  const gone = async (e: StateEntry) => {
-    if (e.type === REMOTE_IMAGE) {
-      // The provider's Read looks the image up by name: gone, it leaves the state; found, its ID is the one found.
-      const real = await readImage(e, engine);
-      if (real) e.live = { ...e.live, real };
-      return !real;
-    }
-    const read = REFRESHED[e.type];
-    const what = read && e.live[read.by];
-    return !!what && !(await exists(engine, read.kind, what));
-  };
-  const dropped: string[] = [];
-  for (const e of [...state.resources.values()]) {
-    if (!(await gone(e))) continue;
-    state.resources.delete(e.key);
-    dropped.push(e.name);
-  }
-  for (const e of [...state.pendingDeletes]) {
-    if (!(await gone(e))) continue;
-    state.pendingDeletes.splice(state.pendingDeletes.indexOf(e), 1);
-    dropped.push(e.name);
-  }
-  return dropped;
 }
 
 /** The provider's delete, unless the resource is retained (then it is only forgotten). */
