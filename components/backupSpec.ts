@@ -5,7 +5,7 @@
 import type { ParsedConfig } from "./config";
 import type { BackupSpec } from "./renderers/operations/backup";
 import { offsiteSpecOf } from "./renderers/operations/offsite";
-import { containerName, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
+import { containerName, labelMap, StackIdentity, stackPrefix, volumeName } from "./renderers/names";
 import { swarmServiceName } from "./renderers/swarm/services";
 
 export interface BackupSpecInput {
@@ -15,6 +15,10 @@ export interface BackupSpecInput {
 
 /** Mongo's volume: the stack's own, or the adopted one (config `adopt.volumes.mongo`). */
 export const mongoVolumeOf = (i: Pick<BackupSpecInput, "identity" | "cfg">): string => i.cfg.adopt?.volumes.mongo ?? volumeName(i.identity, "mongo");
+
+/** The labels the stack's own Mongo volume carries (components/services/dataVolume.ts); none for an adopted one. */
+export const mongoVolumeLabelsOf = (i: Pick<BackupSpecInput, "identity" | "cfg">): Record<string, string> | undefined =>
+  i.cfg.adopt ? undefined : labelMap(i.identity, "mongo");
 
 export function backupSpecOf(i: BackupSpecInput): BackupSpec {
   const b = i.cfg.backup;

@@ -16,7 +16,7 @@
  */
 import { createInterface } from "node:readline/promises";
 import { parseArgs } from "node:util";
-import { backupSpecOf } from "../components/backupSpec";
+import { backupSpecOf, mongoVolumeLabelsOf } from "../components/backupSpec";
 import { listBackupsScript } from "../components/renderers/operations/backup";
 import { restoreScript } from "../components/renderers/operations/restore";
 import { drillScript } from "../components/renderers/operations/drill";
@@ -88,9 +88,10 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
     "restore",
     io.err,
     async ({ cfg, target }) => {
-      const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
+      const identity = { project: "copilotos", stack };
+      const spec = backupSpecOf({ identity, cfg });
       const restoreFile = async (name: string) => {
-        const r = await runHostStep(target, "restore", restoreScript({ ...spec, file: name }));
+        const r = await runHostStep(target, "restore", restoreScript({ ...spec, file: name, volumeLabels: mongoVolumeLabelsOf({ identity, cfg }) }));
         io.out(r.stdout);
         return 0;
       };
@@ -132,7 +133,11 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
         const name = await fetchSnapshot(target, io, { spec, snapshot, ontoNewHost: v["onto-new-host"] });
         if (v.drill) return drill(name);
         const done = await restoreFile(name);
-        if (v["onto-new-host"]) io.out(`restore: ${spec.volume} holds the data of snapshot ${snapshot}; now run pulumi up for ${stack}: Mongo starts on it\n`);
+        if (v["onto-new-host"])
+          io.out(
+            `restore: ${spec.volume} holds the data of snapshot ${snapshot}. pulumi up does not start Mongo on data restored before it yet: ` +
+              `its password-rotation step stops there (docs/disaster-recovery.md); to serve now, recover by its four steps\n`,
+          );
         return done;
       }
       if (v.drill) return drill(file);

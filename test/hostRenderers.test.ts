@@ -170,6 +170,23 @@ describe("restore re-key: the restored data gets the stack's current Mongo passw
     expect(printed).toEqual([`${REKEYED} copilotos_user`]);
   });
 
+  test("exact lines: on a new host (no Mongo, no volume) the volume is made with the stack's labels before the unpack; on a swarm, or with no labels given, never", () => {
+    const spec = { container: "c", volume: "v", dir: "~/b", prefix: "p", image: "mongo:7", file: "p-20261123T170000Z.tar" };
+    const made = [
+      'if [ "$state" = missing ] && ! docker volume inspect "$vol" >/dev/null 2>&1; then',
+      '  docker volume create --label copilotos.stack=staging --label copilotos.service=mongo "$vol" >/dev/null',
+      '  echo "restore: made $vol with the stack\'s labels, as pulumi up makes it"',
+      "fi",
+    ].join("\n");
+    const labels = { "copilotos.stack": "staging", "copilotos.service": "mongo" };
+    const script = restoreScript({ ...spec, volumeLabels: labels });
+    expect(script).toContain(made);
+    expect(script.indexOf(made)).toBeGreaterThan(script.indexOf("state=$(docker inspect"));
+    expect(script.indexOf(made)).toBeLessThan(script.indexOf('docker run --rm -i --network none -v "$vol":/data'));
+    expect(restoreScript(spec)).not.toContain("docker volume create");
+    expect(restoreScript({ ...spec, volumeLabels: labels, swarm: { service: "s", node: "node-1" } })).not.toContain("docker volume create");
+  });
+
   test("exact lines: the password goes from the stopped container's secret file through a pipe, never a command line or a host file", () => {
     const script = restoreScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", image: "mongo:7", file: "p-20261123T170000Z.tar" });
     const failed = (why: string) =>

@@ -70,6 +70,7 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
     ready: readyScript(),
     list: listBackupsScript({ dir: "~/copilotos-backups", prefix: "copilotos-prod-mongo" }),
     restore: restoreScript(RESTORE),
+    newHostRestore: restoreScript({ ...RESTORE, volumeLabels: { "copilotos.stack": "prod", "copilotos.service": "mongo" } }),
     swarmRestore: restoreScript({ ...RESTORE, swarm: { service: "copilotos-prod-mongo", node: "node-1" } }),
     inventory: hostInventoryScript(`sha256:${"a".repeat(64)}`, "copilotos-prod-api:1"),
     load: hostLoadScript("copilotos-prod-api:1", `sha256:${"a".repeat(64)}`),

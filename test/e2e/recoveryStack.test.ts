@@ -7,8 +7,12 @@
  * gone, leave the state); `pulumi up` (the whole stack on the new host, Mongo empty);
  * `npm run restore -- staging --from offsite --snapshot <id>` (the last one before the loss, re-keyed to
  * the stack's password);
- * the same notes served through the new host's API. Test hosts 9 and 10 (10.201.8.0/30 is the SFTP
- * target's), after test/e2e/recovery.test.ts in the same process.
+ * the same notes served through the new host's API. Then the variant with no empty window, from
+ * host 10 onto host 9 made afresh: `pulumi up --target` the repository's files (the executor's
+ * `--target`, the engine's rules), `npm run restore -- staging --from offsite --snapshot <id>
+ * --onto-new-host` (Mongo's volume made with the stack's labels), `pulumi up`: the notes served at
+ * once. Test hosts 9 and 10 (10.201.8.0/30 is the SFTP target's), after
+ * test/e2e/recovery.test.ts in the same process.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -18,7 +22,8 @@ import { captured } from "../support/cliRun";
 import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
 import { StackRig } from "../support/stackRig";
-import { buildStandins } from "../support/standins";
+import { ApplyError } from "../support/executor";
+import { buildStandins, STANDIN_TAGS } from "../support/standins";
 import { resticImage } from "../support/testImages";
 
 jest.setTimeout(900_000);
@@ -30,9 +35,11 @@ const NOTES = ["first note", "second note", "written just before the backup"];
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 let sftp: SftpTarget;
+/** The host the stack serves from after the first recovery. */
+let serving: ReadyHost | undefined;
 const started: number[] = [];
 const rig = new StackRig("staging");
-const figures = { restored: "no", rto: "-1", refreshDropped: 0 };
+const figures = { restored: "no", rto: "-1", refreshDropped: 0, targetUp: "not-run" };
 
 /** The staging stack's backups off the host: restic over SFTP, the server's key pinned. */
 const offsite = () => [
@@ -66,6 +73,14 @@ async function notes(h: ReadyHost, write?: string): Promise<{ status: number; no
   return { status: r.status, notes: body.notes };
 }
 
+/** Test host `n` dies: its engine stops, its data root and its home (archives, credentials) are gone. */
+function loseHost(n: number): void {
+  const dir = `/tmp/copilotos-e2e${n}`;
+  execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
+  fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
+  execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);
+}
+
 beforeAll(async () => {
   sftp = await startSftpTarget();
 });
@@ -76,7 +91,9 @@ afterAll(async () => {
   } finally {
     await stopSftpTarget();
   }
-  console.log(`recovery-stack: restored_identical=${figures.restored} rto_s=${figures.rto} refresh_dropped=${figures.refreshDropped}`);
+  console.log(
+    `recovery-stack: restored_identical=${figures.restored} rto_s=${figures.rto} refresh_dropped=${figures.refreshDropped} ` + `target_up=${figures.targetUp}`,
+  );
 });
 
 test("the host is lost; refresh, up and restore on a new host serve the same notes through the API", async () => {
@@ -92,11 +109,7 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
   const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
   expect(snapshot).toBeDefined();
 
-  // The first host dies: its engine stops, its data root and its home (archives, credentials) are gone.
-  const dir = `/tmp/copilotos-e2e${FIRST}`;
-  execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
-  fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
-  execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);
+  loseHost(FIRST);
 
   // The stack pointed at a new host (host.address and host.hostKey), then the documented steps.
   const h = readyHost(NEW_HOST);
@@ -123,5 +136,54 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
   figures.rto = ((Date.now() - from) / 1000).toFixed(1);
   figures.restored = JSON.stringify(served.notes) === JSON.stringify(NOTES) ? "yes" : "no";
   expect(served).toEqual({ status: 200, notes: NOTES });
+  serving = h;
   expect(dockerOn(h)("ps", "--filter", "label=copilotos.stack=staging", "--format", "{{.Names}}").split("\n").filter(Boolean).length).toBeGreaterThan(3);
+});
+
+test("the variant with no empty window: up --target the repository's files and restore --onto-new-host work; the next up stops at the rotation step, the data untouched", async () => {
+  // The stack serves from host 10 (the test before); one more note, backed up off the host, then host 10 dies.
+  const h10 = serving!;
+  expect(await notes(h10, "written on the second host")).toMatchObject({ status: 200 });
+  const saved = await cli(backup, h10, ["staging"]);
+  expect(saved).toMatchObject({ code: 0, err: "" });
+  const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
+  expect(snapshot).toBeDefined();
+  loseHost(NEW_HOST);
+
+  // The new host: test host 9 again, made afresh.
+  stopOtherTestHost(FIRST);
+  started.splice(started.indexOf(FIRST), 1);
+  const h = readyHost(FIRST);
+  rig.moveTo(h);
+  await rig.refresh();
+  // pulumi up --target <the repository's files>: the one step runs on the new host (its connection changed); nothing else is made.
+  const files = await rig.deploy(offsite(), log, undefined, offsiteKey(), { targets: ["copilotos-offsite-files"] });
+  expect(files.filter((s) => s.action !== "same").map((s) => `${s.action} ${s.name}`)).toEqual(["update copilotos-offsite-files"]);
+  const docker = dockerOn(h);
+  expect(docker("ps", "-aq", "--filter", "label=copilotos.stack=staging")).toBe("");
+  // npm run restore -- staging --from offsite --snapshot <id> --onto-new-host: the volume made with the stack's labels, the data in it.
+  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot!, "--onto-new-host", "--yes"]);
+  expect(restored).toMatchObject({ code: 0, err: "" });
+  expect(restored.out).toContain("restore: made copilotos-staging-mongo-data with the stack's labels, as pulumi up makes it\n");
+  expect(restored.out).toContain(
+    `restore: copilotos-staging-mongo-data holds the data of snapshot ${snapshot}. pulumi up does not start Mongo on data restored before it yet`,
+  );
+  // The volume is the program's own: the labels a refresh compares (a volume without them would be replaced).
+  expect(JSON.parse(docker("volume", "inspect", "copilotos-staging-mongo-data", "--format", "{{json .Labels}}"))).toEqual({
+    "copilotos.project": "copilotos",
+    "copilotos.service": "mongo",
+    "copilotos.stack": "staging",
+  });
+  // pulumi up stops at the rotation step, before Mongo: it cannot read the data's password without a running mongod,
+  // and never lets the stack's password meet data it has not checked. Nothing of Mongo is made; the data is untouched.
+  const error = await rig.deploy(offsite(), log, undefined, offsiteKey()).catch((e: Error) => e);
+  expect(error).toBeInstanceOf(ApplyError);
+  expect((error as Error).message).toMatch(/^copilotos-mongo-rotation-change: command failed/);
+  expect((error as Error).message).toContain(
+    "rotate: copilotos-staging-mongo-data holds data but copilotos-staging-mongo is not running, so the password cannot be changed in place",
+  );
+  expect(docker("ps", "-aq", "--filter", "name=^copilotos-staging-mongo$")).toBe("");
+  const held = docker("run", "--rm", "-v", "copilotos-staging-mongo-data:/d:ro", "--entrypoint", "sh", STANDIN_TAGS.mongo, "-c", "cd /d && ls -A | sort");
+  expect(held.split("\n")).toEqual(expect.arrayContaining([".users", "_mdb_catalog.wt"]));
+  figures.targetUp = "stopped-at-rotation";
 });

@@ -5,24 +5,34 @@
  */
 import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
-import { backupNamePattern } from "../names";
+import { backupNamePattern, labelFlags } from "../names";
 import { localTask } from "../swarm/services";
 import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
 
 export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
   /** Backup file name inside `dir` (from {@link listBackupsScript}): `<prefix>-<UTC stamp>.tar`. */
   file: string;
+  /**
+   * The labels of the stack's own Mongo volume. On one host, a restore that finds neither Mongo nor
+   * its volume (a new host) makes the volume with them, as `pulumi up` would: Docker keeps the labels
+   * of a volume that exists when `pulumi up` creates it, and a volume without them is not the stack's
+   * to `docker volume ls --filter label=…`, nor to `pulumi refresh` (labels changed: a replacement).
+   * @default none (an adopted volume is not the stack's)
+   */
+  volumeLabels?: Record<string, string>;
 }
 
 /** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
 export const RESTORE_STAGING = ".copilotos-restore-new";
 export const RESTORE_PREVIOUS = ".copilotos-previous";
 
-/** Runs in a throwaway container on the volume: unpack beside the data, and only then swap (the old data kept). */
-const SWAP_IN = [
+/** Runs in a throwaway container on the volume (at /data): unpack beside the data, and only then swap (the old data kept). */
+export const SWAP_IN = [
   "set -e; cd /data",
   `rm -rf ${RESTORE_STAGING}; mkdir ${RESTORE_STAGING}`,
   `if ! tar -xf - -C ${RESTORE_STAGING}; then rm -rf ${RESTORE_STAGING}; exit 3; fi`,
+  // An archive of a volume restored before holds that restore's kept data: not Mongo's, and it would meet the one kept now.
+  `rm -rf ${RESTORE_STAGING}/${RESTORE_PREVIOUS} ${RESTORE_STAGING}/${RESTORE_STAGING}`,
   `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
   `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
   `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
@@ -195,11 +205,18 @@ export function restoreScript(r: RestoreSpec): string {
     ...(r.swarm ? h.find : []),
     tarImage(r.image),
     ...(r.swarm ? [] : h.find),
+    ...(r.volumeLabels && !r.swarm
+      ? [
+          'if [ "$state" = missing ] && ! docker volume inspect "$vol" >/dev/null 2>&1; then',
+          `  docker volume create ${labelFlags(r.volumeLabels).map(shq).join(" ")} "$vol" >/dev/null`,
+          '  echo "restore: made $vol with the stack\'s labels, as pulumi up makes it"',
+          "fi",
+        ]
+      : []),
     h.stop,
     'echo "restore: unpacking $name beside the data in $vol, then swapping it in"',
     `if ! docker run --rm -i --network none -v "$vol":/data --entrypoint sh "$image" -c ${shq(SWAP_IN)} < "$f"; then`,
-    `  if [ "$state" != missing ]; then ${h.start}; fi`,
-    `  echo "restore: $name did not unpack; $vol holds its data as before and ${h.started} again" >&2`,
+    `  if [ "$state" != missing ]; then ${h.start}; echo "restore: $name did not unpack; $vol holds its data as before and ${h.started} again" >&2; else echo "restore: $name did not unpack; $vol holds its data as before" >&2; fi`,
     "  exit 1",
     "fi",
     'if [ "$state" != missing ]; then',
