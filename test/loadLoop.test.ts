@@ -11,9 +11,9 @@ let server: ChildProcess;
 let url = "";
 
 beforeAll(async () => {
-  // /window: 503 from 200 ms to 600 ms after its first request, 200 before and after; /window-state
+  // /slow: 200 after 400 ms. /window: 503 from 200 ms to 600 ms after its first request, 200 before and after; /window-state
   // answers the same without starting the window (the test's own polls must not start it).
-  const code = `let first = 0; require("node:http").createServer((q, s) => { if (q.url === "/window") first ||= Date.now(); const t = first && q.url.startsWith("/window") ? Date.now() - first : -1; s.statusCode = q.url === "/bad" || (t >= 200 && t < 600) ? 503 : 200; s.end("ok"); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
+  const code = `let first = 0; require("node:http").createServer((q, s) => { if (q.url === "/window") first ||= Date.now(); const t = first && q.url.startsWith("/window") ? Date.now() - first : -1; s.statusCode = q.url === "/bad" || (t >= 200 && t < 600) ? 503 : 200; setTimeout(() => s.end("ok"), q.url === "/slow" ? 400 : 0); }).listen(0, "127.0.0.1", function () { console.log(this.address().port); });`;
   server = spawn(process.execPath, ["-e", code], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<string>((resolve) => server.stdout!.once("data", (b: Buffer) => resolve(b.toString().trim())));
   url = `http://127.0.0.1:${port}`;
@@ -40,6 +40,16 @@ test("answers that arrive while the test's thread is blocked are counted as answ
   // The clients went on while this thread was blocked.
   expect(during).toBeGreaterThan(20);
   expect(result.requests).toBeGreaterThanOrEqual(during);
+});
+
+test("the slowest answer's time is kept", async () => {
+  const slow = startLoad(`${url}/slow`, { minRequests: 2, clients: 1 });
+  slow.stop();
+  const fast = startLoad(`${url}/`, { minRequests: 2, clients: 1 });
+  fast.stop();
+  const [s, f] = [await slow.done, await fast.done];
+  expect([s.failed, s.slowestSeconds >= 0.4, s.slowestSeconds < 2]).toEqual([0, true, true]);
+  expect([f.failed, f.slowestSeconds < 0.4]).toEqual([0, true]);
 });
 
 test("a failed answer is still a failure, with its sample", async () => {

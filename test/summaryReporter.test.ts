@@ -60,6 +60,17 @@ test("toBe: Expected and Received; another error: its first lines; a file that f
   expect(digest.at(-1)).toBe("failed: … and 3 more (above)");
 });
 
+test("a failure keeps its first 10 lines: the matcher and 9 that differed", () => {
+  const diff = Array.from({ length: 12 }, (_, i) => `+     "sample ${i}",`);
+  const message = ["expect(received).toEqual(expected) // deep equality", "", "- Expected  - 0", "+ Received  + 12", "", ...diff, frame(318)].join("\n");
+  const digest = failureDigest(results([failed("rolling update", message)]), ROOT);
+  expect(digest).toEqual([
+    "failed: test/e2e/swarm.test.ts:318 › rolling update",
+    "failed:   expect(received).toEqual(expected) // deep equality",
+    ...diff.slice(0, 9).map((l) => `failed:   ${l.trim()}`),
+  ]);
+});
+
 test("a long line is cut at 200 characters", () => {
   const [, line] = failureDigest(results([failed("long", `Error: ${"x".repeat(300)}`)]), ROOT);
   expect([line.length, line.endsWith("…")]).toEqual(["failed:   ".length + 200, true]);

@@ -23,7 +23,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ApplyError } from "../support/executor";
 import { waitFor } from "../support/processes";
-import { failuresOf, get, NO_FAILURES, startLoad } from "../support/loadLoop";
+import { get, startLoad } from "../support/loadLoop";
 import { STANDIN_TAGS } from "../support/standins";
 import { rollback } from "../../scripts/rollback";
 import { RigBackend } from "../support/rigBackend";
@@ -32,7 +32,7 @@ import { AlertScenarios } from "../support/alertScenarios";
 import { ops } from "../../scripts/ops";
 import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
-import { SwarmStackRun } from "../support/swarmStackRun";
+import { NO_EDGE_FAILURES, SwarmStackRun } from "../support/swarmStackRun";
 import { SAPTIVA_KEY } from "../support/program";
 import { monitorThroughTunnel } from "../support/monitorTunnel";
 import { makeTestCa } from "../support/testCa";
@@ -55,6 +55,13 @@ const opsReport = {
 /** Firing notifications while nothing was wrong for users (the updates, the rollback, the drain). */
 const falseAlarms: Notification[] = [];
 const EDGE = "10.202.0.11"; // node-1: an edge node, and never the one whose engine is stopped
+/**
+ * A request with no answer by then failed. 10 s, not the single host's 5: in CI this suite shares 2
+ * cores with six others, and single requests there took over 5 s in runs where none failed alone
+ * (each loop's line logs its slowest answer). A request stuck on a gone task (the proxy's read
+ * timeout is minutes) still fails.
+ */
+const LOAD_TIMEOUT_MS = 10_000;
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
 
 const run = new SwarmStackRun(log);
@@ -63,6 +70,7 @@ const {
   digests,
   deploy,
   tasksOn,
+  failuresAtEdge,
   secretsOf,
   apiWorker,
   apiOff,
@@ -298,7 +306,7 @@ test("a rolling update of the API under load, its migration first: 0 failed requ
   quietFrom = Date.now();
   const before = dataPrint();
   const archived = archives().length;
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 300, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 300, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   // The migration: a one-off task of the new image on the overlay, with the API's env and secret files, after the backup.
   const migrate = ["sh", "-c", 'test -s /run/secrets/mongodb_password && test -n "$MONGODB_HOST" && echo migrated-with-secrets'];
   const steps = await deploy([`copilotos:images.api=${run.apiV2}`, `copilotos:api.migrate=${JSON.stringify(migrate)}`]);
@@ -313,8 +321,8 @@ test("a rolling update of the API under load, its migration first: 0 failed requ
   const load = await loop.done;
   report.requests += load.requests;
   report.updateFailed = load.failed;
-  log(`rolling update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
-  expect(failuresOf(load)).toEqual(NO_FAILURES);
+  log(`rolling update: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s, ${JSON.stringify(load.samples)}`);
+  expect(failuresAtEdge(load)).toEqual(NO_EDGE_FAILURES);
   expect(Object.keys(load.bodies).some((b) => b.includes('"version":"2"'))).toBe(true);
   expect((await get(`http://${EDGE}:8001/api/standin/auth`)).body).toContain('"version":"2"');
   expect(dataPrint()).toEqual(before);
@@ -326,37 +334,37 @@ test("a rolling update of the API under load, its migration first: 0 failed requ
 test("ops restart api under load: the swarm's rolling restart, 0 failed requests, every task a new one", async () => {
   const running = () => rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.ID}}").split("\n").sort();
   const before = running();
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   const restarted = await opsOnSwarm("restart", "api");
   await loop.reached(loop.count() + 50);
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
-  log(`ops restart api: ${load.requests} requests, ${load.failed} failed`);
+  log(`ops restart api: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s`);
   expect([restarted.code, restarted.err, restarted.out.trimEnd().split("\n").at(-1)]).toEqual([
     0,
     "",
     "restart: every task of copilotos-swarm-api restarted and healthy",
   ]);
-  expect(failuresOf(load)).toEqual(NO_FAILURES);
+  expect(failuresAtEdge(load)).toEqual(NO_EDGE_FAILURES);
   const after = running();
   expect([after.length, after.filter((t) => before.includes(t))]).toEqual([2, []]);
 });
 
 test("an update to a never-ready image is rolled back by the swarm: 0 failed requests, the old version serves", async () => {
   const before = dataPrint();
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   // The API's env points it at a Mongo that does not exist: it starts, and never becomes ready.
   const error = await deploy([`copilotos:images.api=${run.apiV2}`, "copilotos:api.env.MONGODB_HOST=nowhere"]).catch((e: Error) => e);
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
   report.badFailed = load.failed;
-  log(`bad update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  log(`bad update: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s, ${JSON.stringify(load.samples)}`);
   expect(error).toBeInstanceOf(ApplyError);
   expect((error as Error).message).toMatch(/copilotos-api: service copilotos-swarm-api: the update was rolled back by the swarm \(rollback_completed\)/);
   report.rolledBack = true;
-  expect(failuresOf(load)).toEqual(NO_FAILURES);
+  expect(failuresAtEdge(load)).toEqual(NO_EDGE_FAILURES);
   const env = rig.docker(1, "service", "inspect", "copilotos-swarm-api", "--format", "{{json .Spec.TaskTemplate.ContainerSpec.Env}}");
   expect(env).not.toContain("nowhere");
   expect(dataPrint()).toEqual(before);
@@ -368,7 +376,7 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
   // Updates so far: 1 the first (v1); 2 and 3 stopped by the pre-flight and by the failing migration
   // (nothing changed); 4 the rolling update (v2); 5 the never-ready one (failed; the swarm kept v2).
   expect(run.history.map((h) => `${h.version} ${h.result}`)).toEqual(["1 succeeded", "2 failed", "3 failed", "4 succeeded", "5 failed"]);
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   await loop.reached(50);
   const printed: string[] = [];
   const io = { out: (x: string) => printed.push(x), err: (x: string) => printed.push(x) };
@@ -377,9 +385,9 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
-  log(`rollback to update 1: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  log(`rollback to update 1: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s, ${JSON.stringify(load.samples)}`);
   opsReport.rollbackFailed = load.failed;
-  expect([code, failuresOf(load)]).toEqual([0, NO_FAILURES]);
+  expect([code, failuresAtEdge(load)]).toEqual([0, NO_EDGE_FAILURES]);
   expect(printed.join("")).toContain(`  images.api: ${run.apiV2} -> ${digests.api}\n`);
   // Every running API task runs v1's digest; the stack answers v1; the secrets are the ones it had.
   const images = rig.docker(1, "service", "ps", "copilotos-swarm-api", "--filter", "desired-state=running", "--format", "{{.Image}}").split("\n");
@@ -393,7 +401,7 @@ test("npm run rollback to the first update under load: 0 failed requests, every 
 test("a failed backup stops the app update with the old API serving; npm run backup, then the update goes through", async () => {
   const before = dataPrint();
   const made = archives();
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   await loop.reached(50);
   // The backup folder refuses the deploy user's writes: the archive cannot be written.
   fs.chmodSync(backupDir(), 0o500);
@@ -429,11 +437,13 @@ test("a failed backup stops the app update with the old API serving; npm run bac
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
-  log(`failed backup, then the update: ${load.requests} requests, ${load.failed} failed ${JSON.stringify(load.samples)}`);
+  log(
+    `failed backup, then the update: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s, ${JSON.stringify(load.samples)}`,
+  );
   // Three new archives (by hand, the schedule's, the update's); retention keeps the newest 7 of all.
   const now = archives();
-  expect([failuresOf(load), [...new Set(running())], now.filter((a) => !made.includes(a)).length, now.length]).toEqual([
-    NO_FAILURES,
+  expect([failuresAtEdge(load), [...new Set(running())], now.filter((a) => !made.includes(a)).length, now.length]).toEqual([
+    NO_EDGE_FAILURES,
     [run.apiV2],
     3,
     Math.min(made.length + 3, 7),
@@ -474,7 +484,7 @@ test("npm run restore -- swarm lists the archives on the data node and the off-h
 test("a worker drained for maintenance and made active again under load: 0 failed requests, the API at full count elsewhere meanwhile", async () => {
   const before = dataPrint();
   const worker = apiWorker("node-3"); // its API task must move
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   await loop.reached(50);
   const drained = Date.now();
   rig.docker(1, "node", "update", "--availability", "drain", worker);
@@ -486,9 +496,11 @@ test("a worker drained for maintenance and made active again under load: 0 faile
   loop.stop();
   const load = await loop.done;
   report.requests += load.requests;
-  log(`drain (${worker}): ${load.requests} requests, ${load.failed} failed, API at 2 tasks elsewhere after ${moved}s ${JSON.stringify(load.samples)}`);
+  log(
+    `drain (${worker}): ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s,, API at 2 tasks elsewhere after ${moved}s ${JSON.stringify(load.samples)}`,
+  );
   opsReport.drainFailed = load.failed;
-  expect([moved > 0, left, failuresOf(load)]).toEqual([true, "", NO_FAILURES]);
+  expect([moved > 0, left, failuresAtEdge(load)]).toEqual([true, "", NO_EDGE_FAILURES]);
   expect(rig.docker(1, "node", "inspect", worker, "--format", "{{.Spec.Availability}} {{.Status.State}}")).toBe("active ready");
   expect(dataPrint()).toEqual(before);
   // From the rolling update to here, past every alert's 30 s and the group wait: no one was notified.
@@ -501,7 +513,7 @@ test("a worker's engine stops under load: the API is back at full replica count 
   const before = dataPrint();
   const victim = apiWorker("node-2");
   const index = Number(victim.split("-")[1]);
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   await loop.reached(50);
   const stopped = Date.now();
   await rig.stopEngine(index);
@@ -521,7 +533,9 @@ test("a worker's engine stops under load: the API is back at full replica count 
   report.requests += load.requests;
   report.nodeLossFailed = load.failed;
   report.recovery = recovered;
-  log(`node loss (${victim}): ${load.requests} requests, ${load.failed} failed, API back at 2 tasks after ${recovered}s ${JSON.stringify(load.samples)}`);
+  log(
+    `node loss (${victim}): ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s,, API back at 2 tasks after ${recovered}s ${JSON.stringify(load.samples)}`,
+  );
   expect(recovered).toBeGreaterThan(0);
   expect(dataPrint()).toEqual(before);
   const restarted = Date.now();
@@ -550,7 +564,7 @@ test("a worker's engine stops under load: the API is back at full replica count 
 test("a Mongo password rotation: changed inside the running mongod on the data node, then Mongo's task and the API on the new secret; the API logs in", async () => {
   const before = dataPrint();
   const oldSecret = secretsOf("mongo");
-  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: 5000 });
+  const loop = startLoad(`http://${EDGE}:8001/api/standin/auth`, { minRequests: 200, clients: 2, timeoutMs: LOAD_TIMEOUT_MS });
   await loop.reached(50);
   // The API as the update before left it (v2): only the password changes.
   const steps = await deploy([`copilotos:images.api=${run.apiV2}`, "copilotos:mongo.rotate=1"]);
@@ -560,7 +574,9 @@ test("a Mongo password rotation: changed inside the running mongod on the data n
   report.requests += load.requests;
   // Answered, but Mongo refused: the seconds between Mongo's old task stopping and its new one listening.
   const refused = Object.entries(load.bodies).reduce((n, [body, count]) => n + (body.includes('"mongo":"refused"') ? count : 0), 0);
-  log(`rotation: ${load.requests} requests, ${load.failed} failed, ${refused} answered with Mongo refused ${JSON.stringify(load.samples)}`);
+  log(
+    `rotation: ${load.requests} requests, ${load.failed} failed, slowest ${load.slowestSeconds.toFixed(2)} s,, ${refused} answered with Mongo refused ${JSON.stringify(load.samples)}`,
+  );
   opsReport.rotationFailed = load.failed;
   // The change ran in Mongo's task on node-1 (after the backup before it), then the services moved.
   const change = steps.find((st) => st.name === "copilotos-mongo-rotation-change");

@@ -23,6 +23,8 @@ export interface LoadResult {
   recoveredAt: number;
   /** The longest time between two answers of 200, in seconds: how long clients had no service (one hung request included). */
   longestGapSeconds: number;
+  /** The longest any answered request took, in seconds. */
+  slowestSeconds: number;
   /** The first few failures, for the test's message. */
   samples: string[];
   seconds: number;

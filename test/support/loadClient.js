@@ -48,6 +48,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
     lastFailAt: 0,
     recoveredAt: 0,
     longestGapSeconds: 0,
+    slowestSeconds: 0,
     samples: [],
     seconds: 0,
   };
@@ -65,6 +66,7 @@ async function runLoad({ url, minRequests, clients = 2, timeoutMs, ca, servernam
       const sent = Date.now();
       try {
         const r = await get(url, { timeoutMs, ca, servername });
+        result.slowestSeconds = Math.max(result.slowestSeconds, (Date.now() - sent) / 1000);
         if (r.status === 200) {
           result.bodies[r.body] = (result.bodies[r.body] ?? 0) + 1;
           const now = Date.now();

@@ -7,7 +7,8 @@ const path = require("node:path");
 
 /** Failures digested per run, and lines kept of each one's message. */
 const MAX_FAILURES = 6;
-const MAX_LINES = 6;
+// Ten: a load test's failure shows its first failed requests and the proxy's side of them.
+const MAX_LINES = 10;
 const WIDTH = 200;
 // The colour codes jest puts in failure messages.
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");

@@ -9,6 +9,8 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { captured } from "./cliRun";
+import { failuresOf, LoadResult, NO_FAILURES } from "./loadLoop";
+import { proxyTrouble } from "./proxyLog";
 import { applyGraph, ApplyStep, ExecState } from "./executor";
 import { SAPTIVA_KEY } from "./program";
 import { apiVersion, buildStandins } from "./standins";
@@ -149,6 +151,17 @@ export class SwarmStackRun implements HistoryRig {
   };
   /** The IDs of `svc`'s task containers on node `node` (one a line), found by their service's label. */
   readonly tasksOn = (svc: string, node = 1) => this.rig.docker(node, "ps", "-q", "--filter", `label=com.docker.swarm.service.name=copilotos-swarm-${svc}`);
+  /**
+   * A request loop's failures, with node-1's edge proxy's side of them when there are any: what its
+   * log shows of trouble since the loop began (test/support/proxyLog.ts). Equal to
+   * {@link NO_EDGE_FAILURES} when nothing failed.
+   */
+  readonly failuresAtEdge = (load: LoadResult) => {
+    if (!load.failed) return { ...failuresOf(load), proxy: [] as string[] };
+    const since = new Date(Date.now() - load.seconds * 1000 - 2000).toISOString();
+    const logs = spawnSync("docker", [...this.rig.nodes[0].dockerArgs, "logs", "--since", since, this.tasksOn("proxy").split("\n")[0]]);
+    return { ...failuresOf(load), proxy: proxyTrouble(`${logs.stdout}${logs.stderr}`) };
+  };
   /** The Docker secrets `svc`'s spec names, space-separated. */
   readonly secretsOf = (svc: string) =>
     this.rig.docker(1, "service", "inspect", `copilotos-swarm-${svc}`, "--format", "{{range .Spec.TaskTemplate.ContainerSpec.Secrets}}{{.SecretName}} {{end}}");
@@ -219,3 +232,6 @@ export class SwarmStackRun implements HistoryRig {
     sumMatches: spawnSync("sha256sum", ["-c", `${file}.sha256`], { cwd: this.backupDir() }).status === 0,
   });
 }
+
+/** What {@link SwarmStackRun.failuresAtEdge} is when no request failed. */
+export const NO_EDGE_FAILURES = { ...NO_FAILURES, proxy: [] as string[] };
