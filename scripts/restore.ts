@@ -28,7 +28,7 @@ export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       npm run restore -- <stack> --drill [<backup file>]   (restore into a scratch volume and serve it; the live data is not touched)\n" +
   "       npm run restore -- <stack> --from offsite [--snapshot <id>|latest] [--drill] [--onto-new-host] [--yes]\n" +
-  "         (the restic repository off the host; without --snapshot: its snapshots; --onto-new-host: the recovery of a lost host, before pulumi up)\n" +
+  "         (the restic repository off the host; without --snapshot: its snapshots; --onto-new-host: the data onto a new host before pulumi up, which then stops at its rotation step: docs/disaster-recovery.md)\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run restore -- staging --drill\n";
 
