@@ -1,21 +1,20 @@
 #!/usr/bin/env node
-// `npm test`: first the unit tests, alone (pure CPU: about 5.5 minutes on 2 cores; run beside the
-// rest they took 47 minutes in CI, and took that CPU from the request loops of the real-engine
-// suites, whose load assertions must not see a slow machine as a failed request). Then, side by
-// side: the suites that share the test host (jest project "e2e") one after another in one jest
-// process; the swarm suite (its own rig: three dockerds in their own namespaces, nothing shared with
-// the test host) in one of its own; the convergence matrix (project "converge") in a third, on a test
-// host of its own (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user),
-// then the host-level alerts (project "monitoring-host", test host 7 with a small disk of its own);
-// in a fourth the local stack and the first deploys (project "local", test host 2), then the
-// recovery onto a new host (project "recovery", test hosts 3, 4, 9 and 10), then the security
-// baseline (project "security": ACME renewal and the host firewall, test host 5); the monitoring's
-// alerts (project "monitoring", test host 6) in a fifth. Most of the e2e time is waiting on health
-// checks and request loops, so the processes beside each other cost each other little.
+// `npm test`: the suites that share the test host (jest project "e2e") run one after another in
+// one jest process; beside it, the unit tests run in a second one, the swarm suite (its own rig:
+// three dockerds in their own namespaces, nothing shared with the test host) in one of its own, and the
+// convergence matrix (project "converge") in a third, on a test host of its own
+// (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
+// process then runs the local stack and the first deploys (project "local", test host 2), then the
+// recovery onto a new host (project "recovery", test hosts 3, 4, 9 and 10), then the security baseline
+// (project "security": ACME renewal and the host firewall, test host 5); the monitoring's alerts
+// (project "monitoring", test host 6) run in a fourth process from the start; the host-level alerts
+// (project "monitoring-host", test host 7 with a small disk of its own) after the matrix, in its
+// process. Most of the e2e time is waiting on health checks and request loops, so the processes
+// beside it cost it little.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped"; before it, every failure's digest.
 //
-//   node test/support/runSuites.js            all of them
+//   node test/support/runSuites.js            both processes
 //   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
 "use strict";
 const { spawn } = require("node:child_process");
@@ -62,17 +61,15 @@ async function main(argv) {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  // One worker: measured, two take longer here (361 s against 325 s).
-  const unit = await beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]);
-  const side = beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }).then(
-    async (local) => [
-      local,
-      await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
-        COPILOTOS_TEST_HOST: "3",
-      }),
-      await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
-    ],
-  );
+  // The local stack and the first deploys need a test host but not long: after the unit tests, in their process's turn.
+  const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
+    unit,
+    await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
+    await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
+      COPILOTOS_TEST_HOST: "3",
+    }),
+    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
+  ]);
   // The host alerts' suite (its own small disk) after the matrix, in that process's turn.
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" }).then(async (m) => [
     m,
@@ -82,10 +79,10 @@ async function main(argv) {
     }),
   ]);
   const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" });
-  // The longest suite (about half an hour), mostly waiting on the swarm: from the start of this phase, in its own process.
+  // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own process.
   const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[local, recovery, security], [converge, hostAlerts], monitoring, swarmRun] = await Promise.all([side, matrix, alerts, swarm]);
+  const [[unit, local, recovery, security], [converge, hostAlerts], monitoring, swarmRun] = await Promise.all([side, matrix, alerts, swarm]);
   const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
