@@ -159,7 +159,10 @@ export class SwarmStackRun implements HistoryRig {
   readonly failuresAtEdge = (load: LoadResult) => {
     if (!load.failed) return { ...failuresOf(load), proxy: [] as string[] };
     const since = new Date(Date.now() - load.seconds * 1000 - 2000).toISOString();
-    const logs = spawnSync("docker", [...this.rig.nodes[0].dockerArgs, "logs", "--since", since, this.tasksOn("proxy").split("\n")[0]]);
+    const task = this.tasksOn("proxy").split("\n")[0];
+    const logs = spawnSync("docker", [...this.rig.nodes[0].dockerArgs, "logs", "--since", since, task], { maxBuffer: 64 * 1024 * 1024 });
+    // No log to read says so, rather than look like a proxy that saw nothing wrong.
+    if (logs.status !== 0) return { ...failuresOf(load), proxy: [`docker logs of the proxy task "${task}" failed: ${String(logs.stderr || logs.error)}`] };
     return { ...failuresOf(load), proxy: proxyTrouble(`${logs.stdout}${logs.stderr}`) };
   };
   /** The Docker secrets `svc`'s spec names, space-separated. */
