@@ -10,8 +10,8 @@
  * the same notes served through the new host's API. Then the variant with no empty window, from
  * host 10 onto host 9 made afresh: `pulumi up --target` the repository's files (the executor's
  * `--target`, the engine's rules), `npm run restore -- staging --from offsite --snapshot <id>
- * --onto-new-host` (Mongo's volume made with the stack's labels), `pulumi up`: the notes served at
- * once. Test hosts 9 and 10 (10.201.8.0/30 is the SFTP target's), after
+ * --onto-new-host` (Mongo's volume made with the stack's labels), then `pulumi up`, which stops at
+ * the rotation step with the data untouched (docs/disaster-recovery.md). Test hosts 9 and 10 (10.201.8.0/30 is the SFTP target's), after
  * test/e2e/recovery.test.ts in the same process.
  */
 import { execFileSync } from "node:child_process";
@@ -73,6 +73,15 @@ async function notes(h: ReadyHost, write?: string): Promise<{ status: number; no
   return { status: r.status, notes: body.notes };
 }
 
+/** `npm run backup -- staging` on `h`; the ID of the off-host snapshot it saved. */
+async function backedUp(h: ReadyHost): Promise<string> {
+  const saved = await cli(backup, h, ["staging"]);
+  expect(saved).toMatchObject({ code: 0, err: "" });
+  const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
+  expect(snapshot).toBeDefined();
+  return snapshot!;
+}
+
 /** Test host `n` dies: its engine stops, its data root and its home (archives, credentials) are gone. */
 function loseHost(n: number): void {
   const dir = `/tmp/copilotos-e2e${n}`;
@@ -92,7 +101,7 @@ afterAll(async () => {
     await stopSftpTarget();
   }
   console.log(
-    `recovery-stack: restored_identical=${figures.restored} rto_s=${figures.rto} refresh_dropped=${figures.refreshDropped} ` + `target_up=${figures.targetUp}`,
+    `recovery-stack: restored_identical=${figures.restored} rto_s=${figures.rto} refresh_dropped=${figures.refreshDropped} target_up=${figures.targetUp}`,
   );
 });
 
@@ -104,10 +113,7 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
   const written = await notes(first);
   expect(written).toEqual({ status: 200, notes: NOTES });
 
-  const saved = await cli(backup, first, ["staging"]);
-  expect(saved).toMatchObject({ code: 0, err: "" });
-  const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
-  expect(snapshot).toBeDefined();
+  const snapshot = await backedUp(first);
 
   loseHost(FIRST);
 
@@ -130,7 +136,7 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
   const listed = await cli(restore, h, ["staging", "--from", "offsite"]);
   expect([listed.code, [...listed.out.matchAll(/^([0-9a-f]{8}) /gm)].map((m) => m[1])]).toEqual([0, [snapshot]]);
   // npm run restore -- staging --from offsite --snapshot <the last one before the loss>: over the empty data, re-keyed.
-  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot!, "--yes"]);
+  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot, "--yes"]);
   expect(restored).toMatchObject({ code: 0, err: "" });
   const served = await notes(h);
   figures.rto = ((Date.now() - from) / 1000).toFixed(1);
@@ -144,10 +150,7 @@ test("the variant with no empty window: up --target the repository's files and r
   // The stack serves from host 10 (the test before); one more note, backed up off the host, then host 10 dies.
   const h10 = serving!;
   expect(await notes(h10, "written on the second host")).toMatchObject({ status: 200 });
-  const saved = await cli(backup, h10, ["staging"]);
-  expect(saved).toMatchObject({ code: 0, err: "" });
-  const snapshot = /backup: off-host snapshot ([0-9a-f]{8}) saved to sftp:/.exec(saved.out)?.[1];
-  expect(snapshot).toBeDefined();
+  const snapshot = await backedUp(h10);
   loseHost(NEW_HOST);
 
   // The new host: test host 9 again, made afresh.
@@ -162,7 +165,7 @@ test("the variant with no empty window: up --target the repository's files and r
   const docker = dockerOn(h);
   expect(docker("ps", "-aq", "--filter", "label=copilotos.stack=staging")).toBe("");
   // npm run restore -- staging --from offsite --snapshot <id> --onto-new-host: the volume made with the stack's labels, the data in it.
-  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot!, "--onto-new-host", "--yes"]);
+  const restored = await cli(restore, h, ["staging", "--from", "offsite", "--snapshot", snapshot, "--onto-new-host", "--yes"]);
   expect(restored).toMatchObject({ code: 0, err: "" });
   expect(restored.out).toContain("restore: made copilotos-staging-mongo-data with the stack's labels, as pulumi up makes it\n");
   expect(restored.out).toContain(
