@@ -10,14 +10,16 @@ const ERROR = /\[(?:warn|error|crit|alert|emerg)\]/;
 
 /**
  * The lines of `text` (the proxy's log, stdout and stderr) that show trouble: an answer of 500 or
- * more, one that took `slowSeconds` or more, one that needed a second upstream, and nginx's warnings
- * and errors. The first `max`.
+ * more, one that needed a second upstream, and nginx's warnings and errors first, in log order; then
+ * the answers that took `slowSeconds` or more. The first `max`.
  */
 export function proxyTrouble(text: string, max = 8, slowSeconds = 2): string[] {
-  const bad = (line: string) => {
+  const failed: string[] = [];
+  const slow: string[] = [];
+  for (const line of text.split("\n")) {
     const m = ACCESS.exec(line);
-    if (m) return Number(m[1]) >= 500 || Number(m[2]) >= slowSeconds || m[3].includes(",");
-    return ERROR.test(line);
-  };
-  return text.split("\n").filter(bad).slice(0, max);
+    if (m ? Number(m[1]) >= 500 || m[3].includes(",") : ERROR.test(line)) failed.push(line);
+    else if (m && Number(m[2]) >= slowSeconds) slow.push(line);
+  }
+  return [...failed, ...slow].slice(0, max);
 }

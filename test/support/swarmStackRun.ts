@@ -157,13 +157,14 @@ export class SwarmStackRun implements HistoryRig {
    * {@link NO_EDGE_FAILURES} when nothing failed.
    */
   readonly failuresAtEdge = (load: LoadResult) => {
-    if (!load.failed) return { ...failuresOf(load), proxy: [] as string[] };
+    if (!load.failed) return { ...failuresOf(load), whatTheProxyLogged: [] as string[] };
     const since = new Date(Date.now() - load.seconds * 1000 - 2000).toISOString();
     const task = this.tasksOn("proxy").split("\n")[0];
     const logs = spawnSync("docker", [...this.rig.nodes[0].dockerArgs, "logs", "--since", since, task], { maxBuffer: 64 * 1024 * 1024 });
     // No log to read says so, rather than look like a proxy that saw nothing wrong.
-    if (logs.status !== 0) return { ...failuresOf(load), proxy: [`docker logs of the proxy task "${task}" failed: ${String(logs.stderr || logs.error)}`] };
-    return { ...failuresOf(load), proxy: proxyTrouble(`${logs.stdout}${logs.stderr}`) };
+    if (logs.status !== 0)
+      return { ...failuresOf(load), whatTheProxyLogged: [`docker logs of the proxy task "${task}" failed: ${String(logs.stderr || logs.error)}`] };
+    return { ...failuresOf(load), whatTheProxyLogged: proxyTrouble(`${logs.stdout}${logs.stderr}`) };
   };
   /** The Docker secrets `svc`'s spec names, space-separated. */
   readonly secretsOf = (svc: string) =>
@@ -237,4 +238,4 @@ export class SwarmStackRun implements HistoryRig {
 }
 
 /** What {@link SwarmStackRun.failuresAtEdge} is when no request failed. */
-export const NO_EDGE_FAILURES = { ...NO_FAILURES, proxy: [] as string[] };
+export const NO_EDGE_FAILURES = { ...NO_FAILURES, whatTheProxyLogged: [] as string[] };
