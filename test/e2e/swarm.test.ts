@@ -36,6 +36,7 @@ import { NO_EDGE_FAILURES, SwarmStackRun } from "../support/swarmStackRun";
 import { SAPTIVA_KEY } from "../support/program";
 import { monitorThroughTunnel } from "../support/monitorTunnel";
 import { makeTestCa } from "../support/testCa";
+import { SWARM_CPU_GROUP } from "../support/swarmRig";
 
 jest.setTimeout(900_000);
 const report = { requests: 0, updateFailed: -1, badFailed: -1, rolledBack: false, nodeLossFailed: -1, recovery: -1, nodeDownDetect: -1 };
@@ -154,6 +155,7 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
   // Every task of every service, on whichever node, runs (and answered above) on a read-only root:
   // a write outside its volumes and memory folders fails, one to /tmp works.
   const roots: string[] = [];
+  const cpuGroups = new Set<string>();
   for (const node of [1, 2, 3]) {
     for (const line of rig
       .docker(node, "ps", "--filter", "label=com.docker.swarm.service.name", "--format", '{{.ID}} {{.Label "com.docker.swarm.service.name"}}')
@@ -163,10 +165,13 @@ test("the program's swarm graph converges on 3 nodes: data pinned to node-1, the
       const ro = rig.docker(node, "inspect", "--format", "{{.HostConfig.ReadonlyRootfs}}", id);
       const rootWrite = spawnSync("docker", [...rig.nodes[node - 1].dockerArgs, "exec", id, "sh", "-c", "echo x > /probe"]).status;
       roots.push(`${svc.replace("copilotos-swarm-", "")}: ${ro} ${rootWrite === 0 ? "root-writable" : "root-refused"}`);
+      cpuGroups.add(rig.cpuGroupOf(node, id));
     }
   }
   const everyService = ["alertmanager", "api", "blackbox", "mongo", "node-exporter", "prometheus", "proxy", "redis", "redis-exporter", "web"];
   expect([...new Set(roots)].sort()).toEqual(everyService.map((s) => `${s}: true root-refused`).sort());
+  // The rig's own: every task in the swarm's CPU group (test/support/swarmRig.ts), none in the test hosts' /docker.
+  expect([...cpuGroups]).toEqual([SWARM_CPU_GROUP]);
   for (const svc of ["mongo", "api", "proxy"]) {
     const id = tasksOn(svc).split("\n")[0];
     if (id) expect([svc, rig.docker(1, "exec", id, "sh", "-c", "echo x > /tmp/probe && cat /tmp/probe")]).toEqual([svc, "x"]);

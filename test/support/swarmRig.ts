@@ -42,6 +42,37 @@ while True:
         s.sendto(q[:2] + flags.to_bytes(2, "big") + q[4:6] + bytes(6) + q[12:], peer)
 `;
 
+/**
+ * The rig's containers' CPU group. On this machine (cgroup v1, the cgroupfs driver) every engine puts
+ * its containers under /docker, so all the test hosts' containers together weigh as much as one busy
+ * process; under CI, with the other suites' engines and jest processes beside it, the swarm's stand-ins
+ * answered trivial requests in 2–3.6 s (its edge proxy's log) and request loops failed. In a group of
+ * its own, four times a default group's weight, the swarm's tasks get the CPU a node of their own would
+ * give them first; the other suites' containers keep /docker's weight.
+ */
+const CPU_GROUP = { name: "copilotos-swarm-rig", shares: 4096 };
+/** What {@link SwarmRig.cpuGroupOf} is for a task in the rig's CPU group. */
+export const SWARM_CPU_GROUP = `/${CPU_GROUP.name}`;
+const CGROUP_V1 = "/sys/fs/cgroup";
+
+/** The CPU group made (weighted), and the dockerd flag that puts the engines' containers in it; none where there is no cgroup v1 cpu controller. */
+function cpuGroupArgs(): string[] {
+  const cpu = path.join(CGROUP_V1, "cpu");
+  if (!fs.existsSync(path.join(cpu, "cpu.shares"))) return [];
+  fs.mkdirSync(path.join(cpu, CPU_GROUP.name), { recursive: true });
+  fs.writeFileSync(path.join(cpu, CPU_GROUP.name, "cpu.shares"), String(CPU_GROUP.shares));
+  return ["--cgroup-parent", SWARM_CPU_GROUP];
+}
+
+/** The group's folder under every controller (runc made them; empty once the engines are gone). */
+function removeCpuGroup(): void {
+  if (!fs.existsSync(CGROUP_V1)) return;
+  for (const controller of fs.readdirSync(CGROUP_V1)) {
+    const dir = path.join(CGROUP_V1, controller, CPU_GROUP.name);
+    if (fs.existsSync(dir)) ok("rmdir", [dir]);
+  }
+}
+
 export interface SwarmNode {
   index: number;
   name: string;
@@ -86,6 +117,16 @@ export class SwarmRig {
   /** `docker …` on node `i` (1-based), its trimmed stdout. */
   docker(i: number, ...args: string[]): string {
     return sh("docker", [...this.nodes[i - 1].dockerArgs, ...args]).trim();
+  }
+
+  /** The CPU cgroup of container `id` on node `i`, without the container's own folder: {@link SWARM_CPU_GROUP} when in the rig's. */
+  cpuGroupOf(i: number, id: string): string {
+    const pid = this.docker(i, "inspect", "--format", "{{.State.Pid}}", id);
+    const cpu = fs
+      .readFileSync(`/proc/${pid}/cgroup`, "utf8")
+      .split("\n")
+      .find((l) => /^\d+:(?:[^:]*,)?cpu(?:,[^:]*)?:/.test(l));
+    return path.dirname(cpu?.split(":")[2] ?? "(no cpu controller)");
   }
 
   /** Runs a command in node `i`'s network namespace (a client on that node). */
@@ -182,7 +223,7 @@ export class SwarmRig {
   startEngine(i: number): void {
     const d = path.join(SWARM_DIR, `n${i}`);
     fs.mkdirSync(d, { recursive: true });
-    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER, "--dns", UPSTREAM_DNS]);
+    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER, "--dns", UPSTREAM_DNS, ...cpuGroupArgs()]);
     daemon(
       "nsenter",
       [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
@@ -236,6 +277,7 @@ export class SwarmRig {
       .reverse())
       ok("umount", ["-l", m]);
     fs.rmSync(SWARM_DIR, { recursive: true, force: true });
+    removeCpuGroup();
     if (ok("id", [USER])) ok("userdel", [USER]);
   }
 }
