@@ -173,8 +173,9 @@ export class AppStack extends pulumi.ComponentResource {
         host,
         spec: { container: containerName(identity, "mongo"), volume: mongoVolume, user: cfg.mongo.user, compose: adopt?.compose },
         password: this.secrets.mongoPassword,
+        image: imageOf("mongo").image,
       },
-      { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : [])] },
+      { parent: this, dependsOn: [this.preflight, ...(this.backup ? [this.backup] : []), ...imageOf("mongo").ready] },
     );
     // Compose stops only once everything the stack needs is on the host and its Mongo is backed up.
     const cutover =

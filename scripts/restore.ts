@@ -9,8 +9,8 @@
  * `--snapshot` it lists the snapshots; with one (an ID or `latest`), or with --drill, it copies that
  * snapshot's archive into the backup folder and restores (or drills) it like any archive there.
  * `--onto-new-host` is the recovery after a lost host: the stack's Mongo must not exist on this host
- * yet; its volume is made from the snapshot, and `pulumi up` then starts Mongo on it
- * (components/renderers/operations/offsite.ts). On a swarm it runs on the data node, reached at
+ * yet; its volume is made from the snapshot, and `pulumi up` then starts Mongo on it, its rotation
+ * step giving the data the stack's password first (components/renderers/operations/offsite.ts, rotation.ts). On a swarm it runs on the data node, reached at
  * `host.address`: Mongo's service is scaled to 0 and back to 1 around the swap (`--onto-new-host` is
  * refused there: restore over the new swarm's empty Mongo). Exit 0 done, 1 failed, 2 usage/refused.
  */
@@ -28,7 +28,7 @@ export const USAGE =
   "usage: npm run restore -- <stack> [<backup file>] [--yes] [--identity <key file>] [--config key=value]... [--stack-dir dir]\n" +
   "       npm run restore -- <stack> --drill [<backup file>]   (restore into a scratch volume and serve it; the live data is not touched)\n" +
   "       npm run restore -- <stack> --from offsite [--snapshot <id>|latest] [--drill] [--onto-new-host] [--yes]\n" +
-  "         (the restic repository off the host; without --snapshot: its snapshots; --onto-new-host: the data onto a new host before pulumi up, which then stops at its rotation step: docs/disaster-recovery.md)\n" +
+  "         (the restic repository off the host; without --snapshot: its snapshots; --onto-new-host: the data onto a new host before pulumi up, which then starts Mongo on it: docs/disaster-recovery.md)\n" +
   "       (aws hosts: also --address <ip> --host-key '<type> <base64>', from `pulumi stack output sshHost`)\n" +
   "example: npm run restore -- staging --drill\n";
 
@@ -135,8 +135,8 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
         const done = await restoreFile(name);
         if (v["onto-new-host"])
           io.out(
-            `restore: ${spec.volume} holds the data of snapshot ${snapshot}. pulumi up does not start Mongo on data restored before it yet: ` +
-              `its password-rotation step stops there (docs/disaster-recovery.md); to serve now, recover by its four steps\n`,
+            `restore: ${spec.volume} holds the data of snapshot ${snapshot}. Next: pulumi up. Its password-rotation step gives the data ` +
+              `the stack's Mongo password (a throwaway mongod), then Mongo starts on it (docs/disaster-recovery.md)\n`,
           );
         return done;
       }

@@ -1,9 +1,11 @@
 /** Pure host-operation renderers: exact strings and values, no I/O (like Kamal's command builders). */
 import * as vm from "node:vm";
 import { mongoAdminJs } from "../components/renderers/operations/backup";
-import { REKEYED, rekeyJs, restoreScript } from "../components/renderers/operations/restore";
+import { restoreScript } from "../components/renderers/operations/restore";
+import { REKEYED, rekeyJs } from "../components/renderers/operations/rekey";
+import { expectedRekeyLines } from "./support/rekeyExpected";
 import { backupNamePattern } from "../components/renderers/names";
-import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
+import { NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";
 import { hostPath, lines, shq } from "../components/renderers/shell";
 import { deliverCommand, versionOfRef } from "../components/renderers/services/version";
@@ -198,16 +200,7 @@ describe("restore re-key: the restored data gets the stack's current Mongo passw
           "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p'); rekey=\"$ctr-rekey\"",
         '  if [ -n "$pwfile" ] && [ -n "$user" ]; then',
         '    echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
-        '    docker rm -f "$rekey" >/dev/null 2>&1 || true',
-        `    docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
-        "    tries=0",
-        `    until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
-        `      tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
-        "      sleep 1",
-        "    done",
-        `    out=$(docker cp "$ctr:$pwfile" - | tar -xOf - | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
-        `    case "$out" in *'restore: rekeyed'*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
-        '    docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+        ...expectedRekeyLines("    ", 'docker cp "$ctr:$pwfile" - | tar -xOf - | ', failed),
         '    echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
         "  fi",
         '  docker start "$ctr" >/dev/null',

@@ -134,6 +134,14 @@ test("the CLIs' and the aws first boot's scripts are clean under shellcheck", ()
       image: "mongo:7",
       swarm: { service: "copilotos-prod-mongo", node: "node-1" },
     }),
+    // On one host with Mongo's image: data and no Mongo running (a new host) re-keyed by a throwaway mongod; a compose Mongo taken as it is.
+    rotationOntoNewHost: rotationScript({
+      container: "copilotos-prod-mongo",
+      volume: "copilotos-prod-mongo-data",
+      user: "copilotos_user",
+      image: "mongo@sha256:ab",
+      compose: { project: "copilotos", service: "mongodb" },
+    }),
     // A password change on a swarm: in Mongo's task on the data node.
     swarmRotation: rotationScript({
       container: "copilotos-prod-mongo",

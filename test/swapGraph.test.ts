@@ -146,12 +146,19 @@ describe("Mongo password rotation", () => {
   test("backup → change inside mongod → Mongo container → API; the password only on stdin, as a secret", async () => {
     const run = await runStack("staging", [], [`copilotos:mongoPassword=${password("first")}`]);
     const change = byName(run, "copilotos-mongo-rotation-change");
+    // With Mongo's image (the container's): data but no Mongo running (a new host) is re-keyed by a throwaway mongod of it.
+    const image = containerOf(run, "mongo").inputs.image as string;
+    expect(image).toMatch(/\S/);
     expect(change.inputs.create).toBe(
       describedScript(
         "rotate: the Mongo password of copilotos_user changed inside copilotos-staging-mongo",
-        rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" }),
+        rotationScript({ container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user", image }),
       ),
     );
+    // ...so the step runs once that image is on the host: after the step that puts it there, as Mongo's container does.
+    const imageOnHost = (byName(run, "copilotos-mongo").opts.dependsOn as string[]).filter((d) => /^copilotos-mongo-image-(pull|send)$/.test(d));
+    expect(imageOnHost).toHaveLength(1);
+    expect(byName(run, "copilotos-mongo-rotation").opts.dependsOn).toEqual(expect.arrayContaining(imageOnHost));
     expect(change.inputs.stdin).toBe(password("first"));
     expect(change.secretPaths).toEqual(expect.arrayContaining(["stdin", "triggers"]));
     expect(String(change.inputs.create)).not.toContain(password("first"));

@@ -6,6 +6,7 @@ import * as vm from "node:vm";
 import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
 import { PLACEHOLDER_ROUTE, proxyConf, proxyStartScript, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
 import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/operations/rotation";
+import { expectedRekeyLines } from "./support/rekeyExpected";
 import { DEFAULT_MAINTENANCE_PAGE } from "../components/renderers/proxy/maintenance";
 
 /** The host lock every route change and pre-flight takes, as written out (components/renderers/shell.ts HOST_LOCK). */
@@ -252,7 +253,7 @@ describe("Mongo password rotation", () => {
         '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
         "  exit 0",
         "fi",
-        "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')",
+        "user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" 2>/dev/null | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')",
         'if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
         "  cat >/dev/null",
         '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
@@ -273,6 +274,42 @@ describe("Mongo password rotation", () => {
         "exit 1",
       ]),
     );
+  });
+
+  test("exact lines, with Mongo's image on one host: data but no Mongo running gets the stack's password through a throwaway mongod, from the script's stdin", () => {
+    const spec = { container: "copilotos-staging-mongo", volume: "copilotos-staging-mongo-data", user: "copilotos_user" };
+    const script = rotationScript({ ...spec, image: "mongo@sha256:ab" });
+    const failed = (why: string) =>
+      `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; echo "rotate: the data in $vol did not take the stack's Mongo password: ${why}. Nothing else was changed and Mongo was not started; pulumi up again retries it" >&2; exit 1; }`;
+    const notRunning = [
+      'if [ "$running" != true ]; then',
+      '  if ! docker volume inspect "$vol" >/dev/null 2>&1; then',
+      "    cat >/dev/null",
+      '    echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+      "    exit 0",
+      "  fi",
+      "  user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' \"$ctr\" 2>/dev/null | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')",
+      '  if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
+      "    cat >/dev/null",
+      '    echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
+      "    exit 1",
+      "  fi",
+      '  user=$want_user; image=mongo@sha256:ab; rekey="$ctr-rotation"',
+      '  echo "rotate: $vol holds data and $ctr is not running (a new host, or Mongo stopped): giving the data the stack\'s Mongo password for $user (a throwaway mongod without auth or network)"',
+      ...expectedRekeyLines("  ", "", failed),
+      '  echo "rotate: the data in $vol accepts the stack\'s Mongo password for $user"',
+      "  exit 0",
+      "fi",
+    ];
+    expect(script).toContain(`running=$(state); running=\${running%% *}\n${notRunning.join("\n")}\nuser=$(docker inspect`);
+    // Everything after the branch is the script without the image: Mongo running, the change inside it.
+    const tail = (x: string) => x.slice(x.indexOf("started=$(docker inspect"));
+    expect(tail(script)).toBe(tail(rotationScript(spec)));
+    // Under compose, a running compose Mongo still takes its password as it is (stdin read first); on a swarm, no throwaway.
+    expect(rotationScript({ ...spec, image: "m", compose: { project: "copilotos", service: "mongodb" } })).toContain(
+      '  if [ -n "$(docker ps --filter label=com.docker.compose.project=copilotos --filter label=com.docker.compose.service=mongodb -q)" ]; then\n    cat >/dev/null\n    echo',
+    );
+    expect(rotationScript({ ...spec, image: "m", swarm: { service: "s", node: "node-1" } })).not.toContain("rekey");
   });
 
   /** Runs the mongosh code against a fake server holding `stored` as the user's password. */

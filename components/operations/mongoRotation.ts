@@ -10,13 +10,20 @@ export interface MongoRotationArgs {
   spec: RotationSpec;
   /** The password Mongo must have after this step (a secret; it travels on stdin only). */
   password: pulumi.Input<string>;
+  /**
+   * Mongo's image, on the host before this step runs: with it, data there but no Mongo running (a new
+   * host after a restore onto it) gets the password through a throwaway mongod instead of failing the step.
+   * @default none (refused)
+   */
+  image?: pulumi.Input<string>;
 }
 
 /**
  * Changes the Mongo user's password inside the running mongod (`db.changeUserPassword`) when the
  * stack's Mongo password changes, so the data volume keeps its data and needs no re-init. The
  * Mongo container (with the new password file) and then the API depend on it: if the change
- * fails, neither is touched. A changed `mongo.user` on existing data is refused here.
+ * fails, neither is touched. A changed `mongo.user` on existing data is refused here. With an
+ * image (one host), data but no running Mongo is given the password by a throwaway mongod.
  */
 export class MongoRotation extends pulumi.ComponentResource {
   /** What the step printed (no secret: only the user name). */
@@ -28,7 +35,7 @@ export class MongoRotation extends pulumi.ComponentResource {
       `${name}-change`,
       {
         host: args.host,
-        script: rotationScript(args.spec),
+        script: pulumi.output(args.image).apply((image) => rotationScript({ ...args.spec, ...(image ? { image } : {}) })),
         does: rotationDoes(args.spec),
         triggers: [secretHash(args.password), args.spec.user],
         stdin: pulumi.secret(args.password),

@@ -219,10 +219,10 @@ test("the host is lost; npm run restore --from offsite --onto-new-host brings th
   expect(recovered).toMatchObject({ code: 0, err: "" });
   expect(recovered.out).toContain(`restore: copying copilotos-staging-mongo-`);
   expect(recovered.out).toContain(
-    "restore: copilotos-staging-mongo-data holds the data of snapshot latest. pulumi up does not start Mongo on data restored before it yet: " +
-      "its password-rotation step stops there (docs/disaster-recovery.md); to serve now, recover by its four steps\n",
+    "restore: copilotos-staging-mongo-data holds the data of snapshot latest. Next: pulumi up. Its password-rotation step gives the data " +
+      "the stack's Mongo password (a throwaway mongod), then Mongo starts on it (docs/disaster-recovery.md)\n",
   );
-  // Mongo's container started on the restored volume by hand (pulumi up stops at its rotation step here: docs/disaster-recovery.md).
+  // Mongo's container started on the restored volume by hand: this test measures the data (the stack's up after it: recoveryStack.test.ts).
   dockerOn(h)(...fakeMongoRunArgs(spec.container, spec.volume, MONGO_IMAGE));
   figures.rto = ((Date.now() - started) / 1000).toFixed(1);
   const after = fingerprint(h);

@@ -26,11 +26,30 @@ echo "rotate: changed the password of $MONGO_INITDB_ROOT_USERNAME"
 `;
 const inMongo = (cmd: string) => remote("exec", spec.container, "sh", "-c", cmd);
 
-beforeAll(() => fakeMongoImage(["-H", `unix://${host.remoteSocket}`], IMAGE, FAKE_MONGOSH, CURRENT));
+/** Mongo's image for the throwaway mongod: its `mongosh` records into the volume what the re-key got (the container is gone after). */
+const REKEY_IMAGE = "cpt-e2e/fake-mongo-rekey:1";
+const REKEY_MONGOSH = `#!/bin/sh
+case "$*" in
+  *ping*) echo 1 ;;
+  *rekeyed*)
+    [ -e /data/db/refuse ] && { echo "MongoServerError: User $COPILOTOS_MONGO_USER@admin not found"; exit 1; }
+    noauth=auth; [ -e /tmp/noauth ] && noauth=noauth
+    echo "$COPILOTOS_MONGO_USER $(cat ${NEXT_PASSWORD_FILE}) $(stat -c %a ${NEXT_PASSWORD_FILE}) $noauth $(ls /sys/class/net | tr '\\n' ' ')" > /data/db/rekeyed
+    ps -o args > /data/db/rekey.ps
+    echo "rekeyed $COPILOTOS_MONGO_USER" ;;
+  *) exit 1 ;;
+esac
+`;
+const inVolume = (cmd: string) => remote("run", "--rm", "--network", "none", "-v", `${spec.volume}:/data/db`, REKEY_IMAGE, "sh", "-c", cmd);
+
+beforeAll(() => {
+  fakeMongoImage(["-H", `unix://${host.remoteSocket}`], IMAGE, FAKE_MONGOSH, CURRENT);
+  fakeMongoImage(["-H", `unix://${host.remoteSocket}`], REKEY_IMAGE, REKEY_MONGOSH);
+});
 beforeEach(() => removeByPrefix(P));
 afterAll(() => {
   removeByPrefix(P);
-  remote("image", "rm", "-f", IMAGE);
+  remote("image", "rm", "-f", IMAGE, REKEY_IMAGE);
 });
 
 function startMongo() {
@@ -63,11 +82,39 @@ test("no Mongo yet: nothing to change (mongod sets the password when it initiali
   expect(r.stdout).toBe(`rotate: no Mongo data yet; mongod sets the password when it initialises ${spec.volume}\n`);
 });
 
-test("data but no running Mongo: refuses rather than let a new password meet old data", async () => {
+test("data but no running Mongo, without Mongo's image (a swarm's spec): refuses rather than let a new password meet old data", async () => {
   remote("volume", "create", spec.volume);
   await expect(runHostStep(host.target, "rotate", rotationScript(spec), NEW)).rejects.toThrow(
     `rotate: ${spec.volume} holds data but ${spec.container} is not running, so the password cannot be changed in place`,
   );
+});
+
+test("data but no running Mongo, with Mongo's image (a new host): a throwaway mongod without auth or network gets the stack's password from stdin, and is gone after", async () => {
+  remote("volume", "create", spec.volume);
+  const r = await runHostStep(host.target, "rotate", rotationScript({ ...spec, image: REKEY_IMAGE }), NEW);
+  expect([r.stdout, r.stderr]).toEqual([
+    `rotate: ${spec.volume} holds data and ${spec.container} is not running (a new host, or Mongo stopped): giving the data the stack's Mongo password for copilotos (a throwaway mongod without auth or network)\n` +
+      `rotate: the data in ${spec.volume} accepts the stack's Mongo password for copilotos\n`,
+    "",
+  ]);
+  // The password reached the throwaway's mongosh through a 0600 file, under --noauth, with no network but loopback.
+  expect(inVolume("cat /data/db/rekeyed")).toBe(`copilotos ${NEW} 600 noauth lo`);
+  expect(inVolume("cat /data/db/rekey.ps")).not.toContain(NEW);
+  expect(r.stdout + r.stderr).not.toContain(NEW);
+  expect(remote("ps", "-a", "--filter", `name=${spec.container}-rotation`, "--format", "{{.Names}}")).toBe("");
+});
+
+test("data but no running Mongo, and the throwaway refuses the re-key: the step fails saying Mongo was not started, no throwaway left", async () => {
+  remote("volume", "create", spec.volume);
+  inVolume("touch /data/db/refuse");
+  const error = await runHostStep(host.target, "rotate", rotationScript({ ...spec, image: REKEY_IMAGE }), NEW).catch((e: Error) => e);
+  expect(String(error)).toContain(
+    `rotate: the data in ${spec.volume} did not take the stack's Mongo password: its password could not be set to the stack's. Nothing else was changed and Mongo was not started; pulumi up again retries it`,
+  );
+  expect(String(error)).toContain("MongoServerError: User copilotos@admin not found");
+  expect(String(error)).not.toContain(NEW);
+  expect(remote("ps", "-a", "--filter", `name=${spec.container}-rotation`, "--format", "{{.Names}}")).toBe("");
+  expect(inVolume("[ -e /data/db/rekeyed ] && echo rekeyed || echo untouched")).toBe("untouched");
 });
 
 test("a changed mongo.user on existing data is refused before anything changes (the new user does not exist in the database)", async () => {

@@ -301,7 +301,7 @@ case "$*" in
   *rekeyed*) # a restore's re-key, against the mongod below started with --noauth
     [ -e /tmp/noauth ] || { echo "MongoServerError: command updateUser requires authentication" >&2; exit 1; }
     grep -q "^$COPILOTOS_MONGO_USER:" "$users" || { echo "MongoServerError: User $COPILOTOS_MONGO_USER@admin not found" >&2; exit 1; }
-    printf '%s:%s\n' "$COPILOTOS_MONGO_USER" "$(cat /tmp/.copilotos-next-password)" > "$users"; echo "restore: rekeyed $COPILOTOS_MONGO_USER" ;;
+    printf '%s:%s\n' "$COPILOTOS_MONGO_USER" "$(cat /tmp/.copilotos-next-password)" > "$users"; echo "rekeyed $COPILOTOS_MONGO_USER" ;;
   *changeUserPassword*)
     next=$(cat /tmp/.copilotos-next-password); current=$(cat "$MONGO_INITDB_ROOT_PASSWORD_FILE")
     if [ "$stored" = "$next" ]; then echo "rotate: already current: $user"

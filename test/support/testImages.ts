@@ -116,7 +116,7 @@ export const FAKE_MONGOSH = `#!/bin/sh
 # Answers ping and a restore's re-key (under \`mongod --noauth\`, no credentials needed).
 case "$*" in
   *ping*) echo 1; exit 0 ;;
-  *rekeyed*) [ -e /tmp/noauth ] && [ -s /tmp/.copilotos-next-password ] || exit 1; echo "restore: rekeyed $COPILOTOS_MONGO_USER"; exit 0 ;;
+  *rekeyed*) [ -e /tmp/noauth ] && [ -s /tmp/.copilotos-next-password ] || exit 1; echo "rekeyed $COPILOTOS_MONGO_USER"; exit 0 ;;
 esac
 # Records fsyncLock/fsyncUnlock calls; fails like mongosh would when the credentials are unreadable.
 [ -n "$MONGO_INITDB_ROOT_USERNAME" ] && [ -r "$MONGO_INITDB_ROOT_PASSWORD_FILE" ] || { echo "auth failed" >&2; exit 1; }

@@ -4,7 +4,7 @@
  * gets the stack's current password (./backup.ts makes the archives).
  */
 import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
-import { IN_CONTAINER, NEXT_PASSWORD_FILE } from "./rotation";
+import { throwawayRekeyLines } from "./rekey";
 import { backupNamePattern, labelFlags } from "../names";
 import { localTask } from "../swarm/services";
 import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
@@ -38,20 +38,6 @@ export const SWAP_IN = [
   `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
   `rmdir ${RESTORE_STAGING}`,
 ].join("; ");
-
-/** Marker the re-key prints when the restored data took the stack's password. */
-export const REKEYED = "restore: rekeyed";
-
-/** mongosh code, against a mongod without auth: sets the user's password to the one in the private file. */
-export function rekeyJs(): string {
-  return [
-    'const fs = require("fs");',
-    "const user = process.env.COPILOTOS_MONGO_USER;",
-    `const pw = fs.readFileSync("${NEXT_PASSWORD_FILE}", "utf8").replace(/\\n+$/, "");`,
-    'db.getSiblingDB("admin").changeUserPassword(user, pw);',
-    `print("${REKEYED} " + user);`,
-  ].join(" ");
-}
 
 /**
  * How a restore reaches the stack's Mongo: its container on one host, or on a swarm its service's
@@ -133,30 +119,18 @@ function swarmHandle(s: SwarmMongo): MongoHandle {
 
 /**
  * Lines that give the restored data the password the stack's Mongo holds now: an archive taken
- * before a rotation holds the old one, and Mongo would refuse the API (the seeds' incident).
- * A throwaway mongod of the same image runs on the volume without auth and without a network,
- * the password goes from Mongo's secret (`h.password`) through a pipe into a 0600 file inside it
- * (on no command line, in no file on the host), `changeUserPassword` sets it, and the throwaway
- * mongod stops cleanly. On failure Mongo is started anyway and the script fails saying so.
+ * before a rotation holds the old one, and Mongo would refuse the API (the seeds' incident). Through
+ * a throwaway mongod (./rekey.ts), the password piped from Mongo's secret (`h.password`). On failure
+ * Mongo is started anyway and the script fails saying so.
  */
 function rekeyLines(h: MongoHandle): string[] {
   const failed = (why: string) =>
-    `{ docker rm -f "$rekey" >/dev/null 2>&1 || true; ${h.start}; echo "restore: the data was restored, but ${why}; ${h.started} and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1; }`;
+    `${h.start}; echo "restore: the data was restored, but ${why}; ${h.started} and may refuse the API until Mongo's password for $user is the stack's (mongo.rotate)" >&2; exit 1`;
   return [
     h.credentials,
     'if [ -n "$pwfile" ] && [ -n "$user" ]; then',
     '  echo "restore: giving the restored data the current Mongo password of the stack for $user (a throwaway mongod without auth or network)"',
-    '  docker rm -f "$rekey" >/dev/null 2>&1 || true',
-    `  docker run -d --name "$rekey" --network none -e "COPILOTOS_MONGO_USER=$user" -v "$vol":/data/db "$image" mongod --noauth --bind_ip 127.0.0.1 >/dev/null || ${failed("a throwaway mongod did not start")}`,
-    "  tries=0",
-    `  until [ "$(docker exec "$rekey" mongosh --quiet --norc --eval 'db.runCommand({ ping: 1 }).ok' 2>/dev/null)" = 1 ]; do`,
-    `    tries=$((tries + 1)); [ "$tries" -lt 60 ] || ${failed("the throwaway mongod did not answer within 60s")}`,
-    "    sleep 1",
-    "  done",
-    `  out=$(${h.password} | docker exec -i "$rekey" sh -c ${shq(IN_CONTAINER)} sh ${shq(rekeyJs())} 2>&1) || true`,
-    `  case "$out" in *${shq(REKEYED)}*) ;; *) printf '%s\\n' "$out" >&2; ${failed("its password could not be set to the stack's")} ;; esac`,
-    // A clean shutdown of the throwaway mongod (its journal flushed) before the stack's starts.
-    '  docker stop -t 60 "$rekey" >/dev/null || true; docker rm -f "$rekey" >/dev/null 2>&1 || true',
+    ...throwawayRekeyLines(`${h.password} | `, failed).map((l) => `  ${l}`),
     '  echo "restore: the restored data accepts the current Mongo password of the stack for $user"',
     "fi",
   ];

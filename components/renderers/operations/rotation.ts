@@ -13,6 +13,9 @@ import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { SwarmMongo, swarmMongoLines } from "./backup";
 import { localTask } from "../swarm/services";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
+import { IN_CONTAINER, NEXT_PASSWORD_FILE, throwawayRekeyLines } from "./rekey";
+
+export { IN_CONTAINER, NEXT_PASSWORD_FILE };
 
 export interface RotationSpec {
   /** The Mongo container (it may not exist yet). */
@@ -25,6 +28,12 @@ export interface RotationSpec {
   compose?: { project: string; service: string };
   /** On a swarm: Mongo's service and data node; the change runs in its task there, found by label. @default one host */
   swarm?: SwarmMongo;
+  /**
+   * Mongo's image, on the host. On one host, data in the volume with no Mongo running (a new host
+   * after `npm run restore -- --onto-new-host`, or Mongo stopped) gets the stack's password through a
+   * throwaway mongod of it (./rekey.ts) instead of the step failing. @default none: refused
+   */
+  image?: string;
 }
 
 /**
@@ -56,9 +65,6 @@ function findMongoLines(r: RotationSpec): string[] {
   ];
 }
 
-/** Where the new password waits inside the container while mongosh runs. */
-export const NEXT_PASSWORD_FILE = "/tmp/.copilotos-next-password";
-
 /** Output markers the host script checks. */
 export const ROTATED = "rotate: changed";
 export const ALREADY_CURRENT = "rotate: already current";
@@ -81,8 +87,67 @@ export function rotationJs(): string {
   ].join(" ");
 }
 
-/** Runs inside the container: the new password from stdin into a private file, mongosh (code in `$1`), cleanup. */
-export const IN_CONTAINER = `umask 077; trap "rm -f ${NEXT_PASSWORD_FILE}" EXIT; cat > ${NEXT_PASSWORD_FILE}; mongosh --quiet --norc --eval "$1"`;
+/**
+ * MONGO_INITDB_ROOT_USERNAME, like the password, acts only on an empty volume: a new user name on
+ * existing data would not exist in the database, and the API could not log in. Refused, from the
+ * container's env (`$ctr`; none: nothing to compare), before anything changes.
+ */
+function userCheckLines(indent: string): string[] {
+  return [
+    `user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" 2>/dev/null | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')`,
+    'if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
+    "  cat >/dev/null",
+    '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
+    "  exit 1",
+    "fi",
+  ].map((l) => indent + l);
+}
+
+/** Mongo not running, on one host, and the data there: the stack's password set through a throwaway mongod of `image`. */
+function notRunningRekeyLines(image: string): string[] {
+  const failed = (why: string) =>
+    `echo "rotate: the data in $vol did not take the stack's Mongo password: ${why}. Nothing else was changed and Mongo was not started; pulumi up again retries it" >&2; exit 1`;
+  return [
+    '  if ! docker volume inspect "$vol" >/dev/null 2>&1; then',
+    "    cat >/dev/null",
+    '    echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+    "    exit 0",
+    "  fi",
+    ...userCheckLines("  "),
+    `  user=$want_user; image=${shq(image)}; rekey="$ctr-rotation"`,
+    '  echo "rotate: $vol holds data and $ctr is not running (a new host, or Mongo stopped): giving the data the stack\'s Mongo password for $user (a throwaway mongod without auth or network)"',
+    ...throwawayRekeyLines("", failed).map((l) => `  ${l}`),
+    '  echo "rotate: the data in $vol accepts the stack\'s Mongo password for $user"',
+    "  exit 0",
+    "fi",
+  ];
+}
+
+/** Mongo not running: nothing to change on an empty volume or under compose; data without a Mongo to change it in is refused. */
+function notRunningLines(r: RotationSpec, mongo: string): string[] {
+  const compose = r.compose
+    ? [
+        `  if [ -n "$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${r.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${r.compose.service}`)} -q)" ]; then`,
+        ...(r.image && !r.swarm ? ["    cat >/dev/null"] : []),
+        `    echo ${shq(`rotate: Mongo runs under compose project ${r.compose.project}; the stack takes its password as it is (mongoPassword); rotate after the cut-over`)}`,
+        "    exit 0",
+        "  fi",
+      ]
+    : [];
+  if (r.image && !r.swarm) return ['if [ "$running" != true ]; then', ...compose, ...notRunningRekeyLines(r.image)];
+  return [
+    'if [ "$running" != true ]; then',
+    "  cat >/dev/null",
+    ...compose,
+    '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
+    `    echo "rotate: $vol holds data but ${mongo} is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2`,
+    "    exit 1",
+    "  fi",
+    '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
+    "  exit 0",
+    "fi",
+  ];
+}
 
 /** The host script; stdin is the new password. */
 export function rotationScript(r: RotationSpec): string {
@@ -92,31 +157,8 @@ export function rotationScript(r: RotationSpec): string {
     STRICT,
     engineAnswers("rotate"),
     ...findMongoLines(r),
-    'if [ "$running" != true ]; then',
-    "  cat >/dev/null",
-    ...(r.compose
-      ? [
-          `  if [ -n "$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${r.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${r.compose.service}`)} -q)" ]; then`,
-          `    echo ${shq(`rotate: Mongo runs under compose project ${r.compose.project}; the stack takes its password as it is (mongoPassword); rotate after the cut-over`)}`,
-          "    exit 0",
-          "  fi",
-        ]
-      : []),
-    '  if docker volume inspect "$vol" >/dev/null 2>&1; then',
-    `    echo "rotate: $vol holds data but ${mongo} is not running, so the password cannot be changed in place; start Mongo with its current password (pulumi up without the change), then rotate" >&2`,
-    "    exit 1",
-    "  fi",
-    '  echo "rotate: no Mongo data yet; mongod sets the password when it initialises $vol"',
-    "  exit 0",
-    "fi",
-    // MONGO_INITDB_ROOT_USERNAME, like the password, acts only on an empty volume: a new user name
-    // on existing data would not exist in the database, and the API could not log in.
-    `user=$(docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$ctr" | sed -n 's/^MONGO_INITDB_ROOT_USERNAME=//p')`,
-    'if [ -n "$user" ] && [ "$user" != "$want_user" ]; then',
-    "  cat >/dev/null",
-    '  echo "rotate: mongo.user is $want_user, but the data in $vol was initialised for $user (MONGO_INITDB_ROOT_USERNAME acts only on an empty volume), so $want_user does not exist there and the API could not log in. Nothing was changed. Set it back: pulumi config set --path copilotos:mongo.user $user" >&2',
-    "  exit 1",
-    "fi",
+    ...notRunningLines(r, mongo),
+    ...userCheckLines(""),
     `started=$(docker inspect --format '{{.State.StartedAt}}' "$ctr")`,
     `out=$(docker exec -i "$ctr" sh -c ${shq(IN_CONTAINER)} sh ${shq(rotationJs())} 2>&1) && rc=0 || rc=$?`,
     `case "$out" in *${shq(ROTATED)}*|*${shq(ALREADY_CURRENT)}*) printf '%s\\n' "$out"; exit 0 ;; esac`,
