@@ -1,16 +1,16 @@
 #!/usr/bin/env node
-// `npm test`: the suites that share the test host (jest project "e2e") run one after another in
-// one jest process; beside it, the unit tests run in a second one, the swarm suite (its own rig:
-// three dockerds in their own namespaces, nothing shared with the test host) in one of its own, and the
-// convergence matrix (project "converge") in a third, on a test host of its own
-// (COPILOTOS_TEST_HOST=1: own namespace, addresses, engine, sshd and deploy user); the second
-// process then runs the local stack and the first deploys (project "local", test host 2), then the
-// recovery onto a new host (project "recovery", test hosts 3, 4, 9 and 10), then the security baseline
-// (project "security": ACME renewal and the host firewall, test host 5); the monitoring's alerts
-// (project "monitoring", test host 6) run in a fourth process from the start; the host-level alerts
-// (project "monitoring-host", test host 7 with a small disk of its own) after the matrix, in its
-// process. Most of the e2e time is waiting on health checks and request loops, so the processes
-// beside it cost it little.
+// `npm test`: five jest processes at once, each a chain of projects on test hosts of their own
+// (COPILOTOS_TEST_HOST=<n>: own namespace, addresses, engine, sshd and deploy user):
+// - "e2e", the suites that share test host 0, one after another (its output streams live);
+// - the unit tests, then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10);
+// - the convergence matrix ("converge", host 1), then the host-level alerts ("monitoring-host",
+//   host 7 with a small disk of its own);
+// - the monitoring's alerts ("monitoring", host 6), then the local stack and the first deploys
+//   ("local", host 2);
+// - the swarm suite (its own rig: three dockerds in their own namespaces; at nice -5), then the
+//   security baseline ("security": ACME renewal and the host firewall, host 5).
+// Most of the e2e time is waiting on health checks and request loops, so the processes beside it
+// cost it little; the unit tests are the longest link, so the short suites follow the others.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped"; before it, every failure's digest.
 //
@@ -69,14 +69,12 @@ async function main(argv) {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  // The local stack and the first deploys need a test host but not long: after the unit tests, in their process's turn.
+  // The unit tests (the longest single process, about 50 min in CI), then the recovery onto a new host.
   const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
     unit,
-    await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
     await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
       COPILOTOS_TEST_HOST: "3",
     }),
-    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
   // The host alerts' suite (its own small disk) after the matrix, in that process's turn.
   const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" }).then(async (m) => [
@@ -86,14 +84,21 @@ async function main(argv) {
       COPILOTOS_TEST_HOST_DISK_MB: "2048",
     }),
   ]);
-  const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" });
+  // The local stack and the first deploys need a test host but not long: after the monitoring's alerts, in their process's turn.
+  const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" }).then(
+    async (m) => [m, await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" })],
+  );
   // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own process.
   // Its request loops count every answer over 10 s as failed and it shares the machine with all the rest:
   // its process (the loops' clients, the executor's ssh) runs first when both want the CPU (nice -5,
-  // inherited; the rig's containers have a CPU group of their own: test/support/swarmRig.ts).
-  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"], {}, -5);
+  // inherited; the rig's containers have a CPU group of their own: test/support/swarmRig.ts). Then the
+  // security baseline, at the default priority.
+  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"], {}, -5).then(async (sw) => [
+    sw,
+    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
+  ]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, local, recovery, security], [converge, hostAlerts], monitoring, swarmRun] = await Promise.all([side, matrix, alerts, swarm]);
+  const [[unit, recovery], [converge, hostAlerts], [monitoring, local], [swarmRun, security]] = await Promise.all([side, matrix, alerts, swarm]);
   const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
