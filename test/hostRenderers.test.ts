@@ -2,10 +2,9 @@
 import * as vm from "node:vm";
 import { mongoAdminJs } from "../components/renderers/operations/backup";
 import { restoreScript } from "../components/renderers/operations/restore";
-import { REKEYED, rekeyJs } from "../components/renderers/operations/rekey";
+import { NEXT_PASSWORD_FILE, REKEYED, rekeyJs } from "../components/renderers/operations/rekey";
 import { expectedRekeyLines } from "./support/rekeyExpected";
 import { backupNamePattern } from "../components/renderers/names";
-import { NEXT_PASSWORD_FILE } from "../components/renderers/operations/rotation";
 import { chainIds, hostLoadScript, hostPruneScript, layersToOmit, parseInventory, retagManifest } from "../components/renderers/services/delivery";
 import { hostPath, lines, shq } from "../components/renderers/shell";
 import { deliverCommand, versionOfRef } from "../components/renderers/services/version";

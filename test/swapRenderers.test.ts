@@ -5,7 +5,8 @@
 import * as vm from "node:vm";
 import { appContainerName, canonicalJson, fingerprint } from "../components/renderers/names";
 import { PLACEHOLDER_ROUTE, proxyConf, proxyStartScript, routeLine, securityHeaders, switchScript } from "../components/renderers/proxy";
-import { ALREADY_CURRENT, NEXT_PASSWORD_FILE, ROTATED, rotationJs, rotationScript } from "../components/renderers/operations/rotation";
+import { ALREADY_CURRENT, ROTATED, rotationJs, rotationScript } from "../components/renderers/operations/rotation";
+import { NEXT_PASSWORD_FILE } from "../components/renderers/operations/rekey";
 import { expectedRekeyLines } from "./support/rekeyExpected";
 import { DEFAULT_MAINTENANCE_PAGE } from "../components/renderers/proxy/maintenance";
 

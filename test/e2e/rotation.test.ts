@@ -4,7 +4,8 @@
  * could read; the mongosh code itself runs against a fake server in test/swapRenderers.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { NEXT_PASSWORD_FILE, rotationScript, RotationSpec } from "../../components/renderers/operations/rotation";
+import { rotationScript, RotationSpec } from "../../components/renderers/operations/rotation";
+import { NEXT_PASSWORD_FILE } from "../../components/renderers/operations/rekey";
 import { runHostStep } from "../../scripts/stack/hostExec";
 import { fakeMongoImage, fakeMongoRunArgs } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";

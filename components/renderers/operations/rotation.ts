@@ -15,8 +15,6 @@ import { localTask } from "../swarm/services";
 import { engineAnswers, lines, shq, STRICT } from "../shell";
 import { IN_CONTAINER, NEXT_PASSWORD_FILE, throwawayRekeyLines } from "./rekey";
 
-export { IN_CONTAINER, NEXT_PASSWORD_FILE };
-
 export interface RotationSpec {
   /** The Mongo container (it may not exist yet). */
   container: string;
@@ -125,16 +123,18 @@ function notRunningRekeyLines(image: string): string[] {
 
 /** Mongo not running: nothing to change on an empty volume or under compose; data without a Mongo to change it in is refused. */
 function notRunningLines(r: RotationSpec, mongo: string): string[] {
+  // On one host with Mongo's image the data is re-keyed, so stdin stays unread until a branch that ends.
+  const rekeyImage = r.swarm ? undefined : r.image;
   const compose = r.compose
     ? [
         `  if [ -n "$(docker ps --filter ${shq(`label=${COMPOSE_PROJECT_LABEL}=${r.compose.project}`)} --filter ${shq(`label=${COMPOSE_SERVICE_LABEL}=${r.compose.service}`)} -q)" ]; then`,
-        ...(r.image && !r.swarm ? ["    cat >/dev/null"] : []),
+        ...(rekeyImage ? ["    cat >/dev/null"] : []),
         `    echo ${shq(`rotate: Mongo runs under compose project ${r.compose.project}; the stack takes its password as it is (mongoPassword); rotate after the cut-over`)}`,
         "    exit 0",
         "  fi",
       ]
     : [];
-  if (r.image && !r.swarm) return ['if [ "$running" != true ]; then', ...compose, ...notRunningRekeyLines(r.image)];
+  if (rekeyImage) return ['if [ "$running" != true ]; then', ...compose, ...notRunningRekeyLines(rekeyImage)];
   return [
     'if [ "$running" != true ]; then',
     "  cat >/dev/null",
