@@ -13,8 +13,10 @@ import { routeFile } from "../../components/renderers/proxy";
 import { CAPABILITIES, PIDS_LIMITS, SCRATCH, TMPFS } from "../../components/renderers/services/containers";
 import { failuresOf, get, NO_FAILURES, startLoad } from "../support/loadLoop";
 import { ApplyError } from "../support/executor";
+import { cpuGroupOfPid } from "../support/cpuGroups";
 import { StackRig } from "../support/stackRig";
 import { apiVersion, buildStandins, STANDIN_TAGS } from "../support/standins";
+import { TEST_HOST_CPU_GROUP } from "../support/testHost";
 import { host, remote, removeProject } from "./support";
 
 jest.setTimeout(600_000);
@@ -72,6 +74,9 @@ test("staging and prod come up side by side from the program's own graph; every 
       ["api-<hash>", "mongo", "proxy", "redis", "web-<hash>"].map((s) => `copilotos-${stack}-${s}`),
     );
     for (const n of names) expect(`${n}: ${health(n)}`).toBe(`${n}: running healthy`);
+    // The test host's own CPU group (test/support/cpuGroups.ts), not /docker: its weight whatever the other suites do.
+    const groups = names.map((n) => `${n}: ${cpuGroupOfPid(remote("inspect", "--format", "{{.State.Pid}}", n))}`);
+    expect(groups).toEqual(names.map((n) => `${n}: ${TEST_HOST_CPU_GROUP}`));
     report.containers += names.length;
     report.healthy += names.filter((n) => health(n) === "running healthy").length;
   }

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { HostTarget } from "../../scripts/stack/hostExec";
 import { startSharedCron, stopSharedCron } from "./cron";
+import { cpuGroupArgs, cpuGroupOfPid, removeCpuGroup, TEST_HOST_SHARES } from "./cpuGroups";
 import { daemon, dockerdArgv, keyPair, killPidFile, ok, sh, startSshd, waitFor, waitGone } from "./processes";
 import { SftpTarget, startSftpServer, stopSftpServer } from "./sftpTarget";
 
@@ -43,35 +44,12 @@ while True:
 `;
 
 /**
- * The rig's containers' CPU group. On this machine (cgroup v1, the cgroupfs driver) every engine puts
- * its containers under /docker, so all the test hosts' containers together weigh as much as one busy
- * process; under CI, with the other suites' engines and jest processes beside it, the swarm's stand-ins
- * answered trivial requests in 2–3.6 s (its edge proxy's log) and request loops failed. In a group of
- * its own, four times a default group's weight, the swarm's tasks get the CPU a node of their own would
- * give them first; the other suites' containers keep /docker's weight.
+ * The rig's containers' CPU group (test/support/cpuGroups.ts): three nodes' containers, so the
+ * weight of three test hosts' groups together.
  */
-const CPU_GROUP = { name: "copilotos-swarm-rig", shares: 4096 };
+const CPU_GROUP = { name: "copilotos-swarm-rig", shares: 3 * TEST_HOST_SHARES };
 /** What {@link SwarmRig.cpuGroupOf} is for a task in the rig's CPU group. */
 export const SWARM_CPU_GROUP = `/${CPU_GROUP.name}`;
-const CGROUP_V1 = "/sys/fs/cgroup";
-
-/** The CPU group made (weighted), and the dockerd flag that puts the engines' containers in it; none where there is no cgroup v1 cpu controller. */
-function cpuGroupArgs(): string[] {
-  const cpu = path.join(CGROUP_V1, "cpu");
-  if (!fs.existsSync(path.join(cpu, "cpu.shares"))) return [];
-  fs.mkdirSync(path.join(cpu, CPU_GROUP.name), { recursive: true });
-  fs.writeFileSync(path.join(cpu, CPU_GROUP.name, "cpu.shares"), String(CPU_GROUP.shares));
-  return ["--cgroup-parent", SWARM_CPU_GROUP];
-}
-
-/** The group's folder under every controller (runc made them; empty once the engines are gone). */
-function removeCpuGroup(): void {
-  if (!fs.existsSync(CGROUP_V1)) return;
-  for (const controller of fs.readdirSync(CGROUP_V1)) {
-    const dir = path.join(CGROUP_V1, controller, CPU_GROUP.name);
-    if (fs.existsSync(dir)) ok("rmdir", [dir]);
-  }
-}
 
 export interface SwarmNode {
   index: number;
@@ -121,12 +99,7 @@ export class SwarmRig {
 
   /** The CPU cgroup of container `id` on node `i`, without the container's own folder: {@link SWARM_CPU_GROUP} when in the rig's. */
   cpuGroupOf(i: number, id: string): string {
-    const pid = this.docker(i, "inspect", "--format", "{{.State.Pid}}", id);
-    const cpu = fs
-      .readFileSync(`/proc/${pid}/cgroup`, "utf8")
-      .split("\n")
-      .find((l) => /^\d+:(?:[^:]*,)?cpu(?:,[^:]*)?:/.test(l));
-    return path.dirname(cpu?.split(":")[2] ?? "(no cpu controller)");
+    return cpuGroupOfPid(this.docker(i, "inspect", "--format", "{{.State.Pid}}", id));
   }
 
   /** Runs a command in node `i`'s network namespace (a client on that node). */
@@ -223,7 +196,7 @@ export class SwarmRig {
   startEngine(i: number): void {
     const d = path.join(SWARM_DIR, `n${i}`);
     fs.mkdirSync(d, { recursive: true });
-    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER, "--dns", UPSTREAM_DNS, ...cpuGroupArgs()]);
+    const dockerd = dockerdArgv(d, ["--insecure-registry", REGISTRY, "-G", USER, "--dns", UPSTREAM_DNS, ...cpuGroupArgs(CPU_GROUP.name, CPU_GROUP.shares)]);
     daemon(
       "nsenter",
       [`--net=/run/netns/${nsOf(i)}`, "unshare", "--uts", "sh", "-c", `hostname node-${i} && exec "$@"`, "sh", ...dockerd],
@@ -277,7 +250,7 @@ export class SwarmRig {
       .reverse())
       ok("umount", ["-l", m]);
     fs.rmSync(SWARM_DIR, { recursive: true, force: true });
-    removeCpuGroup();
+    removeCpuGroup(CPU_GROUP.name);
     if (ok("id", [USER])) ok("userdel", [USER]);
   }
 }

@@ -21,6 +21,7 @@ import type { HostTarget } from "../../scripts/stack/hostExec";
 import { FIREWALL_STANDIN, firewallImage } from "./testImages";
 import { startSharedCron, stopSharedCron } from "./cron";
 import { daemon, dockerdArgv, keyPair, killPidFile, linkedNamespace, ok, sh, startSshd, waitFor, waitGone, which } from "./processes";
+import { cpuGroupArgs, removeCpuGroup, TEST_HOST_SHARES } from "./cpuGroups";
 
 const INSTANCE = Number(process.env.COPILOTOS_TEST_HOST ?? 0);
 // 10.201.8.0/30 is the SFTP target's (test/support/sftpTarget.ts).
@@ -239,10 +240,15 @@ export const DATA_ROOT = path.join(REMOTE, "data");
 export const DISK_MB = Number(process.env.COPILOTOS_TEST_HOST_DISK_MB ?? 0);
 const DISK_IMAGE = path.join(TEST_HOST_DIR, "disk.img");
 
+/** The CPU group of the test host's containers (test/support/cpuGroups.ts), as a container's cgroup names it. */
+export const TEST_HOST_CPU_GROUP = `/copilotos-test-host-${INSTANCE}`;
+const CPU_GROUP = TEST_HOST_CPU_GROUP.slice(1);
+
 /** Starts the test host's dockerd in its namespace (own data root, exec root, pidfile, socket) and waits for it. */
 async function startRemoteEngine(): Promise<void> {
   const socket = path.join(REMOTE, "docker.sock");
-  daemon("nsenter", ["--net=/var/run/netns/" + NETNS, ...dockerdArgv(REMOTE, ["-G", USER])], path.join(REMOTE, "dockerd.log"));
+  const cpu = cpuGroupArgs(CPU_GROUP, TEST_HOST_SHARES);
+  daemon("nsenter", ["--net=/var/run/netns/" + NETNS, ...dockerdArgv(REMOTE, ["-G", USER, ...cpu])], path.join(REMOTE, "dockerd.log"));
   await waitFor("the test host's dockerd", () => ok("docker", ["-H", `unix://${socket}`, "info"]), 60);
 }
 
@@ -265,6 +271,7 @@ async function stopRemote(): Promise<void> {
   if (ok("mountpoint", ["-q", DATA_ROOT])) sh("umount", ["-R", DATA_ROOT]);
   if (ok("ip", ["netns", "pids", NETNS])) sh("ip", ["netns", "del", NETNS]);
   ok("ip", ["link", "del", VETH_OUT]);
+  removeCpuGroup(CPU_GROUP);
 }
 
 export async function teardownTestHost(): Promise<void> {
