@@ -2,15 +2,15 @@
 // `npm test`: five jest processes at once, each a chain of projects on test hosts of their own
 // (COPILOTOS_TEST_HOST=<n>: own namespace, addresses, engine, sshd and deploy user):
 // - "e2e", the suites that share test host 0, one after another (its output streams live);
-// - the unit tests, then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10);
-// - the convergence matrix ("converge", host 1), then the host-level alerts ("monitoring-host",
-//   host 7 with a small disk of its own);
+// - the unit tests, then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10), then
+//   the host-level alerts ("monitoring-host", host 7 with a small disk of its own);
+// - the convergence matrix ("converge", host 1);
 // - the monitoring's alerts ("monitoring", host 6), then the local stack and the first deploys
 //   ("local", host 2);
-// - the swarm suite (its own rig: three dockerds in their own namespaces; at nice -5), then the
+// - the swarm suite (its own rig: three dockerds in their own namespaces), then the
 //   security baseline ("security": ACME renewal and the host firewall, host 5).
 // Most of the e2e time is waiting on health checks and request loops, so the processes beside it
-// cost it little; the unit tests are the longest link, so the short suites follow the others.
+// cost it little; the e2e suites and the matrix are the longest links, so the short suites follow the others.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped"; before it, every failure's digest.
 //
@@ -18,23 +18,15 @@
 //   node test/support/runSuites.js <args...>  one plain jest run with those args (e.g. a file)
 "use strict";
 const { spawn } = require("node:child_process");
-const os = require("node:os");
 const path = require("node:path");
 
 const root = path.resolve(__dirname, "..", "..");
 const jest = path.join(root, "node_modules", "jest", "bin", "jest.js");
 const SUMMARY = /^(\d+) passed, (\d+) failed(?: \((\d+) test files? failed to run\))?, (\d+) skipped$/m;
 
-function run(args, onLine, env = {}, priority = 0) {
+function run(args, onLine, env = {}) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [jest, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
-    if (priority) {
-      try {
-        os.setPriority(child.pid, priority);
-      } catch (e) {
-        process.stdout.write(`runSuites: could not set the priority of ${args.join(" ")} to ${priority} (${e.code}): it runs at the default\n`);
-      }
-    }
     let out = "";
     const take = (b) => {
       const s = b.toString();
@@ -64,41 +56,36 @@ async function main(argv) {
     return r.code;
   }
   const started = Date.now();
-  const beside = (name, args, env, priority) =>
-    run(args, undefined, env, priority).then((r) => {
+  const beside = (name, args, env) =>
+    run(args, undefined, env).then((r) => {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  // The unit tests (the longest single process, about 50 min in CI), then the recovery onto a new host.
+  // The unit tests, then the recovery onto a new host, then the host alerts' suite (its own small disk).
   const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
     unit,
     await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
       COPILOTOS_TEST_HOST: "3",
     }),
-  ]);
-  // The host alerts' suite (its own small disk) after the matrix, in that process's turn.
-  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" }).then(async (m) => [
-    m,
     await beside("host alerts (test host 7)", ["--selectProjects", "monitoring-host", "--runInBand"], {
       COPILOTOS_TEST_HOST: "7",
       COPILOTOS_TEST_HOST_DISK_MB: "2048",
     }),
   ]);
+  // The convergence matrix, one of the two longest (with the e2e suites on host 0): from the start, alone in its process.
+  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
   // The local stack and the first deploys need a test host but not long: after the monitoring's alerts, in their process's turn.
   const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" }).then(
     async (m) => [m, await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" })],
   );
-  // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own process.
-  // Its request loops count every answer over 10 s as failed and it shares the machine with all the rest:
-  // its process (the loops' clients, the executor's ssh) runs first when both want the CPU (nice -5,
-  // inherited; the rig's containers have a CPU group of their own: test/support/swarmRig.ts). Then the
-  // security baseline, at the default priority.
-  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"], {}, -5).then(async (sw) => [
+  // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own
+  // process (the rig's containers in a CPU group of three test hosts' weight). Then the security baseline.
+  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]).then(async (sw) => [
     sw,
     await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
   ]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, recovery], [converge, hostAlerts], [monitoring, local], [swarmRun, security]] = await Promise.all([side, matrix, alerts, swarm]);
+  const [[unit, recovery, hostAlerts], converge, [monitoring, local], [swarmRun, security]] = await Promise.all([side, matrix, alerts, swarm]);
   const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
