@@ -5,6 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { BACKUP_WRITE_FAILED, backupScript } from "../components/renderers/operations/backup";
 import { lines, shq, STRICT, waitWithProgress } from "../components/renderers/shell";
+import { ARCHIVE_VOLUME } from "../components/renderers/operations/volumeLayout";
 
 describe("waitWithProgress (run by sh here)", () => {
   const run = (job: string, onFailure?: string) => {
@@ -49,7 +50,7 @@ describe("waitWithProgress (run by sh here)", () => {
 test("the backup archives in the background and reports progress every 10 s", () => {
   const script = backupScript({ container: "c", volume: "v", dir: "~/b", prefix: "p", keep: 7, image: "mongo:7" });
   expect(script).toContain(
-    `--entrypoint tar "$image" -C /data -cf - . > "$tmp" &\npid=$!\n${waitWithProgress('"$tmp"', "backup", 10, BACKUP_WRITE_FAILED).join("\n")}\n`,
+    `--entrypoint sh "$image" -c ${shq(ARCHIVE_VOLUME)} > "$tmp" &\npid=$!\n${waitWithProgress('"$tmp"', "backup", 10, BACKUP_WRITE_FAILED).join("\n")}\n`,
   );
 });
 

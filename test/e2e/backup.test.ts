@@ -78,6 +78,11 @@ test("backup locks Mongo, archives, verifies, records the sha256, unlocks; resto
   // What it replaced is kept, not deleted.
   expect(onVolume("cat /data/db/.copilotos-previous/junk").trim()).toBe("junk");
   expect(remote("inspect", "--format", "{{.State.Running}}", spec.container)).toBe("true");
+  // A backup after the restore archives Mongo's files, not the data the restore kept aside.
+  const again = (await step("backup", backupScript(spec))).stdout;
+  const second = /backup: verified (\S+\.tar) /.exec(again)![1];
+  const entries = (await step("entries", `tar -tf ${second}`)).stdout.split("\n").filter(Boolean);
+  expect([entries.includes("./_mdb_catalog.wt"), entries.filter((e) => e.includes(".copilotos-"))]).toEqual([true, []]);
 });
 
 test("a volume without _mdb_catalog.wt fails verification, leaves no archive, and still unlocks", async () => {

@@ -10,6 +10,7 @@ import { COMPOSE_PROJECT_LABEL, COMPOSE_SERVICE_LABEL } from "./adopt";
 import { MONGO_VOLUME_PASSWORD } from "./health";
 import { offsiteBackupLines, OffsiteSpec } from "./offsite";
 import { Retention, retentionLines } from "./retention";
+import { ARCHIVE_VOLUME } from "./volumeLayout";
 import { backupNamePattern } from "../names";
 import { localTask } from "../swarm/services";
 import { engineAnswers, EXIT_ON_SIGNALS, hostPath, lines, shq, STRICT, waitWithProgress } from "../shell";
@@ -175,7 +176,7 @@ export function backupScript(b: BackupSpec): string {
     '  echo "backup: $ctr locked (fsyncLock) while its volume is copied"',
     "fi",
     'echo "backup: archiving volume $vol to $file"',
-    'docker run --rm --network none -v "$vol":/data:ro --entrypoint tar "$image" -C /data -cf - . > "$tmp" &',
+    `docker run --rm --network none -v "$vol":/data:ro --entrypoint sh "$image" -c ${shq(ARCHIVE_VOLUME)} > "$tmp" &`,
     "pid=$!",
     // A full disk (or any write error) leaves nothing: the trap removes the partial file and unlocks Mongo.
     ...waitWithProgress('"$tmp"', "backup", BACKUP_PROGRESS_SECONDS, BACKUP_WRITE_FAILED),

@@ -5,6 +5,7 @@
  */
 import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
 import { throwawayRekeyLines } from "./rekey";
+import { RESTORE_PREVIOUS, RESTORE_STAGING } from "./volumeLayout";
 import { backupNamePattern, labelFlags } from "../names";
 import { localTask } from "../swarm/services";
 import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
@@ -22,16 +23,12 @@ export interface RestoreSpec extends Omit<BackupSpec, "keep" | "tiers"> {
   volumeLabels?: Record<string, string>;
 }
 
-/** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
-export const RESTORE_STAGING = ".copilotos-restore-new";
-export const RESTORE_PREVIOUS = ".copilotos-previous";
-
 /** Runs in a throwaway container on the volume (at /data): unpack beside the data, and only then swap (the old data kept). */
 export const SWAP_IN = [
   "set -e; cd /data",
   `rm -rf ${RESTORE_STAGING}; mkdir ${RESTORE_STAGING}`,
   `if ! tar -xf - -C ${RESTORE_STAGING}; then rm -rf ${RESTORE_STAGING}; exit 3; fi`,
-  // An archive of a volume restored before holds that restore's kept data: not Mongo's, and it would meet the one kept now.
+  // An archive made before backups left it out (./volumeLayout.ts) may hold a restore's kept data: not Mongo's, and it would meet the one kept now.
   `rm -rf ${RESTORE_STAGING}/${RESTORE_PREVIOUS} ${RESTORE_STAGING}/${RESTORE_STAGING}`,
   `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
   `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
