@@ -21,10 +21,9 @@ import { restore } from "../../scripts/restore";
 import { HostTarget, runOnHost } from "../../scripts/stack/hostExec";
 import { stackTarget } from "../../scripts/stack/stackTarget";
 import { captured } from "../support/cliRun";
-import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
+import { dockerOn, loseTestHost, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
 import { FAKE_MONGOSH, fakeMongoImage, fakeMongoRunArgs, FIREWALL_STANDIN, resticImage } from "../support/testImages";
-import { TEST_HOST_DIR } from "../support/testHost";
 import { host } from "./support";
 
 jest.setTimeout(300_000);
@@ -206,9 +205,7 @@ test("the host is lost; npm run restore --from offsite --onto-new-host brings th
   const before = fingerprint(first);
   // The first host dies: its engine stops, its data root and its home (archives, credentials) are gone.
   const lostAt = Date.now();
-  execFileSync("sh", ["-c", `kill "$(cat ${TEST_HOST_DIR}/remote/docker.pid)"; while [ -e ${TEST_HOST_DIR}/remote/docker.pid ]; do sleep 0.2; done`]);
-  fs.rmSync(`${TEST_HOST_DIR}/remote/data`, { recursive: true, force: true });
-  execFileSync("sh", ["-c", `find ${TEST_HOST_DIR}/home -mindepth 1 -delete`]);
+  loseTestHost(FIRST);
   figures.rpo = ((lostAt - lastSnapshotAt) / 1000).toFixed(1);
 
   const h = (newHost = startOtherTestHost(NEW_HOST));

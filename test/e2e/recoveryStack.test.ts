@@ -14,12 +14,10 @@
  * step gives the restored data the stack's password and Mongo starts on it: the notes served (docs/disaster-recovery.md). Test hosts 9 and 10 (10.201.8.0/30 is the SFTP target's), after
  * test/e2e/recovery.test.ts in the same process.
  */
-import { execFileSync } from "node:child_process";
-import * as fs from "node:fs";
 import { backup } from "../../scripts/backup";
 import { restore } from "../../scripts/restore";
 import { captured } from "../support/cliRun";
-import { dockerOn, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
+import { dockerOn, loseTestHost, ReadyHost, startOtherTestHost, stopOtherTestHost } from "../support/otherHost";
 import { routeTestHost, SftpTarget, startSftpTarget, stopSftpTarget } from "../support/sftpTarget";
 import { StackRig } from "../support/stackRig";
 import { buildStandins } from "../support/standins";
@@ -81,14 +79,6 @@ async function backedUp(h: ReadyHost): Promise<string> {
   return snapshot!;
 }
 
-/** Test host `n` dies: its engine stops, its data root and its home (archives, credentials) are gone. */
-function loseHost(n: number): void {
-  const dir = `/tmp/copilotos-e2e${n}`;
-  execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
-  fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
-  execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);
-}
-
 beforeAll(async () => {
   sftp = await startSftpTarget();
 });
@@ -114,7 +104,7 @@ test("the host is lost; refresh, up and restore on a new host serve the same not
 
   const snapshot = await backedUp(first);
 
-  loseHost(FIRST);
+  loseTestHost(FIRST);
 
   // The stack pointed at a new host (host.address and host.hostKey), then the documented steps.
   const h = readyHost(NEW_HOST);
@@ -150,7 +140,7 @@ test("the variant with no empty window: up --target the repository's files, rest
   const h10 = serving!;
   expect(await notes(h10, "written on the second host")).toMatchObject({ status: 200 });
   const snapshot = await backedUp(h10);
-  loseHost(NEW_HOST);
+  loseTestHost(NEW_HOST);
 
   // The new host: test host 9 again, made afresh.
   stopOtherTestHost(FIRST);

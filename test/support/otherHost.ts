@@ -9,6 +9,8 @@ import * as path from "node:path";
 import type { TestHostState } from "./testHost";
 
 const root = path.resolve(__dirname, "..", "..");
+/** Test host `n`'s folder (testHost.ts TEST_HOST_DIR: host 0's has no number). */
+const hostDir = (n: number) => `/tmp/copilotos-e2e${n === 0 ? "" : n}`;
 
 function inChild(n: number, call: string): void {
   const code = `require("./test/support/testHost").${call}().then((s) => { if (s && !s.ok) { console.error(s.reason); process.exit(1); } }, (e) => { console.error(e.message); process.exit(1); })`;
@@ -25,7 +27,7 @@ export type ReadyHost = Required<Pick<TestHostState, "target" | "remoteSocket">>
 /** Starts test host `n` (its own namespace, engine, sshd and deploy user) and returns it. */
 export function startOtherTestHost(n: number): ReadyHost {
   inChild(n, "setupTestHost");
-  const state = JSON.parse(fs.readFileSync(`/tmp/copilotos-e2e${n}/state.json`, "utf8")) as TestHostState;
+  const state = JSON.parse(fs.readFileSync(`${hostDir(n)}/state.json`, "utf8")) as TestHostState;
   if (!state.ok || !state.target || !state.remoteSocket) throw new Error(`test host ${n}: ${state.reason}`);
   return state as ReadyHost;
 }
@@ -33,6 +35,18 @@ export function startOtherTestHost(n: number): ReadyHost {
 /** Stops test host `n` and removes everything it had: its engine's data, its home. */
 export function stopOtherTestHost(n: number): void {
   inChild(n, "teardownTestHost");
+}
+
+/**
+ * Test host `n` is lost, as a dead disk or a wiped VM loses it: its engine stops (waited for), its
+ * data root (containers, volumes, images) and its deploy user's home (archives, credentials) are gone.
+ * Its namespace and sshd stay, for the teardown.
+ */
+export function loseTestHost(n: number): void {
+  const dir = hostDir(n);
+  execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
+  fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
+  execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);
 }
 
 /** `docker` against a host's engine from the outside. */
