@@ -3,9 +3,9 @@
  * every dockerd puts its containers under /docker: all the test hosts' and the swarm's containers
  * together would weigh as much as one busy process, and under CI (nine jest processes, eleven
  * engines, two cores) the stand-ins answered trivial requests in seconds and health checks timed
- * out. So each engine's containers get a group of their own, `/<name>` beside /docker, with a weight
- * (`cpu.shares`) of several busy processes: a test host's containers get their share whatever the
- * other suites do, and the unit tests (runSuites.js runs them at nice 19) take only what is left.
+ * out. So each engine's containers get a group of their own, `/<name>` beside /docker, weighted
+ * (`cpu.shares`) over a busy process: a test host's containers get their share whatever the other
+ * suites do, and the jest processes (the unit tests among them) take what the containers leave.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -2,15 +2,16 @@
 // `npm test`: five jest processes at once, each a chain of projects on test hosts of their own
 // (COPILOTOS_TEST_HOST=<n>: own namespace, addresses, engine, sshd and deploy user):
 // - "e2e", the suites that share test host 0, one after another (its output streams live);
-// - the unit tests, then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10), then
-//   the host-level alerts ("monitoring-host", host 7 with a small disk of its own);
+// - the unit tests;
 // - the convergence matrix ("converge", host 1);
 // - the monitoring's alerts ("monitoring", host 6), then the local stack and the first deploys
-//   ("local", host 2);
-// - the swarm suite (its own rig: three dockerds in their own namespaces), then the
-//   security baseline ("security": ACME renewal and the host firewall, host 5).
+//   ("local", host 2), then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10);
+// - the swarm suite (its own rig: three dockerds in their own namespaces), then the security
+//   baseline ("security": ACME renewal and the host firewall, host 5), then the host-level alerts
+//   ("monitoring-host", host 7 with a small disk of its own).
 // Most of the e2e time is waiting on health checks and request loops, so the processes beside it
-// cost it little; the e2e suites and the matrix are the longest links, so the short suites follow the others.
+// cost it little; the e2e suites, the matrix and the unit tests are the longest links, so the short
+// suites follow the others.
 // The e2e output streams live; each other process's output is printed as one block when it ends.
 // The last line sums them all: "N passed, N failed, N skipped"; before it, every failure's digest.
 //
@@ -61,31 +62,33 @@ async function main(argv) {
       process.stdout.write(`\n===== ${name} (${Math.round((Date.now() - started) / 1000)} s) =====\n${r.out}===== end of ${name} =====\n\n`);
       return r;
     });
-  // The unit tests, then the recovery onto a new host, then the host alerts' suite (its own small disk).
-  const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]).then(async (unit) => [
-    unit,
-    await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
-      COPILOTOS_TEST_HOST: "3",
-    }),
+  // The unit tests: a root-level process that gets the CPU the engines' containers (CPU groups of
+  // their own) leave, so about 50 min in CI although 7.5 min alone; alone in their process.
+  const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]);
+  // The convergence matrix, one of the longest (with the e2e suites on host 0): alone in its process.
+  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
+  // The monitoring's alerts, then the local stack and the first deploys, then the recovery onto a new host.
+  const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" }).then(
+    async (m) => [
+      m,
+      await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" }),
+      await beside("recovery onto a new host (test hosts 3 and 4; the whole stack: 9 and 10)", ["--selectProjects", "recovery", "--runInBand"], {
+        COPILOTOS_TEST_HOST: "3",
+      }),
+    ],
+  );
+  // The swarm suite (its own rig, the containers in a CPU group of three test hosts' weight), then the
+  // security baseline, then the host alerts' suite (its own small disk).
+  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]).then(async (sw) => [
+    sw,
+    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
     await beside("host alerts (test host 7)", ["--selectProjects", "monitoring-host", "--runInBand"], {
       COPILOTOS_TEST_HOST: "7",
       COPILOTOS_TEST_HOST_DISK_MB: "2048",
     }),
   ]);
-  // The convergence matrix, one of the two longest (with the e2e suites on host 0): from the start, alone in its process.
-  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
-  // The local stack and the first deploys need a test host but not long: after the monitoring's alerts, in their process's turn.
-  const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" }).then(
-    async (m) => [m, await beside("local stack and first deploys (test host 2)", ["--selectProjects", "local", "--runInBand"], { COPILOTOS_TEST_HOST: "2" })],
-  );
-  // The longest suite (about half an hour), mostly waiting on the swarm: from the start, in its own
-  // process (the rig's containers in a CPU group of three test hosts' weight). Then the security baseline.
-  const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]).then(async (sw) => [
-    sw,
-    await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
-  ]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [[unit, recovery, hostAlerts], converge, [monitoring, local], [swarmRun, security]] = await Promise.all([side, matrix, alerts, swarm]);
+  const [unit, converge, [monitoring, local, recovery], [swarmRun, security, hostAlerts]] = await Promise.all([side, matrix, alerts, swarm]);
   const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
