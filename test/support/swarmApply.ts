@@ -216,11 +216,20 @@ export async function applyService(socket: string, p: Json, timeoutSeconds: numb
  */
 async function unconverged(socket: string, id: string): Promise<string | undefined> {
   const filters = encodeURIComponent(JSON.stringify({ service: [id], "desired-state": ["running"] }));
-  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as { NodeID?: string; Status: { State: string; Err?: string } }[];
+  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as {
+    NodeID?: string;
+    Slot?: number;
+    CreatedAt?: string;
+    Status: { State: string; Err?: string };
+  }[];
   const s = (await engineApi(socket, "GET", `/services/${id}`)) as ServiceState & { Spec: { Mode: { Replicated?: { Replicas: number } } } };
   const want = s.Spec.Mode.Replicated?.Replicas;
   const running = tasks.filter((t) => t.Status.State === "running").length;
   if (tasks.length > 0 && running === tasks.length && (want === undefined || running === want)) return undefined;
-  const each = tasks.map((t) => `node ${(t.NodeID ?? "none").slice(0, 12)} ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ""}`);
+  // Slot and creation time tell a task kept from before the update from a new one (more running than wanted).
+  const each = tasks.map(
+    (t) =>
+      `node ${(t.NodeID ?? "none").slice(0, 12)} slot ${t.Slot ?? "-"} made ${t.CreatedAt?.slice(11, 19) ?? "-"} ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ""}`,
+  );
   return `${running} of ${want ?? tasks.length} running; tasks: ${each.join(", ") || "none"}`;
 }
