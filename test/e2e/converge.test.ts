@@ -74,22 +74,24 @@ const portFreed = () => void remoteTry("rm", "-f", FOREIGN);
 /** The cause of the migration's failure goes: Mongo's stand-in answers `ok` to it (its root is read-only: the mark is in its /tmp). */
 const migrationHeals = () => void remote("exec", "copilotos-staging-mongo", "touch", "/tmp/migrate-ok");
 /**
- * The SSH connection drops while `step` runs (the deploy user's sshd sessions are killed, as when
- * the link goes): once the step's own session is up, a session that was not there when the step
- * began (polled, not timed: a loaded machine connects late, and a kill before the session would let
- * the step end green).
+ * The SSH connection drops while the API's ready gate runs (the deploy user's sshd sessions are
+ * killed, as when the link goes): once the step's own session is up, a session that was not there
+ * when the step began (polled, not timed: a loaded machine connects late, and a kill before the
+ * session would let the step end green). The new API is held not ready meanwhile, so the gate is
+ * still waiting when the cut falls however slow the machine (in one CI run the gate passed first);
+ * {@link apiReadies} lifts the hold, as the link's return lifts the cause.
  */
-const sshCutDuring =
-  (step: string): BeforeStep =>
-  async (name) => {
-    if (name !== step) return;
-    const sessions = async () => (await runOnHost({ kind: "local" }, `pgrep -u ${host.target.user} sshd || true`, "")).stdout.split("\n").filter(Boolean);
-    const before = new Set(await sessions());
-    void (async () => {
-      for (let i = 0; i < 100 && (await sessions()).every((pid) => before.has(pid)); i++) await sleep(100);
-      await runOnHost({ kind: "local" }, `pkill -KILL -u ${host.target.user} sshd || true`, "");
-    })();
-  };
+const sshCutDuringReadyGate: BeforeStep = async (name) => {
+  if (name !== "copilotos-api-ready-wait") return;
+  remote("exec", m.inState("api"), "touch", "/tmp/not-ready");
+  const sessions = async () => (await runOnHost({ kind: "local" }, `pgrep -u ${host.target.user} sshd || true`, "")).stdout.split("\n").filter(Boolean);
+  const before = new Set(await sessions());
+  void (async () => {
+    for (let i = 0; i < 100 && (await sessions()).every((pid) => before.has(pid)); i++) await sleep(100);
+    await runOnHost({ kind: "local" }, `pkill -KILL -u ${host.target.user} sshd || true`, "");
+  })();
+};
+const apiReadies = () => void remoteTry("exec", m.inState("api"), "rm", "-f", "/tmp/not-ready");
 describe("the convergence matrix", () => {
   test("the API's health gate fails once; (a) up again unchanged: the gate routes to the new API and checks it", () =>
     cell({ target: { version: "2", api: "a1", web: "c0" }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));
@@ -140,7 +142,7 @@ describe("the convergence matrix", () => {
     cell({ target: { version: "2", api: "b1", web: "b1" }, fault: backupFails, heal: backupHeals, then: "again" }));
 
   test("the SSH connection drops in the middle of the API's ready gate; (a) up again unchanged", () =>
-    cell({ target: { version: "1", api: "s1", web: "b1" }, fault: sshCutDuring("copilotos-api-ready-wait"), then: "again" }));
+    cell({ target: { version: "1", api: "s1", web: "b1" }, fault: sshCutDuringReadyGate, heal: apiReadies, then: "again" }));
 
   test("a new backup schedule with an API update whose gate fails once; (a) up again: the new line, installed once", () =>
     cell({ target: { version: "2", api: "t1", web: "b1", schedule: "15 2 * * *" }, fault: apiFailsProxied, heal: apiHeals, then: "again" }));

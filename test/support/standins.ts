@@ -179,6 +179,8 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/health/ready":
             if os.environ.get("STANDIN_FAIL_READY"):
                 return self.reply(503, {"detail": "never ready on purpose"})  # a test switch: a new version that never gets ready
+            if os.path.exists("/tmp/not-ready"):
+                return self.reply(503, {"detail": "held not ready"})  # a test switch: not ready to anyone while the file exists
             if (os.environ.get("STANDIN_FAIL_PROXIED") or os.path.exists("/tmp/fail-proxied")) and self.headers.get("X-Real-IP"):
                 return self.reply(503, {"detail": "failing on purpose"})  # a test switch: fails only through the proxy (the file: for as long as it exists)
             if mongo_ok():
