@@ -5,7 +5,7 @@
  */
 import { BackupSpec, CATALOG_PATTERN, SwarmMongo, swarmMongoLines, tarImage } from "./backup";
 import { throwawayRekeyLines } from "./rekey";
-import { RESTORE_PREVIOUS, RESTORE_STAGING } from "./volumeLayout";
+import { forEachMongoEntry, RESTORE_PREVIOUS, RESTORE_STAGING } from "./volumeLayout";
 import { backupNamePattern, labelFlags } from "../names";
 import { localTask } from "../swarm/services";
 import { engineAnswers, hostPath, lines, shq, STRICT } from "../shell";
@@ -31,7 +31,7 @@ export const SWAP_IN = [
   // An archive made before backups left it out (./volumeLayout.ts) may hold a restore's kept data: not Mongo's, and it would meet the one kept now.
   `rm -rf ${RESTORE_STAGING}/${RESTORE_PREVIOUS} ${RESTORE_STAGING}/${RESTORE_STAGING}`,
   `rm -rf ${RESTORE_PREVIOUS}; mkdir ${RESTORE_PREVIOUS}`,
-  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then mv -- "$e" ${RESTORE_PREVIOUS}/; fi ;; esac; done`,
+  forEachMongoEntry(`mv -- "$e" ${RESTORE_PREVIOUS}/`),
   `for e in ${RESTORE_STAGING}/* ${RESTORE_STAGING}/.[!.]* ${RESTORE_STAGING}/..?*; do if [ -e "$e" ]; then mv -- "$e" .; fi; done`,
   `rmdir ${RESTORE_STAGING}`,
 ].join("; ");

@@ -1,11 +1,15 @@
 /**
  * What a restore keeps inside the Mongo volume beside Mongo's own files, and how a backup archives
- * the volume without it. Pure: each is a script for a throwaway container with the volume at /data.
+ * the volume without it. Pure: names, and script lines for a throwaway container with the volume at /data.
  */
 
 /** Inside the Mongo volume: the archive is unpacked here first, and the data it replaces kept here after. */
 export const RESTORE_STAGING = ".copilotos-restore-new";
 export const RESTORE_PREVIOUS = ".copilotos-previous";
+
+/** A loop over the current folder's entries (dot files too) but a restore's two: `action` runs with "$e" for each. */
+export const forEachMongoEntry = (action: string) =>
+  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then ${action}; fi ;; esac; done`;
 
 /**
  * The volume as a tar stream on stdout, an entry `./<name>` for each of its files, without a
@@ -15,7 +19,7 @@ export const RESTORE_PREVIOUS = ".copilotos-previous";
  */
 export const ARCHIVE_VOLUME = [
   "set -e; cd /data; set --",
-  `for e in * .[!.]* ..?*; do case $e in ${RESTORE_PREVIOUS}|${RESTORE_STAGING}) ;; *) if [ -e "$e" ]; then set -- "$@" "./$e"; fi ;; esac; done`,
+  forEachMongoEntry('set -- "$@" "./$e"'),
   'if [ "$#" -eq 0 ]; then exec head -c 1024 /dev/zero; fi',
   'exec tar -cf - "$@"',
 ].join("; ");
