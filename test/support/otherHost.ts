@@ -6,11 +6,9 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { TestHostState } from "./testHost";
+import { testHostDir, type TestHostState } from "./testHost";
 
 const root = path.resolve(__dirname, "..", "..");
-/** Test host `n`'s folder (testHost.ts TEST_HOST_DIR: host 0's has no number). */
-const hostDir = (n: number) => `/tmp/copilotos-e2e${n === 0 ? "" : n}`;
 
 function inChild(n: number, call: string): void {
   const code = `require("./test/support/testHost").${call}().then((s) => { if (s && !s.ok) { console.error(s.reason); process.exit(1); } }, (e) => { console.error(e.message); process.exit(1); })`;
@@ -27,7 +25,7 @@ export type ReadyHost = Required<Pick<TestHostState, "target" | "remoteSocket">>
 /** Starts test host `n` (its own namespace, engine, sshd and deploy user) and returns it. */
 export function startOtherTestHost(n: number): ReadyHost {
   inChild(n, "setupTestHost");
-  const state = JSON.parse(fs.readFileSync(`${hostDir(n)}/state.json`, "utf8")) as TestHostState;
+  const state = JSON.parse(fs.readFileSync(`${testHostDir(n)}/state.json`, "utf8")) as TestHostState;
   if (!state.ok || !state.target || !state.remoteSocket) throw new Error(`test host ${n}: ${state.reason}`);
   return state as ReadyHost;
 }
@@ -43,7 +41,7 @@ export function stopOtherTestHost(n: number): void {
  * Its namespace and sshd stay, for the teardown.
  */
 export function loseTestHost(n: number): void {
-  const dir = hostDir(n);
+  const dir = testHostDir(n);
   execFileSync("sh", ["-c", `kill "$(cat ${dir}/remote/docker.pid)"; while [ -e ${dir}/remote/docker.pid ]; do sleep 0.2; done`]);
   fs.rmSync(`${dir}/remote/data`, { recursive: true, force: true });
   execFileSync("sh", ["-c", `find ${dir}/home -mindepth 1 -delete`]);

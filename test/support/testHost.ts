@@ -29,7 +29,9 @@ if (!Number.isInteger(INSTANCE) || INSTANCE < 0 || INSTANCE > 10 || INSTANCE ===
   throw new Error("COPILOTOS_TEST_HOST is a test host's number, 0 to 10 but 8");
 /** Host 0 keeps the names it always had; host n adds n. */
 const N = INSTANCE === 0 ? "" : String(INSTANCE);
-export const TEST_HOST_DIR = `/tmp/copilotos-e2e${N}`;
+/** Test host `n`'s folder (host 0's has no number). */
+export const testHostDir = (n: number) => `/tmp/copilotos-e2e${n === 0 ? "" : n}`;
+export const TEST_HOST_DIR = testHostDir(INSTANCE);
 /** The test host's network namespace: a `local` stack's "this machine" in the tests (test/support/stackRig.ts). */
 export const NETNS = `cpt-e2e${N}`;
 const VETH_OUT = `cpte0${N}`;
@@ -240,9 +242,9 @@ export const DATA_ROOT = path.join(REMOTE, "data");
 export const DISK_MB = Number(process.env.COPILOTOS_TEST_HOST_DISK_MB ?? 0);
 const DISK_IMAGE = path.join(TEST_HOST_DIR, "disk.img");
 
-/** The CPU group of the test host's containers (test/support/cpuGroups.ts), as a container's cgroup names it. */
-export const TEST_HOST_CPU_GROUP = `/copilotos-test-host-${INSTANCE}`;
-const CPU_GROUP = TEST_HOST_CPU_GROUP.slice(1);
+/** The CPU group of the test host's containers (test/support/cpuGroups.ts), and the path a container's cgroup names. */
+const CPU_GROUP = `copilotos-test-host-${INSTANCE}`;
+export const TEST_HOST_CPU_GROUP = `/${CPU_GROUP}`;
 
 /** Starts the test host's dockerd in its namespace (own data root, exec root, pidfile, socket) and waits for it. */
 async function startRemoteEngine(): Promise<void> {
