@@ -5,6 +5,7 @@
  * (`docker service update` exits 0 after one: UpdateStatus tells).
  */
 import * as http from "node:http";
+import { type SwarmTask, unconvergedReason } from "./swarmConvergence";
 
 /** One Engine API call on a unix socket; the parsed JSON answer, or an error naming the call. */
 export function engineApi(socket: string, method: string, path: string, body?: unknown): Promise<unknown> {
@@ -210,26 +211,12 @@ export async function applyService(socket: string, p: Json, timeoutSeconds: numb
   }
 }
 
-/**
- * Undefined when every task that should run does and the service's desired count is met; else what
- * is behind: the count, and each such task's node, state and error (a failure's reason, for the log).
- */
+/** The service's tasks with desired state running, against the nodes that are not Down: the provider's count (swarmConvergence.ts). */
 async function unconverged(socket: string, id: string): Promise<string | undefined> {
   const filters = encodeURIComponent(JSON.stringify({ service: [id], "desired-state": ["running"] }));
-  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as {
-    NodeID?: string;
-    Slot?: number;
-    CreatedAt?: string;
-    Status: { State: string; Err?: string };
-  }[];
+  const tasks = (await engineApi(socket, "GET", `/tasks?filters=${filters}`)) as SwarmTask[];
+  const nodes = (await engineApi(socket, "GET", "/nodes")) as { ID: string; Status: { State: string } }[];
+  const active = new Set(nodes.filter((n) => n.Status.State !== "down").map((n) => n.ID));
   const s = (await engineApi(socket, "GET", `/services/${id}`)) as ServiceState & { Spec: { Mode: { Replicated?: { Replicas: number } } } };
-  const want = s.Spec.Mode.Replicated?.Replicas;
-  const running = tasks.filter((t) => t.Status.State === "running").length;
-  if (tasks.length > 0 && running === tasks.length && (want === undefined || running === want)) return undefined;
-  // Slot and creation time tell a task kept from before the update from a new one (more running than wanted).
-  const each = tasks.map(
-    (t) =>
-      `node ${(t.NodeID ?? "none").slice(0, 12)} slot ${t.Slot ?? "-"} made ${t.CreatedAt?.slice(11, 19) ?? "-"} ${t.Status.State}${t.Status.Err ? ` (${t.Status.Err})` : ""}`,
-  );
-  return `${running} of ${want ?? tasks.length} running; tasks: ${each.join(", ") || "none"}`;
+  return unconvergedReason(tasks, active, s.Spec.Mode.Replicated?.Replicas);
 }
