@@ -3,12 +3,12 @@
 // (COPILOTOS_TEST_HOST=<n>: own namespace, addresses, engine, sshd and deploy user):
 // - "e2e", the suites that share test host 0, one after another (its output streams live);
 // - the unit tests;
-// - the convergence matrix ("converge", host 1);
+// - the convergence matrix ("converge", host 1), then the host-level alerts ("monitoring-host",
+//   host 7 with a small disk of its own);
 // - the monitoring's alerts ("monitoring", host 6), then the local stack and the first deploys
 //   ("local", host 2), then the recovery onto a new host ("recovery", test hosts 3, 4, 9 and 10);
 // - the swarm suite (its own rig: three dockerds in their own namespaces), then the security
-//   baseline ("security": ACME renewal and the host firewall, host 5), then the host-level alerts
-//   ("monitoring-host", host 7 with a small disk of its own).
+//   baseline ("security": ACME renewal and the host firewall, host 5).
 // Most of the e2e time is waiting on health checks and request loops, so the processes beside it
 // cost it little; the e2e suites, the matrix and the unit tests are the longest links, so the short
 // suites follow the others.
@@ -65,8 +65,14 @@ async function main(argv) {
   // The unit tests: a root-level process that gets the CPU the engines' containers (CPU groups of
   // their own) leave, so about 50 min in CI although 7.5 min alone; alone in their process.
   const side = beside("unit tests", ["--selectProjects", "unit", "--maxWorkers=1"]);
-  // The convergence matrix, one of the longest (with the e2e suites on host 0): alone in its process.
-  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" });
+  // The convergence matrix (about 3200 s in CI), then the host alerts' suite (its own small disk).
+  const matrix = beside("convergence matrix (test host 1)", ["--selectProjects", "converge", "--runInBand"], { COPILOTOS_TEST_HOST: "1" }).then(async (c) => [
+    c,
+    await beside("host alerts (test host 7)", ["--selectProjects", "monitoring-host", "--runInBand"], {
+      COPILOTOS_TEST_HOST: "7",
+      COPILOTOS_TEST_HOST_DISK_MB: "2048",
+    }),
+  ]);
   // The monitoring's alerts, then the local stack and the first deploys, then the recovery onto a new host.
   const alerts = beside("monitoring and alerts (test host 6)", ["--selectProjects", "monitoring", "--runInBand"], { COPILOTOS_TEST_HOST: "6" }).then(
     async (m) => [
@@ -77,18 +83,14 @@ async function main(argv) {
       }),
     ],
   );
-  // The swarm suite (its own rig, the containers in a CPU group of three test hosts' weight), then the
-  // security baseline, then the host alerts' suite (its own small disk).
+  // The swarm suite (its own rig, the containers in a CPU group of three test hosts' weight; the
+  // longest link, 2200 to 3000 s in CI), then the security baseline.
   const swarm = beside("swarm suite", ["--selectProjects", "swarm", "--runInBand"]).then(async (sw) => [
     sw,
     await beside("security baseline (test host 5)", ["--selectProjects", "security", "--runInBand"], { COPILOTOS_TEST_HOST: "5" }),
-    await beside("host alerts (test host 7)", ["--selectProjects", "monitoring-host", "--runInBand"], {
-      COPILOTOS_TEST_HOST: "7",
-      COPILOTOS_TEST_HOST_DISK_MB: "2048",
-    }),
   ]);
   const e2e = await run(["--selectProjects", "e2e", "--runInBand"], (s) => process.stdout.write(s));
-  const [unit, converge, [monitoring, local, recovery], [swarmRun, security, hostAlerts]] = await Promise.all([side, matrix, alerts, swarm]);
+  const [unit, [converge, hostAlerts], [monitoring, local, recovery], [swarmRun, security]] = await Promise.all([side, matrix, alerts, swarm]);
   const others = [unit, local, recovery, security, converge, monitoring, hostAlerts, swarmRun];
   const parts = [
     summary("e2e", e2e),
