@@ -10,7 +10,9 @@ import { swarmServiceName } from "./renderers/swarm/services";
 
 export interface BackupSpecInput {
   identity: StackIdentity;
-  cfg: Pick<ParsedConfig, "backup" | "images" | "adopt"> & { host: { kind: "local" | "ssh" | "aws" } | { kind: "swarm"; dataNode: string } };
+  cfg: Pick<ParsedConfig, "backup" | "images" | "adopt"> & {
+    host: { kind: "local" | "ssh" } | { kind: "aws"; region: string } | { kind: "swarm"; dataNode: string };
+  };
 }
 
 /** Mongo's volume: the stack's own, or the adopted one (config `adopt.volumes.mongo`). */
@@ -33,7 +35,7 @@ export function backupSpecOf(i: BackupSpecInput): BackupSpec {
     keep: b.keep,
     tiers: { daily: b.daily, weekly: b.weekly, monthly: b.monthly },
     image: String(i.cfg.images.mongo),
-    offsite: b.enabled ? offsiteSpecOf(b, String(i.cfg.images.restic), prefix) : undefined,
+    offsite: b.enabled ? offsiteSpecOf(b, String(i.cfg.images.restic), prefix, i.cfg.host.kind === "aws" ? i.cfg.host.region : undefined) : undefined,
     // On a swarm, Mongo is its service's task on the data node (the same volume name as on one host).
     swarm: i.cfg.host.kind === "swarm" ? { service: swarmServiceName(i.identity, "mongo"), node: i.cfg.host.dataNode } : undefined,
   };

@@ -23,11 +23,11 @@ export interface BackupWiring {
   /** Images of Mongo, the API and the web app: a new one is a change to back up before. */
   images: { mongo: pulumi.Input<string>; api: pulumi.Input<string>; web: pulumi.Input<string> };
   mongoPassword: pulumi.Input<string>;
-  /** The restic repository off the host every backup also writes to (config `backup.offsite`). @default none */
+  /** The restic repository off the host every backup also writes to (config `backup.offsite`, or `backup.s3`). @default none */
   offsite?: OffsiteRepository;
 }
 
-/** The off-host repository of `backup.offsite`, or undefined (none configured, or backups off). */
+/** The off-host repository of `backup.offsite` (or `backup.s3`: the aws host's bucket), or undefined (none configured, or backups off). */
 export function offsiteRepositoryOf(
   parent: pulumi.Resource,
   name: string,
@@ -35,13 +35,15 @@ export function offsiteRepositoryOf(
   identity: StackIdentity,
   cfg: StackConfig,
 ): OffsiteRepository | undefined {
-  const spec = offsiteSpecOf(cfg.backup, String(cfg.images.restic), stackPrefix(identity));
+  const spec = offsiteSpecOf(cfg.backup, String(cfg.images.restic), stackPrefix(identity), cfg.host.kind === "aws" ? cfg.host.region : undefined);
   if (!cfg.backup.enabled || !spec) return undefined;
   return new OffsiteRepository(
     `${name}-offsite`,
     {
       host,
       spec,
+      // backup.s3: the bucket the aws host made.
+      bucket: host.s3?.bucket,
       credentials: {
         sshKey: cfg.offsiteSshKey,
         s3AccessKeyId: cfg.offsiteS3AccessKeyId,
@@ -68,7 +70,7 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
   if (cfg.backup.schedule !== "off") {
     new BackupSchedule(
       `${name}-backup-schedule`,
-      { host, identity: w.identity, schedule: cfg.backup.schedule, spec, s3: host.s3, metrics: monitoringEnabled(cfg.monitoring, cfg.stack) },
+      { host, identity: w.identity, schedule: cfg.backup.schedule, spec, metrics: monitoringEnabled(cfg.monitoring, cfg.stack) },
       { parent, dependsOn: [...after, ...offsiteReady(w)] },
     );
   }
@@ -83,7 +85,6 @@ export function backupBeforeMongo(parent: pulumi.Resource, name: string, w: Back
         secretHash(w.mongoPassword),
       ],
       before: "before a Mongo change",
-      s3: host.s3,
     },
     { parent, dependsOn: [...after, ...offsiteReady(w)] },
   );
@@ -100,7 +101,7 @@ export function backupBeforeAppUpdate(parent: pulumi.Resource, name: string, w: 
   return [
     new MongoBackup(
       `${name}-app-backup`,
-      { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], before: "before the app update", s3: host.s3 },
+      { host, spec: backupSpecOf(w), triggers: [w.images.api, w.images.web, secretHash(settings)], before: "before the app update" },
       { parent, dependsOn: [mongo, ...offsiteReady(w)] },
     ),
   ];

@@ -54,7 +54,7 @@ export async function backup(argv: string[], io: BackupIo): Promise<number> {
       const spec = backupSpecOf({ identity: { project: "copilotos", stack }, cfg });
       if (a.values["import-archives"]) {
         if (!spec.offsite) {
-          io.err(`backup: ${stack} has no off-host repository to import into (backup.offsite is not set)\n`);
+          io.err(`backup: ${stack} has no off-host repository to import into (neither backup.offsite nor, on an aws host, backup.s3 is set)\n`);
           return 2;
         }
         await runHostStep(target, "import", offsiteImportScript(spec.offsite, spec.dir, spec.prefix), undefined, io.out);

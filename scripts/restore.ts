@@ -115,7 +115,9 @@ export async function restore(argv: string[], io: RestoreIo): Promise<number> {
           return 2;
         }
         if (!spec.offsite) {
-          io.err(`restore: ${stack} has no off-host repository (backup.offsite is not set); its backups are on the host: npm run restore -- ${stack}\n`);
+          io.err(
+            `restore: ${stack} has no off-host repository (neither backup.offsite nor, on an aws host, backup.s3 is set); its backups are on the host: npm run restore -- ${stack}\n`,
+          );
           return 2;
         }
         if (v.snapshot === undefined && !v.drill && !v["onto-new-host"]) {

@@ -10,6 +10,7 @@ import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harnes
 import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/mockRuntime/mockValues";
 import { runStack } from "./support/program";
 import { describedScript } from "../components/renderers/shell";
+import { describeAws } from "../scripts/dryRun/describeAws";
 
 const FIXTURES = path.join(__dirname, "fixtures");
 const named = (run: ProgramRun, name: string): RecordedResource => {
@@ -147,7 +148,7 @@ describe("an aws host with off-host backups", () => {
     expect(run.outputs.sshHost).toEqual({ value: { address: ip, port: 22, user: "admin", hostKey: conn.hostKey }, isSecret: false });
   });
 
-  test("the backup bucket: private, encrypted, versioned, tiered lifecycle, retained; the role may only put and get its objects", () => {
+  test("the backup bucket: private, encrypted, versioned, lifecycle (restic/ kept, the older tiers expiring), retained; the role may use only its restic/ objects", () => {
     const bucket = named(run, `${HOST}-backups-bucket`);
     expect(bucket.opts.retainOnDelete).toBe(true);
     expect(bucket.inputs.forceDestroy).toBe(false);
@@ -161,37 +162,68 @@ describe("an aws host with off-host backups", () => {
     expect(named(run, `${HOST}-backups-versioning`).inputs).toEqual({ bucket: bucket.id, versioningConfiguration: { status: "Enabled" } });
     const lifecycle = named(run, `${HOST}-backups-lifecycle`);
     expect(lifecycle.inputs.rules).toEqual(lifecycleRules());
-    expect((lifecycle.inputs.rules as { expiration: { days: number } }[]).map((r) => r.expiration.days)).toEqual([30, 84, 365]);
+    expect((lifecycle.inputs.rules as { filter: { prefix: string }; expiration: unknown }[]).map((r) => [r.filter.prefix, r.expiration])).toEqual([
+      ["restic/", { expiredObjectDeleteMarker: true }],
+      ["daily/", { days: 30 }],
+      ["weekly/", { days: 84 }],
+      ["monthly/", { days: 365 }],
+    ]);
     expect(lifecycle.opts.dependsOn).toEqual([`${HOST}-backups-versioning`]);
+    // npm run check's line for it.
+    expect(describeAws(lifecycle, lifecycle.inputs)).toEqual(["expire=restic/never,daily/30d,weekly/84d,monthly/365d"]);
     expect(named(run, `${HOST}-backup-access`).inputs.policy).toBe(backupRolePolicy(`arn:aws:s3:::${bucket.id}`));
   });
 
-  test("each verified backup is uploaded to that bucket in the host's region; the scheduled one too", () => {
-    const backup = named(run, "copilotos-mongo-backup-run");
+  test("every backup goes into a restic repository in that bucket, through the instance role: its files name the bucket and hold no credential", () => {
     const bucket = named(run, `${HOST}-backups-bucket`).id;
+    const files = named(run, "copilotos-offsite-files");
+    expect(files.secretPaths).toContain("stdin");
+    const decoded = Object.fromEntries(
+      String(files.inputs.stdin)
+        .trim()
+        .split("\n")
+        .map((l) => l.split(" "))
+        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
+    );
+    expect(Object.keys(decoded)).toEqual(["password", "repository"]);
+    expect(decoded.repository).toBe(`s3:https://s3.eu-west-1.amazonaws.com/${bucket}/restic`);
+    expect(decoded.password).toHaveLength(48);
+    expect(run.outputs.backupRepositoryPassword).toEqual({ value: decoded.password, isSecret: true });
+    const spec = {
+      container: "copilotos-aws-mongo",
+      volume: "copilotos-aws-mongo-data",
+      dir: "~/copilotos-backups",
+      prefix: "copilotos-aws-mongo",
+      keep: 7,
+      tiers: { daily: 7, weekly: 4, monthly: 12 },
+      image: "mongo:7.0",
+      offsite: {
+        target: { kind: "aws" as const, region: "eu-west-1" },
+        secretsDir: "~/.copilotos/offsite/copilotos-aws",
+        image: "restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120",
+        retention: { keep: 7, daily: 7, weekly: 4, monthly: 12 },
+        checkSubset: undefined,
+      },
+    };
+    const backup = named(run, "copilotos-mongo-backup-run");
     expect(backup.inputs.create).toBe(
       describedScript(
-        `backup before a Mongo change: fsyncLock + archive copilotos-aws-mongo-data into ~/copilotos-backups, verified, newest 7 kept, copied to s3://${bucket}`,
-        backupScript({
-          container: "copilotos-aws-mongo",
-          volume: "copilotos-aws-mongo-data",
-          dir: "~/copilotos-backups",
-          prefix: "copilotos-aws-mongo",
-          keep: 7,
-          tiers: { daily: 7, weekly: 4, monthly: 12 },
-          image: "mongo:7.0",
-          upload: { bucket, region: "eu-west-1" },
-        }),
+        "backup before a Mongo change: fsyncLock + archive copilotos-aws-mongo-data into ~/copilotos-backups, verified, newest 7 kept, and into the restic repository the stack's S3 bucket (backup.s3, eu-west-1)",
+        backupScript(spec),
       ),
     );
-    expect(backup.inputs.create).toContain(`aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`);
+    expect(backup.opts.dependsOn).toContain("copilotos-offsite-files");
+    // No aws CLI upload any more; the scheduled backup is the same script.
+    expect(String(backup.inputs.create)).not.toContain("s3 cp");
     expect(String(named(run, "copilotos-backup-schedule-install").inputs.create)).toContain(String(backup.inputs.create).replace(/^# .*\n/, ""));
   });
 
-  test("no output is secret or carries a secret; the host's private key appears only in the secret user data", () => {
-    const outputs = JSON.stringify(run.outputs);
+  test("no output but the repository's password is secret or carries a secret; the host's private key appears only in the secret user data", () => {
+    const { backupRepositoryPassword, ...others } = run.outputs;
+    expect(backupRepositoryPassword.isSecret).toBe(true);
+    const outputs = JSON.stringify(others);
     for (const s of run.secretValues) expect(outputs.includes(s) ? "leak" : "clean").toBe("clean");
-    for (const [name, o] of Object.entries(run.outputs)) expect({ name, secret: o.isSecret }).toEqual({ name, secret: false });
+    for (const [name, o] of Object.entries(others)) expect({ name, secret: o.isSecret }).toEqual({ name, secret: false });
     const privateKey = [...run.secretValues].find((s) => s.startsWith(MOCK_PRIVATE_KEY_PREFIX))!;
     const carriers = run.resources.filter((r) => JSON.stringify(r.inputs).includes(privateKey.split("\n")[1]));
     expect(carriers.map((r) => [r.name, r.secretPaths])).toEqual([[`${HOST}-instance`, ["userData"]]]);

@@ -2,13 +2,22 @@
 import { execFileSync } from "node:child_process";
 import { parse as parseYaml } from "yaml";
 import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, setupScript, tlsOnlyBucketPolicy, userData } from "../components/renderers/hosts/aws";
-import { backupScript, s3UploadLines } from "../components/renderers/operations/backup";
+import { backupScript } from "../components/renderers/operations/backup";
+import { offsiteFiles, offsiteWhere, resticLines } from "../components/renderers/operations/offsite";
+import { backupSpecOf } from "../components/backupSpec";
 import { ConfigError, parseConfig } from "../components/config";
 import { pathSegments, setPath } from "../scripts/stack/stackConfig";
 import { AWS_HOST, DEPLOY_PUBLIC_KEY, HOST_KEY } from "./support/program";
 
 const spec = { volumeId: "vol-0123abcd", user: "admin", awsCli: true, attachWaitSeconds: 600 };
 const shSyntaxOk = (script: string) => execFileSync("sh", ["-n"], { input: script }).toString();
+/** A minimal aws stack's raw config, its host's keys and other keys replaced. */
+const aws = (h: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
+  saptivaApiKey: "k".repeat(40),
+  images: { api: "a:1", web: "w:1" },
+  host: { ...AWS_HOST, ...h },
+  ...extra,
+});
 
 test("the first-boot script: wait for the volume, format only a blank one, mount before installing Docker", () => {
   expect(setupScript(spec)).toBe(`#!/bin/sh
@@ -68,18 +77,44 @@ test("ingress rules put IPv4 and IPv6 blocks in their own lists; SSH first, then
   ]);
 });
 
-test("lifecycle: daily 30 days, weekly 12 weeks, monthly 12 months; old versions 30 days", () => {
-  expect(lifecycleRules().map((r) => [r.id, r.filter.prefix, r.expiration.days, r.noncurrentVersionExpiration.noncurrentDays])).toEqual([
-    ["daily-30d", "daily/", 30, 30],
-    ["weekly-84d", "weekly/", 84, 30],
-    ["monthly-365d", "monthly/", 365, 30],
+test("lifecycle: the restic repository's objects never expire by age, what restic deletes stays 30 days; the older tiers expire as before", () => {
+  expect(lifecycleRules()).toEqual([
+    {
+      id: "restic-noncurrent-30d",
+      status: "Enabled",
+      filter: { prefix: "restic/" },
+      expiration: { expiredObjectDeleteMarker: true },
+      noncurrentVersionExpiration: { noncurrentDays: 30 },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    },
+    ...[
+      ["daily-30d", "daily/", 30],
+      ["weekly-84d", "weekly/", 84],
+      ["monthly-365d", "monthly/", 365],
+    ].map(([id, prefix, days]) => ({
+      id,
+      status: "Enabled",
+      filter: { prefix },
+      expiration: { days },
+      noncurrentVersionExpiration: { noncurrentDays: 30 },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    })),
   ]);
 });
 
-test("IAM and bucket policies: put/get on this bucket's objects only; TLS required", () => {
+test("IAM and bucket policies: the role lists the bucket, reads, writes and deletes under restic/ only, reads the older tiers; TLS required", () => {
   expect(JSON.parse(backupRolePolicy("arn:aws:s3:::b"))).toEqual({
     Version: "2012-10-17",
-    Statement: [{ Sid: "CopilotosBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: "arn:aws:s3:::b/*" }],
+    Statement: [
+      { Sid: "CopilotosBucketList", Effect: "Allow", Action: "s3:ListBucket", Resource: "arn:aws:s3:::b" },
+      { Sid: "CopilotosResticObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: "arn:aws:s3:::b/restic/*" },
+      {
+        Sid: "CopilotosTierArchives",
+        Effect: "Allow",
+        Action: "s3:GetObject",
+        Resource: ["arn:aws:s3:::b/daily/*", "arn:aws:s3:::b/weekly/*", "arn:aws:s3:::b/monthly/*"],
+      },
+    ],
   });
   expect(JSON.parse(tlsOnlyBucketPolicy("arn:aws:s3:::b")).Statement[0]).toMatchObject({
     Effect: "Deny",
@@ -88,30 +123,7 @@ test("IAM and bucket policies: put/get on this bucket's objects only; TLS requir
   });
 });
 
-test("the upload lines, and where they sit in the backup script: after verification, before retention", () => {
-  expect(s3UploadLines({ bucket: "b-1", region: "eu-west-1" }).join("\n"))
-    .toBe(`bucket=b-1; name="\${file##*/}"; week=$(date -u +%G-W%V); month=$(date -u +%Y-%m)
-echo "backup: uploading $name to s3://$bucket/daily/"
-aws --region eu-west-1 s3 cp --only-show-errors --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"
-aws --region eu-west-1 s3 cp --only-show-errors "s3://$bucket/daily/$name" "s3://$bucket/weekly/$prefix-$week.tar"
-aws --region eu-west-1 s3 cp --only-show-errors "s3://$bucket/daily/$name" "s3://$bucket/monthly/$prefix-$month.tar"
-echo "backup: uploaded daily/$name, weekly/$prefix-$week.tar, monthly/$prefix-$month.tar"`);
-  const base = { container: "c", volume: "v", dir: "~/b", prefix: "p", keep: 7, image: "mongo:7" };
-  const script = backupScript({ ...base, upload: { bucket: "b-1", region: "eu-west-1" } });
-  const at = (s: string) => script.indexOf(s);
-  expect(at('echo "backup: verified')).toBeLessThan(at("aws --region"));
-  expect(at("aws --region")).toBeLessThan(at('for f in "$dir"/*'));
-  expect(script.replace(`${s3UploadLines({ bucket: "b-1", region: "eu-west-1" }).join("\n")}\n`, "")).toBe(backupScript(base));
-  expect(shSyntaxOk(script)).toBe("");
-});
-
 describe("aws host config", () => {
-  const aws = (h: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({
-    saptivaApiKey: "k".repeat(40),
-    images: { api: "a:1", web: "w:1" },
-    host: { ...AWS_HOST, ...h },
-    ...extra,
-  });
   const keysOf = (raw: Record<string, unknown>) => {
     try {
       parseConfig(raw);
@@ -161,9 +173,41 @@ describe("aws host config", () => {
       },
       'copilotos:backup.s3: needs host.kind "aws"',
     ],
+    [
+      "S3 backups and another off-host repository",
+      aws({}, { backup: { s3: true, offsite: { rest: { url: "https://backups.example.com/r" } } } }),
+      "copilotos:backup.s3: and backup.offsite both name an off-host restic repository, and a stack has one: set backup.s3 to false to keep backup.offsite, or remove backup.offsite",
+    ],
   ])("%s is rejected, naming the key", (_n, raw, problem) => {
     expect(keysOf(raw).join("\n")).toContain(problem);
   });
+});
+
+test("backup.s3: the stack's bucket is the restic repository, through the instance role (no credential file), its region named; the bucket read from the host's file", () => {
+  const cfg = parseConfig({ ...aws(), backup: { s3: true } });
+  const spec = backupSpecOf({ identity: { project: "copilotos", stack: "prod" }, cfg });
+  expect(spec.offsite).toEqual({
+    target: { kind: "aws", region: "eu-west-1" },
+    secretsDir: "~/.copilotos/offsite/copilotos-prod",
+    image: String(cfg.images.restic),
+    retention: { keep: 7, daily: 7, weekly: 4, monthly: 12 },
+    checkSubset: undefined,
+  });
+  expect(resticLines(spec.offsite!, "backup")).toEqual([
+    `offsite="$HOME"/.copilotos/offsite/copilotos-prod; restic_image=${String(cfg.images.restic)}`,
+    '[ -r "$offsite/password" ] || { echo "backup: no off-host repository credentials in $offsite on this host: run pulumi up (it writes them) first" >&2; exit 1; }',
+    'where=$(cat "$offsite/repository")',
+    `restic_run() { docker run --rm -i --network host -e RESTIC_PROGRESS_FPS=0.1 -e RESTIC_PASSWORD_FILE=/run/copilotos-offsite/password -e RESTIC_REPOSITORY_FILE=/run/copilotos-offsite/repository -v "$offsite":/run/copilotos-offsite:ro --entrypoint /usr/bin/restic "$restic_image" --no-cache -o s3.region=eu-west-1 "$@"; }`,
+  ]);
+  // The host's files: the password and the repository in the bucket the stack made, nothing else.
+  const target = { kind: "aws" as const, region: "eu-west-1", bucket: "copilotos-prod-backups-1a2b" };
+  expect(offsiteFiles(target, { password: "p".repeat(48) })).toEqual([
+    ["password", "p".repeat(48)],
+    ["repository", "s3:https://s3.eu-west-1.amazonaws.com/copilotos-prod-backups-1a2b/restic"],
+  ]);
+  expect(() => offsiteFiles(spec.offsite!.target, { password: "p" })).toThrow("the repository of backup.s3 needs the stack's bucket");
+  expect(offsiteWhere(spec.offsite!.target)).toBe("the stack's S3 bucket (backup.s3, eu-west-1)");
+  expect(shSyntaxOk(backupScript(spec))).toBe("");
 });
 
 test("config paths with list indices, as `pulumi config set --path` writes them", () => {

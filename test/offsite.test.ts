@@ -75,8 +75,9 @@ describe("renderers", () => {
 
   test("restic runs in the pinned image, the folder read-only, password and repository from files, ssh pinned", () => {
     expect(resticLines(spec, "backup")).toEqual([
-      `offsite="$HOME"/.copilotos/offsite/copilotos-prod; restic_image=restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120; where=sftp:restic@backup.example.com:/srv/restic/prod`,
+      `offsite="$HOME"/.copilotos/offsite/copilotos-prod; restic_image=restic/restic:0.18.0@sha256:4cf4a61ef9786f4de53e9de8c8f5c040f33830eb0a10bf3d614410ee2fcb6120`,
       '[ -r "$offsite/password" ] || { echo "backup: no off-host repository credentials in $offsite on this host: run pulumi up (it writes them) first" >&2; exit 1; }',
+      "where=sftp:restic@backup.example.com:/srv/restic/prod",
       'restic_run() { docker run --rm -i --network host -e RESTIC_PROGRESS_FPS=0.1 -e RESTIC_PASSWORD_FILE=/run/copilotos-offsite/password -e RESTIC_REPOSITORY_FILE=/run/copilotos-offsite/repository -v "$offsite":/run/copilotos-offsite:ro --entrypoint /usr/bin/restic "$restic_image" --no-cache -o \'sftp.command=ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/run/copilotos-offsite/known_hosts -o IdentitiesOnly=yes -i /run/copilotos-offsite/ssh_key -p 2222 restic@backup.example.com -s sftp\' "$@"; }',
     ]);
   });

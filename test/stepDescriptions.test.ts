@@ -35,7 +35,15 @@ describe("step descriptions", () => {
     expect(backupDoes(spec, "before the app update")).toBe(
       "backup before the app update: fsyncLock + archive copilotos-prod-mongo-data into ~/copilotos-backups, verified, newest 7 kept",
     );
-    expect(backupDoes(spec, "before a Mongo change", "b-1")).toMatch(/, copied to s3:\/\/b-1$/);
+    const offsite = {
+      target: { kind: "aws" as const, region: "eu-west-1" },
+      secretsDir: "~/o",
+      image: "restic",
+      retention: { keep: 1, daily: 0, weekly: 0, monthly: 0 },
+    };
+    expect(backupDoes({ ...spec, offsite }, "before a Mongo change")).toMatch(
+      /, and into the restic repository the stack's S3 bucket \(backup\.s3, eu-west-1\)$/,
+    );
     expect(scheduleDoes("30 3 * * *", spec)).toBe("backup schedule: crontab line (30 3 * * *) backs up copilotos-prod-mongo-data between deploys");
   });
 

@@ -180,7 +180,15 @@ export const configSchema = z
       ctx.addIssue({
         code: "custom",
         path: ["backup", "s3"],
-        message: `needs host.kind "aws" (the upload uses the instance's role); this host is "${cfg.host.kind}"`,
+        message: `needs host.kind "aws" (restic writes the stack's bucket with the instance's role); this host is "${cfg.host.kind}"`,
+      });
+    }
+    if (cfg.backup.s3 && cfg.backup.offsite) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["backup", "s3"],
+        message:
+          "and backup.offsite both name an off-host restic repository, and a stack has one: set backup.s3 to false to keep backup.offsite, or remove backup.offsite",
       });
     }
     if (cfg.logs.driver === "awslogs" && cfg.host.kind !== "aws") {

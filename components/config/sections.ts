@@ -147,7 +147,11 @@ export const backupSchema = z
     daily: integer(0, 1000, "a whole number from 0 to 1000").default(7).describe("also keep the newest archive of each of the last N days"),
     weekly: integer(0, 1000, "a whole number from 0 to 1000").default(4).describe("… of each of the last N ISO weeks"),
     monthly: integer(0, 1000, "a whole number from 0 to 1000").default(12).describe("… of each of the last N months"),
-    s3: bool().default(false).describe("also upload each verified backup to an S3 bucket the stack creates (aws hosts only)"),
+    s3: bool()
+      .default(false)
+      .describe(
+        "also keep each verified backup in an encrypted restic repository in an S3 bucket the stack creates, written with the instance's role (aws hosts only; instead of `offsite`)",
+      ),
     offsite: offsiteSchema.optional().describe("also keep each verified backup off the host, in an encrypted restic repository (one of `sftp`, `s3`, `rest`)"),
   })
   .prefault({});

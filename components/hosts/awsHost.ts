@@ -18,7 +18,7 @@ export interface AwsHostArgs {
   privateKey?: pulumi.Input<string>;
   /** Ports the proxy publishes, by name: opened to `settings.appCidrs`. */
   appPorts: Record<string, number>;
-  /** Create the backup bucket and let the instance write to it. @default false */
+  /** Create the backup bucket and let the instance keep its restic repository there (config backup.s3). @default false */
   offsiteBackups?: boolean;
   /** Tags on every AWS resource. @default {} */
   tags?: Record<string, string>;
@@ -93,7 +93,7 @@ export class AwsHost extends pulumi.ComponentResource {
       { ...child, protect: true, retainOnDelete: true },
     );
 
-    // The instance role: only what the host does with AWS (upload backups, write its containers' logs).
+    // The instance role: only what the host does with AWS (its restic repository in the backup bucket, its containers' logs).
     let instanceProfile: aws.iam.InstanceProfile | undefined;
     const logsReady: pulumi.Resource[] = [];
     if (args.offsiteBackups || args.logGroup) {

@@ -57,7 +57,7 @@ export class DockerHost extends pulumi.ComponentResource {
   public readonly ready: pulumi.Resource[];
   /** The EC2 instance, volume and bucket of an aws host. */
   public readonly aws?: AwsHost;
-  /** Where verified backups are uploaded too (aws hosts with off-host backups). */
+  /** The bucket of the stack's restic repository (aws hosts with backup.s3). */
   public readonly s3?: { bucket: pulumi.Output<string>; region: string };
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {

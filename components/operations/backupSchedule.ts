@@ -1,10 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { BackupSpec } from "../renderers/operations/backup";
+import { backupScript, type BackupSpec } from "../renderers/operations/backup";
 import { installScheduleScript, removeScheduleScript, scheduledJob } from "../renderers/operations/backupSchedule";
 import type { StackIdentity } from "../renderers/names";
 import { scheduleDoes } from "../renderers/operations/stepDescriptions";
 import type { DockerHost } from "../hosts/dockerHost";
-import { backupScriptOf, MongoBackupArgs } from "./mongoBackup";
 import { hostCommand } from "./hostCommand";
 import { scheduleStartLines } from "../renderers/monitoring/hostMetrics";
 
@@ -15,8 +14,6 @@ export interface BackupScheduleArgs {
   schedule: string;
   /** The same backup (and retention) a deploy runs (components/renderers/operations/backup.ts). */
   spec: BackupSpec;
-  /** Upload each scheduled backup too (aws hosts). @default no upload */
-  s3?: MongoBackupArgs["s3"];
   /** Record each scheduled backup's result for the stack's monitoring (BackupFailed, BackupMissing). @default false */
   metrics?: boolean;
 }
@@ -33,14 +30,12 @@ export class BackupSchedule extends pulumi.ComponentResource {
 
   constructor(name: string, args: BackupScheduleArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:db:BackupSchedule", name, {}, opts);
-    const script = pulumi.output(backupScriptOf(args.spec, args.s3)).apply((backup) =>
-      installScheduleScript({
-        identity: args.identity,
-        schedule: args.schedule,
-        job: scheduledJob(backup, args.metrics ? args.identity : undefined),
-        setup: args.metrics ? scheduleStartLines(args.identity) : undefined,
-      }),
-    );
+    const script = installScheduleScript({
+      identity: args.identity,
+      schedule: args.schedule,
+      job: scheduledJob(backupScript(args.spec), args.metrics ? args.identity : undefined),
+      setup: args.metrics ? scheduleStartLines(args.identity) : undefined,
+    });
     const cmd = hostCommand(
       `${name}-install`,
       // No trigger: a new schedule or job is an update (the install replaces the stack's tagged line). As a

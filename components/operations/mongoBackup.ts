@@ -15,13 +15,6 @@ export interface MongoBackupArgs {
   triggers: pulumi.Input<unknown>[];
   /** What it comes before, for the step's description (e.g. `before a Mongo change`). */
   before: string;
-  /** Also upload each verified backup to this S3 bucket (aws hosts, with the instance role). @default no upload */
-  s3?: { bucket: pulumi.Input<string>; region: string };
-}
-
-/** The backup script, with the S3 upload when the bucket is known. */
-export function backupScriptOf(spec: BackupSpec, s3?: MongoBackupArgs["s3"]): pulumi.Input<string> {
-  return s3 ? pulumi.output(s3.bucket).apply((bucket) => backupScript({ ...spec, upload: { bucket, region: s3.region } })) : backupScript(spec);
 }
 
 /**
@@ -39,8 +32,8 @@ export class MongoBackup extends pulumi.ComponentResource {
       `${name}-run`,
       {
         host: args.host,
-        script: backupScriptOf(args.spec, args.s3),
-        does: args.s3 ? pulumi.output(args.s3.bucket).apply((b) => backupDoes(args.spec, args.before, b)) : backupDoes(args.spec, args.before),
+        script: backupScript(args.spec),
+        does: backupDoes(args.spec, args.before),
         triggers: args.triggers,
       },
       { parent: this, dependsOn: opts?.dependsOn },

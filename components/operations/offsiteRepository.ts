@@ -9,13 +9,15 @@ export interface OffsiteRepositoryArgs {
   host: DockerHost;
   /** Target, folder on the host, restic image and retention (components/renderers/operations/offsite.ts). */
   spec: OffsiteSpec;
-  /** The target's credentials, secrets: the SFTP key, the S3 key pair or the REST password. @default none */
+  /** The target's credentials, secrets: the SFTP key, the S3 key pair or the REST password (none for backup.s3: the instance role). @default none */
   credentials: {
     sshKey?: pulumi.Input<string>;
     s3AccessKeyId?: pulumi.Input<string>;
     s3SecretAccessKey?: pulumi.Input<string>;
     restPassword?: pulumi.Input<string>;
   };
+  /** The stack's bucket, for a repository of `backup.s3` (its target names none until the bucket exists). @default none */
+  bucket?: pulumi.Input<string>;
   /** Length of the generated repository password. @default 48 */
   passwordLength?: number;
 }
@@ -42,14 +44,16 @@ export class OffsiteRepository extends pulumi.ComponentResource {
     this.spec = args.spec;
     const c = args.credentials;
     const input = pulumi.secret(
-      pulumi.all([generated.result, c.sshKey, c.s3AccessKeyId, c.s3SecretAccessKey, c.restPassword]).apply(([password, sshKey, id, key, restPassword]) =>
-        offsiteFilesInput(args.spec.target, {
-          password,
-          sshKey,
-          s3: id !== undefined && key !== undefined ? { accessKeyId: id, secretAccessKey: key } : undefined,
-          restPassword,
-        }),
-      ),
+      pulumi
+        .all([generated.result, c.sshKey, c.s3AccessKeyId, c.s3SecretAccessKey, c.restPassword, args.bucket])
+        .apply(([password, sshKey, id, key, restPassword, bucket]) =>
+          offsiteFilesInput(args.spec.target.kind === "aws" ? { ...args.spec.target, bucket } : args.spec.target, {
+            password,
+            sshKey,
+            s3: id !== undefined && key !== undefined ? { accessKeyId: id, secretAccessKey: key } : undefined,
+            restPassword,
+          }),
+        ),
     );
     this.ready = hostCommand(
       `${name}-files`,

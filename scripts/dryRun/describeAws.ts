@@ -29,7 +29,8 @@ export function describeAws(r: RecordedResource, i: Record<string, unknown>): st
       return kept;
     case "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
       return [
-        `expire=${((i.rules as { filter: { prefix: string }; expiration: { days: number } }[]) ?? []).map((x) => `${x.filter.prefix}${x.expiration.days}d`).join(",")}`,
+        // A prefix without an age (restic's repository) is kept: restic decides.
+        `expire=${((i.rules as { filter: { prefix: string }; expiration: { days?: number } }[]) ?? []).map((x) => `${x.filter.prefix}${x.expiration.days ? `${x.expiration.days}d` : "never"}`).join(",")}`,
       ];
     case "aws:ec2/keyPair:KeyPair":
       return [`publicKey=${String(i.publicKey).split(" ").slice(0, 1)}`];

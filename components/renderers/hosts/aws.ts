@@ -5,6 +5,7 @@
 import { stringify } from "yaml";
 import { lines, shq, STRICT } from "../shell";
 import { osUpdatesSetupLines, OsUpdatesSpec } from "./osUpdates";
+import { AWS_REPOSITORY_PREFIX } from "../operations/offsite";
 
 /** An IPv4 or IPv6 CIDR block (`203.0.113.0/24`, `2001:db8::/32`). */
 export const IPV4_CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
@@ -22,7 +23,7 @@ export interface SetupSpec {
   volumeId: string;
   /** The login user, added to the docker group. */
   user: string;
-  /** Install the AWS CLI (backups are uploaded to S3). */
+  /** Install the AWS CLI (it reads the archives the bucket's tiers kept from before backups went through restic). */
   awsCli: boolean;
   /** Seconds to wait for the data volume to be attached. */
   attachWaitSeconds: number;
@@ -122,20 +123,36 @@ export function ingressRules(r: { sshCidrs: string[]; appCidrs: string[]; appPor
   return [rule("ssh", 22, r.sshCidrs), ...Object.entries(r.appPorts).map(([name, port]) => rule(name, port, r.appCidrs))];
 }
 
-/** Backup tiers in the bucket (seed 003: daily 30 days, weekly 12 weeks, monthly 12 months). */
+/** Backup tiers in the bucket (seed 003: daily 30 days, weekly 12 weeks, monthly 12 months), of the archives uploaded before backups went through restic. */
 export const BACKUP_TIERS = { daily: 30, weekly: 12 * 7, monthly: 365 } as const;
 /** Days an overwritten or deleted backup version is kept. */
 export const NONCURRENT_DAYS = 30;
 
+/**
+ * The restic repository's objects never expire by age (restic's `forget --prune` decides which
+ * snapshots go); what restic deletes or overwrites stays NONCURRENT_DAYS as a noncurrent version,
+ * so a compromised host's deletes can be undone. The tiers' rules expire the archives uploaded
+ * before backups went through restic, as they always did.
+ */
 export function lifecycleRules() {
-  return Object.entries(BACKUP_TIERS).map(([tier, days]) => ({
-    id: `${tier}-${days}d`,
-    status: "Enabled",
-    filter: { prefix: `${tier}/` },
-    expiration: { days },
-    noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_DAYS },
-    abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-  }));
+  return [
+    {
+      id: `${AWS_REPOSITORY_PREFIX}-noncurrent-${NONCURRENT_DAYS}d`,
+      status: "Enabled",
+      filter: { prefix: `${AWS_REPOSITORY_PREFIX}/` },
+      expiration: { expiredObjectDeleteMarker: true },
+      noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_DAYS },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    },
+    ...Object.entries(BACKUP_TIERS).map(([tier, days]) => ({
+      id: `${tier}-${days}d`,
+      status: "Enabled",
+      filter: { prefix: `${tier}/` },
+      expiration: { days },
+      noncurrentVersionExpiration: { noncurrentDays: NONCURRENT_DAYS },
+      abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+    })),
+  ];
 }
 
 /** EC2 may assume the instance role. */
@@ -146,11 +163,21 @@ export function ec2AssumeRolePolicy(): string {
   });
 }
 
-/** The instance role may write and read backups in this one bucket, nothing else (no delete, no list). */
+/**
+ * The instance role may list this one bucket, read, write and delete the objects of the restic
+ * repository under AWS_REPOSITORY_PREFIX (restic's locks and `forget --prune` delete; the bucket's
+ * versioning keeps what they delete), and read the tiers' older archives; nothing else.
+ */
 export function backupRolePolicy(bucketArn: string): string {
+  const p = AWS_REPOSITORY_PREFIX;
   return JSON.stringify({
     Version: "2012-10-17",
-    Statement: [{ Sid: "CopilotosBackups", Effect: "Allow", Action: ["s3:PutObject", "s3:GetObject"], Resource: `${bucketArn}/*` }],
+    Statement: [
+      // HeadBucket (restic's init checks the bucket exists) needs s3:ListBucket with no prefix at all.
+      { Sid: "CopilotosBucketList", Effect: "Allow", Action: "s3:ListBucket", Resource: bucketArn },
+      { Sid: "CopilotosResticObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], Resource: `${bucketArn}/${p}/*` },
+      { Sid: "CopilotosTierArchives", Effect: "Allow", Action: "s3:GetObject", Resource: Object.keys(BACKUP_TIERS).map((t) => `${bucketArn}/${t}/*`) },
+    ],
   });
 }
 

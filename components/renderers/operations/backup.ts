@@ -33,11 +33,9 @@ export interface BackupSpec {
   tiers?: Omit<Retention, "keep">;
   /** Image for the tar container when the Mongo container is gone. */
   image: string;
-  /** Also upload each verified archive to this S3 bucket (with the host's instance role). */
-  upload?: S3Upload;
   /** Adopting a compose deployment: while that project's Mongo runs, it is the one locked and archived. @default none */
   compose?: { project: string; service: string };
-  /** Also store each verified archive in this restic repository off the host (./offsite.ts). @default none */
+  /** Also store each verified archive in this restic repository off the host (./offsite.ts; on aws hosts the stack's bucket). @default none */
   offsite?: OffsiteSpec;
   /** On a swarm: Mongo is this service's task on this data node, found by label there (`container` is unused). @default one host */
   swarm?: SwarmMongo;
@@ -61,28 +59,6 @@ export function swarmMongoLines(s: SwarmMongo, step: string, drainStdin = false)
     "here=$(docker info --format '{{.Name}}')",
     `if [ "$here" != ${shq(s.node)} ]; then ${drainStdin ? "cat >/dev/null; " : ""}printf ${shq(`${step}: Mongo's data is on node %s, and this connection reaches node %s; backups, restores and password changes on a swarm run on its data node: point host.address at the data node (a manager)\\n`)} ${shq(s.node)} "$here" >&2; exit 1; fi`,
     `ctr=$(${localTask(s.service)})`,
-  ];
-}
-
-export interface S3Upload {
-  bucket: string;
-  region: string;
-}
-
-/**
- * Uploads the verified `$file` (sha256 `$sum`) as `daily/<name>`, then copies it inside the bucket
- * to this ISO week's `weekly/<prefix>-<YYYY-Www>.tar` and this month's `monthly/<prefix>-<YYYY-MM>.tar`
- * (the latest backup of a week or month is the one kept; the bucket's lifecycle expires each tier).
- */
-export function s3UploadLines(u: S3Upload): string[] {
-  const aws = `aws --region ${shq(u.region)} s3 cp --only-show-errors`;
-  return [
-    `bucket=${shq(u.bucket)}; name="\${file##*/}"; week=$(date -u +%G-W%V); month=$(date -u +%Y-%m)`,
-    'echo "backup: uploading $name to s3://$bucket/daily/"',
-    `${aws} --metadata "sha256=$sum" "$file" "s3://$bucket/daily/$name"`,
-    `${aws} "s3://$bucket/daily/$name" "s3://$bucket/weekly/$prefix-$week.tar"`,
-    `${aws} "s3://$bucket/daily/$name" "s3://$bucket/monthly/$prefix-$month.tar"`,
-    'echo "backup: uploaded daily/$name, weekly/$prefix-$week.tar, monthly/$prefix-$month.tar"',
   ];
 }
 
@@ -191,7 +167,6 @@ export function backupScript(b: BackupSpec): string {
     'mv "$tmp" "$file"',
     'printf \'%s  %s\\n\' "$sum" "${file##*/}" > "$file.sha256"',
     'echo "backup: verified $file ($size bytes, sha256 $sum)"',
-    ...(b.upload ? s3UploadLines(b.upload) : []),
     ...(b.offsite ? offsiteUnlessEmpty(b.offsite) : []),
     `names=$(${NAMES_IN_DIR} | grep -E ${shq(backupNamePattern(b.prefix))} || true)`,
     ...retentionLines({ keep: b.keep, daily: 0, weekly: 0, monthly: 0, ...b.tiers }),

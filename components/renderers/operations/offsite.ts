@@ -1,10 +1,11 @@
 /**
  * Off-host backups with restic: each verified archive (./backup.ts) also goes into a restic
- * repository off the host (SFTP, S3 or a REST server), encrypted with the stack's repository
- * password, deduplicated (an unchanged database adds almost nothing), verified (`check
- * --read-data-subset`) and thinned by restic's own retention (`forget --prune`). restic runs in a
- * container of the pinned image; the password and credentials are files in a private folder on the
- * host (written by {@link offsiteFilesScript}), mounted read-only, never on a command line. Pure.
+ * repository off the host (SFTP, S3, a REST server, or on an aws host the stack's own bucket through
+ * the instance role), encrypted with the stack's repository password, deduplicated (an unchanged
+ * database adds almost nothing), verified (`check --read-data-subset`) and thinned by restic's own
+ * retention (`forget --prune`). restic runs in a container of the pinned image; the password and
+ * credentials are files in a private folder on the host (written by {@link offsiteFilesScript}),
+ * mounted read-only, never on a command line. Pure.
  */
 import type { Retention } from "./retention";
 import { backupNamePattern } from "../names";
@@ -16,7 +17,16 @@ export type OffsiteTarget =
   /** S3 or an S3-compatible store; the access key pair as secrets. */
   | { kind: "s3"; endpoint: string; bucket: string; prefix: string }
   /** restic's REST server (`rest-server`); with a user, its password as secret. */
-  | { kind: "rest"; url: string; user?: string };
+  | { kind: "rest"; url: string; user?: string }
+  /**
+   * The stack's own S3 bucket (`backup.s3`, aws hosts), under AWS_REPOSITORY_PREFIX: no credential
+   * file, restic takes the instance role's from the instance metadata (IMDSv2). The bucket's name is
+   * known once `pulumi up` made it: unset, scripts read the repository from the host's file.
+   */
+  | { kind: "aws"; region: string; bucket?: string; /** @default https://s3.<region>.amazonaws.com */ endpoint?: string };
+
+/** Where in the stack's bucket (`backup.s3`) the restic repository lives; the instance role may write only there. */
+export const AWS_REPOSITORY_PREFIX = "restic";
 
 export interface OffsiteSpec {
   target: OffsiteTarget;
@@ -41,6 +51,8 @@ export interface OffsiteConfig {
   daily: number;
   weekly: number;
   monthly: number;
+  /** The stack's own S3 bucket as the repository (aws hosts). */
+  s3?: boolean;
   offsite?: {
     sftp?: Omit<Extract<OffsiteTarget, { kind: "sftp" }>, "kind">;
     s3?: Omit<Extract<OffsiteTarget, { kind: "s3" }>, "kind">;
@@ -49,17 +61,28 @@ export interface OffsiteConfig {
   };
 }
 
-/** The stack's off-host repository (`backup.offsite`), or undefined: one spec for `pulumi up`, the schedule and the CLIs. */
-export function offsiteSpecOf(b: OffsiteConfig, image: string, stackPrefix: string): OffsiteSpec | undefined {
+/**
+ * The stack's off-host repository, or undefined: `backup.offsite`, or on an aws host (`region`)
+ * with `backup.s3` the stack's own bucket. One spec for `pulumi up`, the schedule and the CLIs.
+ */
+export function offsiteSpecOf(b: OffsiteConfig, image: string, stackPrefix: string, region?: string): OffsiteSpec | undefined {
   const o = b.offsite;
-  if (!o) return undefined;
-  const target: OffsiteTarget = o.sftp ? { kind: "sftp", ...o.sftp } : o.s3 ? { kind: "s3", ...o.s3 } : { kind: "rest", ...o.rest! };
+  const target: OffsiteTarget | undefined = o?.sftp
+    ? { kind: "sftp", ...o.sftp }
+    : o?.s3
+      ? { kind: "s3", ...o.s3 }
+      : o?.rest
+        ? { kind: "rest", ...o.rest }
+        : b.s3 && region
+          ? { kind: "aws", region }
+          : undefined;
+  if (!target) return undefined;
   return {
     target,
     secretsDir: `~/.copilotos/offsite/${stackPrefix}`,
     image,
     retention: { keep: b.keep, daily: b.daily, weekly: b.weekly, monthly: b.monthly },
-    checkSubset: o.checkSubset,
+    checkSubset: o?.checkSubset,
   };
 }
 
@@ -72,11 +95,16 @@ export function offsiteWhere(t: OffsiteTarget): string {
       return `s3:${t.endpoint.replace(/\/+$/, "")}/${t.bucket}${t.prefix ? `/${t.prefix.replace(/^\/+/, "")}` : ""}`;
     case "rest":
       return `rest:${t.url}`;
+    case "aws":
+      return t.bucket
+        ? `s3:${(t.endpoint ?? `https://s3.${t.region}.amazonaws.com`).replace(/\/+$/, "")}/${t.bucket}/${AWS_REPOSITORY_PREFIX}`
+        : `the stack's S3 bucket (backup.s3, ${t.region})`;
   }
 }
 
 /** The repository string restic reads from its file: for REST with a user, `rest:https://user:<password>@host/…`. */
 export function offsiteRepository(t: OffsiteTarget, restPassword?: string): string {
+  if (t.kind === "aws" && !t.bucket) throw new Error("the repository of backup.s3 needs the stack's bucket, named once pulumi up made it");
   if (t.kind !== "rest" || !t.user) return offsiteWhere(t);
   const u = new URL(t.url);
   u.username = encodeURIComponent(t.user);
@@ -154,14 +182,20 @@ export function resticLines(o: OffsiteSpec, step: string): string[] {
     `RESTIC_REPOSITORY_FILE=${m}/repository`,
     ...(t.kind === "s3" ? [`AWS_SHARED_CREDENTIALS_FILE=${m}/s3_credentials`] : []),
   ];
-  const sftp =
+  const option =
     t.kind === "sftp"
       ? ` -o ${shq(`sftp.command=ssh -F /dev/null -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=${m}/known_hosts -o IdentitiesOnly=yes -i ${m}/ssh_key -p ${t.port} ${t.user}@${t.host} -s sftp`)}`
-      : "";
+      : t.kind === "aws"
+        ? ` -o ${shq(`s3.region=${t.region}`)}`
+        : "";
+  // The stack's bucket is named once pulumi up made it: its repository file says which (no credential in it).
+  const where = t.kind === "aws" && !t.bucket ? '$(cat "$offsite/repository")' : shq(offsiteWhere(t));
   return [
-    `offsite=${hostPath(o.secretsDir)}; restic_image=${shq(o.image)}; where=${shq(offsiteWhere(t))}`,
+    `offsite=${hostPath(o.secretsDir)}; restic_image=${shq(o.image)}`,
     `[ -r "$offsite/password" ] || { echo "${step}: no off-host repository credentials in $offsite on this host: run pulumi up (it writes them) first" >&2; exit 1; }`,
-    `restic_run() { docker run --rm -i --network host -e RESTIC_PROGRESS_FPS=${(1 / OFFSITE_PROGRESS_SECONDS).toString()} ${env.map((e) => `-e ${e}`).join(" ")} -v "$offsite":${m}:ro --entrypoint /usr/bin/restic "$restic_image" --no-cache${sftp} "$@"; }`,
+    `where=${where}`,
+    // The host's network: the instance role's credentials (IMDSv2, one hop) are out of reach of any container on a bridge network.
+    `restic_run() { docker run --rm -i --network host -e RESTIC_PROGRESS_FPS=${(1 / OFFSITE_PROGRESS_SECONDS).toString()} ${env.map((e) => `-e ${e}`).join(" ")} -v "$offsite":${m}:ro --entrypoint /usr/bin/restic "$restic_image" --no-cache${option} "$@"; }`,
   ];
 }
 

@@ -27,10 +27,10 @@ export function swarmPreflightDoes(s: SwarmPreflightSpec): string {
   return `preflight: read-only checks through the manager: ${plural(s.nodes.length, "node")} in the swarm with their roles (data node ${s.dataNode} ready), ports ${s.ports.join(",")} published by no other service, ${plural(s.services.length, "service")} and network ${s.network} not another's, ${s.minFreeMb} MiB free on the data node`;
 }
 
-export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite" | "swarm">, before: string, bucket?: string): string {
+export function backupDoes(s: Pick<BackupSpec, "volume" | "dir" | "keep" | "offsite" | "swarm">, before: string): string {
   const offsite = s.offsite ? `, and into the restic repository ${offsiteWhere(s.offsite.target)}` : "";
   const where = s.swarm ? ` on node ${s.swarm.node}` : "";
-  return `backup ${before}: fsyncLock + archive ${s.volume}${where} into ${s.dir}, verified, newest ${s.keep} kept${bucket ? `, copied to s3://${bucket}` : ""}${offsite}`;
+  return `backup ${before}: fsyncLock + archive ${s.volume}${where} into ${s.dir}, verified, newest ${s.keep} kept${offsite}`;
 }
 
 export function offsiteDoes(o: Pick<OffsiteSpec, "target" | "secretsDir" | "image">): string {
