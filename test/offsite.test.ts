@@ -26,6 +26,8 @@ import {
   resticLines,
 } from "../components/renderers/operations/offsite";
 import { parseStatus, statusScript } from "../components/renderers/operations/ops";
+import { backup } from "../scripts/backup";
+import { restore } from "../scripts/restore";
 import { minimalConfig, problemsOf } from "./support/config";
 import { withDocker } from "./support/standInDocker";
 import { PASSWORD, runStack, SWARM_HOST } from "./support/program";
@@ -97,6 +99,8 @@ describe("renderers", () => {
       offsiteFilesScript(spec),
       offsiteImportScript(spec, "~/b", "copilotos-prod-mongo"),
       statusScript({ identity: { project: "copilotos", stack: "prod" }, backup: { dir: "~/b", prefix: "copilotos-prod-mongo", offsite: spec } }),
+      // backup.s3: the repository read from the host's file.
+      offsiteFetchScript({ offsite: { ...spec, target: { kind: "aws", region: "eu-west-1" } }, dir: "~/b", prefix: "copilotos-prod-mongo" }),
     ];
     for (const s of scripts) {
       const r = spawnSync("shellcheck", ["-s", "sh", "-S", "warning", "-f", "gcc", "-"], { input: s, encoding: "utf8" });
@@ -273,5 +277,20 @@ describe("the program", () => {
     const run = await runStack("prod");
     expect(run.resources.filter((r) => r.name.startsWith("copilotos-offsite"))).toEqual([]);
     expect(run.outputs.backupRepositoryPassword).toBeUndefined();
+  });
+});
+
+test("with no off-host repository (neither backup.offsite nor backup.s3), restore --from offsite and backup --import-archives refuse (exit 2) naming both keys, nothing run", async () => {
+  const dir = ["--stack-dir", path.join(__dirname, "fixtures")];
+  const said = { out: [] as string[], err: [] as string[] };
+  const io = { out: (s: string) => said.out.push(s), err: (s: string) => said.err.push(s) };
+  expect(await restore(["dev", "--from", "offsite", "--snapshot", "latest", "--yes", ...dir], io)).toBe(2);
+  expect(await backup(["dev", "--import-archives", ...dir], io)).toBe(2);
+  expect(said).toEqual({
+    out: [],
+    err: [
+      "restore: dev has no off-host repository (neither backup.offsite nor, on an aws host, backup.s3 is set); its backups are on the host: npm run restore -- dev\n",
+      "backup: dev has no off-host repository to import into (neither backup.offsite nor, on an aws host, backup.s3 is set)\n",
+    ],
   });
 });
