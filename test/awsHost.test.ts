@@ -8,7 +8,7 @@ import { backupScript } from "../components/renderers/operations/backup";
 import { backupRolePolicy, ingressRules, lifecycleRules, readyScript, userData } from "../components/renderers/hosts/aws";
 import type { ProgramRun, RecordedResource } from "../scripts/mockRuntime/harness";
 import { MOCK_PRIVATE_KEY_PREFIX } from "../scripts/mockRuntime/mockValues";
-import { runStack } from "./support/program";
+import { offsiteFilesOf, runStack } from "./support/program";
 import { describedScript } from "../components/renderers/shell";
 import { describeAws } from "../scripts/dryRun/describeAws";
 
@@ -178,13 +178,7 @@ describe("an aws host with off-host backups", () => {
     const bucket = named(run, `${HOST}-backups-bucket`).id;
     const files = named(run, "copilotos-offsite-files");
     expect(files.secretPaths).toContain("stdin");
-    const decoded = Object.fromEntries(
-      String(files.inputs.stdin)
-        .trim()
-        .split("\n")
-        .map((l) => l.split(" "))
-        .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
-    );
+    const decoded = offsiteFilesOf(run);
     expect(Object.keys(decoded)).toEqual(["password", "repository"]);
     expect(decoded.repository).toBe(`s3:https://s3.eu-west-1.amazonaws.com/${bucket}/restic`);
     expect(decoded.password).toHaveLength(48);

@@ -30,7 +30,7 @@ import { backup } from "../scripts/backup";
 import { restore } from "../scripts/restore";
 import { minimalConfig, problemsOf } from "./support/config";
 import { withDocker } from "./support/standInDocker";
-import { PASSWORD, runStack, SWARM_HOST } from "./support/program";
+import { offsiteFilesOf, PASSWORD, runStack, SWARM_HOST } from "./support/program";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl";
 const SSH_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA-test-key\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -238,13 +238,7 @@ describe("the program", () => {
       expect(password.inputs).toMatchObject({ length: 48, special: false });
       const files = run.resources.find((r) => r.name === "copilotos-offsite-files")!;
       expect(files.secretPaths).toContain("stdin");
-      const decoded = Object.fromEntries(
-        String(files.inputs.stdin)
-          .trim()
-          .split("\n")
-          .map((l) => l.split(" "))
-          .map(([name, b64]) => [name, Buffer.from(b64, "base64").toString()]),
-      );
+      const decoded = offsiteFilesOf(run);
       expect(Object.keys(decoded)).toEqual(["password", "repository", "ssh_key", "known_hosts"]);
       expect(decoded.ssh_key).toBe(SSH_KEY);
       expect(decoded.password).toHaveLength(48);

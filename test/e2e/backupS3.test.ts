@@ -13,6 +13,7 @@ import { backupScript, type BackupSpec } from "../../components/renderers/operat
 import { backupRolePolicy } from "../../components/renderers/hosts/aws";
 import { offsiteFetchScript, offsiteFilesInput, offsiteFilesScript, type OffsiteSpec } from "../../components/renderers/operations/offsite";
 import { runHostStep } from "../../scripts/stack/hostExec";
+import { stopChild } from "../support/processes";
 import { NETNS, TEST_HOST_DIR } from "../support/testHost";
 import { fakeMongoImage, fakeMongoRunArgs, resticImage } from "../support/testImages";
 import { host, remote, removeByPrefix } from "./support";
@@ -93,7 +94,7 @@ beforeAll(async () => {
   );
 });
 afterAll(async () => {
-  standin?.kill();
+  await stopChild(standin);
   inNs("ip", "addr", "del", `${IMDS}/32`, "dev", "lo");
   removeByPrefix(P);
   await step("clean", 'rm -rf "$HOME/e2e-s3-backups" "$HOME/e2e-s3-offsite"');
