@@ -12,9 +12,8 @@ import { secretHash } from "./operations/hostCommand";
 import { MongoBackup } from "./operations/mongoBackup";
 import { OffsiteRepository } from "./operations/offsiteRepository";
 import type { BackupSpec } from "./renderers/operations/backup";
-import { offsiteSpecOf } from "./renderers/operations/offsite";
 import { backupSpecOf as pureSpecOf } from "./backupSpec";
-import { StackIdentity, stackPrefix } from "./renderers/names";
+import type { StackIdentity } from "./renderers/names";
 
 export interface BackupWiring {
   host: DockerHost;
@@ -35,15 +34,16 @@ export function offsiteRepositoryOf(
   identity: StackIdentity,
   cfg: StackConfig,
 ): OffsiteRepository | undefined {
-  const spec = offsiteSpecOf(cfg.backup, String(cfg.images.restic), stackPrefix(identity), cfg.host.kind === "aws" ? cfg.host.region : undefined);
-  if (!cfg.backup.enabled || !spec) return undefined;
+  // The backups' own spec (backup.enabled, the aws host's region): one derivation for the repository and every backup.
+  const spec = pureSpecOf({ identity, cfg }).offsite;
+  if (!spec) return undefined;
   return new OffsiteRepository(
     `${name}-offsite`,
     {
       host,
       spec,
       // backup.s3: the bucket the aws host made.
-      bucket: host.s3?.bucket,
+      bucket: host.backupBucket,
       credentials: {
         sshKey: cfg.offsiteSshKey,
         s3AccessKeyId: cfg.offsiteS3AccessKeyId,

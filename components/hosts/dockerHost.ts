@@ -58,7 +58,7 @@ export class DockerHost extends pulumi.ComponentResource {
   /** The EC2 instance, volume and bucket of an aws host. */
   public readonly aws?: AwsHost;
   /** The bucket of the stack's restic repository (aws hosts with backup.s3). */
-  public readonly s3?: { bucket: pulumi.Output<string>; region: string };
+  public readonly backupBucket?: pulumi.Output<string>;
 
   constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("copilotos:host:DockerHost", name, {}, opts);
@@ -87,8 +87,7 @@ export class DockerHost extends pulumi.ComponentResource {
           },
           { parent: this },
         );
-        const bucket = this.aws.backupBucket;
-        if (bucket) this.s3 = { bucket: bucket.bucketName, region: host.region };
+        this.backupBucket = this.aws.backupBucket?.bucketName;
         target = { address: this.aws.address, port: 22, hostKey: this.aws.hostKey };
         this.ready = [this.aws.ready];
       } else {

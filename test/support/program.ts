@@ -72,7 +72,6 @@ export function filesOf(run: ProgramRun, c: RecordedResource): string[] {
     .sort();
 }
 
-/** The committed stacks' pinned host key: a real ed25519 key line. */
 /** The off-host repository's files as the program writes them (its step's secret stdin, `<name> <base64>` a line): name → content. */
 export function offsiteFilesOf(run: ProgramRun): Record<string, string> {
   const files = run.resources.find((r) => r.name === "copilotos-offsite-files");
@@ -86,6 +85,7 @@ export function offsiteFilesOf(run: ProgramRun): Record<string, string> {
   );
 }
 
+/** The committed stacks' pinned host key: a real ed25519 key line. */
 export const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC14sYWFiDHgTKJ0Qp2N7SZUdlgOt/qxwjm5T3A8C1kT";
 /** The aws fixture's deploy key (public half, with its comment). */
 export const DEPLOY_PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBmQW0kRKl3lQvIEmg5pUO3dXRFKtt0n8PSfJ1l8Hk3T deploy";
